@@ -1,0 +1,16 @@
+//! slo: a typed language for Service Level Objectives.
+//!
+//! ```text
+//!  .slo text ──syntax::parse──▶ ast::File ──sema::check──▶ ir::Program
+//!                                   │
+//!                                   └──fmt::format──▶ canonical .slo text
+//! ```
+//!
+//! [`driver`] is the I/O edge: it reads files and resolves imports (stdlib
+//! modules come from [`stdlib`], embedded in the binary), then hands parsed
+//! files to [`sema::check`]. Diagnostics ([`diag`]) carry spans into the
+//! [`source::SourceMap`] and are rendered only at the edge.
+
+pub mod diag;
+pub mod source;
+pub mod syntax;

@@ -1,0 +1,98 @@
+//! A small lexer that knows just enough (strings and comments) to find the
+//! `//` comments pest skips, and to measure bracket nesting before parsing.
+
+/// A `//` comment: byte range of the whole comment, text without `//`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// Calls `on_code(offset, byte)` for every byte outside strings and comments
+/// and `on_comment` for every comment.
+fn scan(text: &str, mut on_code: impl FnMut(usize, u8) -> bool, mut on_comment: impl FnMut(Comment)) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'' | b'`') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if b[i] == b'\\' && q != b'`' {
+                        i += 1;
+                    } else if b[i] == b'\n' && q != b'`' {
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let start = i;
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                let body = text.get(start + 2..i).unwrap_or("");
+                on_comment(Comment { start, end: i, text: body.trim_end().to_string() });
+            }
+            c => {
+                if !on_code(i, c) {
+                    return;
+                }
+                i += 1;
+            }
+        }
+    }
+}
+
+/// Every comment of the file, in order.
+pub fn comments(text: &str) -> Vec<Comment> {
+    let mut out = Vec::new();
+    scan(text, |_, _| true, |c| out.push(c));
+    out
+}
+
+/// Offset of the first bracket that nests deeper than `limit`, if any.
+pub fn too_deep(text: &str, limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut found = None;
+    scan(
+        text,
+        |i, c| {
+            match c {
+                b'{' | b'[' | b'(' => {
+                    depth += 1;
+                    if depth > limit {
+                        found = Some(i);
+                        return false;
+                    }
+                }
+                b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            true
+        },
+        |_| {},
+    );
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_comments_outside_strings() {
+        let src = "a = \"https://x\" // real\n// own line\nb = `//raw`";
+        let cs = comments(src);
+        assert_eq!(cs.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), [" real", " own line"]);
+    }
+
+    #[test]
+    fn depth() {
+        assert_eq!(too_deep("[[[]]]", 3), None);
+        assert_eq!(too_deep("[[[[]]]]", 3), Some(3));
+        assert_eq!(too_deep("\"[[[[[\"", 1), None);
+    }
+}

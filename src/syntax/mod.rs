@@ -1,0 +1,32 @@
+//! Syntax: `.slo` text → [`ast::File`].
+//!
+//! pest does the parsing (grammar in `grammar/slo.pest`) and is confined to
+//! [`parser`]; nothing downstream sees a pest type. pest stops at the first
+//! syntax error of a file, so a file yields at most one syntax error, plus
+//! every bad string escape (those are checked after a successful parse).
+//!
+//! Before pest runs, a cheap scan rejects nesting deeper than
+//! [`MAX_DEPTH`] so that no input can exhaust the stack of the recursive
+//! descent, and [`comments`] recovers the `//` comments the grammar skips,
+//! for the formatter.
+
+pub mod ast;
+pub mod comments;
+pub mod error;
+mod parser;
+pub mod strings;
+
+use crate::diag::Diagnostic;
+use crate::source::{SourceId, Span};
+
+/// Deepest nesting of `{`, `[` and `(` accepted.
+pub const MAX_DEPTH: usize = 48;
+
+/// Parses one file. On a syntax error returns the diagnostics (one per file
+/// for grammar errors, all of them for string escapes).
+pub fn parse(source: SourceId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
+    if let Some(off) = comments::too_deep(text, MAX_DEPTH) {
+        return Err(vec![error::too_deep(Span::new(source, off, off + 1), MAX_DEPTH)]);
+    }
+    parser::parse_file(source, text)
+}

@@ -1,0 +1,508 @@
+//! pest pairs → AST, one function per grammar rule. The only module that
+//! names pest types; its errors become [`Diagnostic`]s right here.
+
+use super::ast::*;
+use super::error;
+use super::strings;
+use crate::diag::Diagnostic;
+use crate::source::{SourceId, Span};
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/slo.pest"]
+struct SloParser;
+
+type P<'i> = Pair<'i, Rule>;
+
+struct Cx {
+    src: SourceId,
+    errors: Vec<Diagnostic>,
+}
+
+pub fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
+    // Bound pest's work on pathological input (deep backtracking).
+    pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
+    pest::set_error_detail(true);
+    let mut pairs = match SloParser::parse(Rule::file, text) {
+        Ok(p) => p,
+        Err(e) => return Err(vec![convert_error(src, text, e)]),
+    };
+    let file = pairs.next().expect("file rule");
+    let mut cx = Cx { src, errors: Vec::new() };
+    let span = cx.span(&file);
+    let items = file.into_inner().filter(|p| p.as_rule() != Rule::EOI).map(|p| cx.item(p)).collect();
+    if cx.errors.is_empty() {
+        Ok(File { items, span })
+    } else {
+        Err(cx.errors)
+    }
+}
+
+fn describe(rule: &Rule) -> Option<&'static str> {
+    Some(match rule {
+        Rule::EOI => "end of file",
+        Rule::import_decl | Rule::service_decl | Rule::slo_decl | Rule::template_decl | Rule::alerts_decl
+        | Rule::policy_decl => "a declaration",
+        Rule::ident | Rule::qualified | Rule::path | Rule::metric_name => "a name",
+        Rule::field => "a field (`name = value`)",
+        Rule::sli_block => "`sli`",
+        Rule::rule_block | Rule::rule_kind | Rule::kw_tier | Rule::kw_threshold => "`tier` or `threshold`",
+        Rule::when_rule | Rule::kw_when => "`when`",
+        Rule::good_when | Rule::kw_good => "`good when`",
+        Rule::value | Rule::number | Rule::percent | Rule::factor | Rule::duration | Rule::rate | Rule::boolean
+        | Rule::list | Rule::map | Rule::call | Rule::selector | Rule::string => "a value",
+        Rule::calendar | Rule::kw_calendar => "`calendar`",
+        Rule::block => "`{`",
+        Rule::params | Rule::policy_target | Rule::kw_for => "`for` or `(`",
+        Rule::param => "a parameter (`name: type`)",
+        Rule::slo_instance => "`=` or `{`",
+        Rule::matchers => "`{`",
+        Rule::matcher => "a label matcher (`label=\"value\"`)",
+        Rule::match_op => "`=`, `!=`, `=~` or `!~`",
+        Rule::map_entry => "a map entry (`key: value`)",
+        Rule::arg => "an argument",
+        Rule::cmp_op | Rule::compare => "a comparison (`<`, `<=`, `>`, `>=`, `==`, `!=`)",
+        Rule::between | Rule::kw_between => "`between`",
+        Rule::kw_and => "`and`",
+        Rule::comparison | Rule::cond => "a condition",
+        Rule::action => "an action",
+        Rule::kw_severity => "`severity`",
+        Rule::kw_as => "`as`",
+        Rule::import_source | Rule::std_path | Rule::kw_std => "`std.<module>` or a \"path\"",
+        Rule::import_list | Rule::import_name => "`.{names}`",
+        Rule::import_alias => "`as`",
+        Rule::kw_in => "`in`",
+        _ => return None,
+    })
+}
+
+fn convert_error(src: SourceId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    let pos = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
+    };
+    let mut expected: Vec<String> = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            positives.iter().filter_map(describe).map(str::to_string).collect()
+        }
+        pest::error::ErrorVariant::CustomError { message } => vec![message.clone()],
+    };
+    // Literal punctuation the parser tried (`,` `]` `}` `=` …) is not a rule;
+    // pest records it in its parse attempts.
+    let wants_value = expected.iter().any(|e| e == "a value" || e == "a name");
+    if let Some(attempts) = e.parse_attempts() {
+        for t in attempts.expected_tokens() {
+            let token = t.to_string();
+            let opener = matches!(token.as_str(), "{" | "[" | "(" | ":");
+            if [",", "]", "}", ")", "{", "[", "(", "=", "=>", "/", ":"].contains(&token.as_str())
+                && !(opener && wants_value)
+            {
+                expected.push(format!("`{token}`"));
+            }
+        }
+    }
+    expected.sort();
+    expected.dedup();
+    // "a declaration" and tokens like `}` together read badly; keep order stable.
+    let rest = &text[pos.min(text.len())..];
+    let (found, len) = match rest.chars().next() {
+        None => ("end of file".to_string(), 0),
+        Some(c) if c.is_alphanumeric() || c == '_' => {
+            let w: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.').collect();
+            (format!("`{w}`"), w.len())
+        }
+        Some('\n') | Some('\r') => ("end of line".to_string(), 1),
+        Some(c) => (format!("`{}`", c.escape_debug()), c.len_utf8()),
+    };
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
+        if positives.is_empty() && expected.is_empty() {
+            expected.push("the end of the file or a declaration".into());
+        }
+    }
+    error::unexpected(Span::new(src, pos, pos + len), &found, &expected)
+}
+
+impl Cx {
+    fn span(&self, p: &P) -> Span {
+        let s = p.as_span();
+        Span::new(self.src, s.start(), s.end())
+    }
+
+    fn ident(&self, p: P) -> Ident {
+        Ident { name: p.as_str().to_string(), span: self.span(&p) }
+    }
+
+    fn path(&self, p: P) -> Path {
+        // accepts `qualified` or `path` (which wraps one)
+        let p = if p.as_rule() == Rule::path { p.into_inner().next().expect("qualified") } else { p };
+        let span = self.span(&p);
+        Path { parts: p.into_inner().map(|i| self.ident(i)).collect(), span }
+    }
+
+    fn lit(&self, p: &P) -> Lit {
+        Lit { text: p.as_str().to_string(), span: self.span(p) }
+    }
+
+    fn string(&mut self, p: P) -> StrLit {
+        let span = self.span(&p);
+        let raw = p.as_str().to_string();
+        let value = match strings::unescape(&raw) {
+            Ok(v) => v,
+            Err(errs) => {
+                for e in errs {
+                    let s = Span::new(self.src, span.start as usize + e.start, span.start as usize + e.end);
+                    self.errors.push(error::bad_escape(s, &e.reason));
+                }
+                String::new()
+            }
+        };
+        StrLit { raw, value, span }
+    }
+
+    fn item(&mut self, p: P) -> Item {
+        match p.as_rule() {
+            Rule::import_decl => Item::Import(self.import(p)),
+            Rule::service_decl => {
+                let span = self.span(&p);
+                let mut it = p.into_inner().skip(1);
+                let name = self.ident(it.next().unwrap());
+                let body = self.block(it.next().unwrap());
+                Item::Service(ServiceDecl { name, body, span })
+            }
+            Rule::slo_decl => {
+                let span = self.span(&p);
+                let mut it = p.into_inner().skip(1);
+                let name = self.ident(it.next().unwrap());
+                it.next(); // for
+                let service = self.ident(it.next().unwrap());
+                let b = it.next().unwrap();
+                let body = if b.as_rule() == Rule::block {
+                    SloBody::Block(self.block(b))
+                } else {
+                    let mut bi = b.into_inner();
+                    let call = self.call(bi.next().unwrap());
+                    let overrides = bi.next().map(|o| self.block(o));
+                    SloBody::Instance { call, overrides }
+                };
+                Item::Slo(SloDecl { name, service, body, span })
+            }
+            Rule::template_decl => {
+                let span = self.span(&p);
+                let mut it = p.into_inner().skip(1);
+                let name = self.ident(it.next().unwrap());
+                let params = self.params(it.next().unwrap());
+                let body = self.block(it.next().unwrap());
+                Item::Template(TemplateDecl { name, params, body, span })
+            }
+            Rule::alerts_decl => {
+                let span = self.span(&p);
+                let mut it = p.into_inner().skip(1);
+                let name = self.ident(it.next().unwrap());
+                let mut params = None;
+                let mut body = None;
+                for q in it {
+                    match q.as_rule() {
+                        Rule::params => params = Some(self.params(q)),
+                        _ => body = Some(self.block(q)),
+                    }
+                }
+                Item::Alerts(AlertsDecl { name, params, body: body.unwrap(), span })
+            }
+            Rule::policy_decl => {
+                let span = self.span(&p);
+                let mut it = p.into_inner().skip(1);
+                let name = self.ident(it.next().unwrap());
+                let (mut params, mut target, mut body) = (None, None, None);
+                for q in it {
+                    match q.as_rule() {
+                        Rule::params => params = Some(self.params(q)),
+                        Rule::policy_target => target = Some(self.path(q.into_inner().nth(1).unwrap())),
+                        _ => body = Some(self.block(q)),
+                    }
+                }
+                Item::Policy(PolicyDecl { name, params, target, body: body.unwrap(), span })
+            }
+            r => unreachable!("item rule {r:?}"),
+        }
+    }
+
+    fn import(&mut self, p: P) -> Import {
+        let span = self.span(&p);
+        let mut it = p.into_inner().skip(1);
+        let src = it.next().unwrap().into_inner().next().unwrap();
+        let source = match src.as_rule() {
+            Rule::std_path => {
+                let s = self.span(&src);
+                ImportSource::Std(src.into_inner().skip(1).map(|i| self.ident(i)).collect(), s)
+            }
+            _ => ImportSource::File(self.string(src)),
+        };
+        let (mut names, mut alias) = (None, None);
+        for q in it {
+            match q.as_rule() {
+                Rule::import_list => {
+                    names = Some(
+                        q.into_inner()
+                            .map(|n| {
+                                let span = self.span(&n);
+                                let mut ni = n.into_inner();
+                                let name = self.ident(ni.next().unwrap());
+                                let alias = ni.nth(1).map(|a| self.ident(a));
+                                ImportName { name, alias, span }
+                            })
+                            .collect(),
+                    )
+                }
+                Rule::import_alias => alias = Some(self.ident(q.into_inner().nth(1).unwrap())),
+                r => unreachable!("import part {r:?}"),
+            }
+        }
+        Import { source, names, alias, span }
+    }
+
+    fn params(&mut self, p: P) -> Vec<Param> {
+        p.into_inner()
+            .map(|q| {
+                let span = self.span(&q);
+                let mut it = q.into_inner();
+                let name = self.ident(it.next().unwrap());
+                let ty = self.ident(it.next().unwrap());
+                let default = it.next().map(|v| self.value(v));
+                Param { name, ty, default, span }
+            })
+            .collect()
+    }
+
+    fn block(&mut self, p: P) -> Block {
+        let span = self.span(&p);
+        let entries = p.into_inner().map(|e| self.entry(e)).collect();
+        Block { entries, span }
+    }
+
+    fn entry(&mut self, p: P) -> Entry {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::field => {
+                let mut it = p.into_inner();
+                let name = self.ident(it.next().unwrap());
+                let value = self.value(it.next().unwrap());
+                Entry::Field(Field { name, value, span })
+            }
+            Rule::sli_block => {
+                let mut it = p.into_inner().skip(1);
+                let kind = self.ident(it.next().unwrap());
+                let mut arg = None;
+                let mut body = None;
+                for q in it {
+                    match q.as_rule() {
+                        Rule::duration => arg = Some(self.lit(&q)),
+                        _ => body = Some(self.block(q)),
+                    }
+                }
+                Entry::Sli(SliBlock { kind, arg, body: body.unwrap(), span })
+            }
+            Rule::rule_block => {
+                let mut it = p.into_inner();
+                let kind = match it.next().unwrap().into_inner().next().unwrap().as_rule() {
+                    Rule::kw_tier => RuleKind::Tier,
+                    _ => RuleKind::Threshold,
+                };
+                let name = self.ident(it.next().unwrap());
+                let body = self.block(it.next().unwrap());
+                Entry::Rule(RuleBlock { kind, name, body, span })
+            }
+            Rule::good_when => {
+                let cond = self.cond(p.into_inner().nth(2).unwrap());
+                Entry::GoodWhen(cond, span)
+            }
+            Rule::when_rule => {
+                let mut it = p.into_inner().skip(1);
+                let cond = self.cond(it.next().unwrap());
+                let (mut actions, mut severity, mut name) = (Vec::new(), None, None);
+                let mut next_is = None;
+                for q in it {
+                    match q.as_rule() {
+                        Rule::action => {
+                            let span = self.span(&q);
+                            let mut ai = q.into_inner();
+                            let kind = self.ident(ai.next().unwrap());
+                            let arg = ai.next().map(|a| {
+                                let span = self.span(&a);
+                                let kind = match a.as_rule() {
+                                    Rule::string => ValueKind::String(self.string(a)),
+                                    _ => ValueKind::Path(self.path(a)),
+                                };
+                                Value { kind, span }
+                            });
+                            actions.push(Action { kind, arg, span });
+                        }
+                        Rule::kw_severity => next_is = Some(Rule::kw_severity),
+                        Rule::kw_as => next_is = Some(Rule::kw_as),
+                        Rule::ident => match next_is.take() {
+                            Some(Rule::kw_severity) => severity = Some(self.ident(q)),
+                            _ => name = Some(self.ident(q)),
+                        },
+                        r => unreachable!("when part {r:?}"),
+                    }
+                }
+                Entry::When(WhenRule { cond, actions, severity, name, span })
+            }
+            r => unreachable!("entry rule {r:?}"),
+        }
+    }
+
+    fn cond(&mut self, p: P) -> Cond {
+        let span = self.span(&p);
+        let terms = p.into_inner().filter(|q| q.as_rule() == Rule::comparison).map(|q| self.comparison(q)).collect();
+        Cond { terms, span }
+    }
+
+    fn comparison(&mut self, p: P) -> Comparison {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let lhs = self.simple(it.next().unwrap());
+        let tail = it.next().unwrap();
+        match tail.as_rule() {
+            Rule::compare => {
+                let mut ti = tail.into_inner();
+                let op_pair = ti.next().unwrap();
+                let op_span = self.span(&op_pair);
+                let op = match op_pair.as_str() {
+                    "<" => CmpOp::Lt,
+                    "<=" => CmpOp::Le,
+                    ">" => CmpOp::Gt,
+                    ">=" => CmpOp::Ge,
+                    "==" => CmpOp::Eq,
+                    _ => CmpOp::Ne,
+                };
+                let rhs = self.simple(ti.next().unwrap());
+                Comparison::Compare { lhs, op, op_span, rhs, span }
+            }
+            _ => {
+                let mut ti = tail.into_inner().filter(|q| !matches!(q.as_rule(), Rule::kw_between | Rule::kw_and));
+                let low = self.simple(ti.next().unwrap());
+                let high = self.simple(ti.next().unwrap());
+                Comparison::Between { lhs, low, high, span }
+            }
+        }
+    }
+
+    fn value(&mut self, p: P) -> Value {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let head = self.simple(it.next().unwrap());
+        let Some(tail) = it.next() else { return head };
+        let kind = match tail.as_rule() {
+            Rule::over_tail => {
+                let w = tail.into_inner().nth(1).unwrap();
+                let window = if w.as_rule() == Rule::calendar {
+                    let wspan = self.span(&w);
+                    let mut ci = w.into_inner().skip(1);
+                    let unit = self.ident(ci.next().unwrap());
+                    let tz = ci.nth(1).map(|s| self.string(s));
+                    Window::Calendar { unit, tz, span: wspan }
+                } else {
+                    Window::Value(Box::new(self.simple(w)))
+                };
+                ValueKind::Over(Box::new(head), window)
+            }
+            Rule::of_budget => ValueKind::OfBudget(Box::new(head)),
+            Rule::pair_tail => {
+                let second = self.simple(tail.into_inner().next().unwrap());
+                ValueKind::Pair(Box::new(head), Box::new(second))
+            }
+            r => unreachable!("value tail {r:?}"),
+        };
+        Value { kind, span }
+    }
+
+    fn simple(&mut self, p: P) -> Value {
+        let span = self.span(&p);
+        let kind = match p.as_rule() {
+            Rule::number => ValueKind::Number(self.lit(&p)),
+            Rule::percent => ValueKind::Percent(self.lit(&p)),
+            Rule::factor => ValueKind::Factor(self.lit(&p)),
+            Rule::duration => ValueKind::Duration(self.lit(&p)),
+            Rule::rate => ValueKind::Rate(self.lit(&p)),
+            Rule::string => ValueKind::String(self.string(p)),
+            Rule::boolean => ValueKind::Bool(p.as_str() == "true"),
+            Rule::list => ValueKind::List(p.into_inner().map(|v| self.value(v)).collect()),
+            Rule::map => ValueKind::Map(
+                p.into_inner()
+                    .map(|e| {
+                        let span = self.span(&e);
+                        let mut ei = e.into_inner();
+                        let k = ei.next().unwrap();
+                        let key = match k.as_rule() {
+                            Rule::string => MapKey::String(self.string(k)),
+                            _ => MapKey::Path(self.path(k)),
+                        };
+                        let value = self.value(ei.next().unwrap());
+                        MapEntry { key, value, span }
+                    })
+                    .collect(),
+            ),
+            Rule::call => ValueKind::Call(self.call(p)),
+            Rule::selector => ValueKind::Selector(self.selector(p)),
+            Rule::path => ValueKind::Path(self.path(p)),
+            r => unreachable!("simple value {r:?}"),
+        };
+        Value { kind, span }
+    }
+
+    fn call(&mut self, p: P) -> Call {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let callee = self.path(it.next().unwrap());
+        let args = it
+            .map(|a| {
+                let span = self.span(&a);
+                let mut ai = a.into_inner();
+                let first = ai.next().unwrap();
+                if first.as_rule() == Rule::ident {
+                    let name = Some(self.ident(first));
+                    let value = self.value(ai.next().unwrap());
+                    Arg { name, value, span }
+                } else {
+                    Arg { name: None, value: self.value(first), span }
+                }
+            })
+            .collect();
+        Call { callee, args, span }
+    }
+
+    fn selector(&mut self, p: P) -> Selector {
+        let span = self.span(&p);
+        let mut metric = None;
+        let mut matchers = Vec::new();
+        let mut braces = false;
+        for q in p.into_inner() {
+            match q.as_rule() {
+                Rule::metric_name | Rule::recorded_name => metric = Some(self.ident(q)),
+                Rule::matchers => {
+                    braces = true;
+                    for m in q.into_inner() {
+                        let mspan = self.span(&m);
+                        let mut mi = m.into_inner();
+                        let label = self.ident(mi.next().unwrap());
+                        let op = match mi.next().unwrap().as_str() {
+                            "=" => MatchOp::Eq,
+                            "!=" => MatchOp::Ne,
+                            "=~" => MatchOp::Re,
+                            _ => MatchOp::NotRe,
+                        };
+                        let v = mi.next().unwrap();
+                        let value = match v.as_rule() {
+                            Rule::string => MatcherValue::String(self.string(v)),
+                            _ => MatcherValue::Param(self.ident(v)),
+                        };
+                        matchers.push(Matcher { label, op, value, span: mspan });
+                    }
+                }
+                r => unreachable!("selector part {r:?}"),
+            }
+        }
+        Selector { metric, matchers, braces, span }
+    }
+}
