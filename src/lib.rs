@@ -14,3 +14,8 @@
 pub mod diag;
 pub mod source;
 pub mod syntax;
+pub mod ir;
+pub mod sema;
+pub mod driver;
+pub mod stdlib;
+pub mod fmt;

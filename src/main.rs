@@ -1,16 +1,198 @@
-use slo::source::{Origin, Source, SourceMap};
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let path = &args[3];
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut sm = SourceMap::new();
-    let id = sm.add(Source::new(path.clone(), text.clone(), Origin::User));
-    match slo::syntax::parse(id, &text) {
-        Ok(f) => println!("{}", serde_json::to_string_pretty(&f).unwrap()),
-        Err(d) => {
-            let ds = slo::diag::Diagnostics(d);
-            eprint!("{}", slo::diag::render_human(&ds, &sm, false, 100));
-            std::process::exit(1)
+//! The `slo` command line: parses flags, calls the library, prints.
+//! Exit codes: 0 success, 1 errors in the user's input, 2 usage or I/O.
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use slo::diag::{self, Diagnostics};
+use slo::driver;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "slo", version, about = "Check, format and compile Service Level Objectives written in .slo")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check .slo files; print every diagnostic.
+    Check {
+        /// Files or directories (default: every *.slo under the current directory).
+        paths: Vec<PathBuf>,
+        /// How to print diagnostics.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Treat warnings as errors (exit 1).
+        #[arg(long)]
+        deny_warnings: bool,
+        /// Project root: relative imports may not leave it (default: the current directory).
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Rewrite .slo files in the canonical layout.
+    Fmt {
+        /// Files or directories (default: every *.slo under the current directory).
+        paths: Vec<PathBuf>,
+        /// Do not write; exit 1 and list the files that are not formatted.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Print a stage's tree as JSON.
+    Debug {
+        #[arg(value_enum)]
+        stage: Stage,
+        file: PathBuf,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Format {
+    Human,
+    Json,
+    Github,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Stage {
+    Ast,
+    Ir,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
         }
     }
+}
+
+fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths
+    }
+}
+
+fn root_for(root: Option<PathBuf>) -> PathBuf {
+    root.unwrap_or_else(|| std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")))
+}
+
+fn print_diags(diags: &Diagnostics, sources: &slo::source::SourceMap, format: Format) {
+    match format {
+        Format::Human => {
+            let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+            let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(diag::render_human(diags, sources, color, width).as_bytes());
+            if !diags.0.is_empty() {
+                let _ = writeln!(err, "{}", diag::summary(diags));
+            }
+        }
+        Format::Json => print!("{}", diag::render_json(diags, sources)),
+        Format::Github => print!("{}", diag::render_github(diags, sources)),
+    }
+}
+
+fn run(cli: Cli) -> Result<u8, driver::IoError> {
+    match cli.command {
+        Command::Check { paths, format, deny_warnings, root } => {
+            let files = driver::expand(&default_paths(paths))?;
+            if files.is_empty() {
+                return Err(driver::IoError("no .slo files found".into()));
+            }
+            let loaded = driver::load(&files, &root_for(root))?;
+            let (program, diags) = driver::check(&loaded);
+            print_diags(&diags, &loaded.sources, format);
+            let failed = diags.has_errors() || (deny_warnings && diags.warnings() > 0);
+            if !failed && format == Format::Human {
+                eprintln!("ok: {} services, {} SLOs checked in {} files", program.services.len(), program.slos.len(), files.len());
+            }
+            Ok(if failed { 1 } else { 0 })
+        }
+        Command::Fmt { paths, check } => {
+            let files = driver::expand(&default_paths(paths))?;
+            let mut code = 0;
+            for f in files {
+                let text = std::fs::read_to_string(&f).map_err(|e| driver::IoError(format!("cannot read {}: {e}", f.display())))?;
+                let formatted = match slo::fmt::format_source(&text) {
+                    Ok(s) => s,
+                    Err(ds) => {
+                        let mut sources = slo::source::SourceMap::new();
+                        sources.add(slo::source::Source::new(f.display().to_string(), text, slo::source::Origin::User));
+                        print_diags(&Diagnostics(ds), &sources, Format::Human);
+                        code = 1;
+                        continue;
+                    }
+                };
+                if formatted == text {
+                    continue;
+                }
+                if check {
+                    println!("would reformat {}", f.display());
+                    code = 1;
+                } else {
+                    write_atomic(&f, formatted.as_bytes())?;
+                    println!("formatted {}", f.display());
+                }
+            }
+            Ok(code)
+        }
+        Command::Debug { stage, file, root } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| driver::IoError(format!("cannot read {}: {e}", file.display())))?;
+            match stage {
+                Stage::Ast => {
+                    let mut sources = slo::source::SourceMap::new();
+                    let id = sources.add(slo::source::Source::new(file.display().to_string(), text.clone(), slo::source::Origin::User));
+                    match slo::syntax::parse(id, &text) {
+                        Ok(ast) => {
+                            println!("{}", serde_json::to_string_pretty(&ast).expect("AST serializes"));
+                            Ok(0)
+                        }
+                        Err(ds) => {
+                            print_diags(&Diagnostics(ds), &sources, Format::Human);
+                            Ok(1)
+                        }
+                    }
+                }
+                Stage::Ir => {
+                    let loaded = driver::load(&[file], &root_for(root))?;
+                    let (program, diags) = driver::check(&loaded);
+                    print_diags(&diags, &loaded.sources, Format::Human);
+                    println!("{}", serde_json::to_string_pretty(&program).expect("IR serializes"));
+                    Ok(if diags.has_errors() { 1 } else { 0 })
+                }
+            }
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "slo", &mut std::io::stdout());
+            Ok(0)
+        }
+    }
+}
+
+/// Writes through a temporary file in the same directory and renames it
+/// over the target, so a failure never leaves a half-written file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), driver::IoError> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let err = |e: std::io::Error| driver::IoError(format!("cannot write {}: {e}", path.display()));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = tmp.as_file().set_permissions(meta.permissions());
+    }
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
 }

@@ -1,0 +1,337 @@
+//! The typed, resolved program: what every backend lowers.
+//!
+//! Produced by [`crate::sema::check`]. Templates are expanded, names are
+//! resolved, units are normalised (ratios in [0, 1], durations in
+//! milliseconds, rates per second, latencies in seconds), alert tiers carry
+//! their computed burn factor for their SLO's window, and every default is
+//! applied. Nothing here is optional because it is "not computed yet": an
+//! `Option` means the user may leave it out.
+//!
+//! Spans are kept for backends' own diagnostics but not serialized, so two
+//! programs that mean the same serialize the same (`fmt` then `check` gives
+//! the same IR).
+
+use crate::source::Span;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub type Labels = BTreeMap<String, String>;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Program {
+    /// Sorted by name.
+    pub services: Vec<Service>,
+    /// Sorted by (service, name).
+    pub slos: Vec<Slo>,
+}
+
+impl Program {
+    pub fn slo(&self, service: &str, name: &str) -> Option<&Slo> {
+        self.slos.iter().find(|s| s.service == service && s.name == name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub owner: Option<String>,
+    pub runbook: Option<String>,
+    pub description: Option<String>,
+    pub labels: Labels,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Slo {
+    pub service: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// The service's labels overlaid with the SLO's own.
+    pub labels: Labels,
+    pub annotations: Labels,
+    /// The SLO's runbook, else the service's.
+    pub runbook: Option<String>,
+    /// Objective as a ratio in (0, 1), e.g. 0.999.
+    pub objective: f64,
+    pub window: Window,
+    pub budgeting: Budgeting,
+    pub sli: Sli,
+    /// Labels the SLO is evaluated separately for, each with its own budget.
+    pub group_by: Vec<String>,
+    pub alerts: Vec<Alert>,
+    pub policy_rules: Vec<PolicyRule>,
+    /// The template it was instantiated from, if any.
+    pub template: Option<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl Slo {
+    /// Error budget as a ratio: 1 − objective.
+    pub fn budget(&self) -> f64 {
+        1.0 - self.objective
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Window {
+    Rolling { ms: u64 },
+    Calendar { unit: CalendarUnit, tz: String },
+}
+
+impl Window {
+    /// Length used for budget arithmetic: the rolling length, or the
+    /// nominal length of a calendar period (7d, 30d, 91d).
+    pub fn nominal_ms(&self) -> u64 {
+        const DAY: u64 = 86_400_000;
+        match self {
+            Window::Rolling { ms } => *ms,
+            Window::Calendar { unit: CalendarUnit::Week, .. } => 7 * DAY,
+            Window::Calendar { unit: CalendarUnit::Month, .. } => 30 * DAY,
+            Window::Calendar { unit: CalendarUnit::Quarter, .. } => 91 * DAY,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CalendarUnit {
+    Week,
+    Month,
+    Quarter,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Budgeting {
+    Occurrences,
+    /// A slice is good iff its ratio reaches `target`; SLI = good slices / slices.
+    Timeslices { slice_ms: u64, target: f64 },
+    /// SLI = mean of the slices' ratios.
+    RatioTimeslices { slice_ms: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Sli {
+    /// Σgood/Σtotal over counters; `bad` selectors are kept as they are
+    /// (good = total − bad).
+    Events { numerator: EventsNumerator, total: Selector },
+    /// Requests faster than `below_seconds` from a classic histogram:
+    /// good = `<histogram>_bucket{le=below}`, total = `<histogram>_count`.
+    Latency { histogram: Selector, below_seconds: f64 },
+    /// A 0/1 gauge such as `up` or `probe_success`: its average is the SLI.
+    Gauge { series: Selector },
+    /// good slices / slices, a slice being good when `good` holds.
+    Timeslices { slice_ms: u64, good: SliceCond },
+    Composite { combine: Combine, components: Vec<SloRef> },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum EventsNumerator {
+    Good(Selector),
+    Bad(Selector),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Combine {
+    /// Product of the components' SLIs.
+    Serial,
+    /// Weighted mean of the components' error ratios; weights sum to 1.
+    Weighted(Vec<f64>),
+    /// Good when at least k of the n components are good.
+    KOfN(u32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct SloRef {
+    pub service: String,
+    pub name: String,
+}
+
+/// Comparisons that must all hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SliceCond {
+    pub all: Vec<SliceCmp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SliceCmp {
+    pub lhs: SliceQuantity,
+    pub op: CmpOp,
+    /// In the quantity's SI unit (per second, seconds, ratio, number).
+    pub rhs: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum SliceQuantity {
+    /// sum(rate(sel[slice])), per second.
+    Rate(Selector),
+    /// sum(increase(sel[slice])).
+    Increase(Selector),
+    /// histogram_quantile(q, sum by (le) (rate(histogram_bucket[slice]))), seconds.
+    Quantile { q: f64, histogram: Selector },
+    /// sum(increase(num)) / sum(increase(den)), ratio.
+    Ratio { numerator: Selector, denominator: Selector },
+    Avg(Selector),
+    Min(Selector),
+    Max(Selector),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CmpOp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Eq,
+    Ne,
+}
+
+impl CmpOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+        }
+    }
+    pub fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+        }
+    }
+}
+
+/// A PromQL instant-vector selector with unescaped matcher values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Selector {
+    pub metric: Option<String>,
+    pub matchers: Vec<Matcher>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Matcher {
+    pub label: String,
+    pub op: MatchOp,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum MatchOp {
+    Eq,
+    Ne,
+    Re,
+    NotRe,
+}
+
+impl Matcher {
+    /// The regex as Prometheus runs it: anchored at both ends.
+    pub fn anchored_regex(&self) -> Option<String> {
+        matches!(self.op, MatchOp::Re | MatchOp::NotRe).then(|| format!("^(?s:{})$", self.value))
+    }
+}
+
+/// One alerting rule of one SLO, fully resolved.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    /// The alert name (`alertname` label).
+    pub name: String,
+    /// The alert policy it came from.
+    pub policy: String,
+    pub condition: AlertCondition,
+    pub severity: String,
+    pub for_ms: u64,
+    pub keep_firing_for_ms: u64,
+    /// Routing and user labels (severity, slo and service are added by backends).
+    pub labels: Labels,
+    pub annotations: Labels,
+    /// Minimum events in the long window before the alert may fire.
+    pub min_events: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum AlertCondition {
+    /// Multiwindow burn-rate tier: fire when the burn rate over both windows
+    /// exceeds `factor`. `budget_share` is the share of the budget spent at
+    /// that rate over the long window (factor × long / SLO window).
+    BurnRate { long_ms: u64, short_ms: u64, factor: f64, budget_share: f64 },
+    /// A condition on SLO quantities.
+    Threshold(SloCond),
+}
+
+/// Comparisons on SLO quantities that must all hold.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SloCond {
+    pub all: Vec<SloCmp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SloCmp {
+    pub lhs: SloQuantity,
+    pub op: CmpOp,
+    /// A ratio for SLI, error ratio, budget and share quantities; a factor
+    /// for burn rates.
+    pub rhs: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum SloQuantity {
+    Sli { window_ms: u64 },
+    ErrorRatio { window_ms: u64 },
+    BurnRate { window_ms: u64 },
+    BudgetRemaining,
+    BudgetConsumed,
+    /// Share of the window's budget spent by the current incident.
+    IncidentShare,
+}
+
+/// One rule of an error-budget policy, for one SLO.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PolicyRule {
+    pub name: String,
+    pub policy: String,
+    pub condition: SloCond,
+    pub actions: Vec<PolicyAction>,
+    pub severity: String,
+    pub labels: Labels,
+    pub annotations: Labels,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyAction {
+    pub kind: ActionKind,
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionKind {
+    Freeze,
+    Review,
+    Notify,
+    Page,
+    Ticket,
+    Postmortem,
+}
+
+impl ActionKind {
+    pub const ALL: [(&'static str, ActionKind); 6] = [
+        ("freeze", ActionKind::Freeze),
+        ("review", ActionKind::Review),
+        ("notify", ActionKind::Notify),
+        ("page", ActionKind::Page),
+        ("ticket", ActionKind::Ticket),
+        ("postmortem", ActionKind::Postmortem),
+    ];
+    pub fn as_str(self) -> &'static str {
+        ActionKind::ALL.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap_or("?")
+    }
+}
