@@ -31,7 +31,11 @@ pub fn format(text: &str, file: &File) -> String {
                 p.out.push('\n');
             }
         }
+        let before = p.next;
         p.leading(start, 0, i == 0);
+        if p.next > before && p.blank_between(p.last_end, start) {
+            p.out.push('\n');
+        }
         p.item(item);
         p.trailing(item.span().end as usize);
         p.out.push('\n');
@@ -218,7 +222,11 @@ impl Printer<'_> {
             }
             // Comments before the entry, and those inside a plain entry's value.
             let header_end = e.block().map_or(e.span().end as usize, |b| b.span.start as usize);
+            let before = self.next;
             self.leading(start, level + 1, true);
+            if self.next > before && self.blank_between(self.last_end, start) {
+                self.out.push('\n');
+            }
             self.leading(header_end, level + 1, true);
             self.indent(level + 1);
             self.entry(e, level + 1);

@@ -15,9 +15,12 @@ struct SloParser;
 
 type P<'i> = Pair<'i, Rule>;
 
-struct Cx {
+struct Cx<'t> {
     src: SourceId,
     errors: Vec<Diagnostic>,
+    text: &'t str,
+    /// (start, end) of every `//` comment, sorted by end.
+    comments: Vec<(usize, usize)>,
 }
 
 pub fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
@@ -29,7 +32,8 @@ pub fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
         Err(e) => return Err(vec![convert_error(src, text, e)]),
     };
     let file = pairs.next().expect("file rule");
-    let mut cx = Cx { src, errors: Vec::new() };
+    let comments = super::comments::comments(text).into_iter().map(|c| (c.start, c.end)).collect();
+    let mut cx = Cx { src, errors: Vec::new(), text, comments };
     let span = cx.span(&file);
     let items = file.into_inner().filter(|p| p.as_rule() != Rule::EOI).map(|p| cx.item(p)).collect();
     if cx.errors.is_empty() {
@@ -123,10 +127,23 @@ fn convert_error(src: SourceId, text: &str, e: pest::error::Error<Rule>) -> Diag
     error::unexpected(Span::new(src, pos, pos + len), &found, &expected)
 }
 
-impl Cx {
+impl Cx<'_> {
+    /// A pair's span without the whitespace and comments pest's implicit
+    /// skipping leaves at its end (after an optional part that was absent).
     fn span(&self, p: &P) -> Span {
         let s = p.as_span();
-        Span::new(self.src, s.start(), s.end())
+        let (start, mut end) = (s.start(), s.end());
+        let b = self.text.as_bytes();
+        while end > start {
+            if b[end - 1].is_ascii_whitespace() {
+                end -= 1;
+            } else if let Ok(i) = self.comments.binary_search_by(|c| c.1.cmp(&end)) {
+                end = self.comments[i].0.max(start);
+            } else {
+                break;
+            }
+        }
+        Span::new(self.src, start, end)
     }
 
     fn ident(&self, p: P) -> Ident {
