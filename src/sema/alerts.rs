@@ -132,9 +132,6 @@ impl Cx<'_> {
                 continue;
             };
             labels.extend(own);
-            if let Some(r) = route {
-                labels.insert("route".into(), r);
-            }
             for k in labels.keys() {
                 if super::slo::RESERVED_LABELS.contains(&k.as_str()) {
                     self.diags.push(
@@ -142,6 +139,9 @@ impl Cx<'_> {
                             .with_help(format!("slo sets `{k}` on every alert; use `severity = …` for severity, or choose another label name")),
                     );
                 }
+            }
+            if let Some(r) = route {
+                labels.insert("receiver".into(), r);
             }
             annotations.extend(own_ann);
             if let Some(rb) = &slo.runbook {

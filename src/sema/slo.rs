@@ -1198,7 +1198,7 @@ impl<'a> Cx<'a> {
     }
 }
 
-pub const RESERVED_LABELS: &[&str] = &["slo", "service", "severity", "alertname", "le", "objective", "window"];
+pub const RESERVED_LABELS: &[&str] = &["slo", "service", "severity", "alertname", "receiver", "le", "objective", "window"];
 
 pub fn cmp_op(op: ast::CmpOp) -> ir::CmpOp {
     match op {
