@@ -1,0 +1,32 @@
+//! Helpers shared by the test modules.
+
+use slo::diag::{self, Diagnostics};
+use slo::driver::{self, Loaded};
+use slo::ir::Program;
+use std::path::{Path, PathBuf};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every `.slo` file under `dir` (relative to the repo), sorted.
+pub fn slo_files(dir: &str) -> Vec<PathBuf> {
+    driver::expand(&[repo().join(dir)]).expect("listing test files")
+}
+
+/// Loads and checks one file with the repo as project root.
+pub fn check_file(path: &Path) -> (Loaded, Program, Diagnostics) {
+    let loaded = driver::load(&[path.to_path_buf()], &repo()).expect("reading test file");
+    let (program, diags) = driver::check(&loaded);
+    (loaded, program, diags)
+}
+
+/// Diagnostics rendered without colour at a fixed width, for snapshots.
+pub fn render(loaded: &Loaded, diags: &Diagnostics) -> String {
+    diag::render_human(diags, &loaded.sources, false, 100)
+}
+
+/// A name for snapshots: the path relative to the repo, `/` → `__`.
+pub fn snap_name(path: &Path) -> String {
+    path.strip_prefix(repo()).unwrap_or(path).display().to_string().replace(['/', '.'], "_")
+}

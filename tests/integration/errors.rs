@@ -1,0 +1,69 @@
+//! Invalid inputs under tests/errors/: each file names the codes it must
+//! produce in a header comment (`// expect: slo::x::y slo::a::b`). The
+//! check must report exactly those error codes (each at least once, no
+//! other error code), and the rendered report is snapshotted.
+
+use super::common::*;
+use std::collections::BTreeSet;
+
+fn expected_codes(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .take_while(|l| l.starts_with("//"))
+        .filter_map(|l| l.strip_prefix("// expect:"))
+        .flat_map(|l| l.split_whitespace().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn error_cases() {
+    let files = slo_files("tests/errors");
+    assert!(files.len() >= 40, "need at least 40 invalid inputs, have {}", files.len());
+    let mut failures = String::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let want = expected_codes(&text);
+        assert!(!want.is_empty(), "{} has no `// expect:` header", f.display());
+        let (loaded, _, diags) = check_file(f);
+        let got: BTreeSet<String> = diags.iter().map(|d| d.code.to_string()).collect();
+        let got_errors: BTreeSet<String> = diags.iter().filter(|d| d.is_error()).map(|d| d.code.to_string()).collect();
+        let warnings_only = want.iter().all(|c| c.starts_with("slo::lint::"));
+        if !warnings_only && !diags.has_errors() {
+            failures.push_str(&format!("{}: no error reported\n", f.display()));
+        }
+        let missing: Vec<_> = want.difference(&got).collect();
+        let extra: Vec<_> = got_errors.difference(&want).collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            failures.push_str(&format!("{}: missing {missing:?}, unexpected {extra:?}\n{}", f.display(), render(&loaded, &diags)));
+        }
+        insta::with_settings!({ snapshot_suffix => snap_name(f), prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!("report", render(&loaded, &diags));
+        });
+    }
+    assert!(failures.is_empty(), "{failures}");
+}
+
+/// All problems of a file are reported in one run, not just the first.
+#[test]
+fn reports_every_error_at_once() {
+    let loaded = slo::driver::load_strs(&[(
+        "many.slo",
+        r#"
+service api { owner = "sre" }
+slo a for api { objective = 100% over 28d  sli events { bad = x{code=~"("} total = x } }
+slo b for apx { objective = 99% over 2m  sli gauge { series = up } }
+slo c for api { objective = 0.99 over 28d  sli latency { histogram = h_bucket below = 5 } }
+"#,
+    )]);
+    let (_, diags) = slo::driver::check(&loaded);
+    let codes: BTreeSet<&str> = diags.iter().map(|d| d.code).collect();
+    for c in [
+        "slo::objective::range",
+        "slo::selector::regex",
+        "slo::name::unknown_service",
+        "slo::window::range",
+        "slo::type::mismatch",
+        "slo::sli::histogram_suffix",
+    ] {
+        assert!(codes.contains(c), "{c} not reported; got {codes:?}");
+    }
+}

@@ -1,0 +1,102 @@
+//! `slo fmt`: canonical, idempotent, comment-preserving, meaning-preserving.
+
+use super::common::*;
+use slo::syntax::comments::comments;
+
+fn all_sources() -> Vec<std::path::PathBuf> {
+    let mut files = slo_files("examples");
+    files.extend(slo_files("tests/pass"));
+    files.extend(slo_files("stdlib"));
+    files
+}
+
+#[test]
+fn examples_are_formatted() {
+    for f in all_sources() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let out = slo::fmt::format_source(&text).unwrap();
+        assert_eq!(out, text, "{} is not in canonical form (run `slo fmt`)", f.display());
+    }
+}
+
+#[test]
+fn fmt_is_idempotent_and_keeps_comments() {
+    for f in all_sources().iter().chain(slo_files("tests/errors").iter()) {
+        let Ok(text) = std::fs::read_to_string(f) else { continue }; // the not-UTF-8 case
+        let Ok(once) = slo::fmt::format_source(&text) else { continue };
+        let twice = slo::fmt::format_source(&once).expect("formatted output parses");
+        assert_eq!(once, twice, "fmt is not idempotent on {}", f.display());
+        let before: Vec<String> = comments(&text).into_iter().map(|c| c.text).collect();
+        let after: Vec<String> = comments(&once).into_iter().map(|c| c.text).collect();
+        let (mut b, mut a) = (before.clone(), after.clone());
+        b.sort();
+        a.sort();
+        assert_eq!(a, b, "fmt lost or changed comments in {}", f.display());
+    }
+}
+
+/// Formatting a file then checking it gives the same IR as checking it.
+#[test]
+fn fmt_then_check_gives_same_ir() {
+    for f in slo_files("examples").iter().chain(slo_files("tests/pass").iter()) {
+        let (_, before, _) = check_file(f);
+        let tmp = tempfile::tempdir_in(repo().join("target")).unwrap();
+        // Mirror the examples tree so relative imports still resolve.
+        let rel = f.strip_prefix(repo()).unwrap();
+        let dir = rel.parent().unwrap();
+        copy_dir(&repo().join(dir), &tmp.path().join(dir));
+        for g in slo::driver::expand(&[tmp.path().to_path_buf()]).unwrap() {
+            let text = std::fs::read_to_string(&g).unwrap();
+            if let Ok(out) = slo::fmt::format_source(&text) {
+                std::fs::write(&g, out).unwrap();
+            }
+        }
+        let loaded = slo::driver::load(&[tmp.path().join(rel)], tmp.path()).unwrap();
+        let (after, diags) = slo::driver::check(&loaded);
+        assert!(!diags.has_errors(), "{}", render(&loaded, &diags));
+        assert_eq!(
+            serde_json::to_string(&before).unwrap(),
+            serde_json::to_string(&after).unwrap(),
+            "IR changed by fmt for {}",
+            f.display()
+        );
+    }
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn canonical_layout() {
+    let messy = "// head\nimport std.alerting.{google_28d}\nservice   api{owner=\"sre\" // who\nlabels={team:\"a\",tier:\"1\"}}\n\n\n\nslo a for api {objective=99.9% over 28d\nsli events{bad=x{code=~\"5..\",job=\"api\"} total=x{job='api'}}}\n// tail\n";
+    let out = slo::fmt::format_source(messy).unwrap();
+    insta::assert_snapshot!(out, @r#"
+    // head
+    import std.alerting.{google_28d}
+
+    service api {
+      owner = "sre" // who
+      labels = { team: "a", tier: "1" }
+    }
+
+    slo a for api {
+      objective = 99.9% over 28d
+      sli events {
+        bad = x{code=~"5..", job="api"}
+        total = x{job='api'}
+      }
+    }
+
+    // tail
+    "#);
+}

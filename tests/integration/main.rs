@@ -1,0 +1,10 @@
+//! The one integration test binary. Modules by concern; the slow ones
+//! (the long fuzz run) are opt-in through environment variables.
+
+mod cli;
+mod common;
+mod errors;
+mod examples;
+mod fmt;
+mod fuzz;
+mod stdlib;
