@@ -83,8 +83,13 @@ impl Diagnostics {
     }
     pub fn sorted(mut self) -> Self {
         self.0.sort_by(|a, b| {
-            (a.span.source, a.span.start, a.span.end, a.code, &a.message)
-                .cmp(&(b.span.source, b.span.start, b.span.end, b.code, &b.message))
+            (a.span.source, a.span.start, a.span.end, a.code, &a.message).cmp(&(
+                b.span.source,
+                b.span.start,
+                b.span.end,
+                b.code,
+                &b.message,
+            ))
         });
         self.0.dedup();
         self

@@ -143,7 +143,13 @@ impl Loader {
                 self.diags.push(syntax::error::not_utf8(Span::new(id, off, off + 1)));
                 self.broken.push(id);
                 let idx = self.modules.len();
-                self.modules.push(Module { source: id, name, file: ast::File { items: vec![], span: Span::new(id, 0, 0) }, imports: vec![], root });
+                self.modules.push(Module {
+                    source: id,
+                    name,
+                    file: ast::File { items: vec![], span: Span::new(id, 0, 0) },
+                    imports: vec![],
+                    root,
+                });
                 self.by_key.insert(key, idx);
                 return Ok(idx);
             }
@@ -190,7 +196,11 @@ impl Loader {
                 }
                 ast::ImportSource::File(s) => {
                     if origin == Origin::Stdlib {
-                        self.diags.push(error::import_not_found(s.span, &s.value, "stdlib modules import only std modules"));
+                        self.diags.push(error::import_not_found(
+                            s.span,
+                            &s.value,
+                            "stdlib modules import only std modules",
+                        ));
                         None
                     } else {
                         self.import_file(mi, s)
@@ -206,7 +216,8 @@ impl Loader {
         let rel = Path::new(&s.value);
         if rel.is_absolute() || s.value.is_empty() {
             self.diags.push(
-                error::import_escapes(s.span, &s.value).with_help("write the path relative to the importing file, e.g. \"./lib/common.slo\""),
+                error::import_escapes(s.span, &s.value)
+                    .with_help("write the path relative to the importing file, e.g. \"./lib/common.slo\""),
             );
             return None;
         }
@@ -321,7 +332,10 @@ pub fn check(loaded: &Loaded) -> (ir::Program, Diagnostics) {
     if !loaded.broken.is_empty() {
         // A file that did not parse contributes no declarations; names it
         // would have defined are not reported as unknown a second time.
-        all.0.retain(|d: &Diagnostic| !(d.code.starts_with("slo::name::unknown") || d.code == "slo::import::unknown_name") || loaded.broken.contains(&d.span.source));
+        all.0.retain(|d: &Diagnostic| {
+            !(d.code.starts_with("slo::name::unknown") || d.code == "slo::import::unknown_name")
+                || loaded.broken.contains(&d.span.source)
+        });
     }
     (program, all.sorted())
 }

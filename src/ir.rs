@@ -106,24 +106,43 @@ pub enum CalendarUnit {
 pub enum Budgeting {
     Occurrences,
     /// A slice is good iff its ratio reaches `target`; SLI = good slices / slices.
-    Timeslices { slice_ms: u64, target: f64 },
+    Timeslices {
+        slice_ms: u64,
+        target: f64,
+    },
     /// SLI = mean of the slices' ratios.
-    RatioTimeslices { slice_ms: u64 },
+    RatioTimeslices {
+        slice_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Sli {
     /// Σgood/Σtotal over counters; `bad` selectors are kept as they are
     /// (good = total − bad).
-    Events { numerator: EventsNumerator, total: Selector },
+    Events {
+        numerator: EventsNumerator,
+        total: Selector,
+    },
     /// Requests faster than `below_seconds` from a classic histogram:
     /// good = `<histogram>_bucket{le=below}`, total = `<histogram>_count`.
-    Latency { histogram: Selector, below_seconds: f64 },
+    Latency {
+        histogram: Selector,
+        below_seconds: f64,
+    },
     /// A 0/1 gauge such as `up` or `probe_success`: its average is the SLI.
-    Gauge { series: Selector },
+    Gauge {
+        series: Selector,
+    },
     /// good slices / slices, a slice being good when `good` holds.
-    Timeslices { slice_ms: u64, good: SliceCond },
-    Composite { combine: Combine, components: Vec<SloRef> },
+    Timeslices {
+        slice_ms: u64,
+        good: SliceCond,
+    },
+    Composite {
+        combine: Combine,
+        components: Vec<SloRef>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -169,9 +188,15 @@ pub enum SliceQuantity {
     /// sum(increase(sel[slice])).
     Increase(Selector),
     /// histogram_quantile(q, sum by (le) (rate(histogram_bucket[slice]))), seconds.
-    Quantile { q: f64, histogram: Selector },
+    Quantile {
+        q: f64,
+        histogram: Selector,
+    },
     /// sum(increase(num)) / sum(increase(den)), ratio.
-    Ratio { numerator: Selector, denominator: Selector },
+    Ratio {
+        numerator: Selector,
+        denominator: Selector,
+    },
     Avg(Selector),
     Min(Selector),
     Max(Selector),
@@ -284,9 +309,15 @@ pub struct SloCmp {
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum SloQuantity {
-    Sli { window_ms: u64 },
-    ErrorRatio { window_ms: u64 },
-    BurnRate { window_ms: u64 },
+    Sli {
+        window_ms: u64,
+    },
+    ErrorRatio {
+        window_ms: u64,
+    },
+    BurnRate {
+        window_ms: u64,
+    },
     BudgetRemaining,
     BudgetConsumed,
     /// Share of the window's budget spent by the current incident.

@@ -12,10 +12,10 @@
 //! [`source::SourceMap`] and are rendered only at the edge.
 
 pub mod diag;
-pub mod source;
-pub mod syntax;
+pub mod driver;
+pub mod fmt;
 pub mod ir;
 pub mod sema;
-pub mod driver;
+pub mod source;
 pub mod stdlib;
-pub mod fmt;
+pub mod syntax;

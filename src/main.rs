@@ -118,15 +118,23 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             print_diags(&diags, &loaded.sources, format);
             let failed = diags.has_errors() || (deny_warnings && diags.warnings() > 0);
             if !failed && format == Format::Human {
-                eprintln!("ok: {} services, {} SLOs checked in {} files", program.services.len(), program.slos.len(), files.len());
+                eprintln!(
+                    "ok: {} services, {} SLOs checked in {} files",
+                    program.services.len(),
+                    program.slos.len(),
+                    files.len()
+                );
             }
+            // The process ends here: skip freeing the trees node by node.
+            std::mem::forget((loaded, program, diags));
             Ok(if failed { 1 } else { 0 })
         }
         Command::Fmt { paths, check } => {
             let files = driver::expand(&default_paths(paths))?;
             let mut code = 0;
             for f in files {
-                let text = std::fs::read_to_string(&f).map_err(|e| driver::IoError(format!("cannot read {}: {e}", f.display())))?;
+                let text = std::fs::read_to_string(&f)
+                    .map_err(|e| driver::IoError(format!("cannot read {}: {e}", f.display())))?;
                 let formatted = match slo::fmt::format_source(&text) {
                     Ok(s) => s,
                     Err(ds) => {
@@ -151,11 +159,16 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             Ok(code)
         }
         Command::Debug { stage, file, root } => {
-            let text = std::fs::read_to_string(&file).map_err(|e| driver::IoError(format!("cannot read {}: {e}", file.display())))?;
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| driver::IoError(format!("cannot read {}: {e}", file.display())))?;
             match stage {
                 Stage::Ast => {
                     let mut sources = slo::source::SourceMap::new();
-                    let id = sources.add(slo::source::Source::new(file.display().to_string(), text.clone(), slo::source::Origin::User));
+                    let id = sources.add(slo::source::Source::new(
+                        file.display().to_string(),
+                        text.clone(),
+                        slo::source::Origin::User,
+                    ));
                     match slo::syntax::parse(id, &text) {
                         Ok(ast) => {
                             println!("{}", serde_json::to_string_pretty(&ast).expect("AST serializes"));

@@ -93,7 +93,11 @@ impl Printer<'_> {
                 break;
             }
             let c = c.clone();
-            if !first && self.blank_between(self.last_end, c.start) && !self.out.ends_with("\n\n") && !self.out.ends_with("{\n") {
+            if !first
+                && self.blank_between(self.last_end, c.start)
+                && !self.out.ends_with("\n\n")
+                && !self.out.ends_with("{\n")
+            {
                 self.out.push('\n');
             }
             self.indent(level);
@@ -370,9 +374,11 @@ impl Printer<'_> {
 
     fn value_inline(&self, v: &Value) -> String {
         match &v.kind {
-            ValueKind::Number(l) | ValueKind::Percent(l) | ValueKind::Factor(l) | ValueKind::Duration(l) | ValueKind::Rate(l) => {
-                l.text.clone()
-            }
+            ValueKind::Number(l)
+            | ValueKind::Percent(l)
+            | ValueKind::Factor(l)
+            | ValueKind::Duration(l)
+            | ValueKind::Rate(l) => l.text.clone(),
             ValueKind::String(s) => s.raw.clone(),
             ValueKind::Bool(b) => b.to_string(),
             ValueKind::List(items) => {

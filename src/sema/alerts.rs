@@ -15,8 +15,10 @@ use std::collections::BTreeMap;
 
 pub const SEVERITIES: [&str; 5] = ["page", "ticket", "critical", "warning", "info"];
 const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations", "tier", "threshold"];
-const TIER_FIELDS: &[&str] = &["windows", "burn", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
-const THRESHOLD_FIELDS: &[&str] = &["when", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
+const TIER_FIELDS: &[&str] =
+    &["windows", "burn", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
+const THRESHOLD_FIELDS: &[&str] =
+    &["when", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
 const BUDGET_FIELDS: &[&str] = &["when", "labels", "annotations"];
 
 impl Cx<'_> {
@@ -40,7 +42,8 @@ impl Cx<'_> {
         if SEVERITIES.contains(&name) {
             return Some(name.to_string());
         }
-        let mut d = Diagnostic::error("slo::alert::severity", span, format!("unknown severity `{name}`"), "not a severity");
+        let mut d =
+            Diagnostic::error("slo::alert::severity", span, format!("unknown severity `{name}`"), "not a severity");
         d = match error::suggest(name, SEVERITIES) {
             Some(h) => d.with_help(h),
             None => d.with_help("severities are `page`, `ticket`, `critical`, `warning` and `info`"),
@@ -55,7 +58,13 @@ impl Cx<'_> {
             Some(Val::Num(n)) if n > 0.0 => Some(Some(n)),
             Some(Val::Num(n)) if n == 0.0 => Some(None),
             Some(_) => {
-                self.diags.push(error::out_of_range("slo::alert::min_events", g.span(), "a minimum event count cannot be negative".into(), "negative", "give the number of events the long window must see, e.g. 100"));
+                self.diags.push(error::out_of_range(
+                    "slo::alert::min_events",
+                    g.span(),
+                    "a minimum event count cannot be negative".into(),
+                    "negative",
+                    "give the number of events the long window must see, e.g. 100",
+                ));
                 None
             }
             None => None,
@@ -91,19 +100,31 @@ impl Cx<'_> {
                 ast::RuleKind::Threshold => match f.get("when") {
                     Some(Got { entry: Entry::When(w), env }) => {
                         if !w.actions.is_empty() || w.severity.is_some() || w.name.is_some() {
-                            self.diags.push(error::misplaced(w.span, "actions, `severity` or `as`", "a threshold's `when`", "set `severity = …` as a field of the threshold; actions belong to budget policies"));
+                            self.diags.push(error::misplaced(
+                                w.span,
+                                "actions, `severity` or `as`",
+                                "a threshold's `when`",
+                                "set `severity = …` as a field of the threshold; actions belong to budget policies",
+                            ));
                         }
                         self.slo_cond(&w.cond, env, slo, false).map(ir::AlertCondition::Threshold)
                     }
                     _ => {
-                        self.diags.push(error::missing_field(r.name.span, "when", &format!("threshold `{}`", r.name.name), "when sli(5m) < 95%"));
+                        self.diags.push(error::missing_field(
+                            r.name.span,
+                            "when",
+                            &format!("threshold `{}`", r.name.name),
+                            "when sli(5m) < 95%",
+                        ));
                         None
                     }
                 },
             };
             let severity = match f.get("severity") {
                 Some(g) => match g.value().map(|v| &v.kind) {
-                    Some(ValueKind::Path(p)) if p.parts.len() == 1 && !g.env.params.contains_key(&p.parts[0].name) => self.severity(&p.parts[0].name, p.span),
+                    Some(ValueKind::Path(p)) if p.parts.len() == 1 && !g.env.params.contains_key(&p.parts[0].name) => {
+                        self.severity(&p.parts[0].name, p.span)
+                    }
                     Some(_) => match self.value(g.value().unwrap(), Ty::String, g.env) {
                         Some(Val::Str(s)) => self.severity(&s, g.span()),
                         _ => None,
@@ -126,8 +147,16 @@ impl Cx<'_> {
             let mut annotations = policy_annotations.clone();
             let own_ann = self.labels_of(f.get("annotations"));
             let min = self.min_events(f.get("min_events"));
-            let (Some(condition), Some(severity), Some(for_ms), Some(keep), Some(own), Some(route), Some(own_ann), Some(min)) =
-                (condition, severity, for_ms, keep, own, route, own_ann, min)
+            let (
+                Some(condition),
+                Some(severity),
+                Some(for_ms),
+                Some(keep),
+                Some(own),
+                Some(route),
+                Some(own_ann),
+                Some(min),
+            ) = (condition, severity, for_ms, keep, own, route, own_ann, min)
             else {
                 continue;
             };
@@ -161,8 +190,13 @@ impl Cx<'_> {
         }
         if rules == 0 {
             self.diags.push(
-                Diagnostic::warning("slo::lint::empty_policy", decl.name.span, format!("alert policy `{}` defines no alerts", decl.name.name), "no `tier` or `threshold` inside")
-                    .with_help("add `tier Name { windows = 1h / 5m  burn = 14.4x }` or a `threshold`"),
+                Diagnostic::warning(
+                    "slo::lint::empty_policy",
+                    decl.name.span,
+                    format!("alert policy `{}` defines no alerts", decl.name.name),
+                    "no `tier` or `threshold` inside",
+                )
+                .with_help("add `tier Name { windows = 1h / 5m  burn = 14.4x }` or a `threshold`"),
             );
         }
         out
@@ -171,7 +205,8 @@ impl Cx<'_> {
     fn tier(&mut self, slo: &SloCtx, r: &ast::RuleBlock, f: &BTreeMap<String, Got>) -> Option<ir::AlertCondition> {
         let ctx = format!("tier `{}`", r.name.name);
         let (Some(wg), Some(bg)) = (f.get("windows"), f.get("burn")) else {
-            let missing = if f.contains_key("windows") { ("burn", "burn = 14.4x") } else { ("windows", "windows = 1h / 5m") };
+            let missing =
+                if f.contains_key("windows") { ("burn", "burn = 14.4x") } else { ("windows", "windows = 1h / 5m") };
             self.diags.push(error::missing_field(r.name.span, missing.0, &ctx, missing.1));
             return None;
         };
@@ -192,13 +227,28 @@ impl Cx<'_> {
         let mut ok = true;
         if short >= long {
             self.diags.push(
-                Diagnostic::error("slo::window::short_not_shorter", wv.span, format!("the short window {} is not shorter than the long window {}", eval::fmt_duration(short), eval::fmt_duration(long)), "short window must be shorter")
-                    .with_help("write the long window first; the Workbook uses short = long / 12, e.g. `1h / 5m`"),
+                Diagnostic::error(
+                    "slo::window::short_not_shorter",
+                    wv.span,
+                    format!(
+                        "the short window {} is not shorter than the long window {}",
+                        eval::fmt_duration(short),
+                        eval::fmt_duration(long)
+                    ),
+                    "short window must be shorter",
+                )
+                .with_help("write the long window first; the Workbook uses short = long / 12, e.g. `1h / 5m`"),
             );
             ok = false;
         }
         if short < 60_000 {
-            self.diags.push(error::out_of_range("slo::window::too_short", short_v.span, format!("an alert window of {} is too short to compute a rate", eval::fmt_duration(short)), "shorter than 1m", "use 1m or more so each window holds several scrapes"));
+            self.diags.push(error::out_of_range(
+                "slo::window::too_short",
+                short_v.span,
+                format!("an alert window of {} is too short to compute a rate", eval::fmt_duration(short)),
+                "shorter than 1m",
+                "use 1m or more so each window holds several scrapes",
+            ));
             ok = false;
         }
         if long > slo.window_ms {
@@ -214,7 +264,13 @@ impl Cx<'_> {
             ValueKind::OfBudget(inner) => match self.value(inner, Ty::Percent, bg.env) {
                 Some(Val::Pct(p)) if p > 0.0 => (p * slo.window_ms as f64 / long as f64, p),
                 Some(_) => {
-                    self.diags.push(error::out_of_range("slo::alert::burn", bv.span, "a tier must spend more than 0% of the budget".into(), "0% of budget", "use the share of budget worth this alert, e.g. `2% of budget`"));
+                    self.diags.push(error::out_of_range(
+                        "slo::alert::burn",
+                        bv.span,
+                        "a tier must spend more than 0% of the budget".into(),
+                        "0% of budget",
+                        "use the share of budget worth this alert, e.g. `2% of budget`",
+                    ));
                     return None;
                 }
                 None => return None,
@@ -230,9 +286,21 @@ impl Cx<'_> {
         let budget = 1.0 - slo.objective;
         if factor * budget >= 1.0 {
             self.diags.push(
-                Diagnostic::warning("slo::lint::tier_never_fires", bv.span, format!("tier `{}` can never fire: burn rate {factor:.4}x needs an error ratio of {}", r.name.name, eval::fmt_pct(factor * budget)), "unreachable threshold")
-                    .with_related(slo.span, format!("objective {} allows at most {:.4}x", eval::fmt_pct(slo.objective), 1.0 / budget))
-                    .with_help(format!("even 100% errors burn at only {:.4}x; lower the factor below that", 1.0 / budget)),
+                Diagnostic::warning(
+                    "slo::lint::tier_never_fires",
+                    bv.span,
+                    format!(
+                        "tier `{}` can never fire: burn rate {factor:.4}x needs an error ratio of {}",
+                        r.name.name,
+                        eval::fmt_pct(factor * budget)
+                    ),
+                    "unreachable threshold",
+                )
+                .with_related(
+                    slo.span,
+                    format!("objective {} allows at most {:.4}x", eval::fmt_pct(slo.objective), 1.0 / budget),
+                )
+                .with_help(format!("even 100% errors burn at only {:.4}x; lower the factor below that", 1.0 / budget)),
             );
         } else if share >= 1.0 {
             self.diags.push(
@@ -261,7 +329,12 @@ impl Cx<'_> {
                         if matches!(q, ir::SloQuantity::Sli { .. }) {
                             return Some(slo.objective);
                         }
-                        cx.diags.push(error::mismatch(v.span, ty.article(), "the objective", Some("`objective` compares only with `sli(…)`".into())));
+                        cx.diags.push(error::mismatch(
+                            v.span,
+                            ty.article(),
+                            "the objective",
+                            Some("`objective` compares only with `sli(…)`".into()),
+                        ));
                         return None;
                     }
                 }
@@ -297,11 +370,21 @@ impl Cx<'_> {
             names.push("incident_share");
         }
         let bad = |cx: &mut Self, name: Option<String>| {
-            let mut d = Diagnostic::error("slo::cond::quantity", v.span, "a condition must start with an SLO quantity", "not an SLO quantity");
+            let mut d = Diagnostic::error(
+                "slo::cond::quantity",
+                v.span,
+                "a condition must start with an SLO quantity",
+                "not an SLO quantity",
+            );
             d = match name.as_deref().and_then(|n| error::suggest(n, names.iter().copied())) {
                 Some(h) => d.with_help(h),
-                None if name.as_deref() == Some("incident_share") => d.with_help("`incident_share` is known only in budget policies"),
-                None => d.with_help(format!("use one of {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+                None if name.as_deref() == Some("incident_share") => {
+                    d.with_help("`incident_share` is known only in budget policies")
+                }
+                None => d.with_help(format!(
+                    "use one of {}",
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                )),
             };
             cx.diags.push(d);
             None
@@ -311,21 +394,41 @@ impl Cx<'_> {
                 let name = c.callee.dotted();
                 if c.args.len() != 1 {
                     self.diags.push(
-                        Diagnostic::error("slo::cond::args", c.span, format!("`{name}` takes one window"), "wrong number of arguments")
-                            .with_help(format!("write `{name}(1h)`")),
+                        Diagnostic::error(
+                            "slo::cond::args",
+                            c.span,
+                            format!("`{name}` takes one window"),
+                            "wrong number of arguments",
+                        )
+                        .with_help(format!("write `{name}(1h)`")),
                     );
                     return None;
                 }
                 let Some(Val::Dur(ms)) = self.value(&c.args[0].value, Ty::Duration, env) else { return None };
                 if ms < 60_000 {
-                    self.diags.push(error::out_of_range("slo::window::too_short", c.args[0].value.span, format!("a window of {} is too short to compute a rate", eval::fmt_duration(ms)), "shorter than 1m", "use 1m or more"));
+                    self.diags.push(error::out_of_range(
+                        "slo::window::too_short",
+                        c.args[0].value.span,
+                        format!("a window of {} is too short to compute a rate", eval::fmt_duration(ms)),
+                        "shorter than 1m",
+                        "use 1m or more",
+                    ));
                     return None;
                 }
                 if ms > slo.window_ms {
                     self.diags.push(
-                        Diagnostic::error("slo::window::alert_exceeds_slo", c.args[0].value.span, format!("the window {} is longer than the SLO window {}", eval::fmt_duration(ms), eval::fmt_duration(slo.window_ms)), "longer than the SLO window")
-                            .with_related(slo.span, "SLO defined here")
-                            .with_help("use a window no longer than the SLO's"),
+                        Diagnostic::error(
+                            "slo::window::alert_exceeds_slo",
+                            c.args[0].value.span,
+                            format!(
+                                "the window {} is longer than the SLO window {}",
+                                eval::fmt_duration(ms),
+                                eval::fmt_duration(slo.window_ms)
+                            ),
+                            "longer than the SLO window",
+                        )
+                        .with_related(slo.span, "SLO defined here")
+                        .with_help("use a window no longer than the SLO's"),
                     );
                     return None;
                 }
@@ -341,8 +444,13 @@ impl Cx<'_> {
                 "incident_share" if policy => Some((ir::SloQuantity::IncidentShare, Ty::Percent)),
                 "sli" | "error_ratio" | "burn_rate" => {
                     self.diags.push(
-                        Diagnostic::error("slo::cond::args", v.span, format!("`{}` needs a window", p.dotted()), "no window")
-                            .with_help(format!("write `{}(1h)`", p.dotted())),
+                        Diagnostic::error(
+                            "slo::cond::args",
+                            v.span,
+                            format!("`{}` needs a window", p.dotted()),
+                            "no window",
+                        )
+                        .with_help(format!("write `{}(1h)`", p.dotted())),
                     );
                     None
                 }
@@ -370,10 +478,15 @@ impl Cx<'_> {
             annotations.entry("runbook_url".into()).or_insert_with(|| rb.clone());
         }
         let mut out = Vec::new();
-        let camel: String = decl.name.name.split('_').map(|w| {
-            let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
-        }).collect();
+        let camel: String = decl
+            .name
+            .name
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            })
+            .collect();
         let mut i = 0;
         for e in &decl.body.entries {
             let Entry::When(w) = e else { continue };
@@ -381,8 +494,13 @@ impl Cx<'_> {
             let cond = self.slo_cond(&w.cond, &env, slo, true);
             if w.actions.is_empty() {
                 self.diags.push(
-                    Diagnostic::error("slo::policy::no_action", w.span, "a budget-policy rule needs an action", "nothing happens when this holds")
-                        .with_help("add `=> freeze \"deploys\"`, `=> notify \"slack-sre\"`, `=> page \"pagerduty\"`…"),
+                    Diagnostic::error(
+                        "slo::policy::no_action",
+                        w.span,
+                        "a budget-policy rule needs an action",
+                        "nothing happens when this holds",
+                    )
+                    .with_help("add `=> freeze \"deploys\"`, `=> notify \"slack-sre\"`, `=> page \"pagerduty\"`…"),
                 );
                 continue;
             }
@@ -396,11 +514,22 @@ impl Cx<'_> {
             }
             let severity = match &w.severity {
                 Some(s) => self.severity(&s.name, s.span),
-                None => Some(if actions.iter().any(|a| a.kind == ir::ActionKind::Page) { "critical" } else { "warning" }.to_string()),
+                None => Some(
+                    if actions.iter().any(|a| a.kind == ir::ActionKind::Page) { "critical" } else { "warning" }
+                        .to_string(),
+                ),
             };
             let (Some(condition), Some(severity), true) = (cond, severity, ok) else { continue };
             let name = w.name.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| format!("{camel}{i}"));
-            out.push(ir::PolicyRule { name, policy: decl.name.name.clone(), condition, actions, severity, labels: labels.clone(), annotations: annotations.clone() });
+            out.push(ir::PolicyRule {
+                name,
+                policy: decl.name.name.clone(),
+                condition,
+                actions,
+                severity,
+                labels: labels.clone(),
+                annotations: annotations.clone(),
+            });
         }
         out
     }
@@ -408,7 +537,12 @@ impl Cx<'_> {
     fn action(&mut self, a: &ast::Action, env: &Env) -> Option<ir::PolicyAction> {
         let names: Vec<&str> = ir::ActionKind::ALL.iter().map(|(n, _)| *n).collect();
         let Some((_, kind)) = ir::ActionKind::ALL.iter().find(|(n, _)| *n == a.kind.name) else {
-            let mut d = Diagnostic::error("slo::policy::action", a.kind.span, format!("unknown action `{}`", a.kind.name), "not an action");
+            let mut d = Diagnostic::error(
+                "slo::policy::action",
+                a.kind.span,
+                format!("unknown action `{}`", a.kind.name),
+                "not an action",
+            );
             d = match error::suggest(&a.kind.name, names.iter().copied()) {
                 Some(h) => d.with_help(h),
                 None => d.with_help("actions are `freeze`, `review`, `notify`, `page`, `ticket` and `postmortem`"),
@@ -427,18 +561,31 @@ impl Cx<'_> {
         let takes = needs || *kind == ir::ActionKind::Freeze;
         if needs && target.is_none() {
             self.diags.push(
-                Diagnostic::error("slo::policy::action_target", a.span, format!("`{}` needs a receiver", a.kind.name), "who should be told?")
-                    .with_help(format!("write `{} \"slack-sre\"`", a.kind.name)),
+                Diagnostic::error(
+                    "slo::policy::action_target",
+                    a.span,
+                    format!("`{}` needs a receiver", a.kind.name),
+                    "who should be told?",
+                )
+                .with_help(format!("write `{} \"slack-sre\"`", a.kind.name)),
             );
             return None;
         }
         if !takes && target.is_some() {
             self.diags.push(
-                Diagnostic::error("slo::policy::action_target", a.span, format!("`{}` takes no argument", a.kind.name), "unexpected argument")
-                    .with_help(format!("write just `{}`", a.kind.name)),
+                Diagnostic::error(
+                    "slo::policy::action_target",
+                    a.span,
+                    format!("`{}` takes no argument", a.kind.name),
+                    "unexpected argument",
+                )
+                .with_help(format!("write just `{}`", a.kind.name)),
             );
             return None;
         }
-        Some(ir::PolicyAction { kind: *kind, target: target.or_else(|| (*kind == ir::ActionKind::Freeze).then(|| "releases".to_string())) })
+        Some(ir::PolicyAction {
+            kind: *kind,
+            target: target.or_else(|| (*kind == ir::ActionKind::Freeze).then(|| "releases".to_string())),
+        })
     }
 }

@@ -31,12 +31,22 @@ fn with_choices(d: Diagnostic, name: &str, candidates: &[&str], what: &str) -> D
 }
 
 pub fn unknown_name(span: Span, name: &str, what: &str, candidates: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error("slo::name::unknown", span, format!("unknown {what} `{name}`"), format!("no {what} is called `{name}`"));
+    let d = Diagnostic::error(
+        "slo::name::unknown",
+        span,
+        format!("unknown {what} `{name}`"),
+        format!("no {what} is called `{name}`"),
+    );
     with_choices(d, name, candidates, what)
 }
 
 pub fn unknown_service(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error("slo::name::unknown_service", span, format!("unknown service `{name}`"), "no service is declared with this name");
+    let d = Diagnostic::error(
+        "slo::name::unknown_service",
+        span,
+        format!("unknown service `{name}`"),
+        "no service is declared with this name",
+    );
     match suggest(name, candidates.iter().copied()) {
         Some(s) => d.with_help(s),
         None => d.with_help(format!("declare it: `service {name} {{ owner = \"…\" }}`")),
@@ -44,7 +54,12 @@ pub fn unknown_service(span: Span, name: &str, candidates: &[&str]) -> Diagnosti
 }
 
 pub fn unknown_slo(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error("slo::name::unknown_slo", span, format!("unknown SLO `{name}`"), "no SLO has this service.name");
+    let d = Diagnostic::error(
+        "slo::name::unknown_slo",
+        span,
+        format!("unknown SLO `{name}`"),
+        "no SLO has this service.name",
+    );
     with_choices(d, name, candidates, "SLO")
 }
 
@@ -55,7 +70,12 @@ pub fn duplicate(span: Span, what: &str, name: &str, first: Span) -> Diagnostic 
 }
 
 pub fn unknown_module(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error("slo::import::unknown_module", span, format!("there is no stdlib module `std.{name}`"), "unknown module");
+    let d = Diagnostic::error(
+        "slo::import::unknown_module",
+        span,
+        format!("there is no stdlib module `std.{name}`"),
+        "unknown module",
+    );
     with_choices(d, name, candidates, "stdlib module")
 }
 
@@ -75,7 +95,12 @@ pub fn import_cycle(span: Span, cycle: &str) -> Diagnostic {
 }
 
 pub fn unknown_import_name(span: Span, name: &str, module: &str, candidates: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error("slo::import::unknown_name", span, format!("`{module}` has no declaration `{name}`"), "not declared in that module");
+    let d = Diagnostic::error(
+        "slo::import::unknown_name",
+        span,
+        format!("`{module}` has no declaration `{name}`"),
+        "not declared in that module",
+    );
     with_choices(d, name, candidates, "declaration")
 }
 
@@ -91,16 +116,28 @@ pub fn duplicate_field(span: Span, name: &str, first: Span) -> Diagnostic {
 }
 
 pub fn missing_field(span: Span, name: &str, context: &str, example: &str) -> Diagnostic {
-    Diagnostic::error("slo::field::missing", span, format!("{context} needs `{name}`"), format!("`{name}` is missing from this block"))
-        .with_help(format!("add `{example}`"))
+    let name = if name.contains('`') || name.contains(' ') { name.to_string() } else { format!("`{name}`") };
+    Diagnostic::error(
+        "slo::field::missing",
+        span,
+        format!("{context} needs {name}"),
+        format!("{name} is missing from this block"),
+    )
+    .with_help(format!("add `{example}`"))
 }
 
 pub fn misplaced(span: Span, what: &str, context: &str, help: &str) -> Diagnostic {
-    Diagnostic::error("slo::field::misplaced", span, format!("{what} cannot appear in {context}"), "not allowed here").with_help(help.to_string())
+    Diagnostic::error("slo::field::misplaced", span, format!("{what} cannot appear in {context}"), "not allowed here")
+        .with_help(help.to_string())
 }
 
 pub fn mismatch(span: Span, expected: &str, found: &str, help: Option<String>) -> Diagnostic {
-    let d = Diagnostic::error("slo::type::mismatch", span, format!("expected {expected}, found {found}"), format!("this is {found}"));
+    let d = Diagnostic::error(
+        "slo::type::mismatch",
+        span,
+        format!("expected {expected}, found {found}"),
+        format!("this is {found}"),
+    );
     match help {
         Some(h) => d.with_help(h),
         None => d.with_help(format!("write {expected} here")),

@@ -163,16 +163,21 @@ pub fn duration_ms(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<u64> {
             i += 1;
             continue;
         }
-        let (unit, len) = if b[i..].starts_with(b"ms") { (1, 2) } else {
-            (match b[i] {
-                b's' => 1_000,
-                b'm' => 60_000,
-                b'h' => 3_600_000,
-                b'd' => 86_400_000,
-                b'w' => 7 * 86_400_000,
-                b'y' => 365 * 86_400_000,
-                _ => return overflow(diags),
-            }, 1)
+        let (unit, len) = if b[i..].starts_with(b"ms") {
+            (1, 2)
+        } else {
+            (
+                match b[i] {
+                    b's' => 1_000,
+                    b'm' => 60_000,
+                    b'h' => 3_600_000,
+                    b'd' => 86_400_000,
+                    b'w' => 7 * 86_400_000,
+                    b'y' => 365 * 86_400_000,
+                    _ => return overflow(diags),
+                },
+                1,
+            )
         };
         let Ok(n) = digits.parse::<u64>() else { return overflow(diags) };
         let Some(v) = n.checked_mul(unit).and_then(|v| v.checked_add(total)) else { return overflow(diags) };
@@ -225,7 +230,8 @@ pub fn rate_per_sec(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<f64> {
 
 pub fn valid_label_name(s: &str) -> bool {
     let mut c = s.chars();
-    matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_') && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+    matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_')
+        && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
 /// The evaluator: needs the diagnostics sink and the environment.
@@ -243,17 +249,24 @@ impl Eval<'_> {
         let help = match (&v.kind, want) {
             (ValueKind::Number(l), Ty::Percent) => Some(format!(
                 "percentages carry a `%`: write `{}%`",
-                l.text.parse::<f64>().map(|x| if x <= 1.0 { fmt_pct(x).trim_end_matches('%').to_string() } else { l.text.clone() }).unwrap_or_else(|_| l.text.clone())
+                l.text
+                    .parse::<f64>()
+                    .map(|x| if x <= 1.0 { fmt_pct(x).trim_end_matches('%').to_string() } else { l.text.clone() })
+                    .unwrap_or_else(|_| l.text.clone())
             )),
             (ValueKind::Number(l), Ty::Factor) => Some(format!("burn factors carry an `x`: write `{}x`", l.text)),
-            (ValueKind::Number(l), Ty::Duration | Ty::Latency) => Some(format!("give a unit: `{}s`, `{}m`, `{}ms`…", l.text, l.text, l.text)),
+            (ValueKind::Number(l), Ty::Duration | Ty::Latency) => {
+                Some(format!("give a unit: `{}s`, `{}m`, `{}ms`…", l.text, l.text, l.text))
+            }
             (ValueKind::Percent(l), Ty::Ratio | Ty::Number) => {
                 Some(format!("this position takes a plain number; `{}` is {}", l.text, Ty::Percent.article()))
             }
-            (ValueKind::Percent(_), Ty::Factor) => {
-                Some("a burn factor is written `14.4x`; to give a share of the budget write `2% of budget` in `burn`".into())
+            (ValueKind::Percent(_), Ty::Factor) => Some(
+                "a burn factor is written `14.4x`; to give a share of the budget write `2% of budget` in `burn`".into(),
+            ),
+            (ValueKind::Duration(l), Ty::Rate) => {
+                Some(format!("a rate is a count per time unit, e.g. `100/s`; `{}` is a duration", l.text))
             }
-            (ValueKind::Duration(l), Ty::Rate) => Some(format!("a rate is a count per time unit, e.g. `100/s`; `{}` is a duration", l.text)),
             (ValueKind::Over(..), _) => Some("`over` belongs only in `objective = 99.9% over 28d`".into()),
             _ => None,
         };
@@ -341,7 +354,8 @@ impl Eval<'_> {
                 }
             }
             (ValueKind::Path(p), Ty::Selector) if p.parts.len() == 1 => {
-                let sel = ast::Selector { metric: Some(p.parts[0].clone()), matchers: vec![], braces: false, span: p.span };
+                let sel =
+                    ast::Selector { metric: Some(p.parts[0].clone()), matchers: vec![], braces: false, span: p.span };
                 self.selector(&sel).map(Val::Selector)
             }
             (ValueKind::Path(p), _) => {
@@ -374,16 +388,26 @@ impl Eval<'_> {
             };
             if !valid_label_name(&name) {
                 self.push(
-                    Diagnostic::error("slo::label::invalid_name", span, format!("`{name}` is not a valid {what} name"), "invalid name")
-                        .with_help("label names match [a-zA-Z_][a-zA-Z0-9_]*"),
+                    Diagnostic::error(
+                        "slo::label::invalid_name",
+                        span,
+                        format!("`{name}` is not a valid {what} name"),
+                        "invalid name",
+                    )
+                    .with_help("label names match [a-zA-Z_][a-zA-Z0-9_]*"),
                 );
                 ok = false;
                 continue;
             }
             if name.starts_with("__") {
                 self.push(
-                    Diagnostic::error("slo::label::reserved", span, format!("`{name}` is reserved for Prometheus"), "reserved name")
-                        .with_help("names starting with `__` are internal to Prometheus; pick another name"),
+                    Diagnostic::error(
+                        "slo::label::reserved",
+                        span,
+                        format!("`{name}` is reserved for Prometheus"),
+                        "reserved name",
+                    )
+                    .with_help("names starting with `__` are internal to Prometheus; pick another name"),
                 );
                 ok = false;
                 continue;
@@ -417,8 +441,13 @@ impl Eval<'_> {
                 && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
             if !valid {
                 self.push(
-                    Diagnostic::error("slo::selector::metric_name", s.span, format!("`{m}` is not a valid metric name"), "invalid metric name")
-                        .with_help("metric names match [a-zA-Z_:][a-zA-Z0-9_:]*"),
+                    Diagnostic::error(
+                        "slo::selector::metric_name",
+                        s.span,
+                        format!("`{m}` is not a valid metric name"),
+                        "invalid metric name",
+                    )
+                    .with_help("metric names match [a-zA-Z_:][a-zA-Z0-9_:]*"),
                 );
                 ok = false;
             }
@@ -427,8 +456,13 @@ impl Eval<'_> {
         for m in &s.matchers {
             if !valid_label_name(&m.label.name) {
                 self.push(
-                    Diagnostic::error("slo::label::invalid_name", m.label.span, format!("`{}` is not a valid label name", m.label.name), "invalid name")
-                        .with_help("label names match [a-zA-Z_][a-zA-Z0-9_]*"),
+                    Diagnostic::error(
+                        "slo::label::invalid_name",
+                        m.label.span,
+                        format!("`{}` is not a valid label name", m.label.name),
+                        "invalid name",
+                    )
+                    .with_help("label names match [a-zA-Z_][a-zA-Z0-9_]*"),
                 );
                 ok = false;
                 continue;
@@ -442,7 +476,11 @@ impl Eval<'_> {
                             p.span,
                             Ty::String.article(),
                             b.ty.article(),
-                            Some(format!("a matcher value must be a string; parameter `{}` is {}", p.name, b.ty.article())),
+                            Some(format!(
+                                "a matcher value must be a string; parameter `{}` is {}",
+                                p.name,
+                                b.ty.article()
+                            )),
                         ));
                         ok = false;
                         continue;
@@ -452,7 +490,10 @@ impl Eval<'_> {
                         cands.sort();
                         let mut d = error::unknown_name(p.span, &p.name, "parameter", &cands);
                         if self.env.params.is_empty() {
-                            d = d.with_help(format!("matcher values are quoted strings: `{}=\"{}\"`", m.label.name, p.name));
+                            d = d.with_help(format!(
+                                "matcher values are quoted strings: `{}=\"{}\"`",
+                                m.label.name, p.name
+                            ));
                         }
                         self.push(d);
                         ok = false;
@@ -491,8 +532,15 @@ impl Eval<'_> {
         let nonempty = sel.metric.is_some() || sel.matchers.iter().any(|m| !matches_empty(m));
         if !nonempty {
             self.push(
-                Diagnostic::error("slo::selector::empty", s.span, "this selector matches every series", "no metric name and no non-empty matcher")
-                    .with_help("name the metric (`http_requests_total{…}`) or add a matcher that cannot match the empty string"),
+                Diagnostic::error(
+                    "slo::selector::empty",
+                    s.span,
+                    "this selector matches every series",
+                    "no metric name and no non-empty matcher",
+                )
+                .with_help(
+                    "name the metric (`http_requests_total{…}`) or add a matcher that cannot match the empty string",
+                ),
             );
             return None;
         }
@@ -501,8 +549,18 @@ impl Eval<'_> {
             for b in &sel.matchers[i + 1..] {
                 if a.label == b.label && a.op == ir::MatchOp::Eq && b.op == ir::MatchOp::Eq && a.value != b.value {
                     self.push(
-                        Diagnostic::error("slo::selector::contradiction", s.span, format!("`{}` cannot equal both \"{}\" and \"{}\"", a.label, a.value, b.value), "this selector can never match")
-                            .with_help(format!("to accept either value write `{}=~\"{}|{}\"`", a.label, regex_syntax::escape(&a.value), regex_syntax::escape(&b.value))),
+                        Diagnostic::error(
+                            "slo::selector::contradiction",
+                            s.span,
+                            format!("`{}` cannot equal both \"{}\" and \"{}\"", a.label, a.value, b.value),
+                            "this selector can never match",
+                        )
+                        .with_help(format!(
+                            "to accept either value write `{}=~\"{}|{}\"`",
+                            a.label,
+                            regex_syntax::escape(&a.value),
+                            regex_syntax::escape(&b.value)
+                        )),
                     );
                     return None;
                 }
@@ -510,8 +568,13 @@ impl Eval<'_> {
         }
         if let (Some(m), Some(n)) = (&sel.metric, sel.matchers.iter().find(|m| m.label == "__name__")) {
             self.push(
-                Diagnostic::error("slo::selector::contradiction", s.span, format!("metric `{m}` is also matched by `__name__`"), "two metric names")
-                    .with_help(format!("drop the `__name__{}…` matcher or the metric name", ir_op(n.op))),
+                Diagnostic::error(
+                    "slo::selector::contradiction",
+                    s.span,
+                    format!("metric `{m}` is also matched by `__name__`"),
+                    "two metric names",
+                )
+                .with_help(format!("drop the `__name__{}…` matcher or the metric name", ir_op(n.op))),
             );
             return None;
         }
@@ -538,7 +601,11 @@ pub fn matches_empty(m: &ir::Matcher) -> bool {
             // Conservative: for a regex, ask the matcher whether "" matches by
             // checking if the pattern's minimum length is zero.
             let empty = re.ok().map(|h| h.properties().minimum_len() == Some(0)).unwrap_or(false);
-            if m.op == ir::MatchOp::Re { empty } else { !empty }
+            if m.op == ir::MatchOp::Re {
+                empty
+            } else {
+                !empty
+            }
         }
     }
 }

@@ -82,7 +82,9 @@ pub fn import_cycles(modules: &[Module], diags: &mut Diagnostics) {
 
 pub fn composite_cycles(program: &ir::Program, catalogue: &Catalogue, diags: &mut Diagnostics) {
     let keys: Vec<&(String, String)> = catalogue.slos.keys().collect();
-    let index = |s: &str, n: &str| keys.iter().position(|(a, b)| a == s && b == n);
+    let by_name: std::collections::HashMap<(&str, &str), usize> =
+        keys.iter().enumerate().map(|(i, (a, b))| ((a.as_str(), b.as_str()), i)).collect();
+    let index = |s: &str, n: &str| by_name.get(&(s, n)).copied();
     let mut g = DiGraphMap::<usize, ()>::new();
     for slo in &program.slos {
         let Some(from) = index(&slo.service, &slo.name) else { continue };
@@ -101,8 +103,13 @@ pub fn composite_cycles(program: &ir::Program, catalogue: &Catalogue, diags: &mu
         let first = keys[path[0]];
         let span = program.slo(&first.0, &first.1).map(|s| s.span).unwrap_or_default();
         diags.push(
-            Diagnostic::error("slo::composite::cycle", span, format!("composite SLOs form a cycle: {}", names.join(" → ")), "this SLO depends on itself")
-                .with_help("a composite may only combine SLOs that do not, directly or through others, include it"),
+            Diagnostic::error(
+                "slo::composite::cycle",
+                span,
+                format!("composite SLOs form a cycle: {}", names.join(" → ")),
+                "this SLO depends on itself",
+            )
+            .with_help("a composite may only combine SLOs that do not, directly or through others, include it"),
         );
     }
 }

@@ -10,17 +10,24 @@ pub fn program(p: &ir::Program, _c: &Catalogue, diags: &mut Diagnostics) {
     for s in &p.services {
         if s.owner.is_none() {
             diags.push(
-                Diagnostic::warning("slo::lint::no_owner", s.span, format!("service `{}` has no owner", s.name), "nobody owns this service")
-                    .with_help("add `owner = \"team-name\"` so alerts and reports reach someone"),
+                Diagnostic::warning(
+                    "slo::lint::no_owner",
+                    s.span,
+                    format!("service `{}` has no owner", s.name),
+                    "nobody owns this service",
+                )
+                .with_help("add `owner = \"team-name\"` so alerts and reports reach someone"),
             );
         }
         if let Some(r) = &s.runbook {
             runbook(r, s.span, diags);
         }
     }
+    let service_runbooks: std::collections::HashSet<&str> =
+        p.services.iter().filter_map(|s| s.runbook.as_deref()).collect();
     for slo in &p.slos {
         if let Some(r) = &slo.runbook {
-            if p.services.iter().all(|s| s.runbook.as_deref() != Some(r.as_str())) {
+            if !service_runbooks.contains(r.as_str()) {
                 runbook(r, slo.span, diags);
             }
         }
@@ -31,21 +38,32 @@ pub fn program(p: &ir::Program, _c: &Catalogue, diags: &mut Diagnostics) {
             };
             if n == total {
                 diags.push(
-                    Diagnostic::warning("slo::lint::numerator_is_total", slo.span, format!("`{kind}` and `total` select the same series"), "the SLI is constant")
-                        .with_help(format!("`{kind}` should select a subset of `total`, e.g. add `code=~\"5..\"`")),
+                    Diagnostic::warning(
+                        "slo::lint::numerator_is_total",
+                        slo.span,
+                        format!("`{kind}` and `total` select the same series"),
+                        "the SLI is constant",
+                    )
+                    .with_help(format!("`{kind}` should select a subset of `total`, e.g. add `code=~\"5..\"`")),
                 );
             }
         }
         for g in &slo.group_by {
             if selectors(&slo.sli).iter().any(|s| s.matchers.iter().any(|m| &m.label == g && m.op == ir::MatchOp::Eq)) {
                 diags.push(
-                    Diagnostic::warning("slo::lint::group_fixed", slo.span, format!("grouping by `{g}`, which the SLI fixes with `=`"), "only one group can exist")
-                        .with_help(format!("drop `{g}` from group_by, or match it with a regex")),
+                    Diagnostic::warning(
+                        "slo::lint::group_fixed",
+                        slo.span,
+                        format!("grouping by `{g}`, which the SLI fixes with `=`"),
+                        "only one group can exist",
+                    )
+                    .with_help(format!("drop `{g}` from group_by, or match it with a regex")),
                 );
             }
         }
         if let ir::Sli::Composite { combine: ir::Combine::Serial, components } = &slo.sli {
-            let product: f64 = components.iter().filter_map(|c| p.slo(&c.service, &c.name)).map(|c| c.objective).product();
+            let product: f64 =
+                components.iter().filter_map(|c| p.slo(&c.service, &c.name)).map(|c| c.objective).product();
             if slo.objective > product + 1e-12 {
                 diags.push(
                     Diagnostic::warning("slo::lint::serial_objective", slo.span, format!("objective {} is above the product of its components' objectives ({})", fmt_pct(slo.objective), fmt_pct(product)), "stricter than its parts")
@@ -59,8 +77,13 @@ pub fn program(p: &ir::Program, _c: &Catalogue, diags: &mut Diagnostics) {
 fn runbook(r: &str, span: crate::source::Span, diags: &mut Diagnostics) {
     if !(r.starts_with("https://") || r.starts_with("http://")) {
         diags.push(
-            Diagnostic::warning("slo::lint::runbook_url", span, format!("runbook \"{r}\" is not a URL"), "alerts link to this runbook")
-                .with_help("use an http(s) link so the `runbook_url` annotation is clickable"),
+            Diagnostic::warning(
+                "slo::lint::runbook_url",
+                span,
+                format!("runbook \"{r}\" is not a URL"),
+                "alerts link to this runbook",
+            )
+            .with_help("use an http(s) link so the `runbook_url` annotation is clickable"),
         );
     }
 }
@@ -68,14 +91,20 @@ fn runbook(r: &str, span: crate::source::Span, diags: &mut Diagnostics) {
 /// Every selector an SLI reads.
 pub fn selectors(sli: &ir::Sli) -> Vec<&ir::Selector> {
     match sli {
-        ir::Sli::Events { numerator: ir::EventsNumerator::Good(n) | ir::EventsNumerator::Bad(n), total } => vec![n, total],
+        ir::Sli::Events { numerator: ir::EventsNumerator::Good(n) | ir::EventsNumerator::Bad(n), total } => {
+            vec![n, total]
+        }
         ir::Sli::Latency { histogram, .. } => vec![histogram],
         ir::Sli::Gauge { series } => vec![series],
         ir::Sli::Timeslices { good, .. } => good
             .all
             .iter()
             .flat_map(|c| match &c.lhs {
-                ir::SliceQuantity::Rate(s) | ir::SliceQuantity::Increase(s) | ir::SliceQuantity::Avg(s) | ir::SliceQuantity::Min(s) | ir::SliceQuantity::Max(s) => vec![s],
+                ir::SliceQuantity::Rate(s)
+                | ir::SliceQuantity::Increase(s)
+                | ir::SliceQuantity::Avg(s)
+                | ir::SliceQuantity::Min(s)
+                | ir::SliceQuantity::Max(s) => vec![s],
                 ir::SliceQuantity::Quantile { histogram, .. } => vec![histogram],
                 ir::SliceQuantity::Ratio { numerator, denominator } => vec![numerator, denominator],
             })

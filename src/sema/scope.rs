@@ -70,8 +70,7 @@ pub fn build(modules: &[Module], diags: &mut Diagnostics) -> Vec<Scope> {
         }
     }
     for (mi, m) in modules.iter().enumerate() {
-        let mut bound: HashMap<String, Span> =
-            scopes[mi].exports.iter().map(|(k, (_, s))| (k.clone(), *s)).collect();
+        let mut bound: HashMap<String, Span> = scopes[mi].exports.iter().map(|(k, (_, s))| (k.clone(), *s)).collect();
         let imports = m.file.items.iter().filter_map(|i| match i {
             ast::Item::Import(imp) => Some(imp),
             _ => None,

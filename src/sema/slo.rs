@@ -23,8 +23,18 @@ pub const MIN_WINDOW_MS: u64 = 5 * 60_000;
 pub const MAX_WINDOW_MS: u64 = 365 * DAY;
 
 pub const SERVICE_FIELDS: &[&str] = &["owner", "runbook", "description", "labels", "policy"];
-pub const SLO_FIELDS: &[&str] =
-    &["description", "objective", "budgeting", "group_by", "labels", "annotations", "runbook", "sli", "alerts", "policy"];
+pub const SLO_FIELDS: &[&str] = &[
+    "description",
+    "objective",
+    "budgeting",
+    "group_by",
+    "labels",
+    "annotations",
+    "runbook",
+    "sli",
+    "alerts",
+    "policy",
+];
 
 /// A field gathered from a block, with the environment it is evaluated in.
 #[derive(Clone, Copy)]
@@ -90,7 +100,10 @@ impl<'a> Cx<'a> {
                         span,
                         &format!("`{key}`"),
                         context,
-                        &format!("{context} takes the fields {}", allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")),
+                        &format!(
+                            "{context} takes the fields {}",
+                            allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+                        ),
                     )),
                 }
                 continue;
@@ -123,7 +136,9 @@ impl<'a> Cx<'a> {
                 }
                 ValueKind::Path(p) if !(p.parts.len() == 1 && env.params.contains_key(&p.parts[0].name)) => {
                     // `alerts = google_28d` without parentheses.
-                    if let Some(r) = scope::resolve(self.modules, self.scopes, env.module, p, &mut Diagnostics::default()) {
+                    if let Some(r) =
+                        scope::resolve(self.modules, self.scopes, env.module, p, &mut Diagnostics::default())
+                    {
                         if r.kind == kind {
                             self.diags.push(error::mismatch(
                                 v.span,
@@ -187,7 +202,13 @@ impl<'a> Cx<'a> {
 
     /// Binds call arguments to parameters: named or positional, defaults
     /// applied, each type-checked in the caller's environment.
-    fn bind(&mut self, params: &[ast::Param], decl: DeclRef, call: &ast::Call, env: &Env) -> Option<HashMap<String, Bound>> {
+    fn bind(
+        &mut self,
+        params: &[ast::Param],
+        decl: DeclRef,
+        call: &ast::Call,
+        env: &Env,
+    ) -> Option<HashMap<String, Bound>> {
         let tys = self.param_types(params)?;
         let mut given: HashMap<usize, &ast::Arg> = HashMap::new();
         let mut ok = true;
@@ -209,7 +230,10 @@ impl<'a> Cx<'a> {
                             let d = match error::suggest(&n.name, names.iter().copied()) {
                                 Some(s) => d.with_help(s),
                                 None if names.is_empty() => d.with_help("it takes no parameters"),
-                                None => d.with_help(format!("its parameters are {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "))),
+                                None => d.with_help(format!(
+                                    "its parameters are {}",
+                                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                                )),
                             };
                             self.diags.push(d);
                             ok = false;
@@ -220,8 +244,13 @@ impl<'a> Cx<'a> {
                 None => {
                     if seen_named {
                         self.diags.push(
-                            Diagnostic::error("slo::template::positional_after_named", a.span, "positional argument after a named one", "give this argument a name")
-                                .with_help("write `name: value` for every argument after the first named one"),
+                            Diagnostic::error(
+                                "slo::template::positional_after_named",
+                                a.span,
+                                "positional argument after a named one",
+                                "give this argument a name",
+                            )
+                            .with_help("write `name: value` for every argument after the first named one"),
                         );
                         ok = false;
                         continue;
@@ -231,7 +260,12 @@ impl<'a> Cx<'a> {
                             Diagnostic::error(
                                 "slo::template::too_many_args",
                                 a.span,
-                                format!("`{}` takes {} argument{}", call.callee.dotted(), params.len(), if params.len() == 1 { "" } else { "s" }),
+                                format!(
+                                    "`{}` takes {} argument{}",
+                                    call.callee.dotted(),
+                                    params.len(),
+                                    if params.len() == 1 { "" } else { "s" }
+                                ),
                                 "one argument too many",
                             )
                             .with_help("remove the extra arguments"),
@@ -289,6 +323,21 @@ impl<'a> Cx<'a> {
             );
         }
         ok.then_some(out)
+    }
+
+    /// Problems found while instantiating a stdlib declaration for this
+    /// SLO are the user's: point the report at their call, and show the
+    /// stdlib line as the secondary site.
+    fn point_at_use(&mut self, since: usize, use_site: Span) {
+        for d in &mut self.diags.0[since..] {
+            if self.sources.get(d.span.source).origin == crate::source::Origin::Stdlib {
+                let inner = (d.span, std::mem::take(&mut d.label));
+                d.related.retain(|(sp, _)| sp.source != use_site.source || *sp != use_site);
+                d.related.insert(0, (inner.0, format!("in the stdlib: {}", inner.1)));
+                d.span = use_site;
+                d.label = "this use of a stdlib declaration fails for this SLO".into();
+            }
+        }
     }
 
     // ------------------------------------------------------------ program
@@ -350,11 +399,10 @@ impl<'a> Cx<'a> {
             None => Default::default(),
         };
         // The service's `policy` is checked per SLO, where its rules apply.
-        if ok {
-            Some(ir::Service { name: s.name.name.clone(), owner, runbook, description, labels, span: s.name.span })
-        } else {
-            None
-        }
+        // Fields that failed are reported already; keep what did check so
+        // lints do not report it missing again.
+        let _ = ok;
+        Some(ir::Service { name: s.name.name.clone(), owner, runbook, description, labels, span: s.name.span })
     }
 
     /// `policy x for api { … }` and `policy x for api.slo { … }`: target → decls.
@@ -384,8 +432,13 @@ impl<'a> Cx<'a> {
                         out.entry((svc.name.clone(), Some(slo.name.clone()))).or_default().push(r);
                     }
                     _ => self.diags.push(
-                        Diagnostic::error("slo::policy::target", t.span, "a policy applies to a service or to one SLO", "neither `service` nor `service.slo`")
-                            .with_help("write `policy name for api` or `policy name for api.availability`"),
+                        Diagnostic::error(
+                            "slo::policy::target",
+                            t.span,
+                            "a policy applies to a service or to one SLO",
+                            "neither `service` nor `service.slo`",
+                        )
+                        .with_help("write `policy name for api` or `policy name for api.availability`"),
                     ),
                 }
             }
@@ -401,7 +454,8 @@ impl<'a> Cx<'a> {
         targeted: &HashMap<(String, Option<String>), Vec<DeclRef>>,
     ) -> Option<ir::Slo> {
         let service = match self.catalogue.services.get(&d.service.name) {
-            Some(_) => services.iter().find(|s| s.name == d.service.name),
+            // `services` is sorted by name, as the catalogue is.
+            Some(_) => services.binary_search_by(|s| s.name.as_str().cmp(&d.service.name)).ok().map(|i| &services[i]),
             None => {
                 let c: Vec<&str> = self.catalogue.services.keys().map(String::as_str).collect();
                 self.diags.push(error::unknown_service(d.service.span, &d.service.name, &c));
@@ -415,7 +469,9 @@ impl<'a> Cx<'a> {
         let mut tmpl_body = None;
         if let ast::SloBody::Instance { call, .. } = &d.body {
             let inst = self.instantiate(call, DeclKind::Template, &own_env)?;
-            let ast::Item::Template(t) = &self.modules[inst.decl.module].file.items[inst.decl.item] else { return None };
+            let ast::Item::Template(t) = &self.modules[inst.decl.module].file.items[inst.decl.item] else {
+                return None;
+            };
             template = Some(t.name.name.clone());
             tmpl_env = Some(Env { module: inst.decl.module, params: inst.args, within: Some(t.name.name.clone()) });
             tmpl_body = Some(&t.body);
@@ -426,11 +482,20 @@ impl<'a> Cx<'a> {
         }
         match &d.body {
             ast::SloBody::Block(b) => self.collect(b, &own_env, SLO_FIELDS, &context, &mut f),
-            ast::SloBody::Instance { overrides: Some(b), .. } => self.collect(b, &own_env, SLO_FIELDS, &context, &mut f),
+            ast::SloBody::Instance { overrides: Some(b), .. } => {
+                self.collect(b, &own_env, SLO_FIELDS, &context, &mut f)
+            }
             ast::SloBody::Instance { overrides: None, .. } => {}
         }
         let mut ok = service.is_some();
-        let placeholder = ir::Service { name: d.service.name.clone(), owner: None, runbook: None, description: None, labels: Default::default(), span: d.service.span };
+        let placeholder = ir::Service {
+            name: d.service.name.clone(),
+            owner: None,
+            runbook: None,
+            description: None,
+            labels: Default::default(),
+            span: d.service.span,
+        };
         let service = service.unwrap_or(&placeholder);
 
         // objective
@@ -472,8 +537,15 @@ impl<'a> Cx<'a> {
                         for (k, val) in l {
                             if key == "labels" && RESERVED_LABELS.contains(&k.as_str()) {
                                 self.diags.push(
-                                    Diagnostic::error("slo::label::reserved", v.span, format!("label `{k}` is set by slo itself"), "reserved label")
-                                        .with_help(format!("slo adds `{k}` to every series and alert; choose another name")),
+                                    Diagnostic::error(
+                                        "slo::label::reserved",
+                                        v.span,
+                                        format!("label `{k}` is set by slo itself"),
+                                        "reserved label",
+                                    )
+                                    .with_help(format!(
+                                        "slo adds `{k}` to every series and alert; choose another name"
+                                    )),
                                 );
                                 ok = false;
                             }
@@ -496,18 +568,32 @@ impl<'a> Cx<'a> {
                 None
             }
             None => {
-                self.diags.push(error::missing_field(d.name.span, "an sli", &context, "sli events { bad = … total = … }"));
+                self.diags.push(error::missing_field(
+                    d.name.span,
+                    "an sli",
+                    &context,
+                    "sli events { bad = … total = … }",
+                ));
                 None
             }
         };
 
         // budgeting
         let budgeting = match (f.get("budgeting"), &sli) {
-            (None, Some(ir::Sli::Timeslices { slice_ms, .. })) => ir::Budgeting::Timeslices { slice_ms: *slice_ms, target: 1.0 },
+            (None, Some(ir::Sli::Timeslices { slice_ms, .. })) => {
+                ir::Budgeting::Timeslices { slice_ms: *slice_ms, target: 1.0 }
+            }
             (Some(g), Some(ir::Sli::Timeslices { .. })) => {
                 self.diags.push(
-                    Diagnostic::error("slo::budgeting::conflict", g.span(), "a timeslices SLI already sets the budgeting method", "remove this")
-                        .with_help("`sli timeslices 1m { … }` counts good slices; `budgeting` is for events and latency SLIs"),
+                    Diagnostic::error(
+                        "slo::budgeting::conflict",
+                        g.span(),
+                        "a timeslices SLI already sets the budgeting method",
+                        "remove this",
+                    )
+                    .with_help(
+                        "`sli timeslices 1m { … }` counts good slices; `budgeting` is for events and latency SLIs",
+                    ),
                 );
                 ok = false;
                 ir::Budgeting::Occurrences
@@ -538,7 +624,10 @@ impl<'a> Cx<'a> {
                                 continue;
                             }
                         };
-                        if !eval::valid_label_name(&name) || name.starts_with("__") || RESERVED_LABELS.contains(&name.as_str()) {
+                        if !eval::valid_label_name(&name)
+                            || name.starts_with("__")
+                            || RESERVED_LABELS.contains(&name.as_str())
+                        {
                             self.diags.push(
                                 Diagnostic::error("slo::label::invalid_name", it.span, format!("cannot group by `{name}`"), "not a usable label name")
                                     .with_help("group by a label of the SLI's series, like `route` or `tenant` (not `slo`, `service` or `__…`)"),
@@ -556,7 +645,12 @@ impl<'a> Cx<'a> {
                     }
                 }
                 Some((_, v)) => {
-                    self.diags.push(error::mismatch(v.span, "a list of label names (like `[route]`)", eval::found(v), None));
+                    self.diags.push(error::mismatch(
+                        v.span,
+                        "a list of label names (like `[route]`)",
+                        eval::found(v),
+                        None,
+                    ));
                     ok = false;
                 }
                 None => {}
@@ -564,8 +658,13 @@ impl<'a> Cx<'a> {
             if !group_by.is_empty() {
                 if let Some(ir::Sli::Composite { .. }) = &sli {
                     self.diags.push(
-                        Diagnostic::error("slo::composite::grouped", g.span(), "a composite SLO cannot be grouped", "grouping here")
-                            .with_help("group the component SLOs instead; the composite combines their totals"),
+                        Diagnostic::error(
+                            "slo::composite::grouped",
+                            g.span(),
+                            "a composite SLO cannot be grouped",
+                            "grouping here",
+                        )
+                        .with_help("group the component SLOs instead; the composite combines their totals"),
                     );
                     ok = false;
                 }
@@ -581,7 +680,9 @@ impl<'a> Cx<'a> {
                 match self.value(v, Ty::Alerts, g.env) {
                     Some(Val::Insts(insts)) => {
                         for i in &insts {
+                            let before = self.diags.0.len();
                             alerts.extend(self.alerts_for(&cx_slo, i));
+                            self.point_at_use(before, i.span);
                         }
                     }
                     _ => ok = false,
@@ -592,8 +693,13 @@ impl<'a> Cx<'a> {
         for a in &alerts {
             if names.insert(a.name.clone(), ()).is_some() {
                 self.diags.push(
-                    Diagnostic::error("slo::alert::duplicate_name", f["alerts"].span(), format!("two alerts of this SLO are named `{}`", a.name), "these policies overlap")
-                        .with_help("each alert of an SLO needs its own name: rename a tier or drop one of the policies"),
+                    Diagnostic::error(
+                        "slo::alert::duplicate_name",
+                        f["alerts"].span(),
+                        format!("two alerts of this SLO are named `{}`", a.name),
+                        "these policies overlap",
+                    )
+                    .with_help("each alert of an SLO needs its own name: rename a tier or drop one of the policies"),
                 );
                 ok = false;
             }
@@ -604,7 +710,9 @@ impl<'a> Cx<'a> {
         let mut insts: Vec<Inst> = Vec::new();
         if let Some((smi, sii)) = self.catalogue.services.get(&d.service.name) {
             if let ast::Item::Service(s) = &self.modules[*smi].file.items[*sii] {
-                if let Some(Entry::Field(pf)) = s.body.entries.iter().find(|e| matches!(e, Entry::Field(f) if f.name.name == "policy")) {
+                if let Some(Entry::Field(pf)) =
+                    s.body.entries.iter().find(|e| matches!(e, Entry::Field(f) if f.name.name == "policy"))
+                {
                     let senv = Env { module: *smi, ..Env::default() };
                     match self.value(&pf.value, Ty::Policy, &senv) {
                         Some(Val::Insts(i)) => insts.extend(i),
@@ -627,7 +735,9 @@ impl<'a> Cx<'a> {
             }
         }
         for i in &insts {
+            let before = self.diags.0.len();
             policy_rules.extend(self.policy_for(&cx_slo, i));
+            self.point_at_use(before, i.span);
         }
 
         let sli = sli?;
@@ -671,7 +781,11 @@ impl<'a> Cx<'a> {
                 self.diags.push(error::out_of_range(
                     "slo::objective::range",
                     target.span,
-                    format!("objective {} leaves {}", eval::fmt_pct(x), if x >= 1.0 { "no error budget" } else { "no room for success" }),
+                    format!(
+                        "objective {} leaves {}",
+                        eval::fmt_pct(x),
+                        if x >= 1.0 { "no error budget" } else { "no room for success" }
+                    ),
                     "must be strictly between 0% and 100%",
                     if x >= 1.0 {
                         "100% allows no failure at all, so every burn rate is infinite; use e.g. 99.99%"
@@ -716,7 +830,9 @@ impl<'a> Cx<'a> {
                         );
                         d = match error::suggest(other, ["week", "month", "quarter"]) {
                             Some(s) => d.with_help(s),
-                            None => d.with_help("calendar windows are `week`, `month` or `quarter`; for a year use a rolling `365d`"),
+                            None => d.with_help(
+                                "calendar windows are `week`, `month` or `quarter`; for a year use a rolling `365d`",
+                            ),
                         };
                         self.diags.push(d);
                         None
@@ -724,19 +840,26 @@ impl<'a> Cx<'a> {
                 };
                 let tz = match tz {
                     None => Some("UTC".to_string()),
-                    Some(s) => match jiff::tz::TimeZone::get(&s.value) {
-                        Ok(_) => Some(s.value.clone()),
-                        Err(_) => {
-                            let d = Diagnostic::error("slo::window::time_zone", s.span, format!("unknown time zone \"{}\"", s.value), "not in the IANA time zone database");
-                            let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
-                            let d = match error::suggest(&s.value, names.iter().map(String::as_str)) {
+                    Some(s) => {
+                        match jiff::tz::TimeZone::get(&s.value) {
+                            Ok(_) => Some(s.value.clone()),
+                            Err(_) => {
+                                let d = Diagnostic::error(
+                                    "slo::window::time_zone",
+                                    s.span,
+                                    format!("unknown time zone \"{}\"", s.value),
+                                    "not in the IANA time zone database",
+                                );
+                                let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+                                let d = match error::suggest(&s.value, names.iter().map(String::as_str)) {
                                 Some(h) => d.with_help(h),
                                 None => d.with_help("use an IANA name such as \"Europe/Berlin\" or \"America/New_York\", or \"UTC\""),
                             };
-                            self.diags.push(d);
-                            None
+                                self.diags.push(d);
+                                None
+                            }
                         }
-                    },
+                    }
                 };
                 Some(ir::Window::Calendar { unit: u?, tz: tz? })
             }
@@ -760,7 +883,11 @@ impl<'a> Cx<'a> {
                 self.diags.push(error::out_of_range(
                     "slo::timeslice::not_divisor",
                     v.span,
-                    format!("{} slices do not divide the {} window evenly", eval::fmt_duration(ms), eval::fmt_duration(w)),
+                    format!(
+                        "{} slices do not divide the {} window evenly",
+                        eval::fmt_duration(ms),
+                        eval::fmt_duration(w)
+                    ),
                     "does not divide the window",
                     "pick a slice length that divides the SLO window (1m, 5m, 10m, 1h…)",
                 ));
@@ -780,8 +907,17 @@ impl<'a> Cx<'a> {
                 let want = if ratio { 1 } else { 2 };
                 if c.args.len() != want {
                     self.diags.push(
-                        Diagnostic::error("slo::budgeting::args", c.span, format!("`{}` takes {want} argument{}", c.callee.dotted(), if want == 1 { "" } else { "s" }), "wrong number of arguments")
-                            .with_help(help),
+                        Diagnostic::error(
+                            "slo::budgeting::args",
+                            c.span,
+                            format!(
+                                "`{}` takes {want} argument{}",
+                                c.callee.dotted(),
+                                if want == 1 { "" } else { "s" }
+                            ),
+                            "wrong number of arguments",
+                        )
+                        .with_help(help),
                     );
                     return None;
                 }
@@ -792,7 +928,13 @@ impl<'a> Cx<'a> {
                 let target = match self.value(&c.args[1].value, Ty::Percent, g.env) {
                     Some(Val::Pct(x)) if x > 0.0 => Some(x),
                     Some(_) => {
-                        self.diags.push(error::out_of_range("slo::budgeting::target", c.args[1].value.span, "a slice target of 0% makes every slice good".into(), "must be above 0%", "use the share of good events a slice needs, e.g. 95%"));
+                        self.diags.push(error::out_of_range(
+                            "slo::budgeting::target",
+                            c.args[1].value.span,
+                            "a slice target of 0% makes every slice good".into(),
+                            "must be above 0%",
+                            "use the share of good events a slice needs, e.g. 95%",
+                        ));
                         None
                     }
                     None => None,
@@ -805,7 +947,12 @@ impl<'a> Cx<'a> {
                     ValueKind::Call(c) => Some(c.callee.dotted()),
                     _ => None,
                 };
-                let mut d = Diagnostic::error("slo::budgeting::unknown", v.span, "unknown budgeting method", "not a budgeting method");
+                let mut d = Diagnostic::error(
+                    "slo::budgeting::unknown",
+                    v.span,
+                    "unknown budgeting method",
+                    "not a budgeting method",
+                );
                 d = match name.and_then(|n| error::suggest(&n, ["occurrences", "timeslices", "ratio_timeslices"])) {
                     Some(s) => d.with_help(s),
                     None => d.with_help(help),
@@ -822,7 +969,12 @@ impl<'a> Cx<'a> {
         const KINDS: [&str; 5] = ["events", "latency", "gauge", "timeslices", "composite"];
         let kind = s.kind.name.as_str();
         if !KINDS.contains(&kind) {
-            let mut d = Diagnostic::error("slo::sli::unknown_kind", s.kind.span, format!("unknown SLI kind `{kind}`"), "not an SLI kind");
+            let mut d = Diagnostic::error(
+                "slo::sli::unknown_kind",
+                s.kind.span,
+                format!("unknown SLI kind `{kind}`"),
+                "not an SLI kind",
+            );
             d = match error::suggest(kind, KINDS) {
                 Some(h) => d.with_help(h),
                 None => d.with_help("SLI kinds: `events`, `latency`, `gauge`, `timeslices`, `composite`"),
@@ -833,8 +985,13 @@ impl<'a> Cx<'a> {
         if let Some(arg) = &s.arg {
             if kind != "timeslices" {
                 self.diags.push(
-                    Diagnostic::error("slo::sli::argument", arg.span, format!("`sli {kind}` takes no slice length"), "unexpected duration")
-                        .with_help("only `sli timeslices 1m { … }` has a slice length"),
+                    Diagnostic::error(
+                        "slo::sli::argument",
+                        arg.span,
+                        format!("`sli {kind}` takes no slice length"),
+                        "unexpected duration",
+                    )
+                    .with_help("only `sli timeslices 1m { … }` has a slice length"),
                 );
                 return None;
             }
@@ -868,19 +1025,34 @@ impl<'a> Cx<'a> {
                     (None, Some(b)) => ir::EventsNumerator::Bad(b),
                     (Some(_), Some(_)) => {
                         self.diags.push(
-                            Diagnostic::error("slo::sli::numerator", f["bad"].span(), "an events SLI takes `good` or `bad`, not both", "second numerator")
-                                .with_related(f["good"].span(), "`good` is set here")
-                                .with_help("keep the one your metrics measure directly; the other is total minus it"),
+                            Diagnostic::error(
+                                "slo::sli::numerator",
+                                f["bad"].span(),
+                                "an events SLI takes `good` or `bad`, not both",
+                                "second numerator",
+                            )
+                            .with_related(f["good"].span(), "`good` is set here")
+                            .with_help("keep the one your metrics measure directly; the other is total minus it"),
                         );
                         return None;
                     }
                     (None, None) => {
-                        self.diags.push(error::missing_field(s.kind.span, "`good` or `bad`", &context, "bad = http_requests_total{code=~\"5..\"}"));
+                        self.diags.push(error::missing_field(
+                            s.kind.span,
+                            "`good` or `bad`",
+                            &context,
+                            "bad = http_requests_total{code=~\"5..\"}",
+                        ));
                         return None;
                     }
                 };
                 let Some(total) = total? else {
-                    self.diags.push(error::missing_field(s.kind.span, "total", &context, "total = http_requests_total{job=\"api\"}"));
+                    self.diags.push(error::missing_field(
+                        s.kind.span,
+                        "total",
+                        &context,
+                        "total = http_requests_total{job=\"api\"}",
+                    ));
                     return None;
                 };
                 Some(ir::Sli::Events { numerator, total })
@@ -898,30 +1070,52 @@ impl<'a> Cx<'a> {
                     }
                 };
                 let Some(histogram) = h? else {
-                    self.diags.push(error::missing_field(s.kind.span, "histogram", &context, "histogram = http_request_duration_seconds{job=\"api\"}"));
+                    self.diags.push(error::missing_field(
+                        s.kind.span,
+                        "histogram",
+                        &context,
+                        "histogram = http_request_duration_seconds{job=\"api\"}",
+                    ));
                     return None;
                 };
                 if let Some(m) = &histogram.metric {
                     for suffix in ["_bucket", "_count", "_sum"] {
                         if let Some(base) = m.strip_suffix(suffix) {
                             self.diags.push(
-                                Diagnostic::error("slo::sli::histogram_suffix", f["histogram"].value()?.span, format!("name the histogram without `{suffix}`"), format!("`{m}` is one of the histogram's series"))
-                                    .with_help(format!("write `{base}`: slo reads `{base}_bucket` and `{base}_count` itself")),
+                                Diagnostic::error(
+                                    "slo::sli::histogram_suffix",
+                                    f["histogram"].value()?.span,
+                                    format!("name the histogram without `{suffix}`"),
+                                    format!("`{m}` is one of the histogram's series"),
+                                )
+                                .with_help(format!(
+                                    "write `{base}`: slo reads `{base}_bucket` and `{base}_count` itself"
+                                )),
                             );
                             return None;
                         }
                     }
                 } else {
                     self.diags.push(
-                        Diagnostic::error("slo::sli::histogram_name", f["histogram"].value()?.span, "a latency SLI needs the histogram's metric name", "no metric name")
-                            .with_help("write `histogram = http_request_duration_seconds{job=\"api\"}`"),
+                        Diagnostic::error(
+                            "slo::sli::histogram_name",
+                            f["histogram"].value()?.span,
+                            "a latency SLI needs the histogram's metric name",
+                            "no metric name",
+                        )
+                        .with_help("write `histogram = http_request_duration_seconds{job=\"api\"}`"),
                     );
                     return None;
                 }
                 if histogram.matchers.iter().any(|m| m.label == "le") {
                     self.diags.push(
-                        Diagnostic::error("slo::sli::le_matcher", f["histogram"].value()?.span, "do not match on `le` in a latency SLI", "`le` is chosen by `below`")
-                            .with_help("remove the `le` matcher; `below` picks the bucket"),
+                        Diagnostic::error(
+                            "slo::sli::le_matcher",
+                            f["histogram"].value()?.span,
+                            "do not match on `le` in a latency SLI",
+                            "`le` is chosen by `below`",
+                        )
+                        .with_help("remove the `le` matcher; `below` picks the bucket"),
                     );
                     return None;
                 }
@@ -930,22 +1124,37 @@ impl<'a> Cx<'a> {
             "gauge" => match sel(self, "series")? {
                 Some(series) => Some(ir::Sli::Gauge { series }),
                 None => {
-                    self.diags.push(error::missing_field(s.kind.span, "series", &context, "series = probe_success{job=\"blackbox\"}"));
+                    self.diags.push(error::missing_field(
+                        s.kind.span,
+                        "series",
+                        &context,
+                        "series = probe_success{job=\"blackbox\"}",
+                    ));
                     None
                 }
             },
             "timeslices" => {
                 let Some(arg) = &s.arg else {
                     self.diags.push(
-                        Diagnostic::error("slo::sli::slice_missing", s.kind.span, "`sli timeslices` needs a slice length", "no slice length")
-                            .with_help("write `sli timeslices 1m { good when … }`"),
+                        Diagnostic::error(
+                            "slo::sli::slice_missing",
+                            s.kind.span,
+                            "`sli timeslices` needs a slice length",
+                            "no slice length",
+                        )
+                        .with_help("write `sli timeslices 1m { good when … }`"),
                     );
                     return None;
                 };
                 let lit = ast::Value { kind: ValueKind::Duration(arg.clone()), span: arg.span };
                 let slice = self.slice(&lit, env, None);
                 let Some(Got { entry: Entry::GoodWhen(cond, _), env: cenv }) = f.get("good when").copied() else {
-                    self.diags.push(error::missing_field(s.kind.span, "`good when`", &context, "good when rate(http_requests_total{job=\"api\"}) >= 100/s"));
+                    self.diags.push(error::missing_field(
+                        s.kind.span,
+                        "a `good when` condition",
+                        &context,
+                        "good when rate(http_requests_total{job=\"api\"}) >= 100/s",
+                    ));
                     return None;
                 };
                 let good = self.slice_cond(cond, cenv);
@@ -969,12 +1178,17 @@ impl<'a> Cx<'a> {
                     let want = if matches!(name.as_str(), "quantile" | "ratio") { 2 } else { 1 };
                     if call.args.len() != want {
                         self.diags.push(
-                            Diagnostic::error("slo::cond::args", call.span, format!("`{name}` takes {want} argument{}", if want == 1 { "" } else { "s" }), "wrong number of arguments")
-                                .with_help(match name.as_str() {
-                                    "quantile" => "write `quantile(0.95, http_request_duration_seconds{job=\"api\"})`",
-                                    "ratio" => "write `ratio(errors_total{…}, requests_total{…})`",
-                                    _ => "pass one selector, like `rate(http_requests_total{job=\"api\"})`",
-                                }),
+                            Diagnostic::error(
+                                "slo::cond::args",
+                                call.span,
+                                format!("`{name}` takes {want} argument{}", if want == 1 { "" } else { "s" }),
+                                "wrong number of arguments",
+                            )
+                            .with_help(match name.as_str() {
+                                "quantile" => "write `quantile(0.95, http_request_duration_seconds{job=\"api\"})`",
+                                "ratio" => "write `ratio(errors_total{…}, requests_total{…})`",
+                                _ => "pass one selector, like `rate(http_requests_total{job=\"api\"})`",
+                            }),
                         );
                         ok = false;
                         continue;
@@ -991,13 +1205,20 @@ impl<'a> Cx<'a> {
                         "max" => s(self, 0).map(|x| (ir::SliceQuantity::Max(x), Ty::Number)),
                         "ratio" => {
                             let (a, b) = (s(self, 0), s(self, 1));
-                            a.zip(b).map(|(a, b)| (ir::SliceQuantity::Ratio { numerator: a, denominator: b }, Ty::Percent))
+                            a.zip(b)
+                                .map(|(a, b)| (ir::SliceQuantity::Ratio { numerator: a, denominator: b }, Ty::Percent))
                         }
                         _ => {
                             let qv = match self.value(&call.args[0].value, Ty::Ratio, env) {
                                 Some(Val::Num(q)) if q > 0.0 && q < 1.0 => Some(q),
                                 Some(_) => {
-                                    self.diags.push(error::out_of_range("slo::value::ratio_range", call.args[0].value.span, "a quantile must be strictly between 0 and 1".into(), "not a usable quantile", "write e.g. 0.95 for the 95th percentile"));
+                                    self.diags.push(error::out_of_range(
+                                        "slo::value::ratio_range",
+                                        call.args[0].value.span,
+                                        "a quantile must be strictly between 0 and 1".into(),
+                                        "not a usable quantile",
+                                        "write e.g. 0.95 for the 95th percentile",
+                                    ));
                                     None
                                 }
                                 None => None,
@@ -1009,7 +1230,12 @@ impl<'a> Cx<'a> {
                     quantity
                 }
                 _ => {
-                    let mut d = Diagnostic::error("slo::cond::quantity", lhs.span, "a slice condition must measure the slice", "not a slice measurement");
+                    let mut d = Diagnostic::error(
+                        "slo::cond::quantity",
+                        lhs.span,
+                        "a slice condition must measure the slice",
+                        "not a slice measurement",
+                    );
                     let n = match &lhs.kind {
                         ValueKind::Call(c) => Some(c.callee.dotted()),
                         ValueKind::Path(p) => Some(p.dotted()),
@@ -1017,7 +1243,9 @@ impl<'a> Cx<'a> {
                     };
                     d = match n.and_then(|n| error::suggest(&n, FNS)) {
                         Some(h) => d.with_help(h),
-                        None => d.with_help("start with rate(…), increase(…), quantile(q, …), ratio(…, …), avg(…), min(…) or max(…)"),
+                        None => d.with_help(
+                            "start with rate(…), increase(…), quantile(q, …), ratio(…, …), avg(…), min(…) or max(…)",
+                        ),
                     };
                     self.diags.push(d);
                     None
@@ -1062,7 +1290,12 @@ impl<'a> Cx<'a> {
             return None;
         };
         let Some(og) = f.get("of") else {
-            self.diags.push(error::missing_field(s.kind.span, "of", context, "of = [api.availability, data.availability]"));
+            self.diags.push(error::missing_field(
+                s.kind.span,
+                "of",
+                context,
+                "of = [api.availability, data.availability]",
+            ));
             return None;
         };
         let cv = cg.value()?;
@@ -1075,17 +1308,24 @@ impl<'a> Cx<'a> {
         let mode = match &cv.kind {
             ValueKind::Path(p) if p.dotted() == "serial" => Mode::Serial,
             ValueKind::Path(p) if p.dotted() == "weighted" => Mode::Weighted,
-            ValueKind::Call(c) if c.callee.dotted() == "k_of_n" && c.args.len() == 1 => match self.value(&c.args[0].value, Ty::Number, cg.env) {
-                Some(Val::Num(k)) => Mode::KOfN(k, c.args[0].value.span),
-                _ => return None,
-            },
+            ValueKind::Call(c) if c.callee.dotted() == "k_of_n" && c.args.len() == 1 => {
+                match self.value(&c.args[0].value, Ty::Number, cg.env) {
+                    Some(Val::Num(k)) => Mode::KOfN(k, c.args[0].value.span),
+                    _ => return None,
+                }
+            }
             _ => {
                 let n = match &cv.kind {
                     ValueKind::Path(p) => Some(p.dotted()),
                     ValueKind::Call(c) => Some(c.callee.dotted()),
                     _ => None,
                 };
-                let mut d = Diagnostic::error("slo::composite::combine", cv.span, "unknown way to combine SLOs", "not a combination");
+                let mut d = Diagnostic::error(
+                    "slo::composite::combine",
+                    cv.span,
+                    "unknown way to combine SLOs",
+                    "not a combination",
+                );
                 d = match n.and_then(|n| error::suggest(&n, ["serial", "weighted", "k_of_n"])) {
                     Some(h) => d.with_help(format!("{h} (`k_of_n` takes the count: `k_of_n(2)`)")),
                     None => d.with_help("write `serial`, `weighted` or `k_of_n(2)`"),
@@ -1096,10 +1336,17 @@ impl<'a> Cx<'a> {
         };
         let mut refs: Vec<(ir::SloRef, Span, Option<&ast::Value>)> = Vec::new();
         let mut ok = true;
-        fn push_ref<'v>(cx: &mut Cx, p: &ast::Path, w: Option<&'v ast::Value>, refs: &mut Vec<(ir::SloRef, Span, Option<&'v ast::Value>)>) -> bool {
+        fn push_ref<'v>(
+            cx: &mut Cx,
+            p: &ast::Path,
+            w: Option<&'v ast::Value>,
+            refs: &mut Vec<(ir::SloRef, Span, Option<&'v ast::Value>)>,
+        ) -> bool {
             let names = cx.catalogue.slo_names();
             let cands: Vec<&str> = names.iter().map(String::as_str).collect();
-            if p.parts.len() != 2 || !cx.catalogue.slos.contains_key(&(p.parts[0].name.clone(), p.parts[1].name.clone())) {
+            if p.parts.len() != 2
+                || !cx.catalogue.slos.contains_key(&(p.parts[0].name.clone(), p.parts[1].name.clone()))
+            {
                 let mut d = error::unknown_slo(p.span, &p.dotted(), &cands);
                 if p.parts.len() != 2 {
                     d = d.with_help("refer to an SLO as `service.slo`, e.g. `api.availability`");
@@ -1121,7 +1368,12 @@ impl<'a> Cx<'a> {
                     match &e.key {
                         ast::MapKey::Path(p) => ok &= push_ref(self, p, Some(&e.value), &mut refs),
                         ast::MapKey::String(st) => {
-                            self.diags.push(error::mismatch(st.span, "an SLO name like `api.availability`", "a string", None));
+                            self.diags.push(error::mismatch(
+                                st.span,
+                                "an SLO name like `api.availability`",
+                                "a string",
+                                None,
+                            ));
                             ok = false;
                         }
                     }
@@ -1139,7 +1391,12 @@ impl<'a> Cx<'a> {
                     match &it.kind {
                         ValueKind::Path(p) => ok &= push_ref(self, p, None, &mut refs),
                         _ => {
-                            self.diags.push(error::mismatch(it.span, "an SLO name like `api.availability`", eval::found(it), None));
+                            self.diags.push(error::mismatch(
+                                it.span,
+                                "an SLO name like `api.availability`",
+                                eval::found(it),
+                                None,
+                            ));
                             ok = false;
                         }
                     }
@@ -1147,7 +1404,8 @@ impl<'a> Cx<'a> {
             }
             _ => {
                 self.diags.push(
-                    error::mismatch(ov.span, "a list of SLOs", eval::found(ov), None).with_help("write `of = [api.availability, data.availability]`"),
+                    error::mismatch(ov.span, "a list of SLOs", eval::found(ov), None)
+                        .with_help("write `of = [api.availability, data.availability]`"),
                 );
                 return None;
             }
@@ -1157,8 +1415,13 @@ impl<'a> Cx<'a> {
         }
         if refs.len() < 2 {
             self.diags.push(
-                Diagnostic::error("slo::composite::too_few", ov.span, "a composite needs at least two SLOs", "fewer than two components")
-                    .with_help("with one component, use that SLO directly"),
+                Diagnostic::error(
+                    "slo::composite::too_few",
+                    ov.span,
+                    "a composite needs at least two SLOs",
+                    "fewer than two components",
+                )
+                .with_help("with one component, use that SLO directly"),
             );
             return None;
         }
@@ -1184,7 +1447,13 @@ impl<'a> Cx<'a> {
                     match self.value(w, Ty::Number, og.env) {
                         Some(Val::Num(x)) if x > 0.0 => ws.push(x),
                         Some(_) => {
-                            self.diags.push(error::out_of_range("slo::composite::weight", w.span, "weights must be positive".into(), "not positive", "drop the component instead of weighting it 0"));
+                            self.diags.push(error::out_of_range(
+                                "slo::composite::weight",
+                                w.span,
+                                "weights must be positive".into(),
+                                "not positive",
+                                "drop the component instead of weighting it 0",
+                            ));
                             return None;
                         }
                         None => return None,
@@ -1198,7 +1467,8 @@ impl<'a> Cx<'a> {
     }
 }
 
-pub const RESERVED_LABELS: &[&str] = &["slo", "service", "severity", "alertname", "receiver", "le", "objective", "window"];
+pub const RESERVED_LABELS: &[&str] =
+    &["slo", "service", "severity", "alertname", "receiver", "le", "objective", "window"];
 
 pub fn cmp_op(op: ast::CmpOp) -> ir::CmpOp {
     match op {
@@ -1212,6 +1482,11 @@ pub fn cmp_op(op: ast::CmpOp) -> ir::CmpOp {
 }
 
 pub fn empty_range(span: Span) -> Diagnostic {
-    Diagnostic::error("slo::cond::empty_range", span, "this range is empty", "the lower bound is not below the upper bound")
-        .with_help("write the smaller bound first: `x between 10% and 30%`")
+    Diagnostic::error(
+        "slo::cond::empty_range",
+        span,
+        "this range is empty",
+        "the lower bound is not below the upper bound",
+    )
+    .with_help("write the smaller bound first: `x between 10% and 30%`")
 }

@@ -41,8 +41,13 @@ pub fn bad_escape(span: Span, reason: &str) -> Diagnostic {
 }
 
 pub fn too_deep(span: Span, limit: usize) -> Diagnostic {
-    Diagnostic::error(TOO_DEEP, span, format!("nesting deeper than {limit} levels"), "this bracket opens one level too many")
-        .with_help("flatten the value: no SLO needs lists or maps nested this deep")
+    Diagnostic::error(
+        TOO_DEEP,
+        span,
+        format!("nesting deeper than {limit} levels"),
+        "this bracket opens one level too many",
+    )
+    .with_help("flatten the value: no SLO needs lists or maps nested this deep")
 }
 
 pub fn bad_number(span: Span, text: &str) -> Diagnostic {

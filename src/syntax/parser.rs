@@ -26,10 +26,17 @@ struct Cx<'t> {
 pub fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
     // Bound pest's work on pathological input (deep backtracking).
     pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
-    pest::set_error_detail(true);
     let mut pairs = match SloParser::parse(Rule::file, text) {
         Ok(p) => p,
-        Err(e) => return Err(vec![convert_error(src, text, e)]),
+        Err(_) => {
+            // Recording every parse attempt (which punctuation was tried)
+            // makes parsing several times slower, so it is switched on only
+            // to explain a failure. The switch is process-wide and never
+            // switched off again, so concurrent failing parses all see it.
+            pest::set_error_detail(true);
+            let e = SloParser::parse(Rule::file, text).err().expect("the input failed to parse a moment ago");
+            return Err(vec![convert_error(src, text, e)]);
+        }
     };
     let file = pairs.next().expect("file rule");
     let comments = super::comments::comments(text).into_iter().map(|c| (c.start, c.end)).collect();
@@ -46,7 +53,11 @@ pub fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
 fn describe(rule: &Rule) -> Option<&'static str> {
     Some(match rule {
         Rule::EOI => "end of file",
-        Rule::import_decl | Rule::service_decl | Rule::slo_decl | Rule::template_decl | Rule::alerts_decl
+        Rule::import_decl
+        | Rule::service_decl
+        | Rule::slo_decl
+        | Rule::template_decl
+        | Rule::alerts_decl
         | Rule::policy_decl => "a declaration",
         Rule::ident | Rule::qualified | Rule::path | Rule::metric_name => "a name",
         Rule::field => "a field (`name = value`)",
@@ -54,8 +65,18 @@ fn describe(rule: &Rule) -> Option<&'static str> {
         Rule::rule_block | Rule::rule_kind | Rule::kw_tier | Rule::kw_threshold => "`tier` or `threshold`",
         Rule::when_rule | Rule::kw_when => "`when`",
         Rule::good_when | Rule::kw_good => "`good when`",
-        Rule::value | Rule::number | Rule::percent | Rule::factor | Rule::duration | Rule::rate | Rule::boolean
-        | Rule::list | Rule::map | Rule::call | Rule::selector | Rule::string => "a value",
+        Rule::value
+        | Rule::number
+        | Rule::percent
+        | Rule::factor
+        | Rule::duration
+        | Rule::rate
+        | Rule::boolean
+        | Rule::list
+        | Rule::map
+        | Rule::call
+        | Rule::selector
+        | Rule::string => "a value",
         Rule::calendar | Rule::kw_calendar => "`calendar`",
         Rule::block => "`{`",
         Rule::params | Rule::policy_target | Rule::kw_for => "`for` or `(`",

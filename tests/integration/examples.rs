@@ -67,7 +67,13 @@ fn platform_catalogue_matches_the_seed() {
     }
     let day = 86_400_000;
     let avail = |svc: &str| {
-        program.slos.iter().find(|s| s.service == svc && matches!(s.sli, slo::ir::Sli::Events { .. }) && s.name.contains("availability")).unwrap_or_else(|| panic!("{svc} availability"))
+        program
+            .slos
+            .iter()
+            .find(|s| {
+                s.service == svc && matches!(s.sli, slo::ir::Sli::Events { .. }) && s.name.contains("availability")
+            })
+            .unwrap_or_else(|| panic!("{svc} availability"))
     };
     for (svc, obj) in [("api", 0.999), ("data", 0.9995), ("orchestrator", 0.999), ("database", 0.9999)] {
         let s = avail(svc);
@@ -86,7 +92,14 @@ fn platform_catalogue_matches_the_seed() {
             _ => None,
         })
         .collect();
-    for want in [("api", 0.5, 0.95), ("api", 1.0, 0.99), ("data", 0.3, 0.95), ("orchestrator", 0.8, 0.95), ("ai_models", 2.0, 0.95), ("database", 0.1, 0.95)] {
+    for want in [
+        ("api", 0.5, 0.95),
+        ("api", 1.0, 0.99),
+        ("data", 0.3, 0.95),
+        ("orchestrator", 0.8, 0.95),
+        ("ai_models", 2.0, 0.95),
+        ("database", 0.1, 0.95),
+    ] {
         assert!(
             lat.iter().any(|(s, b, o)| s == want.0 && (b - want.1).abs() < 1e-12 && (o - want.2).abs() < 1e-12),
             "latency SLO {want:?} missing from {lat:?}"
@@ -105,19 +118,39 @@ fn platform_catalogue_matches_the_seed() {
         })
         .collect();
     for want in [("api", 100.0), ("data", 50.0), ("orchestrator", 20.0)] {
-        assert!(thr.iter().any(|(s, r)| s == want.0 && (r - want.1).abs() < 1e-9), "throughput {want:?} missing from {thr:?}");
+        assert!(
+            thr.iter().any(|(s, r)| s == want.0 && (r - want.1).abs() < 1e-9),
+            "throughput {want:?} missing from {thr:?}"
+        );
     }
     // The seed's alert names all come out of the stdlib policies.
-    let mut names: Vec<&str> = program.slos.iter().flat_map(|s| s.alerts.iter().map(|a| a.name.as_str()).chain(s.policy_rules.iter().map(|p| p.name.as_str()))).collect();
+    let mut names: Vec<&str> = program
+        .slos
+        .iter()
+        .flat_map(|s| s.alerts.iter().map(|a| a.name.as_str()).chain(s.policy_rules.iter().map(|p| p.name.as_str())))
+        .collect();
     names.sort();
     names.dedup();
-    for n in ["SLOViolationCritical", "SLOViolationWarning", "ErrorBudgetCritical", "ErrorBudgetWarning", "HighErrorBudgetBurnRate", "SLOLatencyViolation"] {
+    for n in [
+        "SLOViolationCritical",
+        "SLOViolationWarning",
+        "ErrorBudgetCritical",
+        "ErrorBudgetWarning",
+        "HighErrorBudgetBurnRate",
+        "SLOLatencyViolation",
+    ] {
         assert!(names.contains(&n), "alert {n} missing: {names:?}");
     }
     // Every alert carries a runbook link.
     for s in &program.slos {
         for a in &s.alerts {
-            assert!(a.annotations.get("runbook_url").is_some_and(|u| u.starts_with("https://")), "{}.{} alert {} has no runbook", s.service, s.name, a.name);
+            assert!(
+                a.annotations.get("runbook_url").is_some_and(|u| u.starts_with("https://")),
+                "{}.{} alert {} has no runbook",
+                s.service,
+                s.name,
+                a.name
+            );
         }
     }
 }

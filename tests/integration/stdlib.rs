@@ -17,7 +17,10 @@ fn every_stdlib_declaration_is_exercised() {
                 Item::Policy(p) => &p.name.name,
                 _ => continue,
             };
-            assert!(uses.contains(&format!("{module}.{name}(")), "std.{module}.{name} is not instantiated in tests/pass/stdlib_all.slo");
+            assert!(
+                uses.contains(&format!("{module}.{name}(")),
+                "std.{module}.{name} is not instantiated in tests/pass/stdlib_all.slo"
+            );
         }
     }
 }
