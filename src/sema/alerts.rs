@@ -290,17 +290,25 @@ impl Cx<'_> {
                     "slo::lint::tier_never_fires",
                     bv.span,
                     format!(
-                        "tier `{}` can never fire: burn rate {factor:.4}x needs an error ratio of {}",
+                        "tier `{}` can never fire: burn rate {} needs an error ratio of {}",
                         r.name.name,
+                        eval::fmt_factor(factor),
                         eval::fmt_pct(factor * budget)
                     ),
                     "unreachable threshold",
                 )
                 .with_related(
                     slo.span,
-                    format!("objective {} allows at most {:.4}x", eval::fmt_pct(slo.objective), 1.0 / budget),
+                    format!(
+                        "objective {} allows at most {}",
+                        eval::fmt_pct(slo.objective),
+                        eval::fmt_factor(1.0 / budget)
+                    ),
                 )
-                .with_help(format!("even 100% errors burn at only {:.4}x; lower the factor below that", 1.0 / budget)),
+                .with_help(format!(
+                    "even 100% errors burn at only {}; lower the factor below that",
+                    eval::fmt_factor(1.0 / budget)
+                )),
             );
         } else if share >= 1.0 {
             self.diags.push(

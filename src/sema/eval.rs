@@ -204,9 +204,15 @@ pub fn fmt_duration(ms: u64) -> String {
     out
 }
 
+/// A burn factor for messages: 14.4 → "14.4x", 0.93333… → "0.9333x".
+pub fn fmt_factor(f: f64) -> String {
+    let s = format!("{f:.4}");
+    format!("{}x", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
 /// Percent for messages: 0.999 → "99.9%".
 pub fn fmt_pct(r: f64) -> String {
-    let s = format!("{:.6}", r * 100.0);
+    let s = format!("{:.4}", r * 100.0);
     let s = s.trim_end_matches('0').trim_end_matches('.');
     format!("{s}%")
 }
@@ -338,6 +344,18 @@ impl Eval<'_> {
             (ValueKind::String(s), Ty::String) => Some(Val::Str(s.value.clone())),
             (ValueKind::Bool(b), Ty::Bool) => Some(Val::Bool(*b)),
             (ValueKind::Selector(s), Ty::Selector) => self.selector(s).map(Val::Selector),
+            (ValueKind::Map(entries), Ty::Selector) if entries.is_empty() => {
+                self.push(
+                    Diagnostic::error(
+                        "slo::selector::empty",
+                        v.span,
+                        "this selector matches every series",
+                        "no metric name and no matcher",
+                    )
+                    .with_help("name the metric: `http_requests_total{job=\"api\"}`"),
+                );
+                None
+            }
             (ValueKind::Map(entries), Ty::Labels) => self.labels(entries, "label").map(Val::Labels),
             (ValueKind::Path(p), _) if p.parts.len() == 1 && self.env.params.contains_key(&p.parts[0].name) => {
                 let b = &self.env.params[&p.parts[0].name];

@@ -62,8 +62,16 @@ pub fn check(sources: &SourceMap, modules: &[Module]) -> (ir::Program, Diagnosti
     let scopes = scope::build(modules, &mut diags);
     graph::import_cycles(modules, &mut diags);
     let catalogue = scope::Catalogue::build(modules, &mut diags);
-    let mut cx = slo::Cx { sources, modules, scopes: &scopes, catalogue: &catalogue, diags: &mut diags };
+    let mut cx = slo::Cx {
+        sources,
+        modules,
+        scopes: &scopes,
+        catalogue: &catalogue,
+        diags: &mut diags,
+        used: Default::default(),
+    };
     let program = cx.lower_program();
+    cx.check_unused();
     graph::composite_cycles(&program, &catalogue, &mut diags);
     lint::program(&program, &catalogue, &mut diags);
     (program, diags.sorted())

@@ -181,7 +181,12 @@ pub fn resolve(
             None => {
                 let mut cands: Vec<&str> = scope.names.keys().map(String::as_str).collect();
                 cands.sort();
-                diags.push(error::unknown_name(name.span, &name.name, "declaration", &cands));
+                let mut d = error::unknown_name(name.span, &name.name, "declaration", &cands);
+                if let Some(m) = crate::stdlib::module_declaring(&name.name) {
+                    d = d
+                        .with_help(format!("`{}` is in the stdlib: add `import std.{m}.{{{}}}`", name.name, name.name));
+                }
+                diags.push(d);
                 None
             }
         },

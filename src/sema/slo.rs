@@ -16,6 +16,8 @@ pub struct Cx<'a> {
     pub scopes: &'a [Scope],
     pub catalogue: &'a Catalogue,
     pub diags: &'a mut Diagnostics,
+    /// Declarations instantiated so far: (module, item).
+    pub used: std::collections::HashSet<(usize, usize)>,
 }
 
 const DAY: u64 = 86_400_000;
@@ -159,6 +161,7 @@ impl<'a> Cx<'a> {
     /// Resolves and binds a call to a template, alert policy or budget policy.
     pub fn instantiate(&mut self, call: &ast::Call, kind: DeclKind, env: &Env) -> Option<Inst> {
         let r = scope::resolve(self.modules, self.scopes, env.module, &call.callee, self.diags)?;
+        self.used.insert((r.module, r.item));
         if r.kind != kind {
             self.diags.push(error::mismatch(
                 call.callee.span,
@@ -370,6 +373,76 @@ impl<'a> Cx<'a> {
         program
     }
 
+    /// Templates, alert policies and budget policies of the user's files
+    /// that nothing instantiates are still checked, with their defaults,
+    /// so a library file reports its mistakes before anyone uses it.
+    /// Declarations with required parameters can only be checked in use.
+    /// Lints are dropped here: they depend on the SLO a policy serves.
+    pub fn check_unused(&mut self) {
+        let stand_in = ir::Service {
+            name: String::new(),
+            owner: None,
+            runbook: None,
+            description: None,
+            labels: Default::default(),
+            span: Span::default(),
+        };
+        for (mi, m) in self.modules.iter().enumerate() {
+            if self.sources.get(m.source).origin != crate::source::Origin::User {
+                continue;
+            }
+            for (ii, item) in m.file.items.iter().enumerate() {
+                if self.used.contains(&(mi, ii)) {
+                    continue;
+                }
+                let Some((name, kind)) = scope::decl_of(item) else { continue };
+                let params: &[ast::Param] = match item {
+                    ast::Item::Template(t) => &t.params,
+                    ast::Item::Alerts(a) => a.params.as_deref().unwrap_or(&[]),
+                    ast::Item::Policy(p) => p.params.as_deref().unwrap_or(&[]),
+                    _ => continue,
+                };
+                if params.iter().any(|p| p.default.is_none()) {
+                    continue;
+                }
+                let before = self.diags.0.len();
+                let path = ast::Path { parts: vec![name.clone()], span: name.span };
+                let call = ast::Call { callee: path, args: vec![], span: name.span };
+                let env = Env { module: mi, ..Env::default() };
+                let ctx = SloCtx { objective: 0.999, window_ms: MAX_WINDOW_MS, runbook: None, span: name.span };
+                match kind {
+                    DeclKind::Template => {
+                        let d = ast::SloDecl {
+                            name: name.clone(),
+                            service: ast::Ident { name: String::new(), span: name.span },
+                            body: ast::SloBody::Instance { call, overrides: None },
+                            span: name.span,
+                        };
+                        self.lower_slo(mi, &d, std::slice::from_ref(&stand_in), &HashMap::new());
+                    }
+                    DeclKind::Alerts => {
+                        if let Some(i) = self.instantiate(&call, kind, &env) {
+                            self.alerts_for(&ctx, &i);
+                        }
+                    }
+                    DeclKind::Policy => {
+                        if let Some(i) = self.instantiate(&call, kind, &env) {
+                            self.policy_for(&ctx, &i);
+                        }
+                    }
+                }
+                let mut k = before;
+                while k < self.diags.0.len() {
+                    if self.diags.0[k].code.starts_with("slo::lint::") {
+                        self.diags.0.remove(k);
+                    } else {
+                        k += 1;
+                    }
+                }
+            }
+        }
+    }
+
     fn lower_service(&mut self, mi: usize, s: &ast::ServiceDecl) -> Option<ir::Service> {
         let env = Env { module: mi, ..Env::default() };
         let mut f = BTreeMap::new();
@@ -398,7 +471,14 @@ impl<'a> Cx<'a> {
             },
             None => Default::default(),
         };
-        // The service's `policy` is checked per SLO, where its rules apply.
+        // The service's `policy` applies per SLO (where its rules are
+        // checked); evaluate it here too, so it is checked even for a
+        // service without SLOs.
+        if let Some(g) = f.get("policy") {
+            if let Some(v) = g.value() {
+                self.value(v, Ty::Policy, g.env);
+            }
+        }
         // Fields that failed are reported already; keep what did check so
         // lints do not report it missing again.
         let _ = ok;
@@ -454,6 +534,8 @@ impl<'a> Cx<'a> {
         targeted: &HashMap<(String, Option<String>), Vec<DeclRef>>,
     ) -> Option<ir::Slo> {
         let service = match self.catalogue.services.get(&d.service.name) {
+            // The stand-in service of an unused template's check.
+            None if d.service.name.is_empty() => services.first(),
             // `services` is sorted by name, as the catalogue is.
             Some(_) => services.binary_search_by(|s| s.name.as_str().cmp(&d.service.name)).ok().map(|i| &services[i]),
             None => {

@@ -79,7 +79,8 @@ fn describe(rule: &Rule) -> Option<&'static str> {
         | Rule::string => "a value",
         Rule::calendar | Rule::kw_calendar => "`calendar`",
         Rule::block => "`{`",
-        Rule::params | Rule::policy_target | Rule::kw_for => "`for` or `(`",
+        Rule::params => "`(`",
+        Rule::policy_target | Rule::kw_for => "`for`",
         Rule::param => "a parameter (`name: type`)",
         Rule::slo_instance => "`=` or `{`",
         Rule::matchers => "`{`",
@@ -145,7 +146,23 @@ fn convert_error(src: SourceId, text: &str, e: pest::error::Error<Rule>) -> Diag
             expected.push("the end of the file or a declaration".into());
         }
     }
-    error::unexpected(Span::new(src, pos, pos + len), &found, &expected)
+    let mut d = error::unexpected(Span::new(src, pos, pos + len), &found, &expected);
+    // Common slips get a specific hint.
+    let after = rest.get(len..).unwrap_or("").trim_start();
+    if found.starts_with("`\\\"") || found == "`'`" || found == "`\\`" {
+        let line_rest = rest.lines().next().unwrap_or("");
+        let q = &line_rest[..1];
+        if !line_rest[1..].contains(q) {
+            d.message = "unterminated string".into();
+            d.label = "this string is never closed".into();
+            d.help = Some(format!("close it with {q} on the same line (strings cannot span lines)"));
+        }
+    } else if after.starts_with(':') && !after.starts_with("::") && expected.iter().any(|e| e.contains("`=`")) {
+        d.help = Some(format!("fields are written `name = value`: replace the `:` after {found} with `=`"));
+    } else if found == "`,`" && expected.iter().any(|e| e.contains("field") || e == "`}`") {
+        d.help = Some("entries in a block need no separator: remove the `,`".into());
+    }
+    d
 }
 
 impl Cx<'_> {
