@@ -174,7 +174,7 @@ impl Cx<'_> {
             }
             annotations.extend(own_ann);
             if let Some(rb) = &slo.runbook {
-                annotations.entry("runbook_url".into()).or_insert_with(|| rb.clone());
+                annotations.insert_if_absent("runbook_url", || rb.clone());
             }
             out.push(ir::Alert {
                 name: r.name.name.clone(),
@@ -483,7 +483,7 @@ impl Cx<'_> {
         let labels = self.labels_of(top.get("labels")).unwrap_or_default();
         let mut annotations = self.labels_of(top.get("annotations")).unwrap_or_default();
         if let Some(rb) = &slo.runbook {
-            annotations.entry("runbook_url".into()).or_insert_with(|| rb.clone());
+            annotations.insert_if_absent("runbook_url", || rb.clone());
         }
         let mut out = Vec::new();
         let camel: String = decl

@@ -7,7 +7,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir;
 use crate::source::Span;
 use crate::syntax::ast::{self, ValueKind};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
@@ -396,7 +396,7 @@ impl Eval<'_> {
 
     /// A `{ key: "value" }` map of label names to strings.
     pub fn labels(&mut self, entries: &[ast::MapEntry], what: &str) -> Option<ir::Labels> {
-        let mut out = BTreeMap::new();
+        let mut out = ir::Labels::new();
         let mut seen: HashMap<String, Span> = HashMap::new();
         let mut ok = true;
         for e in entries {

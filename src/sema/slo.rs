@@ -610,7 +610,7 @@ impl<'a> Cx<'a> {
         let description = string(self, "description", &mut ok);
         let runbook = string(self, "runbook", &mut ok).or_else(|| service.runbook.clone());
         let mut labels = service.labels.clone();
-        let mut annotations = BTreeMap::new();
+        let mut annotations = ir::Labels::new();
         for (key, target) in [("labels", &mut labels), ("annotations", &mut annotations)] {
             if let Some(g) = f.get(key) {
                 let Some(v) = g.value() else { continue };

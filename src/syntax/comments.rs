@@ -53,6 +53,35 @@ pub fn comments(text: &str) -> Vec<Comment> {
     out
 }
 
+/// Splits a file into chunks that each hold whole top-level declarations:
+/// a cut follows every `}` that closes the outermost level. Strings and
+/// comments are skipped, so a brace inside them never cuts.
+pub fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
+    let mut cuts = vec![0];
+    let mut depth = 0usize;
+    scan(
+        text,
+        |i, c| {
+            match c {
+                b'{' | b'[' | b'(' => depth += 1,
+                b'}' | b']' | b')' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 && c == b'}' {
+                        cuts.push(i + 1);
+                    }
+                }
+                _ => {}
+            }
+            true
+        },
+        |_| {},
+    );
+    if *cuts.last().unwrap() != text.len() {
+        cuts.push(text.len());
+    }
+    cuts.windows(2).map(|w| (w[0], w[1])).filter(|(a, b)| a < b || text.is_empty()).collect()
+}
+
 /// Offset of the first bracket that nests deeper than `limit`, if any.
 pub fn too_deep(text: &str, limit: usize) -> Option<usize> {
     let mut depth = 0usize;

@@ -21,30 +21,45 @@ struct Cx<'t> {
     text: &'t str,
     /// (start, end) of every `//` comment, sorted by end.
     comments: Vec<(usize, usize)>,
+    /// Offset of the chunk being converted in the file.
+    base: usize,
 }
 
 pub fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
     // Bound pest's work on pathological input (deep backtracking).
     pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
-    let mut pairs = match SloParser::parse(Rule::file, text) {
-        Ok(p) => p,
-        Err(_) => {
-            // Recording every parse attempt (which punctuation was tried)
-            // makes parsing several times slower, so it is switched on only
-            // to explain a failure. The switch is process-wide and never
-            // switched off again, so concurrent failing parses all see it.
-            pest::set_error_detail(true);
-            let e = SloParser::parse(Rule::file, text).err().expect("the input failed to parse a moment ago");
-            return Err(vec![convert_error(src, text, e)]);
-        }
-    };
-    let file = pairs.next().expect("file rule");
     let comments = super::comments::comments(text).into_iter().map(|c| (c.start, c.end)).collect();
-    let mut cx = Cx { src, errors: Vec::new(), text, comments };
-    let span = cx.span(&file);
-    let items = file.into_inner().filter(|p| p.as_rule() != Rule::EOI).map(|p| cx.item(p)).collect();
+    let mut cx = Cx { src, errors: Vec::new(), text, comments, base: 0 };
+    let mut items = Vec::new();
+    // Each top-level chunk is parsed on its own: pest's token queue then
+    // never holds more than one declaration (a 10,000-SLO file parses in a
+    // fraction of the memory), and a syntax error in one declaration does
+    // not hide those in the next.
+    for (start, end) in super::comments::top_level_chunks(text) {
+        let chunk = &text[start..end];
+        cx.base = start;
+        match SloParser::parse(Rule::file, chunk) {
+            Ok(mut pairs) => {
+                let file = pairs.next().expect("file rule");
+                items.extend(file.into_inner().filter(|p| p.as_rule() != Rule::EOI).map(|p| cx.item(p)));
+            }
+            Err(_) => {
+                // Recording every parse attempt (which punctuation was
+                // tried) makes parsing several times slower, so it is
+                // switched on only to explain a failure. The switch is
+                // process-wide and never switched off again, so concurrent
+                // failing parses all see it.
+                pest::set_error_detail(true);
+                let e = SloParser::parse(Rule::file, chunk).err().expect("the input failed to parse a moment ago");
+                let mut d = convert_error(src, chunk, e);
+                d.span.start += start as u32;
+                d.span.end += start as u32;
+                cx.errors.push(d);
+            }
+        }
+    }
     if cx.errors.is_empty() {
-        Ok(File { items, span })
+        Ok(File { items, span: Span::new(src, 0, text.len()) })
     } else {
         Err(cx.errors)
     }
@@ -170,7 +185,7 @@ impl Cx<'_> {
     /// skipping leaves at its end (after an optional part that was absent).
     fn span(&self, p: &P) -> Span {
         let s = p.as_span();
-        let (start, mut end) = (s.start(), s.end());
+        let (start, mut end) = (s.start() + self.base, s.end() + self.base);
         let b = self.text.as_bytes();
         while end > start {
             if b[end - 1].is_ascii_whitespace() {

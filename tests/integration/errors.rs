@@ -100,3 +100,20 @@ fn every_code_is_documented() {
     }
     assert!(missing.is_empty(), "undocumented codes: {missing:?}");
 }
+
+/// Each top-level declaration is parsed on its own, so one syntax error
+/// does not hide another in a later declaration.
+#[test]
+fn syntax_errors_in_separate_declarations_are_all_reported() {
+    let loaded = slo::driver::load_strs(&[(
+        "two.slo",
+        "service api {\n  owner: \"sre\"\n}\n\nservice db {\n  owner = \"dba\"\n}\n\nslo a for api {\n  objective = 99.9% over\n}\n",
+    )]);
+    let (_, diags) = slo::driver::check(&loaded);
+    let lines: Vec<usize> = diags
+        .iter()
+        .filter(|d| d.code == "slo::syntax::unexpected")
+        .map(|d| loaded.sources.get(d.span.source).line_col(d.span.start as usize).0)
+        .collect();
+    assert_eq!(lines, vec![2, 11], "{}", super::common::render(&loaded, &diags));
+}
