@@ -358,6 +358,8 @@ pub struct Alert {
     pub keep_firing_for_ms: u64,
     /// Routing and user labels (severity, slo and service are added by backends).
     pub labels: Labels,
+    /// The policy's and the rule's own annotations. Backends add
+    /// `runbook_url` from [`Slo::runbook`] unless one is set here.
     pub annotations: Labels,
     /// Minimum events in the long window before the alert may fire.
     pub min_events: Option<f64>,

@@ -414,7 +414,7 @@ impl Printer<'_> {
             }
             ValueKind::Path(p) => p.dotted(),
             ValueKind::Over(t, w) => {
-                let w = match w {
+                let w = match &**w {
                     Window::Value(v) => self.value_inline(v),
                     Window::Calendar { unit, tz, .. } => match tz {
                         Some(tz) => format!("calendar {} in {}", unit.name, tz.raw),

@@ -7,11 +7,10 @@
 
 use super::error;
 use super::eval::{self, Env, Inst, Ty, Val};
-use super::slo::{cmp_op, empty_range, Cx, Got, SloCtx};
+use super::slo::{cmp_op, empty_range, Cx, Fields, Got, SloCtx};
 use crate::diag::Diagnostic;
 use crate::ir;
 use crate::syntax::ast::{self, Entry, ValueKind};
-use std::collections::BTreeMap;
 
 pub const SEVERITIES: [&str; 5] = ["page", "ticket", "critical", "warning", "info"];
 const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations", "tier", "threshold"];
@@ -74,9 +73,9 @@ impl Cx<'_> {
     /// The alerts one alert-policy instance yields for one SLO.
     pub fn alerts_for(&mut self, slo: &SloCtx, inst: &Inst) -> Vec<ir::Alert> {
         let ast::Item::Alerts(decl) = &self.modules[inst.decl.module].file.items[inst.decl.item] else { return vec![] };
-        let env = Env { module: inst.decl.module, params: inst.args.clone(), within: Some(decl.name.name.clone()) };
+        let env = Env { module: inst.decl.module, params: inst.args.clone() };
         let context = format!("alert policy `{}`", decl.name.name);
-        let mut top = BTreeMap::new();
+        let mut top = Fields::default();
         // Rules are not fields: gather them separately, keep only fields here.
         let fields_only = ast::Block {
             entries: decl.body.entries.iter().filter(|e| !matches!(e, Entry::Rule(_))).cloned().collect(),
@@ -93,7 +92,7 @@ impl Cx<'_> {
             rules += 1;
             let allowed = if r.kind == ast::RuleKind::Tier { TIER_FIELDS } else { THRESHOLD_FIELDS };
             let what = if r.kind == ast::RuleKind::Tier { "tier" } else { "threshold" };
-            let mut f = BTreeMap::new();
+            let mut f = Fields::default();
             self.collect(&r.body, &env, allowed, &format!("{what} `{}`", r.name.name), &mut f);
             let condition = match r.kind {
                 ast::RuleKind::Tier => self.tier(slo, r, &f),
@@ -173,9 +172,6 @@ impl Cx<'_> {
                 labels.insert("receiver".into(), r);
             }
             annotations.extend(own_ann);
-            if let Some(rb) = &slo.runbook {
-                annotations.insert_if_absent("runbook_url", || rb.clone());
-            }
             out.push(ir::Alert {
                 name: r.name.name.clone(),
                 policy: decl.name.name.clone(),
@@ -202,7 +198,7 @@ impl Cx<'_> {
         out
     }
 
-    fn tier(&mut self, slo: &SloCtx, r: &ast::RuleBlock, f: &BTreeMap<String, Got>) -> Option<ir::AlertCondition> {
+    fn tier(&mut self, slo: &SloCtx, r: &ast::RuleBlock, f: &Fields) -> Option<ir::AlertCondition> {
         let ctx = format!("tier `{}`", r.name.name);
         let (Some(wg), Some(bg)) = (f.get("windows"), f.get("burn")) else {
             let missing =
@@ -472,19 +468,16 @@ impl Cx<'_> {
     /// The rules one budget-policy instance yields for one SLO.
     pub fn policy_for(&mut self, slo: &SloCtx, inst: &Inst) -> Vec<ir::PolicyRule> {
         let ast::Item::Policy(decl) = &self.modules[inst.decl.module].file.items[inst.decl.item] else { return vec![] };
-        let env = Env { module: inst.decl.module, params: inst.args.clone(), within: Some(decl.name.name.clone()) };
+        let env = Env { module: inst.decl.module, params: inst.args.clone() };
         let context = format!("budget policy `{}`", decl.name.name);
         let fields_only = ast::Block {
             entries: decl.body.entries.iter().filter(|e| !matches!(e, Entry::When(_))).cloned().collect(),
             span: decl.body.span,
         };
-        let mut top = BTreeMap::new();
+        let mut top = Fields::default();
         self.collect(&fields_only, &env, BUDGET_FIELDS, &context, &mut top);
         let labels = self.labels_of(top.get("labels")).unwrap_or_default();
-        let mut annotations = self.labels_of(top.get("annotations")).unwrap_or_default();
-        if let Some(rb) = &slo.runbook {
-            annotations.insert_if_absent("runbook_url", || rb.clone());
-        }
+        let annotations = self.labels_of(top.get("annotations")).unwrap_or_default();
         let mut out = Vec::new();
         let camel: String = decl
             .name

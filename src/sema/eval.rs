@@ -95,7 +95,8 @@ pub enum Val {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Inst {
     pub decl: super::scope::DeclRef,
-    pub args: HashMap<String, Bound>,
+    /// Shared: every environment built from the instance points at it.
+    pub args: std::rc::Rc<HashMap<String, Bound>>,
     pub span: Span,
 }
 
@@ -110,9 +111,7 @@ pub struct Bound {
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     pub module: usize,
-    pub params: HashMap<String, Bound>,
-    /// Name of the template or policy being expanded, for messages.
-    pub within: Option<String>,
+    pub params: std::rc::Rc<HashMap<String, Bound>>,
 }
 
 /// Describes what kind of literal a value is, for "found …" messages.
@@ -631,6 +630,19 @@ pub fn matches_empty(m: &ir::Matcher) -> bool {
 /// Validates a regex as RE2 accepts it (regex-syntax implements the same
 /// syntax family and rejects backreferences and lookaround, as RE2 does).
 pub fn check_re2(re: &str) -> Result<(), String> {
+    // The same few regexes recur in every SLO of a catalogue.
+    thread_local! {
+        static SEEN: std::cell::RefCell<HashMap<String, Result<(), String>>> = Default::default();
+    }
+    if let Some(r) = SEEN.with(|c| c.borrow().get(re).cloned()) {
+        return r;
+    }
+    let r = parse_re2(re);
+    SEEN.with(|c| c.borrow_mut().insert(re.to_string(), r.clone()));
+    r
+}
+
+fn parse_re2(re: &str) -> Result<(), String> {
     regex_syntax::ParserBuilder::new()
         .dot_matches_new_line(true)
         .build()

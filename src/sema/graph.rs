@@ -85,11 +85,12 @@ pub fn composite_cycles(program: &ir::Program, catalogue: &Catalogue, diags: &mu
     let by_name: std::collections::HashMap<(&str, &str), usize> =
         keys.iter().enumerate().map(|(i, (a, b))| ((a.as_str(), b.as_str()), i)).collect();
     let index = |s: &str, n: &str| by_name.get(&(s, n)).copied();
+    // Only composites have edges; SLOs without any cannot be on a cycle.
     let mut g = DiGraphMap::<usize, ()>::new();
     for slo in &program.slos {
-        let Some(from) = index(&slo.service, &slo.name) else { continue };
-        g.add_node(from);
         if let ir::Sli::Composite { components, .. } = &slo.sli {
+            let Some(from) = index(&slo.service, &slo.name) else { continue };
+            g.add_node(from);
             for c in components {
                 if let Some(to) = index(&c.service, &c.name) {
                     g.add_edge(from, to, ());

@@ -8,7 +8,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir;
 use crate::source::{SourceMap, Span};
 use crate::syntax::ast::{self, Entry, ValueKind};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 pub struct Cx<'a> {
     pub sources: &'a SourceMap,
@@ -57,6 +57,34 @@ impl<'a> Got<'a> {
     }
 }
 
+/// The fields of a block by name: a short vector (blocks have a handful
+/// of fields; a map would cost more than it saves).
+#[derive(Default)]
+pub struct Fields<'a>(Vec<(&'a str, Got<'a>)>);
+
+impl<'a> Fields<'a> {
+    /// Sets a field, replacing an earlier one of the same name (overrides).
+    pub fn insert(&mut self, key: &'a str, g: Got<'a>) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = g,
+            None => self.0.push((key, g)),
+        }
+    }
+    pub fn get(&self, key: &str) -> Option<&Got<'a>> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, g)| g)
+    }
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+impl<'a> std::ops::Index<&str> for Fields<'a> {
+    type Output = Got<'a>;
+    fn index(&self, key: &str) -> &Got<'a> {
+        self.get(key).expect("field checked present")
+    }
+}
+
 pub fn entry_key(e: &Entry) -> (&str, Span) {
     match e {
         Entry::Field(f) => (f.name.name.as_str(), f.name.span),
@@ -72,7 +100,6 @@ pub fn entry_key(e: &Entry) -> (&str, Span) {
 pub struct SloCtx {
     pub objective: f64,
     pub window_ms: u64,
-    pub runbook: Option<String>,
     pub span: Span,
 }
 
@@ -90,9 +117,9 @@ impl<'a> Cx<'a> {
         env: &'b Env,
         allowed: &[&str],
         context: &str,
-        into: &mut BTreeMap<String, Got<'b>>,
+        into: &mut Fields<'b>,
     ) {
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: Vec<(&str, Span)> = Vec::new();
         for e in &block.entries {
             let (key, span) = entry_key(e);
             if !allowed.contains(&key) {
@@ -110,12 +137,12 @@ impl<'a> Cx<'a> {
                 }
                 continue;
             }
-            if let Some(first) = seen.get(key) {
+            if let Some((_, first)) = seen.iter().find(|(k, _)| *k == key) {
                 self.diags.push(error::duplicate_field(span, key, *first));
                 continue;
             }
-            seen.insert(key, span);
-            into.insert(key.to_string(), Got { entry: e, env });
+            seen.push((key, span));
+            into.insert(key, Got { entry: e, env });
         }
     }
 
@@ -178,7 +205,7 @@ impl<'a> Cx<'a> {
             _ => &[],
         };
         let args = self.bind(params, r, call, env)?;
-        Some(Inst { decl: r, args, span: call.span })
+        Some(Inst { decl: r, args: args.into(), span: call.span })
     }
 
     fn param_types(&mut self, params: &[ast::Param]) -> Option<Vec<Ty>> {
@@ -288,7 +315,7 @@ impl<'a> Cx<'a> {
         }
         let mut out = HashMap::new();
         let mut missing = Vec::new();
-        let def_env = Env { module: decl.module, params: HashMap::new(), within: None };
+        let def_env = Env { module: decl.module, params: Default::default() };
         for (i, (p, ty)) in params.iter().zip(&tys).enumerate() {
             let val = match (given.get(&i), &p.default) {
                 (Some(a), _) => self.value(&a.value, *ty, env),
@@ -409,7 +436,7 @@ impl<'a> Cx<'a> {
                 let path = ast::Path { parts: vec![name.clone()], span: name.span };
                 let call = ast::Call { callee: path, args: vec![], span: name.span };
                 let env = Env { module: mi, ..Env::default() };
-                let ctx = SloCtx { objective: 0.999, window_ms: MAX_WINDOW_MS, runbook: None, span: name.span };
+                let ctx = SloCtx { objective: 0.999, window_ms: MAX_WINDOW_MS, span: name.span };
                 match kind {
                     DeclKind::Template => {
                         let d = ast::SloDecl {
@@ -445,7 +472,7 @@ impl<'a> Cx<'a> {
 
     fn lower_service(&mut self, mi: usize, s: &ast::ServiceDecl) -> Option<ir::Service> {
         let env = Env { module: mi, ..Env::default() };
-        let mut f = BTreeMap::new();
+        let mut f = Fields::default();
         self.collect(&s.body, &env, SERVICE_FIELDS, &format!("service `{}`", s.name.name), &mut f);
         let mut ok = true;
         let mut string = |cx: &mut Self, key: &str| -> Option<String> {
@@ -555,10 +582,10 @@ impl<'a> Cx<'a> {
                 return None;
             };
             template = Some(t.name.name.clone());
-            tmpl_env = Some(Env { module: inst.decl.module, params: inst.args, within: Some(t.name.name.clone()) });
+            tmpl_env = Some(Env { module: inst.decl.module, params: inst.args });
             tmpl_body = Some(&t.body);
         }
-        let mut f: BTreeMap<String, Got> = BTreeMap::new();
+        let mut f = Fields::default();
         if let (Some(body), Some(env)) = (tmpl_body, tmpl_env.as_ref()) {
             self.collect(body, env, SLO_FIELDS, &format!("template `{}`", template.as_deref().unwrap_or("")), &mut f);
         }
@@ -753,7 +780,7 @@ impl<'a> Cx<'a> {
             }
         }
 
-        let cx_slo = SloCtx { objective, window_ms, runbook: runbook.clone(), span: d.name.span };
+        let cx_slo = SloCtx { objective, window_ms, span: d.name.span };
 
         // alerts
         let mut alerts = Vec::new();
@@ -813,7 +840,7 @@ impl<'a> Cx<'a> {
         }
         for key in [(d.service.name.clone(), None), (d.service.name.clone(), Some(d.name.name.clone()))] {
             for r in targeted.get(&key).into_iter().flatten() {
-                insts.push(Inst { decl: *r, args: HashMap::new(), span: d.name.span });
+                insts.push(Inst { decl: *r, args: Default::default(), span: d.name.span });
             }
         }
         for i in &insts {
@@ -1086,7 +1113,7 @@ impl<'a> Cx<'a> {
             _ => &["combine", "of"],
         };
         let context = format!("`sli {kind}`");
-        let mut f = BTreeMap::new();
+        let mut f = Fields::default();
         self.collect(&s.body, env, fields, &context, &mut f);
         let sel = |cx: &mut Self, key: &str| -> Option<Option<ir::Selector>> {
             match f.get(key) {
@@ -1365,7 +1392,7 @@ impl<'a> Cx<'a> {
         ok.then_some(ir::SliceCond { all })
     }
 
-    fn composite(&mut self, s: &ast::SliBlock, f: &BTreeMap<String, Got>) -> Option<ir::Sli> {
+    fn composite(&mut self, s: &ast::SliBlock, f: &Fields) -> Option<ir::Sli> {
         let context = "`sli composite`";
         let Some(cg) = f.get("combine") else {
             self.diags.push(error::missing_field(s.kind.span, "combine", context, "combine = serial"));

@@ -310,7 +310,7 @@ pub enum ValueKind {
     /// A bare or dotted name: a parameter, an SLO, a builtin, a metric.
     Path(Path),
     /// `99.9% over 28d`
-    Over(Box<Value>, Window),
+    Over(Box<Value>, Box<Window>),
     /// `2% of budget`
     OfBudget(Box<Value>),
     /// `1h / 5m`

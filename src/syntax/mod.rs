@@ -1,9 +1,11 @@
 //! Syntax: `.slo` text → [`ast::File`].
 //!
 //! pest does the parsing (grammar in `grammar/slo.pest`) and is confined to
-//! [`parser`]; nothing downstream sees a pest type. pest stops at the first
-//! syntax error of a file, so a file yields at most one syntax error, plus
-//! every bad string escape (those are checked after a successful parse).
+//! [`parser`]; nothing downstream sees a pest type. The file is cut into
+//! top-level chunks at every outermost closing brace and each chunk is
+//! parsed on its own, so pest's memory is bounded by one declaration and
+//! each broken declaration reports its own syntax error (pest stops at the
+//! first error of what it parses). Bad string escapes are all reported.
 //!
 //! Before pest runs, a cheap scan rejects nesting deeper than
 //! [`MAX_DEPTH`] so that no input can exhaust the stack of the recursive
@@ -22,8 +24,8 @@ use crate::source::{SourceId, Span};
 /// Deepest nesting of `{`, `[` and `(` accepted.
 pub const MAX_DEPTH: usize = 48;
 
-/// Parses one file. On a syntax error returns the diagnostics (one per file
-/// for grammar errors, all of them for string escapes).
+/// Parses one file. On a syntax error returns the diagnostics (one per
+/// broken top-level declaration, and every bad string escape).
 pub fn parse(source: SourceId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
     if let Some(off) = comments::too_deep(text, MAX_DEPTH) {
         return Err(vec![error::too_deep(Span::new(source, off, off + 1), MAX_DEPTH)]);

@@ -20,7 +20,7 @@ struct Cx<'t> {
     errors: Vec<Diagnostic>,
     text: &'t str,
     /// (start, end) of every `//` comment, sorted by end.
-    comments: Vec<(usize, usize)>,
+    comments: &'t [(usize, usize)],
     /// Offset of the chunk being converted in the file.
     base: usize,
 }
@@ -28,14 +28,53 @@ struct Cx<'t> {
 pub fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
     // Bound pest's work on pathological input (deep backtracking).
     pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
-    let comments = super::comments::comments(text).into_iter().map(|c| (c.start, c.end)).collect();
-    let mut cx = Cx { src, errors: Vec::new(), text, comments, base: 0 };
-    let mut items = Vec::new();
+    let comments: Vec<(usize, usize)> = super::comments::comments(text).into_iter().map(|c| (c.start, c.end)).collect();
     // Each top-level chunk is parsed on its own: pest's token queue then
     // never holds more than one declaration (a 10,000-SLO file parses in a
     // fraction of the memory), and a syntax error in one declaration does
-    // not hide those in the next.
-    for (start, end) in super::comments::top_level_chunks(text) {
+    // not hide those in the next. Large files are parsed by several
+    // threads, each taking a contiguous run of chunks.
+    let chunks = super::comments::top_level_chunks(text);
+    let threads = if text.len() < PARALLEL_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8)
+    };
+    let per = chunks.len().div_ceil(threads).max(1);
+    let parts: Vec<(Vec<Item>, Vec<Diagnostic>)> = if threads == 1 {
+        vec![parse_chunks(src, text, &comments, &chunks)]
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                chunks.chunks(per).map(|group| scope.spawn(|| parse_chunks(src, text, &comments, group))).collect();
+            handles.into_iter().map(|h| h.join().expect("parser thread")).collect()
+        })
+    };
+    let mut items = Vec::new();
+    let mut errors = Vec::new();
+    for (i, e) in parts {
+        items.extend(i);
+        errors.extend(e);
+    }
+    if errors.is_empty() {
+        Ok(File { items, span: Span::new(src, 0, text.len()) })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Files smaller than this are parsed on the calling thread.
+const PARALLEL_BYTES: usize = 256 * 1024;
+
+fn parse_chunks(
+    src: SourceId,
+    text: &str,
+    comments: &[(usize, usize)],
+    chunks: &[(usize, usize)],
+) -> (Vec<Item>, Vec<Diagnostic>) {
+    let mut cx = Cx { src, errors: Vec::new(), text, comments, base: 0 };
+    let mut items = Vec::new();
+    for &(start, end) in chunks {
         let chunk = &text[start..end];
         cx.base = start;
         match SloParser::parse(Rule::file, chunk) {
@@ -58,11 +97,7 @@ pub fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
             }
         }
     }
-    if cx.errors.is_empty() {
-        Ok(File { items, span: Span::new(src, 0, text.len()) })
-    } else {
-        Err(cx.errors)
-    }
+    (items, cx.errors)
 }
 
 fn describe(rule: &Rule) -> Option<&'static str> {
@@ -475,7 +510,7 @@ impl Cx<'_> {
                 } else {
                     Window::Value(Box::new(self.simple(w)))
                 };
-                ValueKind::Over(Box::new(head), window)
+                ValueKind::Over(Box::new(head), Box::new(window))
             }
             Rule::of_budget => ValueKind::OfBudget(Box::new(head)),
             Rule::pair_tail => {

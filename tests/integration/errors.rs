@@ -117,3 +117,30 @@ fn syntax_errors_in_separate_declarations_are_all_reported() {
         .collect();
     assert_eq!(lines, vec![2, 11], "{}", super::common::render(&loaded, &diags));
 }
+
+/// Files over 256 KiB are parsed by several threads; the result (items,
+/// their order, every syntax error) must not depend on that.
+#[test]
+fn large_files_parse_the_same_in_parallel() {
+    let decl = |i: usize| format!("service s{i:05} {{\n  owner = \"team\"\n  labels = {{ n: \"{i}\" }}\n}}\n\n");
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 600 * 1024 {
+        text.push_str(&decl(i));
+        i += 1;
+    }
+    let n = i;
+    // Two broken declarations far apart.
+    text.insert_str(0, "service broken_a {\n  owner: \"x\"\n}\n\n");
+    text.push_str("service broken_b {\n  owner = \n}\n");
+    let err = slo::syntax::parse(slo::source::SourceId(0), &text).unwrap_err();
+    assert_eq!(err.len(), 2, "both syntax errors are reported");
+    assert!(err[0].span.start < err[1].span.start, "in file order");
+    let ok_text: String = (0..n).map(decl).collect();
+    let file = slo::syntax::parse(slo::source::SourceId(0), &ok_text).unwrap();
+    assert_eq!(file.items.len(), n);
+    for (k, item) in file.items.iter().enumerate() {
+        let slo::syntax::ast::Item::Service(s) = item else { panic!("service expected") };
+        assert_eq!(s.name.name, format!("s{k:05}"), "items keep file order");
+    }
+}
