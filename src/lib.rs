@@ -15,6 +15,8 @@ pub mod diag;
 pub mod driver;
 pub mod fmt;
 pub mod ir;
+pub mod outdir;
+pub mod promql;
 pub mod sema;
 pub mod source;
 pub mod stdlib;

@@ -5,7 +5,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use slo::diag::{self, Diagnostics};
 use slo::driver;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -39,6 +39,33 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Compile SLOs to Prometheus rule files, one per service.
+    Compile {
+        /// Files or directories (default: every *.slo under the current directory).
+        paths: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = TargetArg::Prometheus)]
+        target: TargetArg,
+        /// Rule group evaluation interval.
+        #[arg(long, default_value = "1m")]
+        eval_interval: String,
+        /// prometheus-operator: namespace of the PrometheusRule objects.
+        #[arg(long, default_value = "monitoring")]
+        namespace: String,
+        /// prometheus-operator: a label for the PrometheusRule objects (repeatable), `key=value`.
+        #[arg(long = "label", value_name = "KEY=VALUE")]
+        labels: Vec<String>,
+        /// Thanos ruler: partial_response_strategy for every group.
+        #[arg(long, value_parser = ["abort", "warn"])]
+        partial_response: Option<String>,
+        /// Do not write: exit 1 with a unified diff if OUT is not what the sources produce.
+        #[arg(long)]
+        check: bool,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
     /// Print a stage's tree as JSON.
     Debug {
         #[arg(value_enum)]
@@ -59,6 +86,13 @@ enum Format {
     Human,
     Json,
     Github,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum TargetArg {
+    Prometheus,
+    PrometheusOperator,
+    Mimir,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -129,6 +163,71 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             std::mem::forget((loaded, program, diags));
             Ok(if failed { 1 } else { 0 })
         }
+        Command::Compile { paths, out, target, eval_interval, namespace, labels, partial_response, check, root } => {
+            let Some(eval_interval_ms) = slo::sema::eval::parse_duration(&eval_interval).filter(|ms| *ms >= 1000)
+            else {
+                return Err(driver::IoError(format!(
+                    "--eval-interval: `{eval_interval}` is not a duration of 1s or more"
+                )));
+            };
+            let mut crd_labels = std::collections::BTreeMap::new();
+            for l in labels {
+                let Some((k, v)) = l.split_once('=') else {
+                    return Err(driver::IoError(format!("--label: `{l}` is not key=value")));
+                };
+                crd_labels.insert(k.to_string(), v.to_string());
+            }
+            let opts = slo::promql::Options {
+                target: match target {
+                    TargetArg::Prometheus => slo::promql::Target::Prometheus,
+                    TargetArg::PrometheusOperator => slo::promql::Target::PrometheusOperator,
+                    TargetArg::Mimir => slo::promql::Target::Mimir,
+                },
+                eval_interval_ms,
+                namespace,
+                crd_labels,
+                partial_response,
+            };
+            let files = driver::expand(&default_paths(paths))?;
+            let loaded = driver::load(&files, &root_for(root))?;
+            let (program, diags) = driver::check(&loaded);
+            if diags.has_errors() {
+                print_diags(&diags, &loaded.sources, Format::Human);
+                return Ok(1);
+            }
+            let outputs = match slo::promql::emit(&program, &opts) {
+                Ok(o) => o,
+                Err(errs) => {
+                    let ds = Diagnostics(errs.iter().map(|e| e.diagnostic()).collect());
+                    print_diags(&ds, &loaded.sources, Format::Human);
+                    return Ok(1);
+                }
+            };
+            if check {
+                return Ok(match slo::outdir::diff(&out, &outputs)? {
+                    None => {
+                        eprintln!("up to date: {} files in {}", outputs.len(), out.display());
+                        0
+                    }
+                    Some(d) => {
+                        print!("{d}");
+                        eprintln!("{} is out of date: run `slo compile --out {}`", out.display(), out.display());
+                        1
+                    }
+                });
+            }
+            let w = slo::outdir::write(&out, &outputs)?;
+            eprintln!(
+                "compiled {} SLOs into {} files in {} ({} written, {} unchanged, {} stale removed)",
+                program.slos.len(),
+                outputs.len(),
+                out.display(),
+                w.changed,
+                w.unchanged,
+                w.removed
+            );
+            Ok(0)
+        }
         Command::Fmt { paths, check } => {
             let files = driver::expand(&default_paths(paths))?;
             let mut code = 0;
@@ -152,7 +251,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     println!("would reformat {}", f.display());
                     code = 1;
                 } else {
-                    write_atomic(&f, formatted.as_bytes())?;
+                    slo::outdir::write_atomic(&f, formatted.as_bytes())?;
                     println!("formatted {}", f.display());
                 }
             }
@@ -194,20 +293,6 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             Ok(0)
         }
     }
-}
-
-/// Writes through a temporary file in the same directory and renames it
-/// over the target, so a failure never leaves a half-written file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), driver::IoError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let err = |e: std::io::Error| driver::IoError(format!("cannot write {}: {e}", path.display()));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = tmp.as_file().set_permissions(meta.permissions());
-    }
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
 }
 
 // The front end allocates many small nodes; mimalloc is markedly faster

@@ -187,6 +187,15 @@ pub fn duration_ms(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<u64> {
     Some(total)
 }
 
+/// Parses a duration from the command line (`1m`, `30s`).
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let lit = ast::Lit { text: text.to_string(), span: Span::default() };
+    let ok = !text.is_empty() && text.starts_with(|c: char| c.is_ascii_digit());
+    let mut sink = Diagnostics::default();
+    let ms = duration_ms(&lit, &mut sink)?;
+    (ok && sink.0.is_empty()).then_some(ms)
+}
+
 /// Prints a duration the way a user would write it: `1h30m`, `28d`, `500ms`.
 pub fn fmt_duration(ms: u64) -> String {
     if ms == 0 {

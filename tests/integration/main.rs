@@ -3,6 +3,7 @@
 
 mod cli;
 mod common;
+mod compile;
 mod errors;
 mod examples;
 mod fmt;

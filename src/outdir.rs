@@ -1,0 +1,102 @@
+//! Writing generated files: atomically (temp file + rename, so a failed run
+//! leaves earlier output untouched), removing stale generated files, and
+//! comparing a directory with what the sources produce (`--check`).
+
+use crate::driver::IoError;
+use crate::promql::{OutFile, HEADER};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes through a temporary file in the same directory and renames it
+/// over the target.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let err = |e: std::io::Error| IoError(format!("cannot write {}: {e}", path.display()));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+    tmp.write_all(bytes).map_err(err)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = tmp.as_file().set_permissions(meta.permissions());
+    }
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    Ok(())
+}
+
+/// Files in `dir` that an earlier `slo compile` wrote (they start with
+/// the generated-file header), sorted.
+fn generated_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(IoError(format!("cannot list {}: {e}", dir.display()))),
+    };
+    let mut out = Vec::new();
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_file() {
+            let mut head = [0u8; 64];
+            let n = std::fs::File::open(&p).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
+            if head[..n].starts_with(&HEADER.as_bytes()[..n.min(HEADER.len()).min(40)]) && n >= 40 {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    pub changed: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+}
+
+/// Writes `files` into `dir` (created if missing), skipping files whose
+/// content is already right, and removes generated files no longer produced.
+pub fn write(dir: &Path, files: &[OutFile]) -> Result<Written, IoError> {
+    std::fs::create_dir_all(dir).map_err(|e| IoError(format!("cannot create {}: {e}", dir.display())))?;
+    let mut w = Written::default();
+    for f in files {
+        let p = dir.join(&f.path);
+        if std::fs::read(&p).ok().as_deref() == Some(f.contents.as_bytes()) {
+            w.unchanged += 1;
+        } else {
+            write_atomic(&p, f.contents.as_bytes())?;
+            w.changed += 1;
+        }
+    }
+    for p in generated_files(dir)? {
+        if !files.iter().any(|f| dir.join(&f.path) == p) {
+            std::fs::remove_file(&p).map_err(|e| IoError(format!("cannot remove {}: {e}", p.display())))?;
+            w.removed += 1;
+        }
+    }
+    Ok(w)
+}
+
+/// A unified diff from what `dir` holds to what the sources produce, or
+/// `None` when it is up to date (stale generated files show as deleted).
+pub fn diff(dir: &Path, files: &[OutFile]) -> Result<Option<String>, IoError> {
+    let mut out = String::new();
+    let mut show = |name: &str, old: &str, new: &str| {
+        if old != new {
+            let d = similar::TextDiff::from_lines(old, new);
+            let a = format!("a/{name}");
+            let b = format!("b/{name}");
+            out.push_str(&d.unified_diff().context_radius(3).header(&a, &b).to_string());
+        }
+    };
+    for f in files {
+        let p = dir.join(&f.path);
+        let old = std::fs::read_to_string(&p).unwrap_or_default();
+        show(&f.path, &old, &f.contents);
+    }
+    for p in generated_files(dir)? {
+        if !files.iter().any(|f| dir.join(&f.path) == p) {
+            let old = std::fs::read_to_string(&p).unwrap_or_default();
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            show(&name, &old, "");
+        }
+    }
+    Ok((!out.is_empty()).then_some(out))
+}

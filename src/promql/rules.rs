@@ -1,0 +1,785 @@
+//! Lowering one SLO to Prometheus rules.
+//!
+//! ## The series every SLO records
+//!
+//! With `E` the evaluation interval (1m by default) and `T` the SLO window:
+//!
+//! | series | meaning |
+//! |---|---|
+//! | `slo:sli_events_bad:increaseE`, `slo:sli_events_total:increaseE` | bad and valid events in the last interval `(t−E, t]` |
+//! | `slo:sli_error:ratio_rateW` | error ratio over every window `W` an alert or condition reads |
+//! | `slo:period_error:ratio` | Σbad / Σvalid over `T` |
+//! | `slo:objective:ratio`, `slo:error_budget:ratio` | the target and `1 − target` |
+//! | `slo:error_budget_remaining:ratio` | `1 − period error ratio / budget` |
+//! | `slo:burn_rate:current`, `slo:burn_rate:period` | error ratio over 1h (or `T` if shorter) and over `T`, divided by the budget |
+//! | `slo:info` | 1, with the SLO's objective, window, SLI kind and budgeting as labels |
+//!
+//! ## Why the period ratio is exact and cheap
+//!
+//! Each evaluation records the events of its own interval `(t−E, t]`; the
+//! intervals of consecutive evaluations are disjoint and cover time, so
+//! `sum_over_time(bad[T]) / sum_over_time(total[T])` is Σbad / Σvalid over
+//! the window — every event weighs the same, however uneven the traffic
+//! (Sloth averages short-window *ratios* instead, which weighs a quiet
+//! hour like a busy one: its issues #332, #354, #526). The sums read one
+//! pre-aggregated sample per interval per group (40,320 for 28 days at 1m)
+//! instead of every raw sample of every series (Pyrra's 28-day `increase`,
+//! pyrra #1440). Window ratios up to 6h read the raw counters with `rate`,
+//! as multiwindow alerts usually do; longer ones reuse the interval sums.
+//! The only approximation is Prometheus's own: `increase` extrapolates to
+//! the edges of each interval, which is unbiased for steady counters.
+
+use super::expr::{agg, dur, le_regex, num, selector, with_suffix};
+use super::{Options, OutputError};
+use crate::ir::{self, AlertCondition, SloQuantity};
+use crate::syntax::strings::quote;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Longest window read from raw series with `rate`; longer windows sum the
+/// per-interval increases.
+pub const RAW_MAX_MS: u64 = 6 * 3_600_000;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Group {
+    pub name: String,
+    pub interval: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial_response_strategy: Option<String>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum Rule {
+    Record(RecordRule),
+    Alert(AlertRule),
+}
+
+impl Rule {
+    pub fn name(&self) -> &str {
+        match self {
+            Rule::Record(r) => &r.record,
+            Rule::Alert(a) => &a.alert,
+        }
+    }
+    pub fn expr(&self) -> &str {
+        match self {
+            Rule::Record(r) => &r.expr,
+            Rule::Alert(a) => &a.expr,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RecordRule {
+    pub record: String,
+    pub expr: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AlertRule {
+    pub alert: String,
+    pub expr: String,
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_firing_for: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Makes user text literal inside a Go template (alert labels and
+/// annotations are templates): `{{` can no longer open an action.
+pub fn template_literal(s: &str) -> String {
+    s.replace("{{", "{{ \"{{\" }}")
+}
+
+fn window_name(ms: u64) -> String {
+    dur(ms)
+}
+
+pub fn ratio_name(ms: u64) -> String {
+    format!("slo:sli_error:ratio_rate{}", window_name(ms))
+}
+
+/// What one SLO needs recorded, across its own rules and composites that read it.
+#[derive(Debug, Default, Clone)]
+pub struct Needs {
+    pub windows: BTreeSet<u64>,
+}
+
+/// Windows an SLO's own alerts, conditions and burn rates read.
+pub fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
+    fn cond(c: &ir::SloCond, w: &mut BTreeSet<u64>) {
+        for cmp in &c.all {
+            match cmp.lhs {
+                SloQuantity::Sli { window_ms }
+                | SloQuantity::ErrorRatio { window_ms }
+                | SloQuantity::BurnRate { window_ms } => {
+                    w.insert(window_ms);
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut w = BTreeSet::new();
+    w.insert(current_window(slo));
+    for a in &slo.alerts {
+        match &a.condition {
+            AlertCondition::BurnRate { long_ms, short_ms, .. } => {
+                w.insert(*long_ms);
+                w.insert(*short_ms);
+            }
+            AlertCondition::Threshold(c) => cond(c, &mut w),
+        }
+    }
+    for p in &slo.policy_rules {
+        cond(&p.condition, &mut w);
+    }
+    w
+}
+
+/// The window of `slo:burn_rate:current`: 1h, or the SLO window if shorter.
+pub fn current_window(slo: &ir::Slo) -> u64 {
+    3_600_000.min(slo.window.nominal_ms())
+}
+
+/// Lowers one SLO to its rule group.
+pub struct SloRules<'a> {
+    pub slo: &'a ir::Slo,
+    pub program: &'a ir::Program,
+    pub opts: &'a Options,
+    pub needs: &'a BTreeMap<(String, String), Needs>,
+}
+
+impl SloRules<'_> {
+    fn budget(&self) -> f64 {
+        self.slo.budget()
+    }
+
+    /// Labels every recorded series of this SLO carries.
+    fn base_labels(&self) -> BTreeMap<String, String> {
+        let mut l: BTreeMap<String, String> = self.slo.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        l.insert("service".into(), self.slo.service.clone());
+        l.insert("slo".into(), self.slo.name.clone());
+        l
+    }
+
+    /// `{service="api", slo="availability"}` for reading this SLO's series.
+    fn own(&self, name: &str) -> String {
+        format!("{name}{{service={}, slo={}}}", quote(&self.slo.service), quote(&self.slo.name))
+    }
+
+    fn of(slo: &ir::Slo, name: &str) -> String {
+        format!("{name}{{service={}, slo={}}}", quote(&slo.service), quote(&slo.name))
+    }
+
+    fn e(&self) -> String {
+        dur(self.opts.eval_interval_ms)
+    }
+
+    fn by(&self) -> &[String] {
+        &self.slo.group_by
+    }
+
+    fn sum(&self, inner: &str) -> String {
+        agg("sum", self.by(), inner)
+    }
+
+    fn aligned(&self, slice_ms: u64) -> String {
+        format!(
+            "on() (vector(time()) % {} < {})",
+            num(slice_ms as f64 / 1000.0),
+            num(self.opts.eval_interval_ms as f64 / 1000.0)
+        )
+    }
+
+    /// (bad events, valid events) of one evaluation interval, from raw
+    /// series; with timeslice budgeting, (bad slices, slices) instead: one
+    /// sample per slice, at the one evaluation of each slice whose time
+    /// falls in the first interval after a slice boundary, so slices are
+    /// disjoint and none is skipped.
+    fn interval_events(&self) -> Option<(String, String)> {
+        let e = self.e();
+        match (&self.slo.budgeting, &self.slo.sli) {
+            (_, ir::Sli::Timeslices { .. } | ir::Sli::Composite { .. }) | (ir::Budgeting::Occurrences, _) => {}
+            (ir::Budgeting::Timeslices { slice_ms, target }, _) => {
+                let ratio = self.raw_ratio(*slice_ms)?;
+                let good = format!("1 - ({ratio}) >= bool {}", num(*target));
+                let aligned = self.aligned(*slice_ms);
+                return Some((format!("1 - ({good}) and {aligned}"), format!("({good}) * 0 + 1 and {aligned}")));
+            }
+            (ir::Budgeting::RatioTimeslices { slice_ms }, _) => {
+                let ratio = self.raw_ratio(*slice_ms)?;
+                let aligned = self.aligned(*slice_ms);
+                return Some((format!("({ratio}) and {aligned}"), format!("({ratio}) * 0 + 1 and {aligned}")));
+            }
+        }
+        Some(match &self.slo.sli {
+            ir::Sli::Events { numerator, total } => {
+                let t = self.sum(&format!("increase({}[{e}])", selector(total, &[])));
+                let bad = match numerator {
+                    ir::EventsNumerator::Bad(b) => self.sum(&format!("increase({}[{e}])", selector(b, &[]))),
+                    ir::EventsNumerator::Good(g) => {
+                        format!("{t} - {}", self.sum(&format!("increase({}[{e}])", selector(g, &[]))))
+                    }
+                };
+                (bad, t)
+            }
+            ir::Sli::Latency { histogram, below_seconds } => {
+                let t = self.sum(&format!("increase({}[{e}])", selector(&with_suffix(histogram, "_count"), &[])));
+                let good = self.sum(&format!("increase({}[{e}])", self.bucket(histogram, *below_seconds)));
+                (format!("{t} - {good}"), t)
+            }
+            ir::Sli::Gauge { series } => {
+                let count = self.sum(&format!("count_over_time({}[{e}])", selector(series, &[])));
+                let good = self.sum(&format!("sum_over_time({}[{e}])", selector(series, &[])));
+                (format!("{count} - {good}"), count)
+            }
+            ir::Sli::Timeslices { slice_ms, good } => {
+                let indicator = self.slice_good(*slice_ms, good);
+                let aligned = self.aligned(*slice_ms);
+                let total = format!("({indicator}) * 0 + 1 and {aligned}");
+                (format!("1 - ({indicator}) and {aligned}"), total)
+            }
+            ir::Sli::Composite { .. } => return None,
+        })
+    }
+
+    fn bucket(&self, histogram: &ir::Selector, below: f64) -> String {
+        selector(&with_suffix(histogram, "_bucket"), &[("le", "=~", le_regex(below))])
+    }
+
+    /// 1 for a good slice, 0 for a bad one.
+    fn slice_good(&self, slice_ms: u64, c: &ir::SliceCond) -> String {
+        let w = dur(slice_ms);
+        let by = self.by();
+        let parts: Vec<String> = c
+            .all
+            .iter()
+            .map(|cmp| {
+                let q = match &cmp.lhs {
+                    ir::SliceQuantity::Rate(s) => agg("sum", by, &format!("rate({}[{w}])", selector(s, &[]))),
+                    ir::SliceQuantity::Increase(s) => agg("sum", by, &format!("increase({}[{w}])", selector(s, &[]))),
+                    ir::SliceQuantity::Avg(s) => agg("avg", by, &format!("avg_over_time({}[{w}])", selector(s, &[]))),
+                    ir::SliceQuantity::Min(s) => agg("min", by, &format!("min_over_time({}[{w}])", selector(s, &[]))),
+                    ir::SliceQuantity::Max(s) => agg("max", by, &format!("max_over_time({}[{w}])", selector(s, &[]))),
+                    ir::SliceQuantity::Ratio { numerator, denominator } => format!(
+                        "{} / {}",
+                        agg("sum", by, &format!("increase({}[{w}])", selector(numerator, &[]))),
+                        agg("sum", by, &format!("increase({}[{w}])", selector(denominator, &[])))
+                    ),
+                    ir::SliceQuantity::Quantile { q, histogram } => {
+                        let mut le_by: Vec<String> = by.to_vec();
+                        le_by.push("le".into());
+                        format!(
+                            "histogram_quantile({}, {})",
+                            num(*q),
+                            agg(
+                                "sum",
+                                &le_by,
+                                &format!("rate({}[{w}])", selector(&with_suffix(histogram, "_bucket"), &[]))
+                            )
+                        )
+                    }
+                };
+                format!("({q}) {} bool {}", cmp.op.as_str(), num(cmp.rhs))
+            })
+            .collect();
+        parts.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" * ")
+    }
+
+    /// Error ratio over `w` straight from raw series (windows ≤ 6h).
+    fn raw_ratio(&self, w: u64) -> Option<String> {
+        let w = dur(w);
+        Some(match &self.slo.sli {
+            ir::Sli::Events { numerator: ir::EventsNumerator::Bad(b), total } => format!(
+                "{} / {}",
+                self.sum(&format!("rate({}[{w}])", selector(b, &[]))),
+                self.sum(&format!("rate({}[{w}])", selector(total, &[])))
+            ),
+            ir::Sli::Events { numerator: ir::EventsNumerator::Good(g), total } => format!(
+                "1 - {} / {}",
+                self.sum(&format!("rate({}[{w}])", selector(g, &[]))),
+                self.sum(&format!("rate({}[{w}])", selector(total, &[])))
+            ),
+            ir::Sli::Latency { histogram, below_seconds } => format!(
+                "1 - {} / {}",
+                self.sum(&format!("rate({}[{w}])", self.bucket(histogram, *below_seconds))),
+                self.sum(&format!("rate({}[{w}])", selector(&with_suffix(histogram, "_count"), &[])))
+            ),
+            ir::Sli::Gauge { series } => format!(
+                "1 - {} / {}",
+                self.sum(&format!("sum_over_time({}[{w}])", selector(series, &[]))),
+                self.sum(&format!("count_over_time({}[{w}])", selector(series, &[])))
+            ),
+            _ => return None,
+        })
+    }
+
+    /// Error ratio over `w` from the per-interval sums.
+    fn summed_ratio(&self, w: u64) -> String {
+        let w = dur(w);
+        let e = self.e();
+        format!(
+            "sum_over_time({}[{w}]) / sum_over_time({}[{w}])",
+            self.own(&format!("slo:sli_events_bad:increase{e}")),
+            self.own(&format!("slo:sli_events_total:increase{e}"))
+        )
+    }
+
+    /// Error ratio over `w` of a composite, from its components' series
+    /// named `series` (each component is a single ungrouped series).
+    fn composite_ratio(&self, combine: &ir::Combine, components: &[ir::SloRef], series: &str) -> String {
+        let comps: Vec<String> = components
+            .iter()
+            .filter_map(|c| self.program.slo(&c.service, &c.name))
+            .map(|c| format!("sum({})", Self::of(c, series)))
+            .collect();
+        match combine {
+            ir::Combine::Serial => {
+                format!("1 - {}", comps.iter().map(|c| format!("(1 - {c})")).collect::<Vec<_>>().join(" * "))
+            }
+            ir::Combine::Weighted(ws) => {
+                comps.iter().zip(ws).map(|(c, w)| format!("{} * {c}", num(*w))).collect::<Vec<_>>().join(" + ")
+            }
+            ir::Combine::KOfN(k) => {
+                // P(fewer than k components good), components independent:
+                // sum over the subsets of good components smaller than k.
+                let n = comps.len();
+                let mut terms = Vec::new();
+                for mask in 0u32..(1 << n) {
+                    if (mask.count_ones() as usize) < *k as usize {
+                        let factors: Vec<String> = (0..n)
+                            .map(
+                                |i| if mask & (1 << i) != 0 { format!("(1 - {})", comps[i]) } else { comps[i].clone() },
+                            )
+                            .collect();
+                        terms.push(factors.join(" * "));
+                    }
+                }
+                terms.join(" + ")
+            }
+        }
+    }
+
+    fn record(&self, name: String, expr: String, extra: &[(&str, String)]) -> Rule {
+        let mut labels = self.base_labels();
+        for (k, v) in extra {
+            labels.insert(k.to_string(), v.clone());
+        }
+        Rule::Record(RecordRule { record: name, expr, labels })
+    }
+
+    /// All rules of the SLO, in dependency order.
+    pub fn group(&self) -> Result<Group, OutputError> {
+        let slo = self.slo;
+        let t = slo.window.nominal_ms();
+        let e = self.e();
+        let mut rules = Vec::new();
+        let key = (slo.service.clone(), slo.name.clone());
+        let windows: BTreeSet<u64> = self.needs.get(&key).map(|n| n.windows.clone()).unwrap_or_default();
+        let composite = match &slo.sli {
+            ir::Sli::Composite { combine, components } => Some((combine, components)),
+            _ => None,
+        };
+        // Per-interval events.
+        if let Some((bad, total)) = self.interval_events() {
+            rules.push(self.record(format!("slo:sli_events_bad:increase{e}"), bad, &[]));
+            rules.push(self.record(format!("slo:sli_events_total:increase{e}"), total, &[]));
+        }
+        // Window ratios.
+        for &w in &windows {
+            let expr = match composite {
+                Some((c, comps)) => self.composite_ratio(c, comps, &ratio_name(w)),
+                // With timeslice budgeting the interval series count
+                // slices, so alert windows read the raw events at any length.
+                None => match (w <= RAW_MAX_MS || slo.budgeting != ir::Budgeting::Occurrences)
+                    .then(|| self.raw_ratio(w))
+                    .flatten()
+                {
+                    Some(raw) => raw,
+                    None => self.summed_ratio(w),
+                },
+            };
+            rules.push(self.record(ratio_name(w), expr, &[]));
+        }
+        // The period.
+        let mut trailing = None;
+        let period = match (composite, &slo.window) {
+            (Some((c, comps)), _) => self.composite_ratio(c, comps, "slo:period_error:ratio"),
+            (None, ir::Window::Rolling { .. }) => self.summed_ratio(t),
+            (None, ir::Window::Calendar { unit, tz }) => {
+                let (acc, id) = self.calendar(*unit, tz);
+                rules.extend(acc);
+                trailing = Some(id);
+                format!("{} / {}", self.own("slo:calendar_bad:sum"), self.own("slo:calendar_total:sum"))
+            }
+        };
+        let b = num(self.budget());
+        rules.push(self.record("slo:period_error:ratio".into(), period, &[]));
+        rules.push(self.record("slo:objective:ratio".into(), format!("vector({})", num(slo.objective)), &[]));
+        rules.push(self.record("slo:error_budget:ratio".into(), format!("vector({b})"), &[]));
+        rules.push(self.record(
+            "slo:error_budget_remaining:ratio".into(),
+            format!("1 - {} / {b}", self.own("slo:period_error:ratio")),
+            &[],
+        ));
+        rules.push(self.record(
+            "slo:burn_rate:current".into(),
+            format!("{} / {b}", self.own(&ratio_name(current_window(slo)))),
+            &[],
+        ));
+        rules.push(self.record(
+            "slo:burn_rate:period".into(),
+            format!("{} / {b}", self.own("slo:period_error:ratio")),
+            &[],
+        ));
+        let (sli_kind, budgeting) = describe(slo);
+        rules.push(self.record(
+            "slo:info".into(),
+            "vector(1)".into(),
+            &[
+                ("objective", num(slo.objective)),
+                ("window", dur(t)),
+                ("sli", sli_kind.into()),
+                ("budgeting", budgeting),
+            ],
+        ));
+        // Alerts.
+        for a in &slo.alerts {
+            rules.push(self.alert(a)?);
+        }
+        for p in &slo.policy_rules {
+            rules.extend(self.policy(p)?);
+        }
+        Ok(Group {
+            name: format!("slo/{}/{}", slo.service, slo.name),
+            interval: e,
+            partial_response_strategy: self.opts.partial_response.clone(),
+            rules: {
+                let mut sorted = super::order::topological(rules);
+                // The period id must be recorded after the accumulators read
+                // its previous value, so it goes last, outside the sort.
+                sorted.extend(trailing);
+                sorted
+            },
+        })
+    }
+
+    /// Calendar windows: running sums of the interval series that restart
+    /// when the calendar period changes.
+    ///
+    /// PromQL ranges have fixed lengths, so "since the first of the month"
+    /// cannot be a range. Instead `slo:calendar_bad:sum` adds this
+    /// interval's bad events to its own previous value, unless the period
+    /// changed since that value was recorded: `slo:calendar_period:id`
+    /// (recorded last in the group, so the accumulators read the id of the
+    /// previous evaluation) holds the month, week or quarter number of the
+    /// last evaluation, in the SLO's time zone. The zone's UTC offsets,
+    /// daylight-saving changes included, are spelled out as steps in time
+    /// from 2020 to 2040 (from the IANA database slo is built with).
+    /// Consequences: sums start when the rules are first deployed (no
+    /// backfill), and events of evaluations Prometheus missed are missed.
+    fn calendar(&self, unit: ir::CalendarUnit, tz: &str) -> (Vec<Rule>, Rule) {
+        let e = self.e();
+        let lookback = dur(self.opts.eval_interval_ms * 10);
+        let now = period_id(unit, &local_seconds(tz, "time()"));
+        let same = format!("last_over_time({}[{lookback}]) == on() {now}", self.own("slo:calendar_period:id"));
+        let mut rules = Vec::new();
+        for (acc, inc) in [
+            ("slo:calendar_bad:sum", "slo:sli_events_bad:increase"),
+            ("slo:calendar_total:sum", "slo:sli_events_total:increase"),
+        ] {
+            let inc = self.own(&format!("{inc}{e}"));
+            rules.push(self.record(
+                acc.into(),
+                format!("{inc} + ((last_over_time({}[{lookback}]) and on() ({same})) or {inc} * 0)", self.own(acc)),
+                &[],
+            ));
+        }
+        (rules, self.record("slo:calendar_period:id".into(), now, &[]))
+    }
+
+    /// An SLO quantity as PromQL over this SLO's recorded series.
+    fn quantity(&self, q: &SloQuantity) -> Result<String, OutputError> {
+        let b = num(self.budget());
+        Ok(match q {
+            SloQuantity::Sli { window_ms } => format!("(1 - {})", self.own(&ratio_name(*window_ms))),
+            SloQuantity::ErrorRatio { window_ms } => self.own(&ratio_name(*window_ms)),
+            SloQuantity::BurnRate { window_ms } => format!("({} / {b})", self.own(&ratio_name(*window_ms))),
+            SloQuantity::BudgetRemaining => self.own("slo:error_budget_remaining:ratio"),
+            SloQuantity::BudgetConsumed => format!("(1 - {})", self.own("slo:error_budget_remaining:ratio")),
+            SloQuantity::IncidentShare => {
+                if matches!(self.slo.sli, ir::Sli::Composite { .. }) {
+                    return Err(OutputError::Unsupported {
+                        slo: format!("{}.{}", self.slo.service, self.slo.name),
+                        what: "`incident_share` needs the SLO's own event counts; a composite has none".into(),
+                        span: self.slo.span,
+                    });
+                }
+                // In PromQL an incident is approximated by the last day:
+                // the budget share spent in it. The backtester finds
+                // incidents exactly.
+                let e = self.e();
+                format!(
+                    "(sum_over_time({}[1d]) / ({b} * sum_over_time({}[{}])))",
+                    self.own(&format!("slo:sli_events_bad:increase{e}")),
+                    self.own(&format!("slo:sli_events_total:increase{e}")),
+                    dur(self.slo.window.nominal_ms())
+                )
+            }
+        })
+    }
+
+    fn cond(&self, c: &ir::SloCond) -> Result<String, OutputError> {
+        let parts: Result<Vec<String>, OutputError> = c
+            .all
+            .iter()
+            .map(|cmp| Ok(format!("{} {} {}", self.quantity(&cmp.lhs)?, cmp.op.as_str(), num(cmp.rhs))))
+            .collect();
+        Ok(parts?.join(" and "))
+    }
+
+    /// Valid events over `w`, for minimum-traffic guards.
+    fn events_in(&self, w: u64) -> String {
+        let wd = dur(w);
+        let raw = match &self.slo.sli {
+            ir::Sli::Events { total, .. } => Some(format!("increase({}[{wd}])", selector(total, &[]))),
+            ir::Sli::Latency { histogram, .. } => {
+                Some(format!("increase({}[{wd}])", selector(&with_suffix(histogram, "_count"), &[])))
+            }
+            ir::Sli::Gauge { series } => Some(format!("count_over_time({}[{wd}])", selector(series, &[]))),
+            _ => None,
+        };
+        match raw {
+            Some(r) => self.sum(&r),
+            None => format!("sum_over_time({}[{wd}])", self.own(&format!("slo:sli_events_total:increase{}", self.e()))),
+        }
+    }
+
+    fn on_groups(&self) -> String {
+        format!("on({})", self.by().join(", "))
+    }
+
+    fn alert_labels(&self, severity: &str, labels: &ir::Labels) -> BTreeMap<String, String> {
+        let mut l: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.clone(), template_literal(v))).collect();
+        l.insert("severity".into(), severity.to_string());
+        // Also on the series, but set on the rule too: two SLOs' alerts of
+        // the same name are then distinct rules (promtool's duplicate lint).
+        l.insert("service".into(), template_literal(&self.slo.service));
+        l.insert("slo".into(), template_literal(&self.slo.name));
+        l
+    }
+
+    fn annotations(&self, own: &ir::Labels, summary: String, description: String) -> BTreeMap<String, String> {
+        let mut a = BTreeMap::new();
+        a.insert("summary".to_string(), summary);
+        a.insert("description".to_string(), description);
+        if let Some(rb) = &self.slo.runbook {
+            a.insert("runbook_url".to_string(), template_literal(rb));
+        }
+        for (k, v) in own.iter() {
+            a.insert(k.clone(), template_literal(v));
+        }
+        a
+    }
+
+    fn who(&self) -> String {
+        let groups: String = self.by().iter().map(|g| format!(" {g}={{{{ $labels.{g} }}}}")).collect();
+        format!("{}/{}{}", template_literal(&self.slo.service), template_literal(&self.slo.name), groups)
+    }
+
+    fn objective_text(&self) -> String {
+        format!(
+            "objective {} over {}",
+            crate::sema::eval::fmt_pct(self.slo.objective),
+            dur(self.slo.window.nominal_ms())
+        )
+    }
+
+    fn alert(&self, a: &ir::Alert) -> Result<Rule, OutputError> {
+        let b = self.budget();
+        let (expr, summary, description) = match &a.condition {
+            AlertCondition::BurnRate { long_ms, short_ms, factor, budget_share } => {
+                let threshold = num(factor * b);
+                let mut expr = format!(
+                    "{} > {threshold} and {} > {threshold}",
+                    self.own(&ratio_name(*long_ms)),
+                    self.own(&ratio_name(*short_ms))
+                );
+                if let Some(n) = a.min_events {
+                    expr = format!("{expr} and {} ({} >= {})", self.on_groups(), self.events_in(*long_ms), num(n));
+                }
+                let f = crate::sema::eval::fmt_factor(*factor);
+                (
+                    expr,
+                    format!("{}: error budget burning at over {f} ({} / {})", self.who(), dur(*long_ms), dur(*short_ms)),
+                    format!(
+                        "The error ratio over {} is {{{{ $value | humanizePercentage }}}}, above {} ({f} the budget of the {}); at this rate {} of the budget is gone in {}.{}",
+                        dur(*long_ms),
+                        crate::sema::eval::fmt_pct(factor * b),
+                        self.objective_text(),
+                        crate::sema::eval::fmt_pct(*budget_share),
+                        dur(*long_ms),
+                        self.slo.description.as_deref().map(|d| format!(" SLO: {}", template_literal(d))).unwrap_or_default()
+                    ),
+                )
+            }
+            AlertCondition::Threshold(c) => {
+                let mut expr = self.cond(c)?;
+                if let Some(n) = a.min_events {
+                    let w = c
+                        .all
+                        .iter()
+                        .filter_map(|x| match x.lhs {
+                            SloQuantity::Sli { window_ms }
+                            | SloQuantity::ErrorRatio { window_ms }
+                            | SloQuantity::BurnRate { window_ms } => Some(window_ms),
+                            _ => None,
+                        })
+                        .max()
+                        .unwrap_or_else(|| current_window(self.slo));
+                    expr = format!("{expr} and {} ({} >= {})", self.on_groups(), self.events_in(w), num(n));
+                }
+                (
+                    expr,
+                    format!("{}: {}", self.who(), a.name),
+                    format!(
+                        "{} holds (value {{{{ $value | humanize }}}}); {}.{}",
+                        cond_text(c),
+                        self.objective_text(),
+                        self.slo
+                            .description
+                            .as_deref()
+                            .map(|d| format!(" SLO: {}", template_literal(d)))
+                            .unwrap_or_default()
+                    ),
+                )
+            }
+        };
+        Ok(Rule::Alert(AlertRule {
+            alert: a.name.clone(),
+            expr,
+            for_: (a.for_ms > 0).then(|| dur(a.for_ms)),
+            keep_firing_for: (a.keep_firing_for_ms > 0).then(|| dur(a.keep_firing_for_ms)),
+            labels: self.alert_labels(&a.severity, &a.labels),
+            annotations: self.annotations(&a.annotations, summary, description),
+        }))
+    }
+
+    /// One alert per action of a budget-policy rule, its labels carrying
+    /// the action (`action="freeze"`) and its target.
+    fn policy(&self, p: &ir::PolicyRule) -> Result<Vec<Rule>, OutputError> {
+        let expr = self.cond(&p.condition)?;
+        let mut out = Vec::new();
+        for action in &p.actions {
+            let mut labels = self.alert_labels(&p.severity, &p.labels);
+            labels.insert("action".into(), action.kind.as_str().into());
+            labels.insert("policy".into(), template_literal(&p.policy));
+            if let Some(t) = &action.target {
+                let key = match action.kind {
+                    ir::ActionKind::Notify | ir::ActionKind::Page | ir::ActionKind::Ticket => "receiver",
+                    _ => "action_target",
+                };
+                labels.insert(key.into(), template_literal(t));
+            }
+            let what = match (&action.kind, &action.target) {
+                (ir::ActionKind::Freeze, Some(t)) => format!("freeze {}", template_literal(t)),
+                (k, Some(t)) => format!("{} {}", k.as_str(), template_literal(t)),
+                (k, None) => k.as_str().to_string(),
+            };
+            out.push(Rule::Alert(AlertRule {
+                alert: p.name.clone(),
+                expr: expr.clone(),
+                for_: None,
+                keep_firing_for: None,
+                labels,
+                annotations: self.annotations(
+                    &p.annotations,
+                    format!("{}: budget policy {} says {what}", self.who(), template_literal(&p.policy)),
+                    format!(
+                        "{} holds (value {{{{ $value | humanize }}}}); {}.",
+                        cond_text(&p.condition),
+                        self.objective_text()
+                    ),
+                ),
+            }));
+        }
+        Ok(out)
+    }
+}
+
+/// The month, week or quarter an instant falls in, as a PromQL vector of
+/// `local` (seconds since the epoch, shifted to local time).
+fn period_id(unit: ir::CalendarUnit, local: &str) -> String {
+    match unit {
+        ir::CalendarUnit::Month => format!("month(vector({local}))"),
+        // Weeks start on Monday; 1970-01-05 was one.
+        ir::CalendarUnit::Week => format!("floor(vector(({local} + 259200) / 604800))"),
+        ir::CalendarUnit::Quarter => format!("floor((month(vector({local})) - 1) / 3)"),
+    }
+}
+
+/// First and last instants whose UTC offsets are spelled out.
+const TZ_FROM: i64 = 1_577_836_800; // 2020-01-01T00:00:00Z
+const TZ_UNTIL: i64 = 2_208_988_800; // 2040-01-01T00:00:00Z
+
+/// `at` (a PromQL scalar of UTC seconds) shifted by the zone's UTC offset
+/// at that instant: the offset in 2020 plus a step at every transition.
+pub fn local_seconds(tz: &str, at: &str) -> String {
+    let Ok(zone) = jiff::tz::TimeZone::get(tz) else { return at.to_string() };
+    let from = jiff::Timestamp::from_second(TZ_FROM).expect("valid instant");
+    let mut offset = zone.to_offset(from).seconds() as i64;
+    let mut out = if offset == 0 { at.to_string() } else { format!("{at} + {offset}") };
+    for t in zone.following(from) {
+        let ts = t.timestamp().as_second();
+        if ts >= TZ_UNTIL {
+            break;
+        }
+        let next = t.offset().seconds() as i64;
+        if next != offset {
+            out.push_str(&format!(" + ({at} >= bool {ts}) * {}", next - offset));
+            offset = next;
+        }
+    }
+    format!("({out})")
+}
+
+fn cond_text(c: &ir::SloCond) -> String {
+    c.all
+        .iter()
+        .map(|cmp| {
+            let (q, pct) = match cmp.lhs {
+                SloQuantity::Sli { window_ms } => (format!("SLI over {}", dur(window_ms)), true),
+                SloQuantity::ErrorRatio { window_ms } => (format!("error ratio over {}", dur(window_ms)), true),
+                SloQuantity::BurnRate { window_ms } => (format!("burn rate over {}", dur(window_ms)), false),
+                SloQuantity::BudgetRemaining => ("budget remaining".into(), true),
+                SloQuantity::BudgetConsumed => ("budget consumed".into(), true),
+                SloQuantity::IncidentShare => ("budget share of the last day".into(), true),
+            };
+            let v = if pct { crate::sema::eval::fmt_pct(cmp.rhs) } else { crate::sema::eval::fmt_factor(cmp.rhs) };
+            format!("{q} {} {v}", cmp.op.as_str())
+        })
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+fn describe(slo: &ir::Slo) -> (&'static str, String) {
+    let kind = match slo.sli {
+        ir::Sli::Events { .. } => "events",
+        ir::Sli::Latency { .. } => "latency",
+        ir::Sli::Gauge { .. } => "gauge",
+        ir::Sli::Timeslices { .. } => "timeslices",
+        ir::Sli::Composite { .. } => "composite",
+    };
+    let budgeting = match &slo.budgeting {
+        ir::Budgeting::Occurrences => "occurrences".to_string(),
+        ir::Budgeting::Timeslices { slice_ms, .. } => format!("timeslices/{}", dur(*slice_ms)),
+        ir::Budgeting::RatioTimeslices { slice_ms } => format!("ratio_timeslices/{}", dur(*slice_ms)),
+    };
+    (kind, budgeting)
+}

@@ -1,0 +1,217 @@
+//! `slo compile`: every example compiles for every target, the output is
+//! snapshotted and deterministic, `--check` catches drift, and promtool
+//! (2.42 from Debian, 3.5 from sid) accepts every file and passes the unit
+//! tests under tests/promtool/ (rules fire above their thresholds, stay
+//! silent below, record the hand-computed values).
+//!
+//! Tests that need promtool skip with a note when it is absent, and fail
+//! when `SLO_REQUIRE_PROMTOOL=1` (as in CI, after
+//! `.ci/install-promtool.sh`).
+
+use super::common::*;
+use slo::promql::{self, Options, Target};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The promtool binaries present: (version label, path).
+fn promtools() -> Vec<(&'static str, PathBuf)> {
+    let candidates =
+        [("2.42", PathBuf::from("/usr/bin/promtool")), ("3.5", repo().join(".tools/promtool3/usr/bin/promtool"))];
+    let required = std::env::var("SLO_REQUIRE_PROMTOOL").is_ok_and(|v| v == "1");
+    let mut out = Vec::new();
+    for (v, p) in candidates {
+        let runs = Command::new(&p).arg("--version").output().is_ok_and(|o| o.status.success());
+        if runs {
+            out.push((v, p));
+        } else if required {
+            panic!(
+                "promtool {v} is required (SLO_REQUIRE_PROMTOOL=1) but {} does not run: run .ci/install-promtool.sh",
+                p.display()
+            );
+        } else {
+            eprintln!("note: promtool {v} not found at {}; skipping its checks", p.display());
+        }
+    }
+    out
+}
+
+fn compile_files(files: &[PathBuf], opts: &Options) -> Vec<promql::OutFile> {
+    let loaded = slo::driver::load(files, &repo()).unwrap();
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors(), "{}", render(&loaded, &diags));
+    promql::emit(&program, opts).unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn targets() -> Vec<(&'static str, Options)> {
+    vec![
+        ("prometheus", Options::default()),
+        ("operator", Options { target: Target::PrometheusOperator, ..Options::default() }),
+        ("mimir", Options { target: Target::Mimir, ..Options::default() }),
+    ]
+}
+
+/// The `groups:` of any target's file, as a plain Prometheus rule file.
+fn as_rule_file(contents: &str) -> String {
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(contents).unwrap();
+    let groups = v.get("groups").or_else(|| v.get("spec").and_then(|s| s.get("groups"))).expect("groups").clone();
+    let mut m = serde_yaml_ng::Mapping::new();
+    m.insert("groups".into(), groups);
+    serde_yaml_ng::to_string(&m).unwrap()
+}
+
+fn promtool(bin: &Path, args: &[&str], dir: &Path) -> (bool, String) {
+    let out = Command::new(bin).args(args).current_dir(dir).output().expect("promtool runs");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn every_example_compiles_and_snapshots() {
+    for f in slo_files("examples") {
+        let files = compile_files(std::slice::from_ref(&f), &Options::default());
+        let mut all = String::new();
+        for o in &files {
+            all.push_str(&format!("=== {}\n{}", o.path, o.contents));
+        }
+        insta::with_settings!({ snapshot_suffix => snap_name(&f), prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!("compiled", all);
+        });
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    let files = slo_files("examples");
+    for (_, opts) in targets() {
+        assert_eq!(compile_files(&files, &opts), compile_files(&files, &opts));
+    }
+}
+
+#[test]
+fn promtool_accepts_every_output_for_every_target() {
+    let tools = promtools();
+    if tools.is_empty() {
+        return;
+    }
+    let files = slo_files("examples");
+    let mut with_thanos = Options::default();
+    with_thanos.partial_response = Some("warn".into());
+    for (name, opts) in targets() {
+        let dir = tempfile::tempdir().unwrap();
+        let outs = compile_files(&files, &opts);
+        let mut paths = Vec::new();
+        for o in &outs {
+            let p = dir
+                .path()
+                .join(format!("{}.rules.yml", o.path.trim_end_matches(".yaml").trim_end_matches(".rules.yml")));
+            std::fs::write(&p, as_rule_file(&o.contents)).unwrap();
+            paths.push(p.display().to_string());
+        }
+        for (v, bin) in &tools {
+            let mut args = vec!["check", "rules"];
+            args.extend(paths.iter().map(String::as_str));
+            let (ok, out) = promtool(bin, &args, dir.path());
+            assert!(ok, "promtool {v} rejects the {name} output:\n{out}");
+        }
+    }
+}
+
+/// tests/promtool/NAME.slo is compiled into rules/ next to a copy of
+/// NAME_test.yml, which promtool runs.
+#[test]
+fn promtool_unit_tests() {
+    let tools = promtools();
+    if tools.is_empty() {
+        return;
+    }
+    let cases: Vec<PathBuf> = std::fs::read_dir(repo().join("tests/promtool"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "slo"))
+        .collect();
+    assert!(cases.len() >= 3);
+    for slo_file in cases {
+        let stem = slo_file.file_stem().unwrap().to_string_lossy().into_owned();
+        let test_file = slo_file.with_file_name(format!("{stem}_test.yml"));
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("rules")).unwrap();
+        for o in compile_files(std::slice::from_ref(&slo_file), &Options::default()) {
+            std::fs::write(dir.path().join("rules").join(&o.path), &o.contents).unwrap();
+        }
+        std::fs::copy(&test_file, dir.path().join("test.yml")).unwrap();
+        for (v, bin) in &tools {
+            let (ok, out) = promtool(bin, &["test", "rules", "test.yml"], dir.path());
+            assert!(ok, "promtool {v} test rules failed for {stem}:\n{out}");
+        }
+    }
+}
+
+fn slo_bin(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_slo")).args(args).current_dir(cwd).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn check_mode_catches_drift() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let file = src.join("shop.slo");
+    std::fs::copy(repo().join("tests/promtool/uneven.slo"), &file).unwrap();
+    let out = dir.path().join("rules");
+    let d = dir.path();
+    let (code, _, err) = slo_bin(&["compile", "src", "--out", "rules"], d);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = slo_bin(&["compile", "src", "--out", "rules", "--check"], d);
+    assert_eq!(code, 0, "{err}");
+    // A one-character change in a source.
+    let text = std::fs::read_to_string(&file).unwrap().replace("99% over 28d", "98% over 28d");
+    std::fs::write(&file, text).unwrap();
+    let (code, diff, _) = slo_bin(&["compile", "src", "--out", "rules", "--check"], d);
+    assert_eq!(code, 1);
+    assert!(
+        diff.contains("--- a/shop.rules.yml")
+            && diff.contains("-    expr: vector(0.99)")
+            && diff.contains("+    expr: vector(0.98)"),
+        "{diff}"
+    );
+    let before = std::fs::read_to_string(out.join("shop.rules.yml")).unwrap();
+    assert!(before.contains("vector(0.99)"), "--check must not write");
+    // A stale generated file (from a deleted service) shows as deleted;
+    // a file slo did not write is left alone.
+    std::fs::write(out.join("gone.rules.yml"), format!("{}groups: []\n", promql::HEADER)).unwrap();
+    std::fs::write(out.join("mine.yml"), "groups: []\n").unwrap();
+    let (code, diff, _) = slo_bin(&["compile", "src", "--out", "rules", "--check"], d);
+    assert_eq!(code, 1);
+    assert!(diff.contains("--- a/gone.rules.yml") && diff.contains("+++ b/gone.rules.yml"), "{diff}");
+    assert!(!diff.contains("mine.yml"));
+    let (code, _, _) = slo_bin(&["compile", "src", "--out", "rules"], d);
+    assert_eq!(code, 0);
+    assert!(!out.join("gone.rules.yml").exists() && out.join("mine.yml").exists());
+    let (code, _, _) = slo_bin(&["compile", "src", "--out", "rules", "--check"], d);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn operator_and_mimir_shapes() {
+    let f = repo().join("tests/promtool/uneven.slo");
+    let mut opts = Options { target: Target::PrometheusOperator, namespace: "sre".into(), ..Options::default() };
+    opts.crd_labels.insert("release".into(), "kube-prometheus".into());
+    let out = &compile_files(std::slice::from_ref(&f), &opts)[0];
+    assert_eq!(out.path, "shop.yaml");
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out.contents).unwrap();
+    assert_eq!(v["apiVersion"], "monitoring.coreos.com/v1");
+    assert_eq!(v["kind"], "PrometheusRule");
+    assert_eq!(v["metadata"]["name"], "slo-shop");
+    assert_eq!(v["metadata"]["namespace"], "sre");
+    assert_eq!(v["metadata"]["labels"]["release"], "kube-prometheus");
+    assert!(v["spec"]["groups"].as_sequence().is_some_and(|g| !g.is_empty()));
+    let opts = Options { target: Target::Mimir, partial_response: Some("abort".into()), ..Options::default() };
+    let out = &compile_files(std::slice::from_ref(&f), &opts)[0];
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out.contents).unwrap();
+    assert_eq!(v["namespace"], "slo-shop");
+    assert_eq!(v["groups"][0]["partial_response_strategy"], "abort");
+}
