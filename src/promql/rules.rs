@@ -582,7 +582,8 @@ impl SloRules<'_> {
         if let Some(rb) = &self.slo.runbook {
             a.insert("runbook_url".to_string(), template_literal(rb));
         }
-        for (k, v) in own.iter() {
+        // The SLO's annotations (a dashboard link…), then the rule's own.
+        for (k, v) in self.slo.annotations.iter().chain(own.iter()) {
             a.insert(k.clone(), template_literal(v));
         }
         a

@@ -215,3 +215,84 @@ fn operator_and_mimir_shapes() {
     assert_eq!(v["namespace"], "slo-shop");
     assert_eq!(v["groups"][0]["partial_response_strategy"], "abort");
 }
+
+/// Adversarial strings (quotes, backslashes, newlines, unicode, template
+/// markers) in every user-controlled position: the output parses as YAML
+/// with the exact values, user text cannot open a Go template action, and
+/// promtool accepts all of it.
+#[test]
+fn adversarial_strings_are_escaped() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    let pieces = prop::collection::vec(
+        prop_oneof![
+            Just("\"".to_string()),
+            Just("\\".to_string()),
+            Just("\n".to_string()),
+            Just("'".to_string()),
+            Just("`".to_string()),
+            Just("{{".to_string()),
+            Just("}}".to_string()),
+            Just("{{ $value }}".to_string()),
+            Just("{{ .Labels }}".to_string()),
+            Just("$labels".to_string()),
+            Just("%".to_string()),
+            Just(": ".to_string()),
+            Just("# ".to_string()),
+            Just("- ".to_string()),
+            Just("ü😀".to_string()),
+            Just("\t".to_string()),
+            "[a-z]{0,3}".prop_map(|s| s),
+            any::<char>().prop_filter("printable", |c| !c.is_control()).prop_map(|c| c.to_string()),
+        ],
+        1..8,
+    )
+    .prop_map(|v| v.concat());
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let q = slo::syntax::strings::quote;
+    let mut src = String::from("service shop {\n  owner = \"o\"\n}\n\nalerts a(r: string = \"x\") {\n  tier T {\n    windows = 1h / 5m\n    burn = 14.4x\n    route = r\n  }\n}\n\n");
+    let mut expected = Vec::new();
+    for i in 0..60 {
+        let s: Vec<String> = (0..5).map(|_| pieces.new_tree(&mut runner).unwrap().current()).collect();
+        src.push_str(&format!(
+            "slo s{i} for shop {{\n  description = {}\n  objective = 99.9% over 28d\n  labels = {{ l: {} }}\n  annotations = {{ a: {} }}\n  runbook = {}\n  sli events {{\n    bad = m{{v={}, w=~{}}}\n    total = m{{v={}}}\n  }}\n  alerts = a(r: {})\n}}\n\n",
+            q(&s[0]), q(&s[1]), q(&s[2]), q(&format!("https://x/{}", s[3])), q(&s[4]), q(&regex_syntax::escape(&s[0])), q(&s[4]), q(&s[3])
+        ));
+        expected.push((format!("s{i}"), s));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("adversarial.slo");
+    std::fs::write(&file, &src).unwrap();
+    let loaded = slo::driver::load(std::slice::from_ref(&file), dir.path()).unwrap();
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors(), "{}", render(&loaded, &diags));
+    let out = promql::emit(&program, &Options::default()).unwrap();
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&out[0].contents).expect("output is YAML");
+    for (name, s) in &expected {
+        let group = yaml["groups"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|g| g["name"] == format!("slo/shop/{name}").as_str())
+            .unwrap();
+        let rules = group["rules"].as_sequence().unwrap();
+        let rec = &rules[0];
+        assert_eq!(
+            rec["labels"]["l"].as_str(),
+            Some(s[1].as_str()),
+            "recording-rule labels are not templates: kept as is"
+        );
+        let alert = rules.iter().find(|r| r.get("alert").is_some()).unwrap();
+        // Alert labels and annotations are Go templates: `{{` is escaped.
+        let ann = alert["annotations"]["a"].as_str().unwrap();
+        assert_eq!(ann, slo::promql::rules::template_literal(&s[2]));
+        assert_eq!(alert["labels"]["receiver"].as_str().unwrap(), slo::promql::rules::template_literal(&s[3]));
+        // The matcher value reaches PromQL escaped, as a Go string.
+        assert!(rec["expr"].as_str().unwrap().contains(&format!("v={}", slo::syntax::strings::quote(&s[4]))));
+    }
+    for (v, bin) in promtools() {
+        std::fs::write(dir.path().join("out.rules.yml"), &out[0].contents).unwrap();
+        let (ok, text) = promtool(&bin, &["check", "rules", "out.rules.yml"], dir.path());
+        assert!(ok, "promtool {v} rejects escaped output:\n{text}");
+    }
+}
