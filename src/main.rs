@@ -195,18 +195,16 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 print_diags(&diags, &loaded.sources, Format::Human);
                 return Ok(1);
             }
-            let outputs = match slo::promql::emit(&program, &opts) {
-                Ok(o) => o,
-                Err(errs) => {
-                    let ds = Diagnostics(errs.iter().map(|e| e.diagnostic()).collect());
-                    print_diags(&ds, &loaded.sources, Format::Human);
-                    return Ok(1);
-                }
-            };
+            if let Err(errs) = slo::promql::validate(&program) {
+                let ds = Diagnostics(errs.iter().map(|e| e.diagnostic()).collect());
+                print_diags(&ds, &loaded.sources, Format::Human);
+                return Ok(1);
+            }
+            let outputs = slo::promql::files(&program, &opts);
             if check {
-                return Ok(match slo::outdir::diff(&out, &outputs)? {
+                return Ok(match slo::outdir::diff(&out, outputs)? {
                     None => {
-                        eprintln!("up to date: {} files in {}", outputs.len(), out.display());
+                        eprintln!("up to date: {}", out.display());
                         0
                     }
                     Some(d) => {
@@ -216,16 +214,17 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     }
                 });
             }
-            let w = slo::outdir::write(&out, &outputs)?;
+            let w = slo::outdir::write(&out, outputs)?;
             eprintln!(
                 "compiled {} SLOs into {} files in {} ({} written, {} unchanged, {} stale removed)",
                 program.slos.len(),
-                outputs.len(),
+                w.files,
                 out.display(),
                 w.changed,
                 w.unchanged,
                 w.removed
             );
+            std::mem::forget((loaded, program));
             Ok(0)
         }
         Command::Fmt { paths, check } => {

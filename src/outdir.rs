@@ -46,27 +46,45 @@ fn generated_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Written {
+    pub files: usize,
     pub changed: usize,
     pub unchanged: usize,
     pub removed: usize,
 }
 
 /// Writes `files` into `dir` (created if missing), skipping files whose
-/// content is already right, and removes generated files no longer produced.
-pub fn write(dir: &Path, files: &[OutFile]) -> Result<Written, IoError> {
+/// content is already right, and removes generated files no longer
+/// produced. Files are streamed to temporary files first and renamed into
+/// place only once all of them were produced, so a run that fails part-way
+/// leaves the earlier output as it was.
+pub fn write<E: std::fmt::Display>(
+    dir: &Path,
+    files: impl IntoIterator<Item = Result<OutFile, E>>,
+) -> Result<Written, IoError> {
     std::fs::create_dir_all(dir).map_err(|e| IoError(format!("cannot create {}: {e}", dir.display())))?;
     let mut w = Written::default();
+    let mut pending = Vec::new();
+    let mut produced = std::collections::HashSet::new();
     for f in files {
+        let f = f.map_err(|e| IoError(e.to_string()))?;
         let p = dir.join(&f.path);
+        w.files += 1;
         if std::fs::read(&p).ok().as_deref() == Some(f.contents.as_bytes()) {
             w.unchanged += 1;
         } else {
-            write_atomic(&p, f.contents.as_bytes())?;
-            w.changed += 1;
+            let err = |e: std::io::Error| IoError(format!("cannot write {}: {e}", p.display()));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
+            tmp.write_all(f.contents.as_bytes()).map_err(err)?;
+            pending.push((tmp.into_temp_path(), p.clone()));
         }
+        produced.insert(p);
+    }
+    for (tmp, p) in pending {
+        tmp.persist(&p).map_err(|e| IoError(format!("cannot write {}: {}", p.display(), e.error)))?;
+        w.changed += 1;
     }
     for p in generated_files(dir)? {
-        if !files.iter().any(|f| dir.join(&f.path) == p) {
+        if !produced.contains(&p) {
             std::fs::remove_file(&p).map_err(|e| IoError(format!("cannot remove {}: {e}", p.display())))?;
             w.removed += 1;
         }
@@ -76,7 +94,10 @@ pub fn write(dir: &Path, files: &[OutFile]) -> Result<Written, IoError> {
 
 /// A unified diff from what `dir` holds to what the sources produce, or
 /// `None` when it is up to date (stale generated files show as deleted).
-pub fn diff(dir: &Path, files: &[OutFile]) -> Result<Option<String>, IoError> {
+pub fn diff<E: std::fmt::Display>(
+    dir: &Path,
+    files: impl IntoIterator<Item = Result<OutFile, E>>,
+) -> Result<Option<String>, IoError> {
     let mut out = String::new();
     let mut show = |name: &str, old: &str, new: &str| {
         if old != new {
@@ -86,13 +107,16 @@ pub fn diff(dir: &Path, files: &[OutFile]) -> Result<Option<String>, IoError> {
             out.push_str(&d.unified_diff().context_radius(3).header(&a, &b).to_string());
         }
     };
+    let mut produced = std::collections::HashSet::new();
     for f in files {
+        let f = f.map_err(|e| IoError(e.to_string()))?;
         let p = dir.join(&f.path);
         let old = std::fs::read_to_string(&p).unwrap_or_default();
         show(&f.path, &old, &f.contents);
+        produced.insert(p);
     }
     for p in generated_files(dir)? {
-        if !files.iter().any(|f| dir.join(&f.path) == p) {
+        if !produced.contains(&p) {
             let old = std::fs::read_to_string(&p).unwrap_or_default();
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             show(&name, &old, "");

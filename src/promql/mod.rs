@@ -126,22 +126,87 @@ fn needs(program: &ir::Program) -> BTreeMap<(String, String), Needs> {
     out
 }
 
-/// Compiles a checked program.
+/// Compiles a checked program into all its files at once.
 pub fn emit(program: &ir::Program, opts: &Options) -> Result<Vec<OutFile>, Vec<OutputError>> {
-    let needs = needs(program);
-    let mut by_service: BTreeMap<&str, Vec<Group>> = BTreeMap::new();
-    let mut errors = Vec::new();
-    for slo in &program.slos {
-        let r = SloRules { slo, program, opts, needs: &needs };
-        match r.group() {
-            Ok(g) => by_service.entry(&slo.service).or_default().push(g),
-            Err(e) => errors.push(e),
+    validate(program)?;
+    files(program, opts).collect::<Result<Vec<_>, OutputError>>().map_err(|e| vec![e])
+}
+
+/// Everything the backend cannot express, found before any rule is built
+/// (so nothing is written when something would fail).
+pub fn validate(program: &ir::Program) -> Result<(), Vec<OutputError>> {
+    let errors: Vec<OutputError> = program.slos.iter().filter_map(rules::unsupported).collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// The files of a validated program, a batch of services at a time (built
+/// on every core), so a large catalogue never has all its YAML in memory.
+pub fn files<'a>(program: &'a ir::Program, opts: &'a Options) -> Files<'a> {
+    // `program.slos` is sorted by service: each run is one file.
+    let mut runs: Vec<&[ir::Slo]> = Vec::new();
+    let mut rest = &program.slos[..];
+    while let Some(first) = rest.first() {
+        let n = rest.iter().take_while(|s| s.service == first.service).count();
+        runs.push(&rest[..n]);
+        rest = &rest[n..];
+    }
+    runs.reverse();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    Files { program, opts, needs: needs(program), runs, ready: Default::default(), threads }
+}
+
+/// Iterator over the files of a program, in service order.
+pub struct Files<'a> {
+    program: &'a ir::Program,
+    opts: &'a Options,
+    needs: BTreeMap<(String, String), Needs>,
+    /// Services still to do, last first.
+    runs: Vec<&'a [ir::Slo]>,
+    ready: std::collections::VecDeque<Result<OutFile, OutputError>>,
+    threads: usize,
+}
+
+/// Services built per batch.
+const BATCH: usize = 64;
+
+impl Files<'_> {
+    fn build(&self, slos: &[ir::Slo]) -> Result<OutFile, OutputError> {
+        let groups: Result<Vec<Group>, OutputError> = slos
+            .iter()
+            .map(|slo| SloRules { slo, program: self.program, opts: self.opts, needs: &self.needs }.group())
+            .collect();
+        Ok(file(&slos[0].service, groups?, self.opts))
+    }
+}
+
+impl Iterator for Files<'_> {
+    type Item = Result<OutFile, OutputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.ready.is_empty() && !self.runs.is_empty() {
+            let take = self.runs.len().min(BATCH);
+            let batch: Vec<&[ir::Slo]> = self.runs.split_off(self.runs.len() - take).into_iter().rev().collect();
+            let this = &*self;
+            let built: Vec<Result<OutFile, OutputError>> = if this.threads == 1 || batch.len() < 4 {
+                batch.iter().map(|r| this.build(r)).collect()
+            } else {
+                let per = batch.len().div_ceil(this.threads);
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = batch
+                        .chunks(per)
+                        .map(|part| scope.spawn(move || part.iter().map(|r| this.build(r)).collect::<Vec<_>>()))
+                        .collect();
+                    handles.into_iter().flat_map(|h| h.join().expect("rule builder thread")).collect()
+                })
+            };
+            self.ready.extend(built);
         }
+        self.ready.pop_front()
     }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    Ok(by_service.into_iter().map(|(svc, groups)| file(svc, groups, opts)).collect())
 }
 
 #[derive(Serialize)]

@@ -26,7 +26,8 @@ fn code_only(expr: &str) -> String {
                     out.push(c);
                     continue;
                 }
-                out.push(' ');
+                // Same byte length, so offsets in `out` are offsets in `expr`.
+                out.extend(std::iter::repeat_n(' ', c.len_utf8()));
             }
             None => {
                 if c == '"' || c == '\'' || c == '`' {
@@ -39,16 +40,34 @@ fn code_only(expr: &str) -> String {
     out
 }
 
+/// The metric names `expr` mentions (outside string literals).
+fn names(expr: &str) -> impl Iterator<Item = &str> {
+    let code = code_only(expr);
+    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    // Token boundaries are the same in `code` and `expr` (only string
+    // contents were blanked), so slice the original text.
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in code.char_indices() {
+        match (is_name(c), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                spans.push((s, i));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        spans.push((s, code.len()));
+    }
+    spans.into_iter().map(move |(a, b)| &expr[a..b])
+}
+
 /// Whether `expr` reads the series `name` (as a whole metric name).
+#[cfg(test)]
 fn reads(expr: &str, name: &str) -> bool {
-    let expr = &code_only(expr);
-    let b = expr.as_bytes();
-    let is_name = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b':';
-    expr.match_indices(name).any(|(i, _)| {
-        let before = i.checked_sub(1).map(|j| b[j]);
-        let after = b.get(i + name.len()).copied();
-        !before.is_some_and(is_name) && !after.is_some_and(is_name)
-    })
+    names(expr).any(|n| n == name)
 }
 
 pub fn topological(rules: Vec<Rule>) -> Vec<Rule> {
@@ -61,12 +80,14 @@ pub fn topological(rules: Vec<Rule>) -> Vec<Rule> {
         }
     }
     for (i, r) in rules.iter().enumerate() {
-        for (name, ps) in &producers {
-            if reads(r.expr(), name) {
-                for &p in ps {
-                    if p != i {
-                        g.add_edge(nodes[p], nodes[i], ());
-                    }
+        let mut seen = std::collections::HashSet::new();
+        for name in names(r.expr()) {
+            if !seen.insert(name) {
+                continue;
+            }
+            for &p in producers.get(name).into_iter().flatten() {
+                if p != i {
+                    g.add_edge(nodes[p], nodes[i], ());
                 }
             }
         }
@@ -105,5 +126,6 @@ mod tests {
         assert!(!reads("a:b:c5m{x=\"1\"}", "a:b:c"));
         assert!(!reads("xa:b:c", "a:b:c"));
         assert!(!reads("x{l=\"a:b:c\"}", "a:b:c"));
+        assert!(reads("x{l=\"ü😀\"} / a:b:c", "a:b:c"));
     }
 }

@@ -506,6 +506,9 @@ impl SloRules<'_> {
 
     /// An SLO quantity as PromQL over this SLO's recorded series.
     fn quantity(&self, q: &SloQuantity) -> Result<String, OutputError> {
+        if let Some(e) = unsupported(self.slo) {
+            return Err(e);
+        }
         let b = num(self.budget());
         Ok(match q {
             SloQuantity::Sli { window_ms } => format!("(1 - {})", self.own(&ratio_name(*window_ms))),
@@ -514,13 +517,6 @@ impl SloRules<'_> {
             SloQuantity::BudgetRemaining => self.own("slo:error_budget_remaining:ratio"),
             SloQuantity::BudgetConsumed => format!("(1 - {})", self.own("slo:error_budget_remaining:ratio")),
             SloQuantity::IncidentShare => {
-                if matches!(self.slo.sli, ir::Sli::Composite { .. }) {
-                    return Err(OutputError::Unsupported {
-                        slo: format!("{}.{}", self.slo.service, self.slo.name),
-                        what: "`incident_share` needs the SLO's own event counts; a composite has none".into(),
-                        span: self.slo.span,
-                    });
-                }
                 // In PromQL an incident is approximated by the last day:
                 // the budget share spent in it. The backtester finds
                 // incidents exactly.
@@ -712,6 +708,25 @@ impl SloRules<'_> {
         }
         Ok(out)
     }
+}
+
+/// What this backend cannot express for an SLO, if anything.
+pub fn unsupported(slo: &ir::Slo) -> Option<OutputError> {
+    let composite = matches!(slo.sli, ir::Sli::Composite { .. });
+    let incident = slo
+        .alerts
+        .iter()
+        .filter_map(|a| match &a.condition {
+            AlertCondition::Threshold(c) => Some(c),
+            _ => None,
+        })
+        .chain(slo.policy_rules.iter().map(|p| &p.condition))
+        .any(|c| c.all.iter().any(|x| x.lhs == SloQuantity::IncidentShare));
+    (composite && incident).then(|| OutputError::Unsupported {
+        slo: format!("{}.{}", slo.service, slo.name),
+        what: "`incident_share` needs the SLO's own event counts; a composite has none".into(),
+        span: slo.span,
+    })
 }
 
 /// The month, week or quarter an instant falls in, as a PromQL vector of

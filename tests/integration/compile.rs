@@ -296,3 +296,18 @@ fn adversarial_strings_are_escaped() {
         assert!(ok, "promtool {v} rejects escaped output:\n{text}");
     }
 }
+
+/// What the backend cannot express is a diagnostic on the SLO, not a crash
+/// or a silently wrong rule.
+#[test]
+fn unsupported_constructs_are_reported() {
+    let loaded = slo::driver::load_strs(&[(
+        "c.slo",
+        "service s {\n  owner = \"o\"\n}\nslo a for s {\n  objective = 99% over 28d\n  sli gauge {\n    series = up{job=\"a\"}\n  }\n}\nslo b for s {\n  objective = 99% over 28d\n  sli gauge {\n    series = up{job=\"b\"}\n  }\n}\npolicy p for s.c {\n  when incident_share > 20% => postmortem\n}\nslo c for s {\n  objective = 98% over 28d\n  sli composite {\n    combine = serial\n    of = [s.a, s.b]\n  }\n}\n",
+    )]);
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors(), "{}", render(&loaded, &diags));
+    let errs = promql::emit(&program, &Options::default()).unwrap_err();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].diagnostic().code, "slo::compile::unsupported");
+}
