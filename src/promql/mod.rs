@@ -20,6 +20,7 @@
 pub mod expr;
 pub mod order;
 pub mod rules;
+pub mod yaml;
 
 use crate::ir;
 use rules::{Group, Needs, SloRules};
@@ -156,7 +157,14 @@ pub fn files<'a>(program: &'a ir::Program, opts: &'a Options) -> Files<'a> {
     }
     runs.reverse();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    Files { program, opts, needs: needs(program), runs, ready: Default::default(), threads }
+    Files { program, opts, needs: needs(program), runs, ready: Default::default(), threads, via_serde: false }
+}
+
+/// The files written by serde_yaml_ng instead of [`yaml`]: the reference
+/// the tests hold the fast writer to.
+#[doc(hidden)]
+pub fn files_via_serde<'a>(program: &'a ir::Program, opts: &'a Options) -> Files<'a> {
+    Files { via_serde: true, ..files(program, opts) }
 }
 
 /// Iterator over the files of a program, in service order.
@@ -168,6 +176,7 @@ pub struct Files<'a> {
     runs: Vec<&'a [ir::Slo]>,
     ready: std::collections::VecDeque<Result<OutFile, OutputError>>,
     threads: usize,
+    via_serde: bool,
 }
 
 /// Services built per batch.
@@ -179,7 +188,12 @@ impl Files<'_> {
             .iter()
             .map(|slo| SloRules { slo, program: self.program, opts: self.opts, needs: &self.needs }.group())
             .collect();
-        Ok(file(&slos[0].service, groups?, self.opts))
+        let service = &slos[0].service;
+        if self.via_serde {
+            let f = file(service, vec![], self.opts);
+            return Ok(OutFile { path: f.path, contents: file_via_serde(service, groups?, self.opts) });
+        }
+        Ok(file(service, groups?, self.opts))
     }
 }
 
@@ -242,23 +256,51 @@ fn k8s_name(service: &str) -> String {
     format!("slo-{}", service.to_ascii_lowercase().replace('_', "-"))
 }
 
-fn yaml<T: Serialize>(v: &T) -> String {
+fn yaml_serde<T: Serialize>(v: &T) -> String {
     serde_yaml_ng::to_string(v).expect("rule files serialize")
 }
 
 fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
-    let (path, body) = match opts.target {
-        Target::Prometheus => (format!("{service}.rules.yml"), yaml(&Groups { groups })),
-        Target::Mimir => (format!("{service}.yaml"), yaml(&Namespace { namespace: &k8s_name(service), groups })),
-        Target::PrometheusOperator => (
-            format!("{service}.yaml"),
-            yaml(&PrometheusRule {
-                api_version: "monitoring.coreos.com/v1",
-                kind: "PrometheusRule",
-                metadata: Metadata { name: k8s_name(service), namespace: &opts.namespace, labels: &opts.crd_labels },
-                spec: Groups { groups },
-            }),
-        ),
+    let mut out = String::with_capacity(8192 * groups.len());
+    out.push_str(HEADER);
+    let path = match opts.target {
+        Target::Prometheus => {
+            yaml::groups(&mut out, "", &groups);
+            format!("{service}.rules.yml")
+        }
+        Target::Mimir => {
+            yaml::entry(&mut out, "", "namespace", &k8s_name(service));
+            yaml::groups(&mut out, "", &groups);
+            format!("{service}.yaml")
+        }
+        Target::PrometheusOperator => {
+            yaml::entry(&mut out, "", "apiVersion", "monitoring.coreos.com/v1");
+            yaml::entry(&mut out, "", "kind", "PrometheusRule");
+            out.push_str("metadata:\n");
+            yaml::entry(&mut out, "  ", "name", &k8s_name(service));
+            yaml::entry(&mut out, "  ", "namespace", &opts.namespace);
+            if !opts.crd_labels.is_empty() {
+                yaml::mapping(&mut out, "  ", "labels", &opts.crd_labels);
+            }
+            out.push_str("spec:\n");
+            yaml::groups(&mut out, "  ", &groups);
+            format!("{service}.yaml")
+        }
     };
-    OutFile { path, contents: format!("{HEADER}{body}") }
+    OutFile { path, contents: out }
+}
+
+/// The same file through serde_yaml_ng.
+fn file_via_serde(service: &str, groups: Vec<Group>, opts: &Options) -> String {
+    let body = match opts.target {
+        Target::Prometheus => yaml_serde(&Groups { groups }),
+        Target::Mimir => yaml_serde(&Namespace { namespace: &k8s_name(service), groups }),
+        Target::PrometheusOperator => yaml_serde(&PrometheusRule {
+            api_version: "monitoring.coreos.com/v1",
+            kind: "PrometheusRule",
+            metadata: Metadata { name: k8s_name(service), namespace: &opts.namespace, labels: &opts.crd_labels },
+            spec: Groups { groups },
+        }),
+    };
+    format!("{HEADER}{body}")
 }

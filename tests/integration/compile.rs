@@ -311,3 +311,23 @@ fn unsupported_constructs_are_reported() {
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].diagnostic().code, "slo::compile::unsupported");
 }
+
+/// The fast YAML writer reads back exactly as serde_yaml_ng's own output,
+/// for every example and target.
+#[test]
+fn yaml_writer_matches_serde() {
+    let files = slo_files("examples");
+    let loaded = slo::driver::load(&files, &repo()).unwrap();
+    let (program, _) = slo::driver::check(&loaded);
+    for (name, opts) in targets() {
+        let fast: Vec<_> = promql::files(&program, &opts).map(Result::unwrap).collect();
+        let reference: Vec<_> = promql::files_via_serde(&program, &opts).map(Result::unwrap).collect();
+        assert_eq!(fast.len(), reference.len());
+        for (a, b) in fast.iter().zip(&reference) {
+            assert_eq!(a.path, b.path);
+            let va: serde_yaml_ng::Value = serde_yaml_ng::from_str(&a.contents).unwrap();
+            let vb: serde_yaml_ng::Value = serde_yaml_ng::from_str(&b.contents).unwrap();
+            assert_eq!(va, vb, "{name} {}", a.path);
+        }
+    }
+}
