@@ -7,7 +7,7 @@
 
 use super::error;
 use super::eval::{self, Env, Inst, Ty, Val};
-use super::slo::{cmp_op, empty_range, Cx, Fields, Got, SloCtx};
+use super::slo::{Cx, Fields, Got, SloCtx};
 use crate::diag::Diagnostic;
 use crate::ir;
 use crate::syntax::ast::{self, Entry, ValueKind};
@@ -18,7 +18,7 @@ const TIER_FIELDS: &[&str] =
     &["windows", "burn", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
 const THRESHOLD_FIELDS: &[&str] =
     &["when", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
-const BUDGET_FIELDS: &[&str] = &["when", "labels", "annotations"];
+const BUDGET_FIELDS: &[&str] = &["labels", "annotations"];
 
 impl Cx<'_> {
     fn labels_of(&mut self, g: Option<&Got>) -> Option<ir::Labels> {
@@ -347,22 +347,9 @@ impl Cx<'_> {
                     _ => None,
                 }
             };
-            match term {
-                ast::Comparison::Compare { op, rhs: r, .. } => match rhs(self, r) {
-                    Some(x) => all.push(ir::SloCmp { lhs: q, op: cmp_op(*op), rhs: x }),
-                    None => ok = false,
-                },
-                ast::Comparison::Between { low, high, span, .. } => match (rhs(self, low), rhs(self, high)) {
-                    (Some(a), Some(b)) => {
-                        if a >= b {
-                            self.diags.push(empty_range(*span));
-                            ok = false;
-                        }
-                        all.push(ir::SloCmp { lhs: q.clone(), op: ir::CmpOp::Ge, rhs: a });
-                        all.push(ir::SloCmp { lhs: q, op: ir::CmpOp::Le, rhs: b });
-                    }
-                    _ => ok = false,
-                },
+            match self.term(term, rhs) {
+                Some(cmps) => all.extend(cmps.into_iter().map(|(op, rhs)| ir::SloCmp { lhs: q.clone(), op, rhs })),
+                None => ok = false,
             }
         }
         ok.then_some(ir::SloCond { all })

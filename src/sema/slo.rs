@@ -1318,7 +1318,7 @@ impl<'a> Cx<'a> {
                                 .map(|(a, b)| (ir::SliceQuantity::Ratio { numerator: a, denominator: b }, Ty::Percent))
                         }
                         _ => {
-                            let qv = match self.value(&call.args[0].value, Ty::Ratio, env) {
+                            let qv = match self.value(&call.args[0].value, Ty::Number, env) {
                                 Some(Val::Num(q)) if q > 0.0 && q < 1.0 => Some(q),
                                 Some(_) => {
                                     self.diags.push(error::out_of_range(
@@ -1371,25 +1371,34 @@ impl<'a> Cx<'a> {
                     _ => None,
                 }
             };
-            match term {
-                ast::Comparison::Compare { op, rhs: r, .. } => match rhs(self, r) {
-                    Some(x) => all.push(ir::SliceCmp { lhs: q, op: cmp_op(*op), rhs: x }),
-                    None => ok = false,
-                },
-                ast::Comparison::Between { low, high, span, .. } => match (rhs(self, low), rhs(self, high)) {
-                    (Some(a), Some(b)) => {
-                        if a >= b {
-                            self.diags.push(empty_range(*span));
-                            ok = false;
-                        }
-                        all.push(ir::SliceCmp { lhs: q.clone(), op: ir::CmpOp::Ge, rhs: a });
-                        all.push(ir::SliceCmp { lhs: q, op: ir::CmpOp::Le, rhs: b });
-                    }
-                    _ => ok = false,
-                },
+            match self.term(term, rhs) {
+                Some(cmps) => all.extend(cmps.into_iter().map(|(op, rhs)| ir::SliceCmp { lhs: q.clone(), op, rhs })),
+                None => ok = false,
             }
         }
         ok.then_some(ir::SliceCond { all })
+    }
+
+    /// The comparisons one condition term stands for: `x op v`, or
+    /// `x between a and b` as `x >= a` and `x <= b` (an empty range is
+    /// reported). `rhs` evaluates a bound in the quantity's unit.
+    pub fn term(
+        &mut self,
+        term: &ast::Comparison,
+        mut rhs: impl FnMut(&mut Self, &ast::Value) -> Option<f64>,
+    ) -> Option<Vec<(ir::CmpOp, f64)>> {
+        match term {
+            ast::Comparison::Compare { op, rhs: r, .. } => Some(vec![(cmp_op(*op), rhs(self, r)?)]),
+            ast::Comparison::Between { low, high, span, .. } => {
+                let (a, b) = (rhs(self, low), rhs(self, high));
+                let (a, b) = (a?, b?);
+                if a >= b {
+                    self.diags.push(empty_range(*span));
+                    return None;
+                }
+                Some(vec![(ir::CmpOp::Ge, a), (ir::CmpOp::Le, b)])
+            }
+        }
     }
 
     fn composite(&mut self, s: &ast::SliBlock, f: &Fields) -> Option<ir::Sli> {
