@@ -187,7 +187,10 @@ pub fn render_human(diags: &Diagnostics, sources: &SourceMap, color: bool, width
     let theme = if color { miette::GraphicalTheme::unicode() } else { miette::GraphicalTheme::unicode_nocolor() };
     let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(width).with_links(false);
     let mut out = String::new();
-    for d in diags.iter() {
+    // Rendering re-reads the file for every report; past a screenful,
+    // nobody reads them one by one anyway.
+    let shown = diags.0.len().min(HUMAN_LIMIT);
+    for d in diags.0[..shown].iter() {
         let mut r = Rendered::new(d, sources);
         let extra: Vec<Diagnostic> = std::mem::take(&mut r.related_diags);
         // Related reports borrow their diagnostic; keep them alive for the render.
@@ -196,8 +199,14 @@ pub fn render_human(diags: &Diagnostics, sources: &SourceMap, color: bool, width
         let _ = handler.render_report(&mut out, &r);
         out.push('\n');
     }
+    if diags.0.len() > shown {
+        out.push_str(&format!("… and {} more (all of them with --format json)\n", diags.0.len() - shown));
+    }
     out
 }
+
+/// Reports rendered in full by [`render_human`].
+pub const HUMAN_LIMIT: usize = 200;
 
 /// One line per diagnostic, as JSON objects in an array (stable field order).
 pub fn render_json(diags: &Diagnostics, sources: &SourceMap) -> String {

@@ -225,7 +225,11 @@ impl Loader {
         let base = absolute(&self.root.join(&here));
         let dir = base.parent().map(Path::to_path_buf).unwrap_or_default();
         let target = normalize(&dir.join(rel));
-        if !target.starts_with(&self.root) {
+        // Lexically inside is not enough: a symlink may point outside.
+        let real_root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
+        let escapes = !target.starts_with(&self.root)
+            || std::fs::canonicalize(&target).is_ok_and(|real| !real.starts_with(&real_root));
+        if escapes {
             self.diags.push(error::import_escapes(s.span, &s.value));
             return None;
         }

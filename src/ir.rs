@@ -79,10 +79,13 @@ impl IntoIterator for Labels {
 }
 
 impl FromIterator<(String, String)> for Labels {
+    /// Sorts once (a later pair wins over an earlier one of the same name).
     fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Labels {
-        let mut l = Labels::new();
-        l.extend(iter);
-        l
+        let mut v: Vec<(String, String)> = iter.into_iter().collect();
+        v.reverse();
+        v.sort_by(|a, b| a.0.cmp(&b.0)); // stable: the last given comes first
+        v.dedup_by(|b, a| a.0 == b.0);
+        Labels(v)
     }
 }
 
@@ -107,8 +110,12 @@ pub struct Program {
 }
 
 impl Program {
+    /// The SLO `service.name` (binary search: `slos` is sorted).
     pub fn slo(&self, service: &str, name: &str) -> Option<&Slo> {
-        self.slos.iter().find(|s| s.service == service && s.name == name)
+        self.slos
+            .binary_search_by(|s| (s.service.as_str(), s.name.as_str()).cmp(&(service, name)))
+            .ok()
+            .map(|i| &self.slos[i])
     }
 }
 

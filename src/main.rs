@@ -231,8 +231,26 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             let files = driver::expand(&default_paths(paths))?;
             let mut code = 0;
             for f in files {
-                let text = std::fs::read_to_string(&f)
-                    .map_err(|e| driver::IoError(format!("cannot read {}: {e}", f.display())))?;
+                let bytes =
+                    std::fs::read(&f).map_err(|e| driver::IoError(format!("cannot read {}: {e}", f.display())))?;
+                let text = match String::from_utf8(bytes) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        // Report it like `check` does, and go on with the other files.
+                        let off = e.utf8_error().valid_up_to();
+                        let mut sources = slo::source::SourceMap::new();
+                        let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                        let id = sources.add(slo::source::Source::new(
+                            f.display().to_string(),
+                            lossy,
+                            slo::source::Origin::User,
+                        ));
+                        let d = slo::syntax::error::not_utf8(slo::source::Span::new(id, off, off + 1));
+                        print_diags(&Diagnostics(vec![d]), &sources, Format::Human);
+                        code = 1;
+                        continue;
+                    }
+                };
                 let formatted = match slo::fmt::format_source(&text) {
                     Ok(s) => s,
                     Err(ds) => {

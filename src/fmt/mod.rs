@@ -36,8 +36,12 @@ pub fn format(text: &str, file: &File) -> String {
         if p.next > before && p.blank_between(p.last_end, start) {
             p.out.push('\n');
         }
+        // Comments inside a declaration's head (call arguments, import
+        // lists) move above it.
+        p.leading(header_end(item), 0, true);
         p.item(item);
-        p.trailing(item.span().end as usize);
+        let next = file.items.get(i + 1).map_or(usize::MAX, |n| n.span().start as usize);
+        p.trailing(item.span().end as usize, next);
         p.out.push('\n');
         p.last_end = item.span().end as usize;
         prev_import = is_import;
@@ -50,6 +54,22 @@ pub fn format(text: &str, file: &File) -> String {
         p.leading(usize::MAX, 0, file.items.is_empty());
     }
     p.out
+}
+
+/// Where a declaration's head ends: its block's `{`, or its end.
+fn header_end(item: &Item) -> usize {
+    let block = match item {
+        Item::Service(s) => Some(&s.body),
+        Item::Slo(s) => match &s.body {
+            SloBody::Block(b) => Some(b),
+            SloBody::Instance { overrides, .. } => overrides.as_ref(),
+        },
+        Item::Template(t) => Some(&t.body),
+        Item::Alerts(a) => Some(&a.body),
+        Item::Policy(p) => Some(&p.body),
+        Item::Import(_) => None,
+    };
+    block.map_or(item.span().end as usize, |b| b.span.start as usize)
 }
 
 struct Printer<'a> {
@@ -110,11 +130,12 @@ impl Printer<'_> {
         }
     }
 
-    /// A comment on the same source line right after `end`.
-    fn trailing(&mut self, end: usize) {
+    /// A comment on the same source line right after `end`, unless another
+    /// node (starting at `limit`) stands between them.
+    fn trailing(&mut self, end: usize, limit: usize) {
         if let Some(c) = self.comments.get(self.next) {
             let between = self.text.get(end..c.start).unwrap_or("\n");
-            if c.start >= end && !between.contains('\n') {
+            if c.start >= end && c.start < limit && !between.contains('\n') {
                 self.out.push_str(" //");
                 self.out.push_str(&c.text);
                 self.last_end = c.end;
@@ -234,7 +255,8 @@ impl Printer<'_> {
             self.leading(header_end, level + 1, true);
             self.indent(level + 1);
             self.entry(e, level + 1);
-            self.trailing(e.span().end as usize);
+            let next = b.entries.get(i + 1).map_or(b.span.end as usize, |n| n.span().start as usize);
+            self.trailing(e.span().end as usize, next);
             self.out.push('\n');
             self.last_end = e.span().end as usize;
         }

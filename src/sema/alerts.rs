@@ -160,14 +160,7 @@ impl Cx<'_> {
                 continue;
             };
             labels.extend(own);
-            for k in labels.keys() {
-                if super::slo::RESERVED_LABELS.contains(&k.as_str()) {
-                    self.diags.push(
-                        Diagnostic::error("slo::label::reserved", f.get("labels").map_or(r.name.span, |g| g.span()), format!("label `{k}` is set by slo itself"), "reserved label")
-                            .with_help(format!("slo sets `{k}` on every alert; use `severity = …` for severity, or choose another label name")),
-                    );
-                }
-            }
+            self.reserved_labels(&labels, f.get("labels").map_or(r.name.span, |g| g.span()));
             if let Some(r) = route {
                 labels.insert("receiver".into(), r);
             }
@@ -464,6 +457,9 @@ impl Cx<'_> {
         let mut top = Fields::default();
         self.collect(&fields_only, &env, BUDGET_FIELDS, &context, &mut top);
         let labels = self.labels_of(top.get("labels")).unwrap_or_default();
+        if let Some(g) = top.get("labels") {
+            self.reserved_labels(&labels, g.span());
+        }
         let annotations = self.labels_of(top.get("annotations")).unwrap_or_default();
         let mut out = Vec::new();
         let camel: String = decl

@@ -318,7 +318,9 @@ impl Eval<'_> {
                     ));
                     return None;
                 }
-                Some(Val::Pct(x / 100.0))
+                // Exact decimal: "99.9e-2" parses to the double nearest 0.999,
+                // where 99.9 / 100 would not.
+                Some(Val::Pct(format!("{}e-2", l.text.trim_end_matches('%')).parse().unwrap_or(x / 100.0)))
             }
             (ValueKind::Factor(l), Ty::Factor) => {
                 let x = num(l, "x", self.diags)?;
@@ -404,7 +406,7 @@ impl Eval<'_> {
 
     /// A `{ key: "value" }` map of label names to strings.
     pub fn labels(&mut self, entries: &[ast::MapEntry], what: &str) -> Option<ir::Labels> {
-        let mut out = ir::Labels::new();
+        let mut out = Vec::new();
         let mut seen: HashMap<String, Span> = HashMap::new();
         let mut ok = true;
         for e in entries {
@@ -445,13 +447,11 @@ impl Eval<'_> {
             }
             seen.insert(name.clone(), span);
             match self.value(&e.value, Ty::String) {
-                Some(Val::Str(s)) => {
-                    out.insert(name, s);
-                }
+                Some(Val::Str(s)) => out.push((name, s)),
                 _ => ok = false,
             }
         }
-        ok.then_some(out)
+        ok.then(|| out.into_iter().collect())
     }
 
     /// Resolves a selector: parameters substituted, regexes validated.

@@ -69,6 +69,7 @@ pub fn check(sources: &SourceMap, modules: &[Module]) -> (ir::Program, Diagnosti
         catalogue: &catalogue,
         diags: &mut diags,
         used: Default::default(),
+        defaults: Default::default(),
     };
     let program = cx.lower_program();
     cx.check_unused();

@@ -18,6 +18,11 @@ pub struct Cx<'a> {
     pub diags: &'a mut Diagnostics,
     /// Declarations instantiated so far: (module, item).
     pub used: std::collections::HashSet<(usize, usize)>,
+    /// Parameter defaults evaluated so far, by (module, item, parameter):
+    /// each is evaluated once (a chain of defaults calling two others
+    /// would otherwise take exponential time), and one still being
+    /// evaluated when it is needed again is a cycle.
+    pub defaults: HashMap<(usize, usize, usize), Option<Option<Val>>>,
 }
 
 const DAY: u64 = 86_400_000;
@@ -108,6 +113,26 @@ impl<'a> Cx<'a> {
         &self.modules[m].name
     }
 
+    /// Reports labels slo sets itself on series and alerts.
+    pub fn reserved_labels(&mut self, labels: &ir::Labels, span: Span) -> bool {
+        let mut ok = true;
+        for k in labels.keys() {
+            if RESERVED_LABELS.contains(&k.as_str()) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "slo::label::reserved",
+                        span,
+                        format!("label `{k}` is set by slo itself"),
+                        "reserved label",
+                    )
+                    .with_help(format!("slo adds `{k}` to every series and alert; choose another name")),
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
     /// Collects the fields of a block into `into`, keyed by name. Entries
     /// that are not fields of `allowed` are reported; later blocks (an
     /// instance's overrides) replace earlier ones (the template's).
@@ -122,6 +147,17 @@ impl<'a> Cx<'a> {
         let mut seen: Vec<(&str, Span)> = Vec::new();
         for e in &block.entries {
             let (key, span) = entry_key(e);
+            // `tier = 3` is a field named like an entry kind, not a tier.
+            let entry_kind = matches!(key, "tier" | "threshold" | "when" | "good when");
+            if matches!(e, Entry::Field(_)) && entry_kind {
+                self.diags.push(error::misplaced(
+                    span,
+                    &format!("a field named `{key}`"),
+                    context,
+                    &format!("`{key}` starts its own entry: write `{key} …` without `=`"),
+                ));
+                continue;
+            }
             if !allowed.contains(&key) {
                 match e {
                     Entry::Field(f) => self.diags.push(error::unknown_field(f.name.span, key, context, allowed)),
@@ -206,6 +242,39 @@ impl<'a> Cx<'a> {
         };
         let args = self.bind(params, r, call, env)?;
         Some(Inst { decl: r, args: args.into(), span: call.span })
+    }
+
+    /// The value of a parameter's default (evaluated in its module).
+    fn default_value(
+        &mut self,
+        decl: DeclRef,
+        i: usize,
+        p: &ast::Param,
+        d: &ast::Value,
+        ty: Ty,
+        env: &Env,
+    ) -> Option<Val> {
+        let key = (decl.module, decl.item, i);
+        match self.defaults.get(&key) {
+            Some(Some(v)) => return v.clone(),
+            Some(None) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "slo::template::recursive_default",
+                        d.span,
+                        format!("the default of `{}` needs itself", p.name.name),
+                        "this default instantiates the declaration it belongs to",
+                    )
+                    .with_help("a parameter's default cannot call its own declaration, directly or through others; give a plain default"),
+                );
+                return None;
+            }
+            None => {}
+        }
+        self.defaults.insert(key, None);
+        let v = self.value(d, ty, env);
+        self.defaults.insert(key, Some(v.clone()));
+        v
     }
 
     fn param_types(&mut self, params: &[ast::Param]) -> Option<Vec<Ty>> {
@@ -319,7 +388,7 @@ impl<'a> Cx<'a> {
         for (i, (p, ty)) in params.iter().zip(&tys).enumerate() {
             let val = match (given.get(&i), &p.default) {
                 (Some(a), _) => self.value(&a.value, *ty, env),
-                (None, Some(d)) => self.value(d, *ty, &def_env),
+                (None, Some(d)) => self.default_value(decl, i, p, d, *ty, &def_env),
                 (None, None) => {
                     missing.push(p.name.name.clone());
                     None
@@ -509,6 +578,9 @@ impl<'a> Cx<'a> {
         // Fields that failed are reported already; keep what did check so
         // lints do not report it missing again.
         let _ = ok;
+        if let Some(g) = f.get("labels") {
+            self.reserved_labels(&labels, g.span());
+        }
         Some(ir::Service { name: s.name.name.clone(), owner, runbook, description, labels, span: s.name.span })
     }
 
@@ -643,23 +715,10 @@ impl<'a> Cx<'a> {
                 let Some(v) = g.value() else { continue };
                 match self.value(v, Ty::Labels, g.env) {
                     Some(Val::Labels(l)) => {
-                        for (k, val) in l {
-                            if key == "labels" && RESERVED_LABELS.contains(&k.as_str()) {
-                                self.diags.push(
-                                    Diagnostic::error(
-                                        "slo::label::reserved",
-                                        v.span,
-                                        format!("label `{k}` is set by slo itself"),
-                                        "reserved label",
-                                    )
-                                    .with_help(format!(
-                                        "slo adds `{k}` to every series and alert; choose another name"
-                                    )),
-                                );
-                                ok = false;
-                            }
-                            target.insert(k, val);
+                        if key == "labels" && !self.reserved_labels(&l, v.span) {
+                            ok = false;
                         }
+                        target.extend(l);
                     }
                     _ => ok = false,
                 }
@@ -668,7 +727,7 @@ impl<'a> Cx<'a> {
 
         // sli
         let sli = match f.get("sli") {
-            Some(Got { entry: Entry::Sli(s), env }) => self.sli(s, env),
+            Some(Got { entry: Entry::Sli(s), env }) => self.sli(s, env, window_ms),
             Some(g) => {
                 self.diags.push(
                     error::mismatch(g.span(), "an `sli <kind> { … }` block", "a field", None)
@@ -679,7 +738,7 @@ impl<'a> Cx<'a> {
             None => {
                 self.diags.push(error::missing_field(
                     d.name.span,
-                    "an sli",
+                    "an `sli` block",
                     &context,
                     "sli events { bad = … total = … }",
                 ));
@@ -843,9 +902,27 @@ impl<'a> Cx<'a> {
                 insts.push(Inst { decl: *r, args: Default::default(), span: d.name.span });
             }
         }
+        let mut rule_names: HashMap<String, Span> = HashMap::new();
         for i in &insts {
             let before = self.diags.0.len();
-            policy_rules.extend(self.policy_for(&cx_slo, i));
+            for rule in self.policy_for(&cx_slo, i) {
+                if let Some(first) = rule_names.get(&rule.name) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "slo::policy::duplicate_name",
+                            i.span,
+                            format!("two budget-policy rules of SLO `{}` are named `{}`", d.name.name, rule.name),
+                            "this policy's rule repeats a name",
+                        )
+                        .with_related(*first, "the first one comes from here")
+                        .with_help("apply each policy once (a service's policies already apply to all its SLOs), or rename a rule with `as`"),
+                    );
+                    ok = false;
+                    continue;
+                }
+                rule_names.insert(rule.name.clone(), i.span);
+                policy_rules.push(rule);
+            }
             self.point_at_use(before, i.span);
         }
 
@@ -951,7 +1028,8 @@ impl<'a> Cx<'a> {
                     None => Some("UTC".to_string()),
                     Some(s) => {
                         match jiff::tz::TimeZone::get(&s.value) {
-                            Ok(_) => Some(s.value.clone()),
+                            // The database's own spelling ("europe/berlin" → "Europe/Berlin").
+                            Ok(zone) => Some(zone.iana_name().unwrap_or(&s.value).to_string()),
                             Err(_) => {
                                 let d = Diagnostic::error(
                                     "slo::window::time_zone",
@@ -1074,7 +1152,7 @@ impl<'a> Cx<'a> {
 
     // ------------------------------------------------------------ SLIs
 
-    fn sli(&mut self, s: &ast::SliBlock, env: &Env) -> Option<ir::Sli> {
+    fn sli(&mut self, s: &ast::SliBlock, env: &Env, window_ms: u64) -> Option<ir::Sli> {
         const KINDS: [&str; 5] = ["events", "latency", "gauge", "timeslices", "composite"];
         let kind = s.kind.name.as_str();
         if !KINDS.contains(&kind) {
@@ -1256,7 +1334,7 @@ impl<'a> Cx<'a> {
                     return None;
                 };
                 let lit = ast::Value { kind: ValueKind::Duration(arg.clone()), span: arg.span };
-                let slice = self.slice(&lit, env, None);
+                let slice = self.slice(&lit, env, Some(window_ms));
                 let Some(Got { entry: Entry::GoodWhen(cond, _), env: cenv }) = f.get("good when").copied() else {
                     self.diags.push(error::missing_field(
                         s.kind.span,
@@ -1460,11 +1538,11 @@ impl<'a> Cx<'a> {
             w: Option<&'v ast::Value>,
             refs: &mut Vec<(ir::SloRef, Span, Option<&'v ast::Value>)>,
         ) -> bool {
-            let names = cx.catalogue.slo_names();
-            let cands: Vec<&str> = names.iter().map(String::as_str).collect();
             if p.parts.len() != 2
                 || !cx.catalogue.slos.contains_key(&(p.parts[0].name.clone(), p.parts[1].name.clone()))
             {
+                let names = cx.catalogue.slo_names();
+                let cands: Vec<&str> = names.iter().map(String::as_str).collect();
                 let mut d = error::unknown_slo(p.span, &p.dotted(), &cands);
                 if p.parts.len() != 2 {
                     d = d.with_help("refer to an SLO as `service.slo`, e.g. `api.availability`");

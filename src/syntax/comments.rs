@@ -66,7 +66,7 @@ pub fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
                 b'{' | b'[' | b'(' => depth += 1,
                 b'}' | b']' | b')' => {
                     depth = depth.saturating_sub(1);
-                    if depth == 0 && c == b'}' {
+                    if depth == 0 && c == b'}' && starts_declaration(text, i + 1) {
                         cuts.push(i + 1);
                     }
                 }
@@ -80,6 +80,27 @@ pub fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
         cuts.push(text.len());
     }
     cuts.windows(2).map(|w| (w[0], w[1])).filter(|(a, b)| a < b || text.is_empty()).collect()
+}
+
+/// Whether what follows `at` (after whitespace and comments) is the end of
+/// the file or a declaration keyword, so that a cut there cannot split a
+/// declaration (`import std.x.{a} as b` goes on after its `}`).
+fn starts_declaration(text: &str, at: usize) -> bool {
+    let mut rest = &text[at..];
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r.find('\n').map_or("", |n| &r[n..]);
+        } else {
+            break;
+        }
+    }
+    if rest.is_empty() {
+        return true;
+    }
+    ["import", "service", "slo", "template", "alerts", "policy"]
+        .iter()
+        .any(|k| rest.strip_prefix(k).is_some_and(|r| !r.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')))
 }
 
 /// Offset of the first bracket that nests deeper than `limit`, if any.
@@ -116,6 +137,13 @@ mod tests {
         let src = "a = \"https://x\" // real\n// own line\nb = `//raw`";
         let cs = comments(src);
         assert_eq!(cs.iter().map(|c| c.text.as_str()).collect::<Vec<_>>(), [" real", " own line"]);
+    }
+
+    #[test]
+    fn chunks_end_only_where_a_declaration_starts() {
+        let text = "import std.a.{x} as y\nservice s {}\n// c\nslo a for s {} trailing";
+        let cuts: Vec<&str> = top_level_chunks(text).into_iter().map(|(a, b)| &text[a..b]).collect();
+        assert_eq!(cuts, ["import std.a.{x} as y\nservice s {}", "\n// c\nslo a for s {} trailing"]);
     }
 
     #[test]

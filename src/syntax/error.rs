@@ -8,6 +8,14 @@ pub const BAD_ESCAPE: &str = "slo::syntax::bad_escape";
 pub const TOO_DEEP: &str = "slo::syntax::too_deep";
 pub const BAD_NUMBER: &str = "slo::syntax::bad_number";
 pub const NOT_UTF8: &str = "slo::syntax::not_utf8";
+pub const TOO_LARGE: &str = "slo::syntax::too_large";
+
+pub fn too_large(span: Span) -> Diagnostic {
+    Diagnostic::error(TOO_LARGE, span, "a declaration here is too large to parse", "the declaration starting here")
+        .with_help(
+            "split very large lists or maps over several declarations (the parser bounds its work per declaration)",
+        )
+}
 
 pub fn unexpected(span: Span, found: &str, expected: &[String]) -> Diagnostic {
     let exp = match expected.len() {

@@ -196,10 +196,13 @@ fn convert_error(src: SourceId, text: &str, e: pest::error::Error<Rule>) -> Diag
             expected.push("the end of the file or a declaration".into());
         }
     }
+    if expected.iter().any(|e| e.contains("call limit")) || e.to_string().contains("call limit") {
+        return error::too_large(Span::new(src, 0, text.len().min(1)));
+    }
     let mut d = error::unexpected(Span::new(src, pos, pos + len), &found, &expected);
     // Common slips get a specific hint.
     let after = rest.get(len..).unwrap_or("").trim_start();
-    if found.starts_with("`\\\"") || found == "`'`" || found == "`\\`" {
+    if rest.starts_with(['"', '\'', '`']) {
         let line_rest = rest.lines().next().unwrap_or("");
         let q = &line_rest[..1];
         if !line_rest[1..].contains(q) {

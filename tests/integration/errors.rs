@@ -144,3 +144,36 @@ fn large_files_parse_the_same_in_parallel() {
         assert_eq!(s.name.name, format!("s{k:05}"), "items keep file order");
     }
 }
+
+/// A symlink inside the project that points outside it does not let an
+/// import escape the root.
+#[test]
+fn imports_cannot_escape_through_symlinks() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("x.slo"), "service secret { owner = \"x\" }\n").unwrap();
+    let project = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), project.path().join("lib")).unwrap();
+    let main = project.path().join("main.slo");
+    std::fs::write(&main, "import \"./lib/x.slo\" as x\n").unwrap();
+    let loaded = slo::driver::load(std::slice::from_ref(&main), project.path()).unwrap();
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(diags.iter().any(|d| d.code == "slo::import::escapes_root"), "{}", super::common::render(&loaded, &diags));
+    assert!(program.services.is_empty());
+}
+
+/// `slo fmt` on a directory reports a file that is not UTF-8 and still
+/// formats the others.
+#[test]
+fn fmt_goes_on_after_a_bad_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.slo"), b"service a { owner = \"caf\xe9\" }\n").unwrap();
+    std::fs::write(dir.path().join("b.slo"), "service b{owner=\"x\"}").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slo"))
+        .args(["fmt", "."])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("slo::syntax::not_utf8"));
+    assert_eq!(std::fs::read_to_string(dir.path().join("b.slo")).unwrap(), "service b {\n  owner = \"x\"\n}\n");
+}

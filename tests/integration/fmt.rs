@@ -28,10 +28,7 @@ fn fmt_is_idempotent_and_keeps_comments() {
         assert_eq!(once, twice, "fmt is not idempotent on {}", f.display());
         let before: Vec<String> = comments(&text).into_iter().map(|c| c.text).collect();
         let after: Vec<String> = comments(&once).into_iter().map(|c| c.text).collect();
-        let (mut b, mut a) = (before.clone(), after.clone());
-        b.sort();
-        a.sort();
-        assert_eq!(a, b, "fmt lost or changed comments in {}", f.display());
+        assert_eq!(after, before, "fmt lost, changed or reordered comments in {}", f.display());
     }
 }
 
@@ -99,4 +96,18 @@ fn canonical_layout() {
 
     // tail
     "#);
+}
+
+/// A comment after the closing brace stays with its declaration, not with
+/// the last entry; a comment inside call arguments moves above its
+/// declaration, not to the next one.
+#[test]
+fn comments_stay_with_their_node() {
+    let out = slo::fmt::format_source("service api { owner = \"sre\" runbook = \"https://r\" } // stale\n").unwrap();
+    assert_eq!(out, "service api {\n  owner = \"sre\"\n  runbook = \"https://r\"\n} // stale\n");
+    let out = slo::fmt::format_source(
+        "slo a for api = t(objective: 99.9%, // was 99.95%\n job: \"api\")\nslo b for api {}\n",
+    )
+    .unwrap();
+    assert_eq!(out, "// was 99.95%\nslo a for api = t(objective: 99.9%, job: \"api\")\n\nslo b for api {}\n");
 }
