@@ -440,6 +440,20 @@ impl Cx<'_> {
                 }
                 other => bad(self, Some(other.to_string())),
             },
+            ValueKind::Call(c)
+                if matches!(c.callee.dotted().as_str(), "budget_remaining" | "budget_consumed" | "incident_share") =>
+            {
+                self.diags.push(
+                    Diagnostic::error(
+                        "slo::cond::args",
+                        c.span,
+                        format!("`{}` takes no window", c.callee.dotted()),
+                        "no parentheses here",
+                    )
+                    .with_help(format!("it is measured over the SLO's window: write `{}`", c.callee.dotted())),
+                );
+                None
+            }
             ValueKind::Call(c) => bad(self, Some(c.callee.dotted())),
             _ => bad(self, None),
         }

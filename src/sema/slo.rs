@@ -491,7 +491,12 @@ impl<'a> Cx<'a> {
                 if self.used.contains(&(mi, ii)) {
                     continue;
                 }
-                let Some((name, kind)) = scope::decl_of(item) else { continue };
+                let (name, kind) = match (scope::decl_of(item), item) {
+                    (Some(d), _) => d,
+                    // `policy x for api` whose service has no SLOs yet.
+                    (None, ast::Item::Policy(p)) => (&p.name, DeclKind::Policy),
+                    _ => continue,
+                };
                 let params: &[ast::Param] = match item {
                     ast::Item::Template(t) => &t.params,
                     ast::Item::Alerts(a) => a.params.as_deref().unwrap_or(&[]),
@@ -520,6 +525,14 @@ impl<'a> Cx<'a> {
                         if let Some(i) = self.instantiate(&call, kind, &env) {
                             self.alerts_for(&ctx, &i);
                         }
+                    }
+                    DeclKind::Policy if matches!(item, ast::Item::Policy(p) if p.target.is_some()) => {
+                        let i = Inst {
+                            decl: DeclRef { module: mi, item: ii, kind },
+                            args: Default::default(),
+                            span: name.span,
+                        };
+                        self.policy_for(&ctx, &i);
                     }
                     DeclKind::Policy => {
                         if let Some(i) = self.instantiate(&call, kind, &env) {
@@ -899,6 +912,7 @@ impl<'a> Cx<'a> {
         }
         for key in [(d.service.name.clone(), None), (d.service.name.clone(), Some(d.name.name.clone()))] {
             for r in targeted.get(&key).into_iter().flatten() {
+                self.used.insert((r.module, r.item));
                 insts.push(Inst { decl: *r, args: Default::default(), span: d.name.span });
             }
         }
@@ -1140,7 +1154,22 @@ impl<'a> Cx<'a> {
                     "unknown budgeting method",
                     "not a budgeting method",
                 );
-                d = match name.and_then(|n| error::suggest(&n, ["occurrences", "timeslices", "ratio_timeslices"])) {
+                // The right name in the wrong form gets told the form.
+                let form = match (name.as_deref(), &v.kind) {
+                    (Some("timeslices"), ValueKind::Path(_)) => {
+                        Some("`timeslices` takes a slice and a target: `timeslices(1m, 95%)`".to_string())
+                    }
+                    (Some("ratio_timeslices"), ValueKind::Path(_)) => {
+                        Some("`ratio_timeslices` takes a slice: `ratio_timeslices(5m)`".to_string())
+                    }
+                    (Some("occurrences"), ValueKind::Call(_)) => {
+                        Some("`occurrences` takes no arguments: write `occurrences`".to_string())
+                    }
+                    _ => None,
+                };
+                d = match form.or_else(|| {
+                    name.and_then(|n| error::suggest(&n, ["occurrences", "timeslices", "ratio_timeslices"]))
+                }) {
                     Some(s) => d.with_help(s),
                     None => d.with_help(help),
                 };
@@ -1522,9 +1551,13 @@ impl<'a> Cx<'a> {
                     "unknown way to combine SLOs",
                     "not a combination",
                 );
-                d = match n.and_then(|n| error::suggest(&n, ["serial", "weighted", "k_of_n"])) {
-                    Some(h) => d.with_help(format!("{h} (`k_of_n` takes the count: `k_of_n(2)`)")),
-                    None => d.with_help("write `serial`, `weighted` or `k_of_n(2)`"),
+                d = match n.as_deref() {
+                    Some("k_of_n") => d.with_help("`k_of_n` takes how many components must be good: `k_of_n(2)`"),
+                    Some(m @ ("serial" | "weighted")) => d.with_help(format!("`{m}` takes no arguments: write `{m}`")),
+                    _ => match n.and_then(|n| error::suggest(&n, ["serial", "weighted", "k_of_n"])) {
+                        Some(h) => d.with_help(format!("{h} (`k_of_n` takes the count: `k_of_n(2)`)")),
+                        None => d.with_help("write `serial`, `weighted` or `k_of_n(2)`"),
+                    },
                 };
                 self.diags.push(d);
                 return None;

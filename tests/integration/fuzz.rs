@@ -14,7 +14,8 @@ fn front_end(text: &str) {
     let _ = slo::diag::render_human(&diags, &loaded.sources, false, 80);
     let _ = slo::diag::render_json(&diags, &loaded.sources);
     if let Ok(out) = slo::fmt::format_source(text) {
-        slo::fmt::format_source(&out).expect("formatted output parses");
+        let again = slo::fmt::format_source(&out).expect("formatted output parses");
+        assert_eq!(again, out, "fmt is not idempotent on {text:?}");
     }
 }
 
