@@ -95,6 +95,9 @@ fn absolute(p: &Path) -> PathBuf {
 
 struct Loader {
     root: PathBuf,
+    /// Sources given as strings (tests, fuzzing): relative imports resolve
+    /// among them by name, never on disk.
+    in_memory: bool,
     sources: SourceMap,
     modules: Vec<Module>,
     diags: Diagnostics,
@@ -222,6 +225,16 @@ impl Loader {
             return None;
         }
         let here = self.sources.get(self.modules[mi].source).name.clone();
+        if self.in_memory {
+            let target = normalize(&Path::new("/").join(&here).parent().unwrap_or(Path::new("/")).join(rel));
+            return match self.by_key.get(&target.display().to_string()) {
+                Some(&t) => Some(t),
+                None => {
+                    self.diags.push(error::import_not_found(s.span, &s.value, "no such file"));
+                    None
+                }
+            };
+        }
         let base = absolute(&self.root.join(&here));
         let dir = base.parent().map(Path::to_path_buf).unwrap_or_default();
         let target = normalize(&dir.join(rel));
@@ -248,6 +261,7 @@ impl Loader {
 pub fn load(files: &[PathBuf], root: &Path) -> Result<Loaded, IoError> {
     let mut l = Loader {
         root: absolute(root),
+        in_memory: false,
         sources: SourceMap::new(),
         modules: vec![],
         diags: Diagnostics::default(),
@@ -271,6 +285,7 @@ pub fn load(files: &[PathBuf], root: &Path) -> Result<Loaded, IoError> {
 pub fn load_strs(files: &[(&str, &str)]) -> Loaded {
     let mut l = Loader {
         root: PathBuf::from("/"),
+        in_memory: true,
         sources: SourceMap::new(),
         modules: vec![],
         diags: Diagnostics::default(),
@@ -282,47 +297,7 @@ pub fn load_strs(files: &[(&str, &str)]) -> Loaded {
     }
     let mut i = 0;
     while i < l.modules.len() {
-        // In-memory imports: resolve by normalized name only.
-        let imports: Vec<ast::Import> = l.modules[i]
-            .file
-            .items
-            .iter()
-            .filter_map(|it| match it {
-                ast::Item::Import(imp) => Some(imp.clone()),
-                _ => None,
-            })
-            .collect();
-        if imports.iter().any(|imp| matches!(imp.source, ast::ImportSource::File(_))) {
-            let here = PathBuf::from("/").join(&l.modules[i].name);
-            let mut targets = vec![];
-            for imp in &imports {
-                targets.push(match &imp.source {
-                    ast::ImportSource::Std(parts, span) => {
-                        let name = parts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(".");
-                        let t = l.load_std(&name);
-                        if t.is_none() {
-                            let names: Vec<&str> = stdlib::MODULES.iter().map(|(n, _)| *n).collect();
-                            l.diags.push(error::unknown_module(*span, &name, &names));
-                        }
-                        t
-                    }
-                    ast::ImportSource::File(s) => {
-                        let target = normalize(&here.parent().unwrap_or(Path::new("/")).join(&s.value));
-                        let key = target.display().to_string();
-                        match l.by_key.get(&key) {
-                            Some(&t) => Some(t),
-                            None => {
-                                l.diags.push(error::import_not_found(s.span, &s.value, "no such file"));
-                                None
-                            }
-                        }
-                    }
-                });
-            }
-            l.modules[i].imports = targets;
-        } else {
-            l.resolve_imports(i);
-        }
+        l.resolve_imports(i);
         i += 1;
     }
     Loaded { sources: l.sources, modules: l.modules, diags: l.diags, broken: l.broken }
