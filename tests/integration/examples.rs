@@ -153,3 +153,16 @@ fn platform_catalogue_matches_the_seed() {
         }
     }
 }
+
+/// The example at the top of README.md checks and compiles.
+#[test]
+fn readme_example_checks() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("```slo\n").expect("a slo block") + "```slo\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let loaded = slo::driver::load_strs(&[("readme.slo", &readme[start..end])]);
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(diags.0.is_empty(), "{}", render(&loaded, &diags));
+    assert_eq!(program.slos.len(), 3);
+    slo::promql::emit(&program, &slo::promql::Options::default()).expect("compiles");
+}
