@@ -85,6 +85,26 @@ pub fn composite_cycles(program: &ir::Program, catalogue: &Catalogue, diags: &mu
     let by_name: std::collections::HashMap<(&str, &str), usize> =
         keys.iter().enumerate().map(|(i, (a, b))| ((a.as_str(), b.as_str()), i)).collect();
     let index = |s: &str, n: &str| by_name.get(&(s, n)).copied();
+    // A composite combines one ratio per component; a grouped component
+    // has one per group, and no single one to combine.
+    for slo in &program.slos {
+        if let ir::Sli::Composite { components, .. } = &slo.sli {
+            for c in components {
+                if let Some(comp) = program.slo(&c.service, &c.name).filter(|x| !x.group_by.is_empty()) {
+                    diags.push(
+                        Diagnostic::error(
+                            "slo::composite::grouped_component",
+                            slo.span,
+                            format!("component {}.{} is grouped by {}", c.service, c.name, comp.group_by.join(", ")),
+                            "this composite combines a grouped SLO",
+                        )
+                        .with_related(comp.span, "grouped here")
+                        .with_help("combine ungrouped SLOs, or make an ungrouped twin of the component for the composite"),
+                    );
+                }
+            }
+        }
+    }
     // Only composites have edges; SLOs without any cannot be on a cycle.
     let mut g = DiGraphMap::<usize, ()>::new();
     for slo in &program.slos {
