@@ -195,7 +195,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 print_diags(&diags, &loaded.sources, Format::Human);
                 return Ok(1);
             }
-            if let Err(errs) = slo::promql::validate(&program) {
+            if let Err(errs) = slo::promql::validate(&program, &opts) {
                 let ds = Diagnostics(errs.iter().map(|e| e.diagnostic()).collect());
                 print_diags(&ds, &loaded.sources, Format::Human);
                 return Ok(1);

@@ -75,6 +75,14 @@ pub fn write<E: std::fmt::Display>(
             let err = |e: std::io::Error| IoError(format!("cannot write {}: {e}", p.display()));
             let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
             tmp.write_all(f.contents.as_bytes()).map_err(err)?;
+            // Temporary files are private (0600); rule files must stay
+            // readable by the Prometheus that loads them: keep the old
+            // file's mode, or use the usual 0644.
+            let mode = std::fs::metadata(&p).map(|m| m.permissions()).unwrap_or_else(|_| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::Permissions::from_mode(0o644)
+            });
+            tmp.as_file().set_permissions(mode).map_err(err)?;
             pending.push((tmp.into_temp_path(), p.clone()));
         }
         produced.insert(p);

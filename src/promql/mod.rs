@@ -129,14 +129,18 @@ fn needs(program: &ir::Program) -> BTreeMap<(String, String), Needs> {
 
 /// Compiles a checked program into all its files at once.
 pub fn emit(program: &ir::Program, opts: &Options) -> Result<Vec<OutFile>, Vec<OutputError>> {
-    validate(program)?;
+    validate(program, opts)?;
     files(program, opts).collect::<Result<Vec<_>, OutputError>>().map_err(|e| vec![e])
 }
 
 /// Everything the backend cannot express, found before any rule is built
 /// (so nothing is written when something would fail).
-pub fn validate(program: &ir::Program) -> Result<(), Vec<OutputError>> {
-    let errors: Vec<OutputError> = program.slos.iter().filter_map(rules::unsupported).collect();
+pub fn validate(program: &ir::Program, opts: &Options) -> Result<(), Vec<OutputError>> {
+    let errors: Vec<OutputError> = program
+        .slos
+        .iter()
+        .filter_map(|s| rules::unsupported(s).or_else(|| rules::slices_fit(s, opts.eval_interval_ms)))
+        .collect();
     if errors.is_empty() {
         Ok(())
     } else {

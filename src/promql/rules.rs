@@ -2,11 +2,12 @@
 //!
 //! ## The series every SLO records
 //!
-//! With `E` the evaluation interval (1m by default) and `T` the SLO window:
+//! With `E` the evaluation interval (1m by default), `B` the bucket (five
+//! intervals, or the slice of a slice-based SLO) and `T` the SLO window:
 //!
 //! | series | meaning |
 //! |---|---|
-//! | `slo:sli_events_bad:increaseE`, `slo:sli_events_total:increaseE` | bad and valid events in the last interval `(t−E, t]` |
+//! | `slo:sli_events_bad:increaseB`, `slo:sli_events_total:increaseB` | bad and valid events of the last bucket, written once per bucket |
 //! | `slo:sli_error:ratio_rateW` | error ratio over every window `W` an alert or condition reads |
 //! | `slo:period_error:ratio` | Σbad / Σvalid over `T` |
 //! | `slo:objective:ratio`, `slo:error_budget:ratio` | the target and `1 − target` |
@@ -16,18 +17,22 @@
 //!
 //! ## Why the period ratio is exact and cheap
 //!
-//! Each evaluation records the events of its own interval `(t−E, t]`; the
-//! intervals of consecutive evaluations are disjoint and cover time, so
+//! Buckets are aligned: the bucket series are written only at the one
+//! evaluation per bucket whose time falls in the first interval after a
+//! bucket boundary (`time() % B < E`), and hold the events of `(t−B, t]`.
+//! Consecutive buckets are disjoint and cover time, so
 //! `sum_over_time(bad[T]) / sum_over_time(total[T])` is Σbad / Σvalid over
 //! the window — every event weighs the same, however uneven the traffic
 //! (Sloth averages short-window *ratios* instead, which weighs a quiet
 //! hour like a busy one: its issues #332, #354, #526). The sums read one
-//! pre-aggregated sample per interval per group (40,320 for 28 days at 1m)
+//! pre-aggregated sample per bucket per group (8,064 for 28 days at 5m)
 //! instead of every raw sample of every series (Pyrra's 28-day `increase`,
-//! pyrra #1440). Window ratios up to 6h read the raw counters with `rate`,
-//! as multiwindow alerts usually do; longer ones reuse the interval sums.
-//! The only approximation is Prometheus's own: `increase` extrapolates to
-//! the edges of each interval, which is unbiased for steady counters.
+//! pyrra #1440). A bucket of five intervals holds several samples even
+//! with Prometheus's default 1m scrape. Window ratios up to 6h read the raw
+//! counters with `rate`, as multiwindow alerts usually do; longer ones
+//! reuse the bucket sums. The only approximation is Prometheus's own:
+//! `increase` extrapolates to the edges of each bucket, which is exact for
+//! steady counters. A numerator with no series at all counts as zero.
 
 use super::expr::{agg, dur, le_regex, num, selector, with_suffix};
 use super::{Options, OutputError};
@@ -127,6 +132,11 @@ pub fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
     }
     let mut w = BTreeSet::new();
     w.insert(current_window(slo));
+    // A composite's period combines its components' ratios over its own
+    // window (not over theirs), so they must record that window too.
+    if let ir::Sli::Composite { .. } = slo.sli {
+        w.insert(slo.window.nominal_ms());
+    }
     for a in &slo.alerts {
         match &a.condition {
             AlertCondition::BurnRate { long_ms, short_ms, .. } => {
@@ -197,56 +207,76 @@ impl SloRules<'_> {
         )
     }
 
-    /// (bad events, valid events) of one evaluation interval, from raw
-    /// series; with timeslice budgeting, (bad slices, slices) instead: one
-    /// sample per slice, at the one evaluation of each slice whose time
-    /// falls in the first interval after a slice boundary, so slices are
-    /// disjoint and none is skipped.
+    /// Length of the buckets the interval series count events in: one
+    /// slice for slice-based SLOs, else five evaluation intervals (5m by
+    /// default), so that even 1m scrapes put several samples in each.
+    pub fn bucket_ms(&self) -> u64 {
+        match (&self.slo.sli, &self.slo.budgeting) {
+            (ir::Sli::Timeslices { slice_ms, .. }, _) => *slice_ms,
+            (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms }) => *slice_ms,
+            _ => 5 * self.opts.eval_interval_ms,
+        }
+    }
+
+    /// `slo:sli_events_bad:increase5m` and the like, for this SLO.
+    fn inc_name(&self, which: &str) -> String {
+        format!("slo:sli_events_{which}:increase{}", dur(self.bucket_ms()))
+    }
+
+    /// (bad, valid) events of one bucket, recorded once per bucket: at the
+    /// one evaluation whose time falls in the first interval after a bucket
+    /// boundary, so buckets are disjoint and none is skipped (with
+    /// timeslice budgeting: bad slices and slices). A numerator with no
+    /// series at all counts as 0, not as "no data": an SLO whose error
+    /// counter does not exist yet has no errors, and one whose success
+    /// counter does not exist has no successes.
     fn interval_events(&self) -> Option<(String, String)> {
-        let e = self.e();
+        let bucket = self.bucket_ms();
+        let aligned = self.aligned(bucket);
+        let w = dur(bucket);
         match (&self.slo.budgeting, &self.slo.sli) {
             (_, ir::Sli::Timeslices { .. } | ir::Sli::Composite { .. }) | (ir::Budgeting::Occurrences, _) => {}
             (ir::Budgeting::Timeslices { slice_ms, target }, _) => {
+                // A slice without traffic is neither good nor bad.
                 let ratio = self.raw_ratio(*slice_ms)?;
-                let good = format!("1 - ({ratio}) >= bool {}", num(*target));
-                let aligned = self.aligned(*slice_ms);
+                let good = format!("(1 - ({ratio}) >= bool {}) and (({ratio}) >= 0)", num(*target));
                 return Some((format!("1 - ({good}) and {aligned}"), format!("({good}) * 0 + 1 and {aligned}")));
             }
             (ir::Budgeting::RatioTimeslices { slice_ms }, _) => {
-                let ratio = self.raw_ratio(*slice_ms)?;
-                let aligned = self.aligned(*slice_ms);
+                let ratio = format!("({}) >= 0", self.raw_ratio(*slice_ms)?);
                 return Some((format!("({ratio}) and {aligned}"), format!("({ratio}) * 0 + 1 and {aligned}")));
             }
         }
-        Some(match &self.slo.sli {
+        let inc = |s: &ir::Selector| self.sum(&format!("increase({}[{w}])", selector(s, &[])));
+        let (bad, total) = match &self.slo.sli {
             ir::Sli::Events { numerator, total } => {
-                let t = self.sum(&format!("increase({}[{e}])", selector(total, &[])));
+                let t = inc(total);
                 let bad = match numerator {
-                    ir::EventsNumerator::Bad(b) => self.sum(&format!("increase({}[{e}])", selector(b, &[]))),
-                    ir::EventsNumerator::Good(g) => {
-                        format!("{t} - {}", self.sum(&format!("increase({}[{e}])", selector(g, &[]))))
-                    }
+                    ir::EventsNumerator::Bad(b) => format!("({} or 0 * {t})", inc(b)),
+                    ir::EventsNumerator::Good(g) => format!("{t} - ({} or 0 * {t})", inc(g)),
                 };
                 (bad, t)
             }
             ir::Sli::Latency { histogram, below_seconds } => {
-                let t = self.sum(&format!("increase({}[{e}])", selector(&with_suffix(histogram, "_count"), &[])));
-                let good = self.sum(&format!("increase({}[{e}])", self.bucket(histogram, *below_seconds)));
-                (format!("{t} - {good}"), t)
+                let t = inc(&with_suffix(histogram, "_count"));
+                let good = self.sum(&format!("increase({}[{w}])", self.bucket(histogram, *below_seconds)));
+                (format!("{t} - ({good} or 0 * {t})"), t)
             }
             ir::Sli::Gauge { series } => {
-                let count = self.sum(&format!("count_over_time({}[{e}])", selector(series, &[])));
-                let good = self.sum(&format!("sum_over_time({}[{e}])", selector(series, &[])));
+                let count = self.sum(&format!("count_over_time({}[{w}])", selector(series, &[])));
+                let good = self.sum(&format!("sum_over_time({}[{w}])", selector(series, &[])));
                 (format!("{count} - {good}"), count)
             }
             ir::Sli::Timeslices { slice_ms, good } => {
                 let indicator = self.slice_good(*slice_ms, good);
-                let aligned = self.aligned(*slice_ms);
-                let total = format!("({indicator}) * 0 + 1 and {aligned}");
-                (format!("1 - ({indicator}) and {aligned}"), total)
+                return Some((
+                    format!("1 - ({indicator}) and {aligned}"),
+                    format!("({indicator}) * 0 + 1 and {aligned}"),
+                ));
             }
             ir::Sli::Composite { .. } => return None,
-        })
+        };
+        Some((format!("({bad}) and {aligned}"), format!("({total}) and {aligned}")))
     }
 
     fn bucket(&self, histogram: &ir::Selector, below: f64) -> String {
@@ -296,21 +326,22 @@ impl SloRules<'_> {
     fn raw_ratio(&self, w: u64) -> Option<String> {
         let w = dur(w);
         Some(match &self.slo.sli {
-            ir::Sli::Events { numerator: ir::EventsNumerator::Bad(b), total } => format!(
-                "{} / {}",
-                self.sum(&format!("rate({}[{w}])", selector(b, &[]))),
-                self.sum(&format!("rate({}[{w}])", selector(total, &[])))
-            ),
-            ir::Sli::Events { numerator: ir::EventsNumerator::Good(g), total } => format!(
-                "1 - {} / {}",
-                self.sum(&format!("rate({}[{w}])", selector(g, &[]))),
-                self.sum(&format!("rate({}[{w}])", selector(total, &[])))
-            ),
-            ir::Sli::Latency { histogram, below_seconds } => format!(
-                "1 - {} / {}",
-                self.sum(&format!("rate({}[{w}])", self.bucket(histogram, *below_seconds))),
-                self.sum(&format!("rate({}[{w}])", selector(&with_suffix(histogram, "_count"), &[])))
-            ),
+            // A numerator without series counts as 0 (see interval_events).
+            ir::Sli::Events { numerator: ir::EventsNumerator::Bad(b), total } => {
+                let t = self.sum(&format!("rate({}[{w}])", selector(total, &[])));
+                format!("({} or 0 * {t}) / {t}", self.sum(&format!("rate({}[{w}])", selector(b, &[]))))
+            }
+            ir::Sli::Events { numerator: ir::EventsNumerator::Good(g), total } => {
+                let t = self.sum(&format!("rate({}[{w}])", selector(total, &[])));
+                format!("1 - ({} or 0 * {t}) / {t}", self.sum(&format!("rate({}[{w}])", selector(g, &[]))))
+            }
+            ir::Sli::Latency { histogram, below_seconds } => {
+                let t = self.sum(&format!("rate({}[{w}])", selector(&with_suffix(histogram, "_count"), &[])));
+                format!(
+                    "1 - ({} or 0 * {t}) / {t}",
+                    self.sum(&format!("rate({}[{w}])", self.bucket(histogram, *below_seconds)))
+                )
+            }
             ir::Sli::Gauge { series } => format!(
                 "1 - {} / {}",
                 self.sum(&format!("sum_over_time({}[{w}])", selector(series, &[]))),
@@ -323,11 +354,10 @@ impl SloRules<'_> {
     /// Error ratio over `w` from the per-interval sums.
     fn summed_ratio(&self, w: u64) -> String {
         let w = dur(w);
-        let e = self.e();
         format!(
             "sum_over_time({}[{w}]) / sum_over_time({}[{w}])",
-            self.own(&format!("slo:sli_events_bad:increase{e}")),
-            self.own(&format!("slo:sli_events_total:increase{e}"))
+            self.own(&self.inc_name("bad")),
+            self.own(&self.inc_name("total"))
         )
     }
 
@@ -388,8 +418,8 @@ impl SloRules<'_> {
         };
         // Per-interval events.
         if let Some((bad, total)) = self.interval_events() {
-            rules.push(self.record(format!("slo:sli_events_bad:increase{e}"), bad, &[]));
-            rules.push(self.record(format!("slo:sli_events_total:increase{e}"), total, &[]));
+            rules.push(self.record(self.inc_name("bad"), bad, &[]));
+            rules.push(self.record(self.inc_name("total"), total, &[]));
         }
         // Window ratios.
         for &w in &windows {
@@ -410,13 +440,19 @@ impl SloRules<'_> {
         // The period.
         let mut trailing = None;
         let period = match (composite, &slo.window) {
-            (Some((c, comps)), _) => self.composite_ratio(c, comps, "slo:period_error:ratio"),
+            (Some((c, comps)), _) => self.composite_ratio(c, comps, &ratio_name(t)),
             (None, ir::Window::Rolling { .. }) => self.summed_ratio(t),
             (None, ir::Window::Calendar { unit, tz }) => {
                 let (acc, id) = self.calendar(*unit, tz);
                 rules.extend(acc);
                 trailing = Some(id);
-                format!("{} / {}", self.own("slo:calendar_bad:sum"), self.own("slo:calendar_total:sum"))
+                // The sums are recorded once per bucket (and marked stale in
+                // between): read their latest value.
+                format!(
+                    "last_over_time({}[1d]) / last_over_time({}[1d])",
+                    self.own("slo:calendar_bad:sum"),
+                    self.own("slo:calendar_total:sum")
+                )
             }
         };
         let b = num(self.budget());
@@ -470,7 +506,7 @@ impl SloRules<'_> {
         })
     }
 
-    /// Calendar windows: running sums of the interval series that restart
+    /// Calendar windows: running sums of the bucket series that restart
     /// when the calendar period changes.
     ///
     /// PromQL ranges have fixed lengths, so "since the first of the month"
@@ -482,26 +518,29 @@ impl SloRules<'_> {
     /// last evaluation, in the SLO's time zone. The zone's UTC offsets,
     /// daylight-saving changes included, are spelled out as steps in time
     /// from 2020 to 2040 (from the IANA database slo is built with).
-    /// Consequences: sums start when the rules are first deployed (no
-    /// backfill), and events of evaluations Prometheus missed are missed.
+    /// Each sum carries its last value forward for up to a day, so gaps in
+    /// the data or in evaluation shorter than that do not restart it; a
+    /// bucket counts in the period of its last second. Consequences: sums
+    /// start when the rules are first deployed (no backfill), events of
+    /// buckets Prometheus did not evaluate are missed, and a bucket that
+    /// straddles a boundary (when the group's evaluation offset is not a
+    /// multiple of the bucket) counts wholly in the new period.
     fn calendar(&self, unit: ir::CalendarUnit, tz: &str) -> (Vec<Rule>, Rule) {
-        let e = self.e();
-        let lookback = dur(self.opts.eval_interval_ms * 10);
-        let now = period_id(unit, &local_seconds(tz, "time()"));
-        let same = format!("last_over_time({}[{lookback}]) == on() {now}", self.own("slo:calendar_period:id"));
+        // A bucket recorded at t holds the events of (t − bucket, t]: it
+        // belongs to the period of its last second.
+        let now = period_id(unit, &local_seconds(tz, "time() - 1"));
+        let same = format!("last_over_time({}[1d]) == on() {now}", self.own("slo:calendar_period:id"));
         let mut rules = Vec::new();
-        for (acc, inc) in [
-            ("slo:calendar_bad:sum", "slo:sli_events_bad:increase"),
-            ("slo:calendar_total:sum", "slo:sli_events_total:increase"),
-        ] {
-            let inc = self.own(&format!("{inc}{e}"));
+        for (acc, which) in [("slo:calendar_bad:sum", "bad"), ("slo:calendar_total:sum", "total")] {
+            let inc = self.own(&self.inc_name(which));
             rules.push(self.record(
                 acc.into(),
-                format!("{inc} + ((last_over_time({}[{lookback}]) and on() ({same})) or {inc} * 0)", self.own(acc)),
+                format!("{inc} + ((last_over_time({}[1d]) and on() ({same})) or {inc} * 0)", self.own(acc)),
                 &[],
             ));
         }
-        (rules, self.record("slo:calendar_period:id".into(), now, &[]))
+        let id = format!("{now} and {}", self.aligned(self.bucket_ms()));
+        (rules, self.record("slo:calendar_period:id".into(), id, &[]))
     }
 
     /// An SLO quantity as PromQL over this SLO's recorded series.
@@ -520,11 +559,10 @@ impl SloRules<'_> {
                 // In PromQL an incident is approximated by the last day:
                 // the budget share spent in it. The backtester finds
                 // incidents exactly.
-                let e = self.e();
                 format!(
                     "(sum_over_time({}[1d]) / ({b} * sum_over_time({}[{}])))",
-                    self.own(&format!("slo:sli_events_bad:increase{e}")),
-                    self.own(&format!("slo:sli_events_total:increase{e}")),
+                    self.own(&self.inc_name("bad")),
+                    self.own(&self.inc_name("total")),
                     dur(self.slo.window.nominal_ms())
                 )
             }
@@ -553,7 +591,7 @@ impl SloRules<'_> {
         };
         match raw {
             Some(r) => self.sum(&r),
-            None => format!("sum_over_time({}[{wd}])", self.own(&format!("slo:sli_events_total:increase{}", self.e()))),
+            None => format!("sum_over_time({}[{wd}])", self.own(&self.inc_name("total"))),
         }
     }
 
@@ -722,9 +760,36 @@ pub fn unsupported(slo: &ir::Slo) -> Option<OutputError> {
         })
         .chain(slo.policy_rules.iter().map(|p| &p.condition))
         .any(|c| c.all.iter().any(|x| x.lhs == SloQuantity::IncidentShare));
-    (composite && incident).then(|| OutputError::Unsupported {
+    let err = |what: String| {
+        Some(OutputError::Unsupported { slo: format!("{}.{}", slo.service, slo.name), what, span: slo.span })
+    };
+    if composite && incident {
+        return err("`incident_share` needs the SLO's own event counts; a composite has none".into());
+    }
+    if let ir::Sli::Timeslices { .. } = slo.sli {
+        if slo.alerts.iter().any(|a| a.min_events.is_some()) {
+            return err(
+                "`min_events` counts events, and a timeslices SLI has slices, not events: drop the guard".into()
+            );
+        }
+    }
+    None
+}
+
+/// Whether the evaluation interval can judge every slice of the SLO.
+pub fn slices_fit(slo: &ir::Slo, eval_interval_ms: u64) -> Option<OutputError> {
+    let slice = match (&slo.sli, &slo.budgeting) {
+        (ir::Sli::Timeslices { slice_ms, .. }, _) => *slice_ms,
+        (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms }) => *slice_ms,
+        _ => return None,
+    };
+    (slice % eval_interval_ms != 0).then(|| OutputError::Unsupported {
         slo: format!("{}.{}", slo.service, slo.name),
-        what: "`incident_share` needs the SLO's own event counts; a composite has none".into(),
+        what: format!(
+            "its {} slices are not a whole number of {} evaluation intervals, so some slices would never be judged; use an --eval-interval that divides the slice",
+            dur(slice),
+            dur(eval_interval_ms)
+        ),
         span: slo.span,
     })
 }

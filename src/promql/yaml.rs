@@ -25,7 +25,9 @@ fn plain_ok(s: &str) -> bool {
     }
     if s.contains(": ")
         || s.contains(" #")
-        || s.chars().any(|c| c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'))
+        || s.chars().any(|c| {
+            c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+        })
     {
         return false;
     }
@@ -55,7 +57,9 @@ fn plain_ok(s: &str) -> bool {
 pub fn scalar(out: &mut String, s: &str) {
     if plain_ok(s) {
         out.push_str(s);
-    } else if !s.chars().any(|c| c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}')) {
+    } else if !s.chars().any(|c| {
+        c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
+    }) {
         out.push('\'');
         out.push_str(&s.replace('\'', "''"));
         out.push('\'');
@@ -68,7 +72,9 @@ pub fn scalar(out: &mut String, s: &str) {
                 '\n' => out.push_str("\\n"),
                 '\t' => out.push_str("\\t"),
                 '\r' => out.push_str("\\r"),
-                c if c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}') => {
+                c if c.is_control()
+                    || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') =>
+                {
                     let _ = write!(out, "\\u{:04x}", c as u32);
                 }
                 c => out.push(c),

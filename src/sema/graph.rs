@@ -99,7 +99,9 @@ pub fn composite_cycles(program: &ir::Program, catalogue: &Catalogue, diags: &mu
                             "this composite combines a grouped SLO",
                         )
                         .with_related(comp.span, "grouped here")
-                        .with_help("combine ungrouped SLOs, or make an ungrouped twin of the component for the composite"),
+                        .with_help(
+                            "combine ungrouped SLOs, or make an ungrouped twin of the component for the composite",
+                        ),
                     );
                 }
             }

@@ -852,6 +852,24 @@ impl<'a> Cx<'a> {
             }
         }
 
+        // A grouping label must come from the series; a static label of the
+        // same name would collapse every group into one label set.
+        for g in &group_by {
+            if labels.contains_key(g) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "slo::label::group_conflict",
+                        f.get("group_by").map_or(d.name.span, |x| x.span()),
+                        format!("`{g}` is both a grouping label and a static label of this SLO"),
+                        "grouped here",
+                    )
+                    .with_help(format!(
+                        "remove `{g}` from the service's or the SLO's `labels`, or group by another label"
+                    )),
+                );
+                ok = false;
+            }
+        }
         let cx_slo = SloCtx { objective, window_ms, span: d.name.span };
 
         // alerts

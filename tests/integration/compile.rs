@@ -165,6 +165,10 @@ fn check_mode_catches_drift() {
     let d = dir.path();
     let (code, _, err) = slo_bin(&["compile", "src", "--out", "rules"], d);
     assert_eq!(code, 0, "{err}");
+    // Readable by a Prometheus running as another user.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(out.join("shop.rules.yml")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
     let (code, _, err) = slo_bin(&["compile", "src", "--out", "rules", "--check"], d);
     assert_eq!(code, 0, "{err}");
     // A one-character change in a source.
@@ -310,6 +314,22 @@ fn unsupported_constructs_are_reported() {
     let errs = promql::emit(&program, &Options::default()).unwrap_err();
     assert_eq!(errs.len(), 1);
     assert_eq!(errs[0].diagnostic().code, "slo::compile::unsupported");
+
+    // A traffic guard counts events; a timeslices SLI has none. And an
+    // evaluation interval longer than a slice would skip slices.
+    let loaded = slo::driver::load_strs(&[(
+        "t.slo",
+        "import std.alerting.{google_28d}\nservice s {\n  owner = \"o\"\n}\nslo t for s {\n  objective = 99% over 28d\n  sli timeslices 1m {\n    good when rate(x{job=\"a\"}) >= 1/s\n  }\n  alerts = google_28d(min_events: 100)\n}\nslo u for s {\n  objective = 99% over 28d\n  sli timeslices 1m {\n    good when rate(x{job=\"b\"}) >= 1/s\n  }\n}\n",
+    )]);
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors(), "{}", render(&loaded, &diags));
+    let errs = promql::emit(&program, &Options::default()).unwrap_err();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].to_string().contains("min_events"), "{errs:?}");
+    let slow = Options { eval_interval_ms: 120_000, ..Options::default() };
+    let errs = promql::emit(&program, &slow).unwrap_err();
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(errs.iter().any(|e| e.to_string().contains("evaluation intervals")), "{errs:?}");
 }
 
 /// The fast YAML writer reads back exactly as serde_yaml_ng's own output,
