@@ -1513,7 +1513,7 @@ impl<'a> Cx<'a> {
         mut rhs: impl FnMut(&mut Self, &ast::Value) -> Option<f64>,
     ) -> Option<Vec<(ir::CmpOp, f64)>> {
         match term {
-            ast::Comparison::Compare { op, rhs: r, .. } => Some(vec![(cmp_op(*op), rhs(self, r)?)]),
+            ast::Comparison::Compare { op, rhs: r, .. } => Some(vec![(*op, rhs(self, r)?)]),
             ast::Comparison::Between { low, high, span, .. } => {
                 let (a, b) = (rhs(self, low), rhs(self, high));
                 let (a, b) = (a?, b?);
@@ -1716,17 +1716,6 @@ impl<'a> Cx<'a> {
 
 pub const RESERVED_LABELS: &[&str] =
     &["slo", "service", "severity", "alertname", "receiver", "le", "objective", "window"];
-
-pub fn cmp_op(op: ast::CmpOp) -> ir::CmpOp {
-    match op {
-        ast::CmpOp::Lt => ir::CmpOp::Lt,
-        ast::CmpOp::Le => ir::CmpOp::Le,
-        ast::CmpOp::Gt => ir::CmpOp::Gt,
-        ast::CmpOp::Ge => ir::CmpOp::Ge,
-        ast::CmpOp::Eq => ir::CmpOp::Eq,
-        ast::CmpOp::Ne => ir::CmpOp::Ne,
-    }
-}
 
 pub fn empty_range(span: Span) -> Diagnostic {
     Diagnostic::error(
