@@ -311,16 +311,6 @@ impl CmpOp {
             CmpOp::Ne => "!=",
         }
     }
-    pub fn holds(self, a: f64, b: f64) -> bool {
-        match self {
-            CmpOp::Lt => a < b,
-            CmpOp::Le => a <= b,
-            CmpOp::Gt => a > b,
-            CmpOp::Ge => a >= b,
-            CmpOp::Eq => a == b,
-            CmpOp::Ne => a != b,
-        }
-    }
 }
 
 /// A PromQL instant-vector selector with unescaped matcher values.

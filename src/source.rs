@@ -23,16 +23,6 @@ impl Span {
     pub fn new(source: SourceId, start: usize, end: usize) -> Span {
         Span { source, start: start as u32, end: end as u32 }
     }
-    /// The smallest span covering both.
-    pub fn to(self, other: Span) -> Span {
-        Span { source: self.source, start: self.start.min(other.start), end: self.end.max(other.end) }
-    }
-    pub fn len(&self) -> usize {
-        (self.end - self.start) as usize
-    }
-    pub fn is_empty(&self) -> bool {
-        self.end == self.start
-    }
     pub fn range(&self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
@@ -84,11 +74,6 @@ impl Source {
         let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
-
-    /// 0-based line index of a byte offset.
-    pub fn line_of(&self, offset: usize) -> usize {
-        self.line_col(offset).0 - 1
-    }
 }
 
 /// All files of one compilation, user files and stdlib alike.
@@ -107,17 +92,5 @@ impl SourceMap {
     }
     pub fn get(&self, id: SourceId) -> &Source {
         &self.files[id.0 as usize]
-    }
-    pub fn find(&self, name: &str) -> Option<SourceId> {
-        self.files.iter().position(|f| f.name == name).map(|i| SourceId(i as u32))
-    }
-    pub fn iter(&self) -> impl Iterator<Item = (SourceId, &Source)> {
-        self.files.iter().enumerate().map(|(i, s)| (SourceId(i as u32), s))
-    }
-    pub fn len(&self) -> usize {
-        self.files.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
     }
 }

@@ -99,23 +99,20 @@ pub const HEADER: &str =
 
 /// The windows every SLO must record: its own, plus those composites
 /// built on it read (transitively).
-fn needs(program: &ir::Program) -> BTreeMap<(String, String), Needs> {
-    let mut out: BTreeMap<(String, String), Needs> = program
-        .slos
-        .iter()
-        .map(|s| ((s.service.clone(), s.name.clone()), Needs { windows: rules::own_windows(s) }))
-        .collect();
+fn needs(program: &ir::Program) -> Needs {
+    let mut out: Needs =
+        program.slos.iter().map(|s| ((s.service.clone(), s.name.clone()), rules::own_windows(s))).collect();
     // Propagate to a fixed point (composite chains are acyclic: sema checked).
     for _ in 0..=program.slos.len() {
         let mut changed = false;
         for s in &program.slos {
             if let ir::Sli::Composite { components, .. } = &s.sli {
-                let mine = out[&(s.service.clone(), s.name.clone())].windows.clone();
+                let mine = out[&(s.service.clone(), s.name.clone())].clone();
                 for c in components {
                     if let Some(n) = out.get_mut(&(c.service.clone(), c.name.clone())) {
-                        let before = n.windows.len();
-                        n.windows.extend(mine.iter().copied());
-                        changed |= n.windows.len() != before;
+                        let before = n.len();
+                        n.extend(mine.iter().copied());
+                        changed |= n.len() != before;
                     }
                 }
             }
@@ -175,7 +172,7 @@ pub fn files_via_serde<'a>(program: &'a ir::Program, opts: &'a Options) -> Files
 pub struct Files<'a> {
     program: &'a ir::Program,
     opts: &'a Options,
-    needs: BTreeMap<(String, String), Needs>,
+    needs: Needs,
     /// Services still to do, last first.
     runs: Vec<&'a [ir::Slo]>,
     ready: std::collections::VecDeque<Result<OutFile, OutputError>>,

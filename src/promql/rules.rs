@@ -62,12 +62,6 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub fn name(&self) -> &str {
-        match self {
-            Rule::Record(r) => &r.record,
-            Rule::Alert(a) => &a.alert,
-        }
-    }
     pub fn expr(&self) -> &str {
         match self {
             Rule::Record(r) => &r.expr,
@@ -110,11 +104,9 @@ pub fn ratio_name(ms: u64) -> String {
     format!("slo:sli_error:ratio_rate{}", window_name(ms))
 }
 
-/// What one SLO needs recorded, across its own rules and composites that read it.
-#[derive(Debug, Default, Clone)]
-pub struct Needs {
-    pub windows: BTreeSet<u64>,
-}
+/// Per SLO (service, name), the windows it must record ratios for: its
+/// own, and those of composites that read it.
+pub type Needs = BTreeMap<(String, String), BTreeSet<u64>>;
 
 /// Windows an SLO's own alerts, conditions and burn rates read.
 pub fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
@@ -162,7 +154,7 @@ pub struct SloRules<'a> {
     pub slo: &'a ir::Slo,
     pub program: &'a ir::Program,
     pub opts: &'a Options,
-    pub needs: &'a BTreeMap<(String, String), Needs>,
+    pub needs: &'a Needs,
 }
 
 impl SloRules<'_> {
@@ -407,11 +399,14 @@ impl SloRules<'_> {
     /// All rules of the SLO, in dependency order.
     pub fn group(&self) -> Result<Group, OutputError> {
         let slo = self.slo;
+        if let Some(e) = unsupported(slo) {
+            return Err(e);
+        }
         let t = slo.window.nominal_ms();
         let e = self.e();
         let mut rules = Vec::new();
         let key = (slo.service.clone(), slo.name.clone());
-        let windows: BTreeSet<u64> = self.needs.get(&key).map(|n| n.windows.clone()).unwrap_or_default();
+        let windows: BTreeSet<u64> = self.needs.get(&key).cloned().unwrap_or_default();
         let composite = match &slo.sli {
             ir::Sli::Composite { combine, components } => Some((combine, components)),
             _ => None,
@@ -545,9 +540,6 @@ impl SloRules<'_> {
 
     /// An SLO quantity as PromQL over this SLO's recorded series.
     fn quantity(&self, q: &SloQuantity) -> Result<String, OutputError> {
-        if let Some(e) = unsupported(self.slo) {
-            return Err(e);
-        }
         let b = num(self.budget());
         Ok(match q {
             SloQuantity::Sli { window_ms } => format!("(1 - {})", self.own(&ratio_name(*window_ms))),

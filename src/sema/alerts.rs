@@ -13,7 +13,7 @@ use crate::ir;
 use crate::syntax::ast::{self, Entry, ValueKind};
 
 pub const SEVERITIES: [&str; 5] = ["page", "ticket", "critical", "warning", "info"];
-const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations", "tier", "threshold"];
+const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations"];
 const TIER_FIELDS: &[&str] =
     &["windows", "burn", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
 const THRESHOLD_FIELDS: &[&str] =
@@ -76,12 +76,8 @@ impl Cx<'_> {
         let env = Env { module: inst.decl.module, params: inst.args.clone() };
         let context = format!("alert policy `{}`", decl.name.name);
         let mut top = Fields::default();
-        // Rules are not fields: gather them separately, keep only fields here.
-        let fields_only = ast::Block {
-            entries: decl.body.entries.iter().filter(|e| !matches!(e, Entry::Rule(_))).cloned().collect(),
-            span: decl.body.span,
-        };
-        self.collect(&fields_only, &env, POLICY_FIELDS, &context, &mut top);
+        // Tiers and thresholds are not fields: the loop below takes them.
+        self.collect_skipping(&decl.body, &env, POLICY_FIELDS, &context, &mut top, |e| matches!(e, Entry::Rule(_)));
         let policy_labels = self.labels_of(top.get("labels")).unwrap_or_default();
         let policy_annotations = self.labels_of(top.get("annotations")).unwrap_or_default();
         let policy_min = self.min_events(top.get("min_events")).unwrap_or(None);
@@ -464,12 +460,8 @@ impl Cx<'_> {
         let ast::Item::Policy(decl) = &self.modules[inst.decl.module].file.items[inst.decl.item] else { return vec![] };
         let env = Env { module: inst.decl.module, params: inst.args.clone() };
         let context = format!("budget policy `{}`", decl.name.name);
-        let fields_only = ast::Block {
-            entries: decl.body.entries.iter().filter(|e| !matches!(e, Entry::When(_))).cloned().collect(),
-            span: decl.body.span,
-        };
         let mut top = Fields::default();
-        self.collect(&fields_only, &env, BUDGET_FIELDS, &context, &mut top);
+        self.collect_skipping(&decl.body, &env, BUDGET_FIELDS, &context, &mut top, |e| matches!(e, Entry::When(_)));
         let labels = self.labels_of(top.get("labels")).unwrap_or_default();
         if let Some(g) = top.get("labels") {
             self.reserved_labels(&labels, g.span());

@@ -152,7 +152,3 @@ pub fn unknown_type(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
 pub fn out_of_range(code: &'static str, span: Span, message: String, label: &str, help: &str) -> Diagnostic {
     Diagnostic::error(code, span, message, label.to_string()).with_help(help.to_string())
 }
-
-pub fn warning(code: &'static str, span: Span, message: String, label: &str, help: &str) -> Diagnostic {
-    Diagnostic::warning(code, span, message, label.to_string()).with_help(help.to_string())
-}

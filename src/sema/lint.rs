@@ -2,11 +2,10 @@
 //! fail `slo check` unless `--deny-warnings` is given.
 
 use super::eval::fmt_pct;
-use super::scope::Catalogue;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir;
 
-pub fn program(p: &ir::Program, _c: &Catalogue, diags: &mut Diagnostics) {
+pub fn program(p: &ir::Program, diags: &mut Diagnostics) {
     for s in &p.services {
         if s.owner.is_none() {
             diags.push(

@@ -74,6 +74,6 @@ pub fn check(sources: &SourceMap, modules: &[Module]) -> (ir::Program, Diagnosti
     let program = cx.lower_program();
     cx.check_unused();
     graph::composite_cycles(&program, &catalogue, &mut diags);
-    lint::program(&program, &catalogue, &mut diags);
+    lint::program(&program, &mut diags);
     (program, diags.sorted())
 }

@@ -109,10 +109,6 @@ pub struct SloCtx {
 }
 
 impl<'a> Cx<'a> {
-    pub fn module_name(&self, m: usize) -> &str {
-        &self.modules[m].name
-    }
-
     /// Reports labels slo sets itself on series and alerts.
     pub fn reserved_labels(&mut self, labels: &ir::Labels, span: Span) -> bool {
         let mut ok = true;
@@ -144,8 +140,22 @@ impl<'a> Cx<'a> {
         context: &str,
         into: &mut Fields<'b>,
     ) {
+        self.collect_skipping(block, env, allowed, context, into, |_| false)
+    }
+
+    /// [`Cx::collect`], leaving out the entries `skip` picks (a policy's
+    /// tiers and rules, which its own loop handles).
+    pub fn collect_skipping<'b>(
+        &mut self,
+        block: &'b ast::Block,
+        env: &'b Env,
+        allowed: &[&str],
+        context: &str,
+        into: &mut Fields<'b>,
+        skip: fn(&Entry) -> bool,
+    ) {
         let mut seen: Vec<(&str, Span)> = Vec::new();
-        for e in &block.entries {
+        for e in block.entries.iter().filter(|e| !skip(e)) {
             let (key, span) = entry_key(e);
             // `tier = 3` is a field named like an entry kind, not a tier.
             let entry_kind = matches!(key, "tier" | "threshold" | "when" | "good when");
@@ -443,20 +453,10 @@ impl<'a> Cx<'a> {
 
     pub fn lower_program(&mut self) -> ir::Program {
         let mut program = ir::Program::default();
-        for (name, &(mi, ii)) in &self.catalogue.services {
-            let ast::Item::Service(s) = &self.modules[mi].file.items[ii] else { continue };
-            if let Some(svc) = self.lower_service(mi, s) {
+        for &(mi, ii) in self.catalogue.services.values() {
+            if let ast::Item::Service(s) = &self.modules[mi].file.items[ii] {
+                let svc = self.lower_service(mi, s);
                 program.services.push(svc);
-            } else {
-                // Keep a stand-in so SLOs of this service are still checked.
-                program.services.push(ir::Service {
-                    name: name.clone(),
-                    owner: None,
-                    runbook: None,
-                    description: None,
-                    labels: Default::default(),
-                    span: s.name.span,
-                });
             }
         }
         let targeted = self.targeted_policies();
@@ -552,34 +552,29 @@ impl<'a> Cx<'a> {
         }
     }
 
-    fn lower_service(&mut self, mi: usize, s: &ast::ServiceDecl) -> Option<ir::Service> {
+    /// A service; fields that fail are reported and left out, so lints do
+    /// not report them missing again.
+    fn lower_service(&mut self, mi: usize, s: &ast::ServiceDecl) -> ir::Service {
         let env = Env { module: mi, ..Env::default() };
         let mut f = Fields::default();
         self.collect(&s.body, &env, SERVICE_FIELDS, &format!("service `{}`", s.name.name), &mut f);
-        let mut ok = true;
-        let mut string = |cx: &mut Self, key: &str| -> Option<String> {
+        let string = |cx: &mut Self, key: &str| -> Option<String> {
             let g = f.get(key)?;
-            match cx.value(g.value()?, Ty::String, g.env) {
-                Some(Val::Str(s)) => Some(s),
-                _ => {
-                    ok = false;
-                    None
-                }
+            match cx.value(g.value()?, Ty::String, g.env)? {
+                Val::Str(s) => Some(s),
+                _ => None,
             }
         };
         let owner = string(self, "owner");
         let runbook = string(self, "runbook");
         let description = string(self, "description");
-        let labels = match f.get("labels").and_then(|g| g.value().map(|v| (v, g.env))) {
-            Some((v, env)) => match self.value(v, Ty::Labels, env) {
-                Some(Val::Labels(l)) => l,
-                _ => {
-                    ok = false;
-                    Default::default()
-                }
-            },
-            None => Default::default(),
-        };
+        let mut labels = ir::Labels::new();
+        if let Some(g) = f.get("labels") {
+            if let Some(Val::Labels(l)) = g.value().and_then(|v| self.value(v, Ty::Labels, g.env)) {
+                self.reserved_labels(&l, g.span());
+                labels = l;
+            }
+        }
         // The service's `policy` applies per SLO (where its rules are
         // checked); evaluate it here too, so it is checked even for a
         // service without SLOs.
@@ -588,13 +583,7 @@ impl<'a> Cx<'a> {
                 self.value(v, Ty::Policy, g.env);
             }
         }
-        // Fields that failed are reported already; keep what did check so
-        // lints do not report it missing again.
-        let _ = ok;
-        if let Some(g) = f.get("labels") {
-            self.reserved_labels(&labels, g.span());
-        }
-        Some(ir::Service { name: s.name.name.clone(), owner, runbook, description, labels, span: s.name.span })
+        ir::Service { name: s.name.name.clone(), owner, runbook, description, labels, span: s.name.span }
     }
 
     /// `policy x for api { … }` and `policy x for api.slo { … }`: target → decls.

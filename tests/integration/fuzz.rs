@@ -110,13 +110,16 @@ const TOKENS: &[&str] = &[
     "\u{0}",
 ];
 
-fn examples() -> Vec<String> {
-    let mut files =
-        slo::driver::expand(&[std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples")]).unwrap();
-    files.truncate(64);
-    files.into_iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
+/// The example files, read once (every proptest case mutates one).
+fn examples() -> &'static [String] {
+    static EXAMPLES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    EXAMPLES.get_or_init(|| {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let mut files = slo::driver::expand(&[dir]).unwrap();
+        files.truncate(64);
+        files.into_iter().map(|f| std::fs::read_to_string(f).unwrap()).collect()
+    })
 }
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
