@@ -11,6 +11,7 @@
 //! files to [`sema::check`]. Diagnostics ([`diag`]) carry spans into the
 //! [`source::SourceMap`] and are rendered only at the edge.
 
+pub mod backtest;
 pub mod diag;
 pub mod driver;
 pub mod fmt;
@@ -21,3 +22,4 @@ pub mod sema;
 pub mod source;
 pub mod stdlib;
 pub mod syntax;
+pub mod synth;

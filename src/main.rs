@@ -66,6 +66,71 @@ enum Command {
         #[arg(long)]
         root: Option<PathBuf>,
     },
+    /// Replay the compiled rules over historical samples in Parquet, as Prometheus would evaluate them.
+    Backtest {
+        /// .slo files or directories (default: every *.slo under the current directory).
+        paths: Vec<PathBuf>,
+        /// Parquet files or directories in the native long layout (repeatable).
+        #[arg(long, required = true, num_args = 1..)]
+        data: Vec<PathBuf>,
+        /// First evaluation: RFC 3339 or unix seconds (default: the data's first sample, rounded up to --step).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last evaluation: RFC 3339 or unix seconds (default: the data's last sample).
+        #[arg(long)]
+        to: Option<String>,
+        /// Evaluation interval (also the compiled rules' group interval).
+        #[arg(long, default_value = "1m")]
+        step: String,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// Write every recorded series and ALERTS at every evaluation to this Parquet file.
+        #[arg(long)]
+        timeline: Option<PathBuf>,
+        /// Memory the query engine may use before it spills to disk (e.g. 512M, 2G).
+        #[arg(long, default_value = "1G")]
+        memory_limit: String,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
+    /// Write realistic synthetic metrics (Parquet, native layout) for the SLOs in PATHS, or a generic HTTP service.
+    Synth {
+        /// .slo files or directories whose SLIs the data should feed (none: a generic http_requests_total).
+        paths: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Generic mode: number of series.
+        #[arg(long, default_value_t = 20)]
+        series: usize,
+        #[arg(long, default_value_t = 35.0)]
+        days: f64,
+        /// Sample spacing.
+        #[arg(long, default_value = "15s")]
+        resolution: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// First sample: RFC 3339 or unix seconds.
+        #[arg(long, default_value = "2026-01-01T00:00:00Z")]
+        start: String,
+        /// An incident, OFFSET/DURATION/ERROR_RATIO[@JOB] (repeatable), e.g. 20d/2h/0.05@api.
+        /// Default: a fast one (45m at 10%) at 60% of the range and a slow burn (10h at 1%) at 80%.
+        #[arg(long = "incident")]
+        incidents: Vec<String>,
+        /// No incidents at all.
+        #[arg(long, conflicts_with = "incidents")]
+        no_incidents: bool,
+        /// Requests per second per series at the daily peak.
+        #[arg(long, default_value_t = 20.0)]
+        peak_rps: f64,
+        /// Error ratio outside incidents.
+        #[arg(long, default_value_t = 0.0005)]
+        error_ratio: f64,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
     /// Print a stage's tree as JSON.
     Debug {
         #[arg(value_enum)]
@@ -93,6 +158,12 @@ enum TargetArg {
     Prometheus,
     PrometheusOperator,
     Mimir,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum ReportFormat {
+    Table,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -304,6 +375,141 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     Ok(if diags.has_errors() { 1 } else { 0 })
                 }
             }
+        }
+        Command::Backtest { paths, data, from, to, step, format, timeline, memory_limit, quiet, root } => {
+            let time = |flag: &str, v: Option<String>| -> Result<Option<i64>, driver::IoError> {
+                v.map(|v| {
+                    slo::backtest::parse_time(&v).ok_or_else(|| {
+                        driver::IoError(format!(
+                            "{flag}: `{v}` is neither RFC 3339 (2026-01-31T00:00:00Z) nor unix seconds"
+                        ))
+                    })
+                })
+                .transpose()
+            };
+            let from_ms = time("--from", from)?;
+            let to_ms = time("--to", to)?;
+            let Some(step_ms) = slo::sema::eval::parse_duration(&step).filter(|ms| *ms >= 1000) else {
+                return Err(driver::IoError(format!("--step: `{step}` is not a duration of 1s or more")));
+            };
+            let Some(memory_limit) = slo::backtest::parse_size(&memory_limit) else {
+                return Err(driver::IoError(format!("--memory-limit: `{memory_limit}` is not a size like 512M or 2G")));
+            };
+            let files = driver::expand(&default_paths(paths))?;
+            if files.is_empty() {
+                return Err(driver::IoError("no .slo files found".into()));
+            }
+            let loaded = driver::load(&files, &root_for(root))?;
+            let (program, diags) = driver::check(&loaded);
+            if diags.has_errors() {
+                print_diags(&diags, &loaded.sources, Format::Human);
+                return Ok(1);
+            }
+            let opts = slo::backtest::Options {
+                data,
+                from_ms,
+                to_ms,
+                step_ms: step_ms as i64,
+                memory_limit,
+                progress: !quiet,
+            };
+            let bt = match slo::backtest::run(&program, loaded.sources, &opts) {
+                Ok(bt) => bt,
+                Err(f) => {
+                    print_diags(&Diagnostics(f.diagnostics), &f.sources, Format::Human);
+                    return Ok(f.exit);
+                }
+            };
+            if !bt.warnings.is_empty() {
+                print_diags(&Diagnostics(bt.warnings.clone()), &bt.sources, Format::Human);
+            }
+            if let Some(path) = &timeline {
+                let n = slo::backtest::timeline::write(&bt, path).map_err(driver::IoError)?;
+                if !quiet {
+                    eprintln!("timeline: {n} samples written to {}", path.display());
+                }
+            }
+            let report = slo::backtest::report::build(&bt, &program);
+            match format {
+                ReportFormat::Table => print!("{}", slo::backtest::report::table(&report)),
+                ReportFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"))
+                }
+            }
+            std::mem::forget((bt, program));
+            Ok(0)
+        }
+        Command::Synth {
+            paths,
+            out,
+            series,
+            days,
+            resolution,
+            seed,
+            start,
+            incidents,
+            no_incidents,
+            peak_rps,
+            error_ratio,
+            root,
+        } => {
+            let Some(resolution_ms) = slo::sema::eval::parse_duration(&resolution).filter(|ms| *ms >= 1000) else {
+                return Err(driver::IoError(format!("--resolution: `{resolution}` is not a duration of 1s or more")));
+            };
+            let Some(start_ms) = slo::backtest::parse_time(&start) else {
+                return Err(driver::IoError(format!("--start: `{start}` is neither RFC 3339 nor unix seconds")));
+            };
+            if !(days > 0.0 && days <= 3660.0) {
+                return Err(driver::IoError(format!("--days: {days} is not between 0 and 3660")));
+            }
+            let day = 86_400_000.0;
+            let mut parsed = Vec::new();
+            for i in &incidents {
+                parsed.push(slo::synth::Incident::parse(i).ok_or_else(|| {
+                    driver::IoError(format!(
+                        "--incident: `{i}` is not OFFSET/DURATION/RATIO[@JOB], e.g. 20d/2h/0.05@api"
+                    ))
+                })?);
+            }
+            if parsed.is_empty() && !no_incidents {
+                parsed.push(slo::synth::Incident {
+                    start_ms: (days * 0.6 * day) as i64,
+                    duration_ms: 45 * 60_000,
+                    error_ratio: 0.10,
+                    job: None,
+                });
+                parsed.push(slo::synth::Incident {
+                    start_ms: (days * 0.8 * day) as i64,
+                    duration_ms: 10 * 3_600_000,
+                    error_ratio: 0.01,
+                    job: None,
+                });
+            }
+            let program = if paths.is_empty() {
+                None
+            } else {
+                let files = driver::expand(&paths)?;
+                let loaded = driver::load(&files, &root_for(root))?;
+                let (program, diags) = driver::check(&loaded);
+                if diags.has_errors() {
+                    print_diags(&diags, &loaded.sources, Format::Human);
+                    return Ok(1);
+                }
+                Some(program)
+            };
+            let opts = slo::synth::Options {
+                start_ms,
+                days,
+                resolution_ms: resolution_ms as i64,
+                seed,
+                series,
+                incidents: parsed,
+                peak_rps,
+                base_error_ratio: error_ratio,
+            };
+            let (n, samples) = slo::synth::write(program.as_ref(), &opts, &out).map_err(driver::IoError)?;
+            eprintln!("wrote {n} series, {samples} samples to {}", out.display());
+            Ok(0)
         }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "slo", &mut std::io::stdout());

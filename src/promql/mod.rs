@@ -124,6 +124,13 @@ fn needs(program: &ir::Program) -> Needs {
     out
 }
 
+/// Every rule group of a validated program, in file and group order: the
+/// very rules the files hold (the backtester evaluates these).
+pub fn groups(program: &ir::Program, opts: &Options) -> Result<Vec<Group>, OutputError> {
+    let needs = needs(program);
+    program.slos.iter().map(|slo| SloRules { slo, program, opts, needs: &needs }.group()).collect()
+}
+
 /// Compiles a checked program into all its files at once.
 pub fn emit(program: &ir::Program, opts: &Options) -> Result<Vec<OutFile>, Vec<OutputError>> {
     validate(program, opts)?;

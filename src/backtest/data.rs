@@ -1,0 +1,605 @@
+//! Reading metric samples from Parquet in the native long layout
+//! (DESIGN.md): one row per sample with `timestamp`, `__name__` (or
+//! `metric`), `value`, an optional `stale` flag, and the labels either as
+//! one column each or as a `labels` Map column.
+//!
+//! DataFusion scans the files with the metric-name, label and time filters
+//! pushed into the Parquet reader (row groups pruned by statistics, rows by
+//! predicate). Rows arrive series by series when the files are sorted that
+//! way (the fast path: one streaming pass, memory bounded by one series);
+//! otherwise DataFusion sorts them first, under the memory pool, spilling to
+//! disk when the pool is full.
+
+use super::leaves::Leaves;
+use super::range::Samples;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
+};
+use datafusion::arrow::compute::{cast, partition};
+use datafusion::arrow::datatypes::{DataType, Int32Type, TimeUnit};
+use datafusion::common::ScalarValue;
+use datafusion::execution::disk_manager::DiskManagerBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::functions_aggregate::expr_fn::{count, max, min};
+use datafusion::prelude::*;
+use futures::StreamExt;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Prometheus's staleness marker: a NaN with this exact bit pattern.
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// Where the data is and how much memory the scan may use.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub paths: Vec<PathBuf>,
+    pub memory_limit: usize,
+}
+
+/// What reading the data can go wrong with. `Io` exits 2, the rest 1.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataError {
+    /// A file is missing, unreadable or not Parquet.
+    Io { path: String, message: String },
+    /// A required column is missing or has the wrong type.
+    Schema { message: String, help: String },
+    /// The same series has two different values at one timestamp.
+    Duplicate { series: String, ts: i64, count: u64 },
+    /// The scan itself failed.
+    Engine { message: String },
+}
+
+/// Counts for the report and for warnings.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Stats {
+    pub rows: u64,
+    pub series: u64,
+    pub samples: u64,
+    pub stale_markers: u64,
+    pub nan_values: u64,
+    pub inf_values: u64,
+    /// Identical repeated samples (same series, time and value), dropped.
+    pub duplicates_dropped: u64,
+    /// Whether rows had to be sorted (files not ordered by series, time).
+    pub sorted_by_engine: bool,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    /// First series seen with a NaN or infinite value.
+    pub nonfinite_example: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Columns {
+    timestamp: String,
+    ts_type: DataType,
+    name: String,
+    value: String,
+    stale: Option<String>,
+    map: Option<String>,
+    labels: Vec<String>,
+}
+
+fn is_string(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => is_string(v),
+        _ => false,
+    }
+}
+
+fn schema_error(message: String, help: &str) -> DataError {
+    DataError::Schema { message, help: help.into() }
+}
+
+fn columns(schema: &datafusion::common::DFSchema) -> Result<Columns, Vec<DataError>> {
+    let mut errors = Vec::new();
+    let fields: Vec<_> = schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+    let find = |n: &str| fields.iter().find(|(f, _)| f == n).cloned();
+    let layout_help = "the native layout has `timestamp`, `__name__` (or `metric`), `value`, optional `stale`, and one string column per label or a Map<Utf8, Utf8> `labels` column";
+    let timestamp = match find("timestamp") {
+        Some((n, t @ (DataType::Timestamp(_, _) | DataType::Int64))) => Some((n, t)),
+        Some((n, t)) => {
+            errors.push(schema_error(
+                format!("column `{n}` has type {t}, not a timestamp"),
+                "store timestamps as Timestamp (ms, µs or ns, UTC) or as Int64 milliseconds since the epoch",
+            ));
+            None
+        }
+        None => {
+            errors.push(schema_error("the data has no `timestamp` column".into(), layout_help));
+            None
+        }
+    };
+    let name = match find("__name__").or_else(|| find("metric")) {
+        Some((n, t)) if is_string(&t) => Some(n),
+        Some((n, t)) => {
+            errors.push(schema_error(format!("column `{n}` has type {t}, not a string"), "metric names are strings"));
+            None
+        }
+        None => {
+            errors.push(schema_error("the data has no `__name__` (or `metric`) column".into(), layout_help));
+            None
+        }
+    };
+    let value = match find("value") {
+        Some((n, t)) if t.is_numeric() => Some(n),
+        Some((n, t)) => {
+            errors.push(schema_error(
+                format!("column `{n}` has type {t}, not a number"),
+                "sample values are Float64 (other numeric types are converted)",
+            ));
+            None
+        }
+        None => {
+            errors.push(schema_error("the data has no `value` column".into(), layout_help));
+            None
+        }
+    };
+    let stale = match find("stale") {
+        Some((n, DataType::Boolean)) => Some(n),
+        Some((n, t)) => {
+            errors.push(schema_error(
+                format!("column `{n}` has type {t}, not Boolean"),
+                "`stale` marks Prometheus staleness markers with true",
+            ));
+            None
+        }
+        None => None,
+    };
+    let mut map = None;
+    let mut labels = Vec::new();
+    for (n, t) in &fields {
+        if ["timestamp", "value", "stale"].contains(&n.as_str()) || Some(n) == name.as_ref() {
+            continue;
+        }
+        if n == "metric" || n == "__name__" {
+            continue;
+        }
+        match t {
+            DataType::Map(_, _) if n == "labels" => map = Some(n.clone()),
+            t if is_string(t) => labels.push(n.clone()),
+            t => errors.push(schema_error(
+                format!("label column `{n}` has type {t}, not a string"),
+                "label values are strings (Utf8, Utf8View or a dictionary of them); drop or convert the column",
+            )),
+        }
+    }
+    labels.sort();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let (timestamp, ts_type) = timestamp.expect("checked");
+    Ok(Columns { timestamp, ts_type, name: name.expect("checked"), value: value.expect("checked"), stale, map, labels })
+}
+
+fn ts_literal(t: &DataType, ms: i64) -> Expr {
+    lit(match t {
+        DataType::Timestamp(unit, tz) => match unit {
+            TimeUnit::Second => ScalarValue::TimestampSecond(Some(ms.div_euclid(1000)), tz.clone()),
+            TimeUnit::Millisecond => ScalarValue::TimestampMillisecond(Some(ms), tz.clone()),
+            TimeUnit::Microsecond => ScalarValue::TimestampMicrosecond(Some(ms.saturating_mul(1000)), tz.clone()),
+            TimeUnit::Nanosecond => ScalarValue::TimestampNanosecond(Some(ms.saturating_mul(1_000_000)), tz.clone()),
+        },
+        _ => ScalarValue::Int64(Some(ms)),
+    })
+}
+
+/// Timestamps of a batch column as Int64 milliseconds.
+fn millis(a: &ArrayRef) -> Result<Int64Array, String> {
+    let (div, raw) = match a.data_type() {
+        DataType::Timestamp(unit, _) => {
+            let div = match unit {
+                TimeUnit::Second => -1000,
+                TimeUnit::Millisecond => 1,
+                TimeUnit::Microsecond => 1000,
+                TimeUnit::Nanosecond => 1_000_000,
+            };
+            (div, cast(a, &DataType::Int64).map_err(|e| e.to_string())?)
+        }
+        _ => (1, cast(a, &DataType::Int64).map_err(|e| e.to_string())?),
+    };
+    let raw = raw.as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone();
+    Ok(match div {
+        1 => raw,
+        -1000 => raw.iter().map(|x| x.map(|x| x.saturating_mul(1000))).collect(),
+        d => raw.iter().map(|x| x.map(|x| x.div_euclid(d))).collect(),
+    })
+}
+
+/// String access to a label column of any string type.
+enum StrCol {
+    Plain(StringArray),
+    Dict(datafusion::arrow::array::Int32Array, StringArray),
+}
+
+impl StrCol {
+    fn new(a: &ArrayRef) -> Result<StrCol, String> {
+        Ok(match a.data_type() {
+            DataType::Dictionary(_, _) => {
+                let d = cast(a, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))
+                    .map_err(|e| e.to_string())?;
+                let d = d.as_dictionary::<Int32Type>();
+                StrCol::Dict(d.keys().clone(), d.values().as_string::<i32>().clone())
+            }
+            _ => StrCol::Plain(cast(a, &DataType::Utf8).map_err(|e| e.to_string())?.as_string::<i32>().clone()),
+        })
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            StrCol::Plain(s) => (!s.is_null(i)).then(|| s.value(i)),
+            StrCol::Dict(k, v) => (!k.is_null(i)).then(|| v.value(k.value(i) as usize)),
+        }
+    }
+}
+
+/// The series being assembled from consecutive rows.
+struct Current {
+    key: Vec<(String, String)>,
+    wanted: bool,
+    ts: Vec<i64>,
+    v: Vec<f64>,
+    stale: Vec<i64>,
+}
+
+/// Why a streaming pass stopped early.
+enum Restart {
+    /// Rows are not grouped by series and ordered by time: sort first.
+    Unsorted,
+}
+
+struct Pass<'a> {
+    leaves: &'a mut Leaves,
+    stats: Stats,
+    cur: Option<Current>,
+    done: HashSet<Vec<(String, String)>>,
+    lo: i64,
+    hi: i64,
+    conflict: Option<(String, i64)>,
+    conflicts: u64,
+}
+
+fn series_text(key: &[(String, String)]) -> String {
+    let name = key.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
+    let rest: Vec<String> = key
+        .iter()
+        .filter(|(k, _)| k != "__name__")
+        .map(|(k, v)| format!("{k}={}", crate::syntax::strings::quote(v)))
+        .collect();
+    format!("{name}{{{}}}", rest.join(", "))
+}
+
+impl Pass<'_> {
+    fn finish_current(&mut self) {
+        if let Some(c) = self.cur.take() {
+            if c.wanted {
+                self.stats.series += 1;
+                self.stats.samples += c.ts.len() as u64;
+                let mut s = Samples::new(c.ts, c.v);
+                self.leaves.feed(&c.key, &mut s, &c.stale);
+            }
+            self.done.insert(c.key);
+        }
+    }
+
+    fn batch(&mut self, b: &RecordBatch, cols: &Columns) -> Result<Result<(), Restart>, DataError> {
+        let engine = |e: String| DataError::Engine { message: e };
+        let n = b.num_rows();
+        if n == 0 {
+            return Ok(Ok(()));
+        }
+        self.stats.rows += n as u64;
+        let ts = millis(b.column_by_name(&cols.timestamp).expect("projected")).map_err(engine)?;
+        let val = cast(b.column_by_name(&cols.value).expect("projected"), &DataType::Float64)
+            .map_err(|e| engine(e.to_string()))?;
+        let val: &Float64Array = val.as_primitive();
+        let stale: Option<BooleanArray> =
+            cols.stale.as_ref().map(|s| b.column_by_name(s).expect("projected").as_boolean().clone());
+        let name_arr = b.column_by_name(&cols.name).expect("projected");
+        let label_arrs: Vec<ArrayRef> =
+            cols.labels.iter().map(|l| b.column_by_name(l).expect("projected").clone()).collect();
+        let map: Option<MapArray> = cols.map.as_ref().map(|m| b.column_by_name(m).expect("projected").as_map().clone());
+        let names = StrCol::new(name_arr).map_err(engine)?;
+        let labels: Vec<StrCol> = label_arrs.iter().map(StrCol::new).collect::<Result<_, _>>().map_err(engine)?;
+        // Runs of rows with identical labels (a map column is compared row by row).
+        let mut part_cols: Vec<ArrayRef> = vec![name_arr.clone()];
+        part_cols.extend(label_arrs.iter().cloned());
+        let ranges: Vec<std::ops::Range<usize>> = if map.is_some() {
+            (0..n).map(|i| i..i + 1).collect()
+        } else {
+            partition(&part_cols).map_err(|e| engine(e.to_string()))?.ranges()
+        };
+        for r in ranges {
+            let row = r.start;
+            let mut key: Vec<(String, String)> = Vec::with_capacity(labels.len() + 1);
+            if let Some(nm) = names.get(row).filter(|s| !s.is_empty()) {
+                key.push(("__name__".into(), nm.into()));
+            }
+            for (l, c) in cols.labels.iter().zip(&labels) {
+                if let Some(v) = c.get(row).filter(|s| !s.is_empty()) {
+                    key.push((l.clone(), v.into()));
+                }
+            }
+            if let Some(m) = &map {
+                if !m.is_null(row) {
+                    let entries = m.value(row);
+                    let ks = cast(entries.column(0), &DataType::Utf8).map_err(|e| engine(e.to_string()))?;
+                    let vs = cast(entries.column(1), &DataType::Utf8).map_err(|e| engine(e.to_string()))?;
+                    let (ks, vs) = (ks.as_string::<i32>(), vs.as_string::<i32>());
+                    for j in 0..ks.len() {
+                        if !ks.is_null(j) && !vs.is_null(j) && !vs.value(j).is_empty() && ks.value(j) != "__name__" {
+                            key.retain(|(k, _)| k != ks.value(j));
+                            key.push((ks.value(j).into(), vs.value(j).into()));
+                        }
+                    }
+                }
+            }
+            key.sort();
+            if self.cur.as_ref().is_none_or(|c| c.key != key) {
+                self.finish_current();
+                if self.done.contains(&key) {
+                    return Ok(Err(Restart::Unsorted));
+                }
+                let wanted = self.leaves.wants(&key);
+                self.cur = Some(Current { key, wanted, ts: Vec::new(), v: Vec::new(), stale: Vec::new() });
+            }
+            let cur = self.cur.as_mut().expect("set above");
+            for i in r {
+                if ts.is_null(i) {
+                    continue;
+                }
+                let t = ts.value(i);
+                self.stats.first_ms = Some(self.stats.first_ms.map_or(t, |f| f.min(t)));
+                self.stats.last_ms = Some(self.stats.last_ms.map_or(t, |f| f.max(t)));
+                if !cur.wanted || t < self.lo || t > self.hi {
+                    continue;
+                }
+                let v = if val.is_null(i) { f64::NAN } else { val.value(i) };
+                let is_stale =
+                    v.to_bits() == STALE_NAN_BITS || stale.as_ref().is_some_and(|s| !s.is_null(i) && s.value(i));
+                let last = cur.ts.last().copied().max(cur.stale.last().copied());
+                if let Some(last) = last {
+                    if t < last {
+                        return Ok(Err(Restart::Unsorted));
+                    }
+                    if t == last {
+                        let same = if is_stale {
+                            cur.stale.last() == Some(&t)
+                        } else {
+                            cur.ts.last() == Some(&t) && cur.v.last().is_some_and(|&p| p.to_bits() == v.to_bits())
+                        };
+                        if same {
+                            self.stats.duplicates_dropped += 1;
+                        } else {
+                            self.conflicts += 1;
+                            if self.conflict.is_none() {
+                                self.conflict = Some((series_text(&cur.key), t));
+                            }
+                        }
+                        continue;
+                    }
+                }
+                if is_stale {
+                    self.stats.stale_markers += 1;
+                    cur.stale.push(t);
+                } else {
+                    if !v.is_finite() {
+                        if v.is_nan() {
+                            self.stats.nan_values += 1;
+                        } else {
+                            self.stats.inf_values += 1;
+                        }
+                        if self.stats.nonfinite_example.is_none() {
+                            self.stats.nonfinite_example = Some(series_text(&cur.key));
+                        }
+                    }
+                    cur.ts.push(t);
+                    cur.v.push(v);
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+fn io_error(paths: &[PathBuf], e: impl std::fmt::Display) -> DataError {
+    let path = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    DataError::Io { path, message: e.to_string() }
+}
+
+/// A session with the memory pool and spill directory.
+fn session(src: &Source, partitions: usize) -> Result<SessionContext, DataError> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(src.memory_limit)))
+        .with_disk_manager_builder(DiskManagerBuilder::default())
+        .build_arc()
+        .map_err(|e| DataError::Engine { message: e.to_string() })?;
+    let mut config = SessionConfig::new().with_target_partitions(partitions.max(1));
+    config.options_mut().execution.parquet.pushdown_filters = true;
+    config.options_mut().execution.parquet.reorder_filters = true;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+fn check_paths(paths: &[PathBuf]) -> Result<Vec<String>, DataError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| io_error(std::slice::from_ref(p), e))?;
+        let mut s = p.display().to_string();
+        if meta.is_dir() && !s.ends_with('/') {
+            s.push('/');
+        }
+        out.push(s);
+    }
+    Ok(out)
+}
+
+async fn frame(ctx: &SessionContext, src: &Source) -> Result<DataFrame, Vec<DataError>> {
+    let paths = check_paths(&src.paths).map_err(|e| vec![e])?;
+    ctx.read_parquet(paths, ParquetReadOptions::default()).await.map_err(|e| vec![io_error(&src.paths, e)])
+}
+
+/// Rows a scan must read: the metrics the leaves select, within `[lo, hi]`.
+fn predicate(cols: &Columns, leaves: &Leaves, lo: i64, hi: i64) -> Expr {
+    let mut alts: Vec<Expr> = Vec::new();
+    let mut unfiltered = false;
+    for spec in &leaves.specs {
+        let eqs = spec.sel.equalities();
+        if eqs.is_empty() {
+            unfiltered = true;
+            break;
+        }
+        let mut conj: Option<Expr> = None;
+        for (k, v) in eqs {
+            let c = if k == "__name__" {
+                ident(&cols.name)
+            } else if cols.labels.contains(&k) {
+                ident(&k)
+            } else {
+                continue;
+            };
+            let e = c.eq(lit(v));
+            conj = Some(match conj {
+                None => e,
+                Some(p) => p.and(e),
+            });
+        }
+        match conj {
+            Some(c) => alts.push(c),
+            None => {
+                unfiltered = true;
+                break;
+            }
+        }
+    }
+    let ts = ident(&cols.timestamp);
+    let time = ts.clone().gt_eq(ts_literal(&cols.ts_type, lo)).and(ts.lt_eq(ts_literal(&cols.ts_type, hi)));
+    if unfiltered || alts.is_empty() {
+        return time;
+    }
+    let any = alts.into_iter().reduce(|a, b| a.or(b)).expect("non-empty");
+    any.and(time)
+}
+
+/// The schema check and the data's time range for the selected metrics.
+pub fn probe(
+    src: &Source,
+    leaves: &Leaves,
+    rt: &tokio::runtime::Runtime,
+) -> Result<(Option<(i64, i64)>, u64), Vec<DataError>> {
+    rt.block_on(async {
+        let ctx = session(src, 2).map_err(|e| vec![e])?;
+        let df = frame(&ctx, src).await?;
+        let cols = columns(df.schema())?;
+        let filter = predicate(&cols, leaves, i64::MIN / 4, i64::MAX / 4);
+        let ts = ident(&cols.timestamp);
+        // min/max keep the column's type; `millis` converts the result.
+        let ts_ms = ts.clone();
+        let df = df
+            .filter(filter)
+            .and_then(|d| {
+                d.aggregate(vec![], vec![min(ts_ms.clone()).alias("lo"), max(ts_ms).alias("hi"), count(ts).alias("n")])
+            })
+            .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+        let batches = df.collect().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
+        let b = batches.first().filter(|b| b.num_rows() > 0);
+        let Some(b) = b else { return Ok((None, 0)) };
+        let lo = millis(b.column(0)).map_err(|m| vec![DataError::Engine { message: m }])?;
+        let hi = millis(b.column(1)).map_err(|m| vec![DataError::Engine { message: m }])?;
+        let n = cast(b.column(2), &DataType::Int64).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+        let n = n.as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0) as u64;
+        if lo.is_null(0) || hi.is_null(0) {
+            return Ok((None, n));
+        }
+        Ok((Some((lo.value(0), hi.value(0))), n))
+    })
+}
+
+/// Errors from executing a scan: a broken file reads as an I/O error.
+fn scan_error(paths: &[PathBuf], e: datafusion::error::DataFusionError) -> DataError {
+    let m = e.to_string();
+    if m.contains("Parquet") || m.contains("parquet") || m.contains("IO error") || m.contains("External") {
+        io_error(paths, m)
+    } else {
+        DataError::Engine { message: m }
+    }
+}
+
+/// Streams every selected series within `[lo, hi]` into `leaves`.
+pub fn scan(
+    src: &Source,
+    leaves: &mut Leaves,
+    lo: i64,
+    hi: i64,
+    rt: &tokio::runtime::Runtime,
+    progress: &indicatif::ProgressBar,
+) -> Result<Stats, Vec<DataError>> {
+    for sorted in [false, true] {
+        let specs = leaves.specs.clone();
+        let grid = leaves.grid();
+        let mut fresh = Leaves::new(specs, grid);
+        let outcome = rt.block_on(async {
+            let ctx = session(src, 1).map_err(|e| vec![e])?;
+            let df = frame(&ctx, src).await?;
+            let cols = columns(df.schema())?;
+            let mut proj: Vec<Expr> = vec![ident(&cols.timestamp), ident(&cols.name), ident(&cols.value)];
+            proj.extend(cols.labels.iter().map(ident));
+            if let Some(s) = &cols.stale {
+                proj.push(ident(s));
+            }
+            if let Some(m) = &cols.map {
+                proj.push(ident(m));
+            }
+            let filter = predicate(&cols, &fresh, lo, hi);
+            let mut df = df
+                .filter(filter)
+                .and_then(|d| d.select(proj))
+                .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+            if sorted {
+                if cols.map.is_some() {
+                    return Err(vec![schema_error(
+                        "rows with a `labels` map column must be sorted by series, then time".into(),
+                        "sort the file by its labels and timestamp, or store one column per label",
+                    )]);
+                }
+                let mut order: Vec<datafusion::logical_expr::SortExpr> = vec![ident(&cols.name).sort(true, true)];
+                order.extend(cols.labels.iter().map(|l| ident(l).sort(true, true)));
+                order.push(ident(&cols.timestamp).sort(true, true));
+                df = df.sort(order).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+            }
+            let mut stream = df.execute_stream().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
+            let mut pass = Pass {
+                leaves: &mut fresh,
+                stats: Stats { sorted_by_engine: sorted, ..Default::default() },
+                cur: None,
+                done: HashSet::new(),
+                lo,
+                hi,
+                conflict: None,
+                conflicts: 0,
+            };
+            while let Some(b) = stream.next().await {
+                let b = b.map_err(|e| vec![scan_error(&src.paths, e)])?;
+                progress.inc(b.num_rows() as u64);
+                match pass.batch(&b, &cols).map_err(|e| vec![e])? {
+                    Ok(()) => {}
+                    Err(Restart::Unsorted) => return Ok(None),
+                }
+            }
+            pass.finish_current();
+            if let Some((series, ts)) = pass.conflict {
+                return Err(vec![DataError::Duplicate { series, ts, count: pass.conflicts }]);
+            }
+            Ok(Some(pass.stats))
+        })?;
+        if let Some(stats) = outcome {
+            *leaves = fresh;
+            return Ok(stats);
+        }
+        progress.set_position(0);
+    }
+    Err(vec![DataError::Engine {
+        message: "rows could not be grouped by series even after sorting (a label both empty and null?)".into(),
+    }])
+}

@@ -1,0 +1,786 @@
+//! Step-by-step rule evaluation: the part of Prometheus's rule manager and
+//! PromQL engine the compiled rules need, over the precomputed leaves and
+//! the series the rules themselves record.
+
+use super::leaves::{finish_sum, kahan_inc, Labels, LeafOut, LOOKBACK_MS};
+use super::plan::{AggOp, BinOp, Card, Grouping, InstFn, Node, Sel};
+use super::range::{eval_slice, is_absent, Prefix, RangeFn};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub labels: Labels,
+    pub v: f64,
+}
+
+#[derive(Debug, Clone)]
+pub enum Value {
+    Scalar(f64),
+    Vector(Vec<Sample>),
+}
+
+/// One series a recording rule writes.
+#[derive(Debug)]
+pub struct RecSeries {
+    pub labels: Labels,
+    pub ts: Vec<i64>,
+    pub v: Vec<f64>,
+    prefix: Option<Prefix>,
+    /// Time of the latest staleness marker, if any.
+    stale_at: i64,
+    /// Every staleness marker written, in time order.
+    pub stale_marks: Vec<i64>,
+}
+
+/// Everything the rules have recorded so far.
+#[derive(Debug, Default)]
+pub struct Store {
+    pub series: Vec<RecSeries>,
+    by_name: HashMap<String, Vec<usize>>,
+    index: HashMap<Labels, usize>,
+    /// Names read by range functions: these keep prefix sums.
+    summed: HashSet<String>,
+    /// Per selector (by address; plans outlive the store): the series count
+    /// when last resolved and the matching series.
+    resolved: RefCell<HashMap<usize, (usize, Vec<usize>)>>,
+}
+
+fn name_of(labels: &[(String, String)]) -> &str {
+    labels.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v)
+}
+
+impl Store {
+    pub fn new(summed: std::collections::HashSet<String>) -> Store {
+        Store { summed: summed.into_iter().collect(), ..Default::default() }
+    }
+
+    fn push_to(&mut self, i: usize, t: i64, v: f64) {
+        let s = &mut self.series[i];
+        s.ts.push(t);
+        s.v.push(v);
+        if let Some(p) = &mut s.prefix {
+            p.push(v);
+        }
+    }
+
+    fn append(&mut self, labels: Labels, t: i64, v: f64) -> usize {
+        let i = match self.index.get(&labels) {
+            Some(&i) => i,
+            None => {
+                let i = self.series.len();
+                let name = name_of(&labels).to_string();
+                let prefix = self.summed.contains(&name).then(Prefix::new);
+                self.by_name.entry(name).or_default().push(i);
+                self.index.insert(labels.clone(), i);
+                self.series.push(RecSeries {
+                    labels,
+                    ts: vec![],
+                    v: vec![],
+                    prefix,
+                    stale_at: i64::MIN,
+                    stale_marks: vec![],
+                });
+                i
+            }
+        };
+        let s = &mut self.series[i];
+        s.ts.push(t);
+        s.v.push(v);
+        if let Some(p) = &mut s.prefix {
+            p.push(v);
+        }
+        i
+    }
+
+    /// Series matching `sel`, resolved once and then only for new series.
+    fn candidates<'a>(&'a self, sel: &'a Sel) -> impl Iterator<Item = &'a RecSeries> + 'a {
+        let key = sel as *const Sel as usize;
+        let mut cache = self.resolved.borrow_mut();
+        let entry = cache.entry(key).or_insert((0, Vec::new()));
+        if entry.0 < self.series.len() {
+            let ids: &[usize] = sel.metric().and_then(|n| self.by_name.get(n)).map_or(&[], |v| v.as_slice());
+            let from = ids.partition_point(|&i| i < entry.0);
+            for &i in &ids[from..] {
+                if sel.matches(&self.series[i].labels) {
+                    entry.1.push(i);
+                }
+            }
+            entry.0 = self.series.len();
+        }
+        let ids = entry.1.clone();
+        drop(cache);
+        ids.into_iter().map(move |i| &self.series[i])
+    }
+
+    /// What an instant query for every recorded series returns at any past
+    /// time `t`: the latest sample within the lookback, unless a staleness
+    /// marker followed it.
+    pub fn query_all(&self, t: i64) -> Vec<(Labels, f64)> {
+        let mut out = Vec::new();
+        for s in &self.series {
+            let hi = s.ts.partition_point(|&x| x <= t);
+            if hi == 0 || s.ts[hi - 1] <= t - LOOKBACK_MS {
+                continue;
+            }
+            let lt = s.ts[hi - 1];
+            let m = s.stale_marks.partition_point(|&x| x <= t);
+            if m > 0 && s.stale_marks[m - 1] > lt {
+                continue;
+            }
+            out.push((s.labels.clone(), s.v[hi - 1]));
+        }
+        out
+    }
+
+    fn instant(&self, sel: &Sel, t: i64) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for s in self.candidates(sel) {
+            let hi = s.ts.partition_point(|&x| x <= t);
+            if hi == 0 {
+                continue;
+            }
+            let lt = s.ts[hi - 1];
+            if lt <= t - LOOKBACK_MS || (s.stale_at > lt && s.stale_at <= t) {
+                continue;
+            }
+            out.push(Sample { labels: s.labels.clone(), v: s.v[hi - 1] });
+        }
+        out
+    }
+
+    fn range(&self, f: RangeFn, sel: &Sel, r: i64, t: i64) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for s in self.candidates(sel) {
+            let hi = s.ts.partition_point(|&x| x <= t);
+            let lo = s.ts[..hi].partition_point(|&x| x <= t - r);
+            if hi == lo {
+                continue;
+            }
+            let owned;
+            let prefix = match &s.prefix {
+                Some(p) => p,
+                None => {
+                    owned = Prefix::from_values(&s.v[lo..hi]);
+                    // Re-base the window on the fresh prefix.
+                    let v = eval_slice(f, &s.ts[lo..hi], &s.v[lo..hi], &owned, 0, hi - lo, t, r);
+                    out.push(Sample { labels: drop_name_unless(&s.labels, f.keeps_name()), v });
+                    continue;
+                }
+            };
+            let v = eval_slice(f, &s.ts, &s.v, prefix, lo, hi, t, r);
+            out.push(Sample { labels: drop_name_unless(&s.labels, f.keeps_name()), v });
+        }
+        out
+    }
+}
+
+fn drop_name_unless(labels: &Labels, keep: bool) -> Labels {
+    if keep || !labels.iter().any(|(k, _)| k == "__name__") {
+        labels.clone()
+    } else {
+        Arc::new(labels.iter().filter(|(k, _)| k != "__name__").cloned().collect())
+    }
+}
+
+fn drop_name(labels: &Labels) -> Labels {
+    drop_name_unless(labels, false)
+}
+
+/// Evaluation context at one step.
+pub struct Cx<'a> {
+    pub leaves: &'a [LeafOut],
+    pub store: &'a Store,
+    pub k: usize,
+    pub t: i64,
+}
+
+type R<T> = Result<T, String>;
+
+fn signature(labels: &[(String, String)], matching: &Option<(bool, Vec<String>)>) -> Vec<(String, String)> {
+    match matching {
+        Some((true, on)) => labels.iter().filter(|(k, _)| on.iter().any(|o| o == k)).cloned().collect(),
+        Some((false, ign)) => {
+            labels.iter().filter(|(k, _)| k != "__name__" && !ign.iter().any(|o| o == k)).cloned().collect()
+        }
+        None => labels.iter().filter(|(k, _)| k != "__name__").cloned().collect(),
+    }
+}
+
+fn arith(op: BinOp, a: f64, b: f64) -> f64 {
+    match op {
+        BinOp::Add => a + b,
+        BinOp::Sub => a - b,
+        BinOp::Mul => a * b,
+        BinOp::Div => a / b,
+        // Go's math.Mod: the sign of the dividend, like Rust's `%`.
+        BinOp::Mod => a % b,
+        BinOp::Pow => a.powf(b),
+        _ => unreachable!("not an arithmetic operator"),
+    }
+}
+
+fn compare(op: BinOp, a: f64, b: f64) -> bool {
+    match op {
+        BinOp::Eq => a == b,
+        BinOp::Ne => a != b,
+        BinOp::Gt => a > b,
+        BinOp::Lt => a < b,
+        BinOp::Ge => a >= b,
+        BinOp::Le => a <= b,
+        _ => unreachable!("not a comparison"),
+    }
+}
+
+/// Civil UTC date-time of a unix time in seconds (for `month()` etc.).
+fn civil(secs: f64) -> Option<jiff::civil::DateTime> {
+    if !secs.is_finite() {
+        return None;
+    }
+    let ts = jiff::Timestamp::from_second(secs.floor() as i64).ok()?;
+    Some(jiff::tz::TimeZone::UTC.to_datetime(ts))
+}
+
+fn histogram_quantile(q: f64, mut buckets: Vec<(f64, f64)>) -> f64 {
+    if q.is_nan() {
+        return f64::NAN;
+    }
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    if buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
+        return f64::NAN;
+    }
+    // Coalesce equal bounds, then make counts monotonic.
+    let mut merged: Vec<(f64, f64)> = Vec::with_capacity(buckets.len());
+    for (le, c) in buckets {
+        match merged.last_mut() {
+            Some(last) if last.0 == le => last.1 += c,
+            _ => merged.push((le, c)),
+        }
+    }
+    let mut max = f64::NEG_INFINITY;
+    for b in &mut merged {
+        if b.1 < max {
+            b.1 = max;
+        } else {
+            max = b.1;
+        }
+    }
+    if merged.len() < 2 {
+        return f64::NAN;
+    }
+    let total = merged[merged.len() - 1].1;
+    if total == 0.0 || total.is_nan() {
+        return f64::NAN;
+    }
+    let mut rank = q * total;
+    let last = merged.len() - 1;
+    let b = merged[..last].partition_point(|x| x.1 < rank);
+    if b == last {
+        return merged[last - 1].0;
+    }
+    if b == 0 && merged[0].0 <= 0.0 {
+        return merged[0].0;
+    }
+    let (mut start, end, mut count) = (0.0, merged[b].0, merged[b].1);
+    if b > 0 {
+        start = merged[b - 1].0;
+        count -= merged[b - 1].1;
+        rank -= merged[b - 1].1;
+    }
+    start + (end - start) * (rank / count)
+}
+
+impl Cx<'_> {
+    pub fn eval(&self, n: &Node) -> R<Value> {
+        Ok(match n {
+            Node::Num(x) => Value::Scalar(*x),
+            Node::Leaf(i) => {
+                let leaf = &self.leaves[*i];
+                Value::Vector(
+                    leaf.series
+                        .iter()
+                        .filter(|(_, vals)| !is_absent(vals[self.k]))
+                        .map(|(l, vals)| Sample { labels: l.clone(), v: vals[self.k] })
+                        .collect(),
+                )
+            }
+            Node::RecInstant(sel) => Value::Vector(self.store.instant(sel, self.t)),
+            Node::RecRange(f, sel, r) => Value::Vector(self.store.range(*f, sel, *r, self.t)),
+            Node::Neg(e) => match self.eval(e)? {
+                Value::Scalar(x) => Value::Scalar(-x),
+                Value::Vector(v) => {
+                    Value::Vector(v.into_iter().map(|s| Sample { labels: drop_name(&s.labels), v: -s.v }).collect())
+                }
+            },
+            Node::Agg { op, grouping, expr } => Value::Vector(aggregate(*op, grouping, self.vector(expr)?)),
+            Node::Call(f, args) => self.call(*f, args)?,
+            Node::Bin { op, lhs, rhs, ret_bool, matching, card } => {
+                let (l, r) = (self.eval(lhs)?, self.eval(rhs)?);
+                binary(*op, l, r, *ret_bool, matching, card)?
+            }
+        })
+    }
+
+    fn vector(&self, n: &Node) -> R<Vec<Sample>> {
+        match self.eval(n)? {
+            Value::Vector(v) => Ok(v),
+            Value::Scalar(_) => Err("expected an instant vector, got a scalar".into()),
+        }
+    }
+
+    fn scalar(&self, n: &Node) -> R<f64> {
+        match self.eval(n)? {
+            Value::Scalar(x) => Ok(x),
+            Value::Vector(_) => Err("expected a scalar, got an instant vector".into()),
+        }
+    }
+
+    fn call(&self, f: InstFn, args: &[Node]) -> R<Value> {
+        let map = |g: &dyn Fn(f64) -> f64| -> R<Value> {
+            Ok(Value::Vector(
+                self.vector(&args[0])?
+                    .into_iter()
+                    .map(|s| Sample { labels: drop_name(&s.labels), v: g(s.v) })
+                    .collect(),
+            ))
+        };
+        let date = |g: &dyn Fn(jiff::civil::DateTime) -> f64| -> R<Value> {
+            let input = match args.first() {
+                Some(a) => self.vector(a)?,
+                None => vec![Sample { labels: Arc::new(vec![]), v: self.t as f64 / 1000.0 }],
+            };
+            Ok(Value::Vector(
+                input
+                    .into_iter()
+                    .map(|s| Sample { labels: drop_name(&s.labels), v: civil(s.v).map_or(f64::NAN, g) })
+                    .collect(),
+            ))
+        };
+        match f {
+            InstFn::Time => Ok(Value::Scalar(self.t as f64 / 1000.0)),
+            InstFn::Vector => Ok(Value::Vector(vec![Sample { labels: Arc::new(vec![]), v: self.scalar(&args[0])? }])),
+            InstFn::Scalar => {
+                let v = self.vector(&args[0])?;
+                Ok(Value::Scalar(if v.len() == 1 { v[0].v } else { f64::NAN }))
+            }
+            InstFn::Floor => map(&f64::floor),
+            InstFn::Ceil => map(&f64::ceil),
+            InstFn::Abs => map(&f64::abs),
+            InstFn::ClampMin => {
+                let m = self.scalar(&args[1])?;
+                map(&|x| if x.is_nan() { x } else { x.max(m) })
+            }
+            InstFn::ClampMax => {
+                let m = self.scalar(&args[1])?;
+                map(&|x| if x.is_nan() { x } else { x.min(m) })
+            }
+            InstFn::Month => date(&|d| d.month() as f64),
+            InstFn::Year => date(&|d| d.year() as f64),
+            InstFn::DayOfMonth => date(&|d| d.day() as f64),
+            InstFn::DayOfWeek => date(&|d| d.weekday().to_sunday_zero_offset() as f64),
+            InstFn::Hour => date(&|d| d.hour() as f64),
+            InstFn::Minute => date(&|d| d.minute() as f64),
+            InstFn::HistogramQuantile => {
+                let q = self.scalar(&args[0])?;
+                let mut groups: BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> = BTreeMap::new();
+                for s in self.vector(&args[1])? {
+                    let Some(le) = s.labels.iter().find(|(k, _)| k == "le").and_then(|(_, v)| parse_le(v)) else {
+                        continue;
+                    };
+                    let key = s.labels.iter().filter(|(k, _)| k != "__name__" && k != "le").cloned().collect();
+                    groups.entry(key).or_default().push((le, s.v));
+                }
+                Ok(Value::Vector(
+                    groups
+                        .into_iter()
+                        .map(|(k, b)| Sample { labels: Arc::new(k), v: histogram_quantile(q, b) })
+                        .collect(),
+                ))
+            }
+        }
+    }
+}
+
+/// A bucket bound as Prometheus parses it (`+Inf`, `0.5`, `1e3`).
+pub fn parse_le(s: &str) -> Option<f64> {
+    match s.trim() {
+        "+Inf" | "Inf" | "+inf" | "inf" => Some(f64::INFINITY),
+        "-Inf" | "-inf" => Some(f64::NEG_INFINITY),
+        t => t.parse().ok(),
+    }
+}
+
+fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<Sample>) -> Vec<Sample> {
+    // (sum, compensation, count) per output group, in first-seen order.
+    let mut groups: HashMap<Vec<(String, String)>, usize> = HashMap::default();
+    let mut acc: Vec<(Vec<(String, String)>, f64, f64, u32)> = Vec::new();
+    for s in input {
+        let key = grouping.key(&s.labels);
+        let i = *groups.entry(key.clone()).or_insert_with(|| {
+            acc.push((key, 0.0, 0.0, 0));
+            acc.len() - 1
+        });
+        let a = &mut acc[i];
+        match op {
+            AggOp::Sum | AggOp::Avg => {
+                let (x, c) = kahan_inc(s.v, a.1, a.2);
+                a.1 = x;
+                a.2 = c;
+            }
+            AggOp::Min => {
+                if a.3 == 0 || s.v < a.1 || a.1.is_nan() {
+                    a.1 = s.v;
+                }
+            }
+            AggOp::Max => {
+                if a.3 == 0 || s.v > a.1 || a.1.is_nan() {
+                    a.1 = s.v;
+                }
+            }
+            AggOp::Count | AggOp::Group => {}
+        }
+        a.3 += 1;
+    }
+    acc.into_iter()
+        .map(|(k, s, c, n)| Sample {
+            labels: Arc::new(k),
+            v: match op {
+                AggOp::Sum => finish_sum(s, c),
+                AggOp::Avg => finish_sum(s, c) / n as f64,
+                AggOp::Min | AggOp::Max => s,
+                AggOp::Count => n as f64,
+                AggOp::Group => 1.0,
+            },
+        })
+        .collect()
+}
+
+fn binary(
+    op: BinOp,
+    l: Value,
+    r: Value,
+    ret_bool: bool,
+    matching: &Option<(bool, Vec<String>)>,
+    card: &Card,
+) -> R<Value> {
+    let elem = |a: f64, b: f64| -> Option<f64> {
+        if op.is_comparison() {
+            let keep = compare(op, a, b);
+            if ret_bool {
+                Some(if keep { 1.0 } else { 0.0 })
+            } else {
+                keep.then_some(a)
+            }
+        } else {
+            Some(arith(op, a, b))
+        }
+    };
+    let drops_name = !op.is_comparison() || ret_bool;
+    Ok(match (l, r) {
+        (Value::Scalar(a), Value::Scalar(b)) => {
+            if op.is_comparison() {
+                Value::Scalar(if compare(op, a, b) { 1.0 } else { 0.0 })
+            } else {
+                Value::Scalar(arith(op, a, b))
+            }
+        }
+        (Value::Vector(v), Value::Scalar(b)) => Value::Vector(
+            v.into_iter()
+                .filter_map(|s| {
+                    elem(s.v, b)
+                        .map(|x| Sample { labels: if drops_name { drop_name(&s.labels) } else { s.labels }, v: x })
+                })
+                .collect(),
+        ),
+        (Value::Scalar(a), Value::Vector(v)) => Value::Vector(
+            v.into_iter()
+                .filter_map(|s| {
+                    // A comparison keeps the vector's value even on the right.
+                    let x = elem(a, s.v)?;
+                    let x = if op.is_comparison() && !ret_bool { s.v } else { x };
+                    Some(Sample { labels: if drops_name { drop_name(&s.labels) } else { s.labels }, v: x })
+                })
+                .collect(),
+        ),
+        (Value::Vector(lv), Value::Vector(rv)) => match op {
+            BinOp::And => {
+                let sigs: HashSet<_> = rv.iter().map(|s| signature(&s.labels, matching)).collect();
+                Value::Vector(lv.into_iter().filter(|s| sigs.contains(&signature(&s.labels, matching))).collect())
+            }
+            BinOp::Unless => {
+                let sigs: HashSet<_> = rv.iter().map(|s| signature(&s.labels, matching)).collect();
+                Value::Vector(lv.into_iter().filter(|s| !sigs.contains(&signature(&s.labels, matching))).collect())
+            }
+            BinOp::Or => {
+                let sigs: HashSet<_> = lv.iter().map(|s| signature(&s.labels, matching)).collect();
+                let mut out = lv;
+                out.extend(rv.into_iter().filter(|s| !sigs.contains(&signature(&s.labels, matching))));
+                Value::Vector(out)
+            }
+            _ => {
+                let (one, many, swapped, include) = match card {
+                    Card::OneToMany(inc) => (lv, rv, true, inc.clone()),
+                    Card::ManyToOne(inc) => (rv, lv, false, inc.clone()),
+                    _ => (rv, lv, false, vec![]),
+                };
+                let one_to_one = matches!(card, Card::OneToOne | Card::ManyToMany);
+                let mut by_sig: HashMap<Vec<(String, String)>, &Sample> = HashMap::default();
+                for s in &one {
+                    if by_sig.insert(signature(&s.labels, matching), s).is_some() {
+                        return Err(
+                            "many-to-many matching not allowed: matching labels must be unique on one side".into()
+                        );
+                    }
+                }
+                let mut seen: HashSet<Vec<(String, String)>> = HashSet::default();
+                let mut out = Vec::new();
+                for s in &many {
+                    let sig = signature(&s.labels, matching);
+                    let Some(o) = by_sig.get(&sig) else { continue };
+                    if one_to_one && !seen.insert(sig) {
+                        return Err(
+                            "found duplicate series for the match group: matching labels must be unique on one side"
+                                .into(),
+                        );
+                    }
+                    let (a, b) = if swapped { (o.v, s.v) } else { (s.v, o.v) };
+                    let Some(x) = elem(a, b) else { continue };
+                    let mut labels: Vec<(String, String)> = s.labels.to_vec();
+                    if drops_name {
+                        labels.retain(|(k, _)| k != "__name__");
+                    }
+                    if one_to_one {
+                        match matching {
+                            Some((true, on)) => labels.retain(|(k, _)| on.iter().any(|o| o == k)),
+                            Some((false, ign)) => labels.retain(|(k, _)| !ign.iter().any(|o| o == k)),
+                            None => {}
+                        }
+                    }
+                    for name in &include {
+                        labels.retain(|(k, _)| k != name);
+                        if let Some(p) = o.labels.iter().find(|(k, _)| k == name) {
+                            labels.push(p.clone());
+                        }
+                    }
+                    labels.sort();
+                    out.push(Sample { labels: Arc::new(labels), v: x });
+                }
+                Value::Vector(out)
+            }
+        },
+    })
+}
+
+/// Pending/firing state of one alert instance.
+#[derive(Debug, Clone)]
+struct Active {
+    active_at: i64,
+    firing: bool,
+    /// When the expression stopped returning it while `keep_firing_for` holds it.
+    keep_since: Option<i64>,
+}
+
+/// One alerting rule's instances over time.
+#[derive(Debug, Default)]
+pub struct AlertState {
+    active: BTreeMap<Vec<(String, String)>, Active>,
+    /// Per label set: closed and open intervals (start, end) of pending and firing.
+    pub history: BTreeMap<Vec<(String, String)>, AlertHistory>,
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct AlertHistory {
+    /// Evaluation timestamps at which the instance was pending.
+    pub pending: Vec<i64>,
+    /// Evaluation timestamps at which it was firing.
+    pub firing: Vec<i64>,
+}
+
+impl AlertState {
+    /// One evaluation, following `rules/alerting.go`'s `Eval`.
+    pub fn step(
+        &mut self,
+        t: i64,
+        result: Vec<Sample>,
+        rule_labels: &[(String, String)],
+        name: &str,
+        for_ms: i64,
+        keep_ms: i64,
+    ) {
+        let mut current: HashSet<Vec<(String, String)>> = HashSet::default();
+        for s in result {
+            let mut labels: Vec<(String, String)> = s.labels.iter().filter(|(k, _)| k != "__name__").cloned().collect();
+            for (k, v) in rule_labels {
+                labels.retain(|(x, _)| x != k);
+                labels.push((k.clone(), v.clone()));
+            }
+            labels.retain(|(x, _)| x != "alertname");
+            labels.push(("alertname".into(), name.into()));
+            labels.sort();
+            current.insert(labels.clone());
+            match self.active.get_mut(&labels) {
+                Some(a) => a.keep_since = None,
+                None => {
+                    self.active.insert(labels, Active { active_at: t, firing: false, keep_since: None });
+                }
+            }
+        }
+        let mut gone = Vec::new();
+        for (labels, a) in self.active.iter_mut() {
+            if current.contains(labels) {
+                if !a.firing && t - a.active_at >= for_ms {
+                    a.firing = true;
+                }
+                continue;
+            }
+            // No longer returned by the expression.
+            if a.firing && keep_ms > 0 {
+                let since = *a.keep_since.get_or_insert(t);
+                if t - since < keep_ms {
+                    continue;
+                }
+            }
+            gone.push(labels.clone());
+        }
+        for labels in gone {
+            self.active.remove(&labels);
+        }
+        for (labels, a) in &self.active {
+            let h = self.history.entry(labels.clone()).or_default();
+            if a.firing {
+                h.firing.push(t);
+            } else {
+                h.pending.push(t);
+            }
+        }
+    }
+}
+
+/// One rule ready to run.
+pub enum Step {
+    Record {
+        name: String,
+        labels: Vec<(String, String)>,
+        node: Node,
+        /// Series written at the previous evaluation, with the labels of the
+        /// samples that produced them (to skip rebuilding the same labels).
+        last: Vec<usize>,
+        last_inputs: Vec<Labels>,
+    },
+    Alert {
+        name: String,
+        labels: Vec<(String, String)>,
+        node: Node,
+        for_ms: i64,
+        keep_ms: i64,
+        state: AlertState,
+    },
+}
+
+impl Step {
+    /// Evaluates the rule at `cx` and records its output in `store`.
+    pub fn run(&mut self, leaves: &[LeafOut], store: &mut Store, k: usize, t: i64) -> R<()> {
+        match self {
+            Step::Record { name, labels, node, last, last_inputs } => {
+                let out = Cx { leaves, store, k, t }.eval(node)?;
+                let Value::Vector(v) = out else {
+                    return Err(format!("recording rule `{name}` returned a scalar"));
+                };
+                let mut written = Vec::with_capacity(v.len());
+                let mut inputs = Vec::with_capacity(v.len());
+                let mut seen = HashSet::default();
+                for (pos, s) in v.into_iter().enumerate() {
+                    if let (Some(&i), Some(prev)) = (last.get(pos), last_inputs.get(pos)) {
+                        if Arc::ptr_eq(prev, &s.labels) || **prev == *s.labels {
+                            store.push_to(i, t, s.v);
+                            written.push(i);
+                            inputs.push(s.labels);
+                            continue;
+                        }
+                    }
+                    inputs.push(s.labels.clone());
+                    let mut l: Vec<(String, String)> = s
+                        .labels
+                        .iter()
+                        .filter(|(k, _)| k != "__name__" && !labels.iter().any(|(r, _)| r == k))
+                        .cloned()
+                        .collect();
+                    l.push(("__name__".into(), name.clone()));
+                    l.extend(labels.iter().cloned());
+                    l.sort();
+                    let l = Arc::new(l);
+                    if !seen.insert(l.clone()) {
+                        return Err(format!(
+                            "recording rule `{name}`: vector contains metrics with the same labelset after applying rule labels"
+                        ));
+                    }
+                    written.push(store.append(l, t, s.v));
+                }
+                // Series written last time but not now get a staleness marker.
+                let now: HashSet<usize> = written.iter().copied().collect();
+                *last_inputs = inputs;
+                for &i in last.iter() {
+                    if !now.contains(&i) {
+                        store.series[i].stale_at = t;
+                        store.series[i].stale_marks.push(t);
+                    }
+                }
+                *last = written;
+            }
+            Step::Alert { name, labels, node, for_ms, keep_ms, state } => {
+                let out = Cx { leaves, store, k, t }.eval(node)?;
+                let Value::Vector(v) = out else {
+                    return Err(format!("alerting rule `{name}` returned a scalar"));
+                };
+                state.step(t, v, labels, name, *for_ms, *keep_ms);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_interpolates_inside_bucket() {
+        let b = vec![(0.1, 50.0), (0.5, 90.0), (1.0, 100.0), (f64::INFINITY, 100.0)];
+        assert!((histogram_quantile(0.5, b.clone()) - 0.1).abs() < 1e-12);
+        assert!((histogram_quantile(0.7, b.clone()) - 0.3).abs() < 1e-12);
+        assert!(histogram_quantile(0.5, vec![(0.1, 1.0)]).is_nan());
+    }
+
+    #[test]
+    fn alerts_go_pending_then_firing_then_resolve() {
+        let mut st = AlertState::default();
+        let hit = || vec![Sample { labels: Arc::new(vec![("__name__".into(), "x".into())]), v: 1.0 }];
+        st.step(0, hit(), &[], "A", 120_000, 0);
+        st.step(60_000, hit(), &[], "A", 120_000, 0);
+        st.step(120_000, hit(), &[], "A", 120_000, 0);
+        st.step(180_000, vec![], &[], "A", 120_000, 0);
+        let h = &st.history[&vec![("alertname".to_string(), "A".to_string())]];
+        assert_eq!(h.pending, vec![0, 60_000]);
+        assert_eq!(h.firing, vec![120_000]);
+    }
+
+    #[test]
+    fn keep_firing_for_holds_a_resolved_alert() {
+        let mut st = AlertState::default();
+        let hit = || vec![Sample { labels: Arc::new(vec![]), v: 1.0 }];
+        st.step(0, hit(), &[], "A", 0, 120_000);
+        st.step(60_000, vec![], &[], "A", 0, 120_000);
+        st.step(120_000, vec![], &[], "A", 0, 120_000);
+        st.step(180_000, vec![], &[], "A", 0, 120_000);
+        let h = &st.history[&vec![("alertname".to_string(), "A".to_string())]];
+        assert_eq!(h.firing, vec![0, 60_000, 120_000]);
+    }
+}

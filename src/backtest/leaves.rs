@@ -1,0 +1,203 @@
+//! Raw-data leaves: each series is read once, as it streams past, and its
+//! contribution to every leaf it matches is folded into that leaf's output
+//! for every step. Only the aggregated output is kept, never the samples.
+
+use super::plan::{AggOp, LeafKind, LeafSpec};
+use super::range::{is_absent, Grid, Samples, ABSENT};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub type Labels = Arc<Vec<(String, String)>>;
+
+/// Prometheus's instant-selector lookback (v3: `ts > t − 5m`).
+pub const LOOKBACK_MS: i64 = 300_000;
+
+struct Acc {
+    sum: Vec<f64>,
+    comp: Vec<f64>,
+    n: Vec<u32>,
+}
+
+/// One finished leaf: its output series and their values per step.
+#[derive(Debug, Default)]
+pub struct LeafOut {
+    pub series: Vec<(Labels, Vec<f64>)>,
+    /// How many raw series the leaf's selector matched.
+    pub matched: u64,
+}
+
+pub struct Leaves {
+    pub specs: Vec<LeafSpec>,
+    grid: Grid,
+    accs: Vec<HashMap<Vec<(String, String)>, Acc>>,
+    matched: Vec<u64>,
+    scratch: Vec<f64>,
+    /// Problems Prometheus reports as evaluation errors.
+    pub errors: Vec<String>,
+}
+
+/// Neumaier's compensated addition, as Prometheus 3 sums (`kahanSumInc`).
+#[inline]
+pub fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    if t.is_infinite() {
+        return (t, 0.0);
+    }
+    let c = if sum.abs() >= inc.abs() { c + ((sum - t) + inc) } else { c + ((inc - t) + sum) };
+    (t, c)
+}
+
+impl Leaves {
+    pub fn new(specs: Vec<LeafSpec>, grid: Grid) -> Leaves {
+        let n = specs.len();
+        Leaves {
+            specs,
+            grid,
+            accs: (0..n).map(|_| HashMap::new()).collect(),
+            matched: vec![0; n],
+            scratch: vec![0.0; grid.len],
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn grid(&self) -> Grid {
+        self.grid
+    }
+
+    /// Whether any leaf reads this series.
+    pub fn wants(&self, labels: &[(String, String)]) -> bool {
+        self.specs.iter().any(|s| s.sel.matches(labels))
+    }
+
+    /// Folds one complete series (sorted samples without staleness markers,
+    /// plus the markers' timestamps) into every leaf it matches.
+    pub fn feed(&mut self, labels: &[(String, String)], samples: &mut Samples, stale: &[i64]) {
+        for i in 0..self.specs.len() {
+            if !self.specs[i].sel.matches(labels) {
+                continue;
+            }
+            self.matched[i] += 1;
+            let mut vals = std::mem::take(&mut self.scratch);
+            let keeps_name = match self.specs[i].kind {
+                LeafKind::Range(f, r) => {
+                    samples.eval(f, r, &self.grid, &mut vals);
+                    f.keeps_name()
+                }
+                LeafKind::Instant => {
+                    instant(&samples.ts, &samples.v, stale, &self.grid, &mut vals);
+                    true
+                }
+            };
+            let spec = &self.specs[i];
+            let acc_map = &mut self.accs[i];
+            match &spec.agg {
+                None => {
+                    let key: Vec<(String, String)> =
+                        labels.iter().filter(|(k, _)| keeps_name || k != "__name__").cloned().collect();
+                    if acc_map.contains_key(&key) {
+                        self.errors.push(format!(
+                            "`{}`: two series have the same labels once the metric name is dropped",
+                            spec.text
+                        ));
+                        continue;
+                    }
+                    let n = vals.iter().map(|&x| u32::from(!is_absent(x))).collect();
+                    acc_map.insert(key, Acc { sum: vals.clone(), comp: vec![0.0; vals.len()], n });
+                }
+                Some((op, grouping)) => {
+                    let key = grouping.key(labels);
+                    let len = vals.len();
+                    let acc = acc_map.entry(key).or_insert_with(|| Acc {
+                        sum: vec![0.0; len],
+                        comp: vec![0.0; len],
+                        n: vec![0; len],
+                    });
+                    for (k, &x) in vals.iter().enumerate() {
+                        if is_absent(x) {
+                            continue;
+                        }
+                        match op {
+                            AggOp::Sum | AggOp::Avg => {
+                                let (s, c) = kahan_inc(x, acc.sum[k], acc.comp[k]);
+                                acc.sum[k] = s;
+                                acc.comp[k] = c;
+                            }
+                            AggOp::Min => {
+                                if acc.n[k] == 0 || x < acc.sum[k] || acc.sum[k].is_nan() {
+                                    acc.sum[k] = x;
+                                }
+                            }
+                            AggOp::Max => {
+                                if acc.n[k] == 0 || x > acc.sum[k] || acc.sum[k].is_nan() {
+                                    acc.sum[k] = x;
+                                }
+                            }
+                            AggOp::Count | AggOp::Group => {}
+                        }
+                        acc.n[k] += 1;
+                    }
+                }
+            }
+            self.scratch = vals;
+        }
+    }
+
+    pub fn finish(self) -> Vec<LeafOut> {
+        let mut out = Vec::with_capacity(self.specs.len());
+        for ((spec, accs), matched) in self.specs.iter().zip(self.accs).zip(self.matched) {
+            let op = spec.agg.as_ref().map(|(op, _)| *op);
+            let mut series: Vec<(Labels, Vec<f64>)> = accs
+                .into_iter()
+                .map(|(labels, acc)| {
+                    let vals = (0..acc.n.len())
+                        .map(|k| {
+                            if acc.n[k] == 0 {
+                                return ABSENT;
+                            }
+                            match op {
+                                None => acc.sum[k],
+                                Some(AggOp::Sum) => finish_sum(acc.sum[k], acc.comp[k]),
+                                Some(AggOp::Avg) => finish_sum(acc.sum[k], acc.comp[k]) / acc.n[k] as f64,
+                                Some(AggOp::Min | AggOp::Max) => acc.sum[k],
+                                Some(AggOp::Count) => acc.n[k] as f64,
+                                Some(AggOp::Group) => 1.0,
+                            }
+                        })
+                        .collect();
+                    (Arc::new(labels), vals)
+                })
+                .collect();
+            series.sort_by(|a, b| a.0.cmp(&b.0));
+            out.push(LeafOut { series, matched });
+        }
+        out
+    }
+}
+
+pub fn finish_sum(sum: f64, comp: f64) -> f64 {
+    if sum.is_infinite() {
+        sum
+    } else {
+        sum + comp
+    }
+}
+
+/// An instant selector at every step: the latest sample at or before `t`
+/// and after `t − 5m`, unless a staleness marker came after it.
+fn instant(ts: &[i64], v: &[f64], stale: &[i64], grid: &Grid, out: &mut [f64]) {
+    let (mut hi, mut shi) = (0usize, 0usize);
+    for (k, o) in out.iter_mut().enumerate() {
+        let t = grid.at(k);
+        while hi < ts.len() && ts[hi] <= t {
+            hi += 1;
+        }
+        while shi < stale.len() && stale[shi] <= t {
+            shi += 1;
+        }
+        *o = if hi == 0 || ts[hi - 1] <= t - LOOKBACK_MS || (shi > 0 && stale[shi - 1] > ts[hi - 1]) {
+            ABSENT
+        } else {
+            v[hi - 1]
+        };
+    }
+}

@@ -1,0 +1,422 @@
+//! `slo backtest`: replays the rules `slo compile` emits over historical
+//! samples in Parquet, as Prometheus would have evaluated them.
+//!
+//! 1. The program is compiled to rule groups ([`crate::promql::groups`]) —
+//!    the same rules, text and order as the rule files.
+//! 2. Their PromQL is parsed and planned ([`plan`]): subexpressions over raw
+//!    metrics become leaves; the rest runs step by step.
+//! 3. DataFusion scans the Parquet data with the leaves' metric names,
+//!    label equalities and time range pushed down ([`data`]); each series
+//!    streams once through every leaf it matches ([`leaves`], [`range`]).
+//! 4. Every rule is evaluated at every step of the grid in group order,
+//!    recording rules feeding later rules, alerts tracking pending and
+//!    firing state ([`eval`]).
+//! 5. The report reads the recorded series ([`report`]); `--timeline`
+//!    writes them all back to Parquet ([`timeline`]).
+
+pub mod data;
+pub mod eval;
+pub mod leaves;
+pub mod plan;
+pub mod range;
+pub mod report;
+pub mod timeline;
+
+use crate::diag::Diagnostic;
+use crate::ir;
+use crate::promql::rules::{Group, Rule};
+use crate::source::{Origin, Source, SourceMap, Span};
+use eval::{AlertHistory, Step, Store};
+use leaves::Leaves;
+use plan::{Node, Planner};
+use range::Grid;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub data: Vec<PathBuf>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+    pub step_ms: i64,
+    pub memory_limit: usize,
+    pub progress: bool,
+}
+
+/// The outcome of a replay: the grid, every recorded series, every alert.
+pub struct Backtest {
+    pub grid: Grid,
+    /// Earliest sample of the selected metrics.
+    pub data_start_ms: i64,
+    pub groups: Vec<Group>,
+    pub store: Store,
+    /// Per alerting rule (group index, rule name): the history of each instance.
+    pub alerts: Vec<AlertRun>,
+    pub stats: data::Stats,
+    /// Problems found while replaying (warnings; the run still completed).
+    pub warnings: Vec<Diagnostic>,
+    /// The .slo sources plus the synthetic ones the warnings point into.
+    pub sources: SourceMap,
+}
+
+pub struct AlertRun {
+    pub group: usize,
+    pub name: String,
+    pub history: BTreeMap<Vec<(String, String)>, AlertHistory>,
+}
+
+/// Why a replay could not run, as diagnostics plus the exit code.
+pub struct Failure {
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+    pub exit: u8,
+}
+
+impl Failure {
+    fn usage(sources: SourceMap, code: &'static str, message: String, help: &str) -> Failure {
+        let mut sources = sources;
+        let id = sources.add(Source::new("<command line>", message.clone(), Origin::User));
+        let d = Diagnostic::error(code, Span::new(id, 0, message.len()), message, "here").with_help(help);
+        Failure { diagnostics: vec![d], sources, exit: 2 }
+    }
+}
+
+/// Turns data errors into diagnostics anchored in a small synthetic source
+/// (the schema, or the offending series), with the exit code they deserve.
+fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Failure {
+    let mut exit = 1;
+    let mut diagnostics = Vec::new();
+    for e in errors {
+        let (code, name, text, label, help): (&'static str, String, String, &str, String) = match e {
+            data::DataError::Io { path, message } => {
+                exit = 2;
+                (
+                    "slo::data::io",
+                    path.clone(),
+                    message,
+                    "cannot be read as Parquet",
+                    "check the path, and that every file is a complete Parquet file".into(),
+                )
+            }
+            data::DataError::Schema { message, help } => {
+                ("slo::data::schema", "<data schema>".into(), message, "this column", help)
+            }
+            data::DataError::Duplicate { series, ts, count } => (
+                "slo::data::duplicate",
+                "<data>".into(),
+                format!("{series} @ {}", fmt_ts(ts)),
+                "two different values at this timestamp",
+                format!(
+                    "{count} sample(s) repeat a series' timestamp with a different value; Prometheus rejects these \
+                     (`duplicate sample for timestamp`): keep one value per series and timestamp"
+                ),
+            ),
+            data::DataError::Engine { message } => {
+                exit = 2;
+                (
+                    "slo::data::engine",
+                    "<query engine>".into(),
+                    message,
+                    "the scan failed here",
+                    "this is likely a bug in slo or DataFusion: please report it with the data's schema".into(),
+                )
+            }
+        };
+        let id = sources.add(Source::new(name, text.clone(), Origin::User));
+        let message = match code {
+            "slo::data::io" => "cannot read the data".to_string(),
+            "slo::data::schema" => format!("the data is not in the native layout: {text}"),
+            "slo::data::duplicate" => "a series has two different values at the same timestamp".to_string(),
+            _ => "the data scan failed".to_string(),
+        };
+        diagnostics.push(Diagnostic::error(code, Span::new(id, 0, text.len()), message, label).with_help(help));
+    }
+    Failure { diagnostics, sources, exit }
+}
+
+pub fn fmt_ts(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t.to_string(),
+        Err(_) => format!("{ms}ms"),
+    }
+}
+
+/// Parses `--from`/`--to`: RFC 3339, or unix seconds (fractions allowed).
+pub fn parse_time(s: &str) -> Option<i64> {
+    if let Ok(x) = s.parse::<f64>() {
+        return (x.is_finite() && x.abs() < 1e13).then(|| (x * 1000.0).round() as i64);
+    }
+    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
+}
+
+/// Parses a byte size (`512M`, `2G`, `1073741824`).
+pub fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let (num, mul) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => {
+            let unit = s[i..].to_ascii_uppercase();
+            let mul: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
+                "" => 1,
+                "K" => 1 << 10,
+                "M" => 1 << 20,
+                "G" => 1 << 30,
+                "T" => 1 << 40,
+                _ => return None,
+            };
+            (&s[..i], mul)
+        }
+        None => (s, 1),
+    };
+    let n: f64 = num.trim().parse().ok()?;
+    (n.is_finite() && n > 0.0).then(|| (n * mul as f64) as usize)
+}
+
+fn collect_ranges(n: &Node, out: &mut HashSet<String>) {
+    match n {
+        Node::RecRange(_, sel, _) => {
+            if let Some(m) = sel.metric() {
+                out.insert(m.to_string());
+            }
+        }
+        Node::Agg { expr, .. } | Node::Neg(expr) => collect_ranges(expr, out),
+        Node::Bin { lhs, rhs, .. } => {
+            collect_ranges(lhs, out);
+            collect_ranges(rhs, out);
+        }
+        Node::Call(_, args) => args.iter().for_each(|a| collect_ranges(a, out)),
+        Node::Num(_) | Node::Leaf(_) | Node::RecInstant(_) => {}
+    }
+}
+
+fn dur_ms(s: &Option<String>) -> i64 {
+    s.as_deref().and_then(crate::sema::eval::parse_duration).map_or(0, |ms| ms as i64)
+}
+
+/// Plans the compiled rules: steps in group order plus the raw leaves.
+pub fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Planner), String> {
+    let recorded: BTreeSet<String> = groups
+        .iter()
+        .flat_map(|g| g.rules.iter())
+        .filter_map(|r| match r {
+            Rule::Record(r) => Some(r.record.clone()),
+            Rule::Alert(_) => None,
+        })
+        .collect();
+    let mut planner = Planner::new(recorded);
+    let mut steps = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        for r in &g.rules {
+            let node = planner.parse(r.expr()).map_err(|e| format!("group `{}`: `{}`: {e}", g.name, r.expr()))?;
+            steps.push((
+                gi,
+                match r {
+                    Rule::Record(rr) => Step::Record {
+                        name: rr.record.clone(),
+                        labels: rr.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                        node,
+                        last: Vec::new(),
+                        last_inputs: Vec::new(),
+                    },
+                    Rule::Alert(a) => Step::Alert {
+                        name: a.alert.clone(),
+                        labels: a.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                        node,
+                        for_ms: dur_ms(&a.for_),
+                        keep_ms: dur_ms(&a.keep_firing_for),
+                        state: Default::default(),
+                    },
+                },
+            ));
+        }
+    }
+    Ok((steps, planner))
+}
+
+/// Evaluates planned steps over finished leaves at every grid step.
+pub fn evaluate(
+    steps: &mut [(usize, Step)],
+    leaves: &[leaves::LeafOut],
+    grid: &Grid,
+    summed: HashSet<String>,
+    progress: &indicatif::ProgressBar,
+) -> (Store, Vec<String>) {
+    let mut store = Store::new(summed);
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    for k in 0..grid.len {
+        let t = grid.at(k);
+        for (_, s) in steps.iter_mut() {
+            if let Err(e) = s.run(leaves, &mut store, k, t) {
+                *errors.entry(e).or_default() += 1;
+            }
+        }
+        if k % 1024 == 0 {
+            progress.set_position(k as u64);
+        }
+    }
+    progress.set_position(grid.len as u64);
+    (store, errors.into_iter().map(|(e, n)| format!("{e} (at {n} evaluations)")).collect())
+}
+
+fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !enabled || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{msg:>10} [{bar:40}] {percent:>3}% {human_pos}/{human_len} ({per_sec}, {eta})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Replays `program` over the data.
+pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<Backtest, Failure> {
+    let popts = crate::promql::Options { eval_interval_ms: opts.step_ms as u64, ..Default::default() };
+    if let Err(errs) = crate::promql::validate(program, &popts) {
+        return Err(Failure { diagnostics: errs.iter().map(|e| e.diagnostic()).collect(), sources, exit: 1 });
+    }
+    let groups = match crate::promql::groups(program, &popts) {
+        Ok(g) => g,
+        Err(e) => return Err(Failure { diagnostics: vec![e.diagnostic()], sources, exit: 1 }),
+    };
+    let (mut steps, planner) = match plan_groups(&groups) {
+        Ok(p) => p,
+        Err(e) => {
+            return Err(Failure::usage(
+                sources,
+                "slo::backtest::unsupported",
+                e,
+                "the backtester evaluates the PromQL subset `slo compile` emits; please report this",
+            ))
+        }
+    };
+    let mut summed = HashSet::new();
+    for (_, s) in &steps {
+        match s {
+            Step::Record { node, .. } | Step::Alert { node, .. } => collect_ranges(node, &mut summed),
+        }
+    }
+    let max_range = planner
+        .leaves
+        .iter()
+        .map(|l| match l.kind {
+            plan::LeafKind::Range(_, r) => r,
+            plan::LeafKind::Instant => leaves::LOOKBACK_MS,
+        })
+        .max()
+        .unwrap_or(0);
+    let src = data::Source { paths: opts.data.clone(), memory_limit: opts.memory_limit };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => return Err(Failure::usage(sources, "slo::backtest::runtime", e.to_string(), "")),
+    };
+    let probe_leaves = Leaves::new(planner.leaves.clone(), Grid { from: 0, step: 1, len: 0 });
+    let (range, rows) = match data::probe(&src, &probe_leaves, &rt) {
+        Ok(r) => r,
+        Err(es) => return Err(data_failure(sources, es)),
+    };
+    let Some((first, last)) = range else {
+        let names: BTreeSet<&str> = planner.leaves.iter().filter_map(|l| l.sel.metric()).collect();
+        let list = names.into_iter().collect::<Vec<_>>().join(", ");
+        return Err(Failure {
+            exit: 1,
+            ..data_failure_message(
+                sources,
+                "slo::data::no_samples",
+                format!("the data has no samples of the metrics the SLOs read: {list}"),
+                "check that --data points at the right files, and that the metric names match",
+            )
+        });
+    };
+    let step = opts.step_ms;
+    let from = opts
+        .from_ms
+        .unwrap_or_else(|| first.div_euclid(step) * step + if first.rem_euclid(step) == 0 { 0 } else { step });
+    let to = opts.to_ms.unwrap_or(last);
+    if to < from {
+        return Err(Failure::usage(
+            sources,
+            "slo::backtest::empty_range",
+            format!("the range {} .. {} is empty", fmt_ts(from), fmt_ts(to)),
+            "--to must not be before --from; without them the range is the data's",
+        ));
+    }
+    let len = ((to - from) / step + 1) as usize;
+    let grid = Grid { from, step, len };
+    let mut lv = Leaves::new(planner.leaves.clone(), grid);
+    let bar = progress_bar(opts.progress, rows, "scan");
+    let stats = match data::scan(&src, &mut lv, from - max_range - leaves::LOOKBACK_MS, to, &rt, &bar) {
+        Ok(s) => s,
+        Err(es) => return Err(data_failure(sources, es)),
+    };
+    bar.finish_and_clear();
+    let mut warnings = Vec::new();
+    let leaf_errors = std::mem::take(&mut lv.errors);
+    let outs = lv.finish();
+    // Selectors that matched no series at all.
+    let mut empty: BTreeSet<String> = BTreeSet::new();
+    for (spec, out) in planner.leaves.iter().zip(&outs) {
+        if out.matched == 0 {
+            empty.insert(spec.text.clone());
+        }
+    }
+    let bar = progress_bar(opts.progress, len as u64, "evaluate");
+    let (store, eval_errors) = evaluate(&mut steps, &outs, &grid, summed, &bar);
+    bar.finish_and_clear();
+    let mut sources = sources;
+    let mut note = |code: &'static str, message: String, label: &str, help: &str| {
+        let id = sources.add(Source::new("<backtest>", message.clone(), Origin::User));
+        warnings.push(Diagnostic::warning(code, Span::new(id, 0, message.len()), message, label).with_help(help));
+    };
+    for e in empty {
+        note(
+            "slo::backtest::no_match",
+            format!("no series in the data match `{e}`"),
+            "matches nothing",
+            "an SLI that reads nothing has no value; check the metric name and labels against `slo data inspect`-style listings of the data",
+        );
+    }
+    for e in leaf_errors.into_iter().chain(eval_errors) {
+        note("slo::backtest::eval", e, "evaluation failed", "Prometheus would log this rule evaluation as failed");
+    }
+    if stats.nan_values + stats.inf_values > 0 {
+        note(
+            "slo::data::nonfinite",
+            format!(
+                "{} NaN and {} infinite sample values (first in {}) were used as Prometheus would use them",
+                stats.nan_values,
+                stats.inf_values,
+                stats.nonfinite_example.clone().unwrap_or_default()
+            ),
+            "non-finite values",
+            "windows containing them yield NaN or ±Inf, exactly as in Prometheus; fix the exporter if they are not intended",
+        );
+    }
+    if stats.duplicates_dropped > 0 {
+        note(
+            "slo::data::duplicate_identical",
+            format!("{} repeated samples (same series, timestamp and value) were dropped", stats.duplicates_dropped),
+            "duplicates",
+            "Prometheus also ignores an identical repeated sample",
+        );
+    }
+    let alerts = steps
+        .into_iter()
+        .filter_map(|(g, s)| match s {
+            Step::Alert { name, state, .. } => Some(AlertRun { group: g, name, history: state.history }),
+            Step::Record { .. } => None,
+        })
+        .collect();
+    Ok(Backtest { grid, data_start_ms: first, groups, store, alerts, stats, warnings, sources })
+}
+
+fn data_failure_message(mut sources: SourceMap, code: &'static str, message: String, help: &str) -> Failure {
+    let id = sources.add(Source::new("<data>", message.clone(), Origin::User));
+    let d = Diagnostic::error(code, Span::new(id, 0, message.len()), message, "no samples").with_help(help);
+    Failure { diagnostics: vec![d], sources, exit: 1 }
+}

@@ -1,0 +1,379 @@
+//! Lowering the compiled rules' PromQL into an evaluation plan.
+//!
+//! The rules are the very text `slo compile` writes, parsed with
+//! `promql-parser`. Every subexpression that reads raw metrics — a range
+//! function over a selector, or an instant selector, optionally under one
+//! aggregation — becomes a *leaf*, computed for every step in one streaming
+//! pass over the data (see [`super::leaves`]). Everything else is evaluated
+//! step by step, in rule order, as Prometheus's rule manager does.
+
+use super::range::RangeFn;
+use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::parser::token;
+use promql_parser::parser::{self as pp, Expr, LabelModifier, VectorMatchCardinality};
+use std::collections::{BTreeSet, HashMap};
+
+/// An instant-vector selector: metric name plus matchers.
+#[derive(Debug, Clone)]
+pub struct Sel {
+    pub name: Option<String>,
+    pub matchers: Vec<Matcher>,
+}
+
+impl Sel {
+    pub fn matches(&self, labels: &[(String, String)]) -> bool {
+        let get = |k: &str| labels.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
+        if let Some(n) = &self.name {
+            if get("__name__") != n {
+                return false;
+            }
+        }
+        self.matchers.iter().all(|m| m.is_match(get(&m.name)))
+    }
+
+    /// Label equalities every matching series has (for pushdown), with the
+    /// metric name first when known.
+    pub fn equalities(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        if let Some(n) = &self.name {
+            out.push(("__name__".into(), n.clone()));
+        }
+        for m in &self.matchers {
+            if matches!(m.op, MatchOp::Equal) && !m.value.is_empty() {
+                out.push((m.name.clone(), m.value.clone()));
+            }
+        }
+        out
+    }
+
+    pub fn metric(&self) -> Option<&str> {
+        self.name.as_deref().or_else(|| {
+            self.matchers
+                .iter()
+                .find(|m| m.name == "__name__" && matches!(m.op, MatchOp::Equal))
+                .map(|m| m.value.as_str())
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggOp {
+    Sum,
+    Avg,
+    Count,
+    Min,
+    Max,
+    Group,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Grouping {
+    By(Vec<String>),
+    Without(Vec<String>),
+}
+
+impl Grouping {
+    /// The output labels of an aggregation for one input series.
+    pub fn key(&self, labels: &[(String, String)]) -> Vec<(String, String)> {
+        match self {
+            Grouping::By(by) => labels.iter().filter(|(k, _)| by.iter().any(|b| b == k)).cloned().collect(),
+            Grouping::Without(w) => {
+                labels.iter().filter(|(k, _)| k != "__name__" && !w.iter().any(|b| b == k)).cloned().collect()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+    Pow,
+    Eq,
+    Ne,
+    Gt,
+    Lt,
+    Ge,
+    Le,
+    And,
+    Or,
+    Unless,
+}
+
+impl BinOp {
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Gt | BinOp::Lt | BinOp::Ge | BinOp::Le)
+    }
+    pub fn is_set(self) -> bool {
+        matches!(self, BinOp::And | BinOp::Or | BinOp::Unless)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstFn {
+    Vector,
+    Time,
+    Floor,
+    Ceil,
+    Abs,
+    Month,
+    Year,
+    DayOfMonth,
+    DayOfWeek,
+    Hour,
+    Minute,
+    Scalar,
+    ClampMin,
+    ClampMax,
+    HistogramQuantile,
+}
+
+#[derive(Debug, Clone)]
+pub enum Card {
+    OneToOne,
+    ManyToOne(Vec<String>),
+    OneToMany(Vec<String>),
+    ManyToMany,
+}
+
+#[derive(Debug, Clone)]
+pub enum Node {
+    Num(f64),
+    /// A raw-data leaf, by index.
+    Leaf(usize),
+    /// An instant selector over series the rules record.
+    RecInstant(Sel),
+    /// A range function over series the rules record.
+    RecRange(RangeFn, Sel, i64),
+    Agg {
+        op: AggOp,
+        grouping: Grouping,
+        expr: Box<Node>,
+    },
+    Bin {
+        op: BinOp,
+        lhs: Box<Node>,
+        rhs: Box<Node>,
+        ret_bool: bool,
+        /// `Some((true, l))` for `on(l)`, `Some((false, l))` for `ignoring(l)`.
+        matching: Option<(bool, Vec<String>)>,
+        card: Card,
+    },
+    Neg(Box<Node>),
+    Call(InstFn, Vec<Node>),
+}
+
+#[derive(Debug, Clone)]
+pub enum LeafKind {
+    Instant,
+    Range(RangeFn, i64),
+}
+
+/// A subexpression over raw metrics, computed for every step at once.
+#[derive(Debug, Clone)]
+pub struct LeafSpec {
+    pub sel: Sel,
+    pub kind: LeafKind,
+    pub agg: Option<(AggOp, Grouping)>,
+    /// The PromQL text, for messages.
+    pub text: String,
+}
+
+/// Lowers rule expressions, sharing identical leaves across rules.
+pub struct Planner {
+    /// Metric names some recording rule writes: selectors of these read the
+    /// rules' output, not the data.
+    pub recorded: BTreeSet<String>,
+    pub leaves: Vec<LeafSpec>,
+    by_text: HashMap<String, usize>,
+}
+
+fn dur_ms(d: &std::time::Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+fn labels_of(l: &LabelModifier) -> (bool, Vec<String>) {
+    match l {
+        LabelModifier::Include(ls) => (true, ls.labels.clone()),
+        LabelModifier::Exclude(ls) => (false, ls.labels.clone()),
+    }
+}
+
+fn sel_of(vs: &pp::VectorSelector) -> Result<Sel, String> {
+    if vs.offset.is_some() || vs.at.is_some() {
+        return Err("`offset` and `@` are not supported by the backtester".into());
+    }
+    if !vs.matchers.or_matchers.is_empty() {
+        return Err("`or` inside a selector is not supported by the backtester".into());
+    }
+    let mut name = vs.name.clone();
+    let mut matchers = Vec::new();
+    for m in &vs.matchers.matchers {
+        if m.name == "__name__" && matches!(m.op, MatchOp::Equal) && name.is_none() {
+            name = Some(m.value.clone());
+        } else if !(m.name == "__name__" && Some(&m.value) == name.as_ref() && matches!(m.op, MatchOp::Equal)) {
+            matchers.push(m.clone());
+        }
+    }
+    Ok(Sel { name, matchers })
+}
+
+impl Planner {
+    pub fn new(recorded: BTreeSet<String>) -> Planner {
+        Planner { recorded, leaves: Vec::new(), by_text: HashMap::new() }
+    }
+
+    fn is_recorded(&self, sel: &Sel) -> bool {
+        sel.metric().is_some_and(|n| self.recorded.contains(n) || n == "ALERTS")
+    }
+
+    fn leaf(&mut self, spec: LeafSpec) -> Node {
+        if let Some(&i) = self.by_text.get(&spec.text) {
+            return Node::Leaf(i);
+        }
+        let i = self.leaves.len();
+        self.by_text.insert(spec.text.clone(), i);
+        self.leaves.push(spec);
+        Node::Leaf(i)
+    }
+
+    pub fn parse(&mut self, text: &str) -> Result<Node, String> {
+        let e = pp::parse(text)?;
+        self.lower(&e)
+    }
+
+    /// A raw leaf under `e`, if `e` is one: `f(sel[r])` or `sel` over raw data.
+    fn raw_leaf(&self, e: &Expr) -> Result<Option<(Sel, LeafKind)>, String> {
+        match e {
+            Expr::Paren(p) => self.raw_leaf(&p.expr),
+            Expr::VectorSelector(vs) => {
+                let sel = sel_of(vs)?;
+                Ok((!self.is_recorded(&sel)).then_some((sel, LeafKind::Instant)))
+            }
+            Expr::Call(c) => {
+                let Some(f) = RangeFn::from_name(c.func.name) else { return Ok(None) };
+                let Some(Expr::MatrixSelector(ms)) = c.args.args.first().map(|b| &**b) else { return Ok(None) };
+                let sel = sel_of(&ms.vs)?;
+                Ok((!self.is_recorded(&sel)).then_some((sel, LeafKind::Range(f, dur_ms(&ms.range)))))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn lower(&mut self, e: &Expr) -> Result<Node, String> {
+        Ok(match e {
+            Expr::Paren(p) => self.lower(&p.expr)?,
+            Expr::NumberLiteral(n) => Node::Num(n.val),
+            Expr::Unary(u) => Node::Neg(Box::new(self.lower(&u.expr)?)),
+            Expr::VectorSelector(vs) => {
+                if let Some((sel, kind)) = self.raw_leaf(e)? {
+                    self.leaf(LeafSpec { sel, kind, agg: None, text: e.to_string() })
+                } else {
+                    Node::RecInstant(sel_of(vs)?)
+                }
+            }
+            Expr::Aggregate(a) => {
+                let op = match a.op.id() {
+                    token::T_SUM => AggOp::Sum,
+                    token::T_AVG => AggOp::Avg,
+                    token::T_COUNT => AggOp::Count,
+                    token::T_MIN => AggOp::Min,
+                    token::T_MAX => AggOp::Max,
+                    token::T_GROUP => AggOp::Group,
+                    _ => return Err(format!("the aggregation `{}` is not supported by the backtester", a.op)),
+                };
+                let grouping = match &a.modifier {
+                    None => Grouping::By(vec![]),
+                    Some(m) => match labels_of(m) {
+                        (true, l) => Grouping::By(l),
+                        (false, l) => Grouping::Without(l),
+                    },
+                };
+                if let Some((sel, kind)) = self.raw_leaf(&a.expr)? {
+                    self.leaf(LeafSpec { sel, kind, agg: Some((op, grouping)), text: e.to_string() })
+                } else {
+                    Node::Agg { op, grouping, expr: Box::new(self.lower(&a.expr)?) }
+                }
+            }
+            Expr::Binary(b) => {
+                let op = match b.op.id() {
+                    token::T_ADD => BinOp::Add,
+                    token::T_SUB => BinOp::Sub,
+                    token::T_MUL => BinOp::Mul,
+                    token::T_DIV => BinOp::Div,
+                    token::T_MOD => BinOp::Mod,
+                    token::T_POW => BinOp::Pow,
+                    token::T_EQLC => BinOp::Eq,
+                    token::T_NEQ => BinOp::Ne,
+                    token::T_GTR => BinOp::Gt,
+                    token::T_LSS => BinOp::Lt,
+                    token::T_GTE => BinOp::Ge,
+                    token::T_LTE => BinOp::Le,
+                    token::T_LAND => BinOp::And,
+                    token::T_LOR => BinOp::Or,
+                    token::T_LUNLESS => BinOp::Unless,
+                    _ => return Err(format!("the operator `{}` is not supported by the backtester", b.op)),
+                };
+                let (ret_bool, matching, card) = match &b.modifier {
+                    None => (false, None, if op.is_set() { Card::ManyToMany } else { Card::OneToOne }),
+                    Some(m) => {
+                        let card = match &m.card {
+                            VectorMatchCardinality::OneToOne => Card::OneToOne,
+                            VectorMatchCardinality::ManyToMany => Card::ManyToMany,
+                            VectorMatchCardinality::ManyToOne(l) => Card::ManyToOne(l.labels.clone()),
+                            VectorMatchCardinality::OneToMany(l) => Card::OneToMany(l.labels.clone()),
+                        };
+                        let card = if op.is_set() { Card::ManyToMany } else { card };
+                        (m.return_bool, m.matching.as_ref().map(labels_of), card)
+                    }
+                };
+                Node::Bin {
+                    op,
+                    lhs: Box::new(self.lower(&b.lhs)?),
+                    rhs: Box::new(self.lower(&b.rhs)?),
+                    ret_bool,
+                    matching,
+                    card,
+                }
+            }
+            Expr::Call(c) => {
+                if let Some((sel, kind)) = self.raw_leaf(e)? {
+                    return Ok(self.leaf(LeafSpec { sel, kind, agg: None, text: e.to_string() }));
+                }
+                if let Some(f) = RangeFn::from_name(c.func.name) {
+                    let Some(Expr::MatrixSelector(ms)) = c.args.args.first().map(|b| &**b) else {
+                        return Err(format!("`{}` needs a range selector", c.func.name));
+                    };
+                    return Ok(Node::RecRange(f, sel_of(&ms.vs)?, dur_ms(&ms.range)));
+                }
+                let f = match c.func.name {
+                    "vector" => InstFn::Vector,
+                    "time" => InstFn::Time,
+                    "floor" => InstFn::Floor,
+                    "ceil" => InstFn::Ceil,
+                    "abs" => InstFn::Abs,
+                    "month" => InstFn::Month,
+                    "year" => InstFn::Year,
+                    "day_of_month" => InstFn::DayOfMonth,
+                    "day_of_week" => InstFn::DayOfWeek,
+                    "hour" => InstFn::Hour,
+                    "minute" => InstFn::Minute,
+                    "scalar" => InstFn::Scalar,
+                    "clamp_min" => InstFn::ClampMin,
+                    "clamp_max" => InstFn::ClampMax,
+                    "histogram_quantile" => InstFn::HistogramQuantile,
+                    other => return Err(format!("the function `{other}` is not supported by the backtester")),
+                };
+                let args = c.args.args.iter().map(|a| self.lower(a)).collect::<Result<Vec<_>, _>>()?;
+                Node::Call(f, args)
+            }
+            Expr::MatrixSelector(_) => return Err("a range vector cannot be evaluated on its own".into()),
+            Expr::Subquery(_) => return Err("subqueries are not supported by the backtester".into()),
+            Expr::StringLiteral(_) => return Err("string literals are not supported by the backtester".into()),
+            Expr::Extension(_) => return Err("unsupported expression".into()),
+        })
+    }
+}

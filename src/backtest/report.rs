@@ -1,0 +1,332 @@
+//! The per-SLO summary of a replay, read from the series the rules recorded.
+//!
+//! The JSON form (`--format json`) is versioned by its `schema` field and
+//! documented in README.md; fields are only ever added.
+
+use super::eval::RecSeries;
+use super::{fmt_ts, Backtest};
+use crate::ir;
+use crate::sema::eval::{fmt_duration, fmt_pct};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+pub const SCHEMA: &str = "slo.backtest/v1";
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub from: String,
+    pub to: String,
+    pub step: String,
+    pub evaluations: usize,
+    pub data: super::data::Stats,
+    pub slos: Vec<SloReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SloReport {
+    pub service: String,
+    pub slo: String,
+    pub objective: f64,
+    pub window: String,
+    pub budgeting: String,
+    /// Whether a full window of data precedes the end of the range; when
+    /// not, the period figures cover only `history` and say so.
+    pub full_window: bool,
+    pub history: String,
+    /// First evaluation with a full window of data behind it, if any.
+    pub full_window_from: Option<String>,
+    /// One entry per label set the SLO is evaluated for (one unless grouped).
+    pub groups: Vec<GroupReport>,
+    pub alerts: Vec<AlertReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GroupReport {
+    pub labels: BTreeMap<String, String>,
+    /// SLI over the window at the end of the range (1 − period error ratio).
+    pub sli: Option<f64>,
+    pub met: Option<bool>,
+    pub budget_remaining: Option<f64>,
+    /// Lowest budget remaining over the evaluations with a full window
+    /// behind them (all evaluations when there are none).
+    pub budget_remaining_min: Option<f64>,
+    pub budget_remaining_min_at: Option<String>,
+    /// First evaluation at which the budget was gone.
+    pub budget_exhausted_at: Option<String>,
+    /// At the end, the current burn rate (`slo:burn_rate:current`) would
+    /// use up the remaining budget in this many seconds (R·T / b).
+    pub time_to_exhaustion_seconds: Option<f64>,
+    pub burn_rates: Vec<BurnReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BurnReport {
+    pub window: String,
+    pub worst: f64,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertReport {
+    pub alert: String,
+    pub labels: BTreeMap<String, String>,
+    pub firing: Vec<Interval>,
+    pub firing_seconds: f64,
+    pub pending_evaluations: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Interval {
+    pub start: String,
+    /// Exclusive end: the first evaluation at which it no longer fired
+    /// (`null` if it was still firing at the end of the range).
+    pub end: Option<String>,
+}
+
+fn label<'a>(s: &'a RecSeries, k: &str) -> Option<&'a str> {
+    s.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+fn window_text(w: &ir::Window) -> String {
+    match w {
+        ir::Window::Rolling { ms } => fmt_duration(*ms),
+        ir::Window::Calendar { unit, tz } => format!("calendar {} ({tz})", format!("{unit:?}").to_lowercase()),
+    }
+}
+
+/// Labels identifying a group of a grouped SLO: the series' labels minus
+/// the name and the rule's own labels.
+fn group_key(s: &RecSeries, slo: &ir::Slo) -> BTreeMap<String, String> {
+    s.labels
+        .iter()
+        .filter(|(k, _)| k != "__name__" && k != "service" && k != "slo" && slo.labels.get(k).is_none())
+        .filter(|(k, _)| slo.group_by.iter().any(|g| g == k))
+        .cloned()
+        .collect()
+}
+
+pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
+    let g = bt.grid;
+    let mut slos = Vec::new();
+    for slo in &program.slos {
+        let mine: Vec<&RecSeries> = bt
+            .store
+            .series
+            .iter()
+            .filter(|s| label(s, "service") == Some(&slo.service) && label(s, "slo") == Some(&slo.name))
+            .collect();
+        let window_ms = slo.window.nominal_ms() as i64;
+        let history = (g.to() - bt.data_start_ms).max(0);
+        let full_from = bt.data_start_ms + window_ms;
+        let full_window = history >= window_ms;
+        let mut groups: BTreeMap<BTreeMap<String, String>, GroupReport> = BTreeMap::new();
+        let by_name = |name: &'static str| mine.iter().copied().filter(move |s| label(s, "__name__") == Some(name));
+        let last_value =
+            |s: &RecSeries| -> Option<f64> { (s.ts.last() == Some(&g.to())).then(|| *s.v.last().expect("non-empty")) };
+        for s in by_name("slo:period_error:ratio") {
+            let key = group_key(s, slo);
+            let sli = last_value(s).map(|e| 1.0 - e).filter(|x| x.is_finite());
+            groups.insert(
+                key.clone(),
+                GroupReport {
+                    labels: key,
+                    sli,
+                    met: sli.map(|x| x >= slo.objective),
+                    budget_remaining: None,
+                    budget_remaining_min: None,
+                    budget_remaining_min_at: None,
+                    budget_exhausted_at: None,
+                    time_to_exhaustion_seconds: None,
+                    burn_rates: Vec::new(),
+                },
+            );
+        }
+        for s in by_name("slo:error_budget_remaining:ratio") {
+            let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
+            gr.budget_remaining = last_value(s).filter(|x| x.is_finite());
+            let from_idx = if full_window { s.ts.partition_point(|&t| t < full_from) } else { 0 };
+            let mut min: Option<(f64, i64)> = None;
+            for (t, v) in s.ts[from_idx..].iter().zip(&s.v[from_idx..]) {
+                if v.is_finite() && min.is_none_or(|(m, _)| *v < m) {
+                    min = Some((*v, *t));
+                }
+            }
+            gr.budget_remaining_min = min.map(|m| m.0);
+            gr.budget_remaining_min_at = min.map(|m| fmt_ts(m.1));
+            gr.budget_exhausted_at =
+                s.ts[from_idx..].iter().zip(&s.v[from_idx..]).find(|(_, v)| **v <= 0.0).map(|(t, _)| fmt_ts(*t));
+        }
+        for s in by_name("slo:burn_rate:current") {
+            let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
+            if let (Some(b), Some(r)) = (last_value(s), gr.budget_remaining) {
+                gr.time_to_exhaustion_seconds =
+                    (b > 0.0 && r > 0.0 && b.is_finite()).then(|| r * window_ms as f64 / 1000.0 / b);
+            }
+        }
+        let budget = slo.budget();
+        let mut windows: Vec<(u64, &RecSeries)> = mine
+            .iter()
+            .copied()
+            .filter_map(|s| {
+                let name = label(s, "__name__")?;
+                let w = name.strip_prefix("slo:sli_error:ratio_rate")?;
+                Some((crate::sema::eval::parse_duration(w)?, s))
+            })
+            .collect();
+        windows.sort_by_key(|(w, _)| *w);
+        for (w, s) in windows {
+            let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
+            let mut worst: Option<(f64, i64)> = None;
+            for (t, v) in s.ts.iter().zip(&s.v) {
+                if v.is_finite() && worst.is_none_or(|(m, _)| *v > m) {
+                    worst = Some((*v, *t));
+                }
+            }
+            if let Some((v, t)) = worst {
+                gr.burn_rates.push(BurnReport { window: fmt_duration(w), worst: v / budget, at: fmt_ts(t) });
+            }
+        }
+        let mut alerts = Vec::new();
+        for run in &bt.alerts {
+            if bt.groups[run.group].name != format!("slo/{}/{}", slo.service, slo.name) {
+                continue;
+            }
+            for (labels, h) in &run.history {
+                let mut firing = Vec::new();
+                let mut i = 0;
+                while i < h.firing.len() {
+                    let start = h.firing[i];
+                    let mut j = i;
+                    while j + 1 < h.firing.len() && h.firing[j + 1] == h.firing[j] + g.step {
+                        j += 1;
+                    }
+                    let end = h.firing[j] + g.step;
+                    firing.push((start, end));
+                    i = j + 1;
+                }
+                let secs: f64 = firing.iter().map(|(a, b)| (b - a) as f64 / 1000.0).sum();
+                alerts.push(AlertReport {
+                    alert: run.name.clone(),
+                    labels: labels.iter().cloned().collect(),
+                    firing: firing
+                        .into_iter()
+                        .map(|(a, b)| Interval { start: fmt_ts(a), end: (b <= g.to()).then(|| fmt_ts(b)) })
+                        .collect(),
+                    firing_seconds: secs,
+                    pending_evaluations: h.pending.len(),
+                });
+            }
+        }
+        slos.push(SloReport {
+            service: slo.service.clone(),
+            slo: slo.name.clone(),
+            objective: slo.objective,
+            window: window_text(&slo.window),
+            budgeting: match &slo.budgeting {
+                ir::Budgeting::Occurrences => "occurrences".into(),
+                other => format!("{other:?}").to_lowercase(),
+            },
+            full_window,
+            history: fmt_duration(history as u64),
+            full_window_from: (full_from <= g.to()).then(|| fmt_ts(full_from)),
+            groups: groups.into_values().collect(),
+            alerts,
+        });
+    }
+    Report {
+        schema: SCHEMA,
+        from: fmt_ts(g.from),
+        to: fmt_ts(g.to()),
+        step: fmt_duration(g.step as u64),
+        evaluations: g.len,
+        data: bt.stats.clone(),
+        slos,
+    }
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("–".into(), fmt_pct)
+}
+
+fn human_secs(s: f64) -> String {
+    let ms = (s * 1000.0).round();
+    if ms >= 60_000.0 {
+        fmt_duration(((ms / 60_000.0).round() * 60_000.0) as u64)
+    } else {
+        format!("{:.0}s", s)
+    }
+}
+
+/// The terminal report.
+pub fn table(r: &Report) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "backtest {} .. {} every {} ({} evaluations)", r.from, r.to, r.step, r.evaluations);
+    let _ = writeln!(
+        out,
+        "data: {} series, {} samples{}\n",
+        r.data.series,
+        r.data.samples,
+        if r.data.sorted_by_engine { " (sorted by the engine: files not ordered by series, time)" } else { "" }
+    );
+    for s in &r.slos {
+        for g in &s.groups {
+            let who = if g.labels.is_empty() {
+                format!("{}/{}", s.service, s.slo)
+            } else {
+                let l: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{}/{}{{{}}}", s.service, s.slo, l.join(","))
+            };
+            let verdict = match g.met {
+                Some(true) => "MET",
+                Some(false) => "MISSED",
+                None => "NO DATA",
+            };
+            let _ = writeln!(
+                out,
+                "{verdict:<7} {who}: SLI {} vs objective {} over {}{}",
+                pct(g.sli),
+                fmt_pct(s.objective),
+                s.window,
+                if s.full_window { String::new() } else { format!(" (only {} of data: partial window)", s.history) }
+            );
+            let _ = writeln!(
+                out,
+                "        budget remaining {} (lowest {}{}){}",
+                pct(g.budget_remaining),
+                pct(g.budget_remaining_min),
+                g.budget_remaining_min_at.as_deref().map(|t| format!(" at {t}")).unwrap_or_default(),
+                match (&g.budget_exhausted_at, g.time_to_exhaustion_seconds) {
+                    (Some(t), _) => format!(", exhausted at {t}"),
+                    (None, Some(s)) => format!(", exhausted in {} at the current burn rate", human_secs(s)),
+                    _ => String::new(),
+                }
+            );
+            if !g.burn_rates.is_empty() {
+                let b: Vec<String> = g.burn_rates.iter().map(|b| format!("{} {:.2}x", b.window, b.worst)).collect();
+                let _ = writeln!(out, "        worst burn rate: {}", b.join(", "));
+            }
+        }
+        for a in &s.alerts {
+            if a.firing.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "        alert {} ({}): fired {} time(s), {} in all",
+                a.alert,
+                a.labels.get("severity").map_or("-", |s| s.as_str()),
+                a.firing.len(),
+                human_secs(a.firing_seconds)
+            );
+            for i in a.firing.iter().take(5) {
+                let _ = writeln!(out, "          {} .. {}", i.start, i.end.as_deref().unwrap_or("(still firing)"));
+            }
+            if a.firing.len() > 5 {
+                let _ = writeln!(out, "          … {} more", a.firing.len() - 5);
+            }
+        }
+    }
+    out
+}

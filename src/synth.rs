@@ -1,0 +1,470 @@
+//! `slo synth`: realistic, deterministic metric data in the native Parquet
+//! layout, for demos, tests and benchmarks.
+//!
+//! Traffic follows a daily cycle with noise; each instance's counters reset
+//! when it restarts; scrapes fail now and then (a staleness marker, then a
+//! gap); latencies are log-normal and land in classic `le` buckets; and
+//! incidents raise the error ratio (and latency) for a chosen time. The
+//! same seed gives byte-identical files.
+//!
+//! Series come either from SLO sources — every selector the SLIs read is
+//! given series that satisfy it, bad events in series that match the
+//! numerator, good ones in series that do not — or, without sources, from
+//! a generic `http_requests_total{job="api", instance, route, code}`.
+
+use crate::backtest::data::STALE_NAN_BITS;
+use crate::ir::{self, MatchOp, Selector};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, StringDictionaryBuilder, TimestampMillisecondBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
+use datafusion::parquet::file::properties::WriterProperties;
+use datafusion::parquet::schema::types::ColumnPath;
+use rand::{RngExt, SeedableRng};
+use rand_distr::{Distribution, LogNormal, Poisson};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct Incident {
+    /// Offset from the start of the data.
+    pub start_ms: i64,
+    pub duration_ms: i64,
+    /// Error ratio during the incident (latency also rises).
+    pub error_ratio: f64,
+    /// Only series with this `job` (or `service`/`cluster`) value, if set.
+    pub job: Option<String>,
+}
+
+impl Incident {
+    /// Parses `OFFSET/DURATION/RATIO[@JOB]`, e.g. `20d/2h/0.05@api`.
+    pub fn parse(s: &str) -> Option<Incident> {
+        let (spec, job) = match s.split_once('@') {
+            Some((a, b)) => (a, Some(b.to_string())),
+            None => (s, None),
+        };
+        let mut it = spec.split('/');
+        let start = crate::sema::eval::parse_duration(it.next()?)? as i64;
+        let dur = crate::sema::eval::parse_duration(it.next()?)? as i64;
+        let ratio: f64 = it.next()?.trim_end_matches('%').parse().ok()?;
+        let ratio = if it.next().is_some() {
+            return None;
+        } else if spec.ends_with('%') {
+            ratio / 100.0
+        } else {
+            ratio
+        };
+        (dur > 0 && (0.0..=1.0).contains(&ratio)).then_some(Incident {
+            start_ms: start,
+            duration_ms: dur,
+            error_ratio: ratio,
+            job,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub start_ms: i64,
+    pub days: f64,
+    pub resolution_ms: i64,
+    pub seed: u64,
+    /// Generic mode: number of series.
+    pub series: usize,
+    pub incidents: Vec<Incident>,
+    /// Requests per second per instance at the daily peak.
+    pub peak_rps: f64,
+    /// Error ratio outside incidents.
+    pub base_error_ratio: f64,
+}
+
+/// How one series' value evolves.
+#[derive(Debug, Clone)]
+enum Kind {
+    /// Events of the stream: bad ones, good ones, or all of them.
+    Counter(Role),
+    /// Histogram bucket `le` (count of requests at most this slow).
+    Bucket { le: f64 },
+    /// Histogram count.
+    Count,
+    /// A 0/1 gauge such as `up`.
+    Up,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Role {
+    Bad,
+    Good,
+    Total,
+}
+
+#[derive(Debug, Clone)]
+struct Spec {
+    labels: BTreeMap<String, String>,
+    kind: Kind,
+    /// Key of the traffic stream the series belongs to (job + instance).
+    stream: String,
+    /// Median latency in seconds for histograms.
+    median_s: f64,
+}
+
+const GOOD_VALUES: &[&str] = &["200", "ok", "success", "2xx", "other"];
+const BAD_VALUES: &[&str] = &["500", "503", "error", "failed", "5xx", "timeout", "true", "1"];
+
+fn matches(op: MatchOp, pat: &str, v: &str) -> bool {
+    let re = || regex::Regex::new(&format!("^(?:{pat})$")).ok();
+    match op {
+        MatchOp::Eq => v == pat,
+        MatchOp::Ne => v != pat,
+        MatchOp::Re => re().is_some_and(|r| r.is_match(v)),
+        MatchOp::NotRe => re().is_some_and(|r| !r.is_match(v)),
+    }
+}
+
+/// A value satisfying (or, with `negate`, violating) one matcher.
+fn value_for(m: &ir::Matcher, negate: bool) -> Option<String> {
+    if m.op == MatchOp::Eq && !negate {
+        return Some(m.value.clone());
+    }
+    let pool: Vec<&str> = if negate {
+        GOOD_VALUES.iter().chain(BAD_VALUES).copied().collect()
+    } else {
+        BAD_VALUES.iter().chain(GOOD_VALUES).copied().collect()
+    };
+    pool.into_iter().find(|v| matches(m.op, &m.value, v) != negate).map(str::to_string)
+}
+
+fn base_labels(sel: &Selector, extra: Option<(&str, &str)>) -> Option<BTreeMap<String, String>> {
+    let mut l = BTreeMap::new();
+    l.insert("__name__".to_string(), sel.metric.clone()?);
+    for m in &sel.matchers {
+        l.insert(m.label.clone(), value_for(m, false)?);
+    }
+    if let Some((k, v)) = extra {
+        l.insert(k.into(), v.into());
+    }
+    Some(l)
+}
+
+fn stream_of(l: &BTreeMap<String, String>) -> String {
+    let job = ["job", "service", "cluster"].iter().find_map(|k| l.get(*k)).cloned().unwrap_or_default();
+    format!("{job}/{}", l.get("instance").cloned().unwrap_or_default())
+}
+
+const BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+fn histogram(sel: &Selector, thresholds: &[f64], instance: &str, out: &mut Vec<Spec>) {
+    let Some(base) = base_labels(sel, Some(("instance", instance))) else { return };
+    let name = base["__name__"].clone();
+    let mut les: Vec<f64> = BUCKETS.iter().copied().chain(thresholds.iter().copied()).collect();
+    les.sort_by(f64::total_cmp);
+    les.dedup();
+    les.push(f64::INFINITY);
+    let median = thresholds.iter().copied().fold(f64::INFINITY, f64::min).min(1.0) / 4.0;
+    for le in les {
+        let mut l = base.clone();
+        l.insert("__name__".into(), format!("{name}_bucket"));
+        l.insert("le".into(), if le.is_infinite() { "+Inf".into() } else { format!("{le}") });
+        out.push(Spec { stream: stream_of(&l), labels: l, kind: Kind::Bucket { le }, median_s: median });
+    }
+    let mut l = base.clone();
+    l.insert("__name__".into(), format!("{name}_count"));
+    out.push(Spec { stream: stream_of(&l), labels: l, kind: Kind::Count, median_s: median });
+}
+
+fn counter_pair(num: &Selector, total: &Selector, num_is_bad: bool, instance: &str, out: &mut Vec<Spec>) {
+    let inst = Some(("instance", instance));
+    if num.metric == total.metric {
+        // Same metric: numerator series match `num`; the others match only `total`.
+        let (Some(hit), Some(mut miss)) = (base_labels(num, inst), base_labels(total, inst)) else { return };
+        for m in &num.matchers {
+            if !total.matchers.contains(m) {
+                if let Some(v) = value_for(m, true) {
+                    miss.insert(m.label.clone(), v);
+                }
+            }
+        }
+        let (hit_role, miss_role) = if num_is_bad { (Role::Bad, Role::Good) } else { (Role::Good, Role::Bad) };
+        let stream = stream_of(&hit);
+        out.push(Spec { stream: stream.clone(), labels: hit, kind: Kind::Counter(hit_role), median_s: 0.0 });
+        out.push(Spec { stream, labels: miss, kind: Kind::Counter(miss_role), median_s: 0.0 });
+    } else {
+        let (Some(n), Some(t)) = (base_labels(num, inst), base_labels(total, inst)) else { return };
+        let stream = stream_of(&t);
+        let role = if num_is_bad { Role::Bad } else { Role::Good };
+        out.push(Spec { stream: stream.clone(), labels: n, kind: Kind::Counter(role), median_s: 0.0 });
+        out.push(Spec { stream, labels: t, kind: Kind::Counter(Role::Total), median_s: 0.0 });
+    }
+}
+
+/// The series a program's SLIs read.
+fn specs_for(program: &ir::Program, instances: usize) -> Vec<Spec> {
+    let mut out = Vec::new();
+    for i in 0..instances {
+        let inst = format!("{i}");
+        for slo in &program.slos {
+            match &slo.sli {
+                ir::Sli::Events { numerator, total } => match numerator {
+                    ir::EventsNumerator::Bad(b) => counter_pair(b, total, true, &inst, &mut out),
+                    ir::EventsNumerator::Good(g) => counter_pair(g, total, false, &inst, &mut out),
+                },
+                ir::Sli::Latency { histogram: h, below_seconds } => histogram(h, &[*below_seconds], &inst, &mut out),
+                ir::Sli::Gauge { series } => {
+                    if let Some(l) = base_labels(series, Some(("instance", &inst))) {
+                        out.push(Spec { stream: stream_of(&l), labels: l, kind: Kind::Up, median_s: 0.0 });
+                    }
+                }
+                ir::Sli::Timeslices { good, .. } => {
+                    for c in &good.all {
+                        match &c.lhs {
+                            ir::SliceQuantity::Rate(s) | ir::SliceQuantity::Increase(s) => {
+                                if let Some(l) = base_labels(s, Some(("instance", &inst))) {
+                                    out.push(Spec {
+                                        stream: stream_of(&l),
+                                        labels: l,
+                                        kind: Kind::Counter(Role::Total),
+                                        median_s: 0.0,
+                                    });
+                                }
+                            }
+                            ir::SliceQuantity::Ratio { numerator, denominator } => {
+                                counter_pair(numerator, denominator, true, &inst, &mut out)
+                            }
+                            ir::SliceQuantity::Quantile { histogram: h, .. } => histogram(h, &[c.rhs], &inst, &mut out),
+                            ir::SliceQuantity::Avg(s) | ir::SliceQuantity::Min(s) | ir::SliceQuantity::Max(s) => {
+                                if let Some(l) = base_labels(s, Some(("instance", &inst))) {
+                                    out.push(Spec { stream: stream_of(&l), labels: l, kind: Kind::Up, median_s: 0.0 });
+                                }
+                            }
+                        }
+                    }
+                }
+                ir::Sli::Composite { .. } => {}
+            }
+        }
+    }
+    // One series per label set; a total written as good+bad pair stays a pair.
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|s| seen.insert(s.labels.clone()));
+    out
+}
+
+fn generic_specs(series: usize) -> Vec<Spec> {
+    let routes = ["/quote", "/lead", "/search", "/checkout", "/profile"];
+    let pairs = series.div_ceil(2).max(1);
+    let mut out = Vec::new();
+    for p in 0..pairs {
+        let route = routes[p % routes.len()];
+        let instance = format!("api-{}", p / routes.len());
+        for (code, role) in [("200", Role::Good), ("500", Role::Bad)] {
+            if out.len() == series.max(1) {
+                break;
+            }
+            let mut l = BTreeMap::new();
+            l.insert("__name__".to_string(), "http_requests_total".to_string());
+            l.insert("job".into(), "api".into());
+            l.insert("instance".into(), instance.clone());
+            l.insert("route".into(), route.into());
+            l.insert("code".into(), code.into());
+            out.push(Spec {
+                stream: format!("api/{instance}/{route}"),
+                labels: l,
+                kind: Kind::Counter(role),
+                median_s: 0.0,
+            });
+        }
+    }
+    out
+}
+
+fn hash(s: &str) -> u64 {
+    // FNV-1a: stable across runs and platforms (std's hasher is not).
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Writes the dataset; returns (series, samples).
+pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Result<(usize, u64), String> {
+    let mut specs = match program {
+        Some(p) => specs_for(p, 2),
+        None => generic_specs(opts.series),
+    };
+    if specs.is_empty() {
+        return Err("the SLOs read no metric selectors that synthetic data could satisfy".into());
+    }
+    specs.sort_by(|a, b| a.labels.cmp(&b.labels));
+    let label_names: Vec<String> = {
+        let mut s: std::collections::BTreeSet<String> = specs.iter().flat_map(|s| s.labels.keys().cloned()).collect();
+        s.remove("__name__");
+        s.into_iter().collect()
+    };
+    let dict = || DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let mut fields = vec![
+        Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+        Field::new("__name__", dict(), false),
+    ];
+    fields.extend(label_names.iter().map(|n| Field::new(n, dict(), true)));
+    fields.push(Field::new("value", DataType::Float64, false));
+    fields.push(Field::new("stale", DataType::Boolean, false));
+    let schema = Arc::new(Schema::new(fields));
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(6).map_err(|e| e.to_string())?))
+        .set_column_encoding(ColumnPath::from("timestamp"), Encoding::DELTA_BINARY_PACKED)
+        .set_column_dictionary_enabled(ColumnPath::from("timestamp"), false)
+        .set_column_encoding(ColumnPath::from("value"), Encoding::BYTE_STREAM_SPLIT)
+        .set_column_dictionary_enabled(ColumnPath::from("value"), false)
+        .set_max_row_group_row_count(Some(1 << 20))
+        .build();
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+    let mut w = ArrowWriter::try_new(tmp.reopen().map_err(|e| e.to_string())?, schema.clone(), Some(props))
+        .map_err(|e| e.to_string())?;
+    let steps = ((opts.days * 86_400_000.0) as i64 / opts.resolution_ms).max(1) as usize;
+    let dt = opts.resolution_ms as f64 / 1000.0;
+    let day = 86_400_000.0;
+    let mut total = 0u64;
+    let mut batch = Batch::new(label_names.len());
+    for spec in &specs {
+        // Randomness per traffic stream (shared by its series), then per series.
+        let mut stream_rng = rand_pcg::Pcg64::seed_from_u64(opts.seed ^ hash(&spec.stream));
+        let mut lat_rng = rand_pcg::Pcg64::seed_from_u64(opts.seed ^ hash(&spec.stream) ^ 0x5a5a);
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(opts.seed ^ hash(&format!("{:?}", spec.labels)));
+        let phase = (hash(&spec.stream) % 1000) as f64 / 1000.0 * 0.2;
+        let job = ["job", "service", "cluster"].iter().find_map(|k| spec.labels.get(*k)).cloned().unwrap_or_default();
+        let mut value = 0.0f64;
+        // Restarts: about one per instance every four days, at stream-shared times.
+        let restart_p = dt / (4.0 * 86_400.0);
+        let gap_p = dt / (2.0 * 86_400.0);
+        let mut gap_left = 0usize;
+        let lat = LogNormal::new(spec.median_s.max(1e-3).ln(), 0.6).map_err(|e| e.to_string())?;
+        for k in 0..steps {
+            let t = opts.start_ms + k as i64 * opts.resolution_ms;
+            let off = t - opts.start_ms;
+            let diurnal = 0.55 + 0.45 * (2.0 * std::f64::consts::PI * ((off as f64 / day) + phase)).sin();
+            let rps = opts.peak_rps * diurnal * (0.9 + 0.2 * stream_rng.random::<f64>());
+            let incident = opts.incidents.iter().find(|i| {
+                off >= i.start_ms && off < i.start_ms + i.duration_ms && i.job.as_ref().is_none_or(|j| *j == job)
+            });
+            let err = incident.map_or(opts.base_error_ratio, |i| i.error_ratio);
+            let restart = stream_rng.random::<f64>() < restart_p;
+            let gap_start = stream_rng.random::<f64>() < gap_p;
+            // Every series of a stream draws the same events: totals add up.
+            let n = Poisson::new((rps * dt).max(1e-9)).map(|p| p.sample(&mut stream_rng)).unwrap_or(0.0);
+            let bad = Poisson::new((n * err).max(1e-9)).map(|p| p.sample(&mut stream_rng)).unwrap_or(0.0).min(n);
+            let inc = match &spec.kind {
+                Kind::Counter(Role::Bad) => bad,
+                Kind::Counter(Role::Good) => n - bad,
+                Kind::Counter(Role::Total) => n,
+                Kind::Bucket { le } => {
+                    // Share of requests at most `le` seconds; slower during incidents.
+                    let slow = if incident.is_some() { 4.0 } else { 1.0 };
+                    let mut fast = 0.0;
+                    let draws = (n as usize).min(64);
+                    for _ in 0..draws {
+                        if lat.sample(&mut lat_rng) * slow <= *le {
+                            fast += 1.0;
+                        }
+                    }
+                    if draws == 0 {
+                        0.0
+                    } else {
+                        (n * fast / draws as f64).round()
+                    }
+                }
+                Kind::Count => {
+                    // Keep the latency stream in step with the buckets' draws.
+                    for _ in 0..(n as usize).min(64) {
+                        let _: f64 = lat.sample(&mut lat_rng);
+                    }
+                    n
+                }
+                Kind::Up => {
+                    value = if incident.is_some_and(|i| rng.random::<f64>() < i.error_ratio) { 0.0 } else { 1.0 };
+                    0.0
+                }
+            };
+            if !matches!(spec.kind, Kind::Up) {
+                if restart {
+                    value = 0.0;
+                }
+                value += inc;
+            }
+            if gap_left > 0 {
+                gap_left -= 1;
+                continue;
+            }
+            if gap_start {
+                // A failed scrape: Prometheus writes a staleness marker, then nothing.
+                batch.push(t, &spec.labels, &label_names, f64::from_bits(STALE_NAN_BITS), true);
+                gap_left = 1 + (stream_rng.random::<f64>() * 8.0) as usize;
+                total += 1;
+                continue;
+            }
+            batch.push(t, &spec.labels, &label_names, value, false);
+            total += 1;
+            if batch.len >= 1 << 16 {
+                w.write(&batch.finish(&schema)?).map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    if batch.len > 0 {
+        w.write(&batch.finish(&schema)?).map_err(|e| e.to_string())?;
+    }
+    w.close().map_err(|e| e.to_string())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok((specs.len(), total))
+}
+
+struct Batch {
+    len: usize,
+    ts: TimestampMillisecondBuilder,
+    name: StringDictionaryBuilder<Int32Type>,
+    labels: Vec<StringDictionaryBuilder<Int32Type>>,
+    value: Float64Builder,
+    stale: BooleanBuilder,
+}
+
+impl Batch {
+    fn new(labels: usize) -> Batch {
+        Batch {
+            len: 0,
+            ts: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            name: StringDictionaryBuilder::new(),
+            labels: (0..labels).map(|_| StringDictionaryBuilder::new()).collect(),
+            value: Float64Builder::new(),
+            stale: BooleanBuilder::new(),
+        }
+    }
+
+    fn push(&mut self, t: i64, labels: &BTreeMap<String, String>, names: &[String], v: f64, stale: bool) {
+        self.ts.append_value(t);
+        self.name.append_value(&labels["__name__"]);
+        for (b, n) in self.labels.iter_mut().zip(names) {
+            match labels.get(n) {
+                Some(v) => b.append_value(v),
+                None => b.append_null(),
+            }
+        }
+        self.value.append_value(v);
+        self.stale.append_value(stale);
+        self.len += 1;
+    }
+
+    fn finish(&mut self, schema: &Arc<Schema>) -> Result<RecordBatch, String> {
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.ts.finish()), Arc::new(self.name.finish())];
+        cols.extend(self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        cols.push(Arc::new(self.value.finish()));
+        cols.push(Arc::new(self.stale.finish()));
+        self.len = 0;
+        RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,562 @@
+//! Differential tests: the backtester against Prometheus's own evaluation.
+//!
+//! Each scenario is an SLO in `tests/backtest/NAME.slo` plus samples built
+//! below. The compiled rules and the same samples go through
+//! `promtool test rules` 3.5: one instant query
+//! `{__name__=~"slo:.+|ALERTS"}` every 2 minutes for 8 hours (240
+//! timestamps), asking for nothing so that promtool prints what it got, at
+//! full precision. Those answers are kept in `tests/backtest/NAME.expected.json`;
+//! without promtool the backtester is compared with the fixture, with
+//! promtool (always in CI, `SLO_REQUIRE_PROMTOOL=1`) the answers are
+//! re-derived and must match both. `SLO_BLESS=1` rewrites the fixtures.
+
+use crate::common::repo;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+const INTERVAL_S: i64 = 15;
+const HOURS: i64 = 8;
+const SAMPLES: usize = (HOURS * 3600 / INTERVAL_S) as usize + 1;
+const EVERY_S: i64 = 120;
+
+#[derive(Clone, Copy)]
+enum V {
+    N(f64),
+    Gap,
+    Stale,
+}
+
+struct Series {
+    name: String,
+    labels: Vec<(String, String)>,
+    values: Vec<V>,
+}
+
+fn series(name: &str, labels: &[(&str, &str)], values: Vec<V>) -> Series {
+    Series { name: name.into(), labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(), values }
+}
+
+/// A counter growing by `inc(i)` per sample.
+fn counter(inc: impl Fn(usize) -> f64) -> Vec<V> {
+    let mut c = 0.0;
+    (0..SAMPLES)
+        .map(|i| {
+            if i > 0 {
+                c += inc(i);
+            }
+            V::N(c)
+        })
+        .collect()
+}
+
+/// Deterministic noise in [0, 1).
+fn noise(i: usize, salt: u64) -> f64 {
+    let mut x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn http(job: &str, ok: Vec<V>, err: Vec<V>) -> Vec<Series> {
+    vec![
+        series("http_requests_total", &[("job", job), ("code", "200")], ok),
+        series("http_requests_total", &[("job", job), ("code", "500")], err),
+    ]
+}
+
+const HOUR: usize = (3600 / INTERVAL_S) as usize;
+
+fn scenario(name: &str) -> Vec<Series> {
+    match name {
+        // 100 req/s with a 0.05% error ratio and some noise.
+        "steady" => http(
+            "steady",
+            counter(|i| 1500.0 + (noise(i, 1) * 30.0).round()),
+            counter(|i| if noise(i, 2) < 0.5 { 1.0 } else { 0.0 }),
+        ),
+        // 30% errors for 20 minutes at hour 3: the fast page tier fires.
+        "fast_incident" => http(
+            "fast",
+            counter(|_| 1000.0),
+            counter(|i| if (3 * HOUR..3 * HOUR + 80).contains(&i) { 430.0 } else { (noise(i, 3) * 2.0).floor() }),
+        ),
+        // 3% errors from hour 1 on: a slow burn at 3x a 1% budget.
+        "slow_burn" => http(
+            "slow",
+            counter(|i| 970.0 + (noise(i, 4) * 10.0).round()),
+            counter(|i| if i > HOUR { 30.0 } else { 0.0 }),
+        ),
+        // Both counters restart every 70 minutes, the error one out of step.
+        "counter_resets" => {
+            let mut ok = counter(|_| 600.0);
+            let mut err = counter(|i| if (2 * HOUR..4 * HOUR).contains(&i) { 20.0 } else { 1.0 });
+            let mut base_ok = 0.0;
+            let mut base_err = 0.0;
+            for i in 0..SAMPLES {
+                if i % 280 == 0 && i > 0 {
+                    if let V::N(v) = ok[i - 1] {
+                        base_ok = v;
+                    }
+                }
+                if i % 333 == 0 && i > 0 {
+                    if let V::N(v) = err[i - 1] {
+                        base_err = v;
+                    }
+                }
+                if let V::N(v) = ok[i] {
+                    ok[i] = V::N(v - base_ok);
+                }
+                if let V::N(v) = err[i] {
+                    err[i] = V::N(v - base_err);
+                }
+            }
+            http("resets", ok, err)
+        }
+        // Scrape gaps (one with a staleness marker) and a series that stops.
+        "gaps" => {
+            let mut ok = counter(|_| 800.0);
+            let mut err = counter(|i| if (5 * HOUR..6 * HOUR).contains(&i) { 40.0 } else { 0.0 });
+            for i in 0..SAMPLES {
+                let gap1 = (HOUR + 10..HOUR + 30).contains(&i);
+                let gap2 = (4 * HOUR..4 * HOUR + 8).contains(&i);
+                if gap1 || gap2 {
+                    ok[i] = if i == HOUR + 10 { V::Stale } else { V::Gap };
+                    err[i] = if i == HOUR + 10 { V::Stale } else { V::Gap };
+                }
+            }
+            let mut extra = counter(|_| 5.0);
+            for v in extra.iter_mut().skip(7 * HOUR) {
+                *v = V::Gap;
+            }
+            extra[7 * HOUR] = V::Stale;
+            let mut s = http("gaps", ok, err);
+            s.push(series("http_requests_total", &[("job", "gaps"), ("code", "503")], extra));
+            s
+        }
+        // Histogram buckets; latency degrades between hours 2 and 3.
+        "latency" => {
+            let les = ["0.1", "0.25", "0.50", "1", "+Inf"];
+            let share = |le: usize, slow: bool| -> f64 {
+                let fast = [0.6, 0.9, 0.97, 0.995, 1.0];
+                let slow_s = [0.2, 0.4, 0.6, 0.9, 1.0];
+                if slow {
+                    slow_s[le]
+                } else {
+                    fast[le]
+                }
+            };
+            let mut out = Vec::new();
+            for (j, le) in les.iter().enumerate() {
+                let vals = counter(|i| (200.0 * share(j, (2 * HOUR..3 * HOUR).contains(&i))).round());
+                out.push(series("http_request_duration_seconds_bucket", &[("job", "lat"), ("le", le)], vals));
+            }
+            out.push(series("http_request_duration_seconds_count", &[("job", "lat")], counter(|_| 200.0)));
+            out
+        }
+        // Four requests a minute, one failing now and then: the guard holds the page.
+        "low_traffic" => http(
+            "low",
+            counter(|i| if noise(i, 5) < 0.25 { 1.0 } else { 0.0 }),
+            counter(|i| if noise(i, 6) < 0.05 { 1.0 } else { 0.0 }),
+        ),
+        // 40 series summed (20 instances × 2 codes), uneven traffic.
+        "many_series" => {
+            let mut out = Vec::new();
+            for inst in 0..20 {
+                let i_s = inst.to_string();
+                let w = 1.0 + inst as f64;
+                out.push(series(
+                    "http_requests_total",
+                    &[("job", "many"), ("instance", &i_s), ("code", "200")],
+                    counter(move |i| (w * 10.0 + noise(i, inst) * 5.0).round()),
+                ));
+                out.push(series(
+                    "http_requests_total",
+                    &[("job", "many"), ("instance", &i_s), ("code", "500")],
+                    counter(move |i| if (4 * HOUR..5 * HOUR).contains(&i) && inst % 3 == 0 { 5.0 } else { 0.0 }),
+                ));
+            }
+            out
+        }
+        // 5-minute slices good when the rate is at least 5/s; it dips twice.
+        "timeslice" => vec![series(
+            "http_requests_total",
+            &[("job", "ts")],
+            counter(|i| {
+                if (2 * HOUR..2 * HOUR + 60).contains(&i) || (6 * HOUR..6 * HOUR + 30).contains(&i) {
+                    30.0
+                } else {
+                    90.0
+                }
+            }),
+        )],
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+const SCENARIOS: &[&str] = &[
+    "steady",
+    "fast_incident",
+    "slow_burn",
+    "counter_resets",
+    "gaps",
+    "latency",
+    "low_traffic",
+    "many_series",
+    "timeslice",
+];
+
+fn selector(s: &Series) -> String {
+    let l: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    format!("{}{{{}}}", s.name, l.join(", "))
+}
+
+fn write_parquet(all: &[Series], path: &Path) {
+    let mut names: Vec<String> = all.iter().flat_map(|s| s.labels.iter().map(|(k, _)| k.clone())).collect();
+    names.sort();
+    names.dedup();
+    let mut fields =
+        vec![Field::new("timestamp", DataType::Int64, false), Field::new("__name__", DataType::Utf8, false)];
+    fields.extend(names.iter().map(|n| Field::new(n, DataType::Utf8, true)));
+    fields.push(Field::new("value", DataType::Float64, false));
+    fields.push(Field::new("stale", DataType::Boolean, false));
+    let schema = Arc::new(Schema::new(fields));
+    let (mut ts, mut nm, mut val, mut st) = (vec![], vec![], vec![], vec![]);
+    let mut cols: Vec<Vec<Option<String>>> = names.iter().map(|_| vec![]).collect();
+    for s in all {
+        for (i, v) in s.values.iter().enumerate() {
+            let (x, stale) = match v {
+                V::N(x) => (*x, false),
+                V::Stale => (f64::NAN, true),
+                V::Gap => continue,
+            };
+            ts.push(i as i64 * INTERVAL_S * 1000);
+            nm.push(s.name.clone());
+            for (c, n) in cols.iter_mut().zip(&names) {
+                c.push(s.labels.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()));
+            }
+            val.push(x);
+            st.push(stale);
+        }
+    }
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(Int64Array::from(ts)), Arc::new(StringArray::from(nm))];
+    arrays.extend(cols.into_iter().map(|c| Arc::new(StringArray::from(c)) as ArrayRef));
+    arrays.push(Arc::new(Float64Array::from(val)));
+    arrays.push(Arc::new(BooleanArray::from(st)));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+type Answers = BTreeMap<i64, BTreeMap<String, String>>;
+
+fn fmt_v(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{x:e}")
+    }
+}
+
+fn parse_v(s: &str) -> f64 {
+    match s {
+        "NaN" => f64::NAN,
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        s => s.parse().unwrap_or_else(|_| panic!("bad value {s}")),
+    }
+}
+
+fn labels_text(l: &[(String, String)]) -> String {
+    let mut l = l.to_vec();
+    l.sort();
+    let parts: Vec<String> = l.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", parts.join(", "))
+}
+
+fn backtest_answers(name: &str, all: &[Series], dir: &Path) -> Answers {
+    let data = dir.join("data.parquet");
+    write_parquet(all, &data);
+    let file = repo().join(format!("tests/backtest/{name}.slo"));
+    let loaded = slo::driver::load(&[file], &repo()).unwrap();
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors());
+    let opts = slo::backtest::Options {
+        data: vec![data],
+        from_ms: Some(0),
+        to_ms: Some(HOURS * 3_600_000),
+        step_ms: 60_000,
+        memory_limit: 256 << 20,
+        progress: false,
+    };
+    let bt = slo::backtest::run(&program, loaded.sources, &opts).unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
+    let mut out = Answers::new();
+    let mut t = 0;
+    while t <= HOURS * 3600 {
+        let ms = t * 1000;
+        let mut m = BTreeMap::new();
+        for (l, v) in bt.store.query_all(ms) {
+            m.insert(labels_text(&l), fmt_v(v));
+        }
+        for run in &bt.alerts {
+            for (l, h) in &run.history {
+                for (state, ts) in [("pending", &h.pending), ("firing", &h.firing)] {
+                    if ts.binary_search(&ms).is_ok() {
+                        let mut l = l.clone();
+                        l.push(("__name__".into(), "ALERTS".into()));
+                        l.push(("alertstate".into(), state.into()));
+                        m.insert(labels_text(&l), "1e0".into());
+                    }
+                }
+            }
+        }
+        out.insert(t, m);
+        t += EVERY_S;
+    }
+    out
+}
+
+fn promtool3() -> Option<PathBuf> {
+    let p = repo().join(".tools/promtool3/usr/bin/promtool");
+    let runs = Command::new(&p).arg("--version").output().is_ok_and(|o| o.status.success());
+    if runs {
+        return Some(p);
+    }
+    if std::env::var("SLO_REQUIRE_PROMTOOL").is_ok_and(|v| v == "1") {
+        panic!("promtool 3.5 is required (SLO_REQUIRE_PROMTOOL=1) but {} does not run", p.display());
+    }
+    None
+}
+
+/// Parses promtool's `got:` list: `{a="b", …} 1.5E+00, {…} …`.
+fn parse_got(s: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'{' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut in_q = false;
+        while i < b.len() {
+            match b[i] {
+                b'\\' if in_q => i += 1,
+                b'"' => in_q = !in_q,
+                b'}' if !in_q => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        let body = &s[start + 1..i];
+        i += 2;
+        let vend = s[i..].find(", {").map_or(s.len(), |p| i + p);
+        let value = s[i..vend].trim();
+        // Labels: k="v" pairs.
+        let mut labels = Vec::new();
+        for part in split_labels(body) {
+            let (k, v) = part.split_once('=').unwrap();
+            let v: String = serde_json::from_str(v).unwrap();
+            labels.push((k.trim().to_string(), v));
+        }
+        out.insert(labels_text(&labels), fmt_v(parse_v(value)));
+        i = vend;
+    }
+    out
+}
+
+fn split_labels(body: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut in_q, mut start, mut esc) = (false, 0, false);
+    for (i, c) in body.char_indices() {
+        if esc {
+            esc = false;
+            continue;
+        }
+        match c {
+            '\\' if in_q => esc = true,
+            '"' => in_q = !in_q,
+            ',' if !in_q => {
+                parts.push(body[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if !body[start..].trim().is_empty() {
+        parts.push(body[start..].trim());
+    }
+    parts
+}
+
+fn promtool_answers(bin: &Path, name: &str, all: &[Series], dir: &Path) -> Answers {
+    let file = repo().join(format!("tests/backtest/{name}.slo"));
+    let loaded = slo::driver::load(&[file], &repo()).unwrap();
+    let (program, _) = slo::driver::check(&loaded);
+    let opts = slo::promql::Options { eval_interval_ms: 60_000, ..Default::default() };
+    for f in slo::promql::emit(&program, &opts).unwrap() {
+        std::fs::write(dir.join("rules.yml"), f.contents).unwrap();
+    }
+    let mut y =
+        String::from("rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n- interval: 15s\n  input_series:\n");
+    for s in all {
+        let vals: Vec<String> = s
+            .values
+            .iter()
+            .map(|v| match v {
+                V::N(x) => format!("{x}"),
+                V::Gap => "_".into(),
+                V::Stale => "stale".into(),
+            })
+            .collect();
+        y.push_str(&format!("  - series: '{}'\n    values: '{}'\n", selector(s), vals.join(" ")));
+    }
+    y.push_str("  promql_expr_test:\n");
+    let mut t = 0;
+    while t <= HOURS * 3600 {
+        y.push_str(&format!(
+            "  - expr: '{{__name__=~\"slo:.+|ALERTS\"}}'\n    eval_time: {t}s\n    exp_samples: [{{labels: '{{__name__=\"none\"}}', value: 0}}]\n"
+        ));
+        t += EVERY_S;
+    }
+    std::fs::write(dir.join("test.yml"), y).unwrap();
+    let out = Command::new(bin).args(["test", "rules", "test.yml"]).current_dir(dir).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let mut answers = Answers::new();
+    let mut cur: Option<i64> = None;
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(rest) = l.strip_prefix("expr:") {
+            let tpos = rest.rfind("time: ").expect("time");
+            let tt = rest[tpos + 6..].trim_end_matches(',');
+            let secs = slo::sema::eval::parse_duration(tt).map(|ms| ms as i64 / 1000).unwrap_or(0);
+            cur = Some(secs);
+        } else if let Some(rest) = l.strip_prefix("got:") {
+            let t = cur.expect("got before expr");
+            answers.insert(t, parse_got(rest.trim()));
+        }
+    }
+    assert!(!answers.is_empty(), "promtool produced no answers:\n{text}");
+    // A timestamp where promtool got nothing prints `got: nil` or no line.
+    let mut t = 0;
+    while t <= HOURS * 3600 {
+        answers.entry(t).or_default();
+        t += EVERY_S;
+    }
+    answers
+}
+
+fn close(a: &str, b: &str) -> bool {
+    let (x, y) = (parse_v(a), parse_v(b));
+    if x.is_nan() || y.is_nan() {
+        return x.is_nan() && y.is_nan();
+    }
+    if x == y {
+        return true;
+    }
+    (x - y).abs() <= 1e-9 * x.abs().max(y.abs()) || (x - y).abs() < 1e-12
+}
+
+/// Differences between two answer sets (at most a few, for the message).
+fn diff(a: &Answers, b: &Answers, what: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (t, am) in a {
+        let empty = BTreeMap::new();
+        let bm = b.get(t).unwrap_or(&empty);
+        for (k, v) in am {
+            match bm.get(k) {
+                None => out.push(format!("t={t}s {k}: {what} lacks it (other: {v})")),
+                Some(w) if !close(v, w) => out.push(format!("t={t}s {k}: {v} vs {w} ({what})")),
+                _ => {}
+            }
+        }
+        for k in bm.keys() {
+            if !am.contains_key(k) {
+                out.push(format!("t={t}s {k}: only in {what}"));
+            }
+        }
+    }
+    out
+}
+
+fn load_fixture(name: &str) -> Option<Answers> {
+    let p = repo().join(format!("tests/backtest/{name}.expected.json"));
+    let text = std::fs::read_to_string(p).ok()?;
+    let raw: BTreeMap<String, BTreeMap<String, String>> = serde_json::from_str(&text).unwrap();
+    Some(raw.into_iter().map(|(k, v)| (k.parse().unwrap(), v)).collect())
+}
+
+fn save_fixture(name: &str, a: &Answers) {
+    let raw: BTreeMap<String, &BTreeMap<String, String>> = a.iter().map(|(k, v)| (format!("{k:06}"), v)).collect();
+    let p = repo().join(format!("tests/backtest/{name}.expected.json"));
+    std::fs::write(p, serde_json::to_string_pretty(&raw).unwrap() + "\n").unwrap();
+}
+
+#[test]
+fn backtester_agrees_with_prometheus() {
+    let bless = std::env::var("SLO_BLESS").is_ok_and(|v| v == "1");
+    let promtool = promtool3();
+    let mut failures = Vec::new();
+    let mut compared = 0usize;
+    for name in SCENARIOS {
+        let all = scenario(name);
+        let dir = tempfile::tempdir().unwrap();
+        let ours = backtest_answers(name, &all, dir.path());
+        let fixture = load_fixture(name);
+        let truth = match &promtool {
+            Some(bin) => {
+                let fresh = promtool_answers(bin, name, &all, dir.path());
+                if bless {
+                    save_fixture(name, &fresh);
+                } else if let Some(f) = &fixture {
+                    let d = diff(f, &fresh, "promtool now");
+                    assert!(
+                        d.is_empty(),
+                        "{name}: the fixture is not what promtool 3.5 answers:\n{}",
+                        d[..d.len().min(10)].join("\n")
+                    );
+                }
+                fresh
+            }
+            None => fixture.unwrap_or_else(|| panic!("{name}: no fixture; run with promtool and SLO_BLESS=1")),
+        };
+        let evals = truth.len();
+        let samples: usize = truth.values().map(|m| m.len()).sum();
+        assert!(evals >= 100, "{name}: only {evals} timestamps");
+        assert!(samples > evals, "{name}: promtool returned almost nothing");
+        compared += samples;
+        let d = diff(&truth, &ours, "backtest");
+        if !d.is_empty() {
+            failures.push(format!("{name}: {} differences, e.g.\n  {}", d.len(), d[..d.len().min(8)].join("\n  ")));
+        }
+    }
+    eprintln!("compared {compared} samples across {} scenarios", SCENARIOS.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The scenarios must exercise what they claim: alerts fire where expected.
+#[test]
+fn scenarios_fire_the_alerts_they_describe() {
+    for (name, alert, should) in [
+        ("fast_incident", "SLOBurnRate1h", true),
+        ("steady", "SLOBurnRate1h", false),
+        ("low_traffic", "SLOBurnRate1h", false),
+    ] {
+        let Some(f) = load_fixture(name) else { continue };
+        let fired = f
+            .values()
+            .any(|m| m.keys().any(|k| k.contains(&format!("alertname={alert:?}")) && k.contains("\"firing\"")));
+        assert_eq!(fired, should, "{name}: {alert}");
+    }
+}
