@@ -93,6 +93,12 @@ enum Command {
         /// No progress bar.
         #[arg(long)]
         quiet: bool,
+        /// Print the time each phase took.
+        #[arg(long)]
+        timing: bool,
+        /// Benchmark baseline: only scan the same columns with the same filters and sum the values.
+        #[arg(long, hide = true)]
+        bare_scan: bool,
         #[arg(long)]
         root: Option<PathBuf>,
     },
@@ -376,7 +382,20 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 }
             }
         }
-        Command::Backtest { paths, data, from, to, step, format, timeline, memory_limit, quiet, root } => {
+        Command::Backtest {
+            paths,
+            data,
+            from,
+            to,
+            step,
+            format,
+            timeline,
+            memory_limit,
+            quiet,
+            timing,
+            bare_scan,
+            root,
+        } => {
             let time = |flag: &str, v: Option<String>| -> Result<Option<i64>, driver::IoError> {
                 v.map(|v| {
                     slo::backtest::parse_time(&v).ok_or_else(|| {
@@ -412,7 +431,13 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 step_ms: step_ms as i64,
                 memory_limit,
                 progress: !quiet,
+                timing,
             };
+            if bare_scan {
+                let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(driver::IoError)?;
+                println!("bare scan: {rows} rows, sum(value) = {sum}, {secs:.3}s");
+                return Ok(0);
+            }
             let bt = match slo::backtest::run(&program, loaded.sources, &opts) {
                 Ok(bt) => bt,
                 Err(f) => {

@@ -250,8 +250,13 @@ enum Restart {
     Unsorted,
 }
 
+/// A complete series on its way to a worker.
+type Job = (Vec<(String, String)>, Vec<i64>, Vec<f64>, Vec<i64>);
+
 struct Pass<'a> {
-    leaves: &'a mut Leaves,
+    leaves: &'a Leaves,
+    workers: &'a [std::sync::mpsc::SyncSender<Job>],
+    sent: usize,
     stats: Stats,
     cur: Option<Current>,
     done: HashSet<Vec<(String, String)>>,
@@ -277,8 +282,12 @@ impl Pass<'_> {
             if c.wanted {
                 self.stats.series += 1;
                 self.stats.samples += c.ts.len() as u64;
-                let mut s = Samples::new(c.ts, c.v);
-                self.leaves.feed(&c.key, &mut s, &c.stale);
+                let w = &self.workers[self.sent % self.workers.len()];
+                self.sent += 1;
+                self.done.insert(c.key.clone());
+                // A worker only goes away by panicking; its join reports that.
+                let _ = w.send((c.key, c.ts, c.v, c.stale));
+                return;
             }
             self.done.insert(c.key);
         }
@@ -422,10 +431,61 @@ fn session(src: &Source, partitions: usize) -> Result<SessionContext, DataError>
     Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
+/// Runs `f`, turning a panic inside a reader library (a corrupt file can
+/// trip an assertion deep in a decoder) into an error, without printing it.
+pub fn guarded<T>(what: &[PathBuf], f: impl FnOnce() -> Result<T, Vec<DataError>>) -> Result<T, Vec<DataError>> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    match r {
+        Ok(r) => r,
+        Err(p) => {
+            let m = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(vec![io_error(what, format!("the Parquet reader failed on corrupt data ({m})"))])
+        }
+    }
+}
+
+/// Every Parquet file under the paths must have a readable footer.
+fn validate_footers(p: &std::path::Path, out: &mut Vec<DataError>) {
+    if p.is_dir() {
+        let Ok(rd) = std::fs::read_dir(p) else { return };
+        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for e in entries {
+            if e.is_dir() || e.extension().is_some_and(|x| x == "parquet") {
+                validate_footers(&e, out);
+            }
+        }
+        return;
+    }
+    let one = [p.to_path_buf()];
+    let r = guarded(&one, || {
+        let f = std::fs::File::open(p).map_err(|e| vec![io_error(&one, e)])?;
+        datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
+            .parse_and_finish(&f)
+            .map_err(|e| vec![io_error(&one, e)])?;
+        Ok(())
+    });
+    if let Err(es) = r {
+        out.extend(es);
+    }
+}
+
 fn check_paths(paths: &[PathBuf]) -> Result<Vec<String>, DataError> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| io_error(std::slice::from_ref(p), e))?;
+        let mut bad = Vec::new();
+        validate_footers(p, &mut bad);
+        if let Some(e) = bad.into_iter().next() {
+            return Err(e);
+        }
         let mut s = p.display().to_string();
         if meta.is_dir() && !s.ends_with('/') {
             s.push('/');
@@ -538,7 +598,25 @@ pub fn scan(
     for sorted in [false, true] {
         let specs = leaves.specs.clone();
         let grid = leaves.grid();
-        let mut fresh = Leaves::new(specs, grid);
+        let fresh = Leaves::new(specs.clone(), grid);
+        // Workers fold finished series into their own leaves while the scan
+        // goes on; series are dealt round-robin, so the merge is deterministic.
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        let mut senders = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..n {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(16);
+            let specs = specs.clone();
+            senders.push(tx);
+            handles.push(std::thread::spawn(move || {
+                let mut lv = Leaves::new(specs, grid);
+                for (key, ts, v, stale) in rx {
+                    let mut s = Samples::new(ts, v);
+                    lv.feed(&key, &mut s, &stale);
+                }
+                lv
+            }));
+        }
         let outcome = rt.block_on(async {
             let ctx = session(src, 1).map_err(|e| vec![e])?;
             let df = frame(&ctx, src).await?;
@@ -570,7 +648,9 @@ pub fn scan(
             }
             let mut stream = df.execute_stream().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
             let mut pass = Pass {
-                leaves: &mut fresh,
+                leaves: &fresh,
+                workers: &senders,
+                sent: 0,
                 stats: Stats { sorted_by_engine: sorted, ..Default::default() },
                 cur: None,
                 done: HashSet::new(),
@@ -592,9 +672,17 @@ pub fn scan(
                 return Err(vec![DataError::Duplicate { series, ts, count: pass.conflicts }]);
             }
             Ok(Some(pass.stats))
-        })?;
-        if let Some(stats) = outcome {
-            *leaves = fresh;
+        });
+        drop(senders);
+        let mut merged = fresh;
+        for h in handles {
+            match h.join() {
+                Ok(part) => merged.merge(part),
+                Err(_) => return Err(vec![DataError::Engine { message: "a leaf worker panicked".into() }]),
+            }
+        }
+        if let Some(stats) = outcome? {
+            *leaves = merged;
             return Ok(stats);
         }
         progress.set_position(0);
@@ -602,4 +690,35 @@ pub fn scan(
     Err(vec![DataError::Engine {
         message: "rows could not be grouped by series even after sorting (a label both empty and null?)".into(),
     }])
+}
+
+/// The benchmark baseline: DataFusion alone reading the same columns with
+/// the same filters and summing the values (`SELECT sum(value) … WHERE …`).
+pub fn bare_scan(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Result<(f64, u64), Vec<DataError>> {
+    use datafusion::functions_aggregate::expr_fn::sum;
+    rt.block_on(async {
+        let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let ctx = session(src, parts).map_err(|e| vec![e])?;
+        let df = frame(&ctx, src).await?;
+        let cols = columns(df.schema())?;
+        let filter = predicate(&cols, leaves, i64::MIN / 4, i64::MAX / 4);
+        let mut proj: Vec<Expr> = vec![ident(&cols.timestamp), ident(&cols.name), ident(&cols.value)];
+        proj.extend(cols.labels.iter().map(ident));
+        let df = df
+            .filter(filter)
+            .and_then(|d| d.select(proj))
+            .and_then(|d| {
+                d.aggregate(vec![], vec![sum(ident(&cols.value)).alias("s"), count(ident(&cols.value)).alias("n")])
+            })
+            .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+        let batches = df.collect().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
+        let b = &batches[0];
+        let s =
+            cast(b.column(0), &DataType::Float64).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+        let n = cast(b.column(1), &DataType::Int64).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+        Ok((
+            s.as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(0),
+            n.as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0) as u64,
+        ))
+    })
 }

@@ -142,6 +142,60 @@ impl Leaves {
         }
     }
 
+    /// Folds another accumulator over the same leaves and grid into this
+    /// one (the per-worker halves of a parallel scan, merged in a fixed
+    /// order so results stay deterministic).
+    pub fn merge(&mut self, other: Leaves) {
+        for (i, accs) in other.accs.into_iter().enumerate() {
+            self.matched[i] += other.matched[i];
+            let op = self.specs[i].agg.as_ref().map(|(op, _)| *op);
+            for (key, acc) in accs {
+                let Some(mine) = self.accs[i].get_mut(&key) else {
+                    self.accs[i].insert(key, acc);
+                    continue;
+                };
+                let Some(op) = op else {
+                    self.errors.push(format!(
+                        "`{}`: two series have the same labels once the metric name is dropped",
+                        self.specs[i].text
+                    ));
+                    continue;
+                };
+                for k in 0..acc.n.len() {
+                    if acc.n[k] == 0 {
+                        continue;
+                    }
+                    if mine.n[k] == 0 {
+                        mine.sum[k] = acc.sum[k];
+                        mine.comp[k] = acc.comp[k];
+                        mine.n[k] = acc.n[k];
+                        continue;
+                    }
+                    match op {
+                        AggOp::Sum | AggOp::Avg => {
+                            let (s, c) = kahan_inc(acc.sum[k], mine.sum[k], mine.comp[k] + acc.comp[k]);
+                            mine.sum[k] = s;
+                            mine.comp[k] = c;
+                        }
+                        AggOp::Min => {
+                            if acc.sum[k] < mine.sum[k] || mine.sum[k].is_nan() {
+                                mine.sum[k] = acc.sum[k];
+                            }
+                        }
+                        AggOp::Max => {
+                            if acc.sum[k] > mine.sum[k] || mine.sum[k].is_nan() {
+                                mine.sum[k] = acc.sum[k];
+                            }
+                        }
+                        AggOp::Count | AggOp::Group => {}
+                    }
+                    mine.n[k] += acc.n[k];
+                }
+            }
+        }
+        self.errors.extend(other.errors);
+    }
+
     pub fn finish(self) -> Vec<LeafOut> {
         let mut out = Vec::with_capacity(self.specs.len());
         for ((spec, accs), matched) in self.specs.iter().zip(self.accs).zip(self.matched) {

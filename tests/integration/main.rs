@@ -2,6 +2,7 @@
 //! (the long fuzz run) are opt-in through environment variables.
 
 mod backtest;
+mod backtest_cli;
 mod cli;
 mod common;
 mod compile;

@@ -1,0 +1,301 @@
+//! `slo synth` and `slo backtest` end to end through the binary: the report,
+//! determinism, the timeline, and every kind of bad input.
+
+use super::common::repo;
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::ArrowWriter;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+fn slo(args: &[&str]) -> (i32, String, String) {
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_slo")).args(args).current_dir(repo()).env("NO_COLOR", "1").output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn synth(path: &Path, seed: &str) {
+    let p = path.to_str().unwrap();
+    let (code, _, err) = slo(&[
+        "synth",
+        "--out",
+        p,
+        "--series",
+        "4",
+        "--days",
+        "2",
+        "--resolution",
+        "1m",
+        "--seed",
+        seed,
+        "--incident",
+        "1d/40m/0.2@api",
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn synth_is_deterministic_for_a_seed() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b, c) = (d.path().join("a.parquet"), d.path().join("b.parquet"), d.path().join("c.parquet"));
+    synth(&a, "3");
+    synth(&b, "3");
+    synth(&c, "4");
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let (code, out, err) = slo(args);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn report_finds_the_injected_incident_and_is_deterministic() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("d.parquet");
+    synth(&data, "1");
+    let p = data.to_str().unwrap();
+    let args = ["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet"];
+    let v = json(&args);
+    assert_eq!(v["schema"], "slo.backtest/v1");
+    assert_eq!(v["evaluations"], 2 * 1440);
+    let s = &v["slos"][0];
+    assert_eq!(s["full_window"], false, "2 days of data for a 28d window");
+    let g = &s["groups"][0];
+    let sli = g["sli"].as_f64().unwrap();
+    assert!(sli > 0.99 && sli < 0.999, "40m at 20% errors over 2 days: {sli}");
+    assert_eq!(g["met"], false);
+    // The page tier fires during the incident, starting within minutes of it.
+    let page = s["alerts"].as_array().unwrap().iter().find(|a| a["alert"] == "SLOBurnRate1h").expect("page alert");
+    let start = page["firing"][0]["start"].as_str().unwrap();
+    assert!(start.starts_with("2026-01-02T00:"), "{start}");
+    // Same input, byte-identical output.
+    let (_, a, _) = slo(&args);
+    let (_, b, _) = slo(&args);
+    assert_eq!(a, b);
+    let (code, table, _) = slo(&["backtest", "bench/bench.slo", "--data", p, "--quiet"]);
+    assert_eq!(code, 0);
+    assert!(table.contains("MISSED  api/availability"), "{table}");
+}
+
+#[test]
+fn timeline_holds_every_recorded_series_and_alerts() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("d.parquet");
+    let tl = d.path().join("timeline.parquet");
+    synth(&data, "1");
+    let v = json(&[
+        "backtest",
+        "bench/bench.slo",
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+        "--quiet",
+        "--timeline",
+        tl.to_str().unwrap(),
+    ]);
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&tl).unwrap()).unwrap().build().unwrap();
+    let (mut last_period, mut alerts_firing, mut names) = (None, 0, std::collections::BTreeSet::new());
+    for b in reader {
+        let b = b.unwrap();
+        let name = b.column_by_name("__name__").unwrap().as_any().downcast_ref::<StringArray>().unwrap().clone();
+        let val = b.column_by_name("value").unwrap().as_any().downcast_ref::<Float64Array>().unwrap().clone();
+        let state = b.column_by_name("alertstate").map(|c| c.as_any().downcast_ref::<StringArray>().unwrap().clone());
+        for i in 0..b.num_rows() {
+            names.insert(name.value(i).to_string());
+            if name.value(i) == "slo:period_error:ratio" {
+                last_period = Some(val.value(i));
+            }
+            if name.value(i) == "ALERTS" && state.as_ref().unwrap().value(i) == "firing" {
+                alerts_firing += 1;
+            }
+        }
+    }
+    let sli = v["slos"][0]["groups"][0]["sli"].as_f64().unwrap();
+    assert!((1.0 - last_period.unwrap() - sli).abs() < 1e-12);
+    assert!(alerts_firing > 0);
+    for n in
+        ["slo:sli_events_bad:increase5m", "slo:sli_error:ratio_rate1h", "slo:error_budget_remaining:ratio", "ALERTS"]
+    {
+        assert!(names.contains(n), "{n} missing from {names:?}");
+    }
+}
+
+fn write(path: &Path, cols: Vec<(&str, ArrayRef)>) {
+    let schema = Arc::new(Schema::new(
+        cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), cols.into_iter().map(|(_, a)| a).collect()).unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
+
+/// A small valid dataset: two counters of job "api", one minute apart.
+fn rows(n: usize, shuffle: bool) -> (Vec<i64>, Vec<&'static str>, Vec<f64>) {
+    // Sorted by series, then time.
+    let mut r: Vec<(i64, &str, f64)> = Vec::new();
+    for i in 0..n {
+        r.push((i as i64 * 60_000, "200", i as f64 * 100.0));
+    }
+    for i in 0..n {
+        r.push((i as i64 * 60_000, "500", (i / 10) as f64));
+    }
+    if shuffle {
+        // A fixed permutation: interleave from both ends.
+        let mut out = Vec::new();
+        let (mut a, mut b) = (0, r.len());
+        while a < b {
+            out.push(r[a]);
+            a += 1;
+            if a < b {
+                b -= 1;
+                out.push(r[b]);
+            }
+        }
+        r = out;
+    }
+    (r.iter().map(|x| x.0).collect(), r.iter().map(|x| x.1).collect(), r.iter().map(|x| x.2).collect())
+}
+
+fn dataset(path: &Path, shuffle: bool) {
+    let (ts, code, v) = rows(600, shuffle);
+    let n = ts.len();
+    write(
+        path,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
+            ("code", Arc::new(StringArray::from(code))),
+            ("value", Arc::new(Float64Array::from(v))),
+        ],
+    );
+}
+
+#[test]
+fn unsorted_rows_give_the_same_answer_as_sorted_ones() {
+    let d = tempfile::tempdir().unwrap();
+    let (a, b) = (d.path().join("sorted.parquet"), d.path().join("shuffled.parquet"));
+    dataset(&a, false);
+    dataset(&b, true);
+    let ja = json(&["backtest", "bench/bench.slo", "--data", a.to_str().unwrap(), "--format", "json", "--quiet"]);
+    let mut jb = json(&["backtest", "bench/bench.slo", "--data", b.to_str().unwrap(), "--format", "json", "--quiet"]);
+    assert_eq!(ja["data"]["sorted_by_engine"], false);
+    assert_eq!(jb["data"]["sorted_by_engine"], true);
+    jb["data"]["sorted_by_engine"] = false.into();
+    assert_eq!(ja, jb);
+}
+
+fn fails(args: &[&str], exit: i32, code: &str) -> String {
+    let (c, _, err) = slo(args);
+    assert_eq!(c, exit, "{args:?}: {err}");
+    assert!(err.contains(code), "{args:?}: expected {code} in\n{err}");
+    err
+}
+
+#[test]
+fn bad_input_is_a_diagnostic_never_a_panic() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    let bt = |data: &str| {
+        vec!["backtest".to_string(), "bench/bench.slo".into(), "--data".into(), data.into(), "--quiet".into()]
+    };
+    let run = |args: Vec<String>, exit: i32, code: &str| {
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = fails(&a, exit, code);
+        assert!(!err.contains("panicked"), "{err}");
+        err
+    };
+    // Missing and corrupt files: I/O, exit 2.
+    run(bt(&p("missing.parquet")), 2, "slo::data::io");
+    std::fs::write(p("corrupt.parquet"), b"PAR1 this is not parquet at all PAR1").unwrap();
+    run(bt(&p("corrupt.parquet")), 2, "slo::data::io");
+    // A truncated real file.
+    dataset(Path::new(&p("ok.parquet")), false);
+    let bytes = std::fs::read(p("ok.parquet")).unwrap();
+    std::fs::write(p("truncated.parquet"), &bytes[..bytes.len() / 2]).unwrap();
+    run(bt(&p("truncated.parquet")), 2, "slo::data::io");
+    // Missing and mistyped columns: every one reported, exit 1.
+    write(
+        Path::new(&p("nocols.parquet")),
+        vec![("ts", Arc::new(Int64Array::from(vec![1, 2]))), ("val", Arc::new(StringArray::from(vec!["a", "b"])))],
+    );
+    let err = run(bt(&p("nocols.parquet")), 1, "slo::data::schema");
+    assert!(err.contains("`timestamp`") && err.contains("`value`") && err.contains("`__name__`"), "{err}");
+    write(
+        Path::new(&p("mistyped.parquet")),
+        vec![
+            ("timestamp", Arc::new(StringArray::from(vec!["x"]))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"]))),
+            ("value", Arc::new(StringArray::from(vec!["1"]))),
+        ],
+    );
+    let err = run(bt(&p("mistyped.parquet")), 1, "slo::data::schema");
+    assert!(err.contains("not a timestamp") && err.contains("not a number"), "{err}");
+    // Two values for one series and timestamp.
+    write(
+        Path::new(&p("dup.parquet")),
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(vec![0, 60_000, 60_000]))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; 3]))),
+            ("job", Arc::new(StringArray::from(vec!["api"; 3]))),
+            ("value", Arc::new(Float64Array::from(vec![1.0, 2.0, 3.0]))),
+        ],
+    );
+    run(bt(&p("dup.parquet")), 1, "slo::data::duplicate");
+    // NaN and infinite values: used as Prometheus would, with a warning.
+    write(
+        Path::new(&p("nan.parquet")),
+        vec![
+            ("timestamp", Arc::new(Int64Array::from((0..100).map(|i| i * 60_000).collect::<Vec<i64>>()))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; 100]))),
+            ("job", Arc::new(StringArray::from(vec!["api"; 100]))),
+            (
+                "value",
+                Arc::new(Float64Array::from(
+                    (0..100)
+                        .map(|i| {
+                            if i == 50 {
+                                f64::NAN
+                            } else if i == 70 {
+                                f64::INFINITY
+                            } else {
+                                i as f64
+                            }
+                        })
+                        .collect::<Vec<_>>(),
+                )),
+            ),
+        ],
+    );
+    run(bt(&p("nan.parquet")), 0, "slo::data::nonfinite");
+    // Metrics the SLOs read are not in the data at all.
+    write(
+        Path::new(&p("other.parquet")),
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(vec![0, 60_000]))),
+            ("__name__", Arc::new(StringArray::from(vec!["something_else"; 2]))),
+            ("value", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    run(bt(&p("other.parquet")), 1, "slo::data::no_samples");
+    // An empty range.
+    let mut a = bt(&p("ok.parquet"));
+    a.extend(["--from".into(), "2026-01-02T00:00:00Z".into(), "--to".into(), "2026-01-01T00:00:00Z".into()]);
+    run(a, 2, "slo::backtest::empty_range");
+    // Usage errors.
+    let (c, _, _) = slo(&["backtest", "bench/bench.slo", "--data", &p("ok.parquet"), "--from", "yesterday"]);
+    assert_eq!(c, 2);
+    let (c, _, _) = slo(&["backtest", "bench/bench.slo", "--data", &p("ok.parquet"), "--memory-limit", "lots"]);
+    assert_eq!(c, 2);
+}
