@@ -134,6 +134,9 @@ enum Command {
         /// Error ratio outside incidents.
         #[arg(long, default_value_t = 0.0005)]
         error_ratio: f64,
+        /// With .slo paths: instances per selector.
+        #[arg(long, default_value_t = 2)]
+        instances: usize,
         #[arg(long)]
         root: Option<PathBuf>,
     },
@@ -476,6 +479,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             no_incidents,
             peak_rps,
             error_ratio,
+            instances,
             root,
         } => {
             let Some(resolution_ms) = slo::sema::eval::parse_duration(&resolution).filter(|ms| *ms >= 1000) else {
@@ -531,6 +535,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 incidents: parsed,
                 peak_rps,
                 base_error_ratio: error_ratio,
+                instances,
             };
             let (n, samples) = slo::synth::write(program.as_ref(), &opts, &out).map_err(driver::IoError)?;
             eprintln!("wrote {n} series, {samples} samples to {}", out.display());

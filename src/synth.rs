@@ -80,6 +80,8 @@ pub struct Options {
     pub peak_rps: f64,
     /// Error ratio outside incidents.
     pub base_error_ratio: f64,
+    /// With SLO sources: instances (series per selector).
+    pub instances: usize,
 }
 
 /// How one series' value evolves.
@@ -111,6 +113,10 @@ struct Spec {
     /// Median latency in seconds for histograms.
     median_s: f64,
 }
+
+/// Per traffic stream, the peak rate (per second, per instance) a
+/// throughput timeslice needs: its threshold stays met through the night.
+type Needs = BTreeMap<String, f64>;
 
 const GOOD_VALUES: &[&str] = &["200", "ok", "success", "2xx", "other"];
 const BAD_VALUES: &[&str] = &["500", "503", "error", "failed", "5xx", "timeout", "true", "1"];
@@ -201,8 +207,9 @@ fn counter_pair(num: &Selector, total: &Selector, num_is_bad: bool, instance: &s
     }
 }
 
-/// The series a program's SLIs read.
-fn specs_for(program: &ir::Program, instances: usize) -> Vec<Spec> {
+/// The series a program's SLIs read, and the peak rates their throughput
+/// objectives need.
+fn specs_for(program: &ir::Program, instances: usize, needs: &mut Needs) -> Vec<Spec> {
     let mut out = Vec::new();
     for i in 0..instances {
         let inst = format!("{i}");
@@ -223,6 +230,14 @@ fn specs_for(program: &ir::Program, instances: usize) -> Vec<Spec> {
                         match &c.lhs {
                             ir::SliceQuantity::Rate(s) | ir::SliceQuantity::Increase(s) => {
                                 if let Some(l) = base_labels(s, Some(("instance", &inst))) {
+                                    if matches!(c.lhs, ir::SliceQuantity::Rate(_))
+                                        && matches!(c.op, ir::CmpOp::Ge | ir::CmpOp::Gt)
+                                    {
+                                        // The trough of the daily cycle is 10% of the peak.
+                                        let need = c.rhs * 13.0 / instances as f64;
+                                        let e = needs.entry(stream_of(&l)).or_insert(0.0);
+                                        *e = e.max(need);
+                                    }
                                     out.push(Spec {
                                         stream: stream_of(&l),
                                         labels: l,
@@ -288,8 +303,9 @@ fn hash(s: &str) -> u64 {
 
 /// Writes the dataset; returns (series, samples).
 pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Result<(usize, u64), String> {
+    let mut needs = Needs::new();
     let mut specs = match program {
-        Some(p) => specs_for(p, 2),
+        Some(p) => specs_for(p, opts.instances.max(1), &mut needs),
         None => generic_specs(opts.series),
     };
     if specs.is_empty() {
@@ -345,7 +361,8 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
             let t = opts.start_ms + k as i64 * opts.resolution_ms;
             let off = t - opts.start_ms;
             let diurnal = 0.55 + 0.45 * (2.0 * std::f64::consts::PI * ((off as f64 / day) + phase)).sin();
-            let rps = opts.peak_rps * diurnal * (0.9 + 0.2 * stream_rng.random::<f64>());
+            let peak = needs.get(&spec.stream).copied().unwrap_or(0.0).max(opts.peak_rps);
+            let rps = peak * diurnal * (0.9 + 0.2 * stream_rng.random::<f64>());
             let incident = opts.incidents.iter().find(|i| {
                 off >= i.start_ms && off < i.start_ms + i.duration_ms && i.job.as_ref().is_none_or(|j| *j == job)
             });

@@ -45,7 +45,7 @@ pub struct Store {
     summed: HashSet<String>,
     /// Per selector (by address; plans outlive the store): the series count
     /// when last resolved and the matching series.
-    resolved: RefCell<HashMap<usize, (usize, Vec<usize>)>>,
+    resolved: RefCell<HashMap<usize, (usize, std::rc::Rc<Vec<usize>>)>>,
 }
 
 fn name_of(labels: &[(String, String)]) -> &str {
@@ -99,20 +99,22 @@ impl Store {
     fn candidates<'a>(&'a self, sel: &'a Sel) -> impl Iterator<Item = &'a RecSeries> + 'a {
         let key = sel as *const Sel as usize;
         let mut cache = self.resolved.borrow_mut();
-        let entry = cache.entry(key).or_insert((0, Vec::new()));
+        let entry = cache.entry(key).or_insert((0, Default::default()));
         if entry.0 < self.series.len() {
             let ids: &[usize] = sel.metric().and_then(|n| self.by_name.get(n)).map_or(&[], |v| v.as_slice());
             let from = ids.partition_point(|&i| i < entry.0);
+            let mut found = (*entry.1).clone();
             for &i in &ids[from..] {
                 if sel.matches(&self.series[i].labels) {
-                    entry.1.push(i);
+                    found.push(i);
                 }
             }
+            entry.1 = std::rc::Rc::new(found);
             entry.0 = self.series.len();
         }
         let ids = entry.1.clone();
         drop(cache);
-        ids.into_iter().map(move |i| &self.series[i])
+        (0..ids.len()).map(move |j| &self.series[ids[j]])
     }
 
     /// What an instant query for every recorded series returns at any past
@@ -138,7 +140,8 @@ impl Store {
     fn instant(&self, sel: &Sel, t: i64) -> Vec<Sample> {
         let mut out = Vec::new();
         for s in self.candidates(sel) {
-            let hi = s.ts.partition_point(|&x| x <= t);
+            // Reads are at the current evaluation: the latest sample is usually it.
+            let hi = if s.ts.last().is_some_and(|&l| l <= t) { s.ts.len() } else { s.ts.partition_point(|&x| x <= t) };
             if hi == 0 {
                 continue;
             }
@@ -154,7 +157,7 @@ impl Store {
     fn range(&self, f: RangeFn, sel: &Sel, r: i64, t: i64) -> Vec<Sample> {
         let mut out = Vec::new();
         for s in self.candidates(sel) {
-            let hi = s.ts.partition_point(|&x| x <= t);
+            let hi = if s.ts.last().is_some_and(|&l| l <= t) { s.ts.len() } else { s.ts.partition_point(|&x| x <= t) };
             let lo = s.ts[..hi].partition_point(|&x| x <= t - r);
             if hi == lo {
                 continue;
@@ -166,12 +169,15 @@ impl Store {
                     owned = Prefix::from_values(&s.v[lo..hi]);
                     // Re-base the window on the fresh prefix.
                     let v = eval_slice(f, &s.ts[lo..hi], &s.v[lo..hi], &owned, 0, hi - lo, t, r);
-                    out.push(Sample { labels: drop_name_unless(&s.labels, f.keeps_name()), v });
+                    out.push(Sample {
+                        labels: if f.keeps_name() { s.labels.clone() } else { drop_name(&s.labels) },
+                        v,
+                    });
                     continue;
                 }
             };
             let v = eval_slice(f, &s.ts, &s.v, prefix, lo, hi, t, r);
-            out.push(Sample { labels: drop_name_unless(&s.labels, f.keeps_name()), v });
+            out.push(Sample { labels: if f.keeps_name() { s.labels.clone() } else { drop_name(&s.labels) }, v });
         }
         out
     }
@@ -185,8 +191,26 @@ fn drop_name_unless(labels: &Labels, keep: bool) -> Labels {
     }
 }
 
+thread_local! {
+    /// Name-less copies of label sets the store holds (so `x / 0.005` does
+    /// not rebuild the same labels at every step). Keyed by the Arc's
+    /// address; the entry keeps the original alive, so addresses stay unique.
+    static NAMELESS: RefCell<HashMap<usize, (Labels, Labels)>> = RefCell::new(HashMap::default());
+}
+
 fn drop_name(labels: &Labels) -> Labels {
-    drop_name_unless(labels, false)
+    if !labels.iter().any(|(k, _)| k == "__name__") {
+        return labels.clone();
+    }
+    // Only label sets shared with the store are worth remembering.
+    if Arc::strong_count(labels) < 2 {
+        return drop_name_unless(labels, false);
+    }
+    let key = Arc::as_ptr(labels) as usize;
+    NAMELESS.with(|m| {
+        let mut m = m.borrow_mut();
+        m.entry(key).or_insert_with(|| (labels.clone(), drop_name_unless(labels, false))).1.clone()
+    })
 }
 
 /// Evaluation context at one step.
@@ -199,14 +223,26 @@ pub struct Cx<'a> {
 
 type R<T> = Result<T, String>;
 
-fn signature(labels: &[(String, String)], matching: &Option<(bool, Vec<String>)>) -> Vec<(String, String)> {
-    match matching {
-        Some((true, on)) => labels.iter().filter(|(k, _)| on.iter().any(|o| o == k)).cloned().collect(),
-        Some((false, ign)) => {
-            labels.iter().filter(|(k, _)| k != "__name__" && !ign.iter().any(|o| o == k)).cloned().collect()
+/// The matching signature of a label set, hashed as Prometheus does
+/// (`signatureFunc`: a 64-bit hash of the labels that take part).
+fn signature(labels: &[(String, String)], matching: &Option<(bool, Vec<String>)>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    let mut n = 0u32;
+    for (k, v) in labels {
+        let take = match matching {
+            Some((true, on)) => on.iter().any(|o| o == k),
+            Some((false, ign)) => k != "__name__" && !ign.iter().any(|o| o == k),
+            None => k != "__name__",
+        };
+        if take {
+            k.hash(&mut h);
+            v.hash(&mut h);
+            n += 1;
         }
-        None => labels.iter().filter(|(k, _)| k != "__name__").cloned().collect(),
     }
+    n.hash(&mut h);
+    h.finish()
 }
 
 fn arith(op: BinOp, a: f64, b: f64) -> f64 {
@@ -532,7 +568,7 @@ fn binary(
                     _ => (rv, lv, false, vec![]),
                 };
                 let one_to_one = matches!(card, Card::OneToOne | Card::ManyToMany);
-                let mut by_sig: HashMap<Vec<(String, String)>, &Sample> = HashMap::default();
+                let mut by_sig: HashMap<u64, &Sample> = HashMap::default();
                 for s in &one {
                     if by_sig.insert(signature(&s.labels, matching), s).is_some() {
                         return Err(
@@ -540,7 +576,7 @@ fn binary(
                         );
                     }
                 }
-                let mut seen: HashSet<Vec<(String, String)>> = HashSet::default();
+                let mut seen: HashSet<u64> = HashSet::default();
                 let mut out = Vec::new();
                 for s in &many {
                     let sig = signature(&s.labels, matching);

@@ -187,6 +187,23 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
                 gr.burn_rates.push(BurnReport { window: fmt_duration(w), worst: v / budget, at: fmt_ts(t) });
             }
         }
+        if groups.is_empty() {
+            // The rules never produced a period ratio: say so rather than skip the SLO.
+            groups.insert(
+                BTreeMap::new(),
+                GroupReport {
+                    labels: BTreeMap::new(),
+                    sli: None,
+                    met: None,
+                    budget_remaining: None,
+                    budget_remaining_min: None,
+                    budget_remaining_min_at: None,
+                    budget_exhausted_at: None,
+                    time_to_exhaustion_seconds: None,
+                    burn_rates: Vec::new(),
+                },
+            );
+        }
         let mut alerts = Vec::new();
         for run in &bt.alerts {
             if bt.groups[run.group].name != format!("slo/{}/{}", slo.service, slo.name) {
@@ -283,9 +300,14 @@ pub fn table(r: &Report) -> String {
                 Some(false) => "MISSED",
                 None => "NO DATA",
             };
+            let why = if g.met.is_none() {
+                " (the rules recorded no SLI: does every window hold two samples of each series?)"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
-                "{verdict:<7} {who}: SLI {} vs objective {} over {}{}",
+                "{verdict:<7} {who}: SLI {} vs objective {} over {}{}{why}",
                 pct(g.sli),
                 fmt_pct(s.objective),
                 s.window,

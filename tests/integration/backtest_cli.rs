@@ -299,3 +299,16 @@ fn bad_input_is_a_diagnostic_never_a_panic() {
     let (c, _, _) = slo(&["backtest", "bench/bench.slo", "--data", &p("ok.parquet"), "--memory-limit", "lots"]);
     assert_eq!(c, 2);
 }
+
+/// README's main command: the platform's catalogue over the shipped data.
+#[test]
+fn main_command_runs_on_the_shipped_example_data() {
+    let (code, out, err) =
+        slo(&["backtest", "examples/platform", "--data", "examples/data/platform.parquet", "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("slo::backtest::no_match"), "every selector finds data:\n{err}");
+    let verdicts = out.lines().filter(|l| l.starts_with("MET ") || l.starts_with("MISSED ")).count();
+    assert_eq!(verdicts, 17, "one verdict per SLO:\n{out}");
+    assert!(!out.contains("NO DATA"), "{out}");
+    assert!(out.contains("fired"), "the shipped incidents fire alerts:\n{out}");
+}
