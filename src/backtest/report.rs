@@ -58,6 +58,16 @@ pub struct GroupReport {
     /// use up the remaining budget in this many seconds (R·T / b).
     pub time_to_exhaustion_seconds: Option<f64>,
     pub burn_rates: Vec<BurnReport>,
+    /// Calendar windows: the SLI over exactly the current calendar period,
+    /// summed from the per-bucket events (the compiled `slo:period_error`
+    /// for calendar windows runs on accumulators that restart per period
+    /// and skip longer gaps, so it can only approximate this).
+    pub sli_exact: Option<f64>,
+    /// Slice-based SLIs and budgeting: slices in the window, and those with
+    /// data (a slice without samples counts as neither good nor bad in the
+    /// compiled rules).
+    pub slices_expected: Option<u64>,
+    pub slices_with_data: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -119,7 +129,11 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
         let window_ms = slo.window.nominal_ms() as i64;
         let history = (g.to() - bt.data_start_ms).max(0);
         let full_from = bt.data_start_ms + window_ms;
-        let full_window = history >= window_ms;
+        // A calendar window needs data from the start of its current period.
+        let full_window = match &slo.window {
+            ir::Window::Calendar { unit, tz } => period_start(*unit, tz, g.to()).is_some_and(|p| p >= bt.data_start_ms),
+            ir::Window::Rolling { .. } => history >= window_ms,
+        };
         let mut groups: BTreeMap<BTreeMap<String, String>, GroupReport> = BTreeMap::new();
         let by_name = |name: &'static str| mine.iter().copied().filter(move |s| label(s, "__name__") == Some(name));
         let last_value =
@@ -139,8 +153,52 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
                     budget_exhausted_at: None,
                     time_to_exhaustion_seconds: None,
                     burn_rates: Vec::new(),
+                    sli_exact: None,
+                    slices_expected: None,
+                    slices_with_data: None,
                 },
             );
+        }
+        // Exact period figures from the bucket series.
+        let bucket_names: Vec<&RecSeries> = mine
+            .iter()
+            .copied()
+            .filter(|s| label(s, "__name__").is_some_and(|n| n.starts_with("slo:sli_events_")))
+            .collect();
+        let start = match &slo.window {
+            ir::Window::Calendar { unit, tz } => period_start(*unit, tz, g.to()),
+            ir::Window::Rolling { ms } => Some(g.to() - *ms as i64),
+        };
+        let slice_ms = match (&slo.sli, &slo.budgeting) {
+            (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms, .. }) => {
+                Some(*slice_ms)
+            }
+            (ir::Sli::Timeslices { slice_ms, .. }, _) => Some(*slice_ms),
+            _ => None,
+        };
+        if let Some(start) = start {
+            let window_sum = |s: &RecSeries| -> (f64, u64) {
+                let lo = s.ts.partition_point(|&t| t <= start);
+                let hi = s.ts.partition_point(|&t| t <= g.to());
+                (s.v[lo..hi].iter().filter(|v| v.is_finite()).sum(), (hi - lo) as u64)
+            };
+            for gr in groups.values_mut() {
+                let of = |which: &str| {
+                    bucket_names.iter().copied().find(|s| {
+                        label(s, "__name__").is_some_and(|n| n.starts_with(which)) && group_key(s, slo) == gr.labels
+                    })
+                };
+                if let (Some(bad), Some(total)) = (of("slo:sli_events_bad:"), of("slo:sli_events_total:")) {
+                    let ((b, _), (t, n)) = (window_sum(bad), window_sum(total));
+                    if matches!(slo.window, ir::Window::Calendar { .. }) && t > 0.0 {
+                        gr.sli_exact = Some(1.0 - b / t);
+                    }
+                    if let Some(slice) = slice_ms {
+                        gr.slices_expected = Some(((g.to() - start).max(0) as u64) / slice);
+                        gr.slices_with_data = Some(n);
+                    }
+                }
+            }
         }
         for s in by_name("slo:error_budget_remaining:ratio") {
             let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
@@ -201,6 +259,9 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
                     budget_exhausted_at: None,
                     time_to_exhaustion_seconds: None,
                     burn_rates: Vec::new(),
+                    sli_exact: None,
+                    slices_expected: None,
+                    slices_with_data: None,
                 },
             );
         }
@@ -260,6 +321,20 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
         data: bt.stats.clone(),
         slos,
     }
+}
+
+/// Start of the calendar period (in `tz`) that contains `ms`.
+pub fn period_start(unit: ir::CalendarUnit, tz: &str, ms: i64) -> Option<i64> {
+    let zone = jiff::tz::TimeZone::get(tz).ok()?;
+    let d = zone.to_datetime(jiff::Timestamp::from_millisecond(ms).ok()?).date();
+    let first = match unit {
+        ir::CalendarUnit::Week => {
+            d.checked_sub(jiff::Span::new().days(d.weekday().to_monday_zero_offset() as i64)).ok()?
+        }
+        ir::CalendarUnit::Month => d.first_of_month(),
+        ir::CalendarUnit::Quarter => jiff::civil::date(d.year(), (d.month() - 1) / 3 * 3 + 1, 1),
+    };
+    Some(zone.to_timestamp(first.to_datetime(jiff::civil::time(0, 0, 0, 0))).ok()?.as_millisecond())
 }
 
 fn pct(x: Option<f64>) -> String {
@@ -325,6 +400,22 @@ pub fn table(r: &Report) -> String {
                     _ => String::new(),
                 }
             );
+            if let Some(x) = g.sli_exact {
+                let _ = writeln!(
+                    out,
+                    "        exact over the calendar period so far: SLI {} (the compiled accumulators: {})",
+                    fmt_pct(x),
+                    pct(g.sli)
+                );
+            }
+            if let (Some(e), Some(w)) = (g.slices_expected, g.slices_with_data) {
+                if w < e {
+                    let _ = writeln!(
+                        out,
+                        "        slices: {w} of {e} in the window had data (the others count as neither good nor bad)"
+                    );
+                }
+            }
             if !g.burn_rates.is_empty() {
                 let b: Vec<String> = g.burn_rates.iter().map(|b| format!("{} {:.2}x", b.window, b.worst)).collect();
                 let _ = writeln!(out, "        worst burn rate: {}", b.join(", "));
@@ -351,4 +442,24 @@ pub fn table(r: &Report) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_periods_start_at_local_midnight() {
+        // 2026-03-04 (a Wednesday) 12:00 UTC.
+        let t = jiff::Timestamp::from_second(1_772_625_600).unwrap().as_millisecond();
+        let week = period_start(ir::CalendarUnit::Week, "UTC", t).unwrap();
+        assert_eq!(fmt_ts(week), "2026-03-02T00:00:00Z");
+        // Tokyo is 9 hours ahead: its Monday starts on Sunday 15:00 UTC.
+        let week = period_start(ir::CalendarUnit::Week, "Asia/Tokyo", t).unwrap();
+        assert_eq!(fmt_ts(week), "2026-03-01T15:00:00Z");
+        let month = period_start(ir::CalendarUnit::Month, "Europe/Berlin", t).unwrap();
+        assert_eq!(fmt_ts(month), "2026-02-28T23:00:00Z");
+        let q = period_start(ir::CalendarUnit::Quarter, "UTC", t).unwrap();
+        assert_eq!(fmt_ts(q), "2026-01-01T00:00:00Z");
+    }
 }
