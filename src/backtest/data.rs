@@ -542,12 +542,11 @@ fn predicate(cols: &Columns, leaves: &Leaves, lo: i64, hi: i64) -> Expr {
     any.and(time)
 }
 
+/// The selected metrics' first and last timestamps (if any), and their row count.
+type Probe = (Option<(i64, i64)>, u64);
+
 /// The schema check and the data's time range for the selected metrics.
-pub fn probe(
-    src: &Source,
-    leaves: &Leaves,
-    rt: &tokio::runtime::Runtime,
-) -> Result<(Option<(i64, i64)>, u64), Vec<DataError>> {
+pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Result<Probe, Vec<DataError>> {
     rt.block_on(async {
         let ctx = session(src, 2).map_err(|e| vec![e])?;
         let df = frame(&ctx, src).await?;

@@ -2,7 +2,7 @@
 //! PromQL engine the compiled rules need, over the precomputed leaves and
 //! the series the rules themselves record.
 
-use super::leaves::{finish_sum, kahan_inc, Labels, LeafOut, LOOKBACK_MS};
+use super::leaves::{finish_sum, kahan_inc, LabelSet, Labels, LeafOut, LOOKBACK_MS};
 use super::plan::{AggOp, BinOp, Card, Grouping, InstFn, Node, Sel};
 use super::range::{eval_slice, is_absent, Prefix, RangeFn};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -35,6 +35,9 @@ pub struct RecSeries {
     pub stale_marks: Vec<i64>,
 }
 
+/// Series count when a selector was last resolved, and its matches.
+type Resolved = (usize, std::rc::Rc<Vec<usize>>);
+
 /// Everything the rules have recorded so far.
 #[derive(Debug, Default)]
 pub struct Store {
@@ -45,7 +48,7 @@ pub struct Store {
     summed: HashSet<String>,
     /// Per selector (by address; plans outlive the store): the series count
     /// when last resolved and the matching series.
-    resolved: RefCell<HashMap<usize, (usize, std::rc::Rc<Vec<usize>>)>>,
+    resolved: RefCell<HashMap<usize, Resolved>>,
 }
 
 fn name_of(labels: &[(String, String)]) -> &str {
@@ -426,7 +429,7 @@ impl Cx<'_> {
             InstFn::Minute => date(&|d| d.minute() as f64),
             InstFn::HistogramQuantile => {
                 let q = self.scalar(&args[0])?;
-                let mut groups: BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> = BTreeMap::new();
+                let mut groups: BTreeMap<LabelSet, Vec<(f64, f64)>> = BTreeMap::new();
                 for s in self.vector(&args[1])? {
                     let Some(le) = s.labels.iter().find(|(k, _)| k == "le").and_then(|(_, v)| parse_le(v)) else {
                         continue;
@@ -457,7 +460,7 @@ pub fn parse_le(s: &str) -> Option<f64> {
 fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<Sample>) -> Vec<Sample> {
     // (sum, compensation, count) per output group, in first-seen order.
     let mut groups: HashMap<Vec<(String, String)>, usize> = HashMap::default();
-    let mut acc: Vec<(Vec<(String, String)>, f64, f64, u32)> = Vec::new();
+    let mut acc: Vec<(LabelSet, f64, f64, u32)> = Vec::new();
     for s in input {
         let key = grouping.key(&s.labels);
         let i = *groups.entry(key.clone()).or_insert_with(|| {

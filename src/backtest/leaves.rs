@@ -7,7 +7,9 @@ use super::range::{is_absent, Grid, Samples, ABSENT};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub type Labels = Arc<Vec<(String, String)>>;
+/// A label set, sorted by name.
+pub type LabelSet = Vec<(String, String)>;
+pub type Labels = Arc<LabelSet>;
 
 /// Prometheus's instant-selector lookback (v3: `ts > t − 5m`).
 pub const LOOKBACK_MS: i64 = 300_000;

@@ -184,7 +184,7 @@ pub fn parse_size(s: &str) -> Option<usize> {
         None => (s, 1),
     };
     let n: f64 = num.trim().parse().ok()?;
-    (n.is_finite() && n > 0.0).then(|| (n * mul as f64) as usize)
+    (n.is_finite() && n > 0.0).then_some((n * mul as f64) as usize)
 }
 
 fn collect_ranges(n: &Node, out: &mut HashSet<String>) {

@@ -321,6 +321,7 @@ pub fn extrapolated(
 
 /// `f` over the samples `[lo, hi)` of a slice (used for recorded series,
 /// whose windows are read at one step at a time).
+#[allow(clippy::too_many_arguments)]
 pub fn eval_slice(f: RangeFn, ts: &[i64], v: &[f64], prefix: &Prefix, lo: usize, hi: usize, t: i64, range: i64) -> f64 {
     let n = hi - lo;
     if n == 0 {

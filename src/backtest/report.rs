@@ -70,6 +70,25 @@ pub struct GroupReport {
     pub slices_with_data: Option<u64>,
 }
 
+impl GroupReport {
+    fn empty(labels: BTreeMap<String, String>) -> GroupReport {
+        GroupReport {
+            labels,
+            sli: None,
+            met: None,
+            budget_remaining: None,
+            budget_remaining_min: None,
+            budget_remaining_min_at: None,
+            budget_exhausted_at: None,
+            time_to_exhaustion_seconds: None,
+            burn_rates: Vec::new(),
+            sli_exact: None,
+            slices_expected: None,
+            slices_with_data: None,
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct BurnReport {
     pub window: String,
@@ -143,20 +162,7 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
             let sli = last_value(s).map(|e| 1.0 - e).filter(|x| x.is_finite());
             groups.insert(
                 key.clone(),
-                GroupReport {
-                    labels: key,
-                    sli,
-                    met: sli.map(|x| x >= slo.objective),
-                    budget_remaining: None,
-                    budget_remaining_min: None,
-                    budget_remaining_min_at: None,
-                    budget_exhausted_at: None,
-                    time_to_exhaustion_seconds: None,
-                    burn_rates: Vec::new(),
-                    sli_exact: None,
-                    slices_expected: None,
-                    slices_with_data: None,
-                },
+                GroupReport { sli, met: sli.map(|x| x >= slo.objective), ..GroupReport::empty(key) },
             );
         }
         // Exact period figures from the bucket series.
@@ -247,23 +253,7 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
         }
         if groups.is_empty() {
             // The rules never produced a period ratio: say so rather than skip the SLO.
-            groups.insert(
-                BTreeMap::new(),
-                GroupReport {
-                    labels: BTreeMap::new(),
-                    sli: None,
-                    met: None,
-                    budget_remaining: None,
-                    budget_remaining_min: None,
-                    budget_remaining_min_at: None,
-                    budget_exhausted_at: None,
-                    time_to_exhaustion_seconds: None,
-                    burn_rates: Vec::new(),
-                    sli_exact: None,
-                    slices_expected: None,
-                    slices_with_data: None,
-                },
-            );
+            groups.insert(BTreeMap::new(), GroupReport::empty(BTreeMap::new()));
         }
         let mut alerts = Vec::new();
         for run in &bt.alerts {

@@ -23,7 +23,7 @@ pub fn write(bt: &Backtest, path: &Path) -> Result<u64, String> {
     for s in &bt.store.series {
         rows.push((s.labels.to_vec(), &s.ts, Some(&s.v)));
     }
-    let mut alert_ts: Vec<(Vec<(String, String)>, Vec<i64>)> = Vec::new();
+    let mut alert_ts: Vec<(super::leaves::LabelSet, Vec<i64>)> = Vec::new();
     for run in &bt.alerts {
         for (labels, h) in &run.history {
             for (state, ts) in [("pending", &h.pending), ("firing", &h.firing)] {

@@ -1,24 +1,13 @@
 //! `slo synth` and `slo backtest` end to end through the binary: the report,
 //! determinism, the timeline, and every kind of bad input.
 
-use super::common::repo;
+use super::common::slo;
 use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema};
+use datafusion::arrow::datatypes::{Field, Schema};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use datafusion::parquet::arrow::ArrowWriter;
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
-
-fn slo(args: &[&str]) -> (i32, String, String) {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_slo")).args(args).current_dir(repo()).env("NO_COLOR", "1").output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 fn synth(path: &Path, seed: &str) {
     let p = path.to_str().unwrap();

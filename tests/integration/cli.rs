@@ -1,17 +1,6 @@
 //! The binary itself: exit codes and output formats.
 
-use super::common::repo;
-use std::process::Command;
-
-fn slo(args: &[&str]) -> (i32, String, String) {
-    let out =
-        Command::new(env!("CARGO_BIN_EXE_slo")).args(args).current_dir(repo()).env("NO_COLOR", "1").output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use super::common::{repo, slo};
 
 #[test]
 fn check_examples_exits_0() {

@@ -30,3 +30,18 @@ pub fn render(loaded: &Loaded, diags: &Diagnostics) -> String {
 pub fn snap_name(path: &Path) -> String {
     path.strip_prefix(repo()).unwrap_or(path).display().to_string().replace(['/', '.'], "_")
 }
+
+/// Runs the binary from the repository root: (exit code, stdout, stderr).
+pub fn slo(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_slo"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
