@@ -49,6 +49,8 @@ pub enum DataError {
     Duplicate { series: String, ts: i64, count: u64 },
     /// The scan itself failed.
     Engine { message: String },
+    /// The memory pool is too small even with spilling.
+    Memory { message: String },
 }
 
 /// Counts for the report and for warnings.
@@ -428,6 +430,10 @@ fn session(src: &Source, partitions: usize) -> Result<SessionContext, DataError>
     let mut config = SessionConfig::new().with_target_partitions(partitions.max(1));
     config.options_mut().execution.parquet.pushdown_filters = true;
     config.options_mut().execution.parquet.reorder_filters = true;
+    // The sorter reserves this much up front for merging its spills: keep it
+    // a fraction of the pool so that small pools still sort (by spilling).
+    let reserve = (src.memory_limit / 4).min(10 << 20);
+    config.options_mut().execution.sort_spill_reservation_bytes = reserve;
     Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
@@ -578,6 +584,9 @@ pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Res
 /// Errors from executing a scan: a broken file reads as an I/O error.
 fn scan_error(paths: &[PathBuf], e: datafusion::error::DataFusionError) -> DataError {
     let m = e.to_string();
+    if m.contains("Resources exhausted") || m.contains("Not enough memory") {
+        return DataError::Memory { message: m };
+    }
     if m.contains("Parquet") || m.contains("parquet") || m.contains("IO error") || m.contains("External") {
         io_error(paths, m)
     } else {

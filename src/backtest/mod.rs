@@ -127,6 +127,16 @@ fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Failure
                      (`duplicate sample for timestamp`): keep one value per series and timestamp"
                 ),
             ),
+            data::DataError::Memory { message } => {
+                exit = 2;
+                (
+                    "slo::data::memory",
+                    "<query engine>".into(),
+                    message,
+                    "out of memory here",
+                    "raise --memory-limit (sorting unordered files needs a few MB even when it spills), or sort the files by series and time so they stream".into(),
+                )
+            }
             data::DataError::Engine { message } => {
                 exit = 2;
                 (
@@ -143,6 +153,7 @@ fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Failure
             "slo::data::io" => "cannot read the data".to_string(),
             "slo::data::schema" => format!("the data is not in the native layout: {text}"),
             "slo::data::duplicate" => "a series has two different values at the same timestamp".to_string(),
+            "slo::data::memory" => "the memory limit is too small for this scan".to_string(),
             _ => "the data scan failed".to_string(),
         };
         diagnostics.push(Diagnostic::error(code, Span::new(id, 0, text.len()), message, label).with_help(help));

@@ -378,3 +378,47 @@ fn a_map_labels_column_reads_like_label_columns() {
     assert_eq!(a["slos"], b["slos"]);
     assert!(a["slos"][0]["groups"][0]["sli"].as_f64().is_some());
 }
+
+/// Time-major rows (as many exporters write them) under a small memory
+/// limit: DataFusion sorts them spilling to disk, and the answer is the same.
+#[test]
+fn unsorted_data_under_a_small_memory_limit_spills_and_agrees() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("time_major.parquet");
+    let (series, steps) = (40usize, 10_000usize);
+    let (mut ts, mut codes, mut insts, mut vals) = (vec![], vec![], vec![], vec![]);
+    for i in 0..steps {
+        for s in 0..series {
+            ts.push(i as i64 * 15_000);
+            codes.push(if s % 2 == 0 { "200" } else { "500" });
+            insts.push(format!("i{}", s / 2));
+            vals.push(if s % 2 == 0 { i as f64 * 50.0 } else { (i / 40) as f64 });
+        }
+    }
+    let n = ts.len();
+    write(
+        &path,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
+            ("instance", Arc::new(StringArray::from(insts))),
+            ("code", Arc::new(StringArray::from(codes))),
+            ("value", Arc::new(Float64Array::from(vals))),
+        ],
+    );
+    let p = path.to_str().unwrap();
+    let roomy = json(&["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet"]);
+    let tight =
+        json(&["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet", "--memory-limit", "4M"]);
+    assert_eq!(roomy["data"]["sorted_by_engine"], true);
+    assert_eq!(roomy["slos"], tight["slos"]);
+    assert_eq!(roomy["data"]["samples"], n as u64);
+    // Far too little memory: a diagnostic with the fix, exit 2, no panic.
+    let (code, _, err) = slo(&["backtest", "bench/bench.slo", "--data", p, "--quiet", "--memory-limit", "64K"]);
+    assert!(
+        code == 0 || (code == 2 && err.contains("slo::data::memory") && err.contains("--memory-limit")),
+        "{code}: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}
