@@ -94,6 +94,12 @@ pub fn write(bt: &Backtest, path: &Path) -> Result<u64, String> {
         i = j;
     }
     w.close().map_err(|e| e.to_string())?;
+    #[cfg(unix)]
+    {
+        // Like any other file the user writes (a temp file starts at 0600).
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     Ok(total)
 }

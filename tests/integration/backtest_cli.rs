@@ -92,6 +92,11 @@ fn timeline_holds_every_recorded_series_and_alerts() {
         "--timeline",
         tl.to_str().unwrap(),
     ]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&tl).unwrap().permissions().mode() & 0o777, 0o644);
+    }
     let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&tl).unwrap()).unwrap().build().unwrap();
     let (mut last_period, mut alerts_firing, mut names) = (None, 0, std::collections::BTreeSet::new());
     for b in reader {
@@ -282,6 +287,12 @@ fn bad_input_is_a_diagnostic_never_a_panic() {
     let mut a = bt(&p("ok.parquet"));
     a.extend(["--from".into(), "2026-01-02T00:00:00Z".into(), "--to".into(), "2026-01-01T00:00:00Z".into()]);
     run(a, 2, "slo::backtest::empty_range");
+    // A failed run leaves an earlier timeline untouched.
+    std::fs::write(p("timeline.parquet"), b"earlier output").unwrap();
+    let mut a = bt(&p("dup.parquet"));
+    a.extend(["--timeline".into(), p("timeline.parquet")]);
+    run(a, 1, "slo::data::duplicate");
+    assert_eq!(std::fs::read(p("timeline.parquet")).unwrap(), b"earlier output");
     // Usage errors.
     let (c, _, _) = slo(&["backtest", "bench/bench.slo", "--data", &p("ok.parquet"), "--from", "yesterday"]);
     assert_eq!(c, 2);
