@@ -374,6 +374,22 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             "--to must not be before --from; without them the range is the data's",
         ));
     }
+    // Every leaf holds a value per step: bound the grid before allocating it.
+    const MAX_STEPS: i64 = 10_000_000;
+    if (to - from) / step + 1 > MAX_STEPS {
+        return Err(Failure::usage(
+            sources,
+            "slo::backtest::too_many_steps",
+            format!(
+                "{} .. {} every {} is {} evaluations, more than {MAX_STEPS}",
+                fmt_ts(from),
+                fmt_ts(to),
+                crate::sema::eval::fmt_duration(step as u64),
+                (to - from) / step + 1
+            ),
+            "narrow the range with --from/--to, or use a longer --step",
+        ));
+    }
     let len = ((to - from) / step + 1) as usize;
     let grid = Grid { from, step, len };
     let mut lv = Leaves::new(planner.leaves.clone(), grid);

@@ -287,6 +287,10 @@ fn bad_input_is_a_diagnostic_never_a_panic() {
     let mut a = bt(&p("ok.parquet"));
     a.extend(["--from".into(), "2026-01-02T00:00:00Z".into(), "--to".into(), "2026-01-01T00:00:00Z".into()]);
     run(a, 2, "slo::backtest::empty_range");
+    // A range too long for the step.
+    let mut a = bt(&p("ok.parquet"));
+    a.extend(["--from".into(), "0".into(), "--to".into(), "2000000000".into(), "--step".into(), "1s".into()]);
+    run(a, 2, "slo::backtest::too_many_steps");
     // A failed run leaves an earlier timeline untouched.
     std::fs::write(p("timeline.parquet"), b"earlier output").unwrap();
     let mut a = bt(&p("dup.parquet"));
