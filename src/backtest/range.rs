@@ -179,12 +179,13 @@ impl Samples {
     /// Prometheus returns nothing).
     pub fn eval(&mut self, f: RangeFn, range: i64, grid: &Grid, out: &mut [f64]) {
         debug_assert_eq!(out.len(), grid.len);
+        if matches!(f, RangeFn::Rate | RangeFn::Increase) {
+            self.resets();
+            return self.eval_counter(f == RangeFn::Rate, range, grid, out);
+        }
         match f {
             RangeFn::SumOverTime | RangeFn::AvgOverTime => {
                 self.prefix();
-            }
-            RangeFn::Rate | RangeFn::Increase => {
-                self.resets();
             }
             _ => {}
         }
@@ -248,28 +249,37 @@ impl Samples {
                             v[j]
                         }
                     }
-                    RangeFn::Rate | RangeFn::Increase => {
-                        if n < 2 {
-                            ABSENT
-                        } else {
-                            let r = self.resets.as_ref().unwrap();
-                            let correction = r[hi - 1] - r[lo];
-                            extrapolated(
-                                ts[lo],
-                                v[lo],
-                                ts[hi - 1],
-                                v[hi - 1],
-                                n,
-                                correction,
-                                start,
-                                t,
-                                range,
-                                f == RangeFn::Rate,
-                            )
-                        }
-                    }
+                    // Counters returned early through `eval_counter`.
+                    RangeFn::Rate | RangeFn::Increase => ABSENT,
                 }
             };
+        }
+    }
+}
+
+impl Samples {
+    /// `rate`/`increase` at every step, in a loop of its own: the hot path
+    /// of a backtest, without the other functions' per-step branches.
+    fn eval_counter(&self, is_rate: bool, range: i64, grid: &Grid, out: &mut [f64]) {
+        let (ts, v) = (&self.ts[..], &self.v[..]);
+        let r = self.resets.as_deref().unwrap_or(&[]);
+        let (mut lo, mut hi) = (0usize, 0usize);
+        let mut t = grid.from;
+        for o in out.iter_mut() {
+            let start = t - range;
+            while hi < ts.len() && ts[hi] <= t {
+                hi += 1;
+            }
+            while lo < hi && ts[lo] <= start {
+                lo += 1;
+            }
+            *o = if hi - lo < 2 {
+                ABSENT
+            } else {
+                let correction = r[hi - 1] - r[lo];
+                extrapolated(ts[lo], v[lo], ts[hi - 1], v[hi - 1], hi - lo, correction, start, t, range, is_rate)
+            };
+            t += grid.step;
         }
     }
 }
