@@ -21,6 +21,41 @@ pub struct Report {
     pub evaluations: usize,
     pub data: super::data::Stats,
     pub slos: Vec<SloReport>,
+    /// Budget-policy actions summed per service (over its SLOs).
+    pub services: Vec<ServiceReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServiceReport {
+    pub service: String,
+    pub policies: Vec<PolicySummary>,
+}
+
+/// One action of a budget policy: when it was in force.
+#[derive(Debug, Serialize, Clone)]
+pub struct PolicyReport {
+    pub policy: String,
+    pub action: String,
+    /// Receiver or action target (`deploys`, `pagerduty`, …), if any.
+    pub target: Option<String>,
+    /// The alert that carries the action.
+    pub alert: String,
+    pub intervals: Vec<Interval>,
+    pub times: usize,
+    pub total_seconds: f64,
+    /// The part of `total_seconds` with a full SLO window of data behind it
+    /// (earlier, the budget is computed over less history than its window).
+    pub full_window_seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PolicySummary {
+    pub policy: String,
+    pub action: String,
+    pub target: Option<String>,
+    /// Summed over the service's SLOs (overlaps count twice).
+    pub times: usize,
+    pub total_seconds: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -39,6 +74,8 @@ pub struct SloReport {
     /// One entry per label set the SLO is evaluated for (one unless grouped).
     pub groups: Vec<GroupReport>,
     pub alerts: Vec<AlertReport>,
+    /// Budget-policy actions (alerts carrying `policy` and `action` labels).
+    pub policies: Vec<PolicyReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,7 +142,7 @@ pub struct AlertReport {
     pub pending_evaluations: usize,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Clone)]
 pub struct Interval {
     pub start: String,
     /// Exclusive end: the first evaluation at which it no longer fired
@@ -256,6 +293,7 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
             groups.insert(BTreeMap::new(), GroupReport::empty(BTreeMap::new()));
         }
         let mut alerts = Vec::new();
+        let mut policies = Vec::new();
         for run in &bt.alerts {
             if bt.groups[run.group].name != format!("slo/{}/{}", slo.service, slo.name) {
                 continue;
@@ -274,6 +312,26 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
                     i = j + 1;
                 }
                 let secs: f64 = firing.iter().map(|(a, b)| (b - a) as f64 / 1000.0).sum();
+                if let (Some(policy), Some(action)) =
+                    (labels.iter().find(|(k, _)| k == "policy"), labels.iter().find(|(k, _)| k == "action"))
+                {
+                    let target =
+                        labels.iter().find(|(k, _)| k == "action_target" || k == "receiver").map(|(_, v)| v.clone());
+                    let full: f64 = firing.iter().map(|&(a, b)| (b - a.max(full_from).min(b)) as f64 / 1000.0).sum();
+                    policies.push(PolicyReport {
+                        policy: policy.1.clone(),
+                        action: action.1.clone(),
+                        target,
+                        alert: run.name.clone(),
+                        intervals: firing
+                            .iter()
+                            .map(|&(a, b)| Interval { start: fmt_ts(a), end: (b <= g.to()).then(|| fmt_ts(b)) })
+                            .collect(),
+                        times: firing.len(),
+                        total_seconds: secs,
+                        full_window_seconds: full,
+                    });
+                }
                 alerts.push(AlertReport {
                     alert: run.name.clone(),
                     labels: labels.iter().cloned().collect(),
@@ -300,8 +358,34 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
             full_window_from: (full_from <= g.to()).then(|| fmt_ts(full_from)),
             groups: groups.into_values().collect(),
             alerts,
+            policies,
         });
     }
+    let mut services: BTreeMap<String, BTreeMap<(String, String, Option<String>), (usize, f64)>> = BTreeMap::new();
+    for s in &slos {
+        let svc = services.entry(s.service.clone()).or_default();
+        for p in &s.policies {
+            let e = svc.entry((p.policy.clone(), p.action.clone(), p.target.clone())).or_default();
+            e.0 += p.times;
+            e.1 += p.total_seconds;
+        }
+    }
+    let services = services
+        .into_iter()
+        .map(|(service, m)| ServiceReport {
+            service,
+            policies: m
+                .into_iter()
+                .map(|((policy, action, target), (times, total_seconds))| PolicySummary {
+                    policy,
+                    action,
+                    target,
+                    times,
+                    total_seconds,
+                })
+                .collect(),
+        })
+        .collect();
     Report {
         schema: SCHEMA,
         from: fmt_ts(g.from),
@@ -310,6 +394,7 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
         evaluations: g.len,
         data: bt.stats.clone(),
         slos,
+        services,
     }
 }
 
@@ -411,8 +496,23 @@ pub fn table(r: &Report) -> String {
                 let _ = writeln!(out, "        worst burn rate: {}", b.join(", "));
             }
         }
+        for p in &s.policies {
+            if p.times == 0 {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "        policy {}: {}{} in force {} time(s), {} in all ({} with a full window behind it)",
+                p.policy,
+                p.action,
+                p.target.as_deref().map(|t| format!(" {t}")).unwrap_or_default(),
+                p.times,
+                human_secs(p.total_seconds),
+                human_secs(p.full_window_seconds)
+            );
+        }
         for a in &s.alerts {
-            if a.firing.is_empty() {
+            if a.firing.is_empty() || a.labels.contains_key("policy") {
                 continue;
             }
             let _ = writeln!(

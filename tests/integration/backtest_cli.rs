@@ -437,3 +437,49 @@ fn unsorted_data_under_a_small_memory_limit_spills_and_agrees() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Budget-policy replay: when each action was in force, per SLO and service.
+#[test]
+fn budget_policy_actions_are_replayed_with_their_intervals() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("policy.parquet");
+    let file = "examples/features/budget_policy_targets.slo";
+    let (code, _, err) = slo(&[
+        "synth",
+        file,
+        "--out",
+        data.to_str().unwrap(),
+        "--days",
+        "3",
+        "--resolution",
+        "30s",
+        "--instances",
+        "1",
+        "--incident",
+        "1d/6h/0.05",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&["backtest", file, "--data", data.to_str().unwrap(), "--format", "json", "--quiet"]);
+    let avail = v["slos"].as_array().unwrap().iter().find(|s| s["slo"] == "availability").unwrap();
+    let freeze = avail["policies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["policy"] == "storefront_release_gate" && p["action"] == "freeze")
+        .expect("the release gate's freeze");
+    assert_eq!(freeze["target"], "deploys");
+    // 6 hours at 5% errors exhaust a 0.1% budget: the freeze starts during the
+    // incident and holds to the end (the 28d window still contains it).
+    let first = &freeze["intervals"][0];
+    assert!(first["start"].as_str().unwrap().starts_with("2026-01-02T"), "{first}");
+    assert!(first["end"].is_null(), "{first}");
+    let total = freeze["total_seconds"].as_f64().unwrap();
+    let sum: f64 = freeze["intervals"].as_array().unwrap().len() as f64;
+    assert!(total > 86_400.0 && sum >= 1.0, "{freeze}");
+    // Rolled up per service.
+    let svc = v["services"].as_array().unwrap().iter().find(|s| s["service"] == "storefront").unwrap();
+    let roll = svc["policies"].as_array().unwrap().iter().find(|p| p["action"] == "freeze" && p["target"] == "deploys");
+    assert!(roll.is_some_and(|r| r["total_seconds"].as_f64().unwrap() >= total), "{svc}");
+    let (_, table, _) = slo(&["backtest", file, "--data", data.to_str().unwrap(), "--quiet"]);
+    assert!(table.contains("policy storefront_release_gate: freeze deploys in force"), "{table}");
+}
