@@ -459,7 +459,10 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             }
             let report = slo::backtest::report::build(&bt, &program);
             match format {
-                ReportFormat::Table => print!("{}", slo::backtest::report::table(&report)),
+                ReportFormat::Table => {
+                    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                    print!("{}", slo::backtest::report::table(&report, color))
+                }
                 ReportFormat::Json => {
                     println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"))
                 }

@@ -425,8 +425,61 @@ fn human_secs(s: f64) -> String {
     }
 }
 
-/// The terminal report.
-pub fn table(r: &Report) -> String {
+/// One aligned row per SLO (and group): the summary above the details.
+fn summary(r: &Report, color: bool) -> String {
+    use comfy_table::{presets, Cell, CellAlignment, Color, Table};
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    if !color {
+        t.force_no_tty();
+    }
+    t.set_header(vec!["SLO", "objective", "window", "SLI", "budget left", "lowest", "alerts fired", "verdict"]);
+    for s in &r.slos {
+        for g in &s.groups {
+            let who = if g.labels.is_empty() {
+                format!("{}/{}", s.service, s.slo)
+            } else {
+                let l: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{}/{}{{{}}}", s.service, s.slo, l.join(","))
+            };
+            let fired: usize =
+                s.alerts.iter().filter(|a| !a.labels.contains_key("policy")).map(|a| a.firing.len()).sum();
+            let (verdict, c) = match g.met {
+                Some(true) => ("MET", Color::Green),
+                Some(false) => ("MISSED", Color::Red),
+                None => ("NO DATA", Color::Yellow),
+            };
+            let mut window = s.window.clone();
+            if !s.full_window {
+                window.push_str(" (partial)");
+            }
+            let mut v = Cell::new(verdict);
+            if color {
+                v = v.fg(c);
+            }
+            t.add_row(vec![
+                Cell::new(who),
+                Cell::new(fmt_pct(s.objective)),
+                Cell::new(window),
+                Cell::new(pct(g.sli)),
+                Cell::new(pct(g.budget_remaining)),
+                Cell::new(pct(g.budget_remaining_min)),
+                Cell::new(fired),
+                v,
+            ]);
+        }
+    }
+    for i in [1, 3, 4, 5, 6] {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t.to_string()
+}
+
+/// The terminal report: a summary table, then the details per SLO.
+/// `color` only when writing to a terminal.
+pub fn table(r: &Report, color: bool) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "backtest {} .. {} every {} ({} evaluations)", r.from, r.to, r.step, r.evaluations);
@@ -437,6 +490,7 @@ pub fn table(r: &Report) -> String {
         r.data.samples,
         if r.data.sorted_by_engine { " (sorted by the engine: files not ordered by series, time)" } else { "" }
     );
+    let _ = writeln!(out, "{}\n", summary(r, color));
     for s in &r.slos {
         for g in &s.groups {
             let who = if g.labels.is_empty() {

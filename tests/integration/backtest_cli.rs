@@ -73,6 +73,10 @@ fn report_finds_the_injected_incident_and_is_deterministic() {
     let (code, table, _) = slo(&["backtest", "bench/bench.slo", "--data", p, "--quiet"]);
     assert_eq!(code, 0);
     assert!(table.contains("MISSED  api/availability"), "{table}");
+    // The aligned summary table, without colour when not on a terminal.
+    let row = table.lines().find(|l| l.contains("api/availability") && l.contains("┆")).expect("summary row");
+    assert!(row.contains("99.9%") && row.contains("MISSED"), "{row}");
+    assert!(!table.contains('\x1b'), "no ANSI colour off a terminal");
 }
 
 #[test]
