@@ -425,6 +425,16 @@ fn human_secs(s: f64) -> String {
     }
 }
 
+/// `service/slo`, with the group's labels for a grouped SLO.
+fn who(s: &SloReport, g: &GroupReport) -> String {
+    if g.labels.is_empty() {
+        format!("{}/{}", s.service, s.slo)
+    } else {
+        let l: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}/{}{{{}}}", s.service, s.slo, l.join(","))
+    }
+}
+
 /// One aligned row per SLO (and group): the summary above the details.
 fn summary(r: &Report, color: bool) -> String {
     use comfy_table::{presets, Cell, CellAlignment, Color, Table};
@@ -436,12 +446,7 @@ fn summary(r: &Report, color: bool) -> String {
     t.set_header(vec!["SLO", "objective", "window", "SLI", "budget left", "lowest", "alerts fired", "verdict"]);
     for s in &r.slos {
         for g in &s.groups {
-            let who = if g.labels.is_empty() {
-                format!("{}/{}", s.service, s.slo)
-            } else {
-                let l: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("{}/{}{{{}}}", s.service, s.slo, l.join(","))
-            };
+            let who = who(s, g);
             let fired: usize =
                 s.alerts.iter().filter(|a| !a.labels.contains_key("policy")).map(|a| a.firing.len()).sum();
             let (verdict, c) = match g.met {
@@ -493,12 +498,7 @@ pub fn table(r: &Report, color: bool) -> String {
     let _ = writeln!(out, "{}\n", summary(r, color));
     for s in &r.slos {
         for g in &s.groups {
-            let who = if g.labels.is_empty() {
-                format!("{}/{}", s.service, s.slo)
-            } else {
-                let l: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                format!("{}/{}{{{}}}", s.service, s.slo, l.join(","))
-            };
+            let who = who(s, g);
             let verdict = match g.met {
                 Some(true) => "MET",
                 Some(false) => "MISSED",
