@@ -29,8 +29,6 @@ pub struct RecSeries {
     pub ts: Vec<i64>,
     pub v: Vec<f64>,
     prefix: Option<Prefix>,
-    /// Time of the latest staleness marker, if any.
-    stale_at: i64,
     /// Every staleness marker written, in time order.
     pub stale_marks: Vec<i64>,
 }
@@ -78,14 +76,7 @@ impl Store {
                 let prefix = self.summed.contains(&name).then(Prefix::new);
                 self.by_name.entry(name).or_default().push(i);
                 self.index.insert(labels.clone(), i);
-                self.series.push(RecSeries {
-                    labels,
-                    ts: vec![],
-                    v: vec![],
-                    prefix,
-                    stale_at: i64::MIN,
-                    stale_marks: vec![],
-                });
+                self.series.push(RecSeries { labels, ts: vec![], v: vec![], prefix, stale_marks: vec![] });
                 i
             }
         };
@@ -149,7 +140,9 @@ impl Store {
                 continue;
             }
             let lt = s.ts[hi - 1];
-            if lt <= t - LOOKBACK_MS || (s.stale_at > lt && s.stale_at <= t) {
+            // Markers are written at evaluation times, never after `t`.
+            let stale = s.stale_marks.last().is_some_and(|&m| m > lt);
+            if lt <= t - LOOKBACK_MS || stale {
                 continue;
             }
             out.push(Sample { labels: s.labels.clone(), v: s.v[hi - 1] });
@@ -768,7 +761,6 @@ impl Step {
                 *last_inputs = inputs;
                 for &i in last.iter() {
                     if !now.contains(&i) {
-                        store.series[i].stale_at = t;
                         store.series[i].stale_marks.push(t);
                     }
                 }

@@ -103,59 +103,60 @@ fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Failure
     let mut exit = 1;
     let mut diagnostics = Vec::new();
     for e in errors {
-        let (code, name, text, label, help): (&'static str, String, String, &str, String) = match e {
-            data::DataError::Io { path, message } => {
-                exit = 2;
-                (
+        // (code, exit, source name, source text, message, label, help)
+        let (code, code_exit, name, text, message, label, help): (&'static str, u8, String, String, String, &str, String) =
+            match e {
+                data::DataError::Io { path, message } => (
                     "slo::data::io",
-                    path.clone(),
+                    2,
+                    path,
                     message,
+                    "cannot read the data".into(),
                     "cannot be read as Parquet",
                     "check the path, and that every file is a complete Parquet file".into(),
-                )
-            }
-            data::DataError::Schema { message, help } => {
-                ("slo::data::schema", "<data schema>".into(), message, "this column", help)
-            }
-            data::DataError::Duplicate { series, ts, count } => (
-                "slo::data::duplicate",
-                "<data>".into(),
-                format!("{series} @ {}", fmt_ts(ts)),
-                "two different values at this timestamp",
-                format!(
-                    "{count} sample(s) repeat a series' timestamp with a different value; Prometheus rejects these \
-                     (`duplicate sample for timestamp`): keep one value per series and timestamp"
                 ),
-            ),
-            data::DataError::Memory { message } => {
-                exit = 2;
-                (
+                data::DataError::Schema { message, help } => (
+                    "slo::data::schema",
+                    1,
+                    "<data schema>".into(),
+                    message.clone(),
+                    format!("the data is not in the native layout: {message}"),
+                    "this column",
+                    help,
+                ),
+                data::DataError::Duplicate { series, ts, count } => (
+                    "slo::data::duplicate",
+                    1,
+                    "<data>".into(),
+                    format!("{series} @ {}", fmt_ts(ts)),
+                    "a series has two different values at the same timestamp".into(),
+                    "two different values at this timestamp",
+                    format!(
+                        "{count} sample(s) repeat a series' timestamp with a different value; Prometheus rejects these \
+                         (`duplicate sample for timestamp`): keep one value per series and timestamp"
+                    ),
+                ),
+                data::DataError::Memory { message } => (
                     "slo::data::memory",
+                    2,
                     "<query engine>".into(),
                     message,
+                    "the memory limit is too small for this scan".into(),
                     "out of memory here",
                     "raise --memory-limit (sorting unordered files needs a few MB even when it spills), or sort the files by series and time so they stream".into(),
-                )
-            }
-            data::DataError::Engine { message } => {
-                exit = 2;
-                (
+                ),
+                data::DataError::Engine { message } => (
                     "slo::data::engine",
+                    2,
                     "<query engine>".into(),
                     message,
+                    "the data scan failed".into(),
                     "the scan failed here",
                     "this is likely a bug in slo or DataFusion: please report it with the data's schema".into(),
-                )
-            }
-        };
+                ),
+            };
+        exit = exit.max(code_exit);
         let id = sources.add(Source::new(name, text.clone(), Origin::User));
-        let message = match code {
-            "slo::data::io" => "cannot read the data".to_string(),
-            "slo::data::schema" => format!("the data is not in the native layout: {text}"),
-            "slo::data::duplicate" => "a series has two different values at the same timestamp".to_string(),
-            "slo::data::memory" => "the memory limit is too small for this scan".to_string(),
-            _ => "the data scan failed".to_string(),
-        };
         diagnostics.push(Diagnostic::error(code, Span::new(id, 0, text.len()), message, label).with_help(help));
     }
     Failure { diagnostics, sources, exit }

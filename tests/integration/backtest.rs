@@ -555,7 +555,7 @@ fn scenarios_fire_the_alerts_they_describe() {
         ("steady", "SLOBurnRate1h", false),
         ("low_traffic", "SLOBurnRate1h", false),
     ] {
-        let Some(f) = load_fixture(name) else { continue };
+        let f = load_fixture(name).unwrap_or_else(|| panic!("{name}: no fixture"));
         let fired = f
             .values()
             .any(|m| m.keys().any(|k| k.contains(&format!("alertname={alert:?}")) && k.contains("\"firing\"")));

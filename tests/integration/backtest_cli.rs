@@ -478,8 +478,7 @@ fn budget_policy_actions_are_replayed_with_their_intervals() {
     assert!(first["start"].as_str().unwrap().starts_with("2026-01-02T"), "{first}");
     assert!(first["end"].is_null(), "{first}");
     let total = freeze["total_seconds"].as_f64().unwrap();
-    let sum: f64 = freeze["intervals"].as_array().unwrap().len() as f64;
-    assert!(total > 86_400.0 && sum >= 1.0, "{freeze}");
+    assert!(total > 86_400.0, "{freeze}");
     // Rolled up per service.
     let svc = v["services"].as_array().unwrap().iter().find(|s| s["service"] == "storefront").unwrap();
     let roll = svc["policies"].as_array().unwrap().iter().find(|p| p["action"] == "freeze" && p["target"] == "deploys");
