@@ -311,6 +311,18 @@ impl CmpOp {
             CmpOp::Ne => "!=",
         }
     }
+
+    /// `lhs op rhs`, as PromQL's filtering comparison decides it.
+    pub fn holds(self, lhs: f64, rhs: f64) -> bool {
+        match self {
+            CmpOp::Lt => lhs < rhs,
+            CmpOp::Le => lhs <= rhs,
+            CmpOp::Gt => lhs > rhs,
+            CmpOp::Ge => lhs >= rhs,
+            CmpOp::Eq => lhs == rhs,
+            CmpOp::Ne => lhs != rhs,
+        }
+    }
 }
 
 /// A PromQL instant-vector selector with unescaped matcher values.

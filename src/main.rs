@@ -96,6 +96,29 @@ enum Command {
         /// Print the time each phase took.
         #[arg(long)]
         timing: bool,
+        /// Write the report to this file (atomically) instead of stdout; required with --format html.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Incidents to grade the alerts against: CSV (start,end,service,slo,title) or YAML.
+        /// Default: derived from the data as the periods that consumed --incident-budget of the budget.
+        #[arg(long)]
+        incidents: Option<PathBuf>,
+        /// Derived incidents: the least share of the window's budget a period must consume.
+        #[arg(long, default_value = "2%")]
+        incident_budget: String,
+        /// What-if sweep: objectives to evaluate every SLO at, e.g. 99.5%,99.9%,99.95%.
+        #[arg(long, value_delimiter = ',')]
+        objective: Vec<String>,
+        /// What-if sweep: alert policies (presets) to evaluate every SLO with, e.g. google_28d,google_30d,pyrra;
+        /// `own` is each SLO's own alerts.
+        #[arg(long, value_delimiter = ',')]
+        alerts: Vec<String>,
+        /// The sweep recommends the highest objective whose budget never fell below this share.
+        #[arg(long, default_value = "25%")]
+        margin: String,
+        /// Compliance report periods (calendar, in the SLO's time zone for calendar windows, else UTC).
+        #[arg(long, value_enum, default_value_t = CompliancePeriodArg::Month)]
+        compliance: CompliancePeriodArg,
         /// Benchmark baseline: only scan the same columns with the same filters and sum the values.
         #[arg(long, hide = true)]
         bare_scan: bool,
@@ -173,6 +196,27 @@ enum TargetArg {
 enum ReportFormat {
     Table,
     Json,
+    /// One self-contained HTML file with charts (needs --out).
+    Html,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CompliancePeriodArg {
+    Week,
+    Month,
+}
+
+/// `99.9%` or `0.999` as a ratio.
+fn parse_ratio(flag: &str, s: &str) -> Result<f64, driver::IoError> {
+    let t = s.trim();
+    let v = match t.strip_suffix('%') {
+        // Rounded so that 99.9% is exactly the double nearest 0.999.
+        Some(p) => p.trim().parse::<f64>().map(|x| (x * 1e10).round() / 1e12),
+        None => t.parse::<f64>(),
+    };
+    v.ok()
+        .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 1.0)
+        .ok_or_else(|| driver::IoError(format!("{flag}: `{s}` is not a share like 99.9% or 0.999")))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -267,6 +311,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 namespace,
                 crd_labels,
                 partial_response,
+                extra_windows: Default::default(),
             };
             let files = driver::expand(&default_paths(paths))?;
             let loaded = driver::load(&files, &root_for(root))?;
@@ -396,6 +441,13 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             memory_limit,
             quiet,
             timing,
+            out,
+            incidents,
+            incident_budget,
+            objective,
+            alerts,
+            margin,
+            compliance,
             bare_scan,
             root,
         } => {
@@ -427,6 +479,44 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 print_diags(&diags, &loaded.sources, Format::Human);
                 return Ok(1);
             }
+            if matches!(format, ReportFormat::Html) && out.is_none() {
+                return Err(driver::IoError("--format html needs --out FILE".into()));
+            }
+            let mut settings = slo::backtest::analysis::Settings {
+                incident_share: parse_ratio("--incident-budget", &incident_budget)?,
+                margin: parse_ratio("--margin", &margin)?,
+                period: match compliance {
+                    CompliancePeriodArg::Week => slo::backtest::analysis::PeriodUnit::Week,
+                    CompliancePeriodArg::Month => slo::backtest::analysis::PeriodUnit::Month,
+                },
+                ..Default::default()
+            };
+            for o in &objective {
+                let r = parse_ratio("--objective", o)?;
+                if !(r > 0.0 && r < 1.0) {
+                    return Err(driver::IoError(format!("--objective: `{o}` must be strictly between 0% and 100%")));
+                }
+                settings.objectives.push(r);
+            }
+            if let Some(path) = &incidents {
+                let list = slo::backtest::analysis::load_incidents(path).map_err(driver::IoError)?;
+                settings.incidents = Some((path.display().to_string(), list));
+            }
+            let mut extra_windows: std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u64>> =
+                Default::default();
+            for name in &alerts {
+                if name == "own" {
+                    settings.presets.push(slo::backtest::analysis::Preset { name: name.clone(), alerts: None });
+                    continue;
+                }
+                let per_slo = slo::sema::preset_alerts(&loaded.sources, &loaded.modules, name, &program.slos)
+                    .map_err(|e| driver::IoError(format!("--alerts: {e}")))?;
+                for (s, list) in program.slos.iter().zip(&per_slo) {
+                    let w = extra_windows.entry((s.service.clone(), s.name.clone())).or_default();
+                    w.extend(list.iter().flat_map(slo::backtest::analysis::alert_windows));
+                }
+                settings.presets.push(slo::backtest::analysis::Preset { name: name.clone(), alerts: Some(per_slo) });
+            }
             let opts = slo::backtest::Options {
                 data,
                 from_ms,
@@ -435,6 +525,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 memory_limit,
                 progress: !quiet,
                 timing,
+                extra_windows,
             };
             if bare_scan {
                 let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(driver::IoError)?;
@@ -457,15 +548,24 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     eprintln!("timeline: {n} samples written to {}", path.display());
                 }
             }
-            let report = slo::backtest::report::build(&bt, &program);
-            match format {
+            let report = slo::backtest::report::build(&bt, &program, &settings);
+            let text = match format {
                 ReportFormat::Table => {
-                    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-                    print!("{}", slo::backtest::report::table(&report, color))
+                    let color =
+                        out.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                    slo::backtest::report::table(&report, color)
                 }
-                ReportFormat::Json => {
-                    println!("{}", serde_json::to_string_pretty(&report).expect("report serializes"))
+                ReportFormat::Json => serde_json::to_string_pretty(&report).expect("report serializes") + "\n",
+                ReportFormat::Html => slo::backtest::html::render(&bt, &program, &report),
+            };
+            match &out {
+                Some(path) => {
+                    slo::outdir::write_atomic(path, text.as_bytes())?;
+                    if !quiet {
+                        eprintln!("report written to {}", path.display());
+                    }
                 }
+                None => print!("{text}"),
             }
             std::mem::forget((bt, program));
             Ok(0)

@@ -14,8 +14,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     let err = |e: std::io::Error| IoError(format!("cannot write {}: {e}", path.display()));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let _ = tmp.as_file().set_permissions(meta.permissions());
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            let _ = tmp.as_file().set_permissions(meta.permissions());
+        }
+        // A new file gets ordinary permissions, not the temp file's 0600.
+        #[cfg(unix)]
+        Err(_) => {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        #[cfg(not(unix))]
+        Err(_) => {}
     }
     tmp.persist(path).map_err(|e| err(e.error))?;
     Ok(())

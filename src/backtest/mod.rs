@@ -14,8 +14,10 @@
 //! 5. The report reads the recorded series ([`report`]); `--timeline`
 //!    writes them all back to Parquet ([`timeline`]).
 
+pub mod analysis;
 pub mod data;
 pub mod eval;
+pub mod html;
 pub mod leaves;
 pub mod plan;
 pub mod range;
@@ -43,6 +45,8 @@ pub struct Options {
     pub progress: bool,
     /// Print the time each phase took to stderr.
     pub timing: bool,
+    /// Error-ratio windows to record beyond the SLOs' own (for sweeps).
+    pub extra_windows: crate::promql::rules::Needs,
 }
 
 /// Runs only the benchmark baseline: a bare DataFusion scan of the columns
@@ -304,7 +308,11 @@ fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
 
 /// Replays `program` over the data.
 pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<Backtest, Failure> {
-    let popts = crate::promql::Options { eval_interval_ms: opts.step_ms as u64, ..Default::default() };
+    let popts = crate::promql::Options {
+        eval_interval_ms: opts.step_ms as u64,
+        extra_windows: opts.extra_windows.clone(),
+        ..Default::default()
+    };
     if let Err(errs) = crate::promql::validate(program, &popts) {
         return Err(Failure { diagnostics: errs.iter().map(|e| e.diagnostic()).collect(), sources, exit: 1 });
     }

@@ -3,6 +3,7 @@
 //! The JSON form (`--format json`) is versioned by its `schema` field and
 //! documented in README.md; fields are only ever added.
 
+use super::analysis::{self, label};
 use super::eval::RecSeries;
 use super::{fmt_ts, Backtest};
 use crate::ir;
@@ -10,7 +11,7 @@ use crate::sema::eval::{fmt_duration, fmt_pct};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub const SCHEMA: &str = "slo.backtest/v1";
+pub const SCHEMA: &str = "slo.backtest/v2";
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -20,9 +21,24 @@ pub struct Report {
     pub step: String,
     pub evaluations: usize,
     pub data: super::data::Stats,
+    /// How incidents, sweeps and compliance periods were set up.
+    pub analysis: AnalysisInfo,
     pub slos: Vec<SloReport>,
     /// Budget-policy actions summed per service (over its SLOs).
     pub services: Vec<ServiceReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AnalysisInfo {
+    /// `derived` (from the budget the data consumed) or `file:<path>`.
+    pub incidents: String,
+    /// Derived incidents consume at least this share of the window's budget.
+    pub incident_budget_share: f64,
+    /// Swept objectives and alert presets (empty when not sweeping).
+    pub objectives: Vec<f64>,
+    pub presets: Vec<String>,
+    pub margin: f64,
+    pub compliance_period: analysis::PeriodUnit,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,6 +92,15 @@ pub struct SloReport {
     pub alerts: Vec<AlertReport>,
     /// Budget-policy actions (alerts carrying `policy` and `action` labels).
     pub policies: Vec<PolicyReport>,
+    /// Incidents from `--incidents`, or derived from the data.
+    pub incidents: Vec<analysis::IncidentReport>,
+    /// Per alert (tier), and per policy over all its tiers (`alert: "*"`).
+    pub alert_quality: Vec<analysis::AlertQuality>,
+    /// One row per swept objective × alert preset × group.
+    pub sweep: Vec<analysis::SweepRow>,
+    pub recommendation: Option<analysis::Recommendation>,
+    /// One row per calendar period × group.
+    pub compliance: Vec<analysis::CompliancePeriod>,
 }
 
 #[derive(Debug, Serialize)]
@@ -150,10 +175,6 @@ pub struct Interval {
     pub end: Option<String>,
 }
 
-fn label<'a>(s: &'a RecSeries, k: &str) -> Option<&'a str> {
-    s.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
-}
-
 fn window_text(w: &ir::Window) -> String {
     match w {
         ir::Window::Rolling { ms } => fmt_duration(*ms),
@@ -161,21 +182,14 @@ fn window_text(w: &ir::Window) -> String {
     }
 }
 
-/// Labels identifying a group of a grouped SLO: the series' labels minus
-/// the name and the rule's own labels.
 fn group_key(s: &RecSeries, slo: &ir::Slo) -> BTreeMap<String, String> {
-    s.labels
-        .iter()
-        .filter(|(k, _)| k != "__name__" && k != "service" && k != "slo" && slo.labels.get(k).is_none())
-        .filter(|(k, _)| slo.group_by.iter().any(|g| g == k))
-        .cloned()
-        .collect()
+    analysis::group_key(&s.labels, slo)
 }
 
-pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
+pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings) -> Report {
     let g = bt.grid;
     let mut slos = Vec::new();
-    for slo in &program.slos {
+    for (slo_index, slo) in program.slos.iter().enumerate() {
         let mine: Vec<&RecSeries> = bt
             .store
             .series
@@ -223,7 +237,7 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
             let window_sum = |s: &RecSeries| -> (f64, u64) {
                 let lo = s.ts.partition_point(|&t| t <= start);
                 let hi = s.ts.partition_point(|&t| t <= g.to());
-                (s.v[lo..hi].iter().filter(|v| v.is_finite()).sum(), (hi - lo) as u64)
+                (s.v[lo..hi].iter().filter(|v| v.is_finite()).fold(0.0, |a, b| a + b), (hi - lo) as u64)
             };
             for gr in groups.values_mut() {
                 let of = |which: &str| {
@@ -299,25 +313,15 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
                 continue;
             }
             for (labels, h) in &run.history {
-                let mut firing = Vec::new();
-                let mut i = 0;
-                while i < h.firing.len() {
-                    let start = h.firing[i];
-                    let mut j = i;
-                    while j + 1 < h.firing.len() && h.firing[j + 1] == h.firing[j] + g.step {
-                        j += 1;
-                    }
-                    let end = h.firing[j] + g.step;
-                    firing.push((start, end));
-                    i = j + 1;
-                }
-                let secs: f64 = firing.iter().map(|(a, b)| (b - a) as f64 / 1000.0).sum();
+                let firing = analysis::intervals(&h.firing, g.step);
+                let secs: f64 = firing.iter().fold(0.0, |s, (a, b)| s + (b - a) as f64 / 1000.0);
                 if let (Some(policy), Some(action)) =
                     (labels.iter().find(|(k, _)| k == "policy"), labels.iter().find(|(k, _)| k == "action"))
                 {
                     let target =
                         labels.iter().find(|(k, _)| k == "action_target" || k == "receiver").map(|(_, v)| v.clone());
-                    let full: f64 = firing.iter().map(|&(a, b)| (b - a.max(full_from).min(b)) as f64 / 1000.0).sum();
+                    let full: f64 =
+                        firing.iter().fold(0.0, |s, &(a, b)| s + (b - a.max(full_from).min(b)) as f64 / 1000.0);
                     policies.push(PolicyReport {
                         policy: policy.1.clone(),
                         action: action.1.clone(),
@@ -344,6 +348,7 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
                 });
             }
         }
+        let an = analysis::analyse(bt, slo_index, program, settings);
         slos.push(SloReport {
             service: slo.service.clone(),
             slo: slo.name.clone(),
@@ -359,6 +364,11 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
             groups: groups.into_values().collect(),
             alerts,
             policies,
+            incidents: an.incidents,
+            alert_quality: an.alert_quality,
+            sweep: an.sweep,
+            recommendation: an.recommendation,
+            compliance: an.compliance,
         });
     }
     let mut services: BTreeMap<String, BTreeMap<(String, String, Option<String>), (usize, f64)>> = BTreeMap::new();
@@ -393,6 +403,17 @@ pub fn build(bt: &Backtest, program: &ir::Program) -> Report {
         step: fmt_duration(g.step as u64),
         evaluations: g.len,
         data: bt.stats.clone(),
+        analysis: AnalysisInfo {
+            incidents: match &settings.incidents {
+                Some((path, _)) => format!("file:{path}"),
+                None => "derived".into(),
+            },
+            incident_budget_share: settings.incident_share,
+            objectives: settings.objectives.clone(),
+            presets: settings.presets.iter().map(|p| p.name.clone()).collect(),
+            margin: settings.margin,
+            compliance_period: settings.period,
+        },
         slos,
         services,
     }
@@ -412,11 +433,11 @@ pub fn period_start(unit: ir::CalendarUnit, tz: &str, ms: i64) -> Option<i64> {
     Some(zone.to_timestamp(first.to_datetime(jiff::civil::time(0, 0, 0, 0))).ok()?.as_millisecond())
 }
 
-fn pct(x: Option<f64>) -> String {
+pub fn pct(x: Option<f64>) -> String {
     x.map_or("–".into(), fmt_pct)
 }
 
-fn human_secs(s: f64) -> String {
+pub fn human_secs(s: f64) -> String {
     let ms = (s * 1000.0).round();
     if ms >= 60_000.0 {
         fmt_duration(((ms / 60_000.0).round() * 60_000.0) as u64)
@@ -426,7 +447,7 @@ fn human_secs(s: f64) -> String {
 }
 
 /// `service/slo`, with the group's labels for a grouped SLO.
-fn who(s: &SloReport, g: &GroupReport) -> String {
+pub fn who(s: &SloReport, g: &GroupReport) -> String {
     if g.labels.is_empty() {
         format!("{}/{}", s.service, s.slo)
     } else {

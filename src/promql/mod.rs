@@ -45,6 +45,10 @@ pub struct Options {
     pub crd_labels: BTreeMap<String, String>,
     /// Thanos ruler: `partial_response_strategy` on every group.
     pub partial_response: Option<String>,
+    /// Further error-ratio windows to record per SLO (service, name), beyond
+    /// those its alerts read: the backtester's sweeps evaluate other alert
+    /// presets over these.
+    pub extra_windows: Needs,
 }
 
 impl Default for Options {
@@ -55,6 +59,7 @@ impl Default for Options {
             namespace: "monitoring".into(),
             crd_labels: BTreeMap::new(),
             partial_response: None,
+            extra_windows: Default::default(),
         }
     }
 }
@@ -99,9 +104,17 @@ pub const HEADER: &str =
 
 /// The windows every SLO must record: its own, plus those composites
 /// built on it read (transitively).
-fn needs(program: &ir::Program) -> Needs {
-    let mut out: Needs =
-        program.slos.iter().map(|s| ((s.service.clone(), s.name.clone()), rules::own_windows(s))).collect();
+fn needs(program: &ir::Program, opts: &Options) -> Needs {
+    let mut out: Needs = program
+        .slos
+        .iter()
+        .map(|s| {
+            let key = (s.service.clone(), s.name.clone());
+            let mut w = rules::own_windows(s);
+            w.extend(opts.extra_windows.get(&key).into_iter().flatten().copied());
+            (key, w)
+        })
+        .collect();
     // Propagate to a fixed point (composite chains are acyclic: sema checked).
     for _ in 0..=program.slos.len() {
         let mut changed = false;
@@ -127,7 +140,7 @@ fn needs(program: &ir::Program) -> Needs {
 /// Every rule group of a validated program, in file and group order: the
 /// very rules the files hold (the backtester evaluates these).
 pub fn groups(program: &ir::Program, opts: &Options) -> Result<Vec<Group>, OutputError> {
-    let needs = needs(program);
+    let needs = needs(program, opts);
     program.slos.iter().map(|slo| SloRules { slo, program, opts, needs: &needs }.group()).collect()
 }
 
@@ -165,7 +178,7 @@ pub fn files<'a>(program: &'a ir::Program, opts: &'a Options) -> Files<'a> {
     }
     runs.reverse();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    Files { program, opts, needs: needs(program), runs, ready: Default::default(), threads, via_serde: false }
+    Files { program, opts, needs: needs(program, opts), runs, ready: Default::default(), threads, via_serde: false }
 }
 
 /// The files written by serde_yaml_ng instead of [`yaml`]: the reference

@@ -77,3 +77,76 @@ pub fn check(sources: &SourceMap, modules: &[Module]) -> (ir::Program, Diagnosti
     lint::program(&program, &mut diags);
     (program, diags.sorted())
 }
+
+/// Instantiates the alert policy `name`, every parameter at its default,
+/// for each SLO as if it said `alerts = name()` — the alert presets a
+/// backtest sweep compares. The policy is looked up in the user's files
+/// first, then in the loaded stdlib modules.
+pub fn preset_alerts(
+    sources: &SourceMap,
+    modules: &[Module],
+    name: &str,
+    slos: &[ir::Slo],
+) -> Result<Vec<Vec<ir::Alert>>, String> {
+    let mut diags = Diagnostics::default();
+    let scopes = scope::build(modules, &mut diags);
+    let catalogue = scope::Catalogue::build(modules, &mut diags);
+    let user = |m: &Module| sources.get(m.source).origin == crate::source::Origin::User;
+    let mut found = None;
+    let mut known = std::collections::BTreeSet::new();
+    for pass_user in [true, false] {
+        for (mi, m) in modules.iter().enumerate() {
+            if user(m) != pass_user {
+                continue;
+            }
+            for item in &m.file.items {
+                if let ast::Item::Alerts(a) = item {
+                    known.insert(a.name.name.clone());
+                    if a.name.name == name && found.is_none() {
+                        found = Some((mi, a));
+                    }
+                }
+            }
+        }
+    }
+    let Some((mi, decl)) = found else {
+        let known: Vec<String> = known.into_iter().collect();
+        return Err(format!(
+            "no alert policy named `{name}` in these files or the stdlib modules they import (known: {}); \
+             import it (e.g. `import std.alerting.{{{name}}}`) or define it",
+            if known.is_empty() { "none".to_string() } else { known.join(", ") }
+        ));
+    };
+    if let Some(p) = decl.params.as_deref().unwrap_or(&[]).iter().find(|p| p.default.is_none()) {
+        return Err(format!(
+            "alert policy `{name}` has a parameter without a default (`{}`): a sweep can only use policies callable as `{name}()`",
+            p.name.name
+        ));
+    }
+    let mut cx = slo::Cx {
+        sources,
+        modules,
+        scopes: &scopes,
+        catalogue: &catalogue,
+        diags: &mut diags,
+        used: Default::default(),
+        defaults: Default::default(),
+    };
+    let path = ast::Path { parts: vec![decl.name.clone()], span: decl.name.span };
+    let call = ast::Call { callee: path, args: vec![], span: decl.name.span };
+    let env = eval::Env { module: mi, ..eval::Env::default() };
+    let Some(inst) = cx.instantiate(&call, scope::DeclKind::Alerts, &env) else {
+        return Err(format!("alert policy `{name}` cannot be instantiated"));
+    };
+    let out = slos
+        .iter()
+        .map(|s| {
+            let ctx = slo::SloCtx { objective: s.objective, window_ms: s.window.nominal_ms(), span: decl.name.span };
+            cx.alerts_for(&ctx, &inst)
+        })
+        .collect();
+    if let Some(e) = diags.0.iter().find(|d| d.severity == crate::diag::Severity::Error) {
+        return Err(format!("alert policy `{name}`: {}", e.message));
+    }
+    Ok(out)
+}

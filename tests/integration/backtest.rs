@@ -300,6 +300,7 @@ fn backtest_answers(name: &str, all: &[Series], dir: &Path) -> Answers {
         memory_limit: 256 << 20,
         progress: false,
         timing: false,
+        extra_windows: Default::default(),
     };
     let bt = slo::backtest::run(&program, loaded.sources, &opts).unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
     let mut out = Answers::new();

@@ -1,0 +1,1093 @@
+//! Turns a replay into decisions: incidents (from a file, or derived from
+//! the budget the data consumed), alert quality against them, what-if
+//! sweeps over objectives and alert presets, and a compliance report per
+//! calendar month or week. REFERENCE.md §7 has the maths.
+//!
+//! Everything here reads the series the compiled rules recorded — the
+//! per-bucket events (`slo:sli_events_{bad,total}:increase<Δ>`), the window
+//! error ratios (`slo:sli_error:ratio_rate<W>`) and the period error ratio —
+//! so a sweep costs no second pass over the data: the error ratios do not
+//! depend on the objective, and an alert tier is a comparison of two of
+//! them against `factor × (1 − objective)`, replayed here with the same
+//! pending / `for` / `keep_firing_for` state machine as the rule engine.
+
+use super::eval::RecSeries;
+use super::range::Grid;
+use super::{fmt_ts, Backtest};
+use crate::ir;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Alerts with one of these severities are pages; all others are tickets.
+pub fn is_page(severity: &str) -> bool {
+    matches!(severity, "page" | "critical")
+}
+
+/// Two runs of burning buckets closer than this are one incident.
+pub const MERGE_GAP_MS: i64 = 15 * 60_000;
+const WEEK_MS: f64 = 7.0 * 86_400_000.0;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeriodUnit {
+    Week,
+    Month,
+}
+
+/// An alert preset to sweep: a named alert policy instantiated per SLO
+/// (index-aligned with `Program::slos`); `None` means each SLO's own alerts.
+#[derive(Debug, Clone)]
+pub struct Preset {
+    pub name: String,
+    pub alerts: Option<Vec<Vec<ir::Alert>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Incidents from `--incidents`; when `None`, derived from the data.
+    pub incidents: Option<(String, Vec<Incident>)>,
+    /// Derived incidents: the least share of the window's budget a period
+    /// must consume to count.
+    pub incident_share: f64,
+    /// Sweep objectives (empty: the SLO's own only).
+    pub objectives: Vec<f64>,
+    /// Sweep presets (empty: the SLO's own alerts only).
+    pub presets: Vec<Preset>,
+    /// A recommended objective keeps at least this share of its budget at
+    /// every evaluation with a full window of data.
+    pub margin: f64,
+    pub period: PeriodUnit,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            incidents: None,
+            incident_share: 0.02,
+            objectives: Vec::new(),
+            presets: Vec::new(),
+            margin: 0.25,
+            period: PeriodUnit::Month,
+        }
+    }
+}
+
+impl Settings {
+    pub fn sweeping(&self) -> bool {
+        !self.objectives.is_empty() || !self.presets.is_empty()
+    }
+}
+
+/// An incident: a span of time, optionally tied to a service, an SLO and
+/// (derived incidents) a group of a grouped SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Incident {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub title: String,
+    pub service: Option<String>,
+    pub slo: Option<String>,
+    /// The group of a grouped SLO it was derived for (empty: every group).
+    pub labels: BTreeMap<String, String>,
+    pub derived: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IncidentRow {
+    start: String,
+    end: String,
+    #[serde(default)]
+    service: Option<String>,
+    #[serde(default)]
+    slo: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum IncidentDoc {
+    List(Vec<IncidentRow>),
+    Wrapped { incidents: Vec<IncidentRow> },
+}
+
+/// Reads an incidents file: CSV with a header (`start,end,service,slo,title`;
+/// only start and end are required) or YAML (a list of such maps, or a map
+/// with an `incidents` list). Times are RFC 3339 or unix seconds.
+pub fn load_incidents(path: &Path) -> Result<Vec<Incident>, String> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path).map_err(|e| format!("--incidents: cannot read {shown}: {e}"))?;
+    let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    let rows: Vec<IncidentRow> = if is_csv {
+        let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+        let mut rows = Vec::new();
+        for (i, rec) in r.deserialize::<IncidentRow>().enumerate() {
+            rows.push(rec.map_err(|e| format!("--incidents: {shown}, record {}: {e}", i + 1))?);
+        }
+        rows
+    } else {
+        match serde_yaml_ng::from_str::<IncidentDoc>(&text) {
+            Ok(IncidentDoc::List(v) | IncidentDoc::Wrapped { incidents: v }) => v,
+            Err(e) => {
+                return Err(format!(
+                    "--incidents: {shown} is not a list of incidents (start, end, service, slo, title): {e}"
+                ))
+            }
+        }
+    };
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for (i, r) in rows.into_iter().enumerate() {
+        let n = i + 1;
+        let (Some(start_ms), Some(end_ms)) = (super::parse_time(&r.start), super::parse_time(&r.end)) else {
+            errors.push(format!("incident {n}: start and end must be RFC 3339 or unix seconds"));
+            continue;
+        };
+        if end_ms <= start_ms {
+            errors.push(format!("incident {n}: ends ({}) before it starts ({})", r.end, r.start));
+            continue;
+        }
+        let blank = |s: Option<String>| s.filter(|s| !s.is_empty());
+        out.push(Incident {
+            start_ms,
+            end_ms,
+            title: blank(r.title).unwrap_or_else(|| format!("incident {n}")),
+            service: blank(r.service),
+            slo: blank(r.slo),
+            labels: BTreeMap::new(),
+            derived: false,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(format!("--incidents: {shown}: {}", errors.join("; ")));
+    }
+    out.sort_by_key(|i| (i.start_ms, i.end_ms));
+    Ok(out)
+}
+
+/// The recorded series of one group of one SLO.
+pub struct Signals<'a> {
+    pub labels: BTreeMap<String, String>,
+    /// (bucket end, bad, valid) per bucket, in time order.
+    pub buckets: Vec<(i64, f64, f64)>,
+    pub bucket_ms: i64,
+    /// Error ratio per window.
+    pub ratios: BTreeMap<u64, &'a RecSeries>,
+    pub period: Option<&'a RecSeries>,
+}
+
+pub fn label<'a>(s: &'a RecSeries, k: &str) -> Option<&'a str> {
+    s.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+}
+
+/// Labels identifying a group of a grouped SLO.
+pub fn group_key(labels: &[(String, String)], slo: &ir::Slo) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .filter(|(k, _)| k != "__name__" && k != "service" && k != "slo" && slo.labels.get(k).is_none())
+        .filter(|(k, _)| slo.group_by.iter().any(|g| g == k))
+        .cloned()
+        .collect()
+}
+
+/// The series of every group of `slo`, by group labels.
+pub fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String, String>, Signals<'a>> {
+    let mut out: BTreeMap<BTreeMap<String, String>, Signals<'a>> = BTreeMap::new();
+    let mut bad: BTreeMap<BTreeMap<String, String>, &RecSeries> = BTreeMap::new();
+    let mut total: BTreeMap<BTreeMap<String, String>, &RecSeries> = BTreeMap::new();
+    let mut bucket_ms = 0;
+    for s in &bt.store.series {
+        if label(s, "service") != Some(&slo.service) || label(s, "slo") != Some(&slo.name) {
+            continue;
+        }
+        let Some(name) = label(s, "__name__") else { continue };
+        let key = group_key(&s.labels, slo);
+        let entry = out.entry(key.clone()).or_insert_with(|| Signals {
+            labels: key.clone(),
+            buckets: Vec::new(),
+            bucket_ms: 0,
+            ratios: BTreeMap::new(),
+            period: None,
+        });
+        if let Some(w) = name.strip_prefix("slo:sli_error:ratio_rate") {
+            if let Some(w) = crate::sema::eval::parse_duration(w) {
+                entry.ratios.insert(w, s);
+            }
+        } else if name == "slo:period_error:ratio" {
+            entry.period = Some(s);
+        } else if let Some(rest) = name.strip_prefix("slo:sli_events_bad:") {
+            bad.insert(key, s);
+            bucket_ms = bucket_len(rest).unwrap_or(0);
+        } else if let Some(rest) = name.strip_prefix("slo:sli_events_total:") {
+            total.insert(key, s);
+            bucket_ms = bucket_len(rest).unwrap_or(0);
+        }
+    }
+    for (key, sig) in out.iter_mut() {
+        if let (Some(b), Some(t)) = (bad.get(key), total.get(key)) {
+            sig.bucket_ms = bucket_ms as i64;
+            let mut j = 0;
+            for (ts, tv) in t.ts.iter().zip(&t.v) {
+                while j < b.ts.len() && b.ts[j] < *ts {
+                    j += 1;
+                }
+                let bv = if j < b.ts.len() && b.ts[j] == *ts { b.v[j] } else { 0.0 };
+                sig.buckets.push((*ts, bv, *tv));
+            }
+        }
+    }
+    out
+}
+
+/// `increase5m` → 5m.
+fn bucket_len(suffix: &str) -> Option<u64> {
+    let i = suffix.find(|c: char| c.is_ascii_digit())?;
+    crate::sema::eval::parse_duration(&suffix[i..])
+}
+
+/// Share of the window's budget each bucket consumed: burn rate
+/// (bad / valid / B) times the bucket's share of the window.
+fn bucket_shares(sig: &Signals, budget: f64, window_ms: f64) -> Vec<(i64, f64)> {
+    sig.buckets
+        .iter()
+        .map(|&(t, bad, valid)| {
+            let e = if valid > 0.0 && bad.is_finite() && valid.is_finite() { (bad / valid).max(0.0) } else { 0.0 };
+            (t, e / budget * sig.bucket_ms as f64 / window_ms)
+        })
+        .collect()
+}
+
+/// Budget share consumed by the buckets ending in (a, b].
+fn consumed(shares: &[(i64, f64)], a: i64, b: i64) -> f64 {
+    let lo = shares.partition_point(|(t, _)| *t <= a);
+    let hi = shares.partition_point(|(t, _)| *t <= b);
+    shares[lo..hi].iter().map(|(_, s)| s).sum()
+}
+
+/// Incidents derived from the data: maximal runs of buckets burning the
+/// budget faster than it accrues (burn rate > 1), runs closer than
+/// [`MERGE_GAP_MS`] merged, that consumed at least `min_share` of the
+/// window's budget.
+pub fn derive_incidents(sig: &Signals, slo: &ir::Slo, budget: f64, min_share: f64) -> Vec<Incident> {
+    let window_ms = slo.window.nominal_ms() as f64;
+    let shares = bucket_shares(sig, budget, window_ms);
+    let burning_share = sig.bucket_ms as f64 / window_ms; // share at burn rate 1
+    let mut runs: Vec<(i64, i64)> = Vec::new();
+    for &(t, s) in &shares {
+        if s <= burning_share {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(r) if t - sig.bucket_ms - r.1 <= MERGE_GAP_MS => r.1 = t,
+            _ => runs.push((t - sig.bucket_ms, t)),
+        }
+    }
+    runs.into_iter()
+        .filter_map(|(a, b)| {
+            let share = consumed(&shares, a, b);
+            (share >= min_share).then(|| Incident {
+                start_ms: a,
+                end_ms: b,
+                title: format!("consumed {} of the budget", crate::sema::eval::fmt_pct(share)),
+                service: Some(slo.service.clone()),
+                slo: Some(slo.name.clone()),
+                labels: sig.labels.clone(),
+                derived: true,
+            })
+        })
+        .collect()
+}
+
+/// Maximal runs of evaluations (start, exclusive end) in `ts` (sorted, on
+/// the grid): consecutive timestamps one step apart form one interval.
+pub fn intervals(ts: &[i64], step: i64) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &t in ts {
+        match out.last_mut() {
+            Some(r) if r.1 == t => r.1 = t + step,
+            _ => out.push((t, t + step)),
+        }
+    }
+    out
+}
+
+/// Replays one alert over per-step conditions with the rule engine's state
+/// machine: pending from the first true evaluation, firing once it has
+/// held `for_ms`, kept firing `keep_ms` after the condition clears.
+/// Returns firing intervals (exclusive ends).
+pub fn fire(len: usize, g: Grid, for_ms: i64, keep_ms: i64, cond: impl Fn(usize) -> bool) -> Vec<(i64, i64)> {
+    let mut active_at: Option<i64> = None;
+    let mut firing = false;
+    let mut keep_since: Option<i64> = None;
+    let mut ts = Vec::new();
+    for k in 0..len {
+        let t = g.at(k);
+        if cond(k) {
+            keep_since = None;
+            let at = *active_at.get_or_insert(t);
+            if !firing && t - at >= for_ms {
+                firing = true;
+            }
+        } else if active_at.is_some() {
+            let keep = firing && keep_ms > 0 && t - *keep_since.get_or_insert(t) < keep_ms;
+            if !keep {
+                active_at = None;
+                firing = false;
+                keep_since = None;
+            }
+        }
+        if firing {
+            ts.push(t);
+        }
+    }
+    intervals(&ts, g.step)
+}
+
+/// Values of a recorded series on the grid (NaN where it has no sample).
+pub fn dense(s: &RecSeries, g: Grid) -> Vec<f64> {
+    let mut out = vec![f64::NAN; g.len];
+    for (t, v) in s.ts.iter().zip(&s.v) {
+        let k = (t - g.from) / g.step;
+        if (t - g.from) % g.step == 0 && (0..g.len as i64).contains(&k) {
+            out[k as usize] = *v;
+        }
+    }
+    out
+}
+
+/// A figure summarised over incidents: median (nearest rank), p90, max.
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct Spread {
+    pub median: f64,
+    pub p90: f64,
+    pub max: f64,
+}
+
+pub fn spread(mut xs: Vec<f64>) -> Option<Spread> {
+    if xs.is_empty() {
+        return None;
+    }
+    xs.sort_by(f64::total_cmp);
+    let rank = |p: f64| xs[((p * xs.len() as f64).ceil() as usize).clamp(1, xs.len()) - 1];
+    Some(Spread { median: rank(0.5), p90: rank(0.9), max: *xs.last().expect("non-empty") })
+}
+
+/// One alert's firings, with the group they fired for.
+#[derive(Debug, Clone)]
+pub struct Firing {
+    pub labels: BTreeMap<String, String>,
+    pub start: i64,
+    /// Exclusive end; past the range's end when still firing.
+    pub end: i64,
+}
+
+/// Alert quality of a set of firings against incidents.
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct Quality {
+    pub fired: usize,
+    pub per_week: f64,
+    pub firing_seconds: f64,
+    /// Firings that overlapped an incident (or the `grace` after it).
+    pub true_alerts: usize,
+    /// true_alerts / fired.
+    pub precision: Option<f64>,
+    pub incidents: usize,
+    pub detected: usize,
+    /// detected / incidents.
+    pub recall: Option<f64>,
+    /// Incident start → first matching firing, in seconds.
+    pub detection_seconds: Option<Spread>,
+    /// Incident end → matching alerts resolved, in seconds (incidents whose
+    /// alert still fired at the end of the range are left out).
+    pub reset_seconds: Option<Spread>,
+    /// Share of the window's budget consumed between incident start and detection.
+    pub budget_before_detection: Option<Spread>,
+}
+
+fn applies(i: &Incident, labels: &BTreeMap<String, String>) -> bool {
+    i.labels.is_empty() || i.labels == *labels
+}
+
+/// Precision, recall, detection and reset of `firings` against
+/// `incidents`. A firing matches an incident when it overlaps
+/// [start, end + grace): a burn-rate alert still sees an incident for its
+/// long window after it ends. `shares` gives the budget consumed per group.
+pub fn quality(
+    firings: &[Firing],
+    incidents: &[Incident],
+    grace_ms: i64,
+    weeks: f64,
+    shares: &BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>>,
+    range_end: i64,
+) -> Quality {
+    let matches =
+        |f: &Firing, i: &Incident| applies(i, &f.labels) && f.start < i.end_ms + grace_ms && f.end > i.start_ms;
+    let true_alerts = firings.iter().filter(|f| incidents.iter().any(|i| matches(f, i))).count();
+    let (mut det, mut reset, mut before) = (Vec::new(), Vec::new(), Vec::new());
+    let mut detected = 0;
+    for i in incidents {
+        let hits: Vec<&Firing> = firings.iter().filter(|f| matches(f, i)).collect();
+        let Some(first) = hits.iter().min_by_key(|f| f.start) else { continue };
+        detected += 1;
+        let at = first.start.max(i.start_ms);
+        det.push((at - i.start_ms) as f64 / 1000.0);
+        if let Some(s) = shares.get(&first.labels) {
+            before.push(consumed(s, i.start_ms, at));
+        }
+        let last_end = hits.iter().map(|f| f.end).max().unwrap_or(i.end_ms);
+        if last_end <= range_end {
+            reset.push((last_end - i.end_ms).max(0) as f64 / 1000.0);
+        }
+    }
+    let fired = firings.len();
+    Quality {
+        fired,
+        per_week: if weeks > 0.0 { fired as f64 / weeks } else { 0.0 },
+        firing_seconds: firings.iter().fold(0.0, |s, f| s + (f.end - f.start) as f64 / 1000.0),
+        true_alerts,
+        precision: (fired > 0).then(|| true_alerts as f64 / fired as f64),
+        incidents: incidents.len(),
+        detected,
+        recall: (!incidents.is_empty()).then(|| detected as f64 / incidents.len() as f64),
+        detection_seconds: spread(det),
+        reset_seconds: spread(reset),
+        budget_before_detection: spread(before),
+    }
+}
+
+/// The long window of an alert (a tier's long window; a threshold's
+/// longest): how long after an incident the alert may still see it.
+pub fn grace_ms(a: &ir::Alert) -> i64 {
+    match &a.condition {
+        ir::AlertCondition::BurnRate { long_ms, .. } => *long_ms as i64,
+        ir::AlertCondition::Threshold(c) => c
+            .all
+            .iter()
+            .filter_map(|x| match x.lhs {
+                ir::SloQuantity::Sli { window_ms }
+                | ir::SloQuantity::ErrorRatio { window_ms }
+                | ir::SloQuantity::BurnRate { window_ms } => Some(window_ms as i64),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0),
+    }
+}
+
+/// Windows an alert reads (for `--alerts` presets: recorded in the replay).
+pub fn alert_windows(a: &ir::Alert) -> Vec<u64> {
+    match &a.condition {
+        ir::AlertCondition::BurnRate { long_ms, short_ms, .. } => vec![*long_ms, *short_ms],
+        ir::AlertCondition::Threshold(c) => c
+            .all
+            .iter()
+            .filter_map(|x| match x.lhs {
+                ir::SloQuantity::Sli { window_ms }
+                | ir::SloQuantity::ErrorRatio { window_ms }
+                | ir::SloQuantity::BurnRate { window_ms } => Some(window_ms),
+                _ => None,
+            })
+            .collect(),
+    }
+}
+
+/// Replays `alert` natively for one group at `objective` from the recorded
+/// error ratios. `Err` names what the native replay cannot evaluate.
+pub fn replay_alert(
+    a: &ir::Alert,
+    sig: &Signals,
+    dense_cache: &mut BTreeMap<u64, Vec<f64>>,
+    period: &[f64],
+    objective: f64,
+    g: Grid,
+) -> Result<Vec<(i64, i64)>, String> {
+    let budget = 1.0 - objective;
+    let mut need = alert_windows(a);
+    need.sort();
+    need.dedup();
+    for w in &need {
+        if !dense_cache.contains_key(w) {
+            let s = sig
+                .ratios
+                .get(w)
+                .ok_or_else(|| format!("no error ratio over {} was recorded", crate::sema::eval::fmt_duration(*w)))?;
+            dense_cache.insert(*w, dense(s, g));
+        }
+    }
+    // The low-traffic guard: valid events over the long window, summed from buckets.
+    let guard: Option<Vec<bool>> = match a.min_events {
+        None => None,
+        Some(n) => {
+            let w = grace_ms(a);
+            if sig.buckets.is_empty() {
+                return Err("`min_events` needs the per-bucket event series".into());
+            }
+            let mut ok = vec![false; g.len];
+            let (mut lo, mut hi, mut sum) = (0usize, 0usize, 0.0);
+            for (k, slot) in ok.iter_mut().enumerate() {
+                let t = g.at(k);
+                while hi < sig.buckets.len() && sig.buckets[hi].0 <= t {
+                    sum += sig.buckets[hi].2;
+                    hi += 1;
+                }
+                while lo < hi && sig.buckets[lo].0 <= t - w {
+                    sum -= sig.buckets[lo].2;
+                    lo += 1;
+                }
+                *slot = sum >= n;
+            }
+            Some(ok)
+        }
+    };
+    let guard_ok = |k: usize| guard.as_ref().is_none_or(|g| g[k]);
+    let for_ms = a.for_ms as i64;
+    let keep = a.keep_firing_for_ms as i64;
+    match &a.condition {
+        ir::AlertCondition::BurnRate { long_ms, short_ms, factor, .. } => {
+            let thr = factor * budget;
+            let (l, s) = (&dense_cache[long_ms], &dense_cache[short_ms]);
+            Ok(fire(g.len, g, for_ms, keep, |k| l[k] > thr && s[k] > thr && guard_ok(k)))
+        }
+        ir::AlertCondition::Threshold(c) => {
+            let mut cols: Vec<(Vec<f64>, ir::CmpOp, f64)> = Vec::new();
+            for cmp in &c.all {
+                let v: Vec<f64> = match cmp.lhs {
+                    ir::SloQuantity::Sli { window_ms } => dense_cache[&window_ms].iter().map(|e| 1.0 - e).collect(),
+                    ir::SloQuantity::ErrorRatio { window_ms } => dense_cache[&window_ms].clone(),
+                    ir::SloQuantity::BurnRate { window_ms } => {
+                        dense_cache[&window_ms].iter().map(|e| e / budget).collect()
+                    }
+                    ir::SloQuantity::BudgetRemaining => period.iter().map(|e| 1.0 - e / budget).collect(),
+                    ir::SloQuantity::BudgetConsumed => period.iter().map(|e| e / budget).collect(),
+                    ir::SloQuantity::IncidentShare => {
+                        return Err("conditions on the current incident's share are not replayed in sweeps".into())
+                    }
+                };
+                cols.push((v, cmp.op, cmp.rhs));
+            }
+            Ok(fire(g.len, g, for_ms, keep, |k| {
+                guard_ok(k) && cols.iter().all(|(v, op, rhs)| v[k].is_finite() && op.holds(v[k], *rhs))
+            }))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------
+// Report sections
+
+#[derive(Debug, Serialize, Clone)]
+pub struct IncidentReport {
+    pub start: String,
+    pub end: String,
+    pub duration_seconds: f64,
+    pub title: String,
+    /// `file` or `derived`.
+    pub source: &'static str,
+    pub labels: BTreeMap<String, String>,
+    /// Share of the window's budget the SLO consumed during it.
+    pub budget_spent: Option<f64>,
+    /// The first alert that matched it, and after how long.
+    pub detected_by: Option<String>,
+    pub detection_seconds: Option<f64>,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct AlertQuality {
+    pub policy: String,
+    /// The tier (alert name), or `*` for all the policy's tiers together.
+    pub alert: String,
+    pub severity: String,
+    #[serde(flatten)]
+    pub quality: Quality,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct SweepRow {
+    pub objective: f64,
+    /// The alert preset (`own`: the SLO's own alerts).
+    pub alerts: String,
+    pub labels: BTreeMap<String, String>,
+    pub sli: Option<f64>,
+    pub met: Option<bool>,
+    /// Share of the evaluations with a full window behind them at which
+    /// the SLI met the objective.
+    pub attainment: Option<f64>,
+    pub budget_remaining: Option<f64>,
+    pub budget_remaining_min: Option<f64>,
+    pub pages_per_week: f64,
+    pub tickets_per_week: f64,
+    pub incidents: usize,
+    pub precision: Option<f64>,
+    pub recall: Option<f64>,
+    pub detection_median_seconds: Option<f64>,
+    /// Per alert of the preset: firings and seconds firing.
+    pub fired: BTreeMap<String, Fired>,
+    /// Alerts of the preset the native replay could not evaluate.
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Clone, PartialEq)]
+pub struct Fired {
+    pub count: usize,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct Recommendation {
+    /// The highest swept objective that held with the margin, if any.
+    pub objective: Option<f64>,
+    /// At that objective, the preset with the best recall, then precision,
+    /// then the fewest pages.
+    pub alerts: Option<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, Clone)]
+pub struct CompliancePeriod {
+    pub period: String,
+    pub start: String,
+    pub end: String,
+    pub labels: BTreeMap<String, String>,
+    /// Share of the period the replayed range covers.
+    pub coverage: f64,
+    /// 1 − bad/valid over the period's buckets.
+    pub attainment: Option<f64>,
+    pub met: Option<bool>,
+    /// bad / (budget × valid): share of the period's budget consumed.
+    pub budget_consumed: Option<f64>,
+    pub valid_events: f64,
+    pub bad_events: f64,
+    pub incidents: usize,
+    pub pages: usize,
+    pub tickets: usize,
+}
+
+/// All analysis sections of one SLO.
+#[derive(Debug, Default)]
+pub struct SloAnalysis {
+    pub incidents: Vec<IncidentReport>,
+    pub alert_quality: Vec<AlertQuality>,
+    pub sweep: Vec<SweepRow>,
+    pub recommendation: Option<Recommendation>,
+    pub compliance: Vec<CompliancePeriod>,
+}
+
+/// The firings of the SLO's replayed (compiled) alerts, per alert name,
+/// without budget-policy actions.
+fn replayed_firings(bt: &Backtest, slo: &ir::Slo) -> BTreeMap<String, Vec<Firing>> {
+    let group = format!("slo/{}/{}", slo.service, slo.name);
+    let mut out: BTreeMap<String, Vec<Firing>> = BTreeMap::new();
+    for run in &bt.alerts {
+        if bt.groups[run.group].name != group {
+            continue;
+        }
+        for (labels, h) in &run.history {
+            if labels.iter().any(|(k, _)| k == "policy") {
+                continue;
+            }
+            let key = group_key(labels, slo);
+            let e = out.entry(run.name.clone()).or_default();
+            for (start, end) in intervals(&h.firing, bt.grid.step) {
+                e.push(Firing { labels: key.clone(), start, end });
+            }
+        }
+    }
+    out
+}
+
+fn weeks(g: Grid) -> f64 {
+    g.len as f64 * g.step as f64 / WEEK_MS
+}
+
+/// Incidents that apply to `slo` at `objective`.
+fn incidents_for(
+    settings: &Settings,
+    slo: &ir::Slo,
+    sigs: &BTreeMap<BTreeMap<String, String>, Signals>,
+    objective: f64,
+) -> Vec<Incident> {
+    match &settings.incidents {
+        Some((_, list)) => list
+            .iter()
+            .filter(|i| {
+                i.service.as_ref().is_none_or(|s| *s == slo.service) && i.slo.as_ref().is_none_or(|s| *s == slo.name)
+            })
+            .cloned()
+            .collect(),
+        None => {
+            let mut v: Vec<Incident> = sigs
+                .values()
+                .flat_map(|s| derive_incidents(s, slo, 1.0 - objective, settings.incident_share))
+                .collect();
+            v.sort_by_key(|i| (i.start_ms, i.end_ms));
+            v
+        }
+    }
+}
+
+pub fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, settings: &Settings) -> SloAnalysis {
+    let slo = &program.slos[slo_index];
+    let g = bt.grid;
+    let sigs = signals(bt, slo);
+    let window_ms = slo.window.nominal_ms() as f64;
+    let budget = slo.budget();
+    let shares_at = |b: f64| -> BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>> {
+        sigs.iter().map(|(k, s)| (k.clone(), bucket_shares(s, b, window_ms))).collect()
+    };
+    let shares = shares_at(budget);
+    let incidents = incidents_for(settings, slo, &sigs, slo.objective);
+    let mut out = SloAnalysis::default();
+
+    // Alert quality of the replayed alerts, per tier and per policy.
+    let fired = replayed_firings(bt, slo);
+    let mut by_policy: BTreeMap<String, (Vec<Firing>, i64)> = BTreeMap::new();
+    for a in &slo.alerts {
+        let f = fired.get(&a.name).cloned().unwrap_or_default();
+        let q = quality(&f, &incidents, grace_ms(a), weeks(g), &shares, g.to());
+        out.alert_quality.push(AlertQuality {
+            policy: a.policy.clone(),
+            alert: a.name.clone(),
+            severity: a.severity.clone(),
+            quality: q,
+        });
+        let e = by_policy.entry(a.policy.clone()).or_default();
+        e.0.extend(f);
+        e.1 = e.1.max(grace_ms(a));
+    }
+    let tiers = |p: &str| slo.alerts.iter().filter(|a| a.policy == p).count();
+    for (policy, (f, grace)) in by_policy {
+        if tiers(&policy) < 2 {
+            continue;
+        }
+        let q = quality(&f, &incidents, grace, weeks(g), &shares, g.to());
+        out.alert_quality.push(AlertQuality { policy, alert: "*".into(), severity: "any".into(), quality: q });
+    }
+
+    // Incidents, with the first replayed alert that matched each.
+    for i in &incidents {
+        let spent: Option<f64> = if i.labels.is_empty() {
+            let v: Vec<f64> = shares.values().map(|s| consumed(s, i.start_ms, i.end_ms)).collect();
+            (!sigs.values().all(|s| s.buckets.is_empty())).then(|| v.into_iter().fold(0.0, f64::max))
+        } else {
+            shares.get(&i.labels).filter(|s| !s.is_empty()).map(|s| consumed(s, i.start_ms, i.end_ms))
+        };
+        let mut first: Option<(i64, &str)> = None;
+        for a in &slo.alerts {
+            for f in fired.get(&a.name).into_iter().flatten() {
+                if applies(i, &f.labels) && f.start < i.end_ms + grace_ms(a) && f.end > i.start_ms {
+                    let at = f.start.max(i.start_ms);
+                    if first.is_none_or(|(t, _)| at < t) {
+                        first = Some((at, &a.name));
+                    }
+                }
+            }
+        }
+        out.incidents.push(IncidentReport {
+            start: fmt_ts(i.start_ms),
+            end: fmt_ts(i.end_ms),
+            duration_seconds: (i.end_ms - i.start_ms) as f64 / 1000.0,
+            title: i.title.clone(),
+            source: if i.derived { "derived" } else { "file" },
+            labels: i.labels.clone(),
+            budget_spent: spent,
+            detected_by: first.map(|f| f.1.to_string()),
+            detection_seconds: first.map(|f| (f.0 - i.start_ms) as f64 / 1000.0),
+        });
+    }
+
+    if settings.sweeping() {
+        sweep(bt, slo_index, program, settings, &sigs, &mut out);
+    }
+    out.compliance = compliance(bt, slo, settings, &sigs, &fired, &incidents);
+    out
+}
+
+fn sweep(
+    bt: &Backtest,
+    slo_index: usize,
+    program: &ir::Program,
+    settings: &Settings,
+    sigs: &BTreeMap<BTreeMap<String, String>, Signals>,
+    out: &mut SloAnalysis,
+) {
+    let slo = &program.slos[slo_index];
+    let g = bt.grid;
+    let window_ms = slo.window.nominal_ms() as f64;
+    let mut objectives = settings.objectives.clone();
+    if objectives.is_empty() {
+        objectives.push(slo.objective);
+    }
+    let own = Preset { name: "own".into(), alerts: None };
+    let presets: Vec<&Preset> =
+        if settings.presets.is_empty() { vec![&own] } else { settings.presets.iter().collect() };
+    let full_from = bt.data_start_ms + slo.window.nominal_ms() as i64;
+    let first_full = if full_from <= g.to() { ((full_from - g.from).max(0) + g.step - 1) / g.step } else { 0 } as usize;
+    for &objective in &objectives {
+        let budget = 1.0 - objective;
+        let incidents = incidents_for(settings, slo, sigs, objective);
+        let shares: BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>> =
+            sigs.iter().map(|(k, s)| (k.clone(), bucket_shares(s, budget, window_ms))).collect();
+        for p in &presets {
+            let alerts: &[ir::Alert] = match &p.alerts {
+                None => &slo.alerts,
+                Some(v) => &v[slo_index],
+            };
+            for (labels, sig) in sigs {
+                let period = sig.period.map(|s| dense(s, g)).unwrap_or_else(|| vec![f64::NAN; g.len]);
+                let mut cache = BTreeMap::new();
+                let mut skipped = Vec::new();
+                let mut firings = Vec::new();
+                let (mut pages, mut tickets) = (0usize, 0usize);
+                let mut grace = 0;
+                let mut fired = BTreeMap::new();
+                for a in alerts {
+                    match replay_alert(a, sig, &mut cache, &period, objective, g) {
+                        Ok(iv) => {
+                            let seconds = iv.iter().fold(0.0, |s, (a, b)| s + (b - a) as f64 / 1000.0);
+                            fired.insert(a.name.clone(), Fired { count: iv.len(), seconds });
+                            if is_page(&a.severity) {
+                                pages += iv.len();
+                            } else {
+                                tickets += iv.len();
+                            }
+                            grace = grace.max(grace_ms(a));
+                            firings.extend(iv.into_iter().map(|(start, end)| Firing {
+                                labels: labels.clone(),
+                                start,
+                                end,
+                            }));
+                        }
+                        Err(why) => skipped.push(format!("{}: {why}", a.name)),
+                    }
+                }
+                let q = quality(&firings, &incidents, grace, weeks(g), &shares, g.to());
+                let end = period.last().copied().filter(|e| e.is_finite());
+                let (mut held, mut seen, mut min) = (0usize, 0usize, None::<f64>);
+                for e in period[first_full.min(g.len)..].iter().filter(|e| e.is_finite()) {
+                    seen += 1;
+                    if 1.0 - e >= objective {
+                        held += 1;
+                    }
+                    let r = 1.0 - e / budget;
+                    min = Some(min.map_or(r, |m| m.min(r)));
+                }
+                out.sweep.push(SweepRow {
+                    objective,
+                    alerts: p.name.clone(),
+                    labels: labels.clone(),
+                    sli: end.map(|e| 1.0 - e),
+                    met: end.map(|e| 1.0 - e >= objective),
+                    attainment: (seen > 0).then(|| held as f64 / seen as f64),
+                    budget_remaining: end.map(|e| 1.0 - e / budget),
+                    budget_remaining_min: min,
+                    pages_per_week: pages as f64 / weeks(g).max(f64::MIN_POSITIVE),
+                    tickets_per_week: tickets as f64 / weeks(g).max(f64::MIN_POSITIVE),
+                    incidents: incidents.iter().filter(|i| applies(i, labels)).count(),
+                    precision: q.precision,
+                    recall: q.recall,
+                    detection_median_seconds: q.detection_seconds.map(|s| s.median),
+                    fired,
+                    skipped,
+                });
+            }
+        }
+    }
+    out.recommendation = Some(recommend(&out.sweep, settings.margin));
+}
+
+fn recommend(rows: &[SweepRow], margin: f64) -> Recommendation {
+    let mut objectives: Vec<f64> = rows.iter().map(|r| r.objective).collect();
+    objectives.sort_by(|a, b| b.total_cmp(a));
+    objectives.dedup();
+    let pct = crate::sema::eval::fmt_pct;
+    for o in &objectives {
+        let at: Vec<&SweepRow> = rows.iter().filter(|r| r.objective == *o).collect();
+        let held = at.iter().all(|r| r.budget_remaining_min.is_some_and(|m| m >= margin));
+        if !held {
+            continue;
+        }
+        // Per preset, the worst group.
+        let mut presets: BTreeMap<&str, (f64, f64, f64)> = BTreeMap::new();
+        for r in &at {
+            let e = presets.entry(&r.alerts).or_insert((1.0, 1.0, 0.0));
+            e.0 = e.0.min(r.recall.unwrap_or(1.0));
+            e.1 = e.1.min(r.precision.unwrap_or(1.0));
+            e.2 += r.pages_per_week;
+        }
+        let best = presets
+            .iter()
+            .max_by(|a, b| {
+                (a.1 .0, a.1 .1, -a.1 .2)
+                    .partial_cmp(&(b.1 .0, b.1 .1, -b.1 .2))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then_with(|| b.0.cmp(a.0))
+            })
+            .map(|(k, _)| k.to_string());
+        let lowest = at.iter().filter_map(|r| r.budget_remaining_min).fold(f64::INFINITY, f64::min);
+        return Recommendation {
+            objective: Some(*o),
+            alerts: best,
+            reason: format!(
+                "the highest objective whose budget never fell below {} of itself once a full window was behind it (lowest: {})",
+                pct(margin),
+                pct(lowest)
+            ),
+        };
+    }
+    Recommendation {
+        objective: None,
+        alerts: None,
+        reason: format!("no swept objective kept {} of its budget at every evaluation with a full window", pct(margin)),
+    }
+}
+
+/// Start of the period after the one starting at `start`.
+fn next_period(unit: PeriodUnit, tz: &str, start: i64) -> Option<i64> {
+    let zone = jiff::tz::TimeZone::get(tz).ok()?;
+    let dt = zone.to_datetime(jiff::Timestamp::from_millisecond(start).ok()?);
+    let span = match unit {
+        PeriodUnit::Week => jiff::Span::new().weeks(1),
+        PeriodUnit::Month => jiff::Span::new().months(1),
+    };
+    Some(zone.to_timestamp(dt.checked_add(span).ok()?).ok()?.as_millisecond())
+}
+
+fn period_name(unit: PeriodUnit, tz: &str, start: i64) -> String {
+    let Ok(zone) = jiff::tz::TimeZone::get(tz) else { return fmt_ts(start) };
+    let Ok(ts) = jiff::Timestamp::from_millisecond(start) else { return fmt_ts(start) };
+    let d = zone.to_datetime(ts).date();
+    match unit {
+        PeriodUnit::Month => format!("{:04}-{:02}", d.year(), d.month()),
+        PeriodUnit::Week => {
+            let w = d.iso_week_date();
+            format!("{:04}-W{:02}", w.year(), w.week())
+        }
+    }
+}
+
+fn compliance(
+    bt: &Backtest,
+    slo: &ir::Slo,
+    settings: &Settings,
+    sigs: &BTreeMap<BTreeMap<String, String>, Signals>,
+    fired: &BTreeMap<String, Vec<Firing>>,
+    incidents: &[Incident],
+) -> Vec<CompliancePeriod> {
+    let g = bt.grid;
+    let unit = settings.period;
+    let tz = match &slo.window {
+        ir::Window::Calendar { tz, .. } => tz.as_str(),
+        ir::Window::Rolling { .. } => "UTC",
+    };
+    let cal = match unit {
+        PeriodUnit::Week => ir::CalendarUnit::Week,
+        PeriodUnit::Month => ir::CalendarUnit::Month,
+    };
+    let end = g.to() + g.step;
+    let Some(mut p) = super::report::period_start(cal, tz, g.from) else { return Vec::new() };
+    let severity: BTreeMap<&str, &str> = slo.alerts.iter().map(|a| (a.name.as_str(), a.severity.as_str())).collect();
+    let mut out = Vec::new();
+    while p < end {
+        let Some(next) = next_period(unit, tz, p) else { break };
+        let covered = (next.min(end) - p.max(g.from)).max(0) as f64 / (next - p) as f64;
+        for (labels, sig) in sigs {
+            let (mut bad, mut valid) = (0.0, 0.0);
+            for &(t, b, v) in &sig.buckets {
+                // A bucket belongs to the period its events happened in.
+                let mid = t - sig.bucket_ms / 2;
+                if mid >= p && mid < next && b.is_finite() && v.is_finite() {
+                    bad += b;
+                    valid += v;
+                }
+            }
+            let has = !sig.buckets.is_empty() && valid > 0.0;
+            let attainment = has.then(|| 1.0 - bad / valid);
+            let (mut pages, mut tickets) = (0, 0);
+            for (name, fs) in fired {
+                for f in fs.iter().filter(|f| f.labels == *labels && f.start >= p && f.start < next) {
+                    let _ = f;
+                    if is_page(severity.get(name.as_str()).copied().unwrap_or("")) {
+                        pages += 1;
+                    } else {
+                        tickets += 1;
+                    }
+                }
+            }
+            out.push(CompliancePeriod {
+                period: period_name(unit, tz, p),
+                start: fmt_ts(p),
+                end: fmt_ts(next),
+                labels: labels.clone(),
+                coverage: covered,
+                attainment,
+                met: attainment.map(|a| a >= slo.objective),
+                budget_consumed: has.then(|| bad / valid / slo.budget()),
+                valid_events: valid,
+                bad_events: bad,
+                incidents: incidents.iter().filter(|i| applies(i, labels) && i.start_ms < next && i.end_ms > p).count(),
+                pages,
+                tickets,
+            });
+        }
+        p = next;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(len: usize) -> Grid {
+        Grid { from: 0, step: 60_000, len }
+    }
+
+    #[test]
+    fn the_state_machine_waits_for_and_keeps_firing() {
+        // True at steps 2..=6: pending at 2, firing from 4 (for = 2m).
+        let f = fire(10, grid(10), 120_000, 0, |k| (2..=6).contains(&k));
+        assert_eq!(f, vec![(240_000, 420_000)]);
+        // keep_firing_for 2m holds it through steps 7 and 8.
+        let f = fire(12, grid(12), 120_000, 120_000, |k| (2..=6).contains(&k));
+        assert_eq!(f, vec![(240_000, 540_000)]);
+        // A blip shorter than `for` never fires.
+        assert!(fire(10, grid(10), 180_000, 0, |k| (2..=3).contains(&k)).is_empty());
+    }
+
+    #[test]
+    fn spread_uses_nearest_rank() {
+        let s = spread(vec![5.0, 1.0, 3.0, 2.0, 4.0, 6.0, 7.0, 8.0, 9.0, 10.0]).unwrap();
+        assert_eq!((s.median, s.p90, s.max), (5.0, 9.0, 10.0));
+        assert!(spread(vec![]).is_none());
+    }
+
+    #[test]
+    fn quality_counts_matches_and_misses() {
+        let inc = |a: i64, b: i64| Incident {
+            start_ms: a,
+            end_ms: b,
+            title: String::new(),
+            service: None,
+            slo: None,
+            labels: BTreeMap::new(),
+            derived: false,
+        };
+        let f = |a: i64, b: i64| Firing { labels: BTreeMap::new(), start: a, end: b };
+        // Incidents [100s, 200s) and [1000s, 1100s); alerts at 130s (true), 500s (false).
+        let q = quality(
+            &[f(130_000, 260_000), f(500_000, 560_000)],
+            &[inc(100_000, 200_000), inc(1_000_000, 1_100_000)],
+            0,
+            1.0,
+            &BTreeMap::new(),
+            10_000_000,
+        );
+        assert_eq!((q.fired, q.true_alerts, q.detected), (2, 1, 1));
+        assert_eq!(q.precision, Some(0.5));
+        assert_eq!(q.recall, Some(0.5));
+        assert_eq!(q.detection_seconds.unwrap().median, 30.0);
+        assert_eq!(q.reset_seconds.unwrap().median, 60.0);
+    }
+}
