@@ -605,6 +605,196 @@ pub fn table(r: &Report, color: bool) -> String {
                 let _ = writeln!(out, "          … {} more", a.firing.len() - 5);
             }
         }
+        if !s.incidents.is_empty() {
+            let detected = s.incidents.iter().filter(|i| i.detected_by.is_some()).count();
+            let _ = writeln!(out, "        incidents: {} ({} detected by an alert)", s.incidents.len(), detected);
+        }
+        if let Some(rec) = &s.recommendation {
+            let _ = writeln!(
+                out,
+                "        sweep recommends: {}{} ({})",
+                rec.objective.map_or("no objective".into(), fmt_pct),
+                rec.alerts.as_deref().map(|a| format!(" with alerts {a}")).unwrap_or_default(),
+                rec.reason
+            );
+        }
+    }
+    out.push_str(&analysis_tables(r, color));
+    out
+}
+
+fn secs(x: Option<f64>) -> String {
+    x.map_or("–".into(), human_secs)
+}
+
+/// An aligned table; columns from `right_from` on are right-aligned.
+fn grid(head: &[&str], rows: Vec<Vec<String>>, right_from: usize, color: bool) -> String {
+    use comfy_table::{presets, CellAlignment, Table};
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    if !color {
+        t.force_no_tty();
+    }
+    t.set_header(head.to_vec());
+    for r in rows {
+        t.add_row(r);
+    }
+    for i in right_from..head.len() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t.to_string()
+}
+
+/// Alert quality, sweep and compliance, each as one table over all SLOs.
+fn analysis_tables(r: &Report, color: bool) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let name = |s: &SloReport, labels: &BTreeMap<String, String>| {
+        if labels.is_empty() {
+            format!("{}/{}", s.service, s.slo)
+        } else {
+            let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            format!("{}/{}{{{}}}", s.service, s.slo, l.join(","))
+        }
+    };
+    let mut rows = Vec::new();
+    for s in &r.slos {
+        for a in &s.alert_quality {
+            let q = &a.quality;
+            rows.push(vec![
+                format!("{}/{}", s.service, s.slo),
+                format!("{} / {}", a.policy, a.alert),
+                a.severity.clone(),
+                format!("{:.2}/week", q.per_week),
+                format!("{}/{}", q.true_alerts, q.fired),
+                pct(q.precision),
+                format!("{}/{}", q.detected, q.incidents),
+                pct(q.recall),
+                secs(q.detection_seconds.as_ref().map(|d| d.median)),
+                secs(q.detection_seconds.as_ref().map(|d| d.p90)),
+                secs(q.reset_seconds.as_ref().map(|d| d.median)),
+                pct(q.budget_before_detection.as_ref().map(|d| d.median)),
+            ]);
+        }
+    }
+    if !rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nalert quality against {} incidents:\n{}",
+            if r.analysis.incidents == "derived" {
+                format!("derived (periods that consumed ≥ {} of the budget)", fmt_pct(r.analysis.incident_budget_share))
+            } else {
+                r.analysis.incidents.trim_start_matches("file:").to_string()
+            },
+            grid(
+                &[
+                    "SLO",
+                    "policy / alert",
+                    "severity",
+                    "rate",
+                    "true/fired",
+                    "precision",
+                    "detected",
+                    "recall",
+                    "detect p50",
+                    "detect p90",
+                    "reset p50",
+                    "budget before",
+                ],
+                rows,
+                3,
+                color
+            )
+        );
+    }
+    let mut rows = Vec::new();
+    for s in &r.slos {
+        for w in &s.sweep {
+            rows.push(vec![
+                name(s, &w.labels),
+                fmt_pct(w.objective),
+                w.alerts.clone(),
+                pct(w.sli),
+                match w.met {
+                    Some(true) => "MET".into(),
+                    Some(false) => "MISSED".into(),
+                    None => "NO DATA".into(),
+                },
+                pct(w.attainment),
+                pct(w.budget_remaining),
+                pct(w.budget_remaining_min),
+                format!("{:.2}/week", w.pages_per_week),
+                format!("{:.2}/week", w.tickets_per_week),
+                pct(w.precision),
+                pct(w.recall),
+                secs(w.detection_median_seconds),
+            ]);
+        }
+    }
+    if !rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nwhat-if sweep (recommendation: the highest objective keeping ≥ {} of its budget):\n{}",
+            fmt_pct(r.analysis.margin),
+            grid(
+                &[
+                    "SLO",
+                    "objective",
+                    "alerts",
+                    "SLI",
+                    "verdict",
+                    "time met",
+                    "budget left",
+                    "lowest",
+                    "pages",
+                    "tickets",
+                    "precision",
+                    "recall",
+                    "detect p50",
+                ],
+                rows,
+                3,
+                color
+            )
+        );
+    }
+    let mut rows = Vec::new();
+    for s in &r.slos {
+        for c in &s.compliance {
+            rows.push(vec![
+                name(s, &c.labels),
+                c.period.clone(),
+                fmt_pct(c.coverage),
+                pct(c.attainment),
+                match c.met {
+                    Some(true) => "MET".into(),
+                    Some(false) => "MISSED".into(),
+                    None => "NO DATA".into(),
+                },
+                pct(c.budget_consumed),
+                c.incidents.to_string(),
+                c.pages.to_string(),
+                c.tickets.to_string(),
+            ]);
+        }
+    }
+    if !rows.is_empty() {
+        let _ = writeln!(
+            out,
+            "\ncompliance per {}:\n{}",
+            match r.analysis.compliance_period {
+                analysis::PeriodUnit::Week => "week",
+                analysis::PeriodUnit::Month => "month",
+            },
+            grid(
+                &["SLO", "period", "covered", "attainment", "verdict", "budget used", "incidents", "pages", "tickets"],
+                rows,
+                2,
+                color
+            )
+        );
     }
     out
 }

@@ -409,3 +409,50 @@ fn the_html_report_renders_every_chart_in_headless_chromium() {
     let png = std::fs::read(&shot).expect("screenshot written");
     assert!(png.starts_with(b"\x89PNG") && png.len() > 50_000, "a real screenshot: {} bytes", png.len());
 }
+
+/// The HTML report is byte-identical from run to run, written atomically
+/// with ordinary permissions, and a failed run leaves it untouched.
+#[test]
+fn the_html_report_is_deterministic_and_written_atomically() {
+    let d = tempfile::tempdir().unwrap();
+    let (slo_path, data) = dataset(d.path());
+    let page = d.path().join("r.html");
+    let args = |out: &Path| {
+        vec![
+            "backtest".to_string(),
+            slo_path.to_str().unwrap().to_string(),
+            "--data".into(),
+            data.to_str().unwrap().into(),
+            "--format".into(),
+            "html".into(),
+            "--out".into(),
+            out.to_str().unwrap().into(),
+            "--quiet".into(),
+        ]
+    };
+    let run_to = |out: &Path| {
+        let a = args(out);
+        let (code, _, err) = slo(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(code, 0, "{err}");
+        std::fs::read(out).unwrap()
+    };
+    let first = run_to(&page);
+    assert_eq!(first, run_to(&d.path().join("again.html")));
+    let html = String::from_utf8(first.clone()).unwrap();
+    assert_eq!(html.matches("<svg").count(), 4);
+    assert!(html.contains("Fast (page)") && html.contains("incidents"), "bands name the alerts and incidents");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&page).unwrap().permissions().mode() & 0o777, 0o644);
+    }
+    // --format html without --out is a usage error; a failed run keeps the old file.
+    let (code, _, err) =
+        slo(&["backtest", slo_path.to_str().unwrap(), "--data", data.to_str().unwrap(), "--format", "html"]);
+    assert_eq!(code, 2, "{err}");
+    let mut bad = args(&page);
+    bad[3] = d.path().join("missing.parquet").to_str().unwrap().into();
+    let (code, _, _) = slo(&bad.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_ne!(code, 0);
+    assert_eq!(std::fs::read(&page).unwrap(), first);
+}

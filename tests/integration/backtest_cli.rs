@@ -54,7 +54,7 @@ fn report_finds_the_injected_incident_and_is_deterministic() {
     let p = data.to_str().unwrap();
     let args = ["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet"];
     let v = json(&args);
-    assert_eq!(v["schema"], "slo.backtest/v1");
+    assert_eq!(v["schema"], "slo.backtest/v2");
     assert_eq!(v["evaluations"], 2 * 1440);
     let s = &v["slos"][0];
     assert_eq!(s["full_window"], false, "2 days of data for a 28d window");
