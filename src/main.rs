@@ -125,6 +125,32 @@ enum Command {
         #[arg(long)]
         root: Option<PathBuf>,
     },
+    /// Translate Sloth or OpenSLO files into .slo files (formatted; a diagnostic for anything untranslatable).
+    Import {
+        #[arg(value_enum)]
+        from: ImportFrom,
+        /// Sloth or OpenSLO YAML files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Directory for the .slo files (one per service); default: print them.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Sloth's SLO period (its --default-slo-period).
+        #[arg(long, default_value = "30d")]
+        period: String,
+    },
+    /// Write .slo programs in another format.
+    Export {
+        #[arg(value_enum)]
+        to: ExportTo,
+        /// .slo files or directories (default: every *.slo under the current directory).
+        paths: Vec<PathBuf>,
+        /// Output file (multi-document YAML); default: stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
     /// Write realistic synthetic metrics (Parquet, native layout) for the SLOs in PATHS, or a generic HTTP service.
     Synth {
         /// .slo files or directories whose SLIs the data should feed (none: a generic http_requests_total).
@@ -198,6 +224,17 @@ enum ReportFormat {
     Json,
     /// One self-contained HTML file with charts (needs --out).
     Html,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportFrom {
+    Sloth,
+    Openslo,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportTo {
+    Openslo,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -568,6 +605,67 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 None => print!("{text}"),
             }
             std::mem::forget((bt, program));
+            Ok(0)
+        }
+        Command::Import { from, files, out, period } => {
+            if slo::sema::eval::parse_duration(&period).is_none() {
+                return Err(driver::IoError(format!("--period: `{period}` is not a duration")));
+            }
+            let mut code = 0;
+            let mut written = Vec::new();
+            for f in &files {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| driver::IoError(format!("cannot read {}: {e}", f.display())))?;
+                let name = f.display().to_string();
+                let r = match from {
+                    ImportFrom::Sloth => slo::interop::sloth::import(&name, &text, &period),
+                    ImportFrom::Openslo => slo::interop::openslo::import(&name, &text),
+                };
+                print_diags(&Diagnostics(r.diagnostics.clone()), &r.sources, Format::Human);
+                if r.has_errors() {
+                    code = 1;
+                    continue;
+                }
+                written.extend(r.files);
+            }
+            if code != 0 {
+                // Nothing is written when anything failed to translate.
+                return Ok(code);
+            }
+            match &out {
+                Some(dir) => {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| driver::IoError(format!("cannot create {}: {e}", dir.display())))?;
+                    for (name, text) in &written {
+                        slo::outdir::write_atomic(&dir.join(name), text.as_bytes())?;
+                        eprintln!("wrote {}", dir.join(name).display());
+                    }
+                }
+                None => {
+                    for (i, (name, text)) in written.iter().enumerate() {
+                        if written.len() > 1 {
+                            print!("{}// ---- {name}\n", if i > 0 { "\n" } else { "" });
+                        }
+                        print!("{text}");
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Export { to: ExportTo::Openslo, paths, out, root } => {
+            let files = driver::expand(&default_paths(paths))?;
+            let loaded = driver::load(&files, &root_for(root))?;
+            let (program, diags) = driver::check(&loaded);
+            if diags.has_errors() {
+                print_diags(&diags, &loaded.sources, Format::Human);
+                return Ok(1);
+            }
+            let (yaml, ds) = slo::interop::openslo::export(&program);
+            print_diags(&Diagnostics(ds), &loaded.sources, Format::Human);
+            match &out {
+                Some(p) => slo::outdir::write_atomic(p, yaml.as_bytes())?,
+                None => print!("{yaml}"),
+            }
             Ok(0)
         }
         Command::Synth {

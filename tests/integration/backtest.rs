@@ -329,7 +329,7 @@ fn backtest_answers(name: &str, all: &[Series], dir: &Path) -> Answers {
     out
 }
 
-fn promtool3() -> Option<PathBuf> {
+pub(crate) fn promtool3() -> Option<PathBuf> {
     let p = repo().join(".tools/promtool3/usr/bin/promtool");
     let runs = Command::new(&p).arg("--version").output().is_ok_and(|o| o.status.success());
     if runs {
@@ -342,7 +342,7 @@ fn promtool3() -> Option<PathBuf> {
 }
 
 /// Parses promtool's `got:` list: `{a="b", …} 1.5E+00, {…} …`.
-fn parse_got(s: &str) -> BTreeMap<String, String> {
+pub(crate) fn parse_got(s: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let b = s.as_bytes();
     let mut i = 0;

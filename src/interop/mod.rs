@@ -1,0 +1,311 @@
+//! Interoperability: `slo import sloth|openslo` and `slo export openslo`.
+//!
+//! Importers read YAML into `serde_yaml_ng::Value`s, translate what the
+//! language can express into .slo text (formatted by [`crate::fmt`]), and
+//! report everything else as a diagnostic anchored at the YAML key it came
+//! from — nothing is dropped silently.
+
+pub mod openslo;
+pub mod sloth;
+
+use crate::diag::Diagnostic;
+use crate::ir;
+use crate::source::{Origin, Source, SourceId, SourceMap, Span};
+use crate::syntax::strings::quote;
+use serde_yaml_ng::Value;
+
+/// The result of an import: .slo files (name, text) and diagnostics.
+pub struct Imported {
+    pub files: Vec<(String, String)>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+impl Imported {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.is_error())
+    }
+}
+
+/// Diagnostics about one input file, with spans found by key.
+pub struct Input<'a> {
+    pub id: SourceId,
+    pub text: &'a str,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(sources: &mut SourceMap, name: &str, text: &'a str) -> Input<'a> {
+        let id = sources.add(Source::new(name, text.to_string(), Origin::User));
+        Input { id, text, diags: Vec::new() }
+    }
+
+    /// The span of `key:` (the first after byte `from`), or of the whole
+    /// line at `from` when the key is not found.
+    pub fn key(&self, from: usize, key: &str) -> Span {
+        let t = self.text;
+        let mut at = from.min(t.len());
+        while let Some(p) = t[at..].find(key) {
+            let s = at + p;
+            let e = s + key.len();
+            let before_ok = s == 0 || !t.as_bytes()[s - 1].is_ascii_alphanumeric() && t.as_bytes()[s - 1] != b'_';
+            let rest = t[e..].trim_start_matches(['"', '\'']);
+            if before_ok && rest.trim_start_matches(' ').starts_with(':') {
+                return Span::new(self.id, s, e);
+            }
+            at = e;
+        }
+        let line_end = t[from.min(t.len())..].find('\n').map_or(t.len(), |p| from + p);
+        Span::new(self.id, from.min(t.len()), line_end.max(from.min(t.len())))
+    }
+
+    /// Where `name: <value>` (a list item's identifying key) starts.
+    pub fn anchor(&self, from: usize, key: &str, value: &str) -> usize {
+        let t = self.text;
+        let mut at = from.min(t.len());
+        while let Some(p) = t[at..].find(value) {
+            let s = at + p;
+            let line_start = t[..s].rfind('\n').map_or(0, |n| n + 1);
+            if t[line_start..s].contains(key) {
+                return line_start;
+            }
+            at = s + value.len().max(1);
+        }
+        from
+    }
+
+    pub fn error(&mut self, span: Span, message: impl Into<String>, label: &str, help: impl Into<String>) {
+        self.diags.push(Diagnostic::error("slo::import::untranslatable", span, message, label).with_help(help));
+    }
+
+    pub fn warn(&mut self, span: Span, message: impl Into<String>, label: &str, help: impl Into<String>) {
+        self.diags.push(Diagnostic::warning("slo::import::changed", span, message, label).with_help(help));
+    }
+
+    pub fn invalid(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
+        self.diags.push(Diagnostic::error("slo::import::invalid", span, message, "here").with_help(help));
+    }
+}
+
+/// A .slo identifier from a name (`requests-availability` →
+/// `requests_availability`), and whether it had to change.
+pub fn ident(name: &str) -> (String, bool) {
+    let mut s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_lowercase() } else { '_' })
+        .collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, '_');
+    }
+    let changed = s != name;
+    (s, changed)
+}
+
+/// An alert name: ASCII letters, digits and `_`, case kept.
+pub fn alert_ident(name: &str) -> String {
+    let mut s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s.insert(0, 'A');
+    }
+    s
+}
+
+/// A .slo string literal.
+pub fn lit(s: &str) -> String {
+    quote(s)
+}
+
+/// `{ k: "v", … }` (keys quoted when they are not identifiers).
+pub fn map_lit(m: &[(String, String)]) -> String {
+    let items: Vec<String> = m
+        .iter()
+        .map(|(k, v)| {
+            let key = if ident(k).1 { lit(k) } else { k.clone() };
+            format!("{key}: {}", lit(v))
+        })
+        .collect();
+    format!("{{ {} }}", items.join(", "))
+}
+
+/// A percentage literal: 0.999 → `99.9%`.
+pub fn pct(ratio: f64) -> String {
+    let s = format!("{:.6}", ratio * 100.0);
+    format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
+}
+
+/// A duration literal in the largest unit that divides it.
+pub fn dur(ms: u64) -> String {
+    crate::sema::eval::fmt_duration(ms)
+}
+
+/// String pairs of a YAML mapping (non-string scalars are stringified).
+pub fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
+    let Some(Value::Mapping(m)) = v else { return Vec::new() };
+    let mut out: Vec<(String, String)> = m
+        .iter()
+        .filter_map(|(k, v)| {
+            let k = scalar(k)?;
+            let v = scalar(v)?;
+            Some((k, v))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+pub fn get<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
+    match v {
+        Value::Mapping(m) => m.get(key),
+        _ => None,
+    }
+}
+
+pub fn get_str(v: &Value, key: &str) -> Option<String> {
+    get(v, key).and_then(scalar)
+}
+
+/// A PromQL vector selector as an SLI selector.
+pub fn selector_of(vs: &promql_parser::parser::VectorSelector) -> Result<ir::Selector, String> {
+    use promql_parser::label::MatchOp;
+    if vs.offset.is_some() || vs.at.is_some() {
+        return Err("`offset` and `@` have no counterpart in an SLI selector".into());
+    }
+    if !vs.matchers.or_matchers.is_empty() {
+        return Err("`or` inside a selector has no counterpart in an SLI selector".into());
+    }
+    let mut metric = vs.name.clone();
+    let mut matchers = Vec::new();
+    for m in &vs.matchers.matchers {
+        if m.name == "__name__" && matches!(m.op, MatchOp::Equal) {
+            if metric.is_none() {
+                metric = Some(m.value.clone());
+            }
+            continue;
+        }
+        let op = match m.op {
+            MatchOp::Equal => ir::MatchOp::Eq,
+            MatchOp::NotEqual => ir::MatchOp::Ne,
+            MatchOp::Re(_) => ir::MatchOp::Re,
+            MatchOp::NotRe(_) => ir::MatchOp::NotRe,
+        };
+        matchers.push(ir::Matcher { label: m.name.clone(), op, value: m.value.clone() });
+    }
+    if metric.is_none() {
+        return Err("the selector names no metric".into());
+    }
+    Ok(ir::Selector { metric, matchers })
+}
+
+/// The counter selector of `sum(rate(SEL[w]))` (or `increase`), the shape
+/// an events SLI compiles to; anything else cannot be an SLI selector.
+pub fn summed_rate_selector(query: &str) -> Result<String, String> {
+    use promql_parser::parser::{self as pp, Expr};
+    let e = pp::parse(query).map_err(|e| format!("not valid PromQL: {e}"))?;
+    fn strip(e: &Expr) -> &Expr {
+        match e {
+            Expr::Paren(p) => strip(&p.expr),
+            e => e,
+        }
+    }
+    let Expr::Aggregate(a) = strip(&e) else {
+        return Err("expected `sum(rate(<selector>[…]))`".into());
+    };
+    if a.op.to_string() != "sum" {
+        return Err(format!("expected `sum(…)`, found `{}(…)`", a.op));
+    }
+    if a.modifier.is_some() {
+        return Err("`sum by/without (…)` splits the SLI into groups: use group_by in the .slo by hand".into());
+    }
+    let Expr::Call(c) = strip(&a.expr) else {
+        return Err("expected `rate(<selector>[…])` inside `sum`".into());
+    };
+    if c.func.name != "rate" && c.func.name != "increase" {
+        return Err(format!("expected `rate` or `increase`, found `{}`", c.func.name));
+    }
+    let Some(Expr::MatrixSelector(ms)) = c.args.args.first().map(|b| strip(b)) else {
+        return Err("expected a range selector inside `rate`".into());
+    };
+    selector_of(&ms.vs).map(|s| crate::promql::expr::selector(&s, &[]))
+}
+
+/// Formats generated .slo text with `slo fmt`'s rules; on a parse failure
+/// (a bug in the importer) returns the raw text with the reason.
+pub fn formatted(text: &str) -> Result<String, String> {
+    crate::fmt::format_source(text).map_err(|ds| {
+        ds.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("; ") + "\n--- generated text ---\n" + text
+    })
+}
+
+/// Splits multi-document YAML and parses each document.
+pub fn documents(input: &mut Input) -> Vec<(usize, Value)> {
+    use serde::Deserialize;
+    let mut out = Vec::new();
+    let mut offset = 0;
+    let docs: Vec<&str> = split_docs(input.text);
+    for d in docs {
+        let start = offset;
+        offset += d.len();
+        if d.trim().is_empty()
+            || d.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---")
+        {
+            continue;
+        }
+        match Value::deserialize(serde_yaml_ng::Deserializer::from_str(d)) {
+            Ok(v) => out.push((start, v)),
+            Err(e) => {
+                let at = e.location().map_or(start, |l| start + l.index());
+                let span = Span::new(input.id, at, (at + 1).min(input.text.len()));
+                input.invalid(span, format!("not valid YAML: {e}"), "fix the YAML syntax");
+            }
+        }
+    }
+    out
+}
+
+/// Document boundaries (`---` lines), keeping byte offsets.
+fn split_docs(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_end() == "---" && pos > start {
+            out.push(&text[start..pos]);
+            start = pos;
+        }
+        pos += line.len();
+    }
+    out.push(&text[start..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sloth_queries_become_selectors() {
+        let s = summed_rate_selector(r#"sum(rate(http_requests_total{job="a",code=~"(5..|429)"}[5m]))"#).unwrap();
+        assert_eq!(s, r#"http_requests_total{job="a", code=~"(5..|429)"}"#);
+        assert!(summed_rate_selector("sum by (x) (rate(a[5m]))").unwrap_err().contains("group_by"));
+        assert!(summed_rate_selector("sum(rate(a[5m])) / 2").is_err());
+        assert!(summed_rate_selector("avg(rate(a[5m]))").is_err());
+    }
+
+    #[test]
+    fn names_become_identifiers() {
+        assert_eq!(ident("requests-availability"), ("requests_availability".into(), true));
+        assert_eq!(ident("api"), ("api".into(), false));
+        assert_eq!(ident("9lives"), ("_9lives".into(), true));
+        assert_eq!(pct(0.999), "99.9%");
+        assert_eq!(pct(0.95), "95%");
+    }
+}

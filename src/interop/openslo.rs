@@ -1,0 +1,777 @@
+//! OpenSLO v1: `slo import openslo` and `slo export openslo`.
+//!
+//! Import reads multi-document YAML of `Service`, `SLI`, `SLO`,
+//! `AlertPolicy` and `AlertCondition` objects (inline or referenced by
+//! name) with Prometheus metric sources. Export writes one `Service` per
+//! service and one `SLO` per SLO (inline indicators), plus an
+//! `AlertPolicy` with `AlertCondition`s per alert policy.
+
+use super::{dur, get, get_str, ident, lit, map_lit, pct, scalar, Imported, Input};
+use crate::diag::Diagnostic;
+use crate::ir;
+use crate::source::{SourceMap, Span};
+use serde_yaml_ng::{Mapping, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+struct Obj {
+    kind: String,
+    name: String,
+    at: usize,
+    v: Value,
+}
+
+/// OpenSLO durations: `28d`, `1w`, `1M`, `1Q`, `1Y`, `5m`.
+fn duration(s: &str) -> Option<(u64, char)> {
+    let s = s.trim();
+    let unit = s.chars().last()?;
+    let n: u64 = s[..s.len() - 1].parse().ok()?;
+    Some((n, unit))
+}
+
+/// A duration in .slo units (weeks become days); months, quarters and
+/// years are calendar-only.
+fn slo_duration(s: &str) -> Option<String> {
+    let (n, u) = duration(s)?;
+    match u {
+        's' | 'm' | 'h' | 'd' => Some(format!("{n}{u}")),
+        'w' => Some(format!("{}d", n * 7)),
+        _ => None,
+    }
+}
+
+/// The Prometheus query of a metric (inline `metricSource`).
+fn query(v: &Value) -> Result<String, String> {
+    let ms = get(v, "metricSource").ok_or("no `metricSource`")?;
+    if let Some(t) = get_str(ms, "type") {
+        if !t.eq_ignore_ascii_case("prometheus") {
+            return Err(format!("metric source type `{t}`: only Prometheus sources translate"));
+        }
+    } else if get(ms, "metricSourceRef").is_some() {
+        return Err("a `metricSourceRef` data source: only inline Prometheus sources translate".into());
+    }
+    get(ms, "spec").and_then(|s| get_str(s, "query")).ok_or_else(|| "no `spec.query`".to_string())
+}
+
+/// A counter query as an SLI selector: a plain selector, or `sum(rate(…))`.
+fn counter_selector(q: &str) -> Result<String, String> {
+    use promql_parser::parser::{self as pp, Expr};
+    match pp::parse(q) {
+        Ok(Expr::VectorSelector(vs)) => super::selector_of(&vs).map(|s| crate::promql::expr::selector(&s, &[])),
+        Ok(_) => super::summed_rate_selector(q),
+        Err(e) => Err(format!("not valid PromQL: {e}")),
+    }
+}
+
+pub fn import(name: &str, text: &str) -> Imported {
+    let mut sources = SourceMap::new();
+    let mut input = Input::new(&mut sources, name, text);
+    let mut objs: Vec<Obj> = Vec::new();
+    for (start, doc) in super::documents(&mut input) {
+        // A document may also hold a list of objects.
+        let items: Vec<Value> = match doc {
+            Value::Sequence(s) => s,
+            v => vec![v],
+        };
+        for v in items {
+            let api = get_str(&v, "apiVersion").unwrap_or_default();
+            let kind = get_str(&v, "kind").unwrap_or_default();
+            let oname = get(&v, "metadata").and_then(|m| get_str(m, "name")).unwrap_or_default();
+            let at = if oname.is_empty() { start } else { input.anchor(start, "name", &oname) };
+            if api != "openslo/v1" {
+                let s = input.key(start, "apiVersion");
+                input.invalid(
+                    s,
+                    format!("`apiVersion: {api}`: only openslo/v1 is read"),
+                    "convert v1alpha objects to v1 first (OpenSLO's oslo tool does)",
+                );
+                continue;
+            }
+            if oname.is_empty() {
+                let s = input.key(start, "kind");
+                input.invalid(s, format!("a {kind} without `metadata.name`"), "name every object");
+                continue;
+            }
+            objs.push(Obj { kind, name: oname, at, v });
+        }
+    }
+    let find = |kind: &str, name: &str| objs.iter().find(|o| o.kind == kind && o.name == name);
+    let mut services: BTreeMap<String, String> = BTreeMap::new(); // ident → text
+    let mut body: BTreeMap<String, String> = BTreeMap::new(); // service ident → SLOs and policies
+    for o in objs.iter().filter(|o| o.kind == "Service") {
+        let (id, _) = ident(&o.name);
+        let mut t = format!("service {id} {{\n");
+        if let Some(d) = get(&o.v, "spec").and_then(|s| get_str(s, "description")) {
+            let _ = writeln!(t, "  description = {}", lit(&d));
+        }
+        t.push_str("}\n\n");
+        services.insert(id, t);
+    }
+    let mut policies_done: BTreeMap<String, String> = BTreeMap::new();
+    for o in objs.iter() {
+        match o.kind.as_str() {
+            "Service" | "SLI" | "AlertPolicy" | "AlertCondition" | "AlertNotificationTarget" => continue,
+            "SLO" => {}
+            other => {
+                let s = input.key(o.at, "kind");
+                input.warn(s, format!("`{other}` objects are not translated"), "ignored", "DataSource and other kinds have no .slo counterpart; metric sources must be inline Prometheus queries");
+                continue;
+            }
+        }
+        let Some(spec) = get(&o.v, "spec") else {
+            let s = input.key(o.at, "kind");
+            input.invalid(s, format!("SLO `{}` has no spec", o.name), "add the spec");
+            continue;
+        };
+        let Some(svc_name) = get_str(spec, "service") else {
+            let s = input.key(o.at, "spec");
+            input.invalid(s, format!("SLO `{}` names no service", o.name), "add `spec.service`");
+            continue;
+        };
+        let (svc, _) = ident(&svc_name);
+        services.entry(svc.clone()).or_insert_with(|| format!("service {svc} {{\n}}\n\n"));
+        let (sid, renamed) = ident(&o.name);
+        if renamed {
+            let s = input.key(o.at, "name");
+            input.warn(
+                s,
+                format!("SLO `{}` is named `{sid}` in .slo", o.name),
+                "not an identifier",
+                "the `slo` label of the compiled rules is the new name",
+            );
+        }
+        // Window.
+        let window = match get(spec, "timeWindow") {
+            Some(Value::Sequence(ws)) if !ws.is_empty() => {
+                if ws.len() > 1 {
+                    let s = input.key(o.at, "timeWindow");
+                    input.error(s, "several time windows in one SLO", "one window", "write one SLO per window");
+                }
+                let w = &ws[0];
+                let d = get_str(w, "duration").unwrap_or_default();
+                let rolling = get(w, "isRolling").and_then(Value::as_bool).unwrap_or(false);
+                if rolling {
+                    slo_duration(&d)
+                        .ok_or_else(|| format!("rolling window `{d}`: months, quarters and years are calendar periods"))
+                } else {
+                    let tz = get(w, "calendar").and_then(|c| get_str(c, "timeZone")).unwrap_or_else(|| "UTC".into());
+                    match duration(&d) {
+                        Some((1, 'w')) => Ok(format!("calendar week in {}", lit(&tz))),
+                        Some((1, 'M')) => Ok(format!("calendar month in {}", lit(&tz))),
+                        Some((1, 'Q')) => Ok(format!("calendar quarter in {}", lit(&tz))),
+                        _ => Err(format!("calendar window `{d}`: only 1w, 1M and 1Q calendar periods translate")),
+                    }
+                }
+            }
+            _ => Err("no `timeWindow`".into()),
+        };
+        let window = match window {
+            Ok(w) => w,
+            Err(why) => {
+                let s = input.key(o.at, "timeWindow");
+                input.error(
+                    s,
+                    format!("SLO `{}`: {why}", o.name),
+                    "window",
+                    "use a rolling duration in m/h/d/w, or a 1w/1M/1Q calendar window",
+                );
+                continue;
+            }
+        };
+        let budgeting_method = get_str(spec, "budgetingMethod").unwrap_or_else(|| "Occurrences".into());
+        // The SLO-level indicator: inline or referenced.
+        let indicator = |holder: &Value| -> Option<Value> {
+            if let Some(i) = get(holder, "indicator") {
+                return Some(i.clone());
+            }
+            get_str(holder, "indicatorRef").and_then(|r| find("SLI", &r)).map(|s| s.v.clone())
+        };
+        let slo_ind = indicator(spec);
+        let Some(Value::Sequence(objectives)) = get(spec, "objectives") else {
+            let s = input.key(o.at, "spec");
+            input.invalid(s, format!("SLO `{}` has no objectives", o.name), "add `objectives`");
+            continue;
+        };
+        // Alert policies.
+        let mut policy_calls = Vec::new();
+        for p in get(spec, "alertPolicies").and_then(Value::as_sequence).into_iter().flatten() {
+            let (pobj, pname) = match p {
+                Value::String(r) => (find("AlertPolicy", r).map(|x| x.v.clone()), r.clone()),
+                v if get_str(v, "alertPolicyRef").is_some() => {
+                    let r = get_str(v, "alertPolicyRef").unwrap_or_default();
+                    (find("AlertPolicy", &r).map(|x| x.v.clone()), r)
+                }
+                v => (Some(v.clone()), get(v, "metadata").and_then(|m| get_str(m, "name")).unwrap_or_default()),
+            };
+            let Some(pobj) = pobj else {
+                let s = input.key(o.at, "alertPolicies");
+                input.invalid(
+                    s,
+                    format!("SLO `{}`: no AlertPolicy named `{pname}`", o.name),
+                    "define it in the same file",
+                );
+                continue;
+            };
+            let (pid, _) = ident(&pname);
+            if !policies_done.contains_key(&pid) {
+                if let Some(text) = alert_policy(&mut input, o.at, &pid, &pobj, &find) {
+                    policies_done.insert(pid.clone(), text.clone());
+                    body.entry(svc.clone()).or_default().push_str(&text);
+                }
+            }
+            if policies_done.contains_key(&pid) {
+                policy_calls.push(format!("{pid}()"));
+            }
+        }
+        // One .slo SLO per objective; a composite when objectives carry weights and their own indicators.
+        let composite = objectives.len() > 1 && objectives.iter().all(|ob| indicator(ob).is_some());
+        let mut parts: Vec<(String, f64)> = Vec::new();
+        for (k, ob) in objectives.iter().enumerate() {
+            let target = get(ob, "target")
+                .and_then(Value::as_f64)
+                .or_else(|| get(ob, "targetPercent").and_then(Value::as_f64).map(|p| p / 100.0));
+            let Some(target) = target.filter(|t| *t > 0.0 && *t < 1.0) else {
+                let s = input.key(o.at, "target");
+                input.invalid(
+                    s,
+                    format!("SLO `{}`: objective {} has no target in (0, 1)", o.name, k + 1),
+                    "set `target: 0.999` or `targetPercent: 99.9`",
+                );
+                continue;
+            };
+            let ind = indicator(ob).or_else(|| slo_ind.clone());
+            let Some(ind) = ind else {
+                let s = input.key(o.at, "objectives");
+                input.invalid(s, format!("SLO `{}` has no indicator", o.name), "add `indicator` or `indicatorRef`");
+                continue;
+            };
+            let oname = if objectives.len() == 1 {
+                sid.clone()
+            } else {
+                let dn = get_str(ob, "displayName").map(|d| ident(&d).0).unwrap_or_else(|| format!("{}", k + 1));
+                format!("{sid}_{dn}")
+            };
+            let slice = get_str(ob, "timeSliceWindow").and_then(|w| slo_duration(&w));
+            let budgeting = match budgeting_method.as_str() {
+                "Occurrences" => Ok(None),
+                "Timeslices" => match (slice.as_ref(), get(ob, "timeSliceTarget").and_then(Value::as_f64)) {
+                    (Some(w), Some(t)) => Ok(Some(format!("timeslices({w}, {})", pct(t)))),
+                    _ => Err("Timeslices needs `timeSliceWindow` and `timeSliceTarget`".to_string()),
+                },
+                "RatioTimeslices" => match slice.as_ref() {
+                    Some(w) => Ok(Some(format!("ratio_timeslices({w})"))),
+                    None => Err("RatioTimeslices needs `timeSliceWindow`".to_string()),
+                },
+                m => Err(format!("budgeting method `{m}`")),
+            };
+            let sli = sli_text(&ind, ob, slice.as_deref());
+            let (budgeting, sli) = match (budgeting, sli) {
+                (Ok(b), Ok(s)) => (b, s),
+                (b, s) => {
+                    for why in [b.err(), s.err()].into_iter().flatten() {
+                        let s = input.key(o.at, "indicator");
+                        input.error(s, format!("SLO `{}`: {why}", o.name), "not translatable", "write this SLI by hand: .slo SLIs are events, latency, gauge or timeslices over Prometheus selectors");
+                    }
+                    continue;
+                }
+            };
+            let mut t = format!("slo {oname} for {svc} {{\n");
+            if let Some(d) = get_str(spec, "description") {
+                let _ = writeln!(t, "  description = {}", lit(&d));
+            }
+            let _ = writeln!(t, "  objective = {} over {window}", pct(target));
+            if let Some(b) = &budgeting {
+                if !sli.starts_with("  sli timeslices") {
+                    let _ = writeln!(t, "  budgeting = {b}");
+                }
+            }
+            let labels = labels_of(&mut input, o.at, get(&o.v, "metadata").and_then(|m| get(m, "labels")));
+            if !labels.is_empty() {
+                let _ = writeln!(t, "  labels = {}", map_lit(&labels));
+            }
+            t.push_str(&sli);
+            if !composite && !policy_calls.is_empty() {
+                let _ = writeln!(t, "  alerts = [{}]", policy_calls.join(", "));
+            }
+            t.push_str("}\n\n");
+            body.entry(svc.clone()).or_default().push_str(&t);
+            parts.push((oname, get(ob, "compositeWeight").and_then(Value::as_f64).unwrap_or(1.0)));
+        }
+        if composite && parts.len() > 1 {
+            let of: Vec<String> = parts.iter().map(|(n, w)| format!("{svc}.{n}: {w}")).collect();
+            let target = get(spec, "objectives")
+                .and_then(Value::as_sequence)
+                .and_then(|v| v.first())
+                .and_then(|ob| get(ob, "target").and_then(Value::as_f64))
+                .unwrap_or(0.99);
+            let mut t = format!("slo {sid} for {svc} {{\n  objective = {} over {window}\n", pct(target));
+            let _ = writeln!(t, "  sli composite {{\n    combine = weighted\n    of = {{ {} }}\n  }}", of.join(", "));
+            if !policy_calls.is_empty() {
+                let _ = writeln!(t, "  alerts = [{}]", policy_calls.join(", "));
+            }
+            t.push_str("}\n\n");
+            body.entry(svc.clone()).or_default().push_str(&t);
+            let s = input.key(o.at, "objectives");
+            input.warn(s, format!("SLO `{}`: objectives with their own indicators become component SLOs and a weighted composite `{sid}` (objective of the first)", o.name), "composite", "check the composite's objective: OpenSLO gives each objective its own target");
+        } else if objectives.len() > 1 {
+            let s = input.key(o.at, "objectives");
+            input.warn(
+                s,
+                format!("SLO `{}`: {} objectives become {} SLOs", o.name, objectives.len(), parts.len()),
+                "one SLO per objective",
+                "each has its own budget and alerts in .slo",
+            );
+        }
+    }
+    let mut files = Vec::new();
+    for (svc, head) in &services {
+        let mut text = format!("// Imported from {name} by `slo import openslo`.\n\n{head}");
+        if let Some(b) = body.get(svc) {
+            text.push_str(b);
+        }
+        match super::formatted(&text) {
+            Ok(t) => files.push((format!("{svc}.slo"), t)),
+            Err(e) => {
+                let s = Span::new(input.id, 0, 0);
+                input.invalid(
+                    s,
+                    format!("internal error: the generated .slo does not parse: {e}"),
+                    "please report this",
+                );
+            }
+        }
+    }
+    Imported { files, diagnostics: input.diags, sources }
+}
+
+/// OpenSLO metadata labels: values are strings or lists of strings.
+fn labels_of(input: &mut Input, at: usize, v: Option<&Value>) -> Vec<(String, String)> {
+    let Some(Value::Mapping(m)) = v else { return Vec::new() };
+    let mut out = Vec::new();
+    for (k, v) in m {
+        let Some(k) = scalar(k) else { continue };
+        match v {
+            Value::Sequence(vs) => {
+                let vals: Vec<String> = vs.iter().filter_map(scalar).collect();
+                if vals.len() > 1 {
+                    let s = input.key(at, &k);
+                    input.warn(
+                        s,
+                        format!("label `{k}` has {} values; .slo labels have one", vals.len()),
+                        "joined with commas",
+                        "pick one value, or split the label",
+                    );
+                }
+                out.push((k, vals.join(",")));
+            }
+            v => {
+                if let Some(s) = scalar(v) {
+                    out.push((k, s));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The SLI text of an indicator (an SLI object or inline `{metadata, spec}`).
+fn sli_text(ind: &Value, objective: &Value, slice: Option<&str>) -> Result<String, String> {
+    let spec = get(ind, "spec").unwrap_or(ind);
+    if let Some(r) = get(spec, "ratioMetric") {
+        if get(r, "counter").and_then(Value::as_bool) == Some(false) {
+            return Err("a ratio of gauges (`counter: false`) has no .slo counterpart".into());
+        }
+        if get(r, "raw").is_some() {
+            return Err("a raw ratio metric has no .slo counterpart".into());
+        }
+        let total = get(r, "total").ok_or("a ratio metric without `total`")?;
+        let total = counter_selector(&query(total)?)?;
+        let (which, m) = match (get(r, "good"), get(r, "bad")) {
+            (Some(g), None) => ("good", g),
+            (None, Some(b)) => ("bad", b),
+            _ => return Err("a ratio metric needs exactly one of `good` and `bad`".into()),
+        };
+        let sel = counter_selector(&query(m)?)?;
+        return Ok(format!("  sli events {{\n    {which} = {sel}\n    total = {total}\n  }}\n"));
+    }
+    if let Some(t) = get(spec, "thresholdMetric") {
+        let q = query(t)?;
+        let sel = match promql_parser::parser::parse(&q) {
+            Ok(promql_parser::parser::Expr::VectorSelector(vs)) => {
+                super::selector_of(&vs).map(|s| crate::promql::expr::selector(&s, &[]))?
+            }
+            _ => {
+                return Err(format!(
+                    "threshold query `{q}`: only a plain selector translates (as a timeslice condition)"
+                ))
+            }
+        };
+        let op = match get_str(objective, "op").as_deref() {
+            Some("lte") => "<=",
+            Some("lt") => "<",
+            Some("gte") => ">=",
+            Some("gt") => ">",
+            other => return Err(format!("threshold objective op `{}`", other.unwrap_or("(none)"))),
+        };
+        let value = get(objective, "value").and_then(Value::as_f64).ok_or("a threshold objective without `value`")?;
+        let slice = slice.ok_or("a threshold metric needs Timeslices budgeting with `timeSliceWindow`")?;
+        return Ok(format!("  sli timeslices {slice} {{\n    good when avg({sel}) {op} {value}\n  }}\n"));
+    }
+    Err("the indicator has neither `ratioMetric` nor `thresholdMetric`".into())
+}
+
+fn alert_policy<'a>(
+    input: &mut Input,
+    at: usize,
+    pid: &str,
+    p: &Value,
+    find: &dyn Fn(&str, &str) -> Option<&'a Obj>,
+) -> Option<String> {
+    let spec = get(p, "spec")?;
+    let mut t = format!("alerts {pid}() {{\n");
+    let route = get(spec, "notificationTargets")
+        .and_then(Value::as_sequence)
+        .and_then(|v| v.first())
+        .and_then(|n| get_str(n, "targetRef").or_else(|| get(n, "metadata").and_then(|m| get_str(m, "name"))));
+    for flag in ["alertWhenNoData", "alertWhenResolved"] {
+        if get(spec, flag).and_then(Value::as_bool) == Some(true) {
+            let s = input.key(at, flag);
+            input.warn(
+                s,
+                format!("alert policy `{pid}`: `{flag}` is not translated"),
+                "dropped",
+                "Prometheus alerts fire on data; configure resolved notifications in Alertmanager",
+            );
+        }
+    }
+    let mut n = 0;
+    for c in get(spec, "conditions").and_then(Value::as_sequence).into_iter().flatten() {
+        let (cobj, cname): (Option<Value>, String) = match get_str(c, "conditionRef") {
+            Some(r) => (find("AlertCondition", &r).map(|x| x.v.clone()), r),
+            None => (Some(c.clone()), get(c, "metadata").and_then(|m| get_str(m, "name")).unwrap_or_default()),
+        };
+        let Some(cobj) = cobj else {
+            let s = input.key(at, "conditions");
+            input.invalid(
+                s,
+                format!("alert policy `{pid}`: no AlertCondition named `{cname}`"),
+                "define it in the same file",
+            );
+            continue;
+        };
+        let cspec = get(&cobj, "spec").unwrap_or(&cobj);
+        let cond = get(cspec, "condition");
+        let kind = cond.and_then(|c| get_str(c, "kind")).unwrap_or_default();
+        let op = cond.and_then(|c| get_str(c, "op")).unwrap_or_default();
+        let threshold = cond.and_then(|c| get(c, "threshold")).and_then(Value::as_f64);
+        let lookback = cond.and_then(|c| get_str(c, "lookbackWindow")).and_then(|w| duration(&w));
+        let after = cond.and_then(|c| get_str(c, "alertAfter")).and_then(|w| slo_duration(&w));
+        let (Some(threshold), Some((ln, lu))) = (threshold, lookback) else {
+            let s = input.key(at, "condition");
+            input.error(
+                s,
+                format!("alert condition `{cname}`: needs `threshold` and `lookbackWindow`"),
+                "incomplete",
+                "add them",
+            );
+            continue;
+        };
+        if kind != "burnrate" || !(op == "gte" || op == "gt") {
+            let s = input.key(at, "condition");
+            input.error(
+                s,
+                format!("alert condition `{cname}`: only `kind: burnrate` with `op: gte|gt` translates"),
+                "not a burn-rate alert",
+                "write the alert as a .slo threshold by hand",
+            );
+            continue;
+        }
+        let long_ms = match lu {
+            'm' => ln * 60_000,
+            'h' => ln * 3_600_000,
+            'd' => ln * 86_400_000,
+            'w' => ln * 7 * 86_400_000,
+            _ => 0,
+        };
+        if long_ms < 12 * 60_000 {
+            let s = input.key(at, "lookbackWindow");
+            input.error(
+                s,
+                format!("alert condition `{cname}`: lookback window too short"),
+                "under 12m",
+                "use a lookback of at least 12m (the short window is 1/12 of it)",
+            );
+            continue;
+        }
+        let short = dur(long_ms / 12);
+        let sev = get_str(cspec, "severity").unwrap_or_else(|| "page".into()).to_lowercase();
+        let severity = if ["page", "ticket", "critical", "warning", "info"].contains(&sev.as_str()) {
+            sev.clone()
+        } else {
+            "page".into()
+        };
+        // `fast-burn` → `FastBurn`.
+        let tier: String = super::alert_ident(&cname)
+            .split('_')
+            .map(|w| {
+                let mut c = w.chars();
+                c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            })
+            .collect();
+        let _ = writeln!(t, "  tier {tier} {{\n    windows = {} / {short}\n    burn = {}x", dur(long_ms), threshold);
+        let _ = writeln!(t, "    severity = {severity}");
+        if let Some(a) = after {
+            let _ = writeln!(t, "    for = {a}");
+        }
+        if let Some(r) = &route {
+            let _ = writeln!(t, "    route = {}", lit(r));
+        }
+        if severity != sev {
+            let _ = writeln!(t, "    labels = {}", map_lit(&[("openslo_severity".to_string(), sev.clone())]));
+        }
+        t.push_str("  }\n");
+        let s = input.key(at, "lookbackWindow");
+        input.warn(
+            s,
+            format!("alert condition `{cname}`: OpenSLO's one lookback window becomes windows {} / {short}", dur(long_ms)),
+            "a short window is added",
+            "the short window (1/12 of the long, as in the SRE Workbook) only makes the alert reset sooner; set it by hand if you want another",
+        );
+        n += 1;
+    }
+    t.push_str("}\n\n");
+    (n > 0).then_some(t)
+}
+
+// ---------------------------------------------------------------------
+// Export
+
+fn m(pairs: Vec<(&str, Value)>) -> Value {
+    let mut map = Mapping::new();
+    for (k, v) in pairs {
+        map.insert(Value::String(k.into()), v);
+    }
+    Value::Mapping(map)
+}
+
+fn s(x: &str) -> Value {
+    Value::String(x.to_string())
+}
+
+fn prom(query: String) -> Value {
+    m(vec![("metricSource", m(vec![("type", s("Prometheus")), ("spec", m(vec![("query", s(&query))]))]))])
+}
+
+/// OpenSLO names: lowercase RFC 1123 labels.
+fn dns(name: &str) -> String {
+    name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
+}
+
+fn duration_text(ms: u64) -> String {
+    if ms % 86_400_000 == 0 {
+        format!("{}d", ms / 86_400_000)
+    } else if ms % 3_600_000 == 0 {
+        format!("{}h", ms / 3_600_000)
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else {
+        format!("{}s", (ms / 1000).max(1))
+    }
+}
+
+/// Exports a checked program as OpenSLO v1 YAML documents; diagnostics
+/// (warnings) say what OpenSLO cannot express.
+pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
+    let mut docs: Vec<Value> = Vec::new();
+    let mut diags = Vec::new();
+    let warn = |diags: &mut Vec<Diagnostic>, span: Span, msg: String, help: &str| {
+        diags.push(
+            Diagnostic::warning("slo::export::lossy", span, msg, "not expressible in OpenSLO")
+                .with_help(help.to_string()),
+        );
+    };
+    for svc in &p.services {
+        let mut spec = vec![];
+        if let Some(d) = &svc.description {
+            spec.push(("description", s(d)));
+        }
+        docs.push(m(vec![
+            ("apiVersion", s("openslo/v1")),
+            ("kind", s("Service")),
+            ("metadata", m(vec![("name", s(&dns(&svc.name))), ("displayName", s(&svc.name))])),
+            ("spec", m(spec)),
+        ]));
+    }
+    let mut policies: BTreeMap<String, Value> = BTreeMap::new();
+    for slo in &p.slos {
+        let name = dns(&format!("{}-{}", slo.service, slo.name));
+        let indicator = match &slo.sli {
+            ir::Sli::Events { numerator, total } => {
+                let t = crate::promql::expr::selector(total, &[]);
+                let mut r = vec![("counter", Value::Bool(true))];
+                match numerator {
+                    ir::EventsNumerator::Good(g) => r.push(("good", prom(crate::promql::expr::selector(g, &[])))),
+                    ir::EventsNumerator::Bad(b) => r.push(("bad", prom(crate::promql::expr::selector(b, &[])))),
+                }
+                r.push(("total", prom(t)));
+                Some(m(vec![("ratioMetric", m(r))]))
+            }
+            ir::Sli::Latency { histogram, below_seconds } => {
+                let le = crate::promql::expr::with_suffix(histogram, "_bucket");
+                let good = crate::promql::expr::selector(&le, &[("le", "=", format!("{below_seconds}"))]);
+                let total = crate::promql::expr::selector(&crate::promql::expr::with_suffix(histogram, "_count"), &[]);
+                Some(m(vec![(
+                    "ratioMetric",
+                    m(vec![("counter", Value::Bool(true)), ("good", prom(good)), ("total", prom(total))]),
+                )]))
+            }
+            _ => {
+                warn(
+                    &mut diags,
+                    slo.span,
+                    format!("{}/{}: this SLI kind has no OpenSLO ratio or threshold metric", slo.service, slo.name),
+                    "OpenSLO exports events and latency SLIs; gauge, timeslices and composite SLOs are left out",
+                );
+                None
+            }
+        };
+        let Some(indicator) = indicator else { continue };
+        let window = match &slo.window {
+            ir::Window::Rolling { ms } => {
+                m(vec![("duration", s(&duration_text(*ms))), ("isRolling", Value::Bool(true))])
+            }
+            ir::Window::Calendar { unit, tz } => m(vec![
+                (
+                    "duration",
+                    s(match unit {
+                        ir::CalendarUnit::Week => "1w",
+                        ir::CalendarUnit::Month => "1M",
+                        ir::CalendarUnit::Quarter => "1Q",
+                    }),
+                ),
+                ("calendar", m(vec![("startTime", s("2020-01-06 00:00:00")), ("timeZone", s(tz))])),
+                ("isRolling", Value::Bool(false)),
+            ]),
+        };
+        let mut objective = vec![("target", Value::Number(slo.objective.into()))];
+        let method = match &slo.budgeting {
+            ir::Budgeting::Occurrences => "Occurrences",
+            ir::Budgeting::Timeslices { slice_ms, target } => {
+                objective.push(("timeSliceTarget", Value::Number((*target).into())));
+                objective.push(("timeSliceWindow", s(&duration_text(*slice_ms))));
+                "Timeslices"
+            }
+            ir::Budgeting::RatioTimeslices { slice_ms } => {
+                objective.push(("timeSliceWindow", s(&duration_text(*slice_ms))));
+                "RatioTimeslices"
+            }
+        };
+        let mut alert_refs = Vec::new();
+        for a in &slo.alerts {
+            match &a.condition {
+                ir::AlertCondition::BurnRate { long_ms, factor, .. } => {
+                    let pname = dns(&format!("{}-{}", name, a.policy));
+                    let cond = m(vec![
+                        ("kind", s("AlertCondition")),
+                        ("metadata", m(vec![("name", s(&dns(&a.name)))])),
+                        (
+                            "spec",
+                            m(vec![
+                                ("severity", s(&a.severity)),
+                                (
+                                    "condition",
+                                    m(vec![
+                                        ("kind", s("burnrate")),
+                                        ("op", s("gte")),
+                                        ("threshold", Value::Number((*factor).into())),
+                                        ("lookbackWindow", s(&duration_text(*long_ms))),
+                                        ("alertAfter", s(&duration_text(a.for_ms.max(60_000)))),
+                                    ]),
+                                ),
+                            ]),
+                        ),
+                    ]);
+                    let entry = policies.entry(pname.clone()).or_insert_with(|| {
+                        m(vec![
+                            ("apiVersion", s("openslo/v1")),
+                            ("kind", s("AlertPolicy")),
+                            ("metadata", m(vec![("name", s(&pname))])),
+                            (
+                                "spec",
+                                m(vec![
+                                    ("alertWhenBreaching", Value::Bool(true)),
+                                    ("alertWhenResolved", Value::Bool(false)),
+                                    ("alertWhenNoData", Value::Bool(false)),
+                                    ("conditions", Value::Sequence(vec![])),
+                                ]),
+                            ),
+                        ])
+                    });
+                    if let Some(Value::Sequence(cs)) = entry.get_mut("spec").and_then(|sp| sp.get_mut("conditions")) {
+                        cs.push(cond);
+                    }
+                    if !alert_refs.contains(&Value::String(pname.clone())) {
+                        alert_refs.push(Value::String(pname));
+                    }
+                }
+                ir::AlertCondition::Threshold(_) => warn(
+                    &mut diags,
+                    slo.span,
+                    format!(
+                        "{}/{}: threshold alert `{}` has no OpenSLO burn-rate condition",
+                        slo.service, slo.name, a.name
+                    ),
+                    "OpenSLO alert conditions are burn rates; the alert is left out",
+                ),
+            }
+        }
+        if slo.alerts.iter().any(|a| matches!(a.condition, ir::AlertCondition::BurnRate { .. })) {
+            warn(
+                &mut diags,
+                slo.span,
+                format!(
+                    "{}/{}: OpenSLO burn-rate conditions have one lookback window; the short windows are dropped",
+                    slo.service, slo.name
+                ),
+                "the exported alerts fire on the long window alone",
+            );
+        }
+        if !slo.policy_rules.is_empty() {
+            warn(
+                &mut diags,
+                slo.span,
+                format!("{}/{}: error-budget policies have no OpenSLO counterpart", slo.service, slo.name),
+                "they are left out of the export",
+            );
+        }
+        let mut spec = vec![];
+        if let Some(d) = &slo.description {
+            spec.push(("description", s(d)));
+        }
+        spec.push(("service", s(&dns(&slo.service))));
+        spec.push((
+            "indicator",
+            m(vec![("metadata", m(vec![("name", s(&format!("{name}-sli")))])), ("spec", indicator)]),
+        ));
+        spec.push(("timeWindow", Value::Sequence(vec![window])));
+        spec.push(("budgetingMethod", s(method)));
+        spec.push(("objectives", Value::Sequence(vec![m(objective)])));
+        if !alert_refs.is_empty() {
+            spec.push(("alertPolicies", Value::Sequence(alert_refs)));
+        }
+        docs.push(m(vec![
+            ("apiVersion", s("openslo/v1")),
+            ("kind", s("SLO")),
+            ("metadata", m(vec![("name", s(&name)), ("displayName", s(&format!("{}/{}", slo.service, slo.name)))])),
+            ("spec", m(spec)),
+        ]));
+    }
+    docs.extend(policies.into_values());
+    let mut out = String::new();
+    for d in docs {
+        out.push_str("---\n");
+        out.push_str(&serde_yaml_ng::to_string(&d).unwrap_or_default());
+    }
+    (out, diags)
+}

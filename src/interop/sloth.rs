@@ -1,0 +1,395 @@
+//! `slo import sloth`: Sloth's `prometheus/v1` specs and its
+//! `PrometheusServiceLevel` CRD (`sloth.slok.dev/v1`).
+//!
+//! Sloth's model maps onto the language closely: a spec is a service, each
+//! SLO an events SLI (`sum(rate(<selector>[{{.window}}]))` queries) over
+//! Sloth's SLO period (30 days unless told otherwise), and its page and
+//! ticket alerts are the Workbook's multiwindow tiers with budget shares
+//! 2% (1h/5m) and 5% (6h/30m) for pages, 10% (1d/2h and 3d/6h) for tickets.
+//! Sloth joins a severity's two windows with `or` in one rule; a .slo tier
+//! is one alert, so each window becomes its own tier (`<name>Page1h`, …)
+//! carrying Sloth's `sloth_severity` label — the union of a severity's
+//! tiers fires exactly when Sloth's alert does.
+
+use super::{get, get_str, ident, lit, map_lit, pct, scalar, string_map, Imported, Input};
+use crate::source::SourceMap;
+use serde_yaml_ng::Value;
+use std::fmt::Write;
+
+/// Sloth's tiers: (severity, suffix, long, short, budget share %).
+const TIERS: [(&str, &str, &str, &str, &str); 4] = [
+    ("page", "Page1h", "1h", "5m", "2%"),
+    ("page", "Page6h", "6h", "30m", "5%"),
+    ("ticket", "Ticket1d", "1d", "2h", "10%"),
+    ("ticket", "Ticket3d", "3d", "6h", "10%"),
+];
+
+const SEVERITIES: [&str; 5] = ["page", "ticket", "critical", "warning", "info"];
+
+/// Imports one Sloth file (one or more YAML documents). `period` is Sloth's
+/// SLO period (`--default-slo-period`, 30d by default), as .slo text.
+pub fn import(name: &str, text: &str, period: &str) -> Imported {
+    let mut sources = SourceMap::new();
+    let mut input = Input::new(&mut sources, name, text);
+    let mut files = Vec::new();
+    for (start, doc) in super::documents(&mut input) {
+        let at = |i: &Input, k: &str| i.key(start, k);
+        // The CRD wraps the spec; field names are camelCase there.
+        let (spec, crd) = match (get_str(&doc, "apiVersion"), get_str(&doc, "kind")) {
+            (Some(api), Some(kind)) if api.starts_with("sloth.slok.dev/") && kind == "PrometheusServiceLevel" => {
+                match get(&doc, "spec") {
+                    Some(s) => (s, true),
+                    None => {
+                        let s = at(&input, "kind");
+                        input.invalid(s, "a PrometheusServiceLevel without `spec`", "add the spec: service, slos");
+                        continue;
+                    }
+                }
+            }
+            _ => match get_str(&doc, "version").as_deref() {
+                Some("prometheus/v1") => (&doc, false),
+                other => {
+                    let s = at(&input, if other.is_some() { "version" } else { "" });
+                    input.invalid(
+                        s,
+                        format!(
+                            "not a Sloth spec: expected `version: \"prometheus/v1\"` or `kind: PrometheusServiceLevel`, found {}",
+                            other.map_or("neither".to_string(), |v| format!("version `{v}`"))
+                        ),
+                        "`slo import sloth` reads Sloth's prometheus/v1 specs and its Kubernetes CRD",
+                    );
+                    continue;
+                }
+            },
+        };
+        let key = |k: &'static str, camel: &'static str| if crd { camel } else { k };
+        let Some(service) = get_str(spec, "service") else {
+            let s = at(&input, "slos");
+            input.invalid(s, "the spec has no `service`", "name the service the SLOs belong to");
+            continue;
+        };
+        let (svc, renamed) = ident(&service);
+        let mut out = String::new();
+        let _ = writeln!(out, "// Imported from {name} by `slo import sloth`.\n");
+        if renamed {
+            let s = at(&input, "service");
+            input.warn(
+                s,
+                format!("service `{service}` is named `{svc}` in .slo"),
+                "not an identifier",
+                "the `service` label of the compiled rules changes with it; Sloth's own label was `sloth_service`",
+            );
+        }
+        let _ = writeln!(out, "service {svc} {{");
+        let labels = string_map(get(spec, "labels"));
+        // Sloth specs conventionally name the owner as a label.
+        if let Some((_, owner)) = labels.iter().find(|(k, _)| k == "owner" || k == "team") {
+            let _ = writeln!(out, "  owner = {}", lit(owner));
+        }
+        if !labels.is_empty() {
+            let _ = writeln!(out, "  labels = {}", map_lit(&labels));
+        }
+        let _ = writeln!(out, "}}\n");
+        let Some(Value::Sequence(slos)) = get(spec, "slos") else {
+            let s = at(&input, "service");
+            input.invalid(s, "the spec has no `slos` list", "list the service's SLOs under `slos`");
+            continue;
+        };
+        let mut from = start;
+        for slo in slos {
+            let Some(sname) = get_str(slo, "name") else {
+                let s = input.key(from, "slos");
+                input.invalid(s, "an SLO without `name`", "give every SLO a name");
+                continue;
+            };
+            from = input.anchor(from, "name", &sname);
+            let here = from;
+            let (id, renamed) = ident(&sname);
+            if renamed {
+                let s = input.key(here, "name");
+                input.warn(
+                    s,
+                    format!("SLO `{sname}` is named `{id}` in .slo"),
+                    "not an identifier",
+                    "the `slo` label of the compiled rules is the new name; Sloth's was `sloth_slo`",
+                );
+            }
+            let objective = get(slo, "objective").and_then(|v| match v {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.parse().ok(),
+                _ => None,
+            });
+            let Some(objective) = objective.filter(|o| *o > 0.0 && *o < 100.0) else {
+                let s = input.key(here, "objective");
+                input.invalid(
+                    s,
+                    format!("SLO `{sname}`: the objective must be a percentage in (0, 100)"),
+                    "e.g. `objective: 99.9`",
+                );
+                continue;
+            };
+            // The SLI.
+            let sli = get(slo, "sli");
+            let events = sli.and_then(|s| get(s, "events"));
+            let sli_text = if let Some(ev) = events {
+                let q = |k: &str| get_str(ev, k).map(|q| window_free(&q));
+                match (q(key("error_query", "errorQuery")), q(key("total_query", "totalQuery"))) {
+                    (Some(bad), Some(total)) => {
+                        match (super::summed_rate_selector(&bad), super::summed_rate_selector(&total)) {
+                            (Ok(b), Ok(t)) => Some(format!("  sli events {{\n    bad = {b}\n    total = {t}\n  }}\n")),
+                            (b, t) => {
+                                for (r, k) in
+                                    [(b, key("error_query", "errorQuery")), (t, key("total_query", "totalQuery"))]
+                                {
+                                    if let Err(why) = r {
+                                        let s = input.key(here, k);
+                                        input.error(
+                                            s,
+                                            format!("SLO `{sname}`: this query is not an events counter: {why}"),
+                                            "cannot be an SLI selector",
+                                            "an events SLI reads `sum(rate(<counter selector>[{{.window}}]))`; rewrite the query in that shape, or write the SLI by hand",
+                                        );
+                                    }
+                                }
+                                None
+                            }
+                        }
+                    }
+                    _ => {
+                        let s = input.key(here, "events");
+                        input.invalid(
+                            s,
+                            format!("SLO `{sname}`: events need both an error and a total query"),
+                            "add the missing query",
+                        );
+                        None
+                    }
+                }
+            } else if sli.and_then(|s| get(s, "raw")).is_some() {
+                let s = input.key(here, "raw");
+                input.error(
+                    s,
+                    format!("SLO `{sname}`: a raw error-ratio query has no counterpart in .slo"),
+                    "raw SLI",
+                    "a .slo SLI names its counters (events), histogram (latency) or 0/1 series (gauge), so it can check, backtest and budget them; rewrite the ratio as error and total counters",
+                );
+                None
+            } else if sli.and_then(|s| get(s, "plugin")).is_some() {
+                let s = input.key(here, "plugin");
+                input.error(
+                    s,
+                    format!("SLO `{sname}`: Sloth SLI plugins run Go code that cannot be translated"),
+                    "plugin SLI",
+                    "write the SLI the plugin generates as an events, latency or gauge SLI by hand",
+                );
+                None
+            } else {
+                let s = input.key(here, "sli");
+                input.invalid(s, format!("SLO `{sname}` has no `sli` (events, raw or plugin)"), "add the SLI");
+                None
+            };
+            let Some(sli_text) = sli_text else { continue };
+            // Alerting.
+            let alerting = get(slo, "alerting");
+            let mut alerts_name = None;
+            let mut policy = String::new();
+            if let Some(al) = alerting {
+                let page = get(al, key("page_alert", "pageAlert"));
+                let ticket = get(al, key("ticket_alert", "ticketAlert"));
+                let disabled =
+                    |v: Option<&Value>| v.and_then(|v| get(v, "disable")).and_then(|d| d.as_bool()).unwrap_or(false);
+                let (page_on, ticket_on) = (!disabled(page), !disabled(ticket));
+                if page_on || ticket_on {
+                    match get_str(al, "name") {
+                        None => {
+                            let s = input.key(here, "alerting");
+                            input.invalid(
+                                s,
+                                format!("SLO `{sname}`: alerting needs a `name`"),
+                                "Sloth names both alerts after it",
+                            );
+                        }
+                        Some(an) => {
+                            let aname = super::alert_ident(&an);
+                            let mut made: Vec<String> = Vec::new();
+                            let pname = format!("{id}_sloth_alerts");
+                            let _ = writeln!(policy, "alerts {pname}() {{");
+                            let labels = string_map(get(al, "labels"));
+                            let ann = string_map(get(al, "annotations"));
+                            if !labels.is_empty() {
+                                let _ = writeln!(policy, "  labels = {}", map_lit(&labels));
+                            }
+                            if !ann.is_empty() {
+                                let _ = writeln!(policy, "  annotations = {}", map_lit(&ann));
+                            }
+                            for (sev, suffix, long, short, share) in TIERS {
+                                let (on, spec) = if sev == "page" { (page_on, page) } else { (ticket_on, ticket) };
+                                if !on {
+                                    continue;
+                                }
+                                let mut tl = string_map(spec.and_then(|s| get(s, "labels")));
+                                let mut severity = sev.to_string();
+                                if let Some(i) = tl.iter().position(|(k, _)| k == "severity") {
+                                    let v = tl.remove(i).1;
+                                    if SEVERITIES.contains(&v.as_str()) {
+                                        severity = v;
+                                    } else if suffix.ends_with("1h") || suffix.ends_with("1d") {
+                                        let s = input.key(here, "severity");
+                                        input.warn(
+                                            s,
+                                            format!("SLO `{sname}`: the severity label `{v}` becomes `{sev}`"),
+                                            "not a .slo severity",
+                                            "a tier's severity is one of page, ticket, critical, warning, info; route on `sloth_severity` or another label",
+                                        );
+                                    }
+                                }
+                                tl.push(("sloth_severity".into(), sev.into()));
+                                tl.sort();
+                                let ta = string_map(spec.and_then(|s| get(s, "annotations")));
+                                made.push(format!("{aname}{suffix}"));
+                                let _ = writeln!(policy, "  tier {aname}{suffix} {{");
+                                let _ = writeln!(policy, "    windows = {long} / {short}");
+                                let _ = writeln!(policy, "    burn = {share} of budget");
+                                let _ = writeln!(policy, "    severity = {severity}");
+                                let _ = writeln!(policy, "    labels = {}", map_lit(&tl));
+                                if !ta.is_empty() {
+                                    let _ = writeln!(policy, "    annotations = {}", map_lit(&ta));
+                                }
+                                let _ = writeln!(policy, "  }}");
+                            }
+                            let _ = writeln!(policy, "}}\n");
+                            let s = input.key(here, "alerting");
+                            input.warn(
+                                s,
+                                format!(
+                                    "SLO `{sname}`: Sloth's alert `{an}` (two windows per severity in one rule) becomes one tier per window: {}",
+                                    made.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                                ),
+                                "one alert per window",
+                                "each tier keeps Sloth's `sloth_severity` label: route on it, or on `severity`, rather than on the alert name",
+                            );
+                            alerts_name = Some(pname);
+                        }
+                    }
+                }
+            }
+            out.push_str(&policy);
+            let _ = writeln!(out, "slo {id} for {svc} {{");
+            if let Some(d) = get_str(slo, "description") {
+                let _ = writeln!(out, "  description = {}", lit(&d));
+            }
+            let _ = writeln!(out, "  objective = {} over {period}", pct(objective / 100.0));
+            let sl = string_map(get(slo, "labels"));
+            if !sl.is_empty() {
+                let _ = writeln!(out, "  labels = {}", map_lit(&sl));
+            }
+            out.push_str(&sli_text);
+            if let Some(a) = alerts_name {
+                let _ = writeln!(out, "  alerts = {a}()");
+            }
+            let _ = writeln!(out, "}}\n");
+            // Fields that do not carry over.
+            for (k, v) in slo.as_mapping().into_iter().flatten() {
+                let k = scalar(k).unwrap_or_default();
+                if !["name", "objective", "description", "labels", "sli", "alerting"].contains(&k.as_str()) {
+                    let s = input.key(here, &k);
+                    let _ = v;
+                    input.warn(
+                        s,
+                        format!("SLO `{sname}`: `{k}` is not translated"),
+                        "dropped",
+                        "add its meaning to the .slo file by hand",
+                    );
+                }
+            }
+        }
+        match super::formatted(&out) {
+            Ok(t) => files.push((format!("{svc}.slo"), t)),
+            Err(e) => {
+                let s = at(&input, "service");
+                input.invalid(
+                    s,
+                    format!("internal error: the generated .slo does not parse: {e}"),
+                    "please report this",
+                );
+            }
+        }
+    }
+    Imported { files, diagnostics: input.diags, sources }
+}
+
+/// Sloth's `{{.window}}` placeholder, replaced by a window so the query parses.
+fn window_free(q: &str) -> String {
+    let mut s = q.to_string();
+    for p in ["{{.window}}", "{{ .window }}", "{{.window }}", "{{ .window}}"] {
+        s = s.replace(p, "5m");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r##"version: "prometheus/v1"
+service: "myservice"
+labels:
+  owner: "myteam"
+slos:
+  - name: "requests-availability"
+    objective: 99.9
+    description: "Common SLO based on availability for HTTP request responses."
+    sli:
+      events:
+        error_query: sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[{{.window}}]))
+        total_query: sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))
+    alerting:
+      name: MyServiceHighErrorRate
+      labels:
+        category: "availability"
+      annotations:
+        summary: "High error rate on 'myservice' requests responses"
+      page_alert:
+        labels:
+          severity: pageteam
+          routing_key: myteam
+      ticket_alert:
+        labels:
+          severity: "slack"
+          slack_channel: "#alerts-myteam"
+"##;
+
+    #[test]
+    fn a_prometheus_v1_spec_becomes_a_service_with_tiers() {
+        let r = import("spec.yml", SPEC, "30d");
+        assert!(!r.has_errors(), "{:?}", r.diagnostics);
+        let (name, text) = &r.files[0];
+        assert_eq!(name, "myservice.slo");
+        assert!(text.contains("slo requests_availability for myservice"), "{text}");
+        assert!(text.contains("objective = 99.9% over 30d"), "{text}");
+        assert!(
+            text.contains(r#"bad = http_request_duration_seconds_count{job="myservice", code=~"(5..|429)"}"#),
+            "{text}"
+        );
+        assert!(text.contains("tier MyServiceHighErrorRatePage6h"), "{text}");
+        assert!(text.contains("burn = 10% of budget"), "{text}");
+        // Renames and the split alert are reported.
+        let codes: Vec<&str> = r.diagnostics.iter().map(|d| d.code).collect();
+        assert!(codes.iter().filter(|c| **c == "slo::import::changed").count() >= 3, "{codes:?}");
+    }
+
+    #[test]
+    fn untranslatable_slis_are_errors_never_dropped() {
+        let raw = SPEC.replace(
+            "      events:\n        error_query: sum(rate(http_request_duration_seconds_count{job=\"myservice\",code=~\"(5..|429)\"}[{{.window}}]))\n        total_query: sum(rate(http_request_duration_seconds_count{job=\"myservice\"}[{{.window}}]))",
+            "      raw:\n        error_ratio_query: 1 - avg_over_time(up[{{.window}}])",
+        );
+        let r = import("spec.yml", &raw, "30d");
+        assert!(r.has_errors());
+        assert!(r.diagnostics.iter().any(|d| d.code == "slo::import::untranslatable" && d.message.contains("raw")));
+        let r = import("x.yml", "version: v2\n", "30d");
+        assert!(r.diagnostics.iter().any(|d| d.code == "slo::import::invalid"));
+        let r = import("x.yml", "version: [\n", "30d");
+        assert!(r.diagnostics.iter().any(|d| d.message.contains("not valid YAML")));
+    }
+}
