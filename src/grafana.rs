@@ -366,12 +366,12 @@ fn dashboard(service: Option<&ir::Service>, slos: &[ir::Slo], groups: &[Group]) 
     let mut seen = std::collections::BTreeSet::new();
     if let Some(rb) = service.and_then(|s| s.runbook.as_ref()) {
         seen.insert(rb.clone());
-        links.push(runbook_link(format!("Runbook: {name}"), rb));
+        links.push(runbook_link(format!("Runbook: {name}"), rb, format!("The runbook of service {name}")));
     }
     for s in slos {
         if let Some(rb) = &s.runbook {
             if seen.insert(rb.clone()) {
-                links.push(runbook_link(format!("Runbook: {}", s.name), rb));
+                links.push(runbook_link(format!("Runbook: {}", s.name), rb, format!("The runbook of SLO {}", s.name)));
             }
         }
     }
@@ -433,7 +433,7 @@ fn dashboard(service: Option<&ir::Service>, slos: &[ir::Slo], groups: &[Group]) 
     }
 }
 
-fn runbook_link(title: String, url: &str) -> DashboardLink {
+fn runbook_link(title: String, url: &str, tooltip: String) -> DashboardLink {
     DashboardLink {
         title,
         kind: "link",
@@ -444,7 +444,7 @@ fn runbook_link(title: String, url: &str) -> DashboardLink {
         include_vars: false,
         keep_time: false,
         target_blank: true,
-        tooltip: "What to do when this service's SLOs are at risk".into(),
+        tooltip,
     }
 }
 
@@ -467,7 +467,7 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
                 ir::CalendarUnit::Month => "month",
                 ir::CalendarUnit::Quarter => "quarter",
             };
-            format!("calendar {unit} ({tz})")
+            format!("calendar {unit} in {tz}")
         }
     };
     let mut row_title = format!("{}: {} over {window}", slo.name, crate::sema::eval::fmt_pct(slo.objective));
@@ -478,9 +478,10 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
     let decimals = pct_decimals(slo.objective) + 1;
     let sli = format!("1 - {}", sel("slo:period_error:ratio"));
     let objective = clean(slo.objective);
-    let t = dur(slo.window.nominal_ms());
+    // The window as the panels name it: `30d`, `calendar month in Europe/Berlin`.
+    let t = &window;
 
-    let p = b.push("stat", format!("SLI over {t}"), GridPos { h: 4, w: 4, x: 0, y: y + 1 });
+    let p = b.push("stat", format!("SLI ({t})"), GridPos { h: 4, w: 4, x: 0, y: y + 1 });
     p.description = slo.description.clone();
     p.links = links.clone();
     p.targets = Some(vec![target("A", sli.clone(), legend("SLI"))]);
@@ -517,7 +518,8 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
     p.options = Some(timeseries_options());
 
     let p = b.push("timeseries", "Error budget remaining".into(), GridPos { h: 8, w: 10, x: 14, y: y + 1 });
-    p.description = Some(format!("1 − (error ratio over {t}) / error budget; below 0 the budget is spent."));
+    p.description =
+        Some(format!("1 − error ratio of the SLO window ({t}) / error budget; below 0 the budget is spent."));
     p.links = links.clone();
     p.targets = Some(vec![target("A", sel("slo:error_budget_remaining:ratio"), legend("remaining"))]);
     p.field_config =
