@@ -11,4 +11,5 @@ mod errors;
 mod examples;
 mod fmt;
 mod fuzz;
+mod grafana;
 mod stdlib;
