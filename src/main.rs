@@ -39,7 +39,7 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Compile SLOs to Prometheus rule files, one per service.
+    /// Compile SLOs to Prometheus rule files (or Grafana dashboards), one per service.
     Compile {
         /// Files or directories (default: every *.slo under the current directory).
         paths: Vec<PathBuf>,
@@ -216,6 +216,8 @@ enum TargetArg {
     Prometheus,
     PrometheusOperator,
     Mimir,
+    /// Grafana dashboards (JSON) over the prometheus target's recorded series.
+    Grafana,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -340,7 +342,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             }
             let opts = slo::promql::Options {
                 target: match target {
-                    TargetArg::Prometheus => slo::promql::Target::Prometheus,
+                    TargetArg::Prometheus | TargetArg::Grafana => slo::promql::Target::Prometheus,
                     TargetArg::PrometheusOperator => slo::promql::Target::PrometheusOperator,
                     TargetArg::Mimir => slo::promql::Target::Mimir,
                 },
@@ -362,9 +364,13 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 print_diags(&ds, &loaded.sources, Format::Human);
                 return Ok(1);
             }
-            let outputs = slo::promql::files(&program, &opts);
+            type Outputs<'a> = Box<dyn Iterator<Item = Result<slo::promql::OutFile, slo::promql::OutputError>> + 'a>;
+            let (outputs, header): (Outputs, &str) = match target {
+                TargetArg::Grafana => (Box::new(slo::grafana::files(&program, &opts)), slo::grafana::HEADER),
+                _ => (Box::new(slo::promql::files(&program, &opts)), slo::promql::HEADER),
+            };
             if check {
-                return Ok(match slo::outdir::diff(&out, outputs)? {
+                return Ok(match slo::outdir::diff_with(&out, outputs, header)? {
                     None => {
                         eprintln!("up to date: {}", out.display());
                         0
@@ -376,7 +382,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     }
                 });
             }
-            let w = slo::outdir::write(&out, outputs)?;
+            let w = slo::outdir::write_with(&out, outputs, header)?;
             eprintln!(
                 "compiled {} SLOs into {} files in {} ({} written, {} unchanged, {} stale removed)",
                 program.slos.len(),

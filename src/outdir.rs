@@ -1,6 +1,11 @@
 //! Writing generated files: atomically (temp file + rename, so a failed run
 //! leaves earlier output untouched), removing stale generated files, and
 //! comparing a directory with what the sources produce (`--check`).
+//!
+//! A generated file is recognised by how it starts: rule files by
+//! [`HEADER`], Grafana dashboards by [`crate::grafana::HEADER`]. Each
+//! target only ever removes its own kind, so rules and dashboards may
+//! share a directory.
 
 use crate::driver::IoError;
 use crate::promql::{OutFile, HEADER};
@@ -32,8 +37,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
 }
 
 /// Files in `dir` that an earlier `slo compile` wrote (they start with
-/// the generated-file header), sorted.
-fn generated_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
+/// `header`), sorted.
+fn generated_files(dir: &Path, header: &str) -> Result<Vec<PathBuf>, IoError> {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
@@ -45,7 +50,7 @@ fn generated_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
         if p.is_file() {
             let mut head = [0u8; 64];
             let n = std::fs::File::open(&p).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
-            if head[..n].starts_with(&HEADER.as_bytes()[..n.min(HEADER.len()).min(40)]) && n >= 40 {
+            if head[..n].starts_with(&header.as_bytes()[..n.min(header.len()).min(40)]) && n >= 40 {
                 out.push(p);
             }
         }
@@ -70,6 +75,15 @@ pub struct Written {
 pub fn write<E: std::fmt::Display>(
     dir: &Path,
     files: impl IntoIterator<Item = Result<OutFile, E>>,
+) -> Result<Written, IoError> {
+    write_with(dir, files, HEADER)
+}
+
+/// [`write`] for generated files that start with `header`.
+pub fn write_with<E: std::fmt::Display>(
+    dir: &Path,
+    files: impl IntoIterator<Item = Result<OutFile, E>>,
+    header: &str,
 ) -> Result<Written, IoError> {
     std::fs::create_dir_all(dir).map_err(|e| IoError(format!("cannot create {}: {e}", dir.display())))?;
     let mut w = Written::default();
@@ -101,7 +115,7 @@ pub fn write<E: std::fmt::Display>(
         tmp.persist(&p).map_err(|e| IoError(format!("cannot write {}: {}", p.display(), e.error)))?;
         w.changed += 1;
     }
-    for p in generated_files(dir)? {
+    for p in generated_files(dir, header)? {
         if !produced.contains(&p) {
             std::fs::remove_file(&p).map_err(|e| IoError(format!("cannot remove {}: {e}", p.display())))?;
             w.removed += 1;
@@ -115,6 +129,15 @@ pub fn write<E: std::fmt::Display>(
 pub fn diff<E: std::fmt::Display>(
     dir: &Path,
     files: impl IntoIterator<Item = Result<OutFile, E>>,
+) -> Result<Option<String>, IoError> {
+    diff_with(dir, files, HEADER)
+}
+
+/// [`diff`] for generated files that start with `header`.
+pub fn diff_with<E: std::fmt::Display>(
+    dir: &Path,
+    files: impl IntoIterator<Item = Result<OutFile, E>>,
+    header: &str,
 ) -> Result<Option<String>, IoError> {
     let mut out = String::new();
     let mut show = |name: &str, old: &str, new: &str| {
@@ -133,7 +156,7 @@ pub fn diff<E: std::fmt::Display>(
         show(&f.path, &old, &f.contents);
         produced.insert(p);
     }
-    for p in generated_files(dir)? {
+    for p in generated_files(dir, header)? {
         if !produced.contains(&p) {
             let old = std::fs::read_to_string(&p).unwrap_or_default();
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -140,8 +140,16 @@ fn needs(program: &ir::Program, opts: &Options) -> Needs {
 /// Every rule group of a validated program, in file and group order: the
 /// very rules the files hold (the backtester evaluates these).
 pub fn groups(program: &ir::Program, opts: &Options) -> Result<Vec<Group>, OutputError> {
+    groups_iter(program, opts).collect()
+}
+
+/// [`groups`], one SLO's group at a time.
+pub fn groups_iter<'a>(
+    program: &'a ir::Program,
+    opts: &'a Options,
+) -> impl Iterator<Item = Result<Group, OutputError>> + 'a {
     let needs = needs(program, opts);
-    program.slos.iter().map(|slo| SloRules { slo, program, opts, needs: &needs }.group()).collect()
+    program.slos.iter().map(move |slo| SloRules { slo, program, opts, needs: &needs }.group())
 }
 
 /// Compiles a checked program into all its files at once.

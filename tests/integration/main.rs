@@ -11,5 +11,6 @@ mod errors;
 mod examples;
 mod fmt;
 mod fuzz;
+mod grafana;
 mod interop;
 mod stdlib;
