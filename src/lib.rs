@@ -16,6 +16,7 @@ pub mod diag;
 pub mod driver;
 pub mod fmt;
 pub mod ir;
+pub mod metrics;
 pub mod outdir;
 pub mod promql;
 pub mod sema;

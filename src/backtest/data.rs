@@ -633,17 +633,25 @@ async fn rows(
 /// sample times and values (staleness markers apart) and the markers' times.
 pub type Series = Job;
 
-/// Reads every series of the files, whole and in time order, and collects
-/// what `f` makes of each (for `slo data inspect` and `export`). Files not
-/// sorted by series and time are sorted by the engine first; what `f`
-/// returned during the abandoned unsorted attempt is dropped.
-pub fn each_series<T>(
+/// What consumes whole series from [`each_series`].
+pub trait SeriesSink {
+    fn series(&mut self, s: Series);
+    /// The files turned out not to be sorted: everything handed over so far
+    /// is void, and every series comes again, sorted by the engine.
+    fn restart(&mut self);
+}
+
+/// Reads every series of the files, whole and in time order, into `sink`
+/// (for `slo data inspect` and `export`).
+pub fn each_series(
     src: &Source,
     rt: &tokio::runtime::Runtime,
-    mut f: impl FnMut(Series) -> T,
-) -> Result<(Vec<T>, Stats), Vec<DataError>> {
+    sink: &mut dyn SeriesSink,
+) -> Result<Stats, Vec<DataError>> {
     for sorted in [false, true] {
-        let mut out = Vec::new();
+        if sorted {
+            sink.restart();
+        }
         let outcome = rt.block_on(async {
             let ctx = session(src, 1).map_err(|e| vec![e])?;
             let all = i64::MIN / 4..=i64::MAX / 4;
@@ -655,10 +663,10 @@ pub fn each_series<T>(
             })
             .await?;
             let wants = |_: &[(String, String)]| true;
-            let mut sink = |s: Series| out.push(f(s));
+            let mut to_sink = |s: Series| sink.series(s);
             let mut pass = Pass {
                 wants: &wants,
-                sink: &mut sink,
+                sink: &mut to_sink,
                 stats: Stats { sorted_by_engine: sorted, ..Default::default() },
                 cur: None,
                 done: HashSet::new(),
@@ -681,7 +689,7 @@ pub fn each_series<T>(
             Ok(Some(pass.stats))
         })?;
         if let Some(stats) = outcome {
-            return Ok((out, stats));
+            return Ok(stats);
         }
     }
     Err(vec![DataError::Engine {

@@ -132,11 +132,6 @@ pub fn render(problems: &[Problem]) -> String {
     out
 }
 
-/// The problems as a JSON array (`file`, `line`, `column`, `path`, `code`, …).
-pub fn render_json(problems: &[Problem]) -> String {
-    serde_json::to_string_pretty(problems).expect("problems serialize") + "\n"
-}
-
 /// Millisecond timestamps as RFC 3339.
 pub fn fmt_ms(ms: i64) -> String {
     crate::backtest::fmt_ts(ms)
