@@ -165,7 +165,8 @@ pub fn run(src: &Source, out: &Path) -> Result<Written, Failure> {
     let werr = |e: std::io::Error| Failure::Write(format!("cannot write {}: {e}", out.display()));
     let tmp = tempfile::NamedTempFile::new_in(dir).map_err(werr)?;
     let file = tmp.reopen().map_err(werr)?;
-    let mut lines = Lines { out: std::io::BufWriter::with_capacity(1 << 20, file), written: Written::default(), error: None };
+    let mut lines =
+        Lines { out: std::io::BufWriter::with_capacity(1 << 20, file), written: Written::default(), error: None };
     crate::backtest::data::guarded(&src.paths, || each_series(src, &rt, &mut lines)).map_err(Failure::Data)?;
     if let Some(e) = lines.error.take() {
         return Err(werr(e));

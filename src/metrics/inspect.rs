@@ -204,9 +204,9 @@ fn report(src: &Source, all: Vec<One>) -> Report {
         if let Some(l) = one.last {
             r.last_ms = Some(r.last_ms.map_or(l, |x: i64| x.max(l)));
         }
-        let (m, res) = metrics.entry(one.name.clone()).or_insert_with(|| {
-            (Metric { name: one.name.clone(), ..Default::default() }, Vec::new())
-        });
+        let (m, res) = metrics
+            .entry(one.name.clone())
+            .or_insert_with(|| (Metric { name: one.name.clone(), ..Default::default() }, Vec::new()));
         m.series += 1;
         m.samples += one.samples;
         m.stale_markers += one.stale;

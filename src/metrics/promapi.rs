@@ -32,7 +32,9 @@ pub(super) fn read(file: usize, name: &str, bytes: &[u8], store: &mut Store, pro
                 problems.push(
                     Problem::error("slo::import::json", name, format!("invalid JSON: {e}"))
                         .at(line.max(1), &text, col.saturating_sub(1))
-                        .with_help("the file should hold Prometheus API responses as `curl …/api/v1/query_range` returns them"),
+                        .with_help(
+                            "the file should hold Prometheus API responses as `curl …/api/v1/query_range` returns them",
+                        ),
                 );
                 break;
             }
@@ -95,13 +97,9 @@ fn response(
         "vector" => false,
         other => {
             return problems.push(
-                Problem::error(
-                    "slo::import::json",
-                    name,
-                    format!("result type `{other}` holds no series samples"),
-                )
-                .at_path(p("data.resultType"))
-                .with_help("query a selector (`up`), a range vector (`up[1h]`) or use query_range"),
+                Problem::error("slo::import::json", name, format!("result type `{other}` holds no series samples"))
+                    .at_path(p("data.resultType"))
+                    .with_help("query a selector (`up`), a range vector (`up[1h]`) or use query_range"),
             );
         }
     };

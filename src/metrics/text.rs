@@ -256,7 +256,9 @@ fn labels(line: &str, end: usize) -> Result<Vec<(String, String)>, At> {
     loop {
         i = skip_ws(b, i);
         if i >= b.len() {
-            return Err(At::new("slo::import::syntax", i, "the label set is not closed").help("end the labels with `}`"));
+            return Err(
+                At::new("slo::import::syntax", i, "the label set is not closed").help("end the labels with `}`")
+            );
         }
         if b[i] == b'}' {
             i += 1;
@@ -380,7 +382,11 @@ fn sample(
         let a = if i >= b.len() {
             At::new("slo::import::syntax", i, "the sample has no value")
         } else {
-            At::new("slo::import::syntax", i, format!("expected a space before the value, found `{}`", char_at(line, i)))
+            At::new(
+                "slo::import::syntax",
+                i,
+                format!("expected a space before the value, found `{}`", char_at(line, i)),
+            )
         };
         return report(a.help("a sample line is `name{label=\"value\"} value timestamp`"));
     }
