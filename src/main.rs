@@ -765,7 +765,7 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
                     eprintln!(
                         "imported {} series, {} samples ({} staleness markers, {} exact duplicates dropped){range} from {} into {}",
                         s.series,
-                        s.samples,
+                        s.samples - s.stale_markers,
                         s.stale_markers,
                         s.duplicates_dropped,
                         formats.join(", "),
@@ -807,7 +807,7 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
                     eprintln!(
                         "exported {} series, {} samples to {}{}",
                         w.series,
-                        w.samples,
+                        w.samples - w.stale_markers,
                         out.display(),
                         if w.stale_markers > 0 {
                             format!(
