@@ -18,6 +18,7 @@ pub mod fmt;
 pub mod grafana;
 pub mod interop;
 pub mod ir;
+pub mod metrics;
 pub mod outdir;
 pub mod promql;
 pub mod sema;

@@ -19,7 +19,6 @@ use datafusion::arrow::array::{
 };
 use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::parquet::schema::types::ColumnPath;
@@ -334,11 +333,7 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
         .set_column_dictionary_enabled(ColumnPath::from("value"), false)
         .set_max_row_group_row_count(Some(1 << 20))
         .build();
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    let mut w = ArrowWriter::try_new(tmp.reopen().map_err(|e| e.to_string())?, schema.clone(), Some(props))
-        .map_err(|e| e.to_string())?;
+    let mut w = crate::backtest::writer::AtomicParquet::create(path, schema.clone(), props)?;
     let steps = ((opts.days * 86_400_000.0) as i64 / opts.resolution_ms).max(1) as usize;
     let dt = opts.resolution_ms as f64 / 1000.0;
     let day = 86_400_000.0;
@@ -424,20 +419,14 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
             batch.push(t, &spec.labels, &label_names, value, false);
             total += 1;
             if batch.len >= 1 << 16 {
-                w.write(&batch.finish(&schema)?).map_err(|e| e.to_string())?;
+                w.write(&batch.finish(&schema)?)?;
             }
         }
     }
     if batch.len > 0 {
-        w.write(&batch.finish(&schema)?).map_err(|e| e.to_string())?;
+        w.write(&batch.finish(&schema)?)?;
     }
-    w.close().map_err(|e| e.to_string())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
-    }
-    tmp.persist(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    w.finish(path)?;
     Ok((specs.len(), total))
 }
 

@@ -256,9 +256,10 @@ enum Restart {
 type Job = (Vec<(String, String)>, Vec<i64>, Vec<f64>, Vec<i64>);
 
 struct Pass<'a> {
-    leaves: &'a Leaves,
-    workers: &'a [std::sync::mpsc::SyncSender<Job>],
-    sent: usize,
+    /// Whether a series (its sorted labels) is read at all.
+    wants: &'a dyn Fn(&[(String, String)]) -> bool,
+    /// Where each complete, wanted series goes.
+    sink: &'a mut dyn FnMut(Job),
     stats: Stats,
     cur: Option<Current>,
     done: HashSet<Vec<(String, String)>>,
@@ -284,11 +285,8 @@ impl Pass<'_> {
             if c.wanted {
                 self.stats.series += 1;
                 self.stats.samples += c.ts.len() as u64;
-                let w = &self.workers[self.sent % self.workers.len()];
-                self.sent += 1;
                 self.done.insert(c.key.clone());
-                // A worker only goes away by panicking; its join reports that.
-                let _ = w.send((c.key, c.ts, c.v, c.stale));
+                (self.sink)((c.key, c.ts, c.v, c.stale));
                 return;
             }
             self.done.insert(c.key);
@@ -353,7 +351,7 @@ impl Pass<'_> {
                 if self.done.contains(&key) {
                     return Ok(Err(Restart::Unsorted));
                 }
-                let wanted = self.leaves.wants(&key);
+                let wanted = (self.wants)(&key);
                 self.cur = Some(Current { key, wanted, ts: Vec::new(), v: Vec::new(), stale: Vec::new() });
             }
             let cur = self.cur.as_mut().expect("set above");
@@ -594,6 +592,111 @@ fn scan_error(paths: &[PathBuf], e: datafusion::error::DataFusionError) -> DataE
     }
 }
 
+/// The projected (and, when `sorted`, engine-sorted) rows of the files.
+async fn rows(
+    ctx: &SessionContext,
+    src: &Source,
+    sorted: bool,
+    filter: impl FnOnce(&Columns) -> Expr,
+) -> Result<(datafusion::physical_plan::SendableRecordBatchStream, Columns), Vec<DataError>> {
+    let df = frame(ctx, src).await?;
+    let cols = columns(df.schema())?;
+    let mut proj: Vec<Expr> = vec![ident(&cols.timestamp), ident(&cols.name), ident(&cols.value)];
+    proj.extend(cols.labels.iter().map(ident));
+    if let Some(s) = &cols.stale {
+        proj.push(ident(s));
+    }
+    if let Some(m) = &cols.map {
+        proj.push(ident(m));
+    }
+    let mut df = df
+        .filter(filter(&cols))
+        .and_then(|d| d.select(proj))
+        .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+    if sorted {
+        if cols.map.is_some() {
+            return Err(vec![schema_error(
+                "rows with a `labels` map column must be sorted by series, then time".into(),
+                "sort the file by its labels and timestamp, or store one column per label",
+            )]);
+        }
+        let mut order: Vec<datafusion::logical_expr::SortExpr> = vec![ident(&cols.name).sort(true, true)];
+        order.extend(cols.labels.iter().map(|l| ident(l).sort(true, true)));
+        order.push(ident(&cols.timestamp).sort(true, true));
+        df = df.sort(order).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+    }
+    let stream = df.execute_stream().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
+    Ok((stream, cols))
+}
+
+/// One complete series as read: sorted labels (with `__name__`), the
+/// sample times and values (staleness markers apart) and the markers' times.
+pub type Series = Job;
+
+/// What consumes whole series from [`each_series`].
+pub trait SeriesSink {
+    fn series(&mut self, s: Series);
+    /// The files turned out not to be sorted: everything handed over so far
+    /// is void, and every series comes again, sorted by the engine.
+    fn restart(&mut self);
+}
+
+/// Reads every series of the files, whole and in time order, into `sink`
+/// (for `slo data inspect` and `export`).
+pub fn each_series(
+    src: &Source,
+    rt: &tokio::runtime::Runtime,
+    sink: &mut dyn SeriesSink,
+) -> Result<Stats, Vec<DataError>> {
+    for sorted in [false, true] {
+        if sorted {
+            sink.restart();
+        }
+        let outcome = rt.block_on(async {
+            let ctx = session(src, 1).map_err(|e| vec![e])?;
+            let all = i64::MIN / 4..=i64::MAX / 4;
+            let (mut stream, cols) = rows(&ctx, src, sorted, |cols| {
+                let ts = ident(&cols.timestamp);
+                ts.clone()
+                    .gt_eq(ts_literal(&cols.ts_type, *all.start()))
+                    .and(ts.lt_eq(ts_literal(&cols.ts_type, *all.end())))
+            })
+            .await?;
+            let wants = |_: &[(String, String)]| true;
+            let mut to_sink = |s: Series| sink.series(s);
+            let mut pass = Pass {
+                wants: &wants,
+                sink: &mut to_sink,
+                stats: Stats { sorted_by_engine: sorted, ..Default::default() },
+                cur: None,
+                done: HashSet::new(),
+                lo: *all.start(),
+                hi: *all.end(),
+                conflict: None,
+                conflicts: 0,
+            };
+            while let Some(b) = stream.next().await {
+                let b = b.map_err(|e| vec![scan_error(&src.paths, e)])?;
+                match pass.batch(&b, &cols).map_err(|e| vec![e])? {
+                    Ok(()) => {}
+                    Err(Restart::Unsorted) => return Ok(None),
+                }
+            }
+            pass.finish_current();
+            if let Some((series, ts)) = pass.conflict {
+                return Err(vec![DataError::Duplicate { series, ts, count: pass.conflicts }]);
+            }
+            Ok(Some(pass.stats))
+        })?;
+        if let Some(stats) = outcome {
+            return Ok(stats);
+        }
+    }
+    Err(vec![DataError::Engine {
+        message: "rows could not be grouped by series even after sorting (a label both empty and null?)".into(),
+    }])
+}
+
 /// Streams every selected series within `[lo, hi]` into `leaves`.
 pub fn scan(
     src: &Source,
@@ -627,38 +730,17 @@ pub fn scan(
         }
         let outcome = rt.block_on(async {
             let ctx = session(src, 1).map_err(|e| vec![e])?;
-            let df = frame(&ctx, src).await?;
-            let cols = columns(df.schema())?;
-            let mut proj: Vec<Expr> = vec![ident(&cols.timestamp), ident(&cols.name), ident(&cols.value)];
-            proj.extend(cols.labels.iter().map(ident));
-            if let Some(s) = &cols.stale {
-                proj.push(ident(s));
-            }
-            if let Some(m) = &cols.map {
-                proj.push(ident(m));
-            }
-            let filter = predicate(&cols, &fresh, lo, hi);
-            let mut df = df
-                .filter(filter)
-                .and_then(|d| d.select(proj))
-                .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
-            if sorted {
-                if cols.map.is_some() {
-                    return Err(vec![schema_error(
-                        "rows with a `labels` map column must be sorted by series, then time".into(),
-                        "sort the file by its labels and timestamp, or store one column per label",
-                    )]);
-                }
-                let mut order: Vec<datafusion::logical_expr::SortExpr> = vec![ident(&cols.name).sort(true, true)];
-                order.extend(cols.labels.iter().map(|l| ident(l).sort(true, true)));
-                order.push(ident(&cols.timestamp).sort(true, true));
-                df = df.sort(order).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
-            }
-            let mut stream = df.execute_stream().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
+            let (mut stream, cols) = rows(&ctx, src, sorted, |cols| predicate(cols, &fresh, lo, hi)).await?;
+            let wants = |k: &[(String, String)]| fresh.wants(k);
+            let mut sent = 0usize;
+            let mut sink = |job: Job| {
+                // A worker only goes away by panicking; its join reports that.
+                let _ = senders[sent % senders.len()].send(job);
+                sent += 1;
+            };
             let mut pass = Pass {
-                leaves: &fresh,
-                workers: &senders,
-                sent: 0,
+                wants: &wants,
+                sink: &mut sink,
                 stats: Stats { sorted_by_engine: sorted, ..Default::default() },
                 cur: None,
                 done: HashSet::new(),

@@ -23,6 +23,7 @@ pub mod plan;
 pub mod range;
 pub mod report;
 pub mod timeline;
+pub mod writer;
 
 use crate::diag::Diagnostic;
 use crate::ir;
@@ -103,7 +104,7 @@ impl Failure {
 
 /// Turns data errors into diagnostics anchored in a small synthetic source
 /// (the schema, or the offending series), with the exit code they deserve.
-fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Failure {
+pub fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Failure {
     let mut exit = 1;
     let mut diagnostics = Vec::new();
     for e in errors {

@@ -75,15 +75,15 @@ impl<'a> Input<'a> {
     }
 
     pub fn error(&mut self, span: Span, message: impl Into<String>, label: &str, help: impl Into<String>) {
-        self.diags.push(Diagnostic::error("slo::import::untranslatable", span, message, label).with_help(help));
+        self.diags.push(Diagnostic::error("slo::interop::untranslatable", span, message, label).with_help(help));
     }
 
     pub fn warn(&mut self, span: Span, message: impl Into<String>, label: &str, help: impl Into<String>) {
-        self.diags.push(Diagnostic::warning("slo::import::changed", span, message, label).with_help(help));
+        self.diags.push(Diagnostic::warning("slo::interop::changed", span, message, label).with_help(help));
     }
 
     pub fn invalid(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::error("slo::import::invalid", span, message, "here").with_help(help));
+        self.diags.push(Diagnostic::error("slo::interop::invalid", span, message, "here").with_help(help));
     }
 }
 

@@ -587,7 +587,7 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let warn = |diags: &mut Vec<Diagnostic>, span: Span, msg: String, help: &str| {
         diags.push(
-            Diagnostic::warning("slo::export::lossy", span, msg, "not expressible in OpenSLO")
+            Diagnostic::warning("slo::interop::lossy", span, msg, "not expressible in OpenSLO")
                 .with_help(help.to_string()),
         );
     };

@@ -375,7 +375,7 @@ slos:
         assert!(text.contains("burn = 10% of budget"), "{text}");
         // Renames and the split alert are reported.
         let codes: Vec<&str> = r.diagnostics.iter().map(|d| d.code).collect();
-        assert!(codes.iter().filter(|c| **c == "slo::import::changed").count() >= 3, "{codes:?}");
+        assert!(codes.iter().filter(|c| **c == "slo::interop::changed").count() >= 3, "{codes:?}");
     }
 
     #[test]
@@ -386,9 +386,9 @@ slos:
         );
         let r = import("spec.yml", &raw, "30d");
         assert!(r.has_errors());
-        assert!(r.diagnostics.iter().any(|d| d.code == "slo::import::untranslatable" && d.message.contains("raw")));
+        assert!(r.diagnostics.iter().any(|d| d.code == "slo::interop::untranslatable" && d.message.contains("raw")));
         let r = import("x.yml", "version: v2\n", "30d");
-        assert!(r.diagnostics.iter().any(|d| d.code == "slo::import::invalid"));
+        assert!(r.diagnostics.iter().any(|d| d.code == "slo::interop::invalid"));
         let r = import("x.yml", "version: [\n", "30d");
         assert!(r.diagnostics.iter().any(|d| d.message.contains("not valid YAML")));
     }

@@ -122,14 +122,14 @@ fn what_cannot_be_translated_is_an_error_not_a_silent_drop() {
     let (code, out, err) = import_text("openslo", gauge_ratio);
     assert_eq!(code, 1, "{err}");
     assert!(out.is_empty(), "nothing is written on error: {out}");
-    assert!(err.contains("slo::import::untranslatable") && err.contains("counter: false"), "{err}");
+    assert!(err.contains("slo::interop::untranslatable") && err.contains("counter: false"), "{err}");
     let rolling_month = gauge_ratio.replace("duration: 7d, isRolling: true", "duration: 1M, isRolling: true");
     let (code, _, err) = import_text("openslo", &rolling_month);
     assert_eq!(code, 1);
     assert!(err.contains("calendar periods"), "{err}");
     let (code, _, err) = import_text("openslo", "apiVersion: openslo/v1alpha\nkind: SLO\nmetadata: {name: x}\n");
     assert_eq!(code, 1);
-    assert!(err.contains("slo::import::invalid"), "{err}");
+    assert!(err.contains("slo::interop::invalid"), "{err}");
     let plugin = "version: prometheus/v1\nservice: s\nslos:\n  - name: a\n    objective: 99\n    sli:\n      plugin:\n        id: sloth-common/kubernetes/apiserver/availability\n";
     let (code, _, err) = import_text("sloth", plugin);
     assert_eq!(code, 1);
@@ -263,7 +263,7 @@ fn export_openslo_validates_and_round_trips() {
     let out = d.path().join("export.yaml");
     let (code, _, err) = slo(&["export", "openslo", "examples/platform", "--out", out.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("slo::export::lossy"), "what OpenSLO cannot express is reported: {err}");
+    assert!(err.contains("slo::interop::lossy"), "what OpenSLO cannot express is reported: {err}");
     let text = std::fs::read_to_string(&out).unwrap();
     let schema: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo().join("tests/interop/openslo-v1.schema.json")).unwrap())

@@ -7,6 +7,7 @@ mod backtest_cli;
 mod cli;
 mod common;
 mod compile;
+mod data_import;
 mod errors;
 mod examples;
 mod fmt;

@@ -1,0 +1,166 @@
+//! Writing Parquet files in the native long layout (one row per sample),
+//! shared by every producer of data: `--timeline`, `slo synth` and
+//! `slo data import`.
+//!
+//! Files are written to a temporary file beside the target and renamed over
+//! it when complete, so a failed or interrupted write leaves the old file
+//! untouched; they end up with the usual 0644 permissions. The same rows
+//! give the same bytes.
+
+use datafusion::arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, StringBuilder, TimestampMillisecondBuilder};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::file::properties::WriterProperties;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A Parquet file being written to a temporary file beside its target.
+pub struct AtomicParquet {
+    tmp: tempfile::NamedTempFile,
+    writer: ArrowWriter<std::fs::File>,
+}
+
+impl AtomicParquet {
+    /// Starts the file; the parent directory is created if missing.
+    pub fn create(path: &Path, schema: SchemaRef, props: WriterProperties) -> Result<AtomicParquet, String> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let tmp =
+            tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+        let file = tmp.reopen().map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| e.to_string())?;
+        Ok(AtomicParquet { tmp, writer })
+    }
+
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
+        self.writer.write(batch).map_err(|e| format!("cannot write Parquet: {e}"))
+    }
+
+    /// Closes the file and renames it over `path`.
+    pub fn finish(self, path: &Path) -> Result<(), String> {
+        self.writer.close().map_err(|e| format!("cannot write Parquet: {e}"))?;
+        #[cfg(unix)]
+        {
+            // Like any other file the user writes (a temp file starts at 0600).
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(self.tmp.path(), std::fs::Permissions::from_mode(0o644));
+        }
+        self.tmp.persist(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(())
+    }
+}
+
+/// Rows per batch handed to the Parquet writer (whole series per batch).
+const BATCH: usize = 64 * 1024;
+
+/// Writes whole series, in the order given, in the native layout:
+/// `timestamp` (ms, UTC), `__name__`, one nullable Utf8 column per label
+/// name (sorted), `value`, and optionally `stale`.
+pub struct LongWriter {
+    file: AtomicParquet,
+    schema: SchemaRef,
+    names: Vec<String>,
+    with_stale: bool,
+    ts: TimestampMillisecondBuilder,
+    name: StringBuilder,
+    labels: Vec<StringBuilder>,
+    value: Float64Builder,
+    stale: BooleanBuilder,
+    rows: usize,
+    total: u64,
+}
+
+impl LongWriter {
+    /// `label_names` are the label columns (without `__name__`), sorted.
+    pub fn create(path: &Path, label_names: Vec<String>, with_stale: bool, zstd: i32) -> Result<LongWriter, String> {
+        let mut fields = vec![
+            Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
+            Field::new("__name__", DataType::Utf8, false),
+        ];
+        fields.extend(label_names.iter().map(|n| Field::new(n, DataType::Utf8, true)));
+        fields.push(Field::new("value", DataType::Float64, false));
+        if with_stale {
+            fields.push(Field::new("stale", DataType::Boolean, false));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
+        use datafusion::parquet::schema::types::ColumnPath;
+        // Regular scrape times delta-encode to almost nothing; split float
+        // bytes compress far better than plain ones.
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::try_new(zstd).map_err(|e| e.to_string())?))
+            .set_column_encoding(ColumnPath::from("timestamp"), Encoding::DELTA_BINARY_PACKED)
+            .set_column_dictionary_enabled(ColumnPath::from("timestamp"), false)
+            .set_column_encoding(ColumnPath::from("value"), Encoding::BYTE_STREAM_SPLIT)
+            .set_column_dictionary_enabled(ColumnPath::from("value"), false)
+            .build();
+        let file = AtomicParquet::create(path, schema.clone(), props)?;
+        let n = label_names.len();
+        Ok(LongWriter {
+            file,
+            schema,
+            names: label_names,
+            with_stale,
+            ts: TimestampMillisecondBuilder::with_capacity(BATCH).with_timezone("UTC"),
+            name: StringBuilder::new(),
+            labels: (0..n).map(|_| StringBuilder::new()).collect(),
+            value: Float64Builder::with_capacity(BATCH),
+            stale: BooleanBuilder::new(),
+            rows: 0,
+            total: 0,
+        })
+    }
+
+    /// Appends one series: `labels` sorted or not, with `__name__`;
+    /// `stale[i]` marks a staleness marker (written with Prometheus's
+    /// staleness-NaN value).
+    pub fn series(&mut self, labels: &[(String, String)], ts: &[i64], v: &[f64], stale: &[bool]) -> Result<(), String> {
+        if self.rows > 0 && self.rows + ts.len() > BATCH {
+            self.flush()?;
+        }
+        let get = |k: &str| labels.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
+        let name = get("__name__").unwrap_or("");
+        let values: Vec<Option<&str>> = self.names.iter().map(|n| get(n)).collect();
+        for (k, &t) in ts.iter().enumerate() {
+            self.ts.append_value(t);
+            self.name.append_value(name);
+            for (b, lv) in self.labels.iter_mut().zip(&values) {
+                b.append_option(*lv);
+            }
+            self.value.append_value(v[k]);
+            if self.with_stale {
+                self.stale.append_value(stale.get(k).copied().unwrap_or(false));
+            }
+        }
+        self.rows += ts.len();
+        self.total += ts.len() as u64;
+        if self.rows >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), String> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.ts.finish()), Arc::new(self.name.finish())];
+        cols.extend(self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        cols.push(Arc::new(self.value.finish()));
+        if self.with_stale {
+            cols.push(Arc::new(self.stale.finish()));
+        }
+        let batch = RecordBatch::try_new(self.schema.clone(), cols).map_err(|e| e.to_string())?;
+        self.file.write(&batch)?;
+        self.rows = 0;
+        Ok(())
+    }
+
+    /// Writes the last rows and moves the file into place; returns the row count.
+    pub fn finish(mut self, path: &Path) -> Result<u64, String> {
+        self.flush()?;
+        self.file.finish(path)?;
+        Ok(self.total)
+    }
+}
