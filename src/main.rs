@@ -637,7 +637,14 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     code = 1;
                     continue;
                 }
-                written.extend(r.files);
+                for (name, text) in r.files {
+                    if written.iter().any(|(n, _)| *n == name) {
+                        return Err(driver::IoError(format!(
+                            "two inputs define the service of `{name}`: import them into separate directories, or merge the specs into one file"
+                        )));
+                    }
+                    written.push((name, text));
+                }
             }
             if code != 0 {
                 // Nothing is written when anything failed to translate.

@@ -93,11 +93,30 @@ pub struct Incident {
     pub derived: bool,
 }
 
+/// A time as YAML or CSV gives it: RFC 3339 text or unix seconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TimeText {
+    Text(String),
+    Int(i64),
+    Float(f64),
+}
+
+impl TimeText {
+    fn text(&self) -> String {
+        match self {
+            TimeText::Text(s) => s.clone(),
+            TimeText::Int(i) => i.to_string(),
+            TimeText::Float(f) => f.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IncidentRow {
-    start: String,
-    end: String,
+    start: TimeText,
+    end: TimeText,
     #[serde(default)]
     service: Option<String>,
     #[serde(default)]
@@ -141,12 +160,13 @@ pub fn load_incidents(path: &Path) -> Result<Vec<Incident>, String> {
     let mut errors = Vec::new();
     for (i, r) in rows.into_iter().enumerate() {
         let n = i + 1;
-        let (Some(start_ms), Some(end_ms)) = (super::parse_time(&r.start), super::parse_time(&r.end)) else {
+        let (start, end) = (r.start.text(), r.end.text());
+        let (Some(start_ms), Some(end_ms)) = (super::parse_time(&start), super::parse_time(&end)) else {
             errors.push(format!("incident {n}: start and end must be RFC 3339 or unix seconds"));
             continue;
         };
         if end_ms <= start_ms {
-            errors.push(format!("incident {n}: ends ({}) before it starts ({})", r.end, r.start));
+            errors.push(format!("incident {n}: ends ({end}) before it starts ({start})"));
             continue;
         }
         let blank = |s: Option<String>| s.filter(|s| !s.is_empty());
@@ -204,23 +224,31 @@ pub fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String,
         }
         let Some(name) = label(s, "__name__") else { continue };
         let key = group_key(&s.labels, slo);
-        let entry = out.entry(key.clone()).or_insert_with(|| Signals {
-            labels: key.clone(),
-            buckets: Vec::new(),
-            bucket_ms: 0,
-            ratios: BTreeMap::new(),
-            period: None,
-        });
+        // Only the series that carry a group's figures make a group: the
+        // constant ones (`slo:objective:ratio`, `slo:info`, …) carry no group labels.
+        let entry = |out: &mut BTreeMap<BTreeMap<String, String>, Signals<'a>>| {
+            out.entry(key.clone()).or_insert_with(|| Signals {
+                labels: key.clone(),
+                buckets: Vec::new(),
+                bucket_ms: 0,
+                ratios: BTreeMap::new(),
+                period: None,
+            });
+        };
         if let Some(w) = name.strip_prefix("slo:sli_error:ratio_rate") {
             if let Some(w) = crate::sema::eval::parse_duration(w) {
-                entry.ratios.insert(w, s);
+                entry(&mut out);
+                out.get_mut(&key).expect("just made").ratios.insert(w, s);
             }
         } else if name == "slo:period_error:ratio" {
-            entry.period = Some(s);
+            entry(&mut out);
+            out.get_mut(&key).expect("just made").period = Some(s);
         } else if let Some(rest) = name.strip_prefix("slo:sli_events_bad:") {
+            entry(&mut out);
             bad.insert(key, s);
             bucket_ms = bucket_len(rest).unwrap_or(0);
         } else if let Some(rest) = name.strip_prefix("slo:sli_events_total:") {
+            entry(&mut out);
             total.insert(key, s);
             bucket_ms = bucket_len(rest).unwrap_or(0);
         }
@@ -247,16 +275,32 @@ fn bucket_len(suffix: &str) -> Option<u64> {
     crate::sema::eval::parse_duration(&suffix[i..])
 }
 
-/// Share of the window's budget each bucket consumed: burn rate
-/// (bad / valid / B) times the bucket's share of the window.
+/// Share of the window's budget each bucket consumed: its bad events over
+/// the window's budget in events, B × the valid events a window holds at
+/// the data's mean traffic per bucket. (With even traffic this is the
+/// bucket's burn rate times its share of the window; a quiet bucket with
+/// one failure out of one consumes one event's worth, not a full burn.)
 fn bucket_shares(sig: &Signals, budget: f64, window_ms: f64) -> Vec<(i64, f64)> {
+    let (mut sum, mut n) = (0.0, 0usize);
+    for &(_, _, valid) in &sig.buckets {
+        if valid.is_finite() && valid > 0.0 {
+            sum += valid;
+            n += 1;
+        }
+    }
+    let per_window = if n > 0 && sig.bucket_ms > 0 { sum / n as f64 * window_ms / sig.bucket_ms as f64 } else { 0.0 };
     sig.buckets
         .iter()
-        .map(|&(t, bad, valid)| {
-            let e = if valid > 0.0 && bad.is_finite() && valid.is_finite() { (bad / valid).max(0.0) } else { 0.0 };
-            (t, e / budget * sig.bucket_ms as f64 / window_ms)
+        .map(|&(t, bad, _)| {
+            let share = if per_window > 0.0 && bad.is_finite() { bad.max(0.0) / (budget * per_window) } else { 0.0 };
+            (t, share)
         })
         .collect()
+}
+
+/// Per bucket: burning faster than the budget accrues (error ratio > B).
+fn burning(sig: &Signals, budget: f64) -> Vec<bool> {
+    sig.buckets.iter().map(|&(_, bad, valid)| valid > 0.0 && bad.is_finite() && bad / valid > budget).collect()
 }
 
 /// Budget share consumed by the buckets ending in (a, b].
@@ -273,10 +317,10 @@ fn consumed(shares: &[(i64, f64)], a: i64, b: i64) -> f64 {
 pub fn derive_incidents(sig: &Signals, slo: &ir::Slo, budget: f64, min_share: f64) -> Vec<Incident> {
     let window_ms = slo.window.nominal_ms() as f64;
     let shares = bucket_shares(sig, budget, window_ms);
-    let burning_share = sig.bucket_ms as f64 / window_ms; // share at burn rate 1
+    let hot = burning(sig, budget);
     let mut runs: Vec<(i64, i64)> = Vec::new();
-    for &(t, s) in &shares {
-        if s <= burning_share {
+    for (&(t, _), &h) in shares.iter().zip(&hot) {
+        if !h {
             continue;
         }
         match runs.last_mut() {
@@ -436,8 +480,10 @@ pub fn quality(
         if let Some(s) = shares.get(&first.labels) {
             before.push(consumed(s, i.start_ms, at));
         }
-        let last_end = hits.iter().map(|f| f.end).max().unwrap_or(i.end_ms);
-        if last_end <= range_end {
+        // Reset: the firings under way before the incident ended (a later
+        // firing within the grace may belong to a later incident).
+        let last_end = hits.iter().filter(|f| f.start < i.end_ms).map(|f| f.end).max();
+        if let Some(last_end) = last_end.filter(|e| *e <= range_end) {
             reset.push((last_end - i.end_ms).max(0) as f64 / 1000.0);
         }
     }
@@ -497,13 +543,16 @@ pub fn alert_windows(a: &ir::Alert) -> Vec<u64> {
 /// error ratios. `Err` names what the native replay cannot evaluate.
 pub fn replay_alert(
     a: &ir::Alert,
+    slo: &ir::Slo,
     sig: &Signals,
     dense_cache: &mut BTreeMap<u64, Vec<f64>>,
     period: &[f64],
     objective: f64,
     g: Grid,
 ) -> Result<Vec<(i64, i64)>, String> {
-    let budget = 1.0 - objective;
+    // The numbers as the compiled rules print them (12 significant digits).
+    let printed = |x: f64| crate::promql::expr::num(x).parse::<f64>().unwrap_or(x);
+    let budget = printed(1.0 - objective);
     let mut need = alert_windows(a);
     need.sort();
     need.dedup();
@@ -520,7 +569,12 @@ pub fn replay_alert(
     let guard: Option<Vec<bool>> = match a.min_events {
         None => None,
         Some(n) => {
-            let w = grace_ms(a);
+            let w = match &a.condition {
+                ir::AlertCondition::Threshold(_) if grace_ms(a) == 0 => {
+                    crate::promql::rules::current_window(slo) as i64
+                }
+                _ => grace_ms(a),
+            };
             if sig.buckets.is_empty() {
                 return Err("`min_events` needs the per-bucket event series".into());
             }
@@ -546,7 +600,7 @@ pub fn replay_alert(
     let keep = a.keep_firing_for_ms as i64;
     match &a.condition {
         ir::AlertCondition::BurnRate { long_ms, short_ms, factor, .. } => {
-            let thr = factor * budget;
+            let thr = printed(factor * (1.0 - objective));
             let (l, s) = (&dense_cache[long_ms], &dense_cache[short_ms]);
             Ok(fire(g.len, g, for_ms, keep, |k| l[k] > thr && s[k] > thr && guard_ok(k)))
         }
@@ -641,6 +695,8 @@ pub struct Recommendation {
     /// At that objective, the preset with the best recall, then precision,
     /// then the fewest pages.
     pub alerts: Option<String>,
+    /// Whether the budget figures had a full SLO window of data behind them.
+    pub full_window: bool,
     pub reason: String,
 }
 
@@ -843,7 +899,7 @@ fn sweep(
                 let mut grace = 0;
                 let mut fired = BTreeMap::new();
                 for a in alerts {
-                    match replay_alert(a, sig, &mut cache, &period, objective, g) {
+                    match replay_alert(a, slo, sig, &mut cache, &period, objective, g) {
                         Ok(iv) => {
                             let seconds = iv.iter().fold(0.0, |s, (a, b)| s + (b - a) as f64 / 1000.0);
                             fired.insert(a.name.clone(), Fired { count: iv.len(), seconds });
@@ -894,30 +950,42 @@ fn sweep(
             }
         }
     }
-    out.recommendation = Some(recommend(&out.sweep, settings.margin));
+    out.recommendation = Some(recommend(&out.sweep, settings.margin, full_from <= g.to()));
 }
 
-fn recommend(rows: &[SweepRow], margin: f64) -> Recommendation {
+fn recommend(rows: &[SweepRow], margin: f64, full: bool) -> Recommendation {
     let mut objectives: Vec<f64> = rows.iter().map(|r| r.objective).collect();
     objectives.sort_by(|a, b| b.total_cmp(a));
     objectives.dedup();
     let pct = crate::sema::eval::fmt_pct;
+    let over = if full {
+        "at every evaluation with a full window of data behind it"
+    } else {
+        "at any evaluation (less than a full window of data: every evaluation counts)"
+    };
     for o in &objectives {
         let at: Vec<&SweepRow> = rows.iter().filter(|r| r.objective == *o).collect();
         let held = at.iter().all(|r| r.budget_remaining_min.is_some_and(|m| m >= margin));
         if !held {
             continue;
         }
-        // Per preset, the worst group.
+        // Per preset, the worst group; presets the replay could not evaluate
+        // in full are not candidates, and a figure without incidents or
+        // firings ranks below any measured one.
         let mut presets: BTreeMap<&str, (f64, f64, f64)> = BTreeMap::new();
+        let mut partial: Vec<&str> = Vec::new();
         for r in &at {
-            let e = presets.entry(&r.alerts).or_insert((1.0, 1.0, 0.0));
-            e.0 = e.0.min(r.recall.unwrap_or(1.0));
-            e.1 = e.1.min(r.precision.unwrap_or(1.0));
+            if !r.skipped.is_empty() {
+                partial.push(&r.alerts);
+            }
+            let e = presets.entry(&r.alerts).or_insert((2.0, 2.0, 0.0));
+            e.0 = e.0.min(r.recall.unwrap_or(-1.0));
+            e.1 = e.1.min(r.precision.unwrap_or(-1.0));
             e.2 += r.pages_per_week;
         }
         let best = presets
             .iter()
+            .filter(|(k, _)| !partial.contains(k))
             .max_by(|a, b| {
                 (a.1 .0, a.1 .1, -a.1 .2)
                     .partial_cmp(&(b.1 .0, b.1 .1, -b.1 .2))
@@ -929,8 +997,9 @@ fn recommend(rows: &[SweepRow], margin: f64) -> Recommendation {
         return Recommendation {
             objective: Some(*o),
             alerts: best,
+            full_window: full,
             reason: format!(
-                "the highest objective whose budget never fell below {} of itself once a full window was behind it (lowest: {})",
+                "the highest objective whose budget never fell below {} of itself {over} (lowest: {})",
                 pct(margin),
                 pct(lowest)
             ),
@@ -939,7 +1008,8 @@ fn recommend(rows: &[SweepRow], margin: f64) -> Recommendation {
     Recommendation {
         objective: None,
         alerts: None,
-        reason: format!("no swept objective kept {} of its budget at every evaluation with a full window", pct(margin)),
+        full_window: full,
+        reason: format!("no swept objective kept {} of its budget {over}", pct(margin)),
     }
 }
 
@@ -1006,8 +1076,7 @@ fn compliance(
             let attainment = has.then(|| 1.0 - bad / valid);
             let (mut pages, mut tickets) = (0, 0);
             for (name, fs) in fired {
-                for f in fs.iter().filter(|f| f.labels == *labels && f.start >= p && f.start < next) {
-                    let _ = f;
+                for _ in fs.iter().filter(|f| f.labels == *labels && f.start >= p && f.start < next) {
                     if is_page(severity.get(name.as_str()).copied().unwrap_or("")) {
                         pages += 1;
                     } else {

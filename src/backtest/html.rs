@@ -290,7 +290,8 @@ fn charts_for(
     let mut lines = Vec::new();
     let mut top: f64 = 1.0;
     for (i, (w, s)) in sig.ratios.iter().enumerate() {
-        let v: Vec<f64> = analysis::dense(s, g).iter().map(|e| (e / budget).max(0.01)).collect();
+        let v: Vec<f64> =
+            analysis::dense(s, g).iter().map(|e| if e.is_nan() { *e } else { (e / budget).max(0.01) }).collect();
         if let Some((_, m)) = finite(&v) {
             top = top.max(m);
         }

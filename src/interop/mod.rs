@@ -44,32 +44,39 @@ impl<'a> Input<'a> {
     /// line at `from` when the key is not found.
     pub fn key(&self, from: usize, key: &str) -> Span {
         let t = self.text;
-        let mut at = from.min(t.len());
-        while let Some(p) = t[at..].find(key) {
-            let s = at + p;
-            let e = s + key.len();
-            let before_ok = s == 0 || !t.as_bytes()[s - 1].is_ascii_alphanumeric() && t.as_bytes()[s - 1] != b'_';
-            let rest = t[e..].trim_start_matches(['"', '\'']);
-            if before_ok && rest.trim_start_matches(' ').starts_with(':') {
-                return Span::new(self.id, s, e);
+        let from = floor(t, from);
+        if !key.is_empty() {
+            let mut at = from;
+            while let Some(p) = t[at..].find(key) {
+                let s = at + p;
+                let e = s + key.len();
+                let before_ok = s == 0 || !t.as_bytes()[s - 1].is_ascii_alphanumeric() && t.as_bytes()[s - 1] != b'_';
+                let rest = t[e..].trim_start_matches(['"', '\'']);
+                if before_ok && rest.trim_start_matches(' ').starts_with(':') {
+                    return Span::new(self.id, s, e);
+                }
+                at = e;
             }
-            at = e;
         }
-        let line_end = t[from.min(t.len())..].find('\n').map_or(t.len(), |p| from + p);
-        Span::new(self.id, from.min(t.len()), line_end.max(from.min(t.len())))
+        let line_end = t[from..].find('\n').map_or(t.len(), |p| from + p);
+        Span::new(self.id, from, line_end)
     }
 
     /// Where `name: <value>` (a list item's identifying key) starts.
     pub fn anchor(&self, from: usize, key: &str, value: &str) -> usize {
         let t = self.text;
-        let mut at = from.min(t.len());
+        let from = floor(t, from);
+        if value.is_empty() {
+            return from;
+        }
+        let mut at = from;
         while let Some(p) = t[at..].find(value) {
             let s = at + p;
             let line_start = t[..s].rfind('\n').map_or(0, |n| n + 1);
             if t[line_start..s].contains(key) {
                 return line_start;
             }
-            at = s + value.len().max(1);
+            at = s + value.len();
         }
         from
     }
@@ -99,6 +106,15 @@ pub fn ident(name: &str) -> (String, bool) {
     }
     let changed = s != name;
     (s, changed)
+}
+
+/// The largest char boundary at or before `i` (within the text).
+fn floor(t: &str, i: usize) -> usize {
+    let mut i = i.min(t.len());
+    while !t.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// An alert name: ASCII letters, digits and `_`, case kept.
@@ -262,8 +278,9 @@ pub fn documents(input: &mut Input) -> Vec<(usize, Value)> {
         match Value::deserialize(serde_yaml_ng::Deserializer::from_str(d)) {
             Ok(v) => out.push((start, v)),
             Err(e) => {
-                let at = e.location().map_or(start, |l| start + l.index());
-                let span = Span::new(input.id, at, (at + 1).min(input.text.len()));
+                let at = floor(input.text, e.location().map_or(start, |l| start + l.index()));
+                let next = input.text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+                let span = Span::new(input.id, at, next);
                 input.invalid(span, format!("not valid YAML: {e}"), "fix the YAML syntax");
             }
         }
@@ -277,7 +294,9 @@ fn split_docs(text: &str) -> Vec<&str> {
     let mut start = 0;
     let mut pos = 0;
     for line in text.split_inclusive('\n') {
-        if line.trim_end() == "---" && pos > start {
+        let l = line.trim_end();
+        let marker = l == "---" || l.starts_with("--- ") || l.starts_with("---\t");
+        if marker && pos > start {
             out.push(&text[start..pos]);
             start = pos;
         }

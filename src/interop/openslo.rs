@@ -25,8 +25,24 @@ struct Obj {
 fn duration(s: &str) -> Option<(u64, char)> {
     let s = s.trim();
     let unit = s.chars().last()?;
-    let n: u64 = s[..s.len() - 1].parse().ok()?;
-    Some((n, unit))
+    let n: u64 = s.strip_suffix(unit)?.parse().ok()?;
+    (n > 0 && n < 100_000).then_some((n, unit))
+}
+
+/// `timeSliceWindow`: a duration, or a number of minutes.
+fn slice_window(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => n.as_u64().filter(|m| *m > 0 && *m < 100_000).map(|m| format!("{m}m")),
+        v => scalar(v).and_then(|s| slo_duration(&s)),
+    }
+}
+
+/// `target` (a ratio) or `targetPercent`.
+fn target_of(ob: &Value) -> Option<f64> {
+    get(ob, "target")
+        .and_then(Value::as_f64)
+        .or_else(|| get(ob, "targetPercent").and_then(Value::as_f64).map(|p| p / 100.0))
+        .filter(|t| *t > 0.0 && *t < 1.0)
 }
 
 /// A duration in .slo units (weeks become days); months, quarters and
@@ -107,7 +123,7 @@ pub fn import(name: &str, text: &str) -> Imported {
         t.push_str("}\n\n");
         services.insert(id, t);
     }
-    let mut policies_done: BTreeMap<String, String> = BTreeMap::new();
+    let mut policies_done: BTreeMap<(String, String), String> = BTreeMap::new();
     for o in objs.iter() {
         match o.kind.as_str() {
             "Service" | "SLI" | "AlertPolicy" | "AlertCondition" | "AlertNotificationTarget" => continue,
@@ -130,7 +146,16 @@ pub fn import(name: &str, text: &str) -> Imported {
         };
         let (svc, _) = ident(&svc_name);
         services.entry(svc.clone()).or_insert_with(|| format!("service {svc} {{\n}}\n\n"));
-        let (sid, renamed) = ident(&o.name);
+        // `slo export openslo` names SLOs `<service>-<slo>` and displays them as
+        // `<service>/<slo>`: the display name gives the SLO's own name back.
+        let display = get(&o.v, "metadata").and_then(|m| get_str(m, "displayName"));
+        let own = display
+            .as_deref()
+            .and_then(|d| d.split_once('/'))
+            .filter(|(sv, _)| ident(sv).0 == svc)
+            .map(|(_, n)| n.to_string());
+        let (sid, renamed) = ident(own.as_deref().unwrap_or(&o.name));
+        let renamed = renamed && own.is_none();
         if renamed {
             let s = input.key(o.at, "name");
             input.warn(
@@ -149,7 +174,17 @@ pub fn import(name: &str, text: &str) -> Imported {
                 }
                 let w = &ws[0];
                 let d = get_str(w, "duration").unwrap_or_default();
-                let rolling = get(w, "isRolling").and_then(Value::as_bool).unwrap_or(false);
+                // Without `isRolling`, a window is calendar-aligned only when it says `calendar`.
+                let rolling = get(w, "isRolling").and_then(Value::as_bool).unwrap_or(get(w, "calendar").is_none());
+                if !rolling {
+                    if let Some(st) = get(w, "calendar").and_then(|c| get_str(c, "startTime")) {
+                        let aligned = st.contains("-01 00:00:00") || st.ends_with(" 00:00:00");
+                        if !aligned {
+                            let s = input.key(o.at, "startTime");
+                            input.warn(s, format!("SLO `{}`: calendar periods start at midnight on their calendar boundary, not at `{st}`", o.name), "start time not kept", "the .slo calendar window starts each week on Monday and each month or quarter on its first day, in the zone given");
+                        }
+                    }
+                }
                 if rolling {
                     slo_duration(&d)
                         .ok_or_else(|| format!("rolling window `{d}`: months, quarters and years are calendar periods"))
@@ -213,13 +248,14 @@ pub fn import(name: &str, text: &str) -> Imported {
                 continue;
             };
             let (pid, _) = ident(&pname);
-            if !policies_done.contains_key(&pid) {
+            let done = (svc.clone(), pid.clone());
+            if !policies_done.contains_key(&done) {
                 if let Some(text) = alert_policy(&mut input, o.at, &pid, &pobj, &find) {
-                    policies_done.insert(pid.clone(), text.clone());
+                    policies_done.insert(done.clone(), text.clone());
                     body.entry(svc.clone()).or_default().push_str(&text);
                 }
             }
-            if policies_done.contains_key(&pid) {
+            if policies_done.contains_key(&done) {
                 policy_calls.push(format!("{pid}()"));
             }
         }
@@ -227,10 +263,7 @@ pub fn import(name: &str, text: &str) -> Imported {
         let composite = objectives.len() > 1 && objectives.iter().all(|ob| indicator(ob).is_some());
         let mut parts: Vec<(String, f64)> = Vec::new();
         for (k, ob) in objectives.iter().enumerate() {
-            let target = get(ob, "target")
-                .and_then(Value::as_f64)
-                .or_else(|| get(ob, "targetPercent").and_then(Value::as_f64).map(|p| p / 100.0));
-            let Some(target) = target.filter(|t| *t > 0.0 && *t < 1.0) else {
+            let Some(target) = target_of(ob) else {
                 let s = input.key(o.at, "target");
                 input.invalid(
                     s,
@@ -251,7 +284,7 @@ pub fn import(name: &str, text: &str) -> Imported {
                 let dn = get_str(ob, "displayName").map(|d| ident(&d).0).unwrap_or_else(|| format!("{}", k + 1));
                 format!("{sid}_{dn}")
             };
-            let slice = get_str(ob, "timeSliceWindow").and_then(|w| slo_duration(&w));
+            let slice = get(ob, "timeSliceWindow").and_then(slice_window);
             let budgeting = match budgeting_method.as_str() {
                 "Occurrences" => Ok(None),
                 "Timeslices" => match (slice.as_ref(), get(ob, "timeSliceTarget").and_then(Value::as_f64)) {
@@ -493,7 +526,7 @@ fn alert_policy<'a>(
             'd' => ln * 86_400_000,
             'w' => ln * 7 * 86_400_000,
             _ => 0,
-        };
+        }; // `duration` caps n below 100,000: no overflow.
         if long_ms < 12 * 60_000 {
             let s = input.key(at, "lookbackWindow");
             input.error(
@@ -619,7 +652,9 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
             }
             ir::Sli::Latency { histogram, below_seconds } => {
                 let le = crate::promql::expr::with_suffix(histogram, "_bucket");
-                let good = crate::promql::expr::selector(&le, &[("le", "=", format!("{below_seconds}"))]);
+                // Any spelling of the bucket bound (`0.25`, `0.250`; `1` or Prometheus 3's `1.0`).
+                let good =
+                    crate::promql::expr::selector(&le, &[("le", "=~", crate::promql::expr::le_regex(*below_seconds))]);
                 let total = crate::promql::expr::selector(&crate::promql::expr::with_suffix(histogram, "_count"), &[]);
                 Some(m(vec![(
                     "ratioMetric",
@@ -650,7 +685,21 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
                         ir::CalendarUnit::Quarter => "1Q",
                     }),
                 ),
-                ("calendar", m(vec![("startTime", s("2020-01-06 00:00:00")), ("timeZone", s(tz))])),
+                // A period start: a Monday for weeks, a first of January for months and quarters.
+                (
+                    "calendar",
+                    m(vec![
+                        (
+                            "startTime",
+                            s(if *unit == ir::CalendarUnit::Week {
+                                "2020-01-06 00:00:00"
+                            } else {
+                                "2020-01-01 00:00:00"
+                            }),
+                        ),
+                        ("timeZone", s(tz)),
+                    ]),
+                ),
                 ("isRolling", Value::Bool(false)),
             ]),
         };
@@ -671,49 +720,41 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
         for a in &slo.alerts {
             match &a.condition {
                 ir::AlertCondition::BurnRate { long_ms, factor, .. } => {
-                    let pname = dns(&format!("{}-{}", name, a.policy));
+                    // OpenSLO v1 allows one condition per alert policy: one policy per tier.
+                    let pname = dns(&format!("{}-{}", name, a.name));
+                    let mut condition = vec![
+                        ("kind", s("burnrate")),
+                        ("op", s("gte")),
+                        ("threshold", Value::Number((*factor).into())),
+                        ("lookbackWindow", s(&duration_text(*long_ms))),
+                    ];
+                    if a.for_ms > 0 {
+                        condition.push(("alertAfter", s(&duration_text(a.for_ms))));
+                    }
                     let cond = m(vec![
                         ("kind", s("AlertCondition")),
                         ("metadata", m(vec![("name", s(&dns(&a.name)))])),
-                        (
-                            "spec",
-                            m(vec![
-                                ("severity", s(&a.severity)),
-                                (
-                                    "condition",
-                                    m(vec![
-                                        ("kind", s("burnrate")),
-                                        ("op", s("gte")),
-                                        ("threshold", Value::Number((*factor).into())),
-                                        ("lookbackWindow", s(&duration_text(*long_ms))),
-                                        ("alertAfter", s(&duration_text(a.for_ms.max(60_000)))),
-                                    ]),
-                                ),
-                            ]),
-                        ),
+                        ("spec", m(vec![("severity", s(&a.severity)), ("condition", m(condition))])),
                     ]);
-                    let entry = policies.entry(pname.clone()).or_insert_with(|| {
+                    let mut spec = vec![
+                        ("alertWhenBreaching", Value::Bool(true)),
+                        ("alertWhenResolved", Value::Bool(false)),
+                        ("alertWhenNoData", Value::Bool(false)),
+                        ("conditions", Value::Sequence(vec![cond])),
+                    ];
+                    if let Some(r) = a.labels.get("receiver") {
+                        spec.push(("notificationTargets", Value::Sequence(vec![m(vec![("targetRef", s(r))])])));
+                    }
+                    policies.insert(
+                        pname.clone(),
                         m(vec![
                             ("apiVersion", s("openslo/v1")),
                             ("kind", s("AlertPolicy")),
                             ("metadata", m(vec![("name", s(&pname))])),
-                            (
-                                "spec",
-                                m(vec![
-                                    ("alertWhenBreaching", Value::Bool(true)),
-                                    ("alertWhenResolved", Value::Bool(false)),
-                                    ("alertWhenNoData", Value::Bool(false)),
-                                    ("conditions", Value::Sequence(vec![])),
-                                ]),
-                            ),
-                        ])
-                    });
-                    if let Some(Value::Sequence(cs)) = entry.get_mut("spec").and_then(|sp| sp.get_mut("conditions")) {
-                        cs.push(cond);
-                    }
-                    if !alert_refs.contains(&Value::String(pname.clone())) {
-                        alert_refs.push(Value::String(pname));
-                    }
+                            ("spec", m(spec)),
+                        ]),
+                    );
+                    alert_refs.push(Value::String(pname));
                 }
                 ir::AlertCondition::Threshold(_) => warn(
                     &mut diags,
@@ -735,6 +776,22 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
                     slo.service, slo.name
                 ),
                 "the exported alerts fire on the long window alone",
+            );
+        }
+        if !slo.group_by.is_empty() {
+            warn(
+                &mut diags,
+                slo.span,
+                format!("{}/{}: `group_by` has no OpenSLO counterpart", slo.service, slo.name),
+                "the exported SLO covers all groups together",
+            );
+        }
+        if slo.alerts.iter().any(|a| a.min_events.is_some()) {
+            warn(
+                &mut diags,
+                slo.span,
+                format!("{}/{}: the `min_events` traffic guard has no OpenSLO counterpart", slo.service, slo.name),
+                "the exported alerts have no guard",
             );
         }
         if !slo.policy_rules.is_empty() {

@@ -24,7 +24,7 @@ const TIERS: [(&str, &str, &str, &str, &str); 4] = [
     ("ticket", "Ticket3d", "3d", "6h", "10%"),
 ];
 
-const SEVERITIES: [&str; 5] = ["page", "ticket", "critical", "warning", "info"];
+use crate::sema::alerts::SEVERITIES;
 
 /// Imports one Sloth file (one or more YAML documents). `period` is Sloth's
 /// SLO period (`--default-slo-period`, 30d by default), as .slo text.
@@ -49,7 +49,7 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
             _ => match get_str(&doc, "version").as_deref() {
                 Some("prometheus/v1") => (&doc, false),
                 other => {
-                    let s = at(&input, if other.is_some() { "version" } else { "" });
+                    let s = at(&input, if other.is_some() { "version" } else { "apiVersion" });
                     input.invalid(
                         s,
                         format!(

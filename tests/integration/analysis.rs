@@ -440,7 +440,10 @@ fn the_html_report_is_deterministic_and_written_atomically() {
     assert_eq!(first, run_to(&d.path().join("again.html")));
     let html = String::from_utf8(first.clone()).unwrap();
     assert_eq!(html.matches("<svg").count(), 4);
-    assert!(html.contains("Fast (page)") && html.contains("incidents"), "bands name the alerts and incidents");
+    assert!(
+        html.contains(">\nFast (page)\n</text>") && html.contains(">\nincidents\n</text>"),
+        "bands name the alerts and incidents"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -455,4 +458,90 @@ fn the_html_report_is_deterministic_and_written_atomically() {
     let (code, _, _) = slo(&bad.iter().map(String::as_str).collect::<Vec<_>>());
     assert_ne!(code, 0);
     assert_eq!(std::fs::read(&page).unwrap(), first);
+}
+
+/// A grouped SLO: every analysis row belongs to a real group, the sweep
+/// at the SLO's own settings fires per group as the compiled rules did,
+/// and a recommendation is made.
+#[test]
+fn grouped_slos_are_analysed_per_group() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("g.parquet");
+    let file = "examples/features/group_by.slo";
+    // Two handlers of job "gateway" at 10 requests/s; "/pay" fails 20% for 3 h on day 2.
+    let step = 15_000;
+    let n = (72 * HOUR_MS / step) as usize;
+    let (mut ts, mut handler, mut code, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for h in ["/browse", "/pay"] {
+        for (c, bad) in [("200", false), ("500", true)] {
+            let mut x = 0.0;
+            for i in 0..n {
+                let t = START_MS + i as i64 * step;
+                ts.push(t);
+                handler.push(h);
+                code.push(c);
+                v.push(x);
+                let e =
+                    if h == "/pay" && t >= START_MS + 30 * HOUR_MS && t < START_MS + 33 * HOUR_MS { 0.2 } else { 0.0 };
+                x += 150.0 * if bad { e } else { 1.0 - e };
+            }
+        }
+    }
+    let len = ts.len();
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("timestamp", Arc::new(Int64Array::from(ts))),
+        ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; len]))),
+        ("job", Arc::new(StringArray::from(vec!["gateway"; len]))),
+        ("handler", Arc::new(StringArray::from(handler))),
+        ("code", Arc::new(StringArray::from(code))),
+        ("value", Arc::new(Float64Array::from(v))),
+    ];
+    let schema = Arc::new(Schema::new(
+        cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), cols.into_iter().map(|(_, a)| a).collect()).unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&data).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let v = run(&[
+        "backtest",
+        file,
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+        "--quiet",
+        "--objective",
+        "90%,99%,99.9%",
+        "--alerts",
+        "own",
+    ]);
+    let s = v["slos"].as_array().unwrap().iter().find(|s| s["slo"] == "availability_per_route").unwrap();
+    let groups = s["groups"].as_array().unwrap().len();
+    assert!(groups >= 2, "{}", s["groups"]);
+    let sweep = s["sweep"].as_array().unwrap();
+    assert_eq!(sweep.len(), 3 * groups, "one row per objective and group, none for a label-less pseudo-group");
+    for r in sweep {
+        assert!(r["labels"].get("handler").is_some(), "{r}");
+    }
+    for c in s["compliance"].as_array().unwrap() {
+        assert!(c["labels"].get("handler").is_some(), "{c}");
+    }
+    assert!(s["recommendation"]["objective"].is_number(), "{}", s["recommendation"]);
+    // Per group, the sweep at 99.9% with the own alerts fires as the compiled rules did.
+    let mut firings = 0;
+    for r in sweep.iter().filter(|r| (f(&r["objective"]) - 0.999).abs() < 1e-12) {
+        for (name, fired) in r["fired"].as_object().unwrap() {
+            let replay: Vec<&Value> = s["alerts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["alert"] == name.as_str() && a["labels"]["handler"] == r["labels"]["handler"])
+                .collect();
+            let count: usize = replay.iter().map(|a| a["firing"].as_array().unwrap().len()).sum();
+            assert_eq!(f(&fired["count"]) as usize, count, "{name} {}", r["labels"]);
+            firings += count;
+        }
+    }
+    assert!(firings > 0, "the incident must fire something");
 }

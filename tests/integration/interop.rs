@@ -287,7 +287,104 @@ fn export_openslo_validates_and_round_trips() {
     import("openslo", &out, &back);
     let (code, _, err) = slo(&["check", back.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
+    // … with the same objectives, windows and burn-rate tiers (long window, factor, for).
+    let files: Vec<PathBuf> = std::fs::read_dir(&back).unwrap().map(|e| e.unwrap().path()).collect();
+    let (again, _) = slo::driver::check(&slo::driver::load(&files, &back).unwrap());
+    let original = {
+        let files = slo::driver::expand(&[repo().join("examples/platform")]).unwrap();
+        slo::driver::check(&slo::driver::load(&files, &repo()).unwrap()).0
+    };
+    let shape = |s: &slo::ir::Slo| {
+        let mut tiers: Vec<String> = s
+            .alerts
+            .iter()
+            .filter_map(|a| match &a.condition {
+                slo::ir::AlertCondition::BurnRate { long_ms, factor, .. } => {
+                    Some(format!("{long_ms}/{factor:.4}/{}/{}", a.for_ms, a.severity))
+                }
+                _ => None,
+            })
+            .collect();
+        tiers.sort();
+        (
+            format!("{}-{}", s.service, s.name).replace('_', "-"),
+            s.objective.to_string(),
+            format!("{:?}", s.window),
+            tiers,
+        )
+    };
+    let got: BTreeSet<_> = again.slos.iter().map(shape).collect();
+    let want: BTreeSet<_> = original
+        .slos
+        .iter()
+        .filter(|s| matches!(s.sli, slo::ir::Sli::Events { .. } | slo::ir::Sli::Latency { .. }))
+        .map(shape)
+        .collect();
+    assert_eq!(got, want);
     // Byte-identical from run to run.
     let (_, again, _) = slo(&["export", "openslo", "examples/platform"]);
     assert_eq!(again, text);
+}
+
+/// No YAML makes an importer panic: the examples, mutated (bytes deleted,
+/// lines repeated, multibyte characters and YAML syntax inserted), go
+/// through import and diagnostic rendering; whatever is produced parses.
+#[test]
+fn mutated_yaml_never_panics_an_importer() {
+    let mut seeds: Vec<(&str, String)> = Vec::new();
+    for kind in ["sloth", "openslo"] {
+        for f in examples(kind) {
+            seeds.push((kind, std::fs::read_to_string(f).unwrap()));
+        }
+    }
+    let bits =
+        ["é", "—", "{", "}", "[", "]", ": ", "- ", "\n", "  ", "'", "\"", "{{.window}}", "---\n", "*a", "&a ", "!!"];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n.max(1) as u64) as usize
+    };
+    let mut tried = 0;
+    for round in 0..400 {
+        let (kind, seed) = &seeds[round % seeds.len()];
+        let mut t: Vec<char> = seed.chars().collect();
+        for _ in 0..1 + next(4) {
+            let at = next(t.len() + 1);
+            match next(4) {
+                0 => {
+                    let end = (at + next(40)).min(t.len());
+                    t.drain(at.min(t.len())..end);
+                }
+                1 => {
+                    let bit = bits[next(bits.len())];
+                    for (i, c) in bit.chars().enumerate() {
+                        t.insert((at + i).min(t.len()), c);
+                    }
+                }
+                2 => t.truncate(at),
+                _ => {
+                    let s: String = t.iter().collect();
+                    let lines: Vec<&str> = s.lines().collect();
+                    if !lines.is_empty() {
+                        let l = lines[next(lines.len())].to_string();
+                        t.extend(format!("\n{l}").chars());
+                    }
+                }
+            }
+        }
+        let text: String = t.into_iter().collect();
+        let r = if *kind == "sloth" {
+            slo::interop::sloth::import("fuzz.yml", &text, "30d")
+        } else {
+            slo::interop::openslo::import("fuzz.yaml", &text)
+        };
+        let _ = slo::diag::render_human(&slo::diag::Diagnostics(r.diagnostics.clone()), &r.sources, false, 80);
+        for (_, out) in &r.files {
+            slo::fmt::format_source(out).unwrap_or_else(|_| panic!("unparsable output for {text:?}:\n{out}"));
+        }
+        tried += 1;
+    }
+    assert_eq!(tried, 400);
 }
