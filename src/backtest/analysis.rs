@@ -1065,9 +1065,10 @@ fn compliance(
         for (labels, sig) in sigs {
             let (mut bad, mut valid) = (0.0, 0.0);
             for &(t, b, v) in &sig.buckets {
-                // A bucket belongs to the period its events happened in.
-                let mid = t - sig.bucket_ms / 2;
-                if mid >= p && mid < next && b.is_finite() && v.is_finite() {
+                // A bucket belongs to the period of its last millisecond, as
+                // in the compiled calendar rules.
+                let last = t - 1;
+                if last >= p && last < next && b.is_finite() && v.is_finite() {
                     bad += b;
                     valid += v;
                 }

@@ -192,11 +192,8 @@ fn an_incidents_file_in_yaml_reads_like_csv_and_bad_rows_are_reported() {
     let csv = d.path().join("i.csv");
     std::fs::write(&csv, "start,end,title\n2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,outage\n").unwrap();
     let yaml = d.path().join("i.yaml");
-    std::fs::write(
-        &yaml,
-        "incidents:\n  - start: 2026-02-01T12:00:00Z\n    end: 2026-02-01T14:00:00Z\n    title: outage\n",
-    )
-    .unwrap();
+    std::fs::write(&yaml, "incidents:\n  - start: 1769947200\n    end: 2026-02-01T14:00:00Z\n    title: outage\n")
+        .unwrap();
     let mut a = backtest(&slo_path, &data, &["--incidents", csv.to_str().unwrap()]);
     let mut b = backtest(&slo_path, &data, &["--incidents", yaml.to_str().unwrap()]);
     a["analysis"]["incidents"] = Value::Null;
