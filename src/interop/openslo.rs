@@ -449,6 +449,9 @@ fn sli_text(ind: &Value, objective: &Value, slice: Option<&str>) -> Result<Strin
         };
         let value = get(objective, "value").and_then(Value::as_f64).ok_or("a threshold objective without `value`")?;
         let slice = slice.ok_or("a threshold metric needs Timeslices budgeting with `timeSliceWindow`")?;
+        if get(objective, "timeSliceTarget").and_then(Value::as_f64).is_some_and(|t| t < 1.0) {
+            return Err("a threshold metric with `timeSliceTarget` below 1 (a share of good points per slice) has no .slo counterpart: a slice condition reads the slice's average".into());
+        }
         return Ok(format!("  sli timeslices {slice} {{\n    good when avg({sel}) {op} {value}\n  }}\n"));
     }
     Err("the indicator has neither `ratioMetric` nor `thresholdMetric`".into())

@@ -127,6 +127,12 @@ fn what_cannot_be_translated_is_an_error_not_a_silent_drop() {
     let (code, _, err) = import_text("openslo", &rolling_month);
     assert_eq!(code, 1);
     assert!(err.contains("calendar periods"), "{err}");
+    let threshold = std::fs::read_to_string(repo().join("examples/interop/openslo/latency-threshold.yaml"))
+        .unwrap()
+        .replace("timeSliceTarget: 1", "timeSliceTarget: 0.9");
+    let (code, _, err) = import_text("openslo", &threshold);
+    assert_eq!(code, 1);
+    assert!(err.contains("timeSliceTarget"), "{err}");
     let (code, _, err) = import_text("openslo", "apiVersion: openslo/v1alpha\nkind: SLO\nmetadata: {name: x}\n");
     assert_eq!(code, 1);
     assert!(err.contains("slo::interop::invalid"), "{err}");
