@@ -12,18 +12,9 @@ RSS of
            every SLO),
 and prints their ratio. Target (issue 5): sweep < 1.5× one backtest.
 """
-import argparse, os, statistics, subprocess, sys, time
+import argparse, statistics
 
-
-def measure(cmd):
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    err = p.stderr.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd)}\n{err}")
-    return wall, usage.ru_maxrss / 1024
+from backtest import measure  # bench/backtest.py: wall time and peak RSS of one run
 
 
 def main():

@@ -374,6 +374,22 @@ pub struct Alert {
     pub min_events: Option<f64>,
 }
 
+impl Alert {
+    /// The windows its condition reads: a tier's long and short window, a
+    /// threshold's windowed quantities.
+    pub fn windows(&self) -> Vec<u64> {
+        match &self.condition {
+            AlertCondition::BurnRate { long_ms, short_ms, .. } => vec![*long_ms, *short_ms],
+            AlertCondition::Threshold(c) => c.windows().collect(),
+        }
+    }
+
+    /// Its longest window, if it reads any.
+    pub fn long_window(&self) -> Option<u64> {
+        self.windows().into_iter().max()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum AlertCondition {
     /// Multiwindow burn-rate tier: fire when the burn rate over both windows
@@ -388,6 +404,18 @@ pub enum AlertCondition {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SloCond {
     pub all: Vec<SloCmp>,
+}
+
+impl SloCond {
+    /// The windows its quantities read (SLI, error ratio and burn rate over a window).
+    pub fn windows(&self) -> impl Iterator<Item = u64> + '_ {
+        self.all.iter().filter_map(|x| match x.lhs {
+            SloQuantity::Sli { window_ms }
+            | SloQuantity::ErrorRatio { window_ms }
+            | SloQuantity::BurnRate { window_ms } => Some(window_ms),
+            _ => None,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

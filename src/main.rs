@@ -308,6 +308,21 @@ fn print_diags(diags: &Diagnostics, sources: &slo::source::SourceMap, format: Fo
     }
 }
 
+/// Loads and checks `files`; prints the diagnostics and gives `None` (exit 1)
+/// when there are errors.
+fn checked(
+    files: &[PathBuf],
+    root: Option<PathBuf>,
+) -> Result<Option<(driver::Loaded, slo::ir::Program)>, driver::IoError> {
+    let loaded = driver::load(files, &root_for(root))?;
+    let (program, diags) = driver::check(&loaded);
+    if diags.has_errors() {
+        print_diags(&diags, &loaded.sources, Format::Human);
+        return Ok(None);
+    }
+    Ok(Some((loaded, program)))
+}
+
 fn run(cli: Cli) -> Result<u8, driver::IoError> {
     match cli.command {
         Command::Check { paths, format, deny_warnings, root } => {
@@ -358,12 +373,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 extra_windows: Default::default(),
             };
             let files = driver::expand(&default_paths(paths))?;
-            let loaded = driver::load(&files, &root_for(root))?;
-            let (program, diags) = driver::check(&loaded);
-            if diags.has_errors() {
-                print_diags(&diags, &loaded.sources, Format::Human);
-                return Ok(1);
-            }
+            let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
             if let Err(errs) = slo::promql::validate(&program, &opts) {
                 let ds = Diagnostics(errs.iter().map(|e| e.diagnostic()).collect());
                 print_diags(&ds, &loaded.sources, Format::Human);
@@ -521,12 +531,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             if files.is_empty() {
                 return Err(driver::IoError("no .slo files found".into()));
             }
-            let loaded = driver::load(&files, &root_for(root))?;
-            let (program, diags) = driver::check(&loaded);
-            if diags.has_errors() {
-                print_diags(&diags, &loaded.sources, Format::Human);
-                return Ok(1);
-            }
+            let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
             if matches!(format, ReportFormat::Html) && out.is_none() {
                 return Err(driver::IoError("--format html needs --out FILE".into()));
             }
@@ -561,7 +566,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     .map_err(|e| driver::IoError(format!("--alerts: {e}")))?;
                 for (s, list) in program.slos.iter().zip(&per_slo) {
                     let w = extra_windows.entry((s.service.clone(), s.name.clone())).or_default();
-                    w.extend(list.iter().flat_map(slo::backtest::analysis::alert_windows));
+                    w.extend(list.iter().flat_map(slo::ir::Alert::windows));
                 }
                 settings.presets.push(slo::backtest::analysis::Preset { name: name.clone(), alerts: Some(per_slo) });
             }
@@ -672,12 +677,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
         }
         Command::Export { to: ExportTo::Openslo, paths, out, root } => {
             let files = driver::expand(&default_paths(paths))?;
-            let loaded = driver::load(&files, &root_for(root))?;
-            let (program, diags) = driver::check(&loaded);
-            if diags.has_errors() {
-                print_diags(&diags, &loaded.sources, Format::Human);
-                return Ok(1);
-            }
+            let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
             let (yaml, ds) = slo::interop::openslo::export(&program);
             print_diags(&Diagnostics(ds), &loaded.sources, Format::Human);
             match &out {
@@ -737,12 +737,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 None
             } else {
                 let files = driver::expand(&paths)?;
-                let loaded = driver::load(&files, &root_for(root))?;
-                let (program, diags) = driver::check(&loaded);
-                if diags.has_errors() {
-                    print_diags(&diags, &loaded.sources, Format::Human);
-                    return Ok(1);
-                }
+                let Some((_, program)) = checked(&files, root)? else { return Ok(1) };
                 Some(program)
             };
             let opts = slo::synth::Options {

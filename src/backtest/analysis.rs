@@ -298,6 +298,15 @@ fn bucket_shares(sig: &Signals, budget: f64, window_ms: f64) -> Vec<(i64, f64)> 
         .collect()
 }
 
+/// [`bucket_shares`] of every group.
+fn group_shares(
+    sigs: &BTreeMap<BTreeMap<String, String>, Signals>,
+    budget: f64,
+    window_ms: f64,
+) -> BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>> {
+    sigs.iter().map(|(k, s)| (k.clone(), bucket_shares(s, budget, window_ms))).collect()
+}
+
 /// Per bucket: burning faster than the budget accrues (error ratio > B).
 fn burning(sig: &Signals, budget: f64) -> Vec<bool> {
     sig.buckets.iter().map(|&(_, bad, valid)| valid > 0.0 && bad.is_finite() && bad / valid > budget).collect()
@@ -454,6 +463,12 @@ fn applies(i: &Incident, labels: &BTreeMap<String, String>) -> bool {
     i.labels.is_empty() || i.labels == *labels
 }
 
+/// A firing matches an incident of its group when it overlaps
+/// [start, end + grace).
+fn matches(f: &Firing, i: &Incident, grace_ms: i64) -> bool {
+    applies(i, &f.labels) && f.start < i.end_ms + grace_ms && f.end > i.start_ms
+}
+
 /// Precision, recall, detection and reset of `firings` against
 /// `incidents`. A firing matches an incident when it overlaps
 /// [start, end + grace): a burn-rate alert still sees an incident for its
@@ -503,40 +518,9 @@ pub fn quality(
     }
 }
 
-/// The long window of an alert (a tier's long window; a threshold's
-/// longest): how long after an incident the alert may still see it.
+/// How long after an incident an alert may still see it: its longest window.
 pub fn grace_ms(a: &ir::Alert) -> i64 {
-    match &a.condition {
-        ir::AlertCondition::BurnRate { long_ms, .. } => *long_ms as i64,
-        ir::AlertCondition::Threshold(c) => c
-            .all
-            .iter()
-            .filter_map(|x| match x.lhs {
-                ir::SloQuantity::Sli { window_ms }
-                | ir::SloQuantity::ErrorRatio { window_ms }
-                | ir::SloQuantity::BurnRate { window_ms } => Some(window_ms as i64),
-                _ => None,
-            })
-            .max()
-            .unwrap_or(0),
-    }
-}
-
-/// Windows an alert reads (for `--alerts` presets: recorded in the replay).
-pub fn alert_windows(a: &ir::Alert) -> Vec<u64> {
-    match &a.condition {
-        ir::AlertCondition::BurnRate { long_ms, short_ms, .. } => vec![*long_ms, *short_ms],
-        ir::AlertCondition::Threshold(c) => c
-            .all
-            .iter()
-            .filter_map(|x| match x.lhs {
-                ir::SloQuantity::Sli { window_ms }
-                | ir::SloQuantity::ErrorRatio { window_ms }
-                | ir::SloQuantity::BurnRate { window_ms } => Some(window_ms),
-                _ => None,
-            })
-            .collect(),
-    }
+    a.long_window().unwrap_or(0) as i64
 }
 
 /// Replays `alert` natively for one group at `objective` from the recorded
@@ -553,7 +537,7 @@ pub fn replay_alert(
     // The numbers as the compiled rules print them (12 significant digits).
     let printed = |x: f64| crate::promql::expr::num(x).parse::<f64>().unwrap_or(x);
     let budget = printed(1.0 - objective);
-    let mut need = alert_windows(a);
+    let mut need = a.windows();
     need.sort();
     need.dedup();
     for w in &need {
@@ -569,12 +553,7 @@ pub fn replay_alert(
     let guard: Option<Vec<bool>> = match a.min_events {
         None => None,
         Some(n) => {
-            let w = match &a.condition {
-                ir::AlertCondition::Threshold(_) if grace_ms(a) == 0 => {
-                    crate::promql::rules::current_window(slo) as i64
-                }
-                _ => grace_ms(a),
-            };
+            let w = crate::promql::rules::guard_window(slo, a) as i64;
             if sig.buckets.is_empty() {
                 return Err("`min_events` needs the per-bucket event series".into());
             }
@@ -789,10 +768,7 @@ pub fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, settings:
     let sigs = signals(bt, slo);
     let window_ms = slo.window.nominal_ms() as f64;
     let budget = slo.budget();
-    let shares_at = |b: f64| -> BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>> {
-        sigs.iter().map(|(k, s)| (k.clone(), bucket_shares(s, b, window_ms))).collect()
-    };
-    let shares = shares_at(budget);
+    let shares = group_shares(&sigs, budget, window_ms);
     let incidents = incidents_for(settings, slo, &sigs, slo.objective);
     let mut out = SloAnalysis::default();
 
@@ -832,7 +808,7 @@ pub fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, settings:
         let mut first: Option<(i64, &str)> = None;
         for a in &slo.alerts {
             for f in fired.get(&a.name).into_iter().flatten() {
-                if applies(i, &f.labels) && f.start < i.end_ms + grace_ms(a) && f.end > i.start_ms {
+                if matches(f, i, grace_ms(a)) {
                     let at = f.start.max(i.start_ms);
                     if first.is_none_or(|(t, _)| at < t) {
                         first = Some((at, &a.name));
@@ -880,26 +856,46 @@ fn sweep(
         if settings.presets.is_empty() { vec![&own] } else { settings.presets.iter().collect() };
     let full_from = bt.data_start_ms + slo.window.nominal_ms() as i64;
     let first_full = if full_from <= g.to() { ((full_from - g.from).max(0) + g.step - 1) / g.step } else { 0 } as usize;
+    // Per group, once: the period ratio on the grid, and the error ratios
+    // the alerts read (filled as they are asked for; neither depends on the
+    // objective or the preset).
+    let periods: Vec<Vec<f64>> =
+        sigs.values().map(|sig| sig.period.map(|s| dense(s, g)).unwrap_or_else(|| vec![f64::NAN; g.len])).collect();
+    let mut caches: Vec<BTreeMap<u64, Vec<f64>>> = vec![BTreeMap::new(); sigs.len()];
     for &objective in &objectives {
         let budget = 1.0 - objective;
         let incidents = incidents_for(settings, slo, sigs, objective);
-        let shares: BTreeMap<BTreeMap<String, String>, Vec<(i64, f64)>> =
-            sigs.iter().map(|(k, s)| (k.clone(), bucket_shares(s, budget, window_ms))).collect();
+        let shares = group_shares(sigs, budget, window_ms);
+        // Attainment and budget at this objective, per group (the same for every preset).
+        let budgets: Vec<(Option<f64>, Option<f64>)> = periods
+            .iter()
+            .map(|period| {
+                let (mut held, mut seen, mut min) = (0usize, 0usize, None::<f64>);
+                for e in period[first_full.min(g.len)..].iter().filter(|e| e.is_finite()) {
+                    seen += 1;
+                    if 1.0 - e >= objective {
+                        held += 1;
+                    }
+                    let r = 1.0 - e / budget;
+                    min = Some(min.map_or(r, |m| m.min(r)));
+                }
+                ((seen > 0).then(|| held as f64 / seen as f64), min)
+            })
+            .collect();
         for p in &presets {
             let alerts: &[ir::Alert] = match &p.alerts {
                 None => &slo.alerts,
                 Some(v) => &v[slo_index],
             };
-            for (labels, sig) in sigs {
-                let period = sig.period.map(|s| dense(s, g)).unwrap_or_else(|| vec![f64::NAN; g.len]);
-                let mut cache = BTreeMap::new();
+            for (gi, (labels, sig)) in sigs.iter().enumerate() {
+                let period = &periods[gi];
                 let mut skipped = Vec::new();
                 let mut firings = Vec::new();
                 let (mut pages, mut tickets) = (0usize, 0usize);
                 let mut grace = 0;
                 let mut fired = BTreeMap::new();
                 for a in alerts {
-                    match replay_alert(a, slo, sig, &mut cache, &period, objective, g) {
+                    match replay_alert(a, slo, sig, &mut caches[gi], period, objective, g) {
                         Ok(iv) => {
                             let seconds = iv.iter().fold(0.0, |s, (a, b)| s + (b - a) as f64 / 1000.0);
                             fired.insert(a.name.clone(), Fired { count: iv.len(), seconds });
@@ -920,22 +916,14 @@ fn sweep(
                 }
                 let q = quality(&firings, &incidents, grace, weeks(g), &shares, g.to());
                 let end = period.last().copied().filter(|e| e.is_finite());
-                let (mut held, mut seen, mut min) = (0usize, 0usize, None::<f64>);
-                for e in period[first_full.min(g.len)..].iter().filter(|e| e.is_finite()) {
-                    seen += 1;
-                    if 1.0 - e >= objective {
-                        held += 1;
-                    }
-                    let r = 1.0 - e / budget;
-                    min = Some(min.map_or(r, |m| m.min(r)));
-                }
+                let (attainment, min) = budgets[gi];
                 out.sweep.push(SweepRow {
                     objective,
                     alerts: p.name.clone(),
                     labels: labels.clone(),
                     sli: end.map(|e| 1.0 - e),
                     met: end.map(|e| 1.0 - e >= objective),
-                    attainment: (seen > 0).then(|| held as f64 / seen as f64),
+                    attainment,
                     budget_remaining: end.map(|e| 1.0 - e / budget),
                     budget_remaining_min: min,
                     pages_per_week: pages as f64 / weeks(g).max(f64::MIN_POSITIVE),

@@ -269,6 +269,52 @@ struct Pass<'a> {
     conflicts: u64,
 }
 
+impl<'a> Pass<'a> {
+    fn new(
+        wants: &'a dyn Fn(&[(String, String)]) -> bool,
+        sink: &'a mut dyn FnMut(Job),
+        sorted: bool,
+        lo: i64,
+        hi: i64,
+    ) -> Pass<'a> {
+        Pass {
+            wants,
+            sink,
+            stats: Stats { sorted_by_engine: sorted, ..Default::default() },
+            cur: None,
+            done: HashSet::new(),
+            lo,
+            hi,
+            conflict: None,
+            conflicts: 0,
+        }
+    }
+
+    /// Runs the pass over the whole stream: its statistics, or `None` when
+    /// the files turned out not to be sorted by series (read again, sorted).
+    async fn drain(
+        mut self,
+        stream: &mut datafusion::physical_plan::SendableRecordBatchStream,
+        cols: &Columns,
+        paths: &[PathBuf],
+        mut on_batch: impl FnMut(usize),
+    ) -> Result<Option<Stats>, Vec<DataError>> {
+        while let Some(b) = stream.next().await {
+            let b = b.map_err(|e| vec![scan_error(paths, e)])?;
+            on_batch(b.num_rows());
+            match self.batch(&b, cols).map_err(|e| vec![e])? {
+                Ok(()) => {}
+                Err(Restart::Unsorted) => return Ok(None),
+            }
+        }
+        self.finish_current();
+        if let Some((series, ts)) = self.conflict {
+            return Err(vec![DataError::Duplicate { series, ts, count: self.conflicts }]);
+        }
+        Ok(Some(self.stats))
+    }
+}
+
 fn series_text(key: &[(String, String)]) -> String {
     let name = key.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
     let rest: Vec<String> = key
@@ -664,29 +710,9 @@ pub fn each_series(
             .await?;
             let wants = |_: &[(String, String)]| true;
             let mut to_sink = |s: Series| sink.series(s);
-            let mut pass = Pass {
-                wants: &wants,
-                sink: &mut to_sink,
-                stats: Stats { sorted_by_engine: sorted, ..Default::default() },
-                cur: None,
-                done: HashSet::new(),
-                lo: *all.start(),
-                hi: *all.end(),
-                conflict: None,
-                conflicts: 0,
-            };
-            while let Some(b) = stream.next().await {
-                let b = b.map_err(|e| vec![scan_error(&src.paths, e)])?;
-                match pass.batch(&b, &cols).map_err(|e| vec![e])? {
-                    Ok(()) => {}
-                    Err(Restart::Unsorted) => return Ok(None),
-                }
-            }
-            pass.finish_current();
-            if let Some((series, ts)) = pass.conflict {
-                return Err(vec![DataError::Duplicate { series, ts, count: pass.conflicts }]);
-            }
-            Ok(Some(pass.stats))
+            Pass::new(&wants, &mut to_sink, sorted, *all.start(), *all.end())
+                .drain(&mut stream, &cols, &src.paths, |_| {})
+                .await
         })?;
         if let Some(stats) = outcome {
             return Ok(stats);
@@ -738,30 +764,9 @@ pub fn scan(
                 let _ = senders[sent % senders.len()].send(job);
                 sent += 1;
             };
-            let mut pass = Pass {
-                wants: &wants,
-                sink: &mut sink,
-                stats: Stats { sorted_by_engine: sorted, ..Default::default() },
-                cur: None,
-                done: HashSet::new(),
-                lo,
-                hi,
-                conflict: None,
-                conflicts: 0,
-            };
-            while let Some(b) = stream.next().await {
-                let b = b.map_err(|e| vec![scan_error(&src.paths, e)])?;
-                progress.inc(b.num_rows() as u64);
-                match pass.batch(&b, &cols).map_err(|e| vec![e])? {
-                    Ok(()) => {}
-                    Err(Restart::Unsorted) => return Ok(None),
-                }
-            }
-            pass.finish_current();
-            if let Some((series, ts)) = pass.conflict {
-                return Err(vec![DataError::Duplicate { series, ts, count: pass.conflicts }]);
-            }
-            Ok(Some(pass.stats))
+            Pass::new(&wants, &mut sink, sorted, lo, hi)
+                .drain(&mut stream, &cols, &src.paths, |rows| progress.inc(rows as u64))
+                .await
         });
         drop(senders);
         let mut merged = fresh;

@@ -6,7 +6,7 @@
 //! compliance tables of the JSON report.
 
 use super::analysis::{self, Signals};
-use super::report::{human_secs, pct, Report, SloReport};
+use super::report::{self, human_secs, pct, Report, SloReport};
 use super::Backtest;
 use crate::ir;
 use crate::sema::eval::{fmt_duration, fmt_factor, fmt_pct};
@@ -368,12 +368,17 @@ fn table(out: &mut String, head: &[&str], rows: Vec<Vec<String>>) {
     out.push_str("</tbody></table>");
 }
 
+/// The verdict and its CSS class.
 fn verdict(met: Option<bool>) -> (&'static str, &'static str) {
-    match met {
-        Some(true) => ("MET", "met"),
-        Some(false) => ("MISSED", "missed"),
-        None => ("NO DATA", "nodata"),
-    }
+    let v = report::verdict(met);
+    (
+        v,
+        match met {
+            Some(true) => "met",
+            Some(false) => "missed",
+            None => "nodata",
+        },
+    )
 }
 
 const STYLE: &str = "body{font-family:sans-serif;margin:24px;color:#222;max-width:1180px}\
@@ -406,27 +411,8 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
     );
     // Summary.
     o.push_str("<h2 id=\"summary\">Summary</h2>");
-    let mut rows = Vec::new();
-    for s in &r.slos {
-        for g in &s.groups {
-            rows.push(vec![
-                super::report::who(s, g),
-                fmt_pct(s.objective),
-                format!("{}{}", s.window, if s.full_window { "" } else { " (partial)" }),
-                pct(g.sli),
-                pct(g.budget_remaining),
-                pct(g.budget_remaining_min),
-                s.alerts
-                    .iter()
-                    .filter(|a| !a.labels.contains_key("policy"))
-                    .map(|a| a.firing.len())
-                    .sum::<usize>()
-                    .to_string(),
-                verdict(g.met).0.to_string(),
-            ]);
-        }
-    }
-    table(&mut o, &["SLO", "objective", "window", "SLI", "budget left", "lowest", "alerts fired", "verdict"], rows);
+    let rows = r.slos.iter().flat_map(|s| s.groups.iter().map(move |g| report::summary_cells(s, g))).collect();
+    table(&mut o, &report::SUMMARY_HEAD, rows);
 
     for (slo, s) in program.slos.iter().zip(&r.slos) {
         let _ = write!(
@@ -442,7 +428,7 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
             let _ = write!(
                 o,
                 "<p><span class=\"{class}\">{v}</span> {}: SLI {} vs objective {} over {}{}; budget remaining {} (lowest {}).</p>\n",
-                esc(&super::report::who(s, g)),
+                esc(&report::who(s, &g.labels)),
                 esc(&pct(g.sli)),
                 esc(&fmt_pct(s.objective)),
                 esc(&s.window),
@@ -458,43 +444,7 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
         }
         if !s.alert_quality.is_empty() {
             o.push_str("<h3>Alert quality</h3>");
-            let rows = s
-                .alert_quality
-                .iter()
-                .map(|a| {
-                    let q = &a.quality;
-                    vec![
-                        format!("{} / {}", a.policy, a.alert),
-                        a.severity.clone(),
-                        q.fired.to_string(),
-                        format!("{:.2}/week", q.per_week),
-                        pct(q.precision),
-                        pct(q.recall),
-                        opt_secs(q.detection_seconds.as_ref().map(|d| d.median)),
-                        opt_secs(q.detection_seconds.as_ref().map(|d| d.p90)),
-                        opt_secs(q.detection_seconds.as_ref().map(|d| d.max)),
-                        opt_secs(q.reset_seconds.as_ref().map(|d| d.median)),
-                        pct(q.budget_before_detection.as_ref().map(|d| d.median)),
-                    ]
-                })
-                .collect();
-            table(
-                &mut o,
-                &[
-                    "policy / alert",
-                    "severity",
-                    "fired",
-                    "rate",
-                    "precision",
-                    "recall",
-                    "detection median",
-                    "p90",
-                    "max",
-                    "reset median",
-                    "budget before detection",
-                ],
-                rows,
-            );
+            table(&mut o, &report::QUALITY_HEAD, s.alert_quality.iter().map(report::quality_cells).collect());
         }
         if !s.incidents.is_empty() {
             let _ = write!(o, "<h3>Incidents ({})</h3>", s.incidents.len());
@@ -521,46 +471,7 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
         }
         if !s.sweep.is_empty() {
             o.push_str("<h3>What-if sweep</h3>");
-            let rows = s
-                .sweep
-                .iter()
-                .map(|w| {
-                    vec![
-                        fmt_pct(w.objective),
-                        w.alerts.clone(),
-                        pct(w.sli),
-                        verdict(w.met).0.into(),
-                        pct(w.attainment),
-                        pct(w.budget_remaining),
-                        pct(w.budget_remaining_min),
-                        format!("{:.2}/week", w.pages_per_week),
-                        format!("{:.2}/week", w.tickets_per_week),
-                        w.incidents.to_string(),
-                        pct(w.precision),
-                        pct(w.recall),
-                        opt_secs(w.detection_median_seconds),
-                    ]
-                })
-                .collect();
-            table(
-                &mut o,
-                &[
-                    "objective",
-                    "alerts",
-                    "SLI",
-                    "verdict",
-                    "time met",
-                    "budget left",
-                    "lowest",
-                    "pages",
-                    "tickets",
-                    "incidents",
-                    "precision",
-                    "recall",
-                    "detection median",
-                ],
-                rows,
-            );
+            table(&mut o, &report::SWEEP_HEAD, s.sweep.iter().map(report::sweep_cells).collect());
             if let Some(rec) = &s.recommendation {
                 let _ = write!(
                     o,
@@ -573,27 +484,7 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
         }
         if !s.compliance.is_empty() {
             o.push_str("<h3>Compliance</h3>");
-            let rows = s
-                .compliance
-                .iter()
-                .map(|c| {
-                    vec![
-                        c.period.clone(),
-                        fmt_pct(c.coverage),
-                        pct(c.attainment),
-                        verdict(c.met).0.into(),
-                        pct(c.budget_consumed),
-                        c.incidents.to_string(),
-                        c.pages.to_string(),
-                        c.tickets.to_string(),
-                    ]
-                })
-                .collect();
-            table(
-                &mut o,
-                &["period", "covered", "attainment", "verdict", "budget consumed", "incidents", "pages", "tickets"],
-                rows,
-            );
+            table(&mut o, &report::COMPLIANCE_HEAD, s.compliance.iter().map(report::compliance_cells).collect());
         }
     }
     o.push_str("</body></html>\n");

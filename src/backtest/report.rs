@@ -447,13 +447,129 @@ pub fn human_secs(s: f64) -> String {
 }
 
 /// `service/slo`, with the group's labels for a grouped SLO.
-pub fn who(s: &SloReport, g: &GroupReport) -> String {
-    if g.labels.is_empty() {
+pub fn who(s: &SloReport, labels: &BTreeMap<String, String>) -> String {
+    if labels.is_empty() {
         format!("{}/{}", s.service, s.slo)
     } else {
-        let l: Vec<String> = g.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
         format!("{}/{}{{{}}}", s.service, s.slo, l.join(","))
     }
+}
+
+pub fn verdict(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "MET",
+        Some(false) => "MISSED",
+        None => "NO DATA",
+    }
+}
+
+fn secs(x: Option<f64>) -> String {
+    x.map_or("–".into(), human_secs)
+}
+
+// The rows of the report's tables, shared by the terminal and the HTML
+// report: each `*_HEAD` names the cells its `*_cells` function returns.
+
+pub const SUMMARY_HEAD: [&str; 8] =
+    ["SLO", "objective", "window", "SLI", "budget left", "lowest", "alerts fired", "verdict"];
+
+pub fn summary_cells(s: &SloReport, g: &GroupReport) -> Vec<String> {
+    let fired: usize = s.alerts.iter().filter(|a| !a.labels.contains_key("policy")).map(|a| a.firing.len()).sum();
+    vec![
+        who(s, &g.labels),
+        fmt_pct(s.objective),
+        format!("{}{}", s.window, if s.full_window { "" } else { " (partial)" }),
+        pct(g.sli),
+        pct(g.budget_remaining),
+        pct(g.budget_remaining_min),
+        fired.to_string(),
+        verdict(g.met).into(),
+    ]
+}
+
+pub const QUALITY_HEAD: [&str; 12] = [
+    "policy / alert",
+    "severity",
+    "rate",
+    "true/fired",
+    "precision",
+    "detected",
+    "recall",
+    "detect p50",
+    "detect p90",
+    "detect max",
+    "reset p50",
+    "budget before",
+];
+
+pub fn quality_cells(a: &analysis::AlertQuality) -> Vec<String> {
+    let q = &a.quality;
+    let d = |f: fn(&analysis::Spread) -> f64| secs(q.detection_seconds.as_ref().map(f));
+    vec![
+        format!("{} / {}", a.policy, a.alert),
+        a.severity.clone(),
+        format!("{:.2}/week", q.per_week),
+        format!("{}/{}", q.true_alerts, q.fired),
+        pct(q.precision),
+        format!("{}/{}", q.detected, q.incidents),
+        pct(q.recall),
+        d(|s| s.median),
+        d(|s| s.p90),
+        d(|s| s.max),
+        secs(q.reset_seconds.as_ref().map(|d| d.median)),
+        pct(q.budget_before_detection.as_ref().map(|d| d.median)),
+    ]
+}
+
+pub const SWEEP_HEAD: [&str; 13] = [
+    "objective",
+    "alerts",
+    "SLI",
+    "verdict",
+    "time met",
+    "budget left",
+    "lowest",
+    "pages",
+    "tickets",
+    "incidents",
+    "precision",
+    "recall",
+    "detect p50",
+];
+
+pub fn sweep_cells(w: &analysis::SweepRow) -> Vec<String> {
+    vec![
+        fmt_pct(w.objective),
+        w.alerts.clone(),
+        pct(w.sli),
+        verdict(w.met).into(),
+        pct(w.attainment),
+        pct(w.budget_remaining),
+        pct(w.budget_remaining_min),
+        format!("{:.2}/week", w.pages_per_week),
+        format!("{:.2}/week", w.tickets_per_week),
+        w.incidents.to_string(),
+        pct(w.precision),
+        pct(w.recall),
+        secs(w.detection_median_seconds),
+    ]
+}
+
+pub const COMPLIANCE_HEAD: [&str; 8] =
+    ["period", "covered", "attainment", "verdict", "budget used", "incidents", "pages", "tickets"];
+
+pub fn compliance_cells(c: &analysis::CompliancePeriod) -> Vec<String> {
+    vec![
+        c.period.clone(),
+        fmt_pct(c.coverage),
+        pct(c.attainment),
+        verdict(c.met).into(),
+        pct(c.budget_consumed),
+        c.incidents.to_string(),
+        c.pages.to_string(),
+        c.tickets.to_string(),
+    ]
 }
 
 /// One aligned row per SLO (and group): the summary above the details.
@@ -464,35 +580,20 @@ fn summary(r: &Report, color: bool) -> String {
     if !color {
         t.force_no_tty();
     }
-    t.set_header(vec!["SLO", "objective", "window", "SLI", "budget left", "lowest", "alerts fired", "verdict"]);
+    t.set_header(SUMMARY_HEAD.to_vec());
     for s in &r.slos {
         for g in &s.groups {
-            let who = who(s, g);
-            let fired: usize =
-                s.alerts.iter().filter(|a| !a.labels.contains_key("policy")).map(|a| a.firing.len()).sum();
-            let (verdict, c) = match g.met {
-                Some(true) => ("MET", Color::Green),
-                Some(false) => ("MISSED", Color::Red),
-                None => ("NO DATA", Color::Yellow),
-            };
-            let mut window = s.window.clone();
-            if !s.full_window {
-                window.push_str(" (partial)");
-            }
-            let mut v = Cell::new(verdict);
+            let mut cells: Vec<Cell> = summary_cells(s, g).into_iter().map(Cell::new).collect();
             if color {
-                v = v.fg(c);
+                let c = match g.met {
+                    Some(true) => Color::Green,
+                    Some(false) => Color::Red,
+                    None => Color::Yellow,
+                };
+                let v = cells.pop().expect("a verdict cell").fg(c);
+                cells.push(v);
             }
-            t.add_row(vec![
-                Cell::new(who),
-                Cell::new(fmt_pct(s.objective)),
-                Cell::new(window),
-                Cell::new(pct(g.sli)),
-                Cell::new(pct(g.budget_remaining)),
-                Cell::new(pct(g.budget_remaining_min)),
-                Cell::new(fired),
-                v,
-            ]);
+            t.add_row(cells);
         }
     }
     for i in [1, 3, 4, 5, 6] {
@@ -519,12 +620,8 @@ pub fn table(r: &Report, color: bool) -> String {
     let _ = writeln!(out, "{}\n", summary(r, color));
     for s in &r.slos {
         for g in &s.groups {
-            let who = who(s, g);
-            let verdict = match g.met {
-                Some(true) => "MET",
-                Some(false) => "MISSED",
-                None => "NO DATA",
-            };
+            let who = who(s, &g.labels);
+            let verdict = verdict(g.met);
             let why = if g.met.is_none() {
                 " (the rules recorded no SLI: does every window hold two samples of each series?)"
             } else {
@@ -623,10 +720,6 @@ pub fn table(r: &Report, color: bool) -> String {
     out
 }
 
-fn secs(x: Option<f64>) -> String {
-    x.map_or("–".into(), human_secs)
-}
-
 /// An aligned table; columns from `right_from` on are right-aligned.
 fn grid(head: &[&str], rows: Vec<Vec<String>>, right_from: usize, color: bool) -> String {
     use comfy_table::{presets, CellAlignment, Table};
@@ -647,155 +740,57 @@ fn grid(head: &[&str], rows: Vec<Vec<String>>, right_from: usize, color: bool) -
     t.to_string()
 }
 
-/// Alert quality, sweep and compliance, each as one table over all SLOs.
+/// Alert quality, sweep and compliance, each as one table over all SLOs
+/// (the rows of [`quality_cells`], [`sweep_cells`] and [`compliance_cells`]
+/// after an SLO column).
 fn analysis_tables(r: &Report, color: bool) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let name = |s: &SloReport, labels: &BTreeMap<String, String>| {
-        if labels.is_empty() {
-            format!("{}/{}", s.service, s.slo)
-        } else {
-            let l: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            format!("{}/{}{{{}}}", s.service, s.slo, l.join(","))
+    let section = |out: &mut String, title: String, head: &[&str], rows: Vec<Vec<String>>, right_from: usize| {
+        if rows.is_empty() {
+            return;
         }
+        let mut h = vec!["SLO"];
+        h.extend_from_slice(head);
+        let _ = writeln!(out, "\n{title}:\n{}", grid(&h, rows, right_from + 1, color));
     };
-    let mut rows = Vec::new();
-    for s in &r.slos {
-        for a in &s.alert_quality {
-            let q = &a.quality;
-            rows.push(vec![
-                format!("{}/{}", s.service, s.slo),
-                format!("{} / {}", a.policy, a.alert),
-                a.severity.clone(),
-                format!("{:.2}/week", q.per_week),
-                format!("{}/{}", q.true_alerts, q.fired),
-                pct(q.precision),
-                format!("{}/{}", q.detected, q.incidents),
-                pct(q.recall),
-                secs(q.detection_seconds.as_ref().map(|d| d.median)),
-                secs(q.detection_seconds.as_ref().map(|d| d.p90)),
-                secs(q.reset_seconds.as_ref().map(|d| d.median)),
-                pct(q.budget_before_detection.as_ref().map(|d| d.median)),
-            ]);
-        }
-    }
-    if !rows.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nalert quality against {} incidents:\n{}",
-            if r.analysis.incidents == "derived" {
-                format!("derived (periods that consumed ≥ {} of the budget)", fmt_pct(r.analysis.incident_budget_share))
-            } else {
-                r.analysis.incidents.trim_start_matches("file:").to_string()
-            },
-            grid(
-                &[
-                    "SLO",
-                    "policy / alert",
-                    "severity",
-                    "rate",
-                    "true/fired",
-                    "precision",
-                    "detected",
-                    "recall",
-                    "detect p50",
-                    "detect p90",
-                    "reset p50",
-                    "budget before",
-                ],
-                rows,
-                3,
-                color
-            )
-        );
-    }
-    let mut rows = Vec::new();
-    for s in &r.slos {
-        for w in &s.sweep {
-            rows.push(vec![
-                name(s, &w.labels),
-                fmt_pct(w.objective),
-                w.alerts.clone(),
-                pct(w.sli),
-                match w.met {
-                    Some(true) => "MET".into(),
-                    Some(false) => "MISSED".into(),
-                    None => "NO DATA".into(),
-                },
-                pct(w.attainment),
-                pct(w.budget_remaining),
-                pct(w.budget_remaining_min),
-                format!("{:.2}/week", w.pages_per_week),
-                format!("{:.2}/week", w.tickets_per_week),
-                pct(w.precision),
-                pct(w.recall),
-                secs(w.detection_median_seconds),
-            ]);
-        }
-    }
-    if !rows.is_empty() {
-        let _ = writeln!(
-            out,
-            "\nwhat-if sweep (recommendation: the highest objective keeping ≥ {} of its budget):\n{}",
-            fmt_pct(r.analysis.margin),
-            grid(
-                &[
-                    "SLO",
-                    "objective",
-                    "alerts",
-                    "SLI",
-                    "verdict",
-                    "time met",
-                    "budget left",
-                    "lowest",
-                    "pages",
-                    "tickets",
-                    "precision",
-                    "recall",
-                    "detect p50",
-                ],
-                rows,
-                3,
-                color
-            )
-        );
-    }
-    let mut rows = Vec::new();
-    for s in &r.slos {
-        for c in &s.compliance {
-            rows.push(vec![
-                name(s, &c.labels),
-                c.period.clone(),
-                fmt_pct(c.coverage),
-                pct(c.attainment),
-                match c.met {
-                    Some(true) => "MET".into(),
-                    Some(false) => "MISSED".into(),
-                    None => "NO DATA".into(),
-                },
-                pct(c.budget_consumed),
-                c.incidents.to_string(),
-                c.pages.to_string(),
-                c.tickets.to_string(),
-            ]);
-        }
-    }
-    if !rows.is_empty() {
-        let _ = writeln!(
-            out,
-            "\ncompliance per {}:\n{}",
-            match r.analysis.compliance_period {
-                analysis::PeriodUnit::Week => "week",
-                analysis::PeriodUnit::Month => "month",
-            },
-            grid(
-                &["SLO", "period", "covered", "attainment", "verdict", "budget used", "incidents", "pages", "tickets"],
-                rows,
-                2,
-                color
-            )
-        );
-    }
+    let prefixed = |name: String, mut cells: Vec<String>| {
+        cells.insert(0, name);
+        cells
+    };
+    let rows = r
+        .slos
+        .iter()
+        .flat_map(|s| s.alert_quality.iter().map(move |a| prefixed(who(s, &BTreeMap::new()), quality_cells(a))))
+        .collect();
+    let against = if r.analysis.incidents == "derived" {
+        format!("derived (periods that consumed ≥ {} of the budget)", fmt_pct(r.analysis.incident_budget_share))
+    } else {
+        r.analysis.incidents.trim_start_matches("file:").to_string()
+    };
+    section(&mut out, format!("alert quality against {against} incidents"), &QUALITY_HEAD, rows, 2);
+    let rows =
+        r.slos.iter().flat_map(|s| s.sweep.iter().map(move |w| prefixed(who(s, &w.labels), sweep_cells(w)))).collect();
+    section(
+        &mut out,
+        format!(
+            "what-if sweep (recommendation: the highest objective keeping ≥ {} of its budget)",
+            fmt_pct(r.analysis.margin)
+        ),
+        &SWEEP_HEAD,
+        rows,
+        2,
+    );
+    let rows = r
+        .slos
+        .iter()
+        .flat_map(|s| s.compliance.iter().map(move |c| prefixed(who(s, &c.labels), compliance_cells(c))))
+        .collect();
+    let unit = match r.analysis.compliance_period {
+        analysis::PeriodUnit::Week => "week",
+        analysis::PeriodUnit::Month => "month",
+    };
+    section(&mut out, format!("compliance per {unit}"), &COMPLIANCE_HEAD, rows, 1);
     out
 }
 

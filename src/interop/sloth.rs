@@ -289,11 +289,10 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
             }
             let _ = writeln!(out, "}}\n");
             // Fields that do not carry over.
-            for (k, v) in slo.as_mapping().into_iter().flatten() {
+            for k in slo.as_mapping().into_iter().flat_map(|m| m.keys()) {
                 let k = scalar(k).unwrap_or_default();
                 if !["name", "objective", "description", "labels", "sli", "alerting"].contains(&k.as_str()) {
                     let s = input.key(here, &k);
-                    let _ = v;
                     input.warn(
                         s,
                         format!("SLO `{sname}`: `{k}` is not translated"),

@@ -110,18 +110,6 @@ pub type Needs = BTreeMap<(String, String), BTreeSet<u64>>;
 
 /// Windows an SLO's own alerts, conditions and burn rates read.
 pub fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
-    fn cond(c: &ir::SloCond, w: &mut BTreeSet<u64>) {
-        for cmp in &c.all {
-            match cmp.lhs {
-                SloQuantity::Sli { window_ms }
-                | SloQuantity::ErrorRatio { window_ms }
-                | SloQuantity::BurnRate { window_ms } => {
-                    w.insert(window_ms);
-                }
-                _ => {}
-            }
-        }
-    }
     let mut w = BTreeSet::new();
     w.insert(current_window(slo));
     // A composite's period combines its components' ratios over its own
@@ -130,18 +118,18 @@ pub fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
         w.insert(slo.window.nominal_ms());
     }
     for a in &slo.alerts {
-        match &a.condition {
-            AlertCondition::BurnRate { long_ms, short_ms, .. } => {
-                w.insert(*long_ms);
-                w.insert(*short_ms);
-            }
-            AlertCondition::Threshold(c) => cond(c, &mut w),
-        }
+        w.extend(a.windows());
     }
     for p in &slo.policy_rules {
-        cond(&p.condition, &mut w);
+        w.extend(p.condition.windows());
     }
     w
+}
+
+/// The window an alert's `min_events` guard counts valid events over: its
+/// longest window, else the current window (`slo:burn_rate:current`).
+pub fn guard_window(slo: &ir::Slo, a: &ir::Alert) -> u64 {
+    a.long_window().unwrap_or_else(|| current_window(slo))
 }
 
 /// The window of `slo:burn_rate:current`: 1h, or the SLO window if shorter.
@@ -639,7 +627,8 @@ impl SloRules<'_> {
                     self.own(&ratio_name(*short_ms))
                 );
                 if let Some(n) = a.min_events {
-                    expr = format!("{expr} and {} ({} >= {})", self.on_groups(), self.events_in(*long_ms), num(n));
+                    let w = guard_window(self.slo, a);
+                    expr = format!("{expr} and {} ({} >= {})", self.on_groups(), self.events_in(w), num(n));
                 }
                 let f = crate::sema::eval::fmt_factor(*factor);
                 (
@@ -659,17 +648,7 @@ impl SloRules<'_> {
             AlertCondition::Threshold(c) => {
                 let mut expr = self.cond(c)?;
                 if let Some(n) = a.min_events {
-                    let w = c
-                        .all
-                        .iter()
-                        .filter_map(|x| match x.lhs {
-                            SloQuantity::Sli { window_ms }
-                            | SloQuantity::ErrorRatio { window_ms }
-                            | SloQuantity::BurnRate { window_ms } => Some(window_ms),
-                            _ => None,
-                        })
-                        .max()
-                        .unwrap_or_else(|| current_window(self.slo));
+                    let w = guard_window(self.slo, a);
                     expr = format!("{expr} and {} ({} >= {})", self.on_groups(), self.events_in(w), num(n));
                 }
                 (

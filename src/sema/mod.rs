@@ -62,15 +62,7 @@ pub fn check(sources: &SourceMap, modules: &[Module]) -> (ir::Program, Diagnosti
     let scopes = scope::build(modules, &mut diags);
     graph::import_cycles(modules, &mut diags);
     let catalogue = scope::Catalogue::build(modules, &mut diags);
-    let mut cx = slo::Cx {
-        sources,
-        modules,
-        scopes: &scopes,
-        catalogue: &catalogue,
-        diags: &mut diags,
-        used: Default::default(),
-        defaults: Default::default(),
-    };
+    let mut cx = slo::Cx::new(sources, modules, &scopes, &catalogue, &mut diags);
     let program = cx.lower_program();
     cx.check_unused();
     graph::composite_cycles(&program, &catalogue, &mut diags);
@@ -123,15 +115,7 @@ pub fn preset_alerts(
             p.name.name
         ));
     }
-    let mut cx = slo::Cx {
-        sources,
-        modules,
-        scopes: &scopes,
-        catalogue: &catalogue,
-        diags: &mut diags,
-        used: Default::default(),
-        defaults: Default::default(),
-    };
+    let mut cx = slo::Cx::new(sources, modules, &scopes, &catalogue, &mut diags);
     let path = ast::Path { parts: vec![decl.name.clone()], span: decl.name.span };
     let call = ast::Call { callee: path, args: vec![], span: decl.name.span };
     let env = eval::Env { module: mi, ..eval::Env::default() };

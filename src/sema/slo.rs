@@ -109,6 +109,16 @@ pub struct SloCtx {
 }
 
 impl<'a> Cx<'a> {
+    pub fn new(
+        sources: &'a SourceMap,
+        modules: &'a [Module],
+        scopes: &'a [Scope],
+        catalogue: &'a Catalogue,
+        diags: &'a mut Diagnostics,
+    ) -> Cx<'a> {
+        Cx { sources, modules, scopes, catalogue, diags, used: Default::default(), defaults: Default::default() }
+    }
+
     /// Reports labels slo sets itself on series and alerts.
     pub fn reserved_labels(&mut self, labels: &ir::Labels, span: Span) -> bool {
         let mut ok = true;

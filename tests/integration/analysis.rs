@@ -2,10 +2,8 @@
 //! forms, incidents (derived and from a file), what-if sweeps, compliance
 //! periods, and the HTML report rendered in headless Chromium.
 
-use super::common::{repo, slo};
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{Field, Schema};
-use datafusion::parquet::arrow::ArrowWriter;
+use super::common::{repo, slo, write_parquet};
+use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -86,14 +84,8 @@ fn dataset(dir: &Path) -> (PathBuf, PathBuf) {
         ("code", Arc::new(StringArray::from(code))),
         ("value", Arc::new(Float64Array::from(v))),
     ];
-    let schema = Arc::new(Schema::new(
-        cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(schema.clone(), cols.into_iter().map(|(_, a)| a).collect()).unwrap();
     let data = dir.join("svc.parquet");
-    let mut w = ArrowWriter::try_new(std::fs::File::create(&data).unwrap(), schema, None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    write_parquet(&data, cols);
     (slo_path, data)
 }
 
@@ -493,13 +485,7 @@ fn grouped_slos_are_analysed_per_group() {
         ("code", Arc::new(StringArray::from(code))),
         ("value", Arc::new(Float64Array::from(v))),
     ];
-    let schema = Arc::new(Schema::new(
-        cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(schema.clone(), cols.into_iter().map(|(_, a)| a).collect()).unwrap();
-    let mut w = ArrowWriter::try_new(std::fs::File::create(&data).unwrap(), schema, None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    write_parquet(&data, cols);
     let v = run(&[
         "backtest",
         file,

@@ -1,11 +1,9 @@
 //! `slo synth` and `slo backtest` end to end through the binary: the report,
 //! determinism, the timeline, and every kind of bad input.
 
-use super::common::slo;
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{Field, Schema};
+use super::common::{slo, write_parquet as write};
+use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use datafusion::parquet::arrow::ArrowWriter;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -126,16 +124,6 @@ fn timeline_holds_every_recorded_series_and_alerts() {
     {
         assert!(names.contains(n), "{n} missing from {names:?}");
     }
-}
-
-fn write(path: &Path, cols: Vec<(&str, ArrayRef)>) {
-    let schema = Arc::new(Schema::new(
-        cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect::<Vec<_>>(),
-    ));
-    let batch = RecordBatch::try_new(schema.clone(), cols.into_iter().map(|(_, a)| a).collect()).unwrap();
-    let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
 }
 
 /// A small valid dataset: two counters of job "api", one minute apart.

@@ -45,3 +45,18 @@ pub fn slo(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Writes named columns as one Parquet file (a dataset for the backtester).
+pub fn write_parquet(path: &Path, cols: Vec<(&str, datafusion::arrow::array::ArrayRef)>) {
+    use datafusion::arrow::array::RecordBatch;
+    use datafusion::arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(
+        cols.iter().map(|(n, a)| Field::new(*n, a.data_type().clone(), true)).collect::<Vec<_>>(),
+    ));
+    let batch = RecordBatch::try_new(schema.clone(), cols.into_iter().map(|(_, a)| a).collect()).unwrap();
+    let mut w =
+        datafusion::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+}
