@@ -15,12 +15,35 @@ use crate::syntax::{self, ast};
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
+/// A problem outside the user's sources that ends the run with exit code 2:
+/// a path that cannot be read or written, a bad flag, a refusal to touch a
+/// file that is not slo's. Like a [`Diagnostic`] it has a stable code and,
+/// where there is one, help that says what to do.
 #[derive(Debug)]
-pub struct IoError(pub String);
+pub struct IoError {
+    pub code: &'static str,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl IoError {
+    /// An I/O failure (`slo::io`): the message names the path and the OS error.
+    pub fn new(message: impl Into<String>) -> IoError {
+        IoError { code: "slo::io", message: message.into(), help: None }
+    }
+    /// A problem with its own stable code and help.
+    pub fn coded(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> IoError {
+        IoError { code, message: message.into(), help: Some(help.into()) }
+    }
+}
 
 impl std::fmt::Display for IoError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        write!(f, "[{}] {}", self.code, self.message)?;
+        if let Some(h) = &self.help {
+            write!(f, "\n  help: {h}")?;
+        }
+        Ok(())
     }
 }
 
@@ -38,7 +61,7 @@ pub struct Loaded {
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| IoError(format!("cannot read {}: {e}", p.display())))?;
+        let meta = std::fs::metadata(p).map_err(|e| IoError::new(format!("cannot read {}: {e}", p.display())))?;
         if meta.is_dir() {
             walk(p, &mut out)?;
         } else {
@@ -51,7 +74,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IoError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| IoError(format!("cannot list {}: {e}", dir.display())))?;
+    let rd = std::fs::read_dir(dir).map_err(|e| IoError::new(format!("cannot list {}: {e}", dir.display())))?;
     let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for e in entries {
@@ -270,7 +293,7 @@ pub fn load(files: &[PathBuf], root: &Path) -> Result<Loaded, IoError> {
     };
     for f in files {
         let abs = absolute(f);
-        l.load_file(&abs, true).map_err(|e| IoError(format!("cannot read {}: {e}", f.display())))?;
+        l.load_file(&abs, true).map_err(|e| IoError::new(format!("cannot read {}: {e}", f.display())))?;
     }
     let mut i = 0;
     while i < l.modules.len() {

@@ -260,7 +260,7 @@ fn parse_ratio(flag: &str, s: &str) -> Result<f64, driver::IoError> {
     };
     v.ok()
         .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 1.0)
-        .ok_or_else(|| driver::IoError(format!("{flag}: `{s}` is not a share like 99.9% or 0.999")))
+        .ok_or_else(|| driver::IoError::new(format!("{flag}: `{s}` is not a share like 99.9% or 0.999")))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -274,7 +274,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error[{}]: {}", e.code, e.message);
+            if let Some(help) = &e.help {
+                eprintln!("  help: {help}");
+            }
             ExitCode::from(2)
         }
     }
@@ -328,7 +331,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
         Command::Check { paths, format, deny_warnings, root } => {
             let files = driver::expand(&default_paths(paths))?;
             if files.is_empty() {
-                return Err(driver::IoError("no .slo files found".into()));
+                return Err(driver::IoError::new("no .slo files found".into()));
             }
             let loaded = driver::load(&files, &root_for(root))?;
             let (program, diags) = driver::check(&loaded);
@@ -349,14 +352,14 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
         Command::Compile { paths, out, target, eval_interval, namespace, labels, partial_response, check, root } => {
             let Some(eval_interval_ms) = slo::sema::eval::parse_duration(&eval_interval).filter(|ms| *ms >= 1000)
             else {
-                return Err(driver::IoError(format!(
+                return Err(driver::IoError::new(format!(
                     "--eval-interval: `{eval_interval}` is not a duration of 1s or more"
                 )));
             };
             let mut crd_labels = std::collections::BTreeMap::new();
             for l in labels {
                 let Some((k, v)) = l.split_once('=') else {
-                    return Err(driver::IoError(format!("--label: `{l}` is not key=value")));
+                    return Err(driver::IoError::new(format!("--label: `{l}` is not key=value")));
                 };
                 crd_labels.insert(k.to_string(), v.to_string());
             }
@@ -415,7 +418,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             let mut code = 0;
             for f in files {
                 let bytes =
-                    std::fs::read(&f).map_err(|e| driver::IoError(format!("cannot read {}: {e}", f.display())))?;
+                    std::fs::read(&f).map_err(|e| driver::IoError::new(format!("cannot read {}: {e}", f.display())))?;
                 let text = match String::from_utf8(bytes) {
                     Ok(t) => t,
                     Err(e) => {
@@ -459,7 +462,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
         }
         Command::Debug { stage, file, root } => {
             let text = std::fs::read_to_string(&file)
-                .map_err(|e| driver::IoError(format!("cannot read {}: {e}", file.display())))?;
+                .map_err(|e| driver::IoError::new(format!("cannot read {}: {e}", file.display())))?;
             match stage {
                 Stage::Ast => {
                     let mut sources = slo::source::SourceMap::new();
@@ -512,7 +515,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             let time = |flag: &str, v: Option<String>| -> Result<Option<i64>, driver::IoError> {
                 v.map(|v| {
                     slo::backtest::parse_time(&v).ok_or_else(|| {
-                        driver::IoError(format!(
+                        driver::IoError::new(format!(
                             "{flag}: `{v}` is neither RFC 3339 (2026-01-31T00:00:00Z) nor unix seconds"
                         ))
                     })
@@ -522,18 +525,18 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             let from_ms = time("--from", from)?;
             let to_ms = time("--to", to)?;
             let Some(step_ms) = slo::sema::eval::parse_duration(&step).filter(|ms| *ms >= 1000) else {
-                return Err(driver::IoError(format!("--step: `{step}` is not a duration of 1s or more")));
+                return Err(driver::IoError::new(format!("--step: `{step}` is not a duration of 1s or more")));
             };
             let Some(memory_limit) = slo::backtest::parse_size(&memory_limit) else {
-                return Err(driver::IoError(format!("--memory-limit: `{memory_limit}` is not a size like 512M or 2G")));
+                return Err(driver::IoError::new(format!("--memory-limit: `{memory_limit}` is not a size like 512M or 2G")));
             };
             let files = driver::expand(&default_paths(paths))?;
             if files.is_empty() {
-                return Err(driver::IoError("no .slo files found".into()));
+                return Err(driver::IoError::new("no .slo files found".into()));
             }
             let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
             if matches!(format, ReportFormat::Html) && out.is_none() {
-                return Err(driver::IoError("--format html needs --out FILE".into()));
+                return Err(driver::IoError::new("--format html needs --out FILE".into()));
             }
             let mut settings = slo::backtest::analysis::Settings {
                 incident_share: parse_ratio("--incident-budget", &incident_budget)?,
@@ -547,12 +550,12 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             for o in &objective {
                 let r = parse_ratio("--objective", o)?;
                 if !(r > 0.0 && r < 1.0) {
-                    return Err(driver::IoError(format!("--objective: `{o}` must be strictly between 0% and 100%")));
+                    return Err(driver::IoError::new(format!("--objective: `{o}` must be strictly between 0% and 100%")));
                 }
                 settings.objectives.push(r);
             }
             if let Some(path) = &incidents {
-                let list = slo::backtest::analysis::load_incidents(path).map_err(driver::IoError)?;
+                let list = slo::backtest::analysis::load_incidents(path).map_err(driver::IoError::new)?;
                 settings.incidents = Some((path.display().to_string(), list));
             }
             let mut extra_windows: std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u64>> =
@@ -563,7 +566,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     continue;
                 }
                 let per_slo = slo::sema::preset_alerts(&loaded.sources, &loaded.modules, name, &program.slos)
-                    .map_err(|e| driver::IoError(format!("--alerts: {e}")))?;
+                    .map_err(|e| driver::IoError::new(format!("--alerts: {e}")))?;
                 for (s, list) in program.slos.iter().zip(&per_slo) {
                     let w = extra_windows.entry((s.service.clone(), s.name.clone())).or_default();
                     w.extend(list.iter().flat_map(slo::ir::Alert::windows));
@@ -581,7 +584,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 extra_windows,
             };
             if bare_scan {
-                let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(driver::IoError)?;
+                let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(driver::IoError::new)?;
                 println!("bare scan: {rows} rows, sum(value) = {sum}, {secs:.3}s");
                 return Ok(0);
             }
@@ -596,7 +599,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 print_diags(&Diagnostics(bt.warnings.clone()), &bt.sources, Format::Human);
             }
             if let Some(path) = &timeline {
-                let n = slo::backtest::timeline::write(&bt, path).map_err(driver::IoError)?;
+                let n = slo::backtest::timeline::write(&bt, path).map_err(driver::IoError::new)?;
                 if !quiet {
                     eprintln!("timeline: {n} samples written to {}", path.display());
                 }
@@ -625,13 +628,13 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
         }
         Command::Import { from, files, out, period } => {
             if slo::sema::eval::parse_duration(&period).is_none() {
-                return Err(driver::IoError(format!("--period: `{period}` is not a duration")));
+                return Err(driver::IoError::new(format!("--period: `{period}` is not a duration")));
             }
             let mut code = 0;
             let mut written = Vec::new();
             for f in &files {
                 let text = std::fs::read_to_string(f)
-                    .map_err(|e| driver::IoError(format!("cannot read {}: {e}", f.display())))?;
+                    .map_err(|e| driver::IoError::new(format!("cannot read {}: {e}", f.display())))?;
                 let name = f.display().to_string();
                 let r = match from {
                     ImportFrom::Sloth => slo::interop::sloth::import(&name, &text, &period),
@@ -644,7 +647,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 }
                 for (name, text) in r.files {
                     if written.iter().any(|(n, _)| *n == name) {
-                        return Err(driver::IoError(format!(
+                        return Err(driver::IoError::new(format!(
                             "two inputs define the service of `{name}`: import them into separate directories, or merge the specs into one file"
                         )));
                     }
@@ -658,7 +661,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             match &out {
                 Some(dir) => {
                     std::fs::create_dir_all(dir)
-                        .map_err(|e| driver::IoError(format!("cannot create {}: {e}", dir.display())))?;
+                        .map_err(|e| driver::IoError::new(format!("cannot create {}: {e}", dir.display())))?;
                     for (name, text) in &written {
                         slo::outdir::write_atomic(&dir.join(name), text.as_bytes())?;
                         eprintln!("wrote {}", dir.join(name).display());
@@ -702,19 +705,19 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             root,
         } => {
             let Some(resolution_ms) = slo::sema::eval::parse_duration(&resolution).filter(|ms| *ms >= 1000) else {
-                return Err(driver::IoError(format!("--resolution: `{resolution}` is not a duration of 1s or more")));
+                return Err(driver::IoError::new(format!("--resolution: `{resolution}` is not a duration of 1s or more")));
             };
             let Some(start_ms) = slo::backtest::parse_time(&start) else {
-                return Err(driver::IoError(format!("--start: `{start}` is neither RFC 3339 nor unix seconds")));
+                return Err(driver::IoError::new(format!("--start: `{start}` is neither RFC 3339 nor unix seconds")));
             };
             if !(days > 0.0 && days <= 3660.0) {
-                return Err(driver::IoError(format!("--days: {days} is not between 0 and 3660")));
+                return Err(driver::IoError::new(format!("--days: {days} is not between 0 and 3660")));
             }
             let day = 86_400_000.0;
             let mut parsed = Vec::new();
             for i in &incidents {
                 parsed.push(slo::synth::Incident::parse(i).ok_or_else(|| {
-                    driver::IoError(format!(
+                    driver::IoError::new(format!(
                         "--incident: `{i}` is not OFFSET/DURATION/RATIO[@JOB], e.g. 20d/2h/0.05@api"
                     ))
                 })?);
@@ -751,7 +754,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 base_error_ratio: error_ratio,
                 instances,
             };
-            let (n, samples) = slo::synth::write(program.as_ref(), &opts, &out).map_err(driver::IoError)?;
+            let (n, samples) = slo::synth::write(program.as_ref(), &opts, &out).map_err(driver::IoError::new)?;
             eprintln!("wrote {n} series, {samples} samples to {}", out.display());
             Ok(0)
         }
@@ -835,7 +838,7 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
     use slo::metrics::{self, import::Format as F};
     let source = |paths: Vec<PathBuf>, memory_limit: &str| -> Result<slo::backtest::data::Source, driver::IoError> {
         let Some(memory_limit) = slo::backtest::parse_size(memory_limit) else {
-            return Err(driver::IoError(format!("--memory-limit: `{memory_limit}` is not a size like 512M or 2G")));
+            return Err(driver::IoError::new(format!("--memory-limit: `{memory_limit}` is not a size like 512M or 2G")));
         };
         Ok(slo::backtest::data::Source { paths, memory_limit })
     };
@@ -849,7 +852,7 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
             let default_time_ms = match default_time {
                 None => None,
                 Some(t) => Some(slo::backtest::parse_time(&t).ok_or_else(|| {
-                    driver::IoError(format!("--default-time: `{t}` is neither RFC 3339 nor unix seconds"))
+                    driver::IoError::new(format!("--default-time: `{t}` is neither RFC 3339 nor unix seconds"))
                 })?),
             };
             let format = match from {
@@ -927,7 +930,7 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
                     Ok(0)
                 }
                 Err(metrics::export::Failure::Data(errs)) => Ok(data_failure(errs)),
-                Err(metrics::export::Failure::Write(m)) => Err(driver::IoError(m)),
+                Err(metrics::export::Failure::Write(m)) => Err(driver::IoError::new(m)),
             }
         }
     }

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// over the target.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let err = |e: std::io::Error| IoError(format!("cannot write {}: {e}", path.display()));
+    let err = |e: std::io::Error| IoError::new(format!("cannot write {}: {e}", path.display()));
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
     tmp.write_all(bytes).map_err(err)?;
     match std::fs::metadata(path) {
@@ -42,7 +42,7 @@ fn generated_files(dir: &Path, header: &str) -> Result<Vec<PathBuf>, IoError> {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(IoError(format!("cannot list {}: {e}", dir.display()))),
+        Err(e) => return Err(IoError::new(format!("cannot list {}: {e}", dir.display()))),
     };
     let mut out = Vec::new();
     for e in rd.flatten() {
@@ -85,18 +85,18 @@ pub fn write_with<E: std::fmt::Display>(
     files: impl IntoIterator<Item = Result<OutFile, E>>,
     header: &str,
 ) -> Result<Written, IoError> {
-    std::fs::create_dir_all(dir).map_err(|e| IoError(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| IoError::new(format!("cannot create {}: {e}", dir.display())))?;
     let mut w = Written::default();
     let mut pending = Vec::new();
     let mut produced = std::collections::HashSet::new();
     for f in files {
-        let f = f.map_err(|e| IoError(e.to_string()))?;
+        let f = f.map_err(|e| IoError::new(e.to_string()))?;
         let p = dir.join(&f.path);
         w.files += 1;
         if std::fs::read(&p).ok().as_deref() == Some(f.contents.as_bytes()) {
             w.unchanged += 1;
         } else {
-            let err = |e: std::io::Error| IoError(format!("cannot write {}: {e}", p.display()));
+            let err = |e: std::io::Error| IoError::new(format!("cannot write {}: {e}", p.display()));
             let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
             tmp.write_all(f.contents.as_bytes()).map_err(err)?;
             // Temporary files are private (0600); rule files must stay
@@ -112,12 +112,12 @@ pub fn write_with<E: std::fmt::Display>(
         produced.insert(p);
     }
     for (tmp, p) in pending {
-        tmp.persist(&p).map_err(|e| IoError(format!("cannot write {}: {}", p.display(), e.error)))?;
+        tmp.persist(&p).map_err(|e| IoError::new(format!("cannot write {}: {}", p.display(), e.error)))?;
         w.changed += 1;
     }
     for p in generated_files(dir, header)? {
         if !produced.contains(&p) {
-            std::fs::remove_file(&p).map_err(|e| IoError(format!("cannot remove {}: {e}", p.display())))?;
+            std::fs::remove_file(&p).map_err(|e| IoError::new(format!("cannot remove {}: {e}", p.display())))?;
             w.removed += 1;
         }
     }
@@ -150,7 +150,7 @@ pub fn diff_with<E: std::fmt::Display>(
     };
     let mut produced = std::collections::HashSet::new();
     for f in files {
-        let f = f.map_err(|e| IoError(e.to_string()))?;
+        let f = f.map_err(|e| IoError::new(e.to_string()))?;
         let p = dir.join(&f.path);
         let old = std::fs::read_to_string(&p).unwrap_or_default();
         show(&f.path, &old, &f.contents);

@@ -60,3 +60,65 @@ pub fn write_parquet(path: &Path, cols: Vec<(&str, datafusion::arrow::array::Arr
     w.write(&batch).unwrap();
     w.close().unwrap();
 }
+
+/// What a run under [`slo_capped`] did.
+pub struct Capped {
+    /// The exit code, or `None` when the run was killed (time limit or signal).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs the binary from `dir` under an address-space cap (`ulimit -v`, in
+/// MiB) and a wall-clock limit: a hostile input must end in a coded error
+/// within both. A run past the time limit is killed and reported with
+/// `code: None`.
+pub fn slo_capped(dir: &Path, args: &[&str], mem_mib: u64, secs: u64) -> Capped {
+    use std::io::Read;
+    let start = std::time::Instant::now();
+    let mut child = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("ulimit -v {}; exec \"$0\" \"$@\"", mem_mib * 1024))
+        .arg(env!("CARGO_BIN_EXE_slo"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t_out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        // Bounded: a run that floods stderr is a failure of its own.
+        let _ = (&mut err).take(16 << 20).read_to_end(&mut b);
+        b
+    });
+    let deadline = start + std::time::Duration::from_secs(secs);
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let elapsed = start.elapsed();
+    Capped {
+        code,
+        stdout: String::from_utf8_lossy(&t_out.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&t_err.join().unwrap()).into_owned(),
+        elapsed,
+    }
+}
