@@ -245,8 +245,15 @@ pub enum Combine {
     Serial,
     /// Weighted mean of the components' error ratios; weights sum to 1.
     Weighted(Vec<f64>),
-    /// Good when at least k of the n components are good.
+    /// Good when at least k of the n components are good (n at most
+    /// [`Combine::K_OF_N_MAX_COMPONENTS`]).
     KOfN(u32),
+}
+
+impl Combine {
+    /// Most components a k-of-n composite may have: its rules grow as n·k
+    /// (the recurrence in `promql::rules`), about 3,000 at 32 of 16.
+    pub const K_OF_N_MAX_COMPONENTS: usize = 32;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -32,7 +32,12 @@
 //! counters with `rate`, as multiwindow alerts usually do; longer ones
 //! reuse the bucket sums. The only approximation is Prometheus's own:
 //! `increase` extrapolates to the edges of each bucket, which is exact for
-//! steady counters. A numerator with no series at all counts as zero.
+//! steady counters. An events numerator with no series at all counts as
+//! zero (an error counter not yet created has no errors; a success counter
+//! not yet created has no successes). A latency bucket never does: a
+//! histogram exposes every bucket from its first observation, so a missing
+//! `le` is a threshold that is not a bucket boundary, and the SLI is
+//! absent rather than "every request slow".
 
 use super::expr::{agg, dur, le_regex, num, selector, with_suffix};
 use super::{Options, OutputError};
@@ -102,6 +107,22 @@ fn window_name(ms: u64) -> String {
 
 pub fn ratio_name(ms: u64) -> String {
     format!("slo:sli_error:ratio_rate{}", window_name(ms))
+}
+
+/// Most terms a k-of-n composite's error ratio is spelled out with; larger
+/// ones record the Poisson-binomial recurrence (see `Lower::k_of_n`).
+pub const K_OF_N_MAX_TERMS: u128 = 32;
+
+/// Terms of the spelled-out k-of-n sum: the subsets of fewer than `k` of
+/// `n` components, Σ_{m<k} C(n, m) (saturating).
+pub fn k_of_n_terms(n: usize, k: usize) -> u128 {
+    let mut c: u128 = 1;
+    let mut total: u128 = 0;
+    for m in 0..k.min(n + 1) {
+        total = total.saturating_add(c);
+        c = c.saturating_mul((n - m) as u128) / (m as u128 + 1);
+    }
+    total
 }
 
 /// Per SLO (service, name), the windows it must record ratios for: its
@@ -239,8 +260,11 @@ impl SloRules<'_> {
             }
             ir::Sli::Latency { histogram, below_seconds } => {
                 let t = inc(&with_suffix(histogram, "_count"));
+                // No `or 0` here: a histogram exposes all its buckets from
+                // its first observation, so a missing bucket is a threshold
+                // that is not a bucket boundary (unknown, never "all slow").
                 let good = self.sum(&format!("increase({}[{w}])", self.bucket(histogram, *below_seconds)));
-                (format!("{t} - ({good} or 0 * {t})"), t)
+                (format!("{t} - {good}"), t)
             }
             ir::Sli::Gauge { series } => {
                 let count = self.sum(&format!("count_over_time({}[{w}])", selector(series, &[])));
@@ -317,10 +341,7 @@ impl SloRules<'_> {
             }
             ir::Sli::Latency { histogram, below_seconds } => {
                 let t = self.sum(&format!("rate({}[{w}])", selector(&with_suffix(histogram, "_count"), &[])));
-                format!(
-                    "1 - ({} or 0 * {t}) / {t}",
-                    self.sum(&format!("rate({}[{w}])", self.bucket(histogram, *below_seconds)))
-                )
+                format!("1 - {} / {t}", self.sum(&format!("rate({}[{w}])", self.bucket(histogram, *below_seconds))))
             }
             ir::Sli::Gauge { series } => format!(
                 "1 - {} / {}",
@@ -342,8 +363,9 @@ impl SloRules<'_> {
     }
 
     /// Error ratio over `w` of a composite, from its components' series
-    /// named `series` (each component is a single ungrouped series).
-    fn composite_ratio(&self, combine: &ir::Combine, components: &[ir::SloRef], series: &str) -> String {
+    /// named `series` (each component is a single ungrouped series), plus
+    /// the rules it needs recorded first (the k-of-n recurrence).
+    fn composite_ratio(&self, combine: &ir::Combine, components: &[ir::SloRef], series: &str) -> (Vec<Rule>, String) {
         let comps: Vec<String> = components
             .iter()
             .filter_map(|c| self.program.slo(&c.service, &c.name))
@@ -351,29 +373,87 @@ impl SloRules<'_> {
             .collect();
         match combine {
             ir::Combine::Serial => {
-                format!("1 - {}", comps.iter().map(|c| format!("(1 - {c})")).collect::<Vec<_>>().join(" * "))
+                (vec![], format!("1 - {}", comps.iter().map(|c| format!("(1 - {c})")).collect::<Vec<_>>().join(" * ")))
             }
-            ir::Combine::Weighted(ws) => {
-                comps.iter().zip(ws).map(|(c, w)| format!("{} * {c}", num(*w))).collect::<Vec<_>>().join(" + ")
-            }
-            ir::Combine::KOfN(k) => {
-                // P(fewer than k components good), components independent:
-                // sum over the subsets of good components smaller than k.
-                let n = comps.len();
-                let mut terms = Vec::new();
-                for mask in 0u32..(1 << n) {
-                    if (mask.count_ones() as usize) < *k as usize {
-                        let factors: Vec<String> = (0..n)
-                            .map(
-                                |i| if mask & (1 << i) != 0 { format!("(1 - {})", comps[i]) } else { comps[i].clone() },
-                            )
-                            .collect();
-                        terms.push(factors.join(" * "));
+            ir::Combine::Weighted(ws) => (
+                vec![],
+                comps.iter().zip(ws).map(|(c, w)| format!("{} * {c}", num(*w))).collect::<Vec<_>>().join(" + "),
+            ),
+            ir::Combine::KOfN(k) => self.k_of_n(*k as usize, &comps, series),
+        }
+    }
+
+    /// P(fewer than `k` of the components good), components independent,
+    /// component `i` bad with probability `comps[i]` (its error ratio).
+    ///
+    /// Spelled out as a sum over the subsets of good components smaller
+    /// than `k` while that sum has at most [`K_OF_N_MAX_TERMS`] terms (the
+    /// usual 2-of-3 or 3-of-5). Beyond that the sum has exponentially many
+    /// terms (184,756 products of 22 factors for 11 of 22), so the
+    /// Poisson-binomial recurrence is recorded instead, one rule per
+    /// (components seen `j`, good among them `m < k`):
+    /// `P(j, m) = P(j−1, m)·e_j + P(j−1, m−1)·(1 − e_j)`, at most
+    /// `n·k` rules of constant size, each reading the two it depends on.
+    fn k_of_n(&self, k: usize, comps: &[String], series: &str) -> (Vec<Rule>, String) {
+        let n = comps.len();
+        if k_of_n_terms(n, k) <= K_OF_N_MAX_TERMS {
+            // Every set of fewer than k good components, as sorted indices,
+            // in the order of their bit masks (component i is bit i).
+            let mut subsets: Vec<Vec<usize>> = vec![vec![]];
+            let mut frontier = subsets.clone();
+            for _ in 1..k {
+                let mut next = Vec::new();
+                for s in &frontier {
+                    for i in s.last().map_or(0, |i| i + 1)..n {
+                        let mut t = s.clone();
+                        t.push(i);
+                        next.push(t);
                     }
                 }
-                terms.join(" + ")
+                subsets.extend(next.iter().cloned());
+                frontier = next;
+            }
+            subsets.sort_by(|a, b| a.iter().rev().cmp(b.iter().rev()));
+            let terms: Vec<String> = subsets
+                .iter()
+                .map(|good| {
+                    (0..n)
+                        .map(|i| if good.contains(&i) { format!("(1 - {})", comps[i]) } else { comps[i].clone() })
+                        .collect::<Vec<_>>()
+                        .join(" * ")
+                })
+                .collect();
+            return (vec![], terms.join(" + "));
+        }
+        let suffix = series.rsplit(':').next().unwrap_or(series);
+        let name = |j: usize, m: usize| format!("slo:k_of_n_p{j}_{m}:{suffix}");
+        // P(1, 0) = e_1 and P(1, 1) = 1 − e_1; then one step per component.
+        let mut prev: Vec<String> = vec![comps[0].clone(), format!("(1 - {})", comps[0])];
+        prev.truncate(k);
+        let mut rules = Vec::new();
+        for (j, e) in comps.iter().enumerate().skip(1) {
+            let mut cur = Vec::new();
+            for m in 0..(j + 2).min(k) {
+                let stay = prev.get(m).map(|p| format!("{p} * {e}"));
+                let up = m.checked_sub(1).and_then(|m1| prev.get(m1)).map(|p| format!("{p} * (1 - {e})"));
+                cur.push(match (stay, up) {
+                    (Some(a), Some(b)) => format!("{a} + {b}"),
+                    (Some(a), None) | (None, Some(a)) => a,
+                    (None, None) => unreachable!("m < j + 2 has a predecessor"),
+                });
+            }
+            if j + 1 == n {
+                let total = cur.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(" + ");
+                return (rules, total);
+            }
+            prev = Vec::new();
+            for (m, expr) in cur.into_iter().enumerate() {
+                let record = name(j + 1, m);
+                rules.push(self.record(record.clone(), expr, &[]));
+                prev.push(format!("sum({})", self.own(&record)));
             }
         }
+        unreachable!("a k-of-n composite has at least two components")
     }
 
     fn record(&self, name: String, expr: String, extra: &[(&str, String)]) -> Rule {
@@ -407,7 +487,11 @@ impl SloRules<'_> {
         // Window ratios.
         for &w in &windows {
             let expr = match composite {
-                Some((c, comps)) => self.composite_ratio(c, comps, &ratio_name(w)),
+                Some((c, comps)) => {
+                    let (steps, expr) = self.composite_ratio(c, comps, &ratio_name(w));
+                    rules.extend(steps);
+                    expr
+                }
                 // With timeslice budgeting the interval series count
                 // slices, so alert windows read the raw events at any length.
                 None => match (w <= RAW_MAX_MS || slo.budgeting != ir::Budgeting::Occurrences)
@@ -423,7 +507,11 @@ impl SloRules<'_> {
         // The period.
         let mut trailing = None;
         let period = match (composite, &slo.window) {
-            (Some((c, comps)), _) => self.composite_ratio(c, comps, &ratio_name(t)),
+            (Some((c, comps)), _) => {
+                let (steps, expr) = self.composite_ratio(c, comps, &ratio_name(t));
+                rules.extend(steps);
+                expr
+            }
             (None, ir::Window::Rolling { .. }) => self.summed_ratio(t),
             (None, ir::Window::Calendar { unit, tz }) => {
                 let (acc, id) = self.calendar(*unit, tz);
@@ -834,4 +922,21 @@ fn describe(slo: &ir::Slo) -> (&'static str, String) {
         ir::Budgeting::RatioTimeslices { slice_ms } => format!("ratio_timeslices/{}", dur(*slice_ms)),
     };
     (kind, budgeting)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::k_of_n_terms;
+
+    #[test]
+    fn k_of_n_terms_count_the_small_subsets_without_overflow() {
+        // 2 of 3: {} and the three singletons.
+        assert_eq!(k_of_n_terms(3, 2), 4);
+        assert_eq!(k_of_n_terms(3, 3), 7);
+        assert_eq!(k_of_n_terms(32, 1), 1);
+        // 11 of 22: Σ_{m<11} C(22, m) = (2^22 − C(22, 11)) / 2.
+        assert_eq!(k_of_n_terms(22, 11), ((1u128 << 22) - 705_432) / 2);
+        assert_eq!(k_of_n_terms(32, 33), (1u128 << 32));
+        assert!(k_of_n_terms(200, 100) > 1u128 << 100);
+    }
 }

@@ -1674,6 +1674,25 @@ impl<'a> Cx<'a> {
         let combine = match mode {
             Mode::Serial => ir::Combine::Serial,
             Mode::KOfN(k, span) => {
+                if refs.len() > ir::Combine::K_OF_N_MAX_COMPONENTS {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "slo::composite::too_many",
+                            ov.span,
+                            format!(
+                                "a k-of-n composite of {} SLOs; at most {} are supported",
+                                refs.len(),
+                                ir::Combine::K_OF_N_MAX_COMPONENTS
+                            ),
+                            format!("{} components", refs.len()),
+                        )
+                        .with_help(
+                            "the rules grow with n·k: for a large pool, measure the pool itself (e.g. a gauge SLI \
+                             of the share of replicas up) or combine fewer, larger components",
+                        ),
+                    );
+                    return None;
+                }
                 if k.fract() != 0.0 || k < 1.0 || k > refs.len() as f64 {
                     self.diags.push(error::out_of_range(
                         "slo::composite::k_range",

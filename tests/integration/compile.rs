@@ -351,3 +351,63 @@ fn yaml_writer_matches_serde() {
         }
     }
 }
+
+/// A k-of-n composite of `n` gauge SLOs of one service, `k` of which must be good.
+fn k_of_n_source(n: usize, k: usize) -> String {
+    let mut s =
+        String::from("service replicas {\n  owner = \"sre\"\n  runbook = \"https://runbooks.example.com/r\"\n}\n");
+    for i in 1..=n {
+        s.push_str(&format!(
+            "slo r{i} for replicas {{\n  objective = 99% over 28d\n  sli gauge {{\n    series = up{{job=\"r\", replica=\"{i}\"}}\n  }}\n}}\n"
+        ));
+    }
+    let of: Vec<String> = (1..=n).map(|i| format!("replicas.r{i}")).collect();
+    s.push_str(&format!(
+        "service pool {{\n  owner = \"sre\"\n  runbook = \"https://runbooks.example.com/p\"\n}}\n\
+         slo serving for pool {{\n  objective = 99.99% over 28d\n  sli composite {{\n    combine = k_of_n({k})\n    of = [{}]\n  }}\n}}\n",
+        of.join(", ")
+    ));
+    s
+}
+
+/// k-of-n composites used to spell out every subset: from n = 16 the rule
+/// file grew exponentially (11 of 22 wrote 7.2 GB) and at n = 32 a shift
+/// wrapped and kept one term of 33. Now every size up to the cap compiles
+/// to rules of polynomial size that read every component, and promtool
+/// accepts them; past the cap it is a coded error.
+#[test]
+fn k_of_n_composites_stay_polynomial_and_complete() {
+    let tools = promtools();
+    for (n, k) in [(3, 2), (16, 8), (22, 11), (32, 1), (32, 16), (32, 32)] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pool.slo"), k_of_n_source(n, k)).unwrap();
+        let out = dir.path().join("rules");
+        let (code, _, err) = slo(&[
+            "compile",
+            dir.path().to_str().unwrap(),
+            "--root",
+            dir.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{n} choose {k}: {err}");
+        let pool = std::fs::read_to_string(out.join("pool.rules.yml")).unwrap();
+        assert!(pool.len() < 2 << 20, "{k} of {n}: {} bytes of rules", pool.len());
+        for i in 1..=n {
+            assert!(pool.contains(&format!("slo=\"r{i}\"")), "{k} of {n}: component r{i} is never read");
+        }
+        let mut paths = vec![out.join("pool.rules.yml").display().to_string()];
+        paths.push(out.join("replicas.rules.yml").display().to_string());
+        for (v, bin) in &tools {
+            let mut args = vec!["check", "rules"];
+            args.extend(paths.iter().map(String::as_str));
+            let (ok, msg) = promtool(bin, &args, dir.path());
+            assert!(ok, "promtool {v} rejects {k} of {n}:\n{msg}");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("pool.slo"), k_of_n_source(33, 2)).unwrap();
+    let (code, _, err) = slo(&["check", dir.path().to_str().unwrap(), "--root", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("slo::composite::too_many"), "{err}");
+}
