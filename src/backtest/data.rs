@@ -736,6 +736,7 @@ pub fn scan(
         let specs = leaves.specs.clone();
         let grid = leaves.grid();
         let fresh = Leaves::new(specs.clone(), grid);
+        let missed = std::cell::RefCell::new(vec![std::collections::BTreeSet::new(); specs.len()]);
         // Workers fold finished series into their own leaves while the scan
         // goes on; series are dealt round-robin, so the merge is deterministic.
         let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
@@ -757,7 +758,10 @@ pub fn scan(
         let outcome = rt.block_on(async {
             let ctx = session(src, 1).map_err(|e| vec![e])?;
             let (mut stream, cols) = rows(&ctx, src, sorted, |cols| predicate(cols, &fresh, lo, hi)).await?;
-            let wants = |k: &[(String, String)]| fresh.wants(k);
+            let wants = |k: &[(String, String)]| {
+                fresh.note_missed_buckets(k, &mut missed.borrow_mut());
+                fresh.wants(k)
+            };
             let mut sent = 0usize;
             let mut sink = |job: Job| {
                 // A worker only goes away by panicking; its join reports that.
@@ -777,6 +781,7 @@ pub fn scan(
             }
         }
         if let Some(stats) = outcome? {
+            merged.missed_buckets = missed.into_inner();
             *leaves = merged;
             return Ok(stats);
         }

@@ -4,7 +4,7 @@
 
 use super::plan::{AggOp, LeafKind, LeafSpec};
 use super::range::{is_absent, Grid, Samples, ABSENT};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// A label set, sorted by name.
@@ -26,13 +26,21 @@ pub struct LeafOut {
     pub series: Vec<(Labels, Vec<f64>)>,
     /// How many raw series the leaf's selector matched.
     pub matched: u64,
+    /// The `le` of series that matched all but the selector's `le`
+    /// matchers (at most [`MISSED_BUCKETS_KEPT`]): the buckets that exist.
+    pub missed_buckets: BTreeSet<String>,
 }
+
+/// How many missed bucket boundaries a leaf keeps for its warning.
+pub const MISSED_BUCKETS_KEPT: usize = 64;
 
 pub struct Leaves {
     pub specs: Vec<LeafSpec>,
     grid: Grid,
     accs: Vec<HashMap<Vec<(String, String)>, Acc>>,
     matched: Vec<u64>,
+    /// Per leaf, see [`LeafOut::missed_buckets`].
+    pub missed_buckets: Vec<BTreeSet<String>>,
     scratch: Vec<f64>,
     /// Problems Prometheus reports as evaluation errors.
     pub errors: Vec<String>,
@@ -57,6 +65,7 @@ impl Leaves {
             grid,
             accs: (0..n).map(|_| HashMap::new()).collect(),
             matched: vec![0; n],
+            missed_buckets: vec![BTreeSet::new(); n],
             scratch: vec![0.0; grid.len],
             errors: Vec::new(),
         }
@@ -64,6 +73,18 @@ impl Leaves {
 
     pub fn grid(&self) -> Grid {
         self.grid
+    }
+
+    /// Notes the buckets of histograms a leaf's `le` matcher misses (see
+    /// [`LeafOut::missed_buckets`]).
+    pub fn note_missed_buckets(&self, labels: &[(String, String)], into: &mut [BTreeSet<String>]) {
+        for (spec, set) in self.specs.iter().zip(into.iter_mut()) {
+            if let Some(le) = spec.sel.missed_bucket(labels) {
+                if set.len() < MISSED_BUCKETS_KEPT {
+                    set.insert(le.to_string());
+                }
+            }
+        }
     }
 
     /// Whether any leaf reads this series.
@@ -200,7 +221,9 @@ impl Leaves {
 
     pub fn finish(self) -> Vec<LeafOut> {
         let mut out = Vec::with_capacity(self.specs.len());
-        for ((spec, accs), matched) in self.specs.iter().zip(self.accs).zip(self.matched) {
+        let missed = self.missed_buckets;
+        for (((spec, accs), matched), missed_buckets) in self.specs.iter().zip(self.accs).zip(self.matched).zip(missed)
+        {
             let op = spec.agg.as_ref().map(|(op, _)| *op);
             let mut series: Vec<(Labels, Vec<f64>)> = accs
                 .into_iter()
@@ -224,7 +247,7 @@ impl Leaves {
                 })
                 .collect();
             series.sort_by(|a, b| a.0.cmp(&b.0));
-            out.push(LeafOut { series, matched });
+            out.push(LeafOut { series, matched, missed_buckets });
         }
         out
     }

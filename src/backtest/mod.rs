@@ -414,11 +414,12 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let mut warnings = Vec::new();
     let leaf_errors = std::mem::take(&mut lv.errors);
     let outs = lv.finish();
-    // Selectors that matched no series at all.
-    let mut empty: BTreeSet<String> = BTreeSet::new();
+    // Selectors that matched no series at all, with the buckets that do
+    // exist when only an `le` matcher missed.
+    let mut empty: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (spec, out) in planner.leaves.iter().zip(&outs) {
         if out.matched == 0 {
-            empty.insert(spec.text.clone());
+            empty.entry(spec.text.clone()).or_default().extend(out.missed_buckets.iter().cloned());
         }
     }
     let bar = progress_bar(opts.progress, len as u64, "evaluate");
@@ -438,13 +439,28 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         let id = sources.add(Source::new("<backtest>", message.clone(), Origin::User));
         warnings.push(Diagnostic::warning(code, Span::new(id, 0, message.len()), message, label).with_help(help));
     };
-    for e in empty {
-        note(
-            "slo::backtest::no_match",
-            format!("no series in the data match `{e}`"),
-            "matches nothing",
-            "an SLI that reads nothing has no value; check the metric name and labels against `slo data inspect`-style listings of the data",
-        );
+    for (e, buckets) in empty {
+        if buckets.is_empty() {
+            note(
+                "slo::backtest::no_match",
+                format!("no series in the data match `{e}`"),
+                "matches nothing",
+                "an SLI that reads nothing has no value; check the metric name and labels against `slo data inspect`-style listings of the data",
+            );
+        } else {
+            let mut les: Vec<&String> = buckets.iter().collect();
+            les.sort_by(|a, b| le_order(a).total_cmp(&le_order(b)).then(a.cmp(b)));
+            let listed: Vec<String> = les.iter().map(|l| format!("le=\"{l}\"")).collect();
+            note(
+                "slo::backtest::no_bucket",
+                format!(
+                    "no bucket of the histogram matches the `le` of `{e}`; its buckets are {}",
+                    listed.join(", ")
+                ),
+                "no such bucket",
+                "a latency threshold must be one of the histogram's bucket boundaries: set `below` to one of the buckets listed (the SLI has no value until then, in Prometheus too)",
+            );
+        }
     }
     for e in leaf_errors.into_iter().chain(eval_errors) {
         note("slo::backtest::eval", e, "evaluation failed", "Prometheus would log this rule evaluation as failed");
@@ -478,6 +494,12 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         })
         .collect();
     Ok(Backtest { grid, data_start_ms: first, groups, store, alerts, stats, warnings, sources })
+}
+
+/// Where a bucket boundary sorts: its value (`+Inf` last), text that does
+/// not parse after every number.
+fn le_order(le: &str) -> f64 {
+    le.trim().parse::<f64>().unwrap_or(f64::INFINITY)
 }
 
 fn data_failure_message(mut sources: SourceMap, code: &'static str, message: String, help: &str) -> Failure {

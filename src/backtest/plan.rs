@@ -21,6 +21,23 @@ pub struct Sel {
 }
 
 impl Sel {
+    /// The series' `le` when it matches everything but this selector's
+    /// `le` matchers: a bucket of the histogram the selector reads, just
+    /// not the one it asks for (a latency threshold that is not a bucket
+    /// boundary).
+    pub fn missed_bucket<'l>(&self, labels: &'l [(String, String)]) -> Option<&'l str> {
+        let le = labels.iter().find(|(k, _)| k == "le").map(|(_, v)| v.as_str())?;
+        if !self.matchers.iter().any(|m| m.name == "le") {
+            return None;
+        }
+        let get = |k: &str| labels.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
+        if self.name.as_ref().is_some_and(|n| get("__name__") != n) {
+            return None;
+        }
+        let (on_le, others): (Vec<&Matcher>, Vec<&Matcher>) = self.matchers.iter().partition(|m| m.name == "le");
+        (others.iter().all(|m| m.is_match(get(&m.name))) && !on_le.iter().all(|m| m.is_match(le))).then_some(le)
+    }
+
     pub fn matches(&self, labels: &[(String, String)]) -> bool {
         let get = |k: &str| labels.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
         if let Some(n) = &self.name {

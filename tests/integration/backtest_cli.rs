@@ -474,3 +474,70 @@ fn budget_policy_actions_are_replayed_with_their_intervals() {
     let (_, table, _) = slo(&["backtest", file, "--data", data.to_str().unwrap(), "--quiet"]);
     assert!(table.contains("policy storefront_release_gate: freeze deploys in force"), "{table}");
 }
+
+/// `below = 300ms` over buckets 0.25/0.4 (Prometheus's defaults have no
+/// 0.3) used to give an SLI of 0% and a budget of −9900%: pages right
+/// after deploy. The SLI is now absent, nothing fires, and the warning
+/// names the missing bucket and lists the ones that exist.
+#[test]
+fn a_latency_threshold_that_is_not_a_bucket_is_no_data_and_says_so() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("lat.slo");
+    std::fs::write(
+        &src,
+        "import std.alerting.{google_28d}\n\
+         service svc {\n  owner = \"sre\"\n  runbook = \"https://runbooks.example.com/svc\"\n}\n\
+         slo latency for svc {\n  objective = 99% over 28d\n  sli latency {\n    \
+         histogram = http_request_duration_seconds{job=\"lat\"}\n    below = 300ms\n  }\n  alerts = google_28d()\n}\n",
+    )
+    .unwrap();
+    // 6 h at 1m, 100 fast requests a minute; series sorted, then time.
+    let (mut ts, mut name, mut le, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (metric, bucket) in [
+        ("http_request_duration_seconds_bucket", Some("+Inf")),
+        ("http_request_duration_seconds_bucket", Some("0.25")),
+        ("http_request_duration_seconds_bucket", Some("0.4")),
+        ("http_request_duration_seconds_count", None),
+    ] {
+        for i in 0..360i64 {
+            ts.push(i * 60_000);
+            name.push(metric);
+            le.push(bucket);
+            v.push(i as f64 * 100.0);
+        }
+    }
+    let n = ts.len();
+    let data = d.path().join("lat.parquet");
+    write(
+        &data,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts))),
+            ("__name__", Arc::new(StringArray::from(name))),
+            ("job", Arc::new(StringArray::from(vec!["lat"; n]))),
+            ("le", Arc::new(StringArray::from(le))),
+            ("value", Arc::new(Float64Array::from(v))),
+        ],
+    );
+    let (code, out, err) = slo(&[
+        "backtest",
+        src.to_str().unwrap(),
+        "--root",
+        d.path().to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("slo::backtest::no_bucket"), "{err}");
+    assert!(err.contains(r#"its buckets are le="0.25", le="0.4", le="+Inf""#), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let slo = &v["slos"][0];
+    for g in slo["groups"].as_array().unwrap() {
+        assert!(g["sli"].is_null() && g["budget_remaining"].is_null(), "an SLI with no good series: {g}");
+    }
+    for a in slo["alerts"].as_array().unwrap() {
+        assert!(a["firing"].as_array().unwrap().is_empty(), "fired without data: {a}");
+    }
+}
