@@ -331,7 +331,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
         Command::Check { paths, format, deny_warnings, root } => {
             let files = driver::expand(&default_paths(paths))?;
             if files.is_empty() {
-                return Err(driver::IoError::new("no .slo files found".into()));
+                return Err(driver::IoError::new("no .slo files found"));
             }
             let loaded = driver::load(&files, &root_for(root))?;
             let (program, diags) = driver::check(&loaded);
@@ -528,15 +528,17 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 return Err(driver::IoError::new(format!("--step: `{step}` is not a duration of 1s or more")));
             };
             let Some(memory_limit) = slo::backtest::parse_size(&memory_limit) else {
-                return Err(driver::IoError::new(format!("--memory-limit: `{memory_limit}` is not a size like 512M or 2G")));
+                return Err(driver::IoError::new(format!(
+                    "--memory-limit: `{memory_limit}` is not a size like 512M or 2G"
+                )));
             };
             let files = driver::expand(&default_paths(paths))?;
             if files.is_empty() {
-                return Err(driver::IoError::new("no .slo files found".into()));
+                return Err(driver::IoError::new("no .slo files found"));
             }
             let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
             if matches!(format, ReportFormat::Html) && out.is_none() {
-                return Err(driver::IoError::new("--format html needs --out FILE".into()));
+                return Err(driver::IoError::new("--format html needs --out FILE"));
             }
             let mut settings = slo::backtest::analysis::Settings {
                 incident_share: parse_ratio("--incident-budget", &incident_budget)?,
@@ -550,12 +552,20 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             for o in &objective {
                 let r = parse_ratio("--objective", o)?;
                 if !(r > 0.0 && r < 1.0) {
-                    return Err(driver::IoError::new(format!("--objective: `{o}` must be strictly between 0% and 100%")));
+                    return Err(driver::IoError::new(format!(
+                        "--objective: `{o}` must be strictly between 0% and 100%"
+                    )));
                 }
                 settings.objectives.push(r);
             }
             if let Some(path) = &incidents {
-                let list = slo::backtest::analysis::load_incidents(path).map_err(driver::IoError::new)?;
+                let list = slo::backtest::analysis::load_incidents(path, &program).map_err(|e| {
+                    driver::IoError::coded(
+                        "slo::backtest::incidents",
+                        e,
+                        "each row needs RFC 3339 or unix-second start < end, and a service/slo that the checked sources declare",
+                    )
+                })?;
                 settings.incidents = Some((path.display().to_string(), list));
             }
             let mut extra_windows: std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u64>> =
@@ -705,7 +715,9 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             root,
         } => {
             let Some(resolution_ms) = slo::sema::eval::parse_duration(&resolution).filter(|ms| *ms >= 1000) else {
-                return Err(driver::IoError::new(format!("--resolution: `{resolution}` is not a duration of 1s or more")));
+                return Err(driver::IoError::new(format!(
+                    "--resolution: `{resolution}` is not a duration of 1s or more"
+                )));
             };
             let Some(start_ms) = slo::backtest::parse_time(&start) else {
                 return Err(driver::IoError::new(format!("--start: `{start}` is neither RFC 3339 nor unix seconds")));
@@ -838,7 +850,9 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
     use slo::metrics::{self, import::Format as F};
     let source = |paths: Vec<PathBuf>, memory_limit: &str| -> Result<slo::backtest::data::Source, driver::IoError> {
         let Some(memory_limit) = slo::backtest::parse_size(memory_limit) else {
-            return Err(driver::IoError::new(format!("--memory-limit: `{memory_limit}` is not a size like 512M or 2G")));
+            return Err(driver::IoError::new(format!(
+                "--memory-limit: `{memory_limit}` is not a size like 512M or 2G"
+            )));
         };
         Ok(slo::backtest::data::Source { paths, memory_limit })
     };

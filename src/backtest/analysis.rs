@@ -135,7 +135,7 @@ enum IncidentDoc {
 /// Reads an incidents file: CSV with a header (`start,end,service,slo,title`;
 /// only start and end are required) or YAML (a list of such maps, or a map
 /// with an `incidents` list). Times are RFC 3339 or unix seconds.
-pub fn load_incidents(path: &Path) -> Result<Vec<Incident>, String> {
+pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident>, String> {
     let shown = path.display();
     let text = std::fs::read_to_string(path).map_err(|e| format!("--incidents: cannot read {shown}: {e}"))?;
     let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
@@ -170,12 +170,17 @@ pub fn load_incidents(path: &Path) -> Result<Vec<Incident>, String> {
             continue;
         }
         let blank = |s: Option<String>| s.filter(|s| !s.is_empty());
+        let (service, slo) = (blank(r.service.clone()), blank(r.slo.clone()));
+        if let Some(unknown) = unknown_target(program, service.as_deref(), slo.as_deref()) {
+            errors.push(format!("incident {n}: {unknown}"));
+            continue;
+        }
         out.push(Incident {
             start_ms,
             end_ms,
             title: blank(r.title).unwrap_or_else(|| format!("incident {n}")),
-            service: blank(r.service),
-            slo: blank(r.slo),
+            service,
+            slo,
             labels: BTreeMap::new(),
             derived: false,
         });
@@ -185,6 +190,32 @@ pub fn load_incidents(path: &Path) -> Result<Vec<Incident>, String> {
     }
     out.sort_by_key(|i| (i.start_ms, i.end_ms));
     Ok(out)
+}
+
+/// Why an incident's `service`/`slo` names nothing in the program, if they
+/// don't: such an incident would silently match no SLO.
+fn unknown_target(program: &ir::Program, service: Option<&str>, slo: Option<&str>) -> Option<String> {
+    if let Some(sv) = service {
+        if !program.services.iter().any(|s| s.name == sv) {
+            let some: Vec<&str> = program.services.iter().map(|s| s.name.as_str()).take(12).collect();
+            return Some(format!("no service `{sv}` in the checked sources (services: {})", some.join(", ")));
+        }
+    }
+    let slo = slo?;
+    let candidates: Vec<String> = program
+        .slos
+        .iter()
+        .filter(|s| service.is_none_or(|sv| s.service == sv))
+        .map(|s| format!("{}.{}", s.service, s.name))
+        .take(12)
+        .collect();
+    if program.slos.iter().any(|s| s.name == slo && service.is_none_or(|sv| s.service == sv)) {
+        return None;
+    }
+    Some(match service {
+        Some(sv) => format!("service `{sv}` has no SLO `{slo}` (its SLOs: {})", candidates.join(", ")),
+        None => format!("no SLO `{slo}` in the checked sources (SLOs: {})", candidates.join(", ")),
+    })
 }
 
 /// The recorded series of one group of one SLO.

@@ -204,6 +204,38 @@ fn an_incidents_file_in_yaml_reads_like_csv_and_bad_rows_are_reported() {
     ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("incident 1: ends") && err.contains("incident 2: start and end"), "{err}");
+    // An incident that names an SLO or service the sources do not declare
+    // would match nothing and silently count for nothing: each such row is
+    // an error.
+    let unknown = d.path().join("unknown.csv");
+    std::fs::write(
+        &unknown,
+        "start,end,service,slo,title
+\
+         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,svc,availability,known
+\
+         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,svc,availabilty,typo
+\
+         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,svx,,no such service
+\
+         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,,latency,no such slo
+",
+    )
+    .unwrap();
+    let (code, _, err) = slo(&[
+        "backtest",
+        slo_path.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--incidents",
+        unknown.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("slo::backtest::incidents"), "{err}");
+    assert!(!err.contains("incident 1:"), "{err}");
+    assert!(err.contains("incident 2: service `svc` has no SLO `availabilty`"), "{err}");
+    assert!(err.contains("incident 3: no service `svx`"), "{err}");
+    assert!(err.contains("incident 4: no SLO `latency`"), "{err}");
 }
 
 #[test]
