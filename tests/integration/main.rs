@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod compile;
 mod data_import;
+mod docs;
 mod errors;
 mod examples;
 mod fmt;
