@@ -70,6 +70,13 @@ pub struct Stats {
     pub last_ms: Option<i64>,
     /// First series seen with a NaN or infinite value.
     pub nonfinite_example: Option<String>,
+    /// Rows skipped because their timestamp is null.
+    pub null_timestamps: u64,
+    /// Rows skipped because their metric name is null or empty.
+    pub unnamed_rows: u64,
+    /// Rows whose `labels` map gives a label column's label another value
+    /// (the map's value is used).
+    pub label_conflicts: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -369,8 +376,16 @@ impl Pass<'_> {
         for r in ranges {
             let row = r.start;
             let mut key: Vec<(String, String)> = Vec::with_capacity(labels.len() + 1);
-            if let Some(nm) = names.get(row).filter(|s| !s.is_empty()) {
-                key.push(("__name__".into(), nm.into()));
+            // Prometheus has no series without a name: such rows are
+            // skipped and counted (null names from the files' statistics,
+            // see `null_rows`; empty ones here).
+            match names.get(row) {
+                Some(nm) if !nm.is_empty() => key.push(("__name__".into(), nm.into())),
+                Some(_) => {
+                    self.stats.unnamed_rows += r.len() as u64;
+                    continue;
+                }
+                None => continue,
             }
             for (l, c) in cols.labels.iter().zip(&labels) {
                 if let Some(v) = c.get(row).filter(|s| !s.is_empty()) {
@@ -385,6 +400,9 @@ impl Pass<'_> {
                     let (ks, vs) = (ks.as_string::<i32>(), vs.as_string::<i32>());
                     for j in 0..ks.len() {
                         if !ks.is_null(j) && !vs.is_null(j) && !vs.value(j).is_empty() && ks.value(j) != "__name__" {
+                            if key.iter().any(|(k, v)| k == ks.value(j) && v != vs.value(j)) {
+                                self.stats.label_conflicts += 1;
+                            }
                             key.retain(|(k, _)| k != ks.value(j));
                             key.push((ks.value(j).into(), vs.value(j).into()));
                         }
@@ -403,6 +421,7 @@ impl Pass<'_> {
             let cur = self.cur.as_mut().expect("set above");
             for i in r {
                 if ts.is_null(i) {
+                    // Counted by `null_rows`.
                     continue;
                 }
                 let t = ts.value(i);
@@ -525,6 +544,62 @@ fn validate_footers(p: &std::path::Path, out: &mut Vec<DataError>) {
     if let Err(es) = r {
         out.extend(es);
     }
+}
+
+/// What the files' footers say before any data is read: rows with a null
+/// timestamp and with a null metric name (from the column statistics; the
+/// scan's filters drop such rows before it sees them, so this is where
+/// they are counted), and top-level columns a file repeats (the engine
+/// would silently keep one of them).
+#[derive(Default)]
+struct FileFacts {
+    null_timestamps: u64,
+    null_names: u64,
+    repeated_columns: Vec<(PathBuf, String)>,
+}
+
+fn file_facts(paths: &[PathBuf]) -> FileFacts {
+    fn files(p: &std::path::Path, out: &mut Vec<PathBuf>) {
+        if p.is_dir() {
+            let Ok(rd) = std::fs::read_dir(p) else { return };
+            let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            entries.sort();
+            for e in entries {
+                if e.is_dir() || e.extension().is_some_and(|x| x == "parquet") {
+                    files(&e, out);
+                }
+            }
+        } else {
+            out.push(p.to_path_buf());
+        }
+    }
+    let mut all = Vec::new();
+    for p in paths {
+        files(p, &mut all);
+    }
+    let mut facts = FileFacts::default();
+    for f in all {
+        let Ok(file) = std::fs::File::open(&f) else { continue };
+        let Ok(meta) = datafusion::parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&file) else {
+            continue;
+        };
+        let schema = meta.file_metadata().schema_descr();
+        let mut top: Vec<&str> = schema.root_schema().get_fields().iter().map(|f| f.name()).collect();
+        top.sort_unstable();
+        let mut repeated: Vec<&str> = top.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+        repeated.dedup();
+        facts.repeated_columns.extend(repeated.into_iter().map(|c| (f.clone(), c.to_string())));
+        let index = |n: &str| (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == n);
+        let name_col = index("__name__").or_else(|| index("metric"));
+        for rg in meta.row_groups() {
+            let nulls = |i: Option<usize>| {
+                i.and_then(|i| rg.column(i).statistics().and_then(|s| s.null_count_opt())).unwrap_or(0)
+            };
+            facts.null_timestamps += nulls(index("timestamp"));
+            facts.null_names += nulls(name_col);
+        }
+    }
+    facts
 }
 
 fn check_paths(paths: &[PathBuf]) -> Result<Vec<String>, DataError> {
@@ -732,6 +807,19 @@ pub fn scan(
     rt: &tokio::runtime::Runtime,
     progress: &indicatif::ProgressBar,
 ) -> Result<Stats, Vec<DataError>> {
+    let facts = file_facts(&src.paths);
+    if !facts.repeated_columns.is_empty() {
+        return Err(facts
+            .repeated_columns
+            .iter()
+            .map(|(f, c)| {
+                schema_error(
+                    format!("{}: column `{c}` appears more than once", f.display()),
+                    "a series has one value per label: drop or rename the repeated columns",
+                )
+            })
+            .collect());
+    }
     for sorted in [false, true] {
         let specs = leaves.specs.clone();
         let grid = leaves.grid();
@@ -780,7 +868,9 @@ pub fn scan(
                 Err(_) => return Err(vec![DataError::Engine { message: "a leaf worker panicked".into() }]),
             }
         }
-        if let Some(stats) = outcome? {
+        if let Some(mut stats) = outcome? {
+            stats.null_timestamps += facts.null_timestamps;
+            stats.unnamed_rows += facts.null_names;
             merged.missed_buckets = missed.into_inner();
             *leaves = merged;
             return Ok(stats);

@@ -2,7 +2,7 @@
 //! contribution to every leaf it matches is folded into that leaf's output
 //! for every step. Only the aggregated output is kept, never the samples.
 
-use super::plan::{AggOp, LeafKind, LeafSpec};
+use super::plan::{AggOp, Grouping, LeafKind, LeafSpec};
 use super::range::{is_absent, Grid, Samples, ABSENT};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -29,7 +29,16 @@ pub struct LeafOut {
     /// The `le` of series that matched all but the selector's `le`
     /// matchers (at most [`MISSED_BUCKETS_KEPT`]): the buckets that exist.
     pub missed_buckets: BTreeSet<String>,
+    /// Labels of a `by (…)` grouping that no matched series has: every
+    /// group collapses into one with that label empty.
+    pub absent_grouping: Vec<String>,
+    /// Label names the matched series have (at most [`LABELS_KEPT`]), to
+    /// suggest the one a grouping label misspells.
+    pub labels_seen: BTreeSet<String>,
 }
+
+/// How many label names a grouped leaf keeps for suggestions.
+pub const LABELS_KEPT: usize = 256;
 
 /// How many missed bucket boundaries a leaf keeps for its warning.
 pub const MISSED_BUCKETS_KEPT: usize = 64;
@@ -41,6 +50,8 @@ pub struct Leaves {
     matched: Vec<u64>,
     /// Per leaf, see [`LeafOut::missed_buckets`].
     pub missed_buckets: Vec<BTreeSet<String>>,
+    /// Per grouped leaf, the label names its matched series have.
+    labels_seen: Vec<BTreeSet<String>>,
     scratch: Vec<f64>,
     /// Problems Prometheus reports as evaluation errors.
     pub errors: Vec<String>,
@@ -66,6 +77,7 @@ impl Leaves {
             accs: (0..n).map(|_| HashMap::new()).collect(),
             matched: vec![0; n],
             missed_buckets: vec![BTreeSet::new(); n],
+            labels_seen: vec![BTreeSet::new(); n],
             scratch: vec![0.0; grid.len],
             errors: Vec::new(),
         }
@@ -128,6 +140,12 @@ impl Leaves {
                     acc_map.insert(key, Acc { sum: vals.clone(), comp: vec![0.0; vals.len()], n });
                 }
                 Some((op, grouping)) => {
+                    let seen = &mut self.labels_seen[i];
+                    for (k, _) in labels {
+                        if seen.len() < LABELS_KEPT && k != "__name__" && !seen.contains(k) {
+                            seen.insert(k.clone());
+                        }
+                    }
                     let key = grouping.key(labels);
                     let len = vals.len();
                     let acc = acc_map.entry(key).or_insert_with(|| Acc {
@@ -169,6 +187,13 @@ impl Leaves {
     /// one (the per-worker halves of a parallel scan, merged in a fixed
     /// order so results stay deterministic).
     pub fn merge(&mut self, other: Leaves) {
+        for (mine, theirs) in self.labels_seen.iter_mut().zip(other.labels_seen) {
+            for l in theirs {
+                if mine.len() < LABELS_KEPT {
+                    mine.insert(l);
+                }
+            }
+        }
         for (i, accs) in other.accs.into_iter().enumerate() {
             self.matched[i] += other.matched[i];
             let op = self.specs[i].agg.as_ref().map(|(op, _)| *op);
@@ -221,9 +246,16 @@ impl Leaves {
 
     pub fn finish(self) -> Vec<LeafOut> {
         let mut out = Vec::with_capacity(self.specs.len());
-        let missed = self.missed_buckets;
-        for (((spec, accs), matched), missed_buckets) in self.specs.iter().zip(self.accs).zip(self.matched).zip(missed)
+        let missed = self.missed_buckets.into_iter().zip(self.labels_seen);
+        for (((spec, accs), matched), (missed_buckets, labels_seen)) in
+            self.specs.iter().zip(self.accs).zip(self.matched).zip(missed)
         {
+            let absent_grouping = match &spec.agg {
+                Some((_, Grouping::By(by))) if matched > 0 && labels_seen.len() < LABELS_KEPT => {
+                    by.iter().filter(|b| !labels_seen.contains(*b)).cloned().collect()
+                }
+                _ => Vec::new(),
+            };
             let op = spec.agg.as_ref().map(|(op, _)| *op);
             let mut series: Vec<(Labels, Vec<f64>)> = accs
                 .into_iter()
@@ -247,7 +279,7 @@ impl Leaves {
                 })
                 .collect();
             series.sort_by(|a, b| a.0.cmp(&b.0));
-            out.push(LeafOut { series, matched, missed_buckets });
+            out.push(LeafOut { series, matched, missed_buckets, absent_grouping, labels_seen });
         }
         out
     }

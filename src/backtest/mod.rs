@@ -462,6 +462,37 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             );
         }
     }
+    // Grouping labels no matched series has (`group_by = [tennant]` over
+    // data labelled `tenant`): every group would read `tennant=""`.
+    let mut absent: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (spec, out) in planner.leaves.iter().zip(&outs) {
+        for l in &out.absent_grouping {
+            let metric = spec.sel.metric().unwrap_or("").to_string();
+            absent.entry((l.clone(), metric)).or_default().extend(out.labels_seen.iter().cloned());
+        }
+    }
+    for ((label, metric), seen) in absent {
+        let near = seen
+            .iter()
+            .map(|s| (strsim::damerau_levenshtein(s, &label), s))
+            .filter(|(d, _)| *d <= 2)
+            .min()
+            .map(|(_, s)| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
+        let listed: Vec<&str> = seen.iter().map(String::as_str).collect();
+        note(
+            "slo::backtest::group_label_absent",
+            format!(
+                "the SLI is grouped by `{label}`, but no `{metric}` series in the data has that label (its labels: {})",
+                listed.join(", ")
+            ),
+            "grouping label absent",
+            &format!(
+                "{near}every series then falls in one group with an empty `{label}`, and alerts carry `{label}=\"\"`: \
+                 group by labels the data has"
+            ),
+        );
+    }
     for e in leaf_errors.into_iter().chain(eval_errors) {
         note("slo::backtest::eval", e, "evaluation failed", "Prometheus would log this rule evaluation as failed");
     }
@@ -476,6 +507,33 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             ),
             "non-finite values",
             "windows containing them yield NaN or ±Inf, exactly as in Prometheus; fix the exporter if they are not intended",
+        );
+    }
+    if stats.null_timestamps > 0 {
+        note(
+            "slo::data::null_timestamp",
+            format!("{} rows have a null timestamp and were skipped", stats.null_timestamps),
+            "rows skipped",
+            "every sample needs a time: fix the writer of the file, or drop those rows",
+        );
+    }
+    if stats.unnamed_rows > 0 {
+        note(
+            "slo::data::unnamed",
+            format!("{} rows have a null or empty metric name and were skipped", stats.unnamed_rows),
+            "rows skipped",
+            "every Prometheus series has a `__name__`: fill the name column (or `metric`) for those rows",
+        );
+    }
+    if stats.label_conflicts > 0 {
+        note(
+            "slo::data::label_conflict",
+            format!(
+                "{} rows give a label one value in its column and another in the `labels` map; the map's value was used",
+                stats.label_conflicts
+            ),
+            "label given twice",
+            "keep each label in one place: its own column or the `labels` map",
         );
     }
     if stats.duplicates_dropped > 0 {

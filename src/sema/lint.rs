@@ -48,6 +48,29 @@ pub fn program(p: &ir::Program, diags: &mut Diagnostics) {
             }
         }
         for g in &slo.group_by {
+            // A matcher that only an absent label satisfies: `g=""`, `g=~""`, `g!~".+"`.
+            let pins_away = |m: &ir::Matcher| {
+                &m.label == g
+                    && match m.op {
+                        ir::MatchOp::Eq | ir::MatchOp::Re => m.value.is_empty(),
+                        ir::MatchOp::NotRe => m.value == ".+",
+                        ir::MatchOp::Ne => false,
+                    }
+            };
+            if selectors(&slo.sli).iter().any(|s| s.matchers.iter().any(pins_away)) {
+                diags.push(
+                    Diagnostic::warning(
+                        "slo::lint::group_absent",
+                        slo.span,
+                        format!("grouping by `{g}`, which the SLI requires to be absent"),
+                        format!("every group reads `{g}=\"\"`"),
+                    )
+                    .with_help(format!(
+                        "drop `{g}` from group_by, or drop the matcher that selects only series without `{g}`"
+                    )),
+                );
+                continue;
+            }
             if selectors(&slo.sli).iter().any(|s| s.matchers.iter().any(|m| &m.label == g && m.op == ir::MatchOp::Eq)) {
                 diags.push(
                     Diagnostic::warning(

@@ -541,3 +541,116 @@ fn a_latency_threshold_that_is_not_a_bucket_is_no_data_and_says_so() {
         assert!(a["firing"].as_array().unwrap().is_empty(), "fired without data: {a}");
     }
 }
+
+/// `group_by = [tennant]` over data labelled `tenant` passed check,
+/// compile and backtest without a word, and pages read `tennant=""`. The
+/// backtest now warns, names the labels the data has and the likely one.
+#[test]
+fn grouping_by_a_label_no_series_has_is_a_warning_with_a_suggestion() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("g.slo");
+    std::fs::write(
+        &src,
+        "service svc {\n  owner = \"sre\"\n  runbook = \"https://runbooks.example.com/svc\"\n}\n\
+         slo availability for svc {\n  objective = 99% over 28d\n  group_by = [tennant]\n  sli events {\n    \
+         bad = http_requests_total{job=\"svc\", code=~\"5..\"}\n    total = http_requests_total{job=\"svc\"}\n  }\n}\n",
+    )
+    .unwrap();
+    let (mut ts, mut code, mut tenant, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (c, t) in [("200", "a"), ("200", "b"), ("500", "a"), ("500", "b")] {
+        for i in 0..120i64 {
+            ts.push(i * 60_000);
+            code.push(c);
+            tenant.push(t);
+            v.push(i as f64 * if c == "200" { 100.0 } else { 1.0 });
+        }
+    }
+    let n = ts.len();
+    let data = d.path().join("g.parquet");
+    write(
+        &data,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+            ("code", Arc::new(StringArray::from(code))),
+            ("job", Arc::new(StringArray::from(vec!["svc"; n]))),
+            ("tenant", Arc::new(StringArray::from(tenant))),
+            ("value", Arc::new(Float64Array::from(v))),
+        ],
+    );
+    let run = |slo_text: Option<&str>| {
+        if let Some(t) = slo_text {
+            std::fs::write(&src, t).unwrap();
+        }
+        slo(&[
+            "backtest",
+            src.to_str().unwrap(),
+            "--root",
+            d.path().to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--format",
+            "json",
+            "--quiet",
+        ])
+    };
+    let (code, _, err) = run(None);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("slo::backtest::group_label_absent"), "{err}");
+    assert!(err.contains("grouped by `tennant`") && err.contains("did you mean `tenant`?"), "{err}");
+    assert!(err.contains("its labels: code, job, tenant"), "{err}");
+    // Grouping by the label the data has is silent.
+    let fixed = std::fs::read_to_string(&src).unwrap().replace("tennant", "tenant");
+    let (code, _, err) = run(Some(&fixed));
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("group_label_absent"), "{err}");
+}
+
+/// Rows with a null timestamp or a null metric name were skipped with exit
+/// 0 and no word; a label given in its column and differently in the
+/// `labels` map lost a value silently; a repeated column was ignored.
+/// Each is now a coded diagnostic with its count.
+#[test]
+fn rows_the_backtest_cannot_use_are_counted_and_reported() {
+    use datafusion::arrow::array::ArrayRef;
+    let d = tempfile::tempdir().unwrap();
+    let (ts, code, v) = rows(600, false);
+    let n = ts.len();
+    // Three null timestamps and two rows without a name, at the end of
+    // each series' run so the series stay sorted.
+    let ts: Vec<Option<i64>> = ts.iter().enumerate().map(|(i, t)| (!(597..600).contains(&i)).then_some(*t)).collect();
+    let names: Vec<Option<&str>> =
+        (0..n).map(|i| (!(1198..1200).contains(&i)).then_some("http_requests_total")).collect();
+    let data = d.path().join("holes.parquet");
+    write(
+        &data,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts)) as ArrayRef),
+            ("__name__", Arc::new(StringArray::from(names))),
+            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
+            ("code", Arc::new(StringArray::from(code.clone()))),
+            ("value", Arc::new(Float64Array::from(v.clone()))),
+        ],
+    );
+    let (c, _, err) = slo(&["backtest", "bench/bench.slo", "--data", data.to_str().unwrap(), "--quiet"]);
+    assert_eq!(c, 0, "{err}");
+    assert!(err.contains("slo::data::null_timestamp") && err.contains("3 rows have a null timestamp"), "{err}");
+    assert!(err.contains("slo::data::unnamed") && err.contains("2 rows have a null or empty metric name"), "{err}");
+    // A repeated label column is a schema error, not a silent pick.
+    let dup = d.path().join("dup.parquet");
+    let job: ArrayRef = Arc::new(StringArray::from(vec!["api"; n]));
+    write(
+        &dup,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(rows(600, false).0)) as ArrayRef),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+            ("job", job.clone()),
+            ("job", Arc::new(StringArray::from(vec!["other"; n]))),
+            ("code", Arc::new(StringArray::from(code))),
+            ("value", Arc::new(Float64Array::from(v))),
+        ],
+    );
+    let err =
+        fails(&["backtest", "bench/bench.slo", "--data", dup.to_str().unwrap(), "--quiet"], 1, "slo::data::schema");
+    assert!(err.contains("column `job` appears more than once"), "{err}");
+}
