@@ -541,7 +541,7 @@ impl Eval<'_> {
                     };
                     self.push(
                         Diagnostic::error("slo::selector::regex", span, "invalid regular expression", e)
-                            .with_help("Prometheus uses RE2 syntax (no backreferences or lookaround); in a \"…\" string a backslash must be doubled, or use a `raw` string"),
+                            .with_help("Prometheus compiles matchers with Go's RE2 syntax, fully anchored (no backreferences, lookaround or `(?x)`, no nested repetition like `a**`, repeat counts up to 1000); in a \"…\" string a backslash must be doubled, or use a `raw` string"),
                     );
                     ok = false;
                     continue;
@@ -623,10 +623,8 @@ pub fn matches_empty(m: &ir::Matcher) -> bool {
         ir::MatchOp::Eq => m.value.is_empty(),
         ir::MatchOp::Ne => !m.value.is_empty(),
         ir::MatchOp::Re | ir::MatchOp::NotRe => {
-            let re = regex_syntax::ParserBuilder::new().dot_matches_new_line(true).build().parse(&m.value);
-            // Conservative: for a regex, ask the matcher whether "" matches by
-            // checking if the pattern's minimum length is zero.
-            let empty = re.ok().map(|h| h.properties().minimum_len() == Some(0)).unwrap_or(false);
+            // Exactly as Prometheus decides it: run the matcher on "".
+            let empty = crate::goregex::matches_empty(&m.value).unwrap_or(false);
             if m.op == ir::MatchOp::Re {
                 empty
             } else {
@@ -636,8 +634,8 @@ pub fn matches_empty(m: &ir::Matcher) -> bool {
     }
 }
 
-/// Validates a regex as RE2 accepts it (regex-syntax implements the same
-/// syntax family and rejects backreferences and lookaround, as RE2 does).
+/// Validates a regex as Prometheus does (Go's `regexp/syntax`, see
+/// [`crate::goregex`]); the error is Go's message and where it starts.
 pub fn check_re2(re: &str) -> Result<(), String> {
     // The same few regexes recur in every SLO of a catalogue.
     thread_local! {
@@ -652,14 +650,11 @@ pub fn check_re2(re: &str) -> Result<(), String> {
 }
 
 fn parse_re2(re: &str) -> Result<(), String> {
-    regex_syntax::ParserBuilder::new()
-        .dot_matches_new_line(true)
-        .build()
-        .parse(&format!("^(?:{re})$"))
-        .map(|_| ())
-        .map_err(|e| match e {
-            regex_syntax::Error::Parse(p) => p.kind().to_string(),
-            regex_syntax::Error::Translate(t) => t.kind().to_string(),
-            other => other.to_string(),
-        })
+    crate::goregex::validate(re).map_err(|e| {
+        if e.offset == 0 {
+            e.to_string()
+        } else {
+            format!("{e} (at byte {} of the pattern)", e.offset)
+        }
+    })
 }

@@ -14,4 +14,5 @@ mod fmt;
 mod fuzz;
 mod grafana;
 mod interop;
+mod regex;
 mod stdlib;
