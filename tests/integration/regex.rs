@@ -308,6 +308,9 @@ fn backtester(re: &str) -> Result<BTreeSet<usize>, String> {
     let mut planner = Planner::new(BTreeSet::new());
     let node = planner.parse(&format!("probe{{v=~{}}}", promql_string(re)))?;
     let Node::Leaf(leaf) = node else { panic!("`{re}`: not a leaf") };
+    // Messages name the selector as written, not the planner's stand-in.
+    assert!(planner.leaves[leaf].text.starts_with("probe{v=~\""), "{}", planner.leaves[leaf].text);
+    assert!(!planner.leaves[leaf].text.contains("__slo_goregex_"), "{}", planner.leaves[leaf].text);
     let sel = &planner.leaves[leaf].sel;
     Ok((0..PROBES.len())
         .filter(|&i| {
