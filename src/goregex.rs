@@ -71,7 +71,8 @@ struct Flags {
 /// One item of a bracketed class.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Item {
-    Range(char, char),
+    /// Code points, as Go's runes: a surrogate is a valid bound.
+    Range(u32, u32),
     /// A named group: Perl (`\d`), POSIX (`[:alpha:]`) or Unicode (`\pL`),
     /// already resolved to Rust class text, and whether it is negated.
     Group(String, bool),
@@ -80,7 +81,7 @@ enum Item {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Node {
     Empty,
-    Literal(char, bool),
+    Literal(u32, bool),
     Class { items: Vec<Item>, negated: bool, fold: bool },
     AnyChar(bool),
     BeginLine(bool),
@@ -263,7 +264,7 @@ impl<'a> Parser<'a> {
                 }
                 '{' => match parse_repeat(t) {
                     None => {
-                        self.push(Node::Literal('{', self.flags.fold));
+                        self.push(Node::Literal('{' as u32, self.flags.fold));
                         self.pos += 1;
                     }
                     Some((min, max, len)) => {
@@ -279,7 +280,7 @@ impl<'a> Parser<'a> {
                 },
                 '\\' => self.escape()?,
                 _ => {
-                    self.push(Node::Literal(c, self.flags.fold));
+                    self.push(Node::Literal(c as u32, self.flags.fold));
                     self.pos += c.len_utf8();
                 }
             }
@@ -423,7 +424,7 @@ impl<'a> Parser<'a> {
                     None => (lit, t.len()),
                 };
                 for c in lit.chars() {
-                    self.push(Node::Literal(c, self.flags.fold));
+                    self.push(Node::Literal(c as u32, self.flags.fold));
                 }
                 self.pos += used;
                 return Ok(());
@@ -510,17 +511,17 @@ impl<'a> Parser<'a> {
 }
 
 /// One character of a class at `s[p..]` (`s` starts at the class's `[`).
-fn class_char(s: &str, p: usize, class_start: usize) -> Result<(char, usize), Error> {
+fn class_char(s: &str, p: usize, class_start: usize) -> Result<(u32, usize), Error> {
     let t = &s[p..];
     match t.chars().next() {
         None => Err(err(MISSING_BRACKET, s, class_start)),
         Some('\\') => parse_escape(t, class_start + p),
-        Some(c) => Ok((c, c.len_utf8())),
+        Some(c) => Ok((c as u32, c.len_utf8())),
     }
 }
 
 /// A single-character escape at the start of `t` (which starts with `\`).
-fn parse_escape(t: &str, offset: usize) -> Result<(char, usize), Error> {
+fn parse_escape(t: &str, offset: usize) -> Result<(u32, usize), Error> {
     let mut it = t[1..].char_indices();
     let Some((_, c)) = it.next() else {
         return Err(err(TRAILING_BACKSLASH, "", offset));
@@ -544,7 +545,7 @@ fn parse_escape(t: &str, offset: usize) -> Result<(char, usize), Error> {
                     _ => break,
                 }
             }
-            Ok((char::from_u32(r).expect("octal < 512"), end))
+            Ok((r, end))
         }
         'x' => {
             let rest = &t[after..];
@@ -560,11 +561,7 @@ fn parse_escape(t: &str, offset: usize) -> Result<(char, usize), Error> {
                         if n == 0 {
                             return bad(after + i + 1);
                         }
-                        return match char::from_u32(r) {
-                            Some(ch) => Ok((ch, after + i + 1)),
-                            // A surrogate: valid in Go, never in a label value.
-                            None => Ok(('\u{FFFD}', after + i + 1)),
-                        };
+                        return Ok((r, after + i + 1));
                     }
                     let Some(v) = c.to_digit(16) else {
                         return bad(after + i + c.len_utf8());
@@ -581,17 +578,17 @@ fn parse_escape(t: &str, offset: usize) -> Result<(char, usize), Error> {
                 return bad(t.len());
             };
             match (c1.to_digit(16), c2.to_digit(16)) {
-                (Some(x), Some(y)) => Ok((char::from_u32(x * 16 + y).expect("byte"), after + i2 + c2.len_utf8())),
+                (Some(x), Some(y)) => Ok((x * 16 + y, after + i2 + c2.len_utf8())),
                 _ => bad(after + i2 + c2.len_utf8()),
             }
         }
-        'a' => Ok(('\x07', after)),
-        'f' => Ok(('\x0C', after)),
-        'n' => Ok(('\n', after)),
-        'r' => Ok(('\r', after)),
-        't' => Ok(('\t', after)),
-        'v' => Ok(('\x0B', after)),
-        c if c.is_ascii() && !c.is_ascii_alphanumeric() => Ok((c, after)),
+        'a' => Ok((0x07, after)),
+        'f' => Ok((0x0C, after)),
+        'n' => Ok((0x0A, after)),
+        'r' => Ok((0x0D, after)),
+        't' => Ok((0x09, after)),
+        'v' => Ok((0x0B, after)),
+        c if c.is_ascii() && !c.is_ascii_alphanumeric() => Ok((c as u32, after)),
         _ => bad(after),
     }
 }
@@ -945,33 +942,64 @@ fn unicode_class(t: &str, offset: usize) -> Result<(Item, usize), Error> {
     Ok((Item::Group(class, neg), seq_len))
 }
 
-fn hex(c: char, out: &mut String) {
-    if c.is_ascii_alphanumeric() {
-        out.push(c);
-    } else {
-        out.push_str(&format!(r"\x{{{:X}}}", c as u32));
+fn hex(c: u32, out: &mut String) {
+    match char::from_u32(c) {
+        Some(ch) if ch.is_ascii_alphanumeric() => out.push(ch),
+        _ => out.push_str(&format!(r"\x{{{c:X}}}")),
     }
 }
+
+/// Surrogates are code points Go's classes may hold but no label value
+/// (valid UTF-8) contains; Rust cannot spell them.
+const SURROGATES: (u32, u32) = (0xD800, 0xDFFF);
+
+/// A class range without its surrogates, as Rust ranges.
+fn write_range(lo: u32, hi: u32, out: &mut String) {
+    let mut one = |lo: u32, hi: u32| {
+        hex(lo, out);
+        if hi != lo {
+            out.push('-');
+            hex(hi, out);
+        }
+    };
+    let (s_lo, s_hi) = SURROGATES;
+    if hi < s_lo || lo > s_hi {
+        one(lo, hi);
+        return;
+    }
+    if lo < s_lo {
+        one(lo, s_lo - 1);
+    }
+    if hi > s_hi {
+        one(s_hi + 1, hi);
+    }
+}
+
+/// A negated class is written as a difference from every code point:
+/// `regex-syntax` 0.8 negates `[^\x{0}-\x{D7FF}\x{E000}-\x{10FFFF}]` into
+/// a class that matches U+E000, while the difference is exact.
+const ALL_MINUS: &str = r"[\x00-\x{10FFFF}--[";
 
 /// Appends a class's content (inside `[...]`) for one item.
 fn write_item(item: &Item, out: &mut String) {
     match item {
         Item::Range(lo, hi) => {
-            hex(*lo, out);
-            if hi != lo {
-                out.push('-');
-                hex(*hi, out);
+            if (SURROGATES.0..=SURROGATES.1).contains(lo) && (SURROGATES.0..=SURROGATES.1).contains(hi) {
+                out.push_str(r"[^\x00-\x{10FFFF}]"); // nothing a label value holds
+            } else {
+                write_range(*lo, *hi, out);
             }
         }
         Item::Group(set, neg) => {
             if set.is_empty() {
                 // An empty set: nothing, or everything when negated.
                 out.push_str(if *neg { r"\x00-\x{10FFFF}" } else { r"[^\x00-\x{10FFFF}]" });
+            } else if *neg {
+                out.push_str(ALL_MINUS);
+                out.push_str(set);
+                out.push_str("]]");
             } else {
                 out.push('[');
-                if *neg {
-                    out.push('^');
-                }
                 out.push_str(set);
                 out.push(']');
             }
@@ -982,6 +1010,18 @@ fn write_item(item: &Item, out: &mut String) {
 fn write_node(n: &Node, out: &mut String) {
     match n {
         Node::Empty => out.push_str("(?:)"),
+        // Prometheus prints the parsed pattern and compiles that text: a
+        // lone surrogate is printed (UTF-8 encoded) as U+FFFD.
+        Node::Literal(c, _) if (SURROGATES.0..=SURROGATES.1).contains(c) => hex(0xFFFD, out),
+        // A class of one code point is a literal to Go, so the same.
+        Node::Class { items, negated: false, .. }
+            if items.first().is_some_and(|f| {
+                matches!(f, Item::Range(lo, hi) if lo == hi && (SURROGATES.0..=SURROGATES.1).contains(lo))
+                    && items.iter().all(|i| i == f)
+            }) =>
+        {
+            hex(0xFFFD, out)
+        }
         Node::Literal(c, fold) => {
             if *fold {
                 out.push_str("(?i:");
@@ -992,14 +1032,12 @@ fn write_node(n: &Node, out: &mut String) {
             }
         }
         Node::Class { items, negated, fold } => {
-            out.push_str(if *fold { "(?i:[" } else { "(?-i:[" });
-            if *negated {
-                out.push('^');
-            }
+            out.push_str(if *fold { "(?i:" } else { "(?-i:" });
+            out.push_str(if *negated { ALL_MINUS } else { "[" });
             for it in items {
                 write_item(it, out);
             }
-            out.push_str("])");
+            out.push_str(if *negated { "]])" } else { "])" });
         }
         Node::AnyChar(nl) => out.push_str(if *nl { "(?s:.)" } else { "(?-s:.)" }),
         Node::BeginLine(multi) => out.push_str(if *multi { "(?m:^)" } else { r"\A" }),

@@ -140,6 +140,13 @@ const PROBES: &[&str] = &[
     "\u{300}",
     "٣٣٣",
     "١٢٣",
+    "ς",
+    "σ",
+    "Σ",
+    "\u{FFFD}",
+    "\u{D7FF}",
+    "ΑΒΓ",
+    "αβγ",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,6 +187,8 @@ fn promql_string(s: &str) -> String {
             '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
             c if (c as u32) < 0x20 || c == '\u{7F}' => out.push_str(&format!("\\x{:02x}", c as u32)),
+            // PromQL's lexer takes a literal U+FFFD for bad UTF-8.
+            '\u{FFFD}' => out.push_str("\\ufffd"),
             c => out.push(c),
         }
     }
