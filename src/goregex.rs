@@ -1127,6 +1127,17 @@ mod tests {
         }
     }
 
+    /// Unicode 17 scripts Go knows and the regex crate (Unicode 16) does
+    /// not: valid for `check`, an explicit error for the backtester.
+    #[test]
+    fn newer_scripts_are_valid_but_not_evaluable() {
+        for name in ["Beria_Erfe", "Sidetic", "Tai_Yo", "Tolong_Siki"] {
+            let p = format!(r"\p{{{name}}}");
+            assert_eq!(validate(&p), Ok(()));
+            assert!(Matcher::new(&p).unwrap_err().contains("cannot be evaluated here"));
+        }
+    }
+
     fn m(p: &str, s: &str) -> bool {
         Matcher::new(p).unwrap().is_match(s)
     }

@@ -379,6 +379,9 @@ fn check_and_backtester_agree_with_prometheus_on_every_regex() {
 /// The corpus covers what it claims: both verdicts, many matches.
 #[test]
 fn the_fixture_exercises_both_verdicts() {
+    if std::env::var("SLO_BLESS").is_ok_and(|v| v == "1") {
+        return; // the other test is rewriting the fixture
+    }
     let cases = corpus();
     let f: Fixture = serde_json::from_str(&std::fs::read_to_string(fixture_path()).unwrap()).unwrap();
     assert_eq!(f.cases.len(), cases.len(), "fixture and corpus differ: re-bless");
