@@ -15,6 +15,7 @@ pub mod backtest;
 pub mod diag;
 pub mod driver;
 pub mod fmt;
+pub mod goregex;
 pub mod grafana;
 pub mod interop;
 pub mod ir;

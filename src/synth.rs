@@ -121,7 +121,8 @@ const GOOD_VALUES: &[&str] = &["200", "ok", "success", "2xx", "other"];
 const BAD_VALUES: &[&str] = &["500", "503", "error", "failed", "5xx", "timeout", "true", "1"];
 
 fn matches(op: MatchOp, pat: &str, v: &str) -> bool {
-    let re = || regex::Regex::new(&format!("^(?:{pat})$")).ok();
+    // As Prometheus matches: Go's dialect, fully anchored.
+    let re = || crate::goregex::Matcher::new(pat).ok();
     match op {
         MatchOp::Eq => v == pat,
         MatchOp::Ne => v != pat,

@@ -534,14 +534,14 @@ impl Eval<'_> {
                 ast::MatchOp::NotRe => ir::MatchOp::NotRe,
             };
             if matches!(op, ir::MatchOp::Re | ir::MatchOp::NotRe) {
-                if let Err(e) = check_re2(&value) {
+                if let Err(e) = go_regex(&value) {
                     let span = match &m.value {
-                        ast::MatcherValue::String(st) => st.span,
+                        ast::MatcherValue::String(st) => regex_error_span(st, &e),
                         ast::MatcherValue::Param(p) => p.span,
                     };
                     self.push(
-                        Diagnostic::error("slo::selector::regex", span, "invalid regular expression", e)
-                            .with_help("Prometheus uses RE2 syntax (no backreferences or lookaround); in a \"…\" string a backslash must be doubled, or use a `raw` string"),
+                        Diagnostic::error("slo::selector::regex", span, "invalid regular expression", regex_label(&e))
+                            .with_help("Prometheus compiles matchers with Go's RE2 syntax, fully anchored (no backreferences, lookaround or `(?x)`, no nested repetition like `a**`, repeat counts up to 1000); in a \"…\" string a backslash must be doubled, or use a `raw` string"),
                     );
                     ok = false;
                     continue;
@@ -623,10 +623,8 @@ pub fn matches_empty(m: &ir::Matcher) -> bool {
         ir::MatchOp::Eq => m.value.is_empty(),
         ir::MatchOp::Ne => !m.value.is_empty(),
         ir::MatchOp::Re | ir::MatchOp::NotRe => {
-            let re = regex_syntax::ParserBuilder::new().dot_matches_new_line(true).build().parse(&m.value);
-            // Conservative: for a regex, ask the matcher whether "" matches by
-            // checking if the pattern's minimum length is zero.
-            let empty = re.ok().map(|h| h.properties().minimum_len() == Some(0)).unwrap_or(false);
+            // Exactly as Prometheus decides it: run the matcher on "".
+            let empty = crate::goregex::matches_empty(&m.value).unwrap_or(false);
             if m.op == ir::MatchOp::Re {
                 empty
             } else {
@@ -636,30 +634,40 @@ pub fn matches_empty(m: &ir::Matcher) -> bool {
     }
 }
 
-/// Validates a regex as RE2 accepts it (regex-syntax implements the same
-/// syntax family and rejects backreferences and lookaround, as RE2 does).
+/// Validates a regex as Prometheus does (Go's `regexp/syntax`, see
+/// [`crate::goregex`]); the error is Go's code and the offending part.
 pub fn check_re2(re: &str) -> Result<(), String> {
+    go_regex(re).map_err(|e| regex_label(&e))
+}
+
+fn go_regex(re: &str) -> Result<(), crate::goregex::Error> {
     // The same few regexes recur in every SLO of a catalogue.
     thread_local! {
-        static SEEN: std::cell::RefCell<HashMap<String, Result<(), String>>> = Default::default();
+        static SEEN: std::cell::RefCell<HashMap<String, Result<(), crate::goregex::Error>>> = Default::default();
     }
     if let Some(r) = SEEN.with(|c| c.borrow().get(re).cloned()) {
         return r;
     }
-    let r = parse_re2(re);
+    let r = crate::goregex::validate(re);
     SEEN.with(|c| c.borrow_mut().insert(re.to_string(), r.clone()));
     r
 }
 
-fn parse_re2(re: &str) -> Result<(), String> {
-    regex_syntax::ParserBuilder::new()
-        .dot_matches_new_line(true)
-        .build()
-        .parse(&format!("^(?:{re})$"))
-        .map(|_| ())
-        .map_err(|e| match e {
-            regex_syntax::Error::Parse(p) => p.kind().to_string(),
-            regex_syntax::Error::Translate(t) => t.kind().to_string(),
-            other => other.to_string(),
-        })
+/// Go's message without its `error parsing regexp:` preamble.
+fn regex_label(e: &crate::goregex::Error) -> String {
+    format!("{}: `{}`", e.code, e.expr)
+}
+
+/// The offending part of the pattern when the literal spells the pattern
+/// as is (no escapes), else the whole literal.
+fn regex_error_span(st: &ast::StrLit, e: &crate::goregex::Error) -> Span {
+    let inner = st.raw.get(1..st.raw.len().saturating_sub(1)).unwrap_or("");
+    let fragment = !e.expr.is_empty()
+        && e.expr.len() < st.value.len()
+        && st.value.get(e.offset..).is_some_and(|r| r.starts_with(&e.expr));
+    if inner != st.value || !fragment {
+        return st.span;
+    }
+    let start = st.span.start + 1 + e.offset as u32;
+    Span { source: st.span.source, start, end: start + e.expr.len() as u32 }
 }

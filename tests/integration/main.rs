@@ -15,4 +15,5 @@ mod fmt;
 mod fuzz;
 mod grafana;
 mod interop;
+mod regex;
 mod stdlib;
