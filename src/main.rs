@@ -331,7 +331,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
         Command::Check { paths, format, deny_warnings, root } => {
             let files = driver::expand(&default_paths(paths))?;
             if files.is_empty() {
-                return Err(driver::IoError::new("no .slo files found".into()));
+                return Err(driver::IoError::new("no .slo files found"));
             }
             let loaded = driver::load(&files, &root_for(root))?;
             let (program, diags) = driver::check(&loaded);
@@ -356,11 +356,29 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     "--eval-interval: `{eval_interval}` is not a duration of 1s or more"
                 )));
             };
+            if let Some(why) = slo::names::k8s_namespace_problem(&namespace) {
+                return Err(driver::IoError::coded(
+                    "slo::flag::namespace",
+                    format!("--namespace: `{namespace}` is not a Kubernetes namespace name: {why}"),
+                    "a namespace is at most 63 lower-case letters, digits and `-`, starting and ending with a letter or digit",
+                ));
+            }
             let mut crd_labels = std::collections::BTreeMap::new();
             for l in labels {
                 let Some((k, v)) = l.split_once('=') else {
-                    return Err(driver::IoError::new(format!("--label: `{l}` is not key=value")));
+                    return Err(driver::IoError::coded(
+                        "slo::flag::label",
+                        format!("--label: `{l}` is not key=value"),
+                        "write `--label key=value`, e.g. `--label release=kube-prometheus`",
+                    ));
                 };
+                if let Some(why) = slo::names::k8s_label_problem(k, v) {
+                    return Err(driver::IoError::coded(
+                        "slo::flag::label",
+                        format!("--label: `{l}` is not a Kubernetes label: {why}"),
+                        "keys are an optional DNS subdomain and `/`, then a name of at most 63 letters, digits, `-`, `_`, `.`; values are empty or such a name",
+                    ));
+                }
                 crd_labels.insert(k.to_string(), v.to_string());
             }
             let opts = slo::promql::Options {
@@ -528,15 +546,17 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 return Err(driver::IoError::new(format!("--step: `{step}` is not a duration of 1s or more")));
             };
             let Some(memory_limit) = slo::backtest::parse_size(&memory_limit) else {
-                return Err(driver::IoError::new(format!("--memory-limit: `{memory_limit}` is not a size like 512M or 2G")));
+                return Err(driver::IoError::new(format!(
+                    "--memory-limit: `{memory_limit}` is not a size like 512M or 2G"
+                )));
             };
             let files = driver::expand(&default_paths(paths))?;
             if files.is_empty() {
-                return Err(driver::IoError::new("no .slo files found".into()));
+                return Err(driver::IoError::new("no .slo files found"));
             }
             let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
             if matches!(format, ReportFormat::Html) && out.is_none() {
-                return Err(driver::IoError::new("--format html needs --out FILE".into()));
+                return Err(driver::IoError::new("--format html needs --out FILE"));
             }
             let mut settings = slo::backtest::analysis::Settings {
                 incident_share: parse_ratio("--incident-budget", &incident_budget)?,
@@ -550,7 +570,9 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             for o in &objective {
                 let r = parse_ratio("--objective", o)?;
                 if !(r > 0.0 && r < 1.0) {
-                    return Err(driver::IoError::new(format!("--objective: `{o}` must be strictly between 0% and 100%")));
+                    return Err(driver::IoError::new(format!(
+                        "--objective: `{o}` must be strictly between 0% and 100%"
+                    )));
                 }
                 settings.objectives.push(r);
             }
@@ -705,7 +727,9 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             root,
         } => {
             let Some(resolution_ms) = slo::sema::eval::parse_duration(&resolution).filter(|ms| *ms >= 1000) else {
-                return Err(driver::IoError::new(format!("--resolution: `{resolution}` is not a duration of 1s or more")));
+                return Err(driver::IoError::new(format!(
+                    "--resolution: `{resolution}` is not a duration of 1s or more"
+                )));
             };
             let Some(start_ms) = slo::backtest::parse_time(&start) else {
                 return Err(driver::IoError::new(format!("--start: `{start}` is neither RFC 3339 nor unix seconds")));
@@ -838,7 +862,9 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
     use slo::metrics::{self, import::Format as F};
     let source = |paths: Vec<PathBuf>, memory_limit: &str| -> Result<slo::backtest::data::Source, driver::IoError> {
         let Some(memory_limit) = slo::backtest::parse_size(memory_limit) else {
-            return Err(driver::IoError::new(format!("--memory-limit: `{memory_limit}` is not a size like 512M or 2G")));
+            return Err(driver::IoError::new(format!(
+                "--memory-limit: `{memory_limit}` is not a size like 512M or 2G"
+            )));
         };
         Ok(slo::backtest::data::Source { paths, memory_limit })
     };

@@ -13,5 +13,6 @@ mod examples;
 mod fmt;
 mod fuzz;
 mod grafana;
+mod harm_names;
 mod interop;
 mod stdlib;
