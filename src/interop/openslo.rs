@@ -826,9 +826,10 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
     }
     docs.extend(policies.into_values());
     let mut out = String::new();
+    // Through the rule files' scalar writer: every string is quoted unless
+    // it reads back as that string in YAML 1.1 and 1.2 readers alike.
     for d in docs {
-        out.push_str("---\n");
-        out.push_str(&serde_yaml_ng::to_string(&d).unwrap_or_default());
+        crate::promql::yaml::document(&mut out, &d);
     }
     (out, diags)
 }

@@ -13,6 +13,8 @@
 
 use super::common::*;
 use slo::promql::{self, Options, Target};
+use std::collections::BTreeMap;
+use std::process::Command;
 
 fn check_str(src: &str) -> (slo::driver::Loaded, slo::ir::Program, slo::diag::Diagnostics) {
     let loaded = slo::driver::load_strs(&[("names.slo", src)]);
@@ -199,4 +201,308 @@ fn namespace_and_label_flags_are_kubernetes_names() {
         "Release=Kube_prometheus.1",
     ]);
     assert_eq!(exit, 0, "{err}");
+}
+
+// ------------------------------------------------------------------ YAML
+
+/// Implicit types a YAML 1.1 reader (the type repository at yaml.org/type,
+/// as PyYAML and libyaml-based tools implement it) or a YAML 1.2 reader
+/// (core and JSON schemas) resolves a plain scalar to, other than `str`.
+fn resolver_table() -> Vec<(&'static str, regex::Regex)> {
+    let table = [
+        // YAML 1.1
+        ("bool", r"y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF"),
+        ("null", r"~|null|Null|NULL|"),
+        (
+            "int",
+            r"[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+",
+        ),
+        (
+            "float",
+            r"[-+]?(?:[0-9][0-9_]*)?\.[0-9.]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        ),
+        // PyYAML's float also takes an exponent without a dot.
+        ("float (PyYAML)", r"[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"),
+        ("merge", r"<<"),
+        ("value", r"="),
+        ("timestamp", r"[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"),
+        (
+            "timestamp",
+            r"[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?(?:[Tt]|[ \t]+)[0-9][0-9]?:[0-9][0-9]:[0-9][0-9](?:\.[0-9]*)?(?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?",
+        ),
+        // YAML 1.2 core schema (the JSON schema is a subset).
+        ("bool (1.2)", r"true|True|TRUE|false|False|FALSE"),
+        ("null (1.2)", r"null|Null|NULL|~|"),
+        ("int (1.2)", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"),
+        (
+            "float (1.2)",
+            r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN",
+        ),
+    ];
+    table.into_iter().map(|(t, r)| (t, regex::Regex::new(&format!("^(?:{r})$")).unwrap())).collect()
+}
+
+/// Strings some YAML reader takes for something else, from the issue.
+const HOSTILE: &[&str] = &[
+    "<<",
+    "=",
+    "yes",
+    "Yes",
+    "on",
+    "ON",
+    "off",
+    "y",
+    "N",
+    "~",
+    "0x1F",
+    "0o17",
+    "0b101",
+    "017",
+    "1_000",
+    "+12",
+    "-1",
+    "1e3",
+    "1.5e+3",
+    "6.8523015e+5",
+    "2026-01-01",
+    "2001-12-14t21:59:43.10-05:00",
+    "2001-12-14 21:59:43.10 -5",
+    "12:30:00",
+    "190:20:30.15",
+    ".inf",
+    "-.inf",
+    ".NaN",
+    ".5",
+    "null",
+    "Null",
+    "NO",
+    "True",
+    "FALSE",
+    "",
+];
+
+/// `k: <scalar>` for one string.
+fn written(s: &str) -> String {
+    let mut out = String::from("k: ");
+    promql::yaml::scalar(&mut out, s);
+    out.push('\n');
+    out
+}
+
+/// Every scalar written plain resolves to a string under every resolver of
+/// the table; every hostile string is quoted; and each reads back as itself.
+#[test]
+fn plain_scalars_resolve_to_strings_in_yaml_1_1_and_1_2() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    let table = resolver_table();
+    let check = |s: &str| {
+        let out = written(s);
+        let value = &out[3..out.len() - 1];
+        if value == s {
+            for (ty, re) in &table {
+                assert!(!re.is_match(s), "{s:?} is written plain but a YAML reader resolves it to {ty}");
+            }
+        }
+        let back: BTreeMap<String, String> = serde_yaml_ng::from_str(&out).unwrap_or_else(|e| panic!("{out:?}: {e}"));
+        assert_eq!(back["k"], s, "{out:?}");
+    };
+    for s in HOSTILE {
+        assert!(table.iter().any(|(_, re)| re.is_match(s)), "{s:?}: the table must know every hostile string");
+        check(s);
+        assert_ne!(&written(s)[3..written(s).len() - 1], *s, "{s:?} must be quoted");
+    }
+    // Random strings built from the characters YAML's types are made of.
+    let alphabet = prop_oneof![
+        8 => "[0-9]",
+        2 => "[-+._:~<=eExXoObB ]",
+        2 => "[a-zA-Z]",
+        1 => prop::sample::select(vec!["yes", "no", "on", "off", "null", "true", "inf", "nan", "Inf", "NaN", "T", "Z", "\t", "#", "'", "\"", ": ", " #", "\n", "-"]).prop_map(str::to_string),
+    ];
+    let strings = prop::collection::vec(alphabet, 0..12).prop_map(|v| v.concat());
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut plain = 0;
+    for _ in 0..20_000 {
+        let s = strings.new_tree(&mut runner).unwrap().current();
+        check(&s);
+        plain += usize::from(written(&s)[3..] == format!("{s}\n"));
+    }
+    assert!(plain > 1000, "the property must see plain scalars too ({plain})");
+}
+
+/// Whether `python3 -c "import yaml"` works (PyYAML, a YAML 1.1 reader).
+fn pyyaml() -> bool {
+    let ok = Command::new("python3").args(["-c", "import yaml"]).output().is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var("SLO_REQUIRE_PYYAML").as_deref() != Ok("1"),
+            "PyYAML is required (SLO_REQUIRE_PYYAML=1): pip install pyyaml"
+        );
+        eprintln!("note: PyYAML not installed; skipping the YAML 1.1 reader checks");
+    }
+    ok
+}
+
+/// Each YAML file loaded by PyYAML (`safe_load_all`), as JSON; any value
+/// PyYAML does not read as a JSON type (a date, a merge key…) is marked.
+fn load_with_pyyaml(paths: &[std::path::PathBuf]) -> Vec<serde_json::Value> {
+    const SCRIPT: &str = r#"
+import json, sys, yaml
+def plain(x):
+    if isinstance(x, dict):
+        return {(k if isinstance(k, str) else "NOT A STRING: " + repr(k)): plain(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [plain(v) for v in x]
+    if x is None or isinstance(x, (str, bool, int, float)):
+        return x
+    return "NOT A STRING: " + repr(x)
+out = []
+for p in sys.argv[1:]:
+    try:
+        with open(p, encoding="utf-8") as f:
+            out.append([plain(d) for d in yaml.safe_load_all(f)])
+    except Exception as e:
+        out.append("PyYAML cannot load " + p + ": " + str(e))
+print(json.dumps(out))
+"#;
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", SCRIPT]).args(paths);
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// What serde_yaml_ng (YAML 1.2) reads from a file, as JSON.
+fn load_with_serde(text: &str) -> serde_json::Value {
+    use serde::Deserialize;
+    serde_json::Value::Array(
+        serde_yaml_ng::Deserializer::from_str(text).map(|d| serde_json::Value::deserialize(d).unwrap()).collect(),
+    )
+}
+
+/// A .slo file with every hostile string as a label value, an annotation,
+/// a description and a route, with a calendar window (OpenSLO `startTime`).
+fn hostile_source() -> String {
+    let q = slo::syntax::strings::quote;
+    let mut labels = String::new();
+    let mut annotations = String::new();
+    for (i, s) in HOSTILE.iter().enumerate() {
+        labels.push_str(&format!("l{i}: {}, ", q(s)));
+        annotations.push_str(&format!("a{i}: {}, ", q(s)));
+    }
+    // Longer than YAML allows an implicit key (1024): written as `? key`.
+    let long = format!("k{}", "_".repeat(1100));
+    let mut src = format!(
+        "service shop {{\n  owner = \"yes\"\n  description = \"2026-01-01\"\n  labels = {{ team: \"NO\", since: \"12:30:00\", {long}: \"long key\" }}\n}}\n\n\
+         alerts pages(r: string = \"on\") {{\n  tier Fast {{\n    windows = 1h / 5m\n    burn = 14.4x\n    route = r\n    labels = {{ merge: \"<<\" }}\n  }}\n}}\n\n"
+    );
+    for (i, s) in HOSTILE.iter().enumerate() {
+        src.push_str(&format!(
+            "slo s{i} for shop {{\n  description = {d}\n  objective = 99.9% over {w}\n  labels = {{ {labels}}}\n  annotations = {{ {annotations}}}\n  sli events {{\n    bad = m{{v={d}, code=\"5\"}}\n    total = m{{v={d}}}\n  }}\n  alerts = pages(r: {d})\n}}\n\n",
+            d = q(s),
+            w = if i % 2 == 0 { "28d" } else { "calendar month in \"UTC\"" },
+        ));
+    }
+    src
+}
+
+/// PyYAML loads every compiled rule file and the OpenSLO export of the
+/// hostile example to exactly what serde_yaml_ng reads (all label and
+/// annotation values strings, none a bool, number, date, null or merge).
+#[test]
+fn yaml_1_1_readers_read_back_the_same_strings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostile.slo");
+    std::fs::write(&file, hostile_source()).unwrap();
+    let loaded = slo::driver::load(std::slice::from_ref(&file), dir.path()).unwrap();
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors(), "{}", render(&loaded, &diags));
+
+    let mut texts: Vec<(std::path::PathBuf, String)> = Vec::new();
+    for opts in targets() {
+        for f in promql::emit(&program, &opts).unwrap() {
+            texts.push((dir.path().join(format!("{:?}-{}", opts.target, f.path)), f.contents));
+        }
+    }
+    let (export, _) = slo::interop::openslo::export(&program);
+    texts.push((dir.path().join("openslo.yaml"), export));
+
+    // serde_yaml_ng's view: every hostile string is there, as a string.
+    for (p, text) in &texts {
+        let v = load_with_serde(text);
+        let all = v.to_string();
+        for s in HOSTILE.iter().filter(|s| !s.is_empty()) {
+            if !p.ends_with("openslo.yaml") {
+                assert!(all.contains(&serde_json::Value::from(*s).to_string()), "{s:?} missing from {}", p.display());
+            }
+        }
+        std::fs::write(p, text).unwrap();
+    }
+    let export = load_with_serde(&texts.last().unwrap().1);
+    // Prometheus (go-yaml) reads the quoted values and the explicit key.
+    for bin in [std::path::PathBuf::from("/usr/bin/promtool"), repo().join(".tools/promtool3/usr/bin/promtool")] {
+        if Command::new(&bin).arg("--version").output().is_ok_and(|o| o.status.success()) {
+            let p = &texts[0].0;
+            let o = Command::new(&bin).args(["check", "rules"]).arg(p).output().unwrap();
+            assert!(o.status.success(), "{}: {}", bin.display(), String::from_utf8_lossy(&o.stdout));
+        }
+    }
+    assert!(texts[0].1.contains(&format!("? k{}", "_".repeat(1100))), "the long key is explicit");
+    assert!(export.to_string().contains(r#""startTime":"2020-01-01 00:00:00""#), "{export}");
+
+    if !pyyaml() {
+        return;
+    }
+    let paths: Vec<_> = texts.iter().map(|(p, _)| p.clone()).collect();
+    let python = load_with_pyyaml(&paths);
+    for ((p, text), py) in texts.iter().zip(python) {
+        assert_eq!(py, load_with_serde(text), "PyYAML reads {} differently", p.display());
+    }
+}
+
+/// PyYAML reads thousands of random strings through the scalar writer as
+/// themselves (syntax, not only types: quotes, `: `, ` #`, breaks, unicode).
+#[test]
+fn pyyaml_reads_random_scalars_back() {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    if !pyyaml() {
+        return;
+    }
+    let piece = prop_oneof![
+        "[0-9a-zA-Z]{0,3}",
+        "[-+._:~<=#'\" ,\\[\\]{}!&*|>%@`?]",
+        prop::sample::select(vec![
+            "yes", "NO", "null", ": ", " #", "\n", "\t", "\r", "ü😀", "\u{85}", "\u{2028}", "\u{feff}", "  "
+        ])
+        .prop_map(str::to_string),
+        any::<char>().prop_map(|c| c.to_string()),
+    ];
+    let strings = prop::collection::vec(piece, 0..8).prop_map(|v| v.concat());
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let mut expected = Vec::new();
+    let mut text = String::new();
+    for s in
+        HOSTILE.iter().map(|s| s.to_string()).chain((0..3000).map(|_| strings.new_tree(&mut runner).unwrap().current()))
+    {
+        text.push_str("- ");
+        promql::yaml::scalar(&mut text, &s);
+        text.push('\n');
+        expected.push(serde_json::Value::String(s));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("scalars.yaml");
+    std::fs::write(&p, &text).unwrap();
+    let got = &load_with_pyyaml(std::slice::from_ref(&p))[0];
+    let want = serde_json::json!([expected]);
+    if *got != want {
+        let (g, w) = (&got[0], &want[0]);
+        let first = (0..expected.len()).find(|&i| g.get(i) != w.get(i));
+        panic!(
+            "PyYAML reads differently at {first:?}: got {:?}, want {:?} (or: {})",
+            first.map(|i| &g[i]),
+            first.map(|i| &w[i]),
+            got.as_str().unwrap_or("")
+        );
+    }
 }
