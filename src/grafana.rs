@@ -64,7 +64,7 @@ pub fn files<'a>(
             let service = program.services.iter().find(|s| s.name == first.service);
             let mut text = serde_json::to_string_pretty(&dashboard(service, run, &gs)).expect("dashboards serialize");
             text.push('\n');
-            OutFile { path: format!("{}.dashboard.json", first.service), contents: text }
+            OutFile { path: crate::names::dashboard_file(&first.service), contents: text }
         }))
     })
 }
@@ -183,21 +183,6 @@ struct Target {
     expr: String,
     legend_format: String,
     range: bool,
-}
-
-/// A Grafana uid (8–40 of `[A-Za-z0-9_-]`): `slo-<service>` when that
-/// fits, else a prefix and a hash of the name.
-fn uid(service: &str) -> String {
-    let clean: String =
-        service.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).collect();
-    let plain = format!("slo-{clean}");
-    if (8..=40).contains(&plain.len()) && clean == service {
-        return plain;
-    }
-    // FNV-1a: stable across runs and platforms.
-    let hash = service.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193));
-    let prefix: String = clean.chars().take(26).collect();
-    format!("slo-{prefix}-{hash:08x}")
 }
 
 /// A threshold line on the burn-rate panel: a factor and who fires there.
@@ -394,8 +379,8 @@ fn dashboard(service: Option<&ir::Service>, slos: &[ir::Slo], groups: &[Group]) 
     Dashboard {
         description: DESCRIPTION,
         id: None,
-        uid: uid(name),
-        title: format!("SLOs / {name}"),
+        uid: crate::names::dashboard_uid(name),
+        title: crate::names::dashboard_title(name),
         tags,
         timezone: "browser",
         editable: false,
@@ -626,17 +611,6 @@ fn ref_id(i: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn uids_fit_grafana() {
-        assert_eq!(uid("payments"), "slo-payments");
-        for s in ["api", &"x".repeat(60)] {
-            let u = uid(s);
-            assert!((8..=40).contains(&u.len()), "{u}");
-            assert!(u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
-        }
-        assert_ne!(uid(&"x".repeat(60)), uid(&"x".repeat(61)));
-    }
 
     #[test]
     fn ref_ids() {

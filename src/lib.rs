@@ -20,6 +20,7 @@ pub mod grafana;
 pub mod interop;
 pub mod ir;
 pub mod metrics;
+pub mod names;
 pub mod outdir;
 pub mod promql;
 pub mod sema;

@@ -356,11 +356,29 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     "--eval-interval: `{eval_interval}` is not a duration of 1s or more"
                 )));
             };
+            if let Some(why) = slo::names::k8s_namespace_problem(&namespace) {
+                return Err(driver::IoError::coded(
+                    "slo::flag::namespace",
+                    format!("--namespace: `{namespace}` is not a Kubernetes namespace name: {why}"),
+                    "a namespace is at most 63 lower-case letters, digits and `-`, starting and ending with a letter or digit",
+                ));
+            }
             let mut crd_labels = std::collections::BTreeMap::new();
             for l in labels {
                 let Some((k, v)) = l.split_once('=') else {
-                    return Err(driver::IoError::new(format!("--label: `{l}` is not key=value")));
+                    return Err(driver::IoError::coded(
+                        "slo::flag::label",
+                        format!("--label: `{l}` is not key=value"),
+                        "write `--label key=value`, e.g. `--label release=kube-prometheus`",
+                    ));
                 };
+                if let Some(why) = slo::names::k8s_label_problem(k, v) {
+                    return Err(driver::IoError::coded(
+                        "slo::flag::label",
+                        format!("--label: `{l}` is not a Kubernetes label: {why}"),
+                        "keys are an optional DNS subdomain and `/`, then a name of at most 63 letters, digits, `-`, `_`, `.`; values are empty or such a name",
+                    ));
+                }
                 crd_labels.insert(k.to_string(), v.to_string());
             }
             let opts = slo::promql::Options {

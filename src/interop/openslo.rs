@@ -599,10 +599,7 @@ fn prom(query: String) -> Value {
     m(vec![("metricSource", m(vec![("type", s("Prometheus")), ("spec", m(vec![("query", s(&query))]))]))])
 }
 
-/// OpenSLO names: lowercase RFC 1123 labels.
-fn dns(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
-}
+use crate::names::openslo_name as dns;
 
 fn duration_text(ms: u64) -> String {
     if ms % 86_400_000 == 0 {
@@ -641,7 +638,7 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
     }
     let mut policies: BTreeMap<String, Value> = BTreeMap::new();
     for slo in &p.slos {
-        let name = dns(&format!("{}-{}", slo.service, slo.name));
+        let name = crate::names::openslo_slo(&slo.service, &slo.name);
         let indicator = match &slo.sli {
             ir::Sli::Events { numerator, total } => {
                 let t = crate::promql::expr::selector(total, &[]);
@@ -829,9 +826,10 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
     }
     docs.extend(policies.into_values());
     let mut out = String::new();
+    // Through the rule files' scalar writer: every string is quoted unless
+    // it reads back as that string in YAML 1.1 and 1.2 readers alike.
     for d in docs {
-        out.push_str("---\n");
-        out.push_str(&serde_yaml_ng::to_string(&d).unwrap_or_default());
+        crate::promql::yaml::document(&mut out, &d);
     }
     (out, diags)
 }

@@ -7,6 +7,8 @@
 //! is exact is explained in [`rules`].
 //!
 //! Files: one per service, so a team's rules review and deploy together.
+//! Every file, object and group name comes from [`crate::names`], which
+//! `slo check` also uses to find names that would collide on deploy.
 //!
 //! | target | file | shape |
 //! |---|---|---|
@@ -23,6 +25,7 @@ pub mod rules;
 pub mod yaml;
 
 use crate::ir;
+use crate::names::{k8s_name, mimir_namespace, rule_file};
 use rules::{Group, Needs, SloRules};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -280,11 +283,6 @@ struct Metadata<'a> {
     labels: &'a BTreeMap<String, String>,
 }
 
-/// A Kubernetes object name from a service name (`lead_processing` → `slo-lead-processing`).
-fn k8s_name(service: &str) -> String {
-    format!("slo-{}", service.to_ascii_lowercase().replace('_', "-"))
-}
-
 fn yaml_serde<T: Serialize>(v: &T) -> String {
     serde_yaml_ng::to_string(v).expect("rule files serialize")
 }
@@ -295,12 +293,12 @@ fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
     let path = match opts.target {
         Target::Prometheus => {
             yaml::groups(&mut out, "", &groups);
-            format!("{service}.rules.yml")
+            rule_file(opts.target, service)
         }
         Target::Mimir => {
-            yaml::entry(&mut out, "", "namespace", &k8s_name(service));
+            yaml::entry(&mut out, "", "namespace", &mimir_namespace(service));
             yaml::groups(&mut out, "", &groups);
-            format!("{service}.yaml")
+            rule_file(opts.target, service)
         }
         Target::PrometheusOperator => {
             yaml::entry(&mut out, "", "apiVersion", "monitoring.coreos.com/v1");
@@ -313,7 +311,7 @@ fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
             }
             out.push_str("spec:\n");
             yaml::groups(&mut out, "  ", &groups);
-            format!("{service}.yaml")
+            rule_file(opts.target, service)
         }
     };
     OutFile { path, contents: out }
@@ -323,7 +321,7 @@ fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
 fn file_via_serde(service: &str, groups: Vec<Group>, opts: &Options) -> String {
     let body = match opts.target {
         Target::Prometheus => yaml_serde(&Groups { groups }),
-        Target::Mimir => yaml_serde(&Namespace { namespace: &k8s_name(service), groups }),
+        Target::Mimir => yaml_serde(&Namespace { namespace: &mimir_namespace(service), groups }),
         Target::PrometheusOperator => yaml_serde(&PrometheusRule {
             api_version: "monitoring.coreos.com/v1",
             kind: "PrometheusRule",

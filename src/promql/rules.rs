@@ -174,8 +174,9 @@ impl SloRules<'_> {
     /// Labels every recorded series of this SLO carries.
     fn base_labels(&self) -> BTreeMap<String, String> {
         let mut l: BTreeMap<String, String> = self.slo.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        l.insert("service".into(), self.slo.service.clone());
-        l.insert("slo".into(), self.slo.name.clone());
+        for (k, v) in crate::names::series_identity(&self.slo.service, &self.slo.name) {
+            l.insert(k.into(), v.to_string());
+        }
         l
     }
 
@@ -564,7 +565,7 @@ impl SloRules<'_> {
             rules.extend(self.policy(p)?);
         }
         Ok(Group {
-            name: format!("slo/{}/{}", slo.service, slo.name),
+            name: crate::names::rule_group(&slo.service, &slo.name),
             interval: e,
             partial_response_strategy: self.opts.partial_response.clone(),
             rules: {

@@ -1,65 +1,74 @@
-//! A YAML writer for the one shape rule files have.
+//! A YAML writer for the one shape rule files have (and for the OpenSLO
+//! export's documents, [`document`]).
 //!
 //! serde_yaml_ng's emitter (libyaml) took 44% of `slo compile` on 10,000
 //! SLOs, for output whose shape is fixed: mappings of known keys, lists of
 //! rules, string scalars. This writer emits the same block style directly.
-//! Scalars are written plain only when no YAML 1.1 or 1.2 parser could
-//! read them as anything but that string (Prometheus reads rule files with
-//! go-yaml, where `yes`, `1`, `1e3` and `1:20` are not strings); otherwise
-//! single-quoted, or double-quoted with escapes when they hold line breaks
-//! or control characters. Tests parse the output with serde_yaml_ng and
-//! compare it with serde's own serialization, adversarial strings included.
+//!
+//! Every scalar is a string, and must read back as that string in every
+//! YAML reader: go-yaml (Prometheus, Mimir), and YAML 1.1 readers such as
+//! PyYAML and most CI tools, which read `yes`, `on`, `NO` as booleans,
+//! `2026-01-01` as a date, `12:30:00` as the number 45000, `<<` as a merge
+//! key and `=` as the "value" type. Rather than list what is dangerous,
+//! [`plain_ok`] admits as plain only what is provably a string everywhere:
+//!
+//! - it starts with an ASCII letter. Every implicit type of YAML 1.1 (bool,
+//!   int, float, null, merge, value, timestamp) and of YAML 1.2's core and
+//!   JSON schemas starts with a digit, a sign, `.`, `~`, `<`, `=` — or is one
+//!   of the words `y n yes no true false on off null` in some case. So a
+//!   letter-first string that is none of those words, in any case, resolves
+//!   to a string;
+//! - it holds only printable ASCII, no `#`, no `:` before a space or at the
+//!   end, and does not end with a space. A block-context plain scalar that
+//!   starts with a letter ends only at a line break, `: `, ` #` or the end
+//!   of the line (trailing spaces are dropped); with none of those inside,
+//!   it reads back whole. Flow indicators (`[]{},`) are plain characters in
+//!   block context.
+//!
+//! Anything else is single-quoted, or double-quoted with escapes when it
+//! holds line breaks or other non-printable characters. Tests hold the rule
+//! to a YAML 1.1 resolver table written from the type repository's regexes,
+//! parse the output with serde_yaml_ng, and load compiled files with
+//! PyYAML when it is installed (tests/integration/harm_names.rs).
 
 use super::rules::{Group, Rule};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-/// Whether `s` may be written as a plain scalar and read back as `s`.
-fn plain_ok(s: &str) -> bool {
-    let Some(first) = s.chars().next() else { return false };
-    if s.starts_with(char::is_whitespace) || s.ends_with(char::is_whitespace) || s.ends_with(':') {
+/// The words some YAML reader resolves to a boolean or null (YAML 1.1's
+/// `y|Y|yes|Yes|YES|n|N|no|…|on|off`, 1.2's `true|false|null`), compared
+/// ignoring case.
+const WORDS: [&str; 9] = ["y", "n", "yes", "no", "true", "false", "on", "off", "null"];
+
+/// Whether `s` may be written as a plain scalar: see the module docs for
+/// why this is safe in every YAML 1.1 and 1.2 reader.
+pub fn plain_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    if !b.first().is_some_and(u8::is_ascii_alphabetic) || b.last() == Some(&b' ') {
         return false;
     }
-    if "-?:,[]{}#&*!|>'\"%@`".contains(first) {
-        return false;
+    for (i, &c) in b.iter().enumerate() {
+        match c {
+            b'#' => return false,
+            b':' if matches!(b.get(i + 1), None | Some(b' ')) => return false,
+            0x20..=0x7e => {}
+            _ => return false,
+        }
     }
-    if s.contains(": ")
-        || s.contains(" #")
-        || s.chars().any(|c| {
-            c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
-        })
-    {
-        return false;
-    }
-    let lower = s.to_ascii_lowercase();
-    if matches!(
-        lower.as_str(),
-        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "~" | ".inf" | "-.inf" | "+.inf" | ".nan"
-    ) {
-        return false;
-    }
-    // Anything a YAML 1.1 resolver might take for a number (ints, floats,
-    // hex, octal, binary, sexagesimal, with `_` separators).
-    let unsigned = s.trim_start_matches(['+', '-']);
-    let based = |prefix: &str, digit: fn(char) -> bool| {
-        unsigned.strip_prefix(prefix).is_some_and(|d| d.chars().all(|c| digit(c) || c == '_'))
-    };
-    let decimalish = |c: char| c.is_ascii_digit() || "_.:eE+-".contains(c);
-    let numeric = (first.is_ascii_digit() || "+-.".contains(first))
-        && (based("0x", |c| c.is_ascii_hexdigit())
-            || based("0o", |c| ('0'..='7').contains(&c))
-            || based("0b", |c| c == '0' || c == '1')
-            || s.chars().all(decimalish));
-    !numeric
+    !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
+}
+
+/// Characters written escaped, in a double-quoted scalar: controls (line
+/// breaks included) and what YAML readers take for line breaks or reject.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
 }
 
 /// Appends `s` as a YAML scalar.
 pub fn scalar(out: &mut String, s: &str) {
     if plain_ok(s) {
         out.push_str(s);
-    } else if !s.chars().any(|c| {
-        c.is_control() || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
-    }) {
+    } else if !s.chars().any(needs_escape) {
         out.push('\'');
         out.push_str(&s.replace('\'', "''"));
         out.push('\'');
@@ -72,9 +81,7 @@ pub fn scalar(out: &mut String, s: &str) {
                 '\n' => out.push_str("\\n"),
                 '\t' => out.push_str("\\t"),
                 '\r' => out.push_str("\\r"),
-                c if c.is_control()
-                    || matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}') =>
-                {
+                c if needs_escape(c) => {
                     let _ = write!(out, "\\u{:04x}", c as u32);
                 }
                 c => out.push(c),
@@ -93,6 +100,11 @@ pub fn entry(out: &mut String, indent: &str, key: &str, value: &str) {
     out.push('\n');
 }
 
+/// The longest key written as an implicit `k: v` key: YAML limits those
+/// to 1024 characters (quotes included), and libyaml, go-yaml and PyYAML
+/// enforce it.
+const MAX_IMPLICIT_KEY: usize = 1000;
+
 /// `key:` and a string-to-string mapping below it.
 pub fn mapping(out: &mut String, indent: &str, key: &str, m: &BTreeMap<String, String>) {
     out.push_str(indent);
@@ -105,7 +117,16 @@ pub fn mapping(out: &mut String, indent: &str, key: &str, m: &BTreeMap<String, S
     let inner = format!("{indent}  ");
     for (k, v) in m {
         out.push_str(&inner);
+        let start = out.len();
         scalar(out, k);
+        if out[start..].chars().count() > MAX_IMPLICIT_KEY {
+            // Too long for an implicit key: an explicit one (`? k` / `: v`).
+            let key = out.split_off(start);
+            out.push_str("? ");
+            out.push_str(&key);
+            out.push('\n');
+            out.push_str(&inner);
+        }
         out.push_str(": ");
         scalar(out, v);
         out.push('\n');
@@ -166,6 +187,93 @@ pub fn groups(out: &mut String, indent: &str, groups: &[Group]) {
                     mapping(out, &field, "labels", &a.labels);
                     mapping(out, &field, "annotations", &a.annotations);
                 }
+            }
+        }
+    }
+}
+
+/// A YAML document (`---` and a block node), in the style serde_yaml_ng
+/// writes, every string through [`scalar`]: the OpenSLO export's writer.
+pub fn document(out: &mut String, v: &serde_yaml_ng::Value) {
+    out.push_str("---\n");
+    match v {
+        serde_yaml_ng::Value::Mapping(m) if !m.is_empty() => map(out, "", m, false),
+        serde_yaml_ng::Value::Sequence(s) if !s.is_empty() => seq(out, "", s, false),
+        v => {
+            leaf(out, v);
+            out.push('\n');
+        }
+    }
+}
+
+/// A scalar or an empty collection, inline.
+fn leaf(out: &mut String, v: &serde_yaml_ng::Value) {
+    use serde_yaml_ng::Value;
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => scalar(out, s),
+        Value::Mapping(_) => out.push_str("{}"),
+        Value::Sequence(_) => out.push_str("[]"),
+        Value::Tagged(t) => {
+            let _ = write!(out, "{} ", t.tag);
+            leaf(out, &t.value);
+        }
+    }
+}
+
+fn is_block(v: &serde_yaml_ng::Value) -> bool {
+    match v {
+        serde_yaml_ng::Value::Mapping(m) => !m.is_empty(),
+        serde_yaml_ng::Value::Sequence(s) => !s.is_empty(),
+        _ => false,
+    }
+}
+
+/// A block mapping at `indent`; `inline`: its first key follows a `- `
+/// already written.
+fn map(out: &mut String, indent: &str, m: &serde_yaml_ng::Mapping, inline: bool) {
+    for (i, (k, v)) in m.iter().enumerate() {
+        if i > 0 || !inline {
+            out.push_str(indent);
+        }
+        leaf(out, k);
+        out.push(':');
+        match v {
+            serde_yaml_ng::Value::Mapping(m) if !m.is_empty() => {
+                out.push('\n');
+                map(out, &format!("{indent}  "), m, false);
+            }
+            serde_yaml_ng::Value::Sequence(s) if !s.is_empty() => {
+                out.push('\n');
+                seq(out, indent, s, false);
+            }
+            v => {
+                out.push(' ');
+                leaf(out, v);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// A block sequence at `indent` (`- ` items).
+fn seq(out: &mut String, indent: &str, s: &[serde_yaml_ng::Value], inline: bool) {
+    let inner = format!("{indent}  ");
+    for (i, v) in s.iter().enumerate() {
+        if i > 0 || !inline {
+            out.push_str(indent);
+        }
+        out.push_str("- ");
+        match v {
+            serde_yaml_ng::Value::Mapping(m) if is_block(v) => map(out, &inner, m, true),
+            serde_yaml_ng::Value::Sequence(s) if is_block(v) => seq(out, &inner, s, true),
+            v => {
+                leaf(out, v);
+                out.push('\n');
             }
         }
     }

@@ -152,3 +152,50 @@ pub fn unknown_type(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
 pub fn out_of_range(code: &'static str, span: Span, message: String, label: &str, help: &str) -> Diagnostic {
     Diagnostic::error(code, span, message, label.to_string()).with_help(help.to_string())
 }
+
+/// `rename` is the part of `name` the user would rename (an SLO's own name).
+pub fn name_collision(
+    span: Span,
+    kind: &str,
+    name: &str,
+    rename: &str,
+    other: &str,
+    first: Span,
+    clashes: &[String],
+) -> Diagnostic {
+    Diagnostic::error(
+        "slo::name::collision",
+        span,
+        format!("{kind} `{name}` would be deployed under the same names as {kind} `{other}`"),
+        format!("generates the names of `{other}`"),
+    )
+    .with_related(first, format!("{kind} `{other}` declared here"))
+    .with_help(format!(
+        "deploying one would overwrite the other: {}. Rename one of them so the two differ in more than \
+         letter case and `_`/`-` (e.g. `{rename}_2`)",
+        clashes.join("; ")
+    ))
+}
+
+pub fn name_too_long(span: Span, kind: &str, name: &str, len: usize, too_long: &[String], max: usize) -> Diagnostic {
+    Diagnostic::error(
+        "slo::name::too_long",
+        span,
+        format!("{kind} name `{name}` is too long for the names generated from it"),
+        format!("{len} characters"),
+    )
+    .with_help(format!("{}; shorten the {kind} name to at most {max} characters", too_long.join("; ")))
+}
+
+pub fn name_invalid(span: Span, kind: &str, name: &str, what: &str, generated: &str, why: &str) -> Diagnostic {
+    Diagnostic::error(
+        "slo::name::invalid",
+        span,
+        format!("{kind} `{name}` gives the {what} `{generated}`, which is not a valid Kubernetes name"),
+        format!("becomes `{generated}`"),
+    )
+    .with_help(format!(
+        "{why}; Kubernetes names are lower-case letters, digits, `-` and `.`, and `_` becomes `-`: \
+         rename the {kind} so it ends with a letter or digit"
+    ))
+}

@@ -24,6 +24,9 @@
 //!    and windows are checked against it.
 //! 5. [`graph`] checks the composite SLO graph for cycles, and [`lint`]
 //!    reports definitions that are legal but surely a mistake.
+//! 6. [`names`] asks the backends' naming functions for every file and
+//!    object name and reports names that collide on deploy or that a
+//!    target cannot take.
 //!
 //! The result is an IR with every default applied and no field left to be
 //! filled later; on any error the IR is still returned (for `debug ir`) but
@@ -34,6 +37,7 @@ pub mod error;
 pub mod eval;
 pub mod graph;
 pub mod lint;
+pub mod names;
 pub mod scope;
 pub mod slo;
 
@@ -67,6 +71,7 @@ pub fn check(sources: &SourceMap, modules: &[Module]) -> (ir::Program, Diagnosti
     cx.check_unused();
     graph::composite_cycles(&program, &catalogue, &mut diags);
     lint::program(&program, &mut diags);
+    names::check(&program, &mut diags);
     (program, diags.sorted())
 }
 

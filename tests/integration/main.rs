@@ -14,6 +14,7 @@ mod examples;
 mod fmt;
 mod fuzz;
 mod grafana;
+mod harm_names;
 mod interop;
 mod regex;
 mod stdlib;
