@@ -26,3 +26,4 @@ pub mod source;
 pub mod stdlib;
 pub mod syntax;
 pub mod synth;
+pub mod term;
