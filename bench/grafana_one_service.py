@@ -8,6 +8,12 @@ Generates one service with N SLOs (five SLI kinds, alerts on most), runs
 peak RSS, the wall time and the dashboard's size: memory should stay a
 small multiple of the output, never grow with a tree of the whole
 dashboard.
+
+Measured 2026-12-05 (test-profile binary, 2 shared cores), 20,000 SLOs,
+257 MiB of dashboard JSON, byte-identical before and after:
+  before (a serde_json tree of the whole dashboard): peak RSS 2071 MiB (8.1x), 20.3 s
+  after (panels serialized an SLO at a time):        peak RSS  626 MiB (2.4x), 13.5 s
+  for scale, `slo compile` (Prometheus rules) of the same source: 694 MiB
 """
 import argparse, os, re, shutil, subprocess, sys, time
 
