@@ -302,3 +302,41 @@ fn a_closed_stdout_ends_the_program_quietly() {
     let (code, _) = closed_pipe(&["check", "tests/errors"], true);
     assert_eq!(code, Some(141));
 }
+
+/// A backtest report names groups by their labels: a tenant label value
+/// from the data with escapes must not reach the terminal raw.
+#[test]
+fn backtest_report_labels_never_reach_the_terminal_raw() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("svc.slo"),
+        "service svc {}\nslo avail for svc {\n  objective = 99% over 1h\n  sli events {\n    bad = http_requests_total{job=\"svc\", code=~\"5..\"}\n    total = http_requests_total{job=\"svc\"}\n  }\n  group_by = [tenant]\n}\n",
+    )
+    .unwrap();
+    let (mut ts, mut code, mut v) = (Vec::new(), Vec::new(), Vec::new());
+    for (c, rate) in [("200", 9.0), ("500", 1.0)] {
+        for i in 0..480i64 {
+            ts.push(1_769_817_600_000 + i * 15_000);
+            code.push(c);
+            v.push(rate * 15.0 * i as f64);
+        }
+    }
+    let n = ts.len();
+    let cols: Vec<(&str, ArrayRef)> = vec![
+        ("timestamp", Arc::new(Int64Array::from(ts))),
+        ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+        ("job", Arc::new(StringArray::from(vec!["svc"; n]))),
+        ("tenant", Arc::new(StringArray::from(vec![EVIL; n]))),
+        ("code", Arc::new(StringArray::from(code))),
+        ("value", Arc::new(Float64Array::from(v))),
+    ];
+    write_parquet(&d.path().join("d.parquet"), cols);
+    let r = run(d.path(), &["backtest", "svc.slo", "--data", "d.parquet", "--quiet"], 120);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(r.stdout.contains("svc/avail{tenant="), "{}", r.stdout);
+    assert_clean("backtest table", &(0, r.stdout, r.stderr));
+    let r = run(d.path(), &["backtest", "svc.slo", "--data", "d.parquet", "--quiet", "--format", "json"], 120);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_clean("backtest json", &(0, r.stdout.clone(), r.stderr));
+    assert!(r.stdout.contains("\\u001b]52") && serde_json::from_str::<serde_json::Value>(&r.stdout).is_ok());
+}
