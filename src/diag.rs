@@ -6,9 +6,13 @@
 //! what is wrong *there*, help that says how to fix it, and optional
 //! secondary labels (`related`). The core only collects them; rendering
 //! (human via miette, JSON, GitHub annotations) happens at the edge with the
-//! [`SourceMap`] attached.
+//! [`SourceMap`] attached. Every renderer meant for a terminal (human and
+//! GitHub) passes user text through [`crate::term`]: messages, labels, help
+//! and file names escaped, source snippets with control characters
+//! replaced by visible ones of the same byte length (spans stay valid).
 
 use crate::source::{SourceMap, Span};
+use crate::term;
 use miette::{LabeledSpan, NamedSource};
 use serde::Serialize;
 use std::fmt;
@@ -133,7 +137,7 @@ impl<'a> Rendered<'a> {
         }
         Rendered {
             diag,
-            src: NamedSource::new(file.name.clone(), file.text.clone()),
+            src: NamedSource::new(term::sanitize(&file.name).into_owned(), term::same_len(&file.text).into_owned()),
             labels,
             related: Vec::new(),
             related_diags,
@@ -191,8 +195,9 @@ pub fn render_human(diags: &Diagnostics, sources: &SourceMap, color: bool, width
     // nobody reads them one by one anyway.
     let shown = diags.0.len().min(HUMAN_LIMIT);
     for d in diags.0[..shown].iter() {
+        let d = &sanitized(d);
         let mut r = Rendered::new(d, sources);
-        let extra: Vec<Diagnostic> = std::mem::take(&mut r.related_diags);
+        let extra: Vec<Diagnostic> = std::mem::take(&mut r.related_diags).iter().map(sanitized).collect();
         // Related reports borrow their diagnostic; keep them alive for the render.
         let extra_rendered: Vec<Rendered<'_>> = extra.iter().map(|e| Rendered::new(e, sources)).collect();
         r.related = extra_rendered;
@@ -203,6 +208,19 @@ pub fn render_human(diags: &Diagnostics, sources: &SourceMap, color: bool, width
         out.push_str(&format!("… and {} more (all of them with --format json)\n", diags.0.len() - shown));
     }
     out
+}
+
+/// `d` with its message, label, help and related labels made safe for a
+/// terminal.
+fn sanitized(d: &Diagnostic) -> Diagnostic {
+    let t = |s: &str| term::sanitize(s).into_owned();
+    Diagnostic {
+        message: t(&d.message),
+        label: t(&d.label),
+        help: d.help.as_deref().map(t),
+        related: d.related.iter().map(|(s, l)| (*s, t(l))).collect(),
+        ..d.clone()
+    }
 }
 
 /// Reports rendered in full by [`render_human`].
@@ -243,7 +261,7 @@ pub fn render_json(diags: &Diagnostics, sources: &SourceMap) -> String {
             }
         })
         .collect();
-    let mut s = serde_json::to_string_pretty(&items).expect("diagnostics serialize");
+    let mut s = term::json_safe(&serde_json::to_string_pretty(&items).expect("diagnostics serialize")).into_owned();
     s.push('\n');
     s
 }
@@ -251,7 +269,7 @@ pub fn render_json(diags: &Diagnostics, sources: &SourceMap) -> String {
 /// GitHub Actions workflow commands (`::error file=…,line=…::message`).
 pub fn render_github(diags: &Diagnostics, sources: &SourceMap) -> String {
     fn esc_data(s: &str) -> String {
-        s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+        term::sanitize(s).replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
     }
     fn esc_prop(s: &str) -> String {
         esc_data(s).replace(':', "%3A").replace(',', "%2C")

@@ -24,6 +24,10 @@
 //! [`SCHEMA_VERSION`] (Grafana 10.4/11), with a `${datasource}` variable
 //! for the Prometheus data source. Output is deterministic: structs and
 //! sorted maps, panel ids and positions in SLO order.
+//!
+//! Memory: a dashboard is written while it is built, one SLO's panels at a
+//! time (a service of 100,000 SLOs is a gigabyte of JSON; a tree of it was
+//! several times that). What stays is the text itself.
 
 use crate::ir;
 use crate::promql::expr::{dur, num};
@@ -32,6 +36,7 @@ use crate::promql::{self, OutFile, OutputError};
 use crate::syntax::strings::quote;
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
 
 /// The dashboard JSON schema version written (Grafana 10.4 and 11).
 pub const SCHEMA_VERSION: u32 = 39;
@@ -59,19 +64,71 @@ pub fn files<'a>(
         let n = rest.iter().take_while(|s| s.service == first.service).count();
         let (run, tail) = rest.split_at(n);
         rest = tail;
-        let built: Result<Vec<Group>, OutputError> = groups.by_ref().take(n).collect();
-        Some(built.map(|gs| {
-            let service = program.services.iter().find(|s| s.name == first.service);
-            let mut text = serde_json::to_string_pretty(&dashboard(service, run, &gs)).expect("dashboards serialize");
-            text.push('\n');
-            OutFile { path: crate::names::dashboard_file(&first.service), contents: text }
-        }))
+        let service = program.services.iter().find(|s| s.name == first.service);
+        Some(
+            render(service, run, groups.by_ref().take(n))
+                .map(|contents| OutFile { path: crate::names::dashboard_file(&first.service), contents }),
+        )
     })
+}
+
+/// One service's dashboard as pretty JSON. The panels are built an SLO at a
+/// time while they are written ([`Panels`]), so memory holds the text and
+/// one SLO's panels, never a tree of the whole dashboard (a service of
+/// 100,000 SLOs is a dashboard of a gigabyte and more).
+fn render(
+    service: Option<&ir::Service>,
+    slos: &[ir::Slo],
+    groups: impl Iterator<Item = Result<Group, OutputError>>,
+) -> Result<String, OutputError> {
+    let panels = Panels { slos, groups: RefCell::new(groups), failed: Cell::new(None) };
+    let mut buf = Vec::new();
+    let done = dashboard(service, slos, &panels).serialize(&mut serde_json::Serializer::pretty(&mut buf));
+    if let Some(e) = panels.failed.take() {
+        return Err(e);
+    }
+    done.expect("dashboards serialize");
+    buf.push(b'\n');
+    Ok(String::from_utf8(buf).expect("JSON is UTF-8"))
+}
+
+/// The panels of one dashboard, serialized as they are built: each SLO's
+/// rule group is compiled, turned into its row of panels, written, and
+/// dropped. A group that fails to compile ends the serialization; the
+/// error waits in `failed`.
+struct Panels<'a, I> {
+    slos: &'a [ir::Slo],
+    groups: RefCell<I>,
+    failed: Cell<Option<OutputError>>,
+}
+
+impl<I: Iterator<Item = Result<Group, OutputError>>> Serialize for Panels<'_, I> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut groups = self.groups.borrow_mut();
+        let mut seq = s.serialize_seq(None)?;
+        let mut b = Builder { panels: Vec::new(), next_id: 1 };
+        let mut y = 0;
+        for slo in self.slos {
+            let group = match groups.next().expect("one rule group per SLO") {
+                Ok(g) => g,
+                Err(e) => {
+                    self.failed.set(Some(e));
+                    return Err(S::Error::custom("an SLO's rules failed to build"));
+                }
+            };
+            y = slo_panels(&mut b, slo, &group, y);
+            for p in b.panels.drain(..) {
+                seq.serialize_element(&p)?;
+            }
+        }
+        seq.end()
+    }
 }
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Dashboard {
+struct Dashboard<P> {
     /// First, so generated files are recognisable by their first bytes.
     description: &'static str,
     id: Option<u64>,
@@ -88,7 +145,7 @@ struct Dashboard {
     links: Vec<DashboardLink>,
     annotations: Value,
     templating: Templating,
-    panels: Vec<Panel>,
+    panels: P,
 }
 
 #[derive(Serialize)]
@@ -296,14 +353,17 @@ fn stat_options() -> Value {
     })
 }
 
-/// Builds one service's panels, numbering them from 1.
+/// Builds one service's panels, numbering them from 1 (the panels are
+/// taken out an SLO at a time; the numbering goes on).
 struct Builder {
     panels: Vec<Panel>,
+    next_id: u32,
 }
 
 impl Builder {
     fn push(&mut self, kind: &'static str, title: String, grid_pos: GridPos) -> &mut Panel {
-        let id = self.panels.len() as u32 + 1;
+        let id = self.next_id;
+        self.next_id += 1;
         self.panels.push(Panel {
             id,
             kind,
@@ -339,13 +399,8 @@ fn pct_decimals(objective: f64) -> u32 {
     p.trim_end_matches('%').split_once('.').map_or(0, |(_, d)| d.len() as u32)
 }
 
-fn dashboard(service: Option<&ir::Service>, slos: &[ir::Slo], groups: &[Group]) -> Dashboard {
+fn dashboard<P: Serialize>(service: Option<&ir::Service>, slos: &[ir::Slo], panels: P) -> Dashboard<P> {
     let name = &slos[0].service;
-    let mut b = Builder { panels: Vec::new() };
-    let mut y = 0;
-    for (slo, group) in slos.iter().zip(groups) {
-        y = slo_panels(&mut b, slo, group, y);
-    }
     // Runbooks: the service's, then each SLO's own.
     let mut links = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -414,7 +469,7 @@ fn dashboard(service: Option<&ir::Service>, slos: &[ir::Slo], groups: &[Group]) 
                 "type": "datasource"
             })],
         },
-        panels: b.panels,
+        panels,
     }
 }
 

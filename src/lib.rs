@@ -28,3 +28,4 @@ pub mod source;
 pub mod stdlib;
 pub mod syntax;
 pub mod synth;
+pub mod term;

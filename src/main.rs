@@ -4,9 +4,28 @@
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use slo::diag::{self, Diagnostics};
 use slo::driver;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+// Every print in this file goes through `slo::term`: human text is
+// sanitized (no control characters or bidi overrides from sources, data or
+// paths reach the terminal) and a closed stdout or stderr ends the process
+// quietly with status 141 instead of panicking. These shadow std's macros
+// so that no print here can bypass it; documents (JSON) are made safe with
+// `term::json_safe` first, which leaves nothing for `sanitize` to change.
+macro_rules! print {
+    ($($t:tt)*) => { slo::term::out(&format!($($t)*)) };
+}
+macro_rules! println {
+    ($($t:tt)*) => { slo::term::out(&(format!($($t)*) + "\n")) };
+}
+macro_rules! eprint {
+    ($($t:tt)*) => { slo::term::err(&format!($($t)*)) };
+}
+macro_rules! eprintln {
+    ($($t:tt)*) => { slo::term::err(&(format!($($t)*) + "\n")) };
+}
 
 #[derive(Parser)]
 #[command(name = "slo", version, about = "Check, format and compile Service Level Objectives written in .slo")]
@@ -300,10 +319,10 @@ fn print_diags(diags: &Diagnostics, sources: &slo::source::SourceMap, format: Fo
         Format::Human => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             let width = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100);
-            let mut err = std::io::stderr().lock();
-            let _ = err.write_all(diag::render_human(diags, sources, color, width).as_bytes());
+            // The parts are sanitized by the renderer; the colours are miette's own.
+            slo::term::err_raw(&diag::render_human(diags, sources, color, width));
             if !diags.0.is_empty() {
-                let _ = writeln!(err, "{}", diag::summary(diags));
+                eprintln!("{}", diag::summary(diags));
             }
         }
         Format::Json => print!("{}", diag::render_json(diags, sources)),
@@ -491,7 +510,10 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     ));
                     match slo::syntax::parse(id, &text) {
                         Ok(ast) => {
-                            println!("{}", serde_json::to_string_pretty(&ast).expect("AST serializes"));
+                            println!(
+                                "{}",
+                                slo::term::json_safe(&serde_json::to_string_pretty(&ast).expect("AST serializes"))
+                            );
                             Ok(0)
                         }
                         Err(ds) => {
@@ -504,7 +526,10 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     let loaded = driver::load(&[file], &root_for(root))?;
                     let (program, diags) = driver::check(&loaded);
                     print_diags(&diags, &loaded.sources, Format::Human);
-                    println!("{}", serde_json::to_string_pretty(&program).expect("IR serializes"));
+                    println!(
+                        "{}",
+                        slo::term::json_safe(&serde_json::to_string_pretty(&program).expect("IR serializes"))
+                    );
                     Ok(if diags.has_errors() { 1 } else { 0 })
                 }
             }
@@ -639,7 +664,11 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                         out.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
                     slo::backtest::report::table(&report, color)
                 }
-                ReportFormat::Json => serde_json::to_string_pretty(&report).expect("report serializes") + "\n",
+                ReportFormat::Json => {
+                    slo::term::json_safe(&serde_json::to_string_pretty(&report).expect("report serializes"))
+                        .into_owned()
+                        + "\n"
+                }
                 ReportFormat::Html => slo::backtest::html::render(&bt, &program, &report),
             };
             match &out {
@@ -649,7 +678,8 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                         eprintln!("report written to {}", path.display());
                     }
                 }
-                None => print!("{text}"),
+                // The report escapes user text itself; the colours are its own.
+                None => slo::term::out_raw(&text),
             }
             std::mem::forget((bt, program));
             Ok(0)
@@ -784,13 +814,16 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 base_error_ratio: error_ratio,
                 instances,
             };
-            let (n, samples) = slo::synth::write(program.as_ref(), &opts, &out).map_err(driver::IoError::new)?;
+            let (n, samples) = slo::synth::write(program.as_ref(), &opts, &out)?;
             eprintln!("wrote {n} series, {samples} samples to {}", out.display());
             Ok(0)
         }
         Command::Data { command } => run_data(command),
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "slo", &mut std::io::stdout());
+            // Generated into memory: clap_complete panics on a failed write.
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "slo", &mut buf);
+            slo::term::out_raw(&String::from_utf8_lossy(&buf));
             Ok(0)
         }
     }
@@ -933,7 +966,10 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
                     match format {
                         InspectFormat::Table => print!("{}", metrics::inspect::table(&r)),
                         InspectFormat::Json => {
-                            println!("{}", serde_json::to_string_pretty(&r).expect("report serializes"))
+                            println!(
+                                "{}",
+                                slo::term::json_safe(&serde_json::to_string_pretty(&r).expect("report serializes"))
+                            )
                         }
                     }
                     Ok(0)

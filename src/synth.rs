@@ -11,8 +11,14 @@
 //! given series that satisfy it, bad events in series that match the
 //! numerator, good ones in series that do not — or, without sources, from
 //! a generic `http_requests_total{job="api", instance, route, code}`.
+//!
+//! Sizes are checked before anything is allocated: at most
+//! [`MAX_SERIES`] series and [`MAX_SAMPLES`] samples (series × steps);
+//! samples are streamed in batches, so memory grows with the series, never
+//! with the days.
 
 use crate::backtest::data::STALE_NAN_BITS;
+use crate::driver::IoError;
 use crate::ir::{self, MatchOp, Selector};
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, StringDictionaryBuilder, TimestampMillisecondBuilder,
@@ -301,16 +307,68 @@ fn hash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
 }
 
-/// Writes the dataset; returns (series, samples).
-pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Result<(usize, u64), String> {
-    let mut needs = Needs::new();
-    let mut specs = match program {
-        Some(p) => specs_for(p, opts.instances.max(1), &mut needs),
-        None => generic_specs(opts.series),
-    };
-    if specs.is_empty() {
-        return Err("the SLOs read no metric selectors that synthetic data could satisfy".into());
+/// Series written at most (each costs its label set in memory).
+pub const MAX_SERIES: u64 = 1_000_000;
+/// Samples written at most (series × steps): about 10 GB of Parquet.
+pub const MAX_SAMPLES: u64 = 2_000_000_000;
+
+/// Checks the dataset's size before anything is allocated: `series` and
+/// `steps` as the options ask (the product in u128, it cannot overflow).
+fn check_size(series: u64, steps: u64) -> Result<(), IoError> {
+    if series > MAX_SERIES {
+        return Err(IoError::coded(
+            "slo::synth::too_large",
+            format!("{series} series is more than synth writes ({MAX_SERIES})"),
+            "lower --series or --instances (with SLO sources, each instance repeats every selector's series)",
+        ));
     }
+    if series as u128 * steps as u128 > MAX_SAMPLES as u128 {
+        return Err(IoError::coded(
+            "slo::synth::too_large",
+            format!("{series} series × {steps} steps is more samples than synth writes ({MAX_SAMPLES})"),
+            "lower --series, --days or --instances, or raise --resolution",
+        ));
+    }
+    Ok(())
+}
+
+/// The number of scrape steps in the options' span.
+fn steps(opts: &Options) -> u64 {
+    let span =
+        if opts.days.is_finite() && opts.days > 0.0 { (opts.days * 86_400_000.0).min(i64::MAX as f64) } else { 0.0 };
+    (span as i64 / opts.resolution_ms.max(1)).max(1) as u64
+}
+
+/// Writes the dataset; returns (series, samples).
+pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Result<(usize, u64), IoError> {
+    let mut needs = Needs::new();
+    let steps = steps(opts);
+    let mut specs = match program {
+        Some(p) => {
+            // One instance's series, then the size of them all, before building them.
+            let one = specs_for(p, 1, &mut Needs::new()).len() as u64;
+            check_size(one.saturating_mul(opts.instances.max(1) as u64), steps)?;
+            specs_for(p, opts.instances.max(1), &mut needs)
+        }
+        None => {
+            check_size(opts.series.max(1) as u64, steps)?;
+            generic_specs(opts.series)
+        }
+    };
+    check_size(specs.len() as u64, steps)?;
+    if specs.is_empty() {
+        return Err(IoError::new("the SLOs read no metric selectors that synthetic data could satisfy"));
+    }
+    write_specs(&mut specs, &needs, steps, opts, path).map_err(IoError::new)
+}
+
+fn write_specs(
+    specs: &mut [Spec],
+    needs: &Needs,
+    steps: u64,
+    opts: &Options,
+    path: &Path,
+) -> Result<(usize, u64), String> {
     specs.sort_by(|a, b| a.labels.cmp(&b.labels));
     let label_names: Vec<String> = {
         let mut s: std::collections::BTreeSet<String> = specs.iter().flat_map(|s| s.labels.keys().cloned()).collect();
@@ -335,12 +393,11 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
         .set_max_row_group_row_count(Some(1 << 20))
         .build();
     let mut w = crate::backtest::writer::AtomicParquet::create(path, schema.clone(), props)?;
-    let steps = ((opts.days * 86_400_000.0) as i64 / opts.resolution_ms).max(1) as usize;
     let dt = opts.resolution_ms as f64 / 1000.0;
     let day = 86_400_000.0;
     let mut total = 0u64;
     let mut batch = Batch::new(label_names.len());
-    for spec in &specs {
+    for spec in specs.iter() {
         // Randomness per traffic stream (shared by its series), then per series.
         let mut stream_rng = rand_pcg::Pcg64::seed_from_u64(opts.seed ^ hash(&spec.stream));
         let mut lat_rng = rand_pcg::Pcg64::seed_from_u64(opts.seed ^ hash(&spec.stream) ^ 0x5a5a);
@@ -353,7 +410,7 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
         let gap_p = dt / (2.0 * 86_400.0);
         let mut gap_left = 0usize;
         let lat = LogNormal::new(spec.median_s.max(1e-3).ln(), 0.6).map_err(|e| e.to_string())?;
-        for k in 0..steps {
+        for k in 0..steps as usize {
             let t = opts.start_ms + k as i64 * opts.resolution_ms;
             let off = t - opts.start_ms;
             let diurnal = 0.55 + 0.45 * (2.0 * std::f64::consts::PI * ((off as f64 / day) + phase)).sin();

@@ -31,6 +31,11 @@ use std::sync::Arc;
 /// Prometheus's staleness marker: a NaN with this exact bit pattern.
 pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
 
+/// Label columns a dataset may have at most (the importer caps distinct
+/// label names at the same number): every row is read, grouped and sorted
+/// with every label column, so thousands of them cost gigabytes.
+pub const MAX_LABEL_COLUMNS: usize = 1024;
+
 /// Where the data is and how much memory the scan may use.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -176,6 +181,12 @@ fn columns(schema: &datafusion::common::DFSchema) -> Result<Columns, Vec<DataErr
         }
     }
     labels.sort();
+    if labels.len() > MAX_LABEL_COLUMNS {
+        errors.push(schema_error(
+            format!("the data has {} label columns, more than {MAX_LABEL_COLUMNS}", labels.len()),
+            "every row is read with every label column: drop the columns no SLO reads (or re-import the data, which caps label names too)",
+        ));
+    }
     if !errors.is_empty() {
         return Err(errors);
     }

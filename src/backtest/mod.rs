@@ -426,7 +426,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let (store, eval_errors) = evaluate(&mut steps, &outs, &grid, summed, &bar);
     bar.finish_and_clear();
     if opts.timing {
-        eprintln!(
+        crate::errln!(
             "timing: probe+scan+leaves {:.3}s, rule evaluation {:.3}s ({} steps, {} leaves)",
             t_scan.as_secs_f64(),
             (t0.elapsed() - t_scan).as_secs_f64(),

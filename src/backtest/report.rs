@@ -583,7 +583,8 @@ fn summary(r: &Report, color: bool) -> String {
     t.set_header(SUMMARY_HEAD.to_vec());
     for s in &r.slos {
         for g in &s.groups {
-            let mut cells: Vec<Cell> = summary_cells(s, g).into_iter().map(Cell::new).collect();
+            let mut cells: Vec<Cell> =
+                summary_cells(s, g).iter().map(|c| Cell::new(crate::term::sanitize(c))).collect();
             if color {
                 let c = match g.met {
                     Some(true) => Color::Green,
@@ -618,6 +619,8 @@ pub fn table(r: &Report, color: bool) -> String {
         if r.data.sorted_by_engine { " (sorted by the engine: files not ordered by series, time)" } else { "" }
     );
     let _ = writeln!(out, "{}\n", summary(r, color));
+    // Names, labels and file names are user text: escaped for the terminal.
+    let mut body = String::new();
     for s in &r.slos {
         for g in &s.groups {
             let who = who(s, &g.labels);
@@ -628,7 +631,7 @@ pub fn table(r: &Report, color: bool) -> String {
                 ""
             };
             let _ = writeln!(
-                out,
+                body,
                 "{verdict:<7} {who}: SLI {} vs objective {} over {}{}{why}",
                 pct(g.sli),
                 fmt_pct(s.objective),
@@ -636,7 +639,7 @@ pub fn table(r: &Report, color: bool) -> String {
                 if s.full_window { String::new() } else { format!(" (only {} of data: partial window)", s.history) }
             );
             let _ = writeln!(
-                out,
+                body,
                 "        budget remaining {} (lowest {}{}){}",
                 pct(g.budget_remaining),
                 pct(g.budget_remaining_min),
@@ -665,7 +668,7 @@ pub fn table(r: &Report, color: bool) -> String {
             }
             if !g.burn_rates.is_empty() {
                 let b: Vec<String> = g.burn_rates.iter().map(|b| format!("{} {:.2}x", b.window, b.worst)).collect();
-                let _ = writeln!(out, "        worst burn rate: {}", b.join(", "));
+                let _ = writeln!(body, "        worst burn rate: {}", b.join(", "));
             }
         }
         for p in &s.policies {
@@ -673,7 +676,7 @@ pub fn table(r: &Report, color: bool) -> String {
                 continue;
             }
             let _ = writeln!(
-                out,
+                body,
                 "        policy {}: {}{} in force {} time(s), {} in all ({} with a full window behind it)",
                 p.policy,
                 p.action,
@@ -688,7 +691,7 @@ pub fn table(r: &Report, color: bool) -> String {
                 continue;
             }
             let _ = writeln!(
-                out,
+                body,
                 "        alert {} ({}): fired {} time(s), {} in all",
                 a.alert,
                 a.labels.get("severity").map_or("-", |s| s.as_str()),
@@ -696,19 +699,19 @@ pub fn table(r: &Report, color: bool) -> String {
                 human_secs(a.firing_seconds)
             );
             for i in a.firing.iter().take(5) {
-                let _ = writeln!(out, "          {} .. {}", i.start, i.end.as_deref().unwrap_or("(still firing)"));
+                let _ = writeln!(body, "          {} .. {}", i.start, i.end.as_deref().unwrap_or("(still firing)"));
             }
             if a.firing.len() > 5 {
-                let _ = writeln!(out, "          … {} more", a.firing.len() - 5);
+                let _ = writeln!(body, "          … {} more", a.firing.len() - 5);
             }
         }
         if !s.incidents.is_empty() {
             let detected = s.incidents.iter().filter(|i| i.detected_by.is_some()).count();
-            let _ = writeln!(out, "        incidents: {} ({} detected by an alert)", s.incidents.len(), detected);
+            let _ = writeln!(body, "        incidents: {} ({} detected by an alert)", s.incidents.len(), detected);
         }
         if let Some(rec) = &s.recommendation {
             let _ = writeln!(
-                out,
+                body,
                 "        sweep recommends: {}{} ({})",
                 rec.objective.map_or("no objective".into(), fmt_pct),
                 rec.alerts.as_deref().map(|a| format!(" with alerts {a}")).unwrap_or_default(),
@@ -716,6 +719,7 @@ pub fn table(r: &Report, color: bool) -> String {
             );
         }
     }
+    out.push_str(&crate::term::sanitize(&body));
     out.push_str(&analysis_tables(r, color));
     out
 }
@@ -730,7 +734,7 @@ fn grid(head: &[&str], rows: Vec<Vec<String>>, right_from: usize, color: bool) -
     }
     t.set_header(head.to_vec());
     for r in rows {
-        t.add_row(r);
+        t.add_row(r.iter().map(|c| crate::term::sanitize(c).into_owned()).collect::<Vec<_>>());
     }
     for i in right_from..head.len() {
         if let Some(c) = t.column_mut(i) {
@@ -752,7 +756,7 @@ fn analysis_tables(r: &Report, color: bool) -> String {
         }
         let mut h = vec!["SLO"];
         h.extend_from_slice(head);
-        let _ = writeln!(out, "\n{title}:\n{}", grid(&h, rows, right_from + 1, color));
+        let _ = writeln!(out, "\n{}:\n{}", crate::term::sanitize(&title), grid(&h, rows, right_from + 1, color));
     };
     let prefixed = |name: String, mut cells: Vec<String>| {
         cells.insert(0, name);

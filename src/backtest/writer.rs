@@ -51,8 +51,15 @@ impl AtomicParquet {
     }
 }
 
-/// Rows per batch handed to the Parquet writer (whole series per batch).
+/// Rows per batch handed to the Parquet writer, at most.
 const BATCH: usize = 64 * 1024;
+/// Cells (rows × columns) per batch at most: with many label columns a
+/// batch has fewer rows, so the builders' memory stays bounded (every
+/// label column holds an offset for every row, null or not).
+const BATCH_CELLS: usize = 4 << 20;
+/// Bytes of label values per batch at most (each row repeats its series'
+/// values): a series with long label values is written in shorter batches.
+const BATCH_BYTES: usize = 64 << 20;
 
 /// Writes whole series, in the order given, in the native layout:
 /// `timestamp` (ms, UTC), `__name__`, one nullable Utf8 column per label
@@ -68,6 +75,10 @@ pub struct LongWriter {
     value: Float64Builder,
     stale: BooleanBuilder,
     rows: usize,
+    /// Rows per batch: [`BATCH`], fewer with many columns.
+    batch: usize,
+    /// Label bytes in the batch so far.
+    bytes: usize,
     total: u64,
 }
 
@@ -108,34 +119,54 @@ impl LongWriter {
             value: Float64Builder::with_capacity(BATCH),
             stale: BooleanBuilder::new(),
             rows: 0,
+            batch: (BATCH_CELLS / (n + 4)).clamp(256, BATCH),
+            bytes: 0,
             total: 0,
         })
     }
 
     /// Appends one series: `labels` sorted or not, with `__name__`;
     /// `stale[i]` marks a staleness marker (written with Prometheus's
-    /// staleness-NaN value).
+    /// staleness-NaN value). A long series spans batches; each label column
+    /// is filled by runs (the series' value, or nulls), so the work per
+    /// series grows with its labels and samples, not their product.
     pub fn series(&mut self, labels: &[(String, String)], ts: &[i64], v: &[f64], stale: &[bool]) -> Result<(), String> {
-        if self.rows > 0 && self.rows + ts.len() > BATCH {
-            self.flush()?;
+        let name = labels.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
+        // The series' value per column (`names` is sorted), none elsewhere.
+        let mut values: Vec<Option<&str>> = vec![None; self.names.len()];
+        for (k, val) in labels {
+            if let Ok(i) = self.names.binary_search(k) {
+                values[i] = Some(val.as_str());
+            }
         }
-        let get = |k: &str| labels.iter().find(|(x, _)| x == k).map(|(_, v)| v.as_str());
-        let name = get("__name__").unwrap_or("");
-        let values: Vec<Option<&str>> = self.names.iter().map(|n| get(n)).collect();
-        for (k, &t) in ts.iter().enumerate() {
-            self.ts.append_value(t);
-            self.name.append_value(name);
+        let row_bytes = labels.iter().map(|(_, v)| v.len()).sum::<usize>().max(1);
+        let mut at = 0;
+        while at < ts.len() {
+            if self.rows >= self.batch || self.bytes >= BATCH_BYTES {
+                self.flush()?;
+            }
+            let by_bytes = (BATCH_BYTES.saturating_sub(self.bytes) / row_bytes).max(1);
+            let n = (ts.len() - at).min(self.batch - self.rows).min(by_bytes);
+            for k in at..at + n {
+                self.ts.append_value(ts[k]);
+                self.name.append_value(name);
+                self.value.append_value(v[k]);
+                if self.with_stale {
+                    self.stale.append_value(stale.get(k).copied().unwrap_or(false));
+                }
+            }
             for (b, lv) in self.labels.iter_mut().zip(&values) {
-                b.append_option(*lv);
+                match lv {
+                    Some(x) => b.append_value_n(x, n),
+                    None => b.append_nulls(n),
+                }
             }
-            self.value.append_value(v[k]);
-            if self.with_stale {
-                self.stale.append_value(stale.get(k).copied().unwrap_or(false));
-            }
+            self.rows += n;
+            self.bytes += n * row_bytes;
+            self.total += n as u64;
+            at += n;
         }
-        self.rows += ts.len();
-        self.total += ts.len() as u64;
-        if self.rows >= BATCH {
+        if self.rows >= self.batch || self.bytes >= BATCH_BYTES {
             self.flush()?;
         }
         Ok(())
@@ -154,6 +185,7 @@ impl LongWriter {
         let batch = RecordBatch::try_new(self.schema.clone(), cols).map_err(|e| e.to_string())?;
         self.file.write(&batch)?;
         self.rows = 0;
+        self.bytes = 0;
         Ok(())
     }
 

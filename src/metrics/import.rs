@@ -8,6 +8,14 @@
 //! series, time and value bits) are dropped, and two different values at
 //! one time are an error naming both places. Nothing is written unless
 //! every input was clean, so a file that exists is a complete import.
+//!
+//! Memory follows the input's size: a series keeps its own labels (never a
+//! row of every label name), and the Parquet writer fills label columns a
+//! bounded batch at a time. The caps below, like Prometheus's scrape
+//! limits (`label_limit`, `label_name_length_limit`,
+//! `label_value_length_limit`), turn a pathological input into an error
+//! at its line instead of a file nothing can read: the native layout has
+//! one column per label name, so the distinct names are capped too.
 
 use super::Problem;
 use crate::backtest::data::STALE_NAN_BITS;
@@ -125,8 +133,27 @@ pub(super) struct Store {
     raw: FxHashMap<Box<str>, u32>,
     keys: Vec<Vec<(String, String)>>,
     samples: Vec<Vec<Sample>>,
+    /// Every label name seen (the Parquet columns), at most [`MAX_LABEL_NAMES`].
+    names: rustc_hash::FxHashSet<String>,
     nan_as_stale: bool,
 }
+
+/// Labels of one series at most, `__name__` included (Prometheus's `label_limit`).
+pub const MAX_LABELS_PER_SERIES: usize = 128;
+/// Bytes of a label name at most (Prometheus's `label_name_length_limit`).
+pub const MAX_LABEL_NAME_BYTES: usize = 1024;
+/// Bytes of a label value (or metric name) at most (`label_value_length_limit`).
+pub const MAX_LABEL_VALUE_BYTES: usize = 16 * 1024;
+/// Bytes of one series' label values (metric name included) at most:
+/// every row of the layout repeats them, and readers decode thousands of
+/// rows at a time.
+pub const MAX_LABEL_SET_BYTES: usize = 32 * 1024;
+/// Distinct label names of an import at most: each is a column of the
+/// Parquet file, and every reader of it handles every column of every row.
+pub const MAX_LABEL_NAMES: usize = crate::backtest::data::MAX_LABEL_COLUMNS;
+
+/// Why a label set is refused: a stable code, the message and help.
+pub(super) type Refusal = (&'static str, String, String);
 
 /// Label names the native layout uses for its own columns.
 const RESERVED: [&str; 4] = ["timestamp", "value", "stale", "metric"];
@@ -138,6 +165,7 @@ impl Store {
             raw: FxHashMap::default(),
             keys: Vec::new(),
             samples: Vec::new(),
+            names: Default::default(),
             nan_as_stale,
         }
     }
@@ -147,14 +175,17 @@ impl Store {
     }
 
     /// The series of a label set (with `__name__`): empty values are
-    /// dropped (absent, as in Prometheus); a missing name, a repeated label
-    /// or a reserved label name is an error (message, help).
-    pub fn intern(&mut self, raw: Option<&str>, mut labels: Vec<(String, String)>) -> Result<u32, (String, String)> {
+    /// dropped (absent, as in Prometheus); a missing name, a repeated label,
+    /// a reserved label name, a label past the caps or a new label name
+    /// past [`MAX_LABEL_NAMES`] is refused.
+    pub fn intern(&mut self, raw: Option<&str>, mut labels: Vec<(String, String)>) -> Result<u32, Refusal> {
         labels.retain(|(_, v)| !v.is_empty());
+        check_caps(&labels)?;
         labels.sort();
         for w in labels.windows(2) {
             if w[0].0 == w[1].0 {
                 return Err((
+                    "slo::import::label",
                     format!("label `{}` appears twice", w[0].0),
                     "a series has one value per label name".into(),
                 ));
@@ -162,15 +193,33 @@ impl Store {
         }
         if !labels.iter().any(|(k, _)| k == "__name__") {
             return Err((
+                "slo::import::no_name",
                 "the series has no metric name".into(),
                 "backtests read raw metrics by name: give every series a `__name__` (for API results, query the raw selector, e.g. `http_requests_total[1h]`, not an expression)".into(),
             ));
         }
         if let Some((k, _)) = labels.iter().find(|(k, _)| RESERVED.contains(&k.as_str())) {
             return Err((
+                "slo::import::label",
                 format!("label `{k}` has the name of a column of the native layout"),
                 "`timestamp`, `value`, `stale` and `metric` are the layout's own columns: rename the label (e.g. with metric_relabel_configs) before importing".into(),
             ));
+        }
+        let new: Vec<&str> =
+            labels.iter().map(|(k, _)| k.as_str()).filter(|k| *k != "__name__" && !self.names.contains(*k)).collect();
+        if self.names.len() + new.len() > MAX_LABEL_NAMES {
+            return Err((
+                "slo::import::too_many_label_names",
+                format!(
+                    "label `{}` would be label name {} of the import, more than {MAX_LABEL_NAMES}",
+                    new[0],
+                    self.names.len() + 1
+                ),
+                "each label name is a column of the Parquet file: drop the labels no SLO reads (e.g. with metric_relabel_configs `labeldrop`), or import fewer metrics".into(),
+            ));
+        }
+        for k in new {
+            self.names.insert(k.to_string());
         }
         let id = match self.ids.get(&labels) {
             Some(&id) => id,
@@ -192,6 +241,51 @@ impl Store {
         let bits = if self.nan_as_stale && v.is_nan() { STALE_NAN_BITS } else { v.to_bits() };
         self.samples[id as usize].push(Sample { ts, bits, at: ((file as u64) << 40) | line as u64 });
     }
+}
+
+/// The per-series caps: how many labels, how long names and values are.
+pub(super) fn check_caps(labels: &[(String, String)]) -> Result<(), Refusal> {
+    if labels.len() > MAX_LABELS_PER_SERIES {
+        return Err(too_many_labels(labels.len()));
+    }
+    for (k, v) in labels {
+        if k.len() > MAX_LABEL_NAME_BYTES {
+            return Err((
+                "slo::import::label_too_long",
+                format!("a label name of {} bytes, more than {MAX_LABEL_NAME_BYTES}", k.len()),
+                "Prometheus's `label_name_length_limit` refuses such series too: shorten or drop the label".into(),
+            ));
+        }
+        if v.len() > MAX_LABEL_VALUE_BYTES {
+            let what = if k == "__name__" {
+                "the metric name".to_string()
+            } else {
+                format!("label `{}`", crate::metrics::short(k))
+            };
+            return Err((
+                "slo::import::label_too_long",
+                format!("{what} has a value of {} bytes, more than {MAX_LABEL_VALUE_BYTES}", v.len()),
+                "Prometheus's `label_value_length_limit` refuses such series too: shorten or drop the value".into(),
+            ));
+        }
+    }
+    let total: usize = labels.iter().map(|(k, v)| k.len() + v.len()).sum();
+    if total > MAX_LABEL_SET_BYTES {
+        return Err((
+            "slo::import::label_too_long",
+            format!("the series' labels take {total} bytes, more than {MAX_LABEL_SET_BYTES}"),
+            "every sample's row repeats its series' labels: drop or shorten the long ones".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn too_many_labels(n: usize) -> Refusal {
+    (
+        "slo::import::too_many_labels",
+        format!("the series has {n} labels or more, more than {MAX_LABELS_PER_SERIES}"),
+        "Prometheus's `label_limit` refuses such series too: drop the labels no SLO reads (metric_relabel_configs `labeldrop`)".into(),
+    )
 }
 
 /// Smallest and largest timestamps accepted (jiff's range, about ±9999 years... and a margin).

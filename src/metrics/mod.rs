@@ -160,13 +160,27 @@ pub fn fmt_duration(ms: i64) -> String {
     out
 }
 
-/// `name{a="b", …}` for messages, labels in the order given.
+/// Characters of a name or value shown in messages at most.
+const SHOWN: usize = 200;
+
+/// `s` cut to [`SHOWN`] characters (with `…`), for messages: a 16 KiB
+/// label value is named, not printed.
+pub fn short(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(SHOWN) {
+        Some((i, _)) => format!("{}…", &s[..i]).into(),
+        None => s.into(),
+    }
+}
+
+/// `name{a="b", …}` for messages, labels in the order given (long names
+/// and values cut short).
 pub fn series_text(labels: &[(String, String)]) -> String {
     let name = labels.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
+    let name = short(name);
     let rest: Vec<String> = labels
         .iter()
         .filter(|(k, _)| k != "__name__")
-        .map(|(k, v)| format!("{k}={}", crate::syntax::strings::quote(v)))
+        .map(|(k, v)| format!("{}={}", short(k), crate::syntax::strings::quote(&short(v))))
         .collect();
     format!("{name}{{{}}}", rest.join(", "))
 }

@@ -109,6 +109,11 @@ fn response(
             problems.push(shape(name, format!("{at}.metric"), "the series has no `metric` object"));
             continue;
         };
+        if metric.len() > super::import::MAX_LABELS_PER_SERIES {
+            let (code, m, h) = super::import::too_many_labels(metric.len());
+            problems.push(Problem::error(code, name, m).at_path(format!("{at}.metric")).with_help(h));
+            continue;
+        }
         let mut labels = Vec::with_capacity(metric.len());
         let mut bad = false;
         for (k, v) in metric {
@@ -125,8 +130,7 @@ fn response(
         }
         let id = match store.intern(None, labels) {
             Ok(id) => id,
-            Err((m, h)) => {
-                let code = if m.contains("no metric name") { "slo::import::no_name" } else { "slo::import::label" };
+            Err((code, m, h)) => {
                 problems.push(Problem::error(code, name, m).at_path(format!("{at}.metric")).with_help(h));
                 continue;
             }

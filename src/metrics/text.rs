@@ -265,6 +265,11 @@ fn labels(line: &str, end: usize) -> Result<Vec<(String, String)>, At> {
             break;
         }
         let name_at = i;
+        if out.len() >= super::import::MAX_LABELS_PER_SERIES {
+            // Before the next label is parsed: a line of 200,000 labels stops here.
+            let (code, m, h) = super::import::too_many_labels(out.len() + 1);
+            return Err(At::new(code, name_at, m).help(h));
+        }
         let lname = if b[i] == b'"' {
             let (s, j) = quoted(line, i)?;
             i = skip_ws(b, j);
@@ -370,10 +375,7 @@ fn sample(
             };
             match store.intern(Some(raw), ls) {
                 Ok(id) => id,
-                Err((m, h)) => {
-                    let code = if m.contains("no metric name") { "slo::import::no_name" } else { "slo::import::label" };
-                    return report(At::new(code, 0, m).help(h));
-                }
+                Err((code, m, h)) => return report(At::new(code, 0, m).help(h)),
             }
         }
     };

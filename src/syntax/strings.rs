@@ -138,6 +138,9 @@ pub fn quote(s: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            // C1 and bidi controls, as Go's strconv.Quote does: invisible or
+            // reordering text, never written raw.
+            c if crate::term::is_dangerous(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }

@@ -15,6 +15,7 @@ mod fmt;
 mod fuzz;
 mod grafana;
 mod harm_names;
+mod harm_res;
 mod interop;
 mod regex;
 mod stdlib;
