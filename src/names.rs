@@ -6,7 +6,8 @@
 //! two declarations that would be deployed under one name (services `Api`
 //! and `api` both become the PrometheusRule `slo-api`: deploying one
 //! overwrites the other) and names a target cannot take (a file name over
-//! 255 bytes, a Kubernetes name that is not a DNS-1123 subdomain).
+//! 255 bytes or named like a Windows device, a Kubernetes name that is not
+//! a DNS-1123 subdomain).
 //!
 //! | name | from | where it must be unique | compared |
 //! |---|---|---|---|
