@@ -6,7 +6,8 @@
 //! two declarations that would be deployed under one name (services `Api`
 //! and `api` both become the PrometheusRule `slo-api`: deploying one
 //! overwrites the other) and names a target cannot take (a file name over
-//! 255 bytes, a Kubernetes name that is not a DNS-1123 subdomain).
+//! 255 bytes or named like a Windows device, a Kubernetes name that is not
+//! a DNS-1123 subdomain).
 //!
 //! | name | from | where it must be unique | compared |
 //! |---|---|---|---|
@@ -139,16 +140,52 @@ impl Generated {
     }
 
     /// Why the name cannot be used where it goes, if it cannot.
-    pub fn problem(&self) -> Option<String> {
+    pub fn problem(&self) -> Option<Problem> {
         match self.rule {
             Rule::Any => None,
-            Rule::FileName => (self.name.len() > MAX_FILE_NAME)
-                .then(|| format!("{} bytes, over the {MAX_FILE_NAME} file systems allow", self.name.len())),
-            Rule::K8sName => dns1123_subdomain_problem(&self.name),
-            Rule::GrafanaUid => (self.name.chars().count() > MAX_GRAFANA_UID)
-                .then(|| format!("{} characters, over Grafana's {MAX_GRAFANA_UID}", self.name.chars().count())),
+            Rule::FileName if self.name.len() > MAX_FILE_NAME => Some(Problem::TooLong(format!(
+                "{} bytes, over the {MAX_FILE_NAME} file systems allow",
+                self.name.len()
+            ))),
+            Rule::FileName => windows_reserved(&self.name).map(Problem::Invalid),
+            Rule::K8sName if self.name.len() > MAX_K8S_NAME => Some(Problem::TooLong(format!(
+                "{} characters, over the {MAX_K8S_NAME} Kubernetes allows",
+                self.name.len()
+            ))),
+            Rule::K8sName => dns1123_subdomain_problem(&self.name).map(|why| {
+                Problem::Invalid(format!(
+                    "not a Kubernetes name: {why} (lower-case letters, digits, `-` and `.`; `_` becomes `-`)"
+                ))
+            }),
+            Rule::GrafanaUid => (self.name.chars().count() > MAX_GRAFANA_UID).then(|| {
+                Problem::TooLong(format!("{} characters, over Grafana's {MAX_GRAFANA_UID}", self.name.chars().count()))
+            }),
         }
     }
+}
+
+/// Why a generated name cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// Over a length limit (a shorter name fits).
+    TooLong(String),
+    /// Not a valid name there, whatever its length.
+    Invalid(String),
+}
+
+/// Windows reserves these device names as file names, whatever the
+/// extension (`con.rules.yml` cannot be created).
+const WINDOWS_DEVICES: [&str; 24] = [
+    "con", "prn", "aux", "nul", "com0", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9", "lpt0",
+    "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+];
+
+/// Why `file` cannot be a file name on Windows, if its stem is a device.
+fn windows_reserved(file: &str) -> Option<String> {
+    let stem = file.split('.').next().unwrap_or(file);
+    WINDOWS_DEVICES.iter().any(|d| d.eq_ignore_ascii_case(stem)).then(|| {
+        format!("`{stem}` is a device name on Windows, whatever the extension: no such file can be created there")
+    })
 }
 
 /// Every name a service generates, for every target.
@@ -299,6 +336,16 @@ mod tests {
         assert!(k8s_namespace_problem("Monitoring").is_some());
         assert!(k8s_namespace_problem(&"a".repeat(64)).is_some());
         assert_eq!(k8s_namespace_problem("monitoring"), None);
+    }
+
+    #[test]
+    fn windows_devices_are_not_file_names() {
+        let invalid =
+            |s: &str| for_service(s).iter().filter(|g| matches!(g.problem(), Some(Problem::Invalid(_)))).count();
+        assert_eq!(invalid("aux"), 3, "three file names");
+        assert_eq!(invalid("COM1"), 3);
+        assert_eq!(invalid("auxiliary"), 0);
+        assert_eq!(invalid("com10"), 0);
     }
 
     #[test]

@@ -187,15 +187,12 @@ pub fn name_too_long(span: Span, kind: &str, name: &str, len: usize, too_long: &
     .with_help(format!("{}; shorten the {kind} name to at most {max} characters", too_long.join("; ")))
 }
 
-pub fn name_invalid(span: Span, kind: &str, name: &str, what: &str, generated: &str, why: &str) -> Diagnostic {
+pub fn name_invalid(span: Span, kind: &str, name: &str, problems: &[String]) -> Diagnostic {
     Diagnostic::error(
         "slo::name::invalid",
         span,
-        format!("{kind} `{name}` gives the {what} `{generated}`, which is not a valid Kubernetes name"),
-        format!("becomes `{generated}`"),
+        format!("{kind} `{name}` generates names that cannot be used"),
+        "used in file and object names",
     )
-    .with_help(format!(
-        "{why}; Kubernetes names are lower-case letters, digits, `-` and `.`, and `_` becomes `-`: \
-         rename the {kind} so it ends with a letter or digit"
-    ))
+    .with_help(format!("{}; rename the {kind}", problems.join("; ")))
 }

@@ -11,7 +11,7 @@
 use super::error;
 use crate::diag::Diagnostics;
 use crate::ir;
-use crate::names::{self, Generated, Rule};
+use crate::names::{self, Generated, Problem};
 use crate::source::Span;
 use std::collections::{HashMap, HashSet};
 
@@ -125,31 +125,33 @@ fn collisions(owners: &[Owner], diags: &mut Diagnostics) {
 }
 
 fn limits(o: &Owner, diags: &mut Diagnostics) {
-    let problems: Vec<(&Generated, String)> =
-        o.generated.iter().filter_map(|g| g.problem().map(|why| (g, why))).collect();
-    let too_long =
-        |g: &Generated| matches!(g.rule, Rule::FileName | Rule::GrafanaUid) || g.name.len() > names::MAX_K8S_NAME;
-    let (long, bad): (Vec<_>, Vec<_>) = problems.into_iter().partition(|(g, _)| too_long(g));
-    if !long.is_empty() {
-        // The longest prefix of the name whose generated names all fit.
-        let fits =
-            |n: usize| (o.regenerate)(&o.base[..n]).iter().filter(|g| too_long(g)).all(|g| g.problem().is_none());
-        let (mut lo, mut hi) = (0, o.base.len());
-        while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
-            if o.base.is_char_boundary(mid) && fits(mid) {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
+    let (mut long, mut invalid) = (Vec::new(), Vec::new());
+    for g in &o.generated {
+        match g.problem() {
+            None => {}
+            Some(Problem::TooLong(why)) => long.push(format!("{} `{}` ({why})", g.what, short(&g.name))),
+            Some(Problem::Invalid(why)) => invalid.push(format!("{} `{}`: {why}", g.what, g.name)),
         }
-        let list: Vec<String> =
-            long.iter().map(|(g, why)| format!("{} `{}` ({why})", g.what, short(&g.name))).collect();
-        diags.push(error::name_too_long(o.span, o.kind, &short(&o.name), o.base.len(), &list, lo));
     }
-    for (g, why) in bad {
-        diags.push(error::name_invalid(o.span, o.kind, &o.name, g.what, &g.name, &why));
+    if !invalid.is_empty() {
+        diags.push(error::name_invalid(o.span, o.kind, &o.name, &invalid));
     }
+    if long.is_empty() {
+        return;
+    }
+    // The longest prefix of the name whose generated names all fit.
+    let fits =
+        |n: usize| (o.regenerate)(&o.base[..n]).iter().all(|g| !matches!(g.problem(), Some(Problem::TooLong(_))));
+    let (mut lo, mut hi) = (0, o.base.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if o.base.is_char_boundary(mid) && fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    diags.push(error::name_too_long(o.span, o.kind, &short(&o.name), o.base.len(), &long, lo));
 }
 
 /// A long name cut for a message.
