@@ -20,6 +20,7 @@ pub mod interop;
 pub mod ir;
 pub mod metrics;
 pub mod outdir;
+pub mod output;
 pub mod promql;
 pub mod sema;
 pub mod source;
