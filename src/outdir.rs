@@ -14,7 +14,8 @@
 //! longer produced) is removed. Anything else at an output's name — a
 //! user's file, a file modified since slo wrote it, another target's file,
 //! a directory — is a collision (`slo::out::collision`), and nothing is
-//! written. Files that are not outputs are never looked at, except a
+//! written. (A file already byte-identical to the output is adopted:
+//! nothing of it can be lost.) Files that are not outputs are never looked at, except a
 //! target's stale files listed in its manifest.
 //!
 //! **Migration.** A directory written before manifests existed has none.
