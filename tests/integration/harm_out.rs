@@ -362,6 +362,19 @@ fn outputs_never_overwrite_inputs() {
         assert_eq!(std::fs::read(&slo_file).unwrap(), slo_bytes, "{args:?}");
     }
     assert!(!dp.join("data/t.parquet").exists());
+    // compile: sources in the output directory are fine, unless one has the
+    // name of an output (service api → api.rules.yml).
+    std::fs::create_dir(dp.join("mixed")).unwrap();
+    std::fs::copy(&slo_file, dp.join("mixed/api.slo")).unwrap();
+    let (code, _, err) = slo(&["compile", &s("mixed"), "--out", &s("mixed")]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read(dp.join("mixed/api.slo")).unwrap(), slo_bytes);
+    std::fs::create_dir(dp.join("named")).unwrap();
+    std::fs::copy(&slo_file, dp.join("named/api.rules.yml")).unwrap();
+    let (code, _, err) = slo(&["compile", &s("named/api.rules.yml"), "--out", &s("named")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("error[slo::out::input]") && err.contains("api.rules.yml"), "{err}");
+    assert_eq!(std::fs::read(dp.join("named/api.rules.yml")).unwrap(), slo_bytes);
     // import: a translated service file over its own input.
     let imp = dp.join("imp");
     std::fs::create_dir(&imp).unwrap();
