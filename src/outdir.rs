@@ -368,6 +368,10 @@ struct Step {
     name: String,
     /// Hard link to its old content (`None`: there was none).
     backup: Option<String>,
+    /// The hash of the new content (`None`: the step removes the file).
+    /// Only a file that holds it is undone: a step not taken yet, or a
+    /// file someone changed since, is left alone.
+    new: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -392,6 +396,13 @@ fn roll_back(dir: &Path, steps: &[Step]) -> Result<(), IoError> {
     let mut first_err = None;
     for s in steps.iter().rev() {
         let target = dir.join(&s.name);
+        let taken = match &s.new {
+            Some(h) => std::fs::read(&target).is_ok_and(|b| hash(&b) == *h),
+            None => std::fs::symlink_metadata(&target).is_err(),
+        };
+        if !taken {
+            continue;
+        }
         let r = match &s.backup {
             Some(b) if dir.join(b).exists() => std::fs::rename(dir.join(b), &target),
             Some(_) => Ok(()),
@@ -493,8 +504,12 @@ pub fn write<E: std::fmt::Display>(
         // The journal lists every step before any is taken.
         let mut steps: Vec<Step> = staged
             .iter()
-            .map(|(name, _, exists)| Step { name: name.clone(), backup: exists.then(|| backup_name(name)) })
-            .chain(stale.iter().map(|name| Step { name: name.clone(), backup: Some(backup_name(name)) }))
+            .map(|(name, _, exists)| Step {
+                name: name.clone(),
+                backup: exists.then(|| backup_name(name)),
+                new: manifest.files.get(name).cloned(),
+            })
+            .chain(stale.iter().map(|name| Step { name: name.clone(), backup: Some(backup_name(name)), new: None }))
             .collect();
         let journal =
             Journal { pid: std::process::id(), steps: steps.clone(), manifest: hash(manifest_text.as_bytes()) };
@@ -525,15 +540,23 @@ pub fn write<E: std::fmt::Display>(
         })();
         if let Err(e) = result {
             steps.truncate(done);
-            let undone = roll_back(dir, &steps);
+            if let Err(u) = roll_back(dir, &steps) {
+                // The journal and the backups stay, for the next run to finish.
+                return Err(IoError {
+                    help: Some(format!(
+                        "undoing the files already replaced failed too ({}): the next `slo compile` into {} restores them",
+                        u.message,
+                        dir.display()
+                    )),
+                    ..e
+                });
+            }
             for s in &steps {
                 if let Some(b) = &s.backup {
                     let _ = std::fs::remove_file(dir.join(b));
                 }
             }
-            if undone.is_ok() {
-                let _ = std::fs::remove_file(&journal_path);
-            }
+            let _ = std::fs::remove_file(&journal_path);
             return Err(IoError { help: Some("no file was changed: the output directory is as it was".into()), ..e });
         }
         let _ = std::fs::remove_file(&journal_path);
@@ -647,8 +670,22 @@ mod tests {
         std::fs::rename(dir.join("a.rules.yml.new"), dir.join("a.rules.yml")).unwrap();
         std::fs::write(dir.join("c.rules.yml"), rules("c.rules.yml", "[1]").unwrap().contents).unwrap();
         let steps = vec![
-            Step { name: "a.rules.yml".into(), backup: Some(bak.into()) },
-            Step { name: "c.rules.yml".into(), backup: None },
+            Step {
+                name: "a.rules.yml".into(),
+                backup: Some(bak.into()),
+                new: Some(hash(rules("a.rules.yml", "[1]").unwrap().contents.as_bytes())),
+            },
+            Step {
+                name: "c.rules.yml".into(),
+                backup: None,
+                new: Some(hash(rules("c.rules.yml", "[1]").unwrap().contents.as_bytes())),
+            },
+            // Not taken yet: b.rules.yml still holds its old content.
+            Step {
+                name: "b.rules.yml".into(),
+                backup: Some(".slo-bak-4000000-1-b.rules.yml.bak".into()),
+                new: Some(hash(b"what b would have become")),
+            },
         ];
         let j = Journal { pid: 4000000, steps, manifest: hash(b"the new manifest") };
         std::fs::write(dir.join(k.journal_name()), serde_json::to_vec(&j).unwrap()).unwrap();
@@ -672,7 +709,7 @@ mod tests {
         let bak = ".slo-bak-4000000-0-a.rules.yml.bak";
         std::fs::write(dir.join(bak), rules("a.rules.yml", "[]").unwrap().contents).unwrap();
         let manifest = std::fs::read(dir.join(k.manifest_name())).unwrap();
-        let steps = vec![Step { name: "a.rules.yml".into(), backup: Some(bak.into()) }];
+        let steps = vec![Step { name: "a.rules.yml".into(), backup: Some(bak.into()), new: None }];
         let j = Journal { pid: 4000000, steps, manifest: hash(&manifest) };
         std::fs::write(dir.join(k.journal_name()), serde_json::to_vec(&j).unwrap()).unwrap();
         let w = write(dir, [rules("a.rules.yml", "[1]")], &k).unwrap();
