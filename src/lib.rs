@@ -22,6 +22,7 @@ pub mod ir;
 pub mod metrics;
 pub mod names;
 pub mod outdir;
+pub mod output;
 pub mod promql;
 pub mod sema;
 pub mod source;

@@ -420,12 +420,13 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 return Ok(1);
             }
             type Outputs<'a> = Box<dyn Iterator<Item = Result<slo::promql::OutFile, slo::promql::OutputError>> + 'a>;
-            let (outputs, header): (Outputs, &str) = match target {
-                TargetArg::Grafana => (Box::new(slo::grafana::files(&program, &opts)), slo::grafana::HEADER),
-                _ => (Box::new(slo::promql::files(&program, &opts)), slo::promql::HEADER),
+            let (outputs, kind): (Outputs, slo::outdir::Kind) = match target {
+                TargetArg::Grafana => (Box::new(slo::grafana::files(&program, &opts)), slo::outdir::Kind::GRAFANA),
+                _ => (Box::new(slo::promql::files(&program, &opts)), slo::outdir::Kind::rules(opts.target)),
             };
+            slo::outdir::refuse_inputs(&out, &kind, &files)?;
             if check {
-                return Ok(match slo::outdir::diff_with(&out, outputs, header)? {
+                return Ok(match slo::outdir::diff(&out, outputs, &kind)? {
                     None => {
                         eprintln!("up to date: {}", out.display());
                         0
@@ -437,7 +438,8 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     }
                 });
             }
-            let w = slo::outdir::write_with(&out, outputs, header)?;
+            let w = slo::outdir::write(&out, outputs, &kind)?;
+            w.notes.iter().for_each(|n| eprintln!("note: {n}"));
             eprintln!(
                 "compiled {} SLOs into {} files in {} ({} written, {} unchanged, {} stale removed)",
                 program.slos.len(),
@@ -579,6 +581,13 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             if files.is_empty() {
                 return Err(driver::IoError::new("no .slo files found"));
             }
+            let mut inputs = slo::output::file_inputs(&files);
+            inputs.extend(slo::output::data_inputs(&data));
+            inputs.extend(slo::output::file_inputs(incidents.as_slice()));
+            let mut outputs: Vec<(&str, &std::path::Path)> = Vec::new();
+            outputs.extend(timeline.as_deref().map(|p| ("--timeline", p)));
+            outputs.extend(out.as_deref().map(|p| ("--out", p)));
+            slo::output::refuse_inputs(&inputs, &outputs)?;
             let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
             if matches!(format, ReportFormat::Html) && out.is_none() {
                 return Err(driver::IoError::new("--format html needs --out FILE"));
@@ -718,6 +727,9 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             }
             match &out {
                 Some(dir) => {
+                    let paths: Vec<PathBuf> = written.iter().map(|(name, _)| dir.join(name)).collect();
+                    let outputs: Vec<(&str, &std::path::Path)> = paths.iter().map(|p| ("--out", p.as_path())).collect();
+                    slo::output::refuse_inputs(&slo::output::file_inputs(&files), &outputs)?;
                     std::fs::create_dir_all(dir)
                         .map_err(|e| driver::IoError::new(format!("cannot create {}: {e}", dir.display())))?;
                     for (name, text) in &written {
@@ -738,6 +750,9 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
         }
         Command::Export { to: ExportTo::Openslo, paths, out, root } => {
             let files = driver::expand(&default_paths(paths))?;
+            if let Some(p) = &out {
+                slo::output::refuse_inputs(&slo::output::file_inputs(&files), &[("--out", p)])?;
+            }
             let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
             let (yaml, ds) = slo::interop::openslo::export(&program);
             print_diags(&Diagnostics(ds), &loaded.sources, Format::Human);
@@ -800,6 +815,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 None
             } else {
                 let files = driver::expand(&paths)?;
+                slo::output::refuse_inputs(&slo::output::file_inputs(&files), &[("--out", &out)])?;
                 let Some((_, program)) = checked(&files, root)? else { return Ok(1) };
                 Some(program)
             };
@@ -928,6 +944,7 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
                 ImportFormat::TsdbDump => Some(F::TsdbDump),
             };
             let opts = metrics::import::Options { format, default_time_ms, nan_as_stale, max_problems: max_errors };
+            slo::output::refuse_inputs(&slo::output::data_inputs(&inputs), &[("--out", &out)])?;
             match metrics::import::run(&inputs, &opts, &out) {
                 Ok(s) => {
                     eprint!("{}", metrics::render(&s.warnings));
@@ -978,6 +995,7 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
             }
         }
         DataCommand::Export { paths, format: ExportFormat::Openmetrics, out, memory_limit } => {
+            slo::output::refuse_inputs(&slo::output::data_inputs(&paths), &[("--out", &out)])?;
             let src = source(paths, &memory_limit)?;
             match metrics::export::run(&src, &out) {
                 Ok(w) => {

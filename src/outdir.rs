@@ -1,63 +1,123 @@
-//! Writing generated files: atomically (temp file + rename, so a failed run
-//! leaves earlier output untouched), removing stale generated files, and
-//! comparing a directory with what the sources produce (`--check`).
+//! Writing a compile's output directory: only files slo provably wrote are
+//! replaced or removed, the directory changes all at once, and concurrent
+//! runs are serialised; plus `--check`, a diff of the directory against
+//! what the sources produce, with the same notion of "ours".
 //!
-//! A generated file is recognised by how it starts: rule files by
-//! [`HEADER`], Grafana dashboards by [`crate::grafana::HEADER`]. Each
-//! target only ever removes its own kind, so rules and dashboards may
-//! share a directory.
+//! slo's own files in the directory end in no extension a consumer globs
+//! for (`*.yml`, `*.yaml`, `*.json`): Prometheus `rule_files`, `kubectl
+//! apply -f DIR` and Grafana's file provisioning read hidden files too.
+//!
+//! **Ours.** Each target ([`Kind`]) keeps a manifest in the directory,
+//! `.slo-manifest.<target>`: every file it wrote, with the SHA-256 of
+//! what it wrote. A file is ours when its name is in the manifest and its
+//! content still has that hash. Only ours are replaced, and a stale one (no
+//! longer produced) is removed. Anything else at an output's name — a
+//! user's file, a file modified since slo wrote it, another target's file,
+//! a directory — is a collision (`slo::out::collision`), and nothing is
+//! written. (A file already byte-identical to the output is adopted:
+//! nothing of it can be lost.) Files that are not outputs are never looked at, except a
+//! target's stale files listed in its manifest.
+//!
+//! **Migration.** A directory written before manifests existed has none.
+//! Then a file at an output's name is adopted when it starts exactly as
+//! this target's files do (the header and the first line of the target's
+//! shape, e.g. `groups:` or `kind: PrometheusRule`'s `apiVersion`) and no
+//! other target's manifest claims it; it is regenerated like before. Files
+//! that look generated but are not produced any more are *not* removed
+//! without a manifest: they are reported, for the user to delete.
+//!
+//! **All or nothing.** Every file is first written to a temporary file;
+//! only when all are complete are they renamed into place, under a lock
+//! (`.slo.lock`, held for the whole run; a second run waits up to 30 s,
+//! `SLO_LOCK_TIMEOUT` seconds, then fails with `slo::out::locked`) and with
+//! SIGINT/SIGTERM deferred. Each replaced or removed file is first
+//! hard-linked to a backup (`.slo-bak-…`), and a journal
+//! (`.slo-journal.<target>`) lists the steps: when a rename fails, the
+//! steps done are undone; when the process was killed in the middle, the
+//! next run undoes them from the journal. The new manifest is the commit
+//! point.
 
 use crate::driver::IoError;
-use crate::promql::{OutFile, HEADER};
+use crate::output::{self, TempFile};
+use crate::promql::{self, OutFile};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Writes through a temporary file in the same directory and renames it
-/// over the target.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let err = |e: std::io::Error| IoError::new(format!("cannot write {}: {e}", path.display()));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    tmp.write_all(bytes).map_err(err)?;
-    match std::fs::metadata(path) {
-        Ok(meta) => {
-            let _ = tmp.as_file().set_permissions(meta.permissions());
-        }
-        // A new file gets ordinary permissions, not the temp file's 0600.
-        #[cfg(unix)]
-        Err(_) => {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = tmp.as_file().set_permissions(std::fs::Permissions::from_mode(0o644));
-        }
-        #[cfg(not(unix))]
-        Err(_) => {}
-    }
-    tmp.persist(path).map_err(|e| err(e.error))?;
-    Ok(())
+pub use crate::output::write_atomic;
+
+/// What one target writes: its file names and how its files start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// The target's name, in the manifest's file name.
+    pub name: &'static str,
+    /// Every output is `<service><suffix>`.
+    pub suffix: &'static str,
+    /// How a file of this target starts (for files written before
+    /// manifests, see the module doc).
+    pub start: &'static str,
 }
 
-/// Files in `dir` that an earlier `slo compile` wrote (they start with
-/// `header`), sorted.
-fn generated_files(dir: &Path, header: &str) -> Result<Vec<PathBuf>, IoError> {
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(vec![]),
-        Err(e) => return Err(IoError::new(format!("cannot list {}: {e}", dir.display()))),
+impl Kind {
+    pub const PROMETHEUS: Kind = Kind {
+        name: "prometheus",
+        suffix: ".rules.yml",
+        start: concat!(
+            "# Generated by `slo compile` from .slo sources. Do not edit: change the sources and recompile.\n",
+            "groups:"
+        ),
     };
-    let mut out = Vec::new();
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_file() {
-            let mut head = [0u8; 64];
-            let n = std::fs::File::open(&p).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
-            if head[..n].starts_with(&header.as_bytes()[..n.min(header.len()).min(40)]) && n >= 40 {
-                out.push(p);
-            }
+    pub const PROMETHEUS_OPERATOR: Kind = Kind {
+        name: "prometheus-operator",
+        suffix: ".yaml",
+        start: concat!(
+            "# Generated by `slo compile` from .slo sources. Do not edit: change the sources and recompile.\n",
+            "apiVersion: monitoring.coreos.com/v1\n"
+        ),
+    };
+    pub const MIMIR: Kind = Kind {
+        name: "mimir",
+        suffix: ".yaml",
+        start: concat!(
+            "# Generated by `slo compile` from .slo sources. Do not edit: change the sources and recompile.\n",
+            "namespace: "
+        ),
+    };
+    pub const GRAFANA: Kind = Kind {
+        name: "grafana",
+        suffix: ".dashboard.json",
+        start: "{\n  \"description\": \"Generated by `slo compile` from .slo sources.",
+    };
+
+    /// The kind of a rule-file target.
+    pub fn rules(target: promql::Target) -> Kind {
+        match target {
+            promql::Target::Prometheus => Kind::PROMETHEUS,
+            promql::Target::PrometheusOperator => Kind::PROMETHEUS_OPERATOR,
+            promql::Target::Mimir => Kind::MIMIR,
         }
     }
-    out.sort();
-    Ok(out)
+
+    pub fn manifest_name(&self) -> String {
+        format!(".slo-manifest.{}", self.name)
+    }
+
+    fn journal_name(&self) -> String {
+        format!(".slo-journal.{}", self.name)
+    }
+
+    /// Whether `name` has the shape of this target's outputs: a plain,
+    /// visible file name `<service><suffix>`.
+    pub fn fits(&self, name: &str) -> bool {
+        !name.starts_with('.')
+            && !name.contains(['/', '\\'])
+            && name.strip_suffix(self.suffix).is_some_and(|stem| !stem.is_empty())
+    }
 }
+
+/// The lock file in every output directory.
+pub const LOCK: &str = ".slo.lock";
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Written {
@@ -65,80 +125,464 @@ pub struct Written {
     pub changed: usize,
     pub unchanged: usize,
     pub removed: usize,
+    /// Files left alone that a user may want to look at (one line each).
+    pub notes: Vec<String>,
 }
 
-/// Writes `files` into `dir` (created if missing), skipping files whose
-/// content is already right, and removes generated files no longer
-/// produced. Files are streamed to temporary files first and renamed into
-/// place only once all of them were produced, so a run that fails part-way
-/// leaves the earlier output as it was.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Manifest {
+    version: u32,
+    target: String,
+    /// File name → `sha256:<hex>` of what slo wrote.
+    files: BTreeMap<String, String>,
+}
+
+fn hash(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(bytes);
+    let mut s = String::with_capacity(71);
+    s.push_str("sha256:");
+    for b in d.iter() {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+fn io<'a>(what: &str, p: &'a Path) -> impl Fn(std::io::Error) -> IoError + 'a {
+    let what = what.to_string();
+    move |e| IoError::new(format!("cannot {what} {}: {e}", p.display()))
+}
+
+/// An exclusive (or, for `--check`, shared) lock on a directory, released
+/// on drop.
+pub struct DirLock(#[allow(dead_code)] std::fs::File);
+
+impl DirLock {
+    pub fn acquire(dir: &Path, shared: bool) -> Result<DirLock, IoError> {
+        let path = dir.join(LOCK);
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io("open", &path))?;
+        let timeout = std::env::var("SLO_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .unwrap_or(30.0);
+        let start = std::time::Instant::now();
+        loop {
+            let r = if shared { f.try_lock_shared() } else { f.try_lock() };
+            match r {
+                Ok(()) => return Ok(DirLock(f)),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if start.elapsed().as_secs_f64() >= timeout {
+                        return Err(IoError::coded(
+                            "slo::out::locked",
+                            format!(
+                                "{} is in use by another slo run (waited {timeout:.0}s for {})",
+                                dir.display(),
+                                path.display()
+                            ),
+                            "wait for the other run to finish (SLO_LOCK_TIMEOUT sets how many seconds to wait)",
+                        ));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &path)(e)),
+            }
+        }
+    }
+}
+
+fn read_manifest(dir: &Path, file: &str) -> Result<Option<Manifest>, IoError> {
+    let p = dir.join(file);
+    let text = match std::fs::read(&p) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io("read", &p)(e)),
+    };
+    serde_json::from_slice(&text).map(Some).map_err(|e| {
+        IoError::coded(
+            "slo::out::manifest",
+            format!("{} is not a manifest slo wrote: {e}", p.display()),
+            "delete it: files at output names that start like generated ones are then adopted, and no file is removed",
+        )
+    })
+}
+
+/// Every other target's claimed file names, from their manifests.
+fn claimed_by_others(dir: &Path, kind: &Kind) -> Result<BTreeMap<String, &'static str>, IoError> {
+    let mut out = BTreeMap::new();
+    for other in [Kind::PROMETHEUS, Kind::PROMETHEUS_OPERATOR, Kind::MIMIR, Kind::GRAFANA] {
+        if other != *kind {
+            if let Some(m) = read_manifest(dir, &other.manifest_name())? {
+                for name in m.files.into_keys() {
+                    out.insert(name, other.name);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// What the directory holds of ours, and the verdict on each output.
+struct Survey<'a> {
+    dir: &'a Path,
+    kind: &'a Kind,
+    own: Option<Manifest>,
+    others: BTreeMap<String, &'static str>,
+    collisions: Vec<String>,
+}
+
+enum Verdict {
+    /// No file there.
+    Absent,
+    /// Ours (or byte-identical to the new content): `Some(old bytes)`.
+    Ours(Vec<u8>),
+}
+
+impl Survey<'_> {
+    fn open<'a>(dir: &'a Path, kind: &'a Kind) -> Result<Survey<'a>, IoError> {
+        Ok(Survey {
+            dir,
+            kind,
+            own: read_manifest(dir, &kind.manifest_name())?,
+            others: claimed_by_others(dir, kind)?,
+            collisions: Vec::new(),
+        })
+    }
+
+    /// Whether the file `name` (content `bytes`) is ours to replace or remove.
+    fn ours(&self, name: &str, bytes: &[u8]) -> bool {
+        match &self.own {
+            Some(m) => m.files.get(name).is_some_and(|h| *h == hash(bytes)),
+            None => !self.others.contains_key(name) && bytes.starts_with(self.kind.start.as_bytes()),
+        }
+    }
+
+    /// The verdict on the output `name` with new content `new`; a collision
+    /// is recorded and gives `None`.
+    fn output(&mut self, name: &str, new: &[u8]) -> Result<Option<Verdict>, IoError> {
+        if !self.kind.fits(name) {
+            return Err(IoError::new(format!("internal: output name `{name}` is not a {} file name", self.kind.name)));
+        }
+        let p = self.dir.join(name);
+        let meta = match std::fs::symlink_metadata(&p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(Verdict::Absent)),
+            Err(e) => return Err(io("read", &p)(e)),
+        };
+        if !meta.is_file() {
+            let what = if meta.is_dir() {
+                "a directory"
+            } else if meta.is_symlink() {
+                "a symbolic link"
+            } else {
+                "not a regular file"
+            };
+            self.collisions.push(format!("{name} is {what}"));
+            return Ok(None);
+        }
+        let old = std::fs::read(&p).map_err(io("read", &p))?;
+        if old == new || self.ours(name, &old) {
+            return Ok(Some(Verdict::Ours(old)));
+        }
+        let why = if let Some(other) = self.others.get(name) {
+            format!("{name} belongs to the {other} target's output")
+        } else if self.own.as_ref().is_some_and(|m| m.files.contains_key(name)) {
+            format!("{name} was changed since slo wrote it")
+        } else {
+            format!("{name} is not a file slo wrote")
+        };
+        self.collisions.push(why);
+        Ok(None)
+    }
+
+    /// Files to remove (ours, no longer produced), and notes on files left.
+    fn stale(&self, produced: &BTreeSet<String>, notes: &mut Vec<String>) -> Result<Vec<String>, IoError> {
+        let mut out = Vec::new();
+        match &self.own {
+            Some(m) => {
+                for (name, h) in &m.files {
+                    if produced.contains(name) || !self.kind.fits(name) {
+                        continue;
+                    }
+                    let p = self.dir.join(name);
+                    let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+                    let same = meta.is_file() && std::fs::read(&p).is_ok_and(|b| hash(&b) == *h);
+                    if same {
+                        out.push(name.clone());
+                    } else {
+                        notes.push(format!("{name}: no longer produced, but changed since slo wrote it: left alone"));
+                    }
+                }
+            }
+            None => {
+                let Ok(rd) = std::fs::read_dir(self.dir) else { return Ok(out) };
+                let mut names: Vec<String> = rd.flatten().filter_map(|e| e.file_name().into_string().ok()).collect();
+                names.sort();
+                for name in names {
+                    if produced.contains(&name) || !self.kind.fits(&name) || self.others.contains_key(&name) {
+                        continue;
+                    }
+                    let p = self.dir.join(&name);
+                    let mut head = vec![0u8; self.kind.start.len()];
+                    let starts = std::fs::File::open(&p)
+                        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+                        .is_ok_and(|()| head == self.kind.start.as_bytes());
+                    if starts && p.is_file() {
+                        notes.push(format!(
+                            "{name}: looks generated by an earlier slo but is not produced now; without a manifest slo does not delete it: delete it if it is stale"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn refuse_collisions(&self) -> Result<(), IoError> {
+        if self.collisions.is_empty() {
+            return Ok(());
+        }
+        Err(IoError::coded(
+            "slo::out::collision",
+            format!(
+                "{} in {}: {}; nothing was written",
+                if self.collisions.len() == 1 { "an output's name is taken" } else { "outputs' names are taken" },
+                self.dir.display(),
+                self.collisions.join("; ")
+            ),
+            "move those files away (or compile into another directory): slo only replaces files it wrote, as listed in its manifest",
+        ))
+    }
+}
+
+/// One step of a commit, as the journal records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Step {
+    /// The file replaced, created or removed.
+    name: String,
+    /// Hard link to its old content (`None`: there was none).
+    backup: Option<String>,
+    /// The hash of the new content (`None`: the step removes the file).
+    /// Only a file that holds it is undone: a step not taken yet, or a
+    /// file someone changed since, is left alone.
+    new: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Journal {
+    pid: u32,
+    steps: Vec<Step>,
+    /// SHA-256 of the new manifest: when the manifest has it, the commit
+    /// happened and only the backups are left to remove.
+    manifest: String,
+}
+
+static BACKUPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn backup_name(name: &str) -> String {
+    let n = BACKUPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(".slo-bak-{}-{n}-{name}.bak", std::process::id())
+}
+
+/// Undoes `steps` (in reverse): old content back from its backup, created
+/// files removed.
+fn roll_back(dir: &Path, steps: &[Step]) -> Result<(), IoError> {
+    let mut first_err = None;
+    for s in steps.iter().rev() {
+        let target = dir.join(&s.name);
+        let taken = match &s.new {
+            Some(h) => std::fs::read(&target).is_ok_and(|b| hash(&b) == *h),
+            None => std::fs::symlink_metadata(&target).is_err(),
+        };
+        if !taken {
+            continue;
+        }
+        let r = match &s.backup {
+            Some(b) if dir.join(b).exists() => std::fs::rename(dir.join(b), &target),
+            Some(_) => Ok(()),
+            None => match std::fs::remove_file(&target) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                r => r,
+            },
+        };
+        if let Err(e) = r {
+            first_err.get_or_insert_with(|| io("restore", &target)(e));
+        }
+    }
+    first_err.map_or(Ok(()), Err)
+}
+
+/// Finishes an interrupted commit found in `dir`: forward when its manifest
+/// was written, else back.
+fn recover(dir: &Path, kind: &Kind) -> Result<(), IoError> {
+    let jp = dir.join(kind.journal_name());
+    let Ok(text) = std::fs::read(&jp) else { return Ok(()) };
+    let Ok(j) = serde_json::from_slice::<Journal>(&text) else {
+        // Written atomically, so a journal that does not parse is not ours.
+        return Err(IoError::coded(
+            "slo::out::manifest",
+            format!("{} is not a journal slo wrote", jp.display()),
+            "delete it",
+        ));
+    };
+    let committed = std::fs::read(dir.join(kind.manifest_name())).is_ok_and(|m| hash(&m) == j.manifest);
+    if !committed {
+        roll_back(dir, &j.steps)?;
+    }
+    for s in &j.steps {
+        if let Some(b) = &s.backup {
+            let _ = std::fs::remove_file(dir.join(b));
+        }
+    }
+    std::fs::remove_file(&jp).map_err(io("remove", &jp))
+}
+
+/// Test hook: a rename onto this output name fails (to test roll-back;
+/// no real failure of `rename(2)` can be provoked as root).
+fn injected_failure(name: &str) -> Option<std::io::Error> {
+    let target = std::env::var_os("SLO_TEST_FAIL_RENAME")?;
+    (target == name).then(|| std::io::Error::other("injected failure (SLO_TEST_FAIL_RENAME)"))
+}
+
+/// Writes `files` into `dir` (created if missing) as the `kind` target's
+/// output: see the module doc. Files whose content is already right are not
+/// touched.
 pub fn write<E: std::fmt::Display>(
     dir: &Path,
     files: impl IntoIterator<Item = Result<OutFile, E>>,
+    kind: &Kind,
 ) -> Result<Written, IoError> {
-    write_with(dir, files, HEADER)
-}
-
-/// [`write`] for generated files that start with `header`.
-pub fn write_with<E: std::fmt::Display>(
-    dir: &Path,
-    files: impl IntoIterator<Item = Result<OutFile, E>>,
-    header: &str,
-) -> Result<Written, IoError> {
-    std::fs::create_dir_all(dir).map_err(|e| IoError::new(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+    let _lock = DirLock::acquire(dir, false)?;
+    recover(dir, kind)?;
+    output::sweep(dir);
+    let mut survey = Survey::open(dir, kind)?;
     let mut w = Written::default();
-    let mut pending = Vec::new();
-    let mut produced = std::collections::HashSet::new();
+    let mut staged: Vec<(String, TempFile, bool)> = Vec::new();
+    let mut manifest = Manifest { version: 1, target: kind.name.into(), files: BTreeMap::new() };
+    let mut produced = BTreeSet::new();
     for f in files {
         let f = f.map_err(|e| IoError::new(e.to_string()))?;
-        let p = dir.join(&f.path);
         w.files += 1;
-        if std::fs::read(&p).ok().as_deref() == Some(f.contents.as_bytes()) {
-            w.unchanged += 1;
-        } else {
-            let err = |e: std::io::Error| IoError::new(format!("cannot write {}: {e}", p.display()));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-            tmp.write_all(f.contents.as_bytes()).map_err(err)?;
-            // Temporary files are private (0600); rule files must stay
-            // readable by the Prometheus that loads them: keep the old
-            // file's mode, or use the usual 0644.
-            let mode = std::fs::metadata(&p).map(|m| m.permissions()).unwrap_or_else(|_| {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::Permissions::from_mode(0o644)
-            });
-            tmp.as_file().set_permissions(mode).map_err(err)?;
-            pending.push((tmp.into_temp_path(), p.clone()));
+        if !produced.insert(f.path.clone()) {
+            return Err(IoError::new(format!("internal: two outputs named {}", f.path)));
         }
-        produced.insert(p);
-    }
-    for (tmp, p) in pending {
-        tmp.persist(&p).map_err(|e| IoError::new(format!("cannot write {}: {}", p.display(), e.error)))?;
-        w.changed += 1;
-    }
-    for p in generated_files(dir, header)? {
-        if !produced.contains(&p) {
-            std::fs::remove_file(&p).map_err(|e| IoError::new(format!("cannot remove {}: {e}", p.display())))?;
-            w.removed += 1;
+        manifest.files.insert(f.path.clone(), hash(f.contents.as_bytes()));
+        let Some(verdict) = survey.output(&f.path, f.contents.as_bytes())? else { continue };
+        let exists = match verdict {
+            Verdict::Ours(old) if old == f.contents.as_bytes() => {
+                w.unchanged += 1;
+                continue;
+            }
+            Verdict::Ours(_) => true,
+            Verdict::Absent => false,
+        };
+        if !survey.collisions.is_empty() {
+            continue; // nothing will be written: stage no more
         }
+        let p = dir.join(&f.path);
+        let mut tmp = TempFile::new_in(dir, &f.path).map_err(io("write", &p))?;
+        tmp.file().write_all(f.contents.as_bytes()).map_err(io("write", &p))?;
+        tmp.take_mode_of(&p).map_err(io("write", &p))?;
+        staged.push((f.path, tmp, exists));
     }
+    survey.refuse_collisions()?;
+    let stale = survey.stale(&produced, &mut w.notes)?;
+    let manifest_text = serde_json::to_string_pretty(&manifest).expect("manifest serializes") + "\n";
+    let manifest_changed = survey.own.as_ref() != Some(&manifest);
+    if staged.is_empty() && stale.is_empty() && !manifest_changed {
+        return Ok(w);
+    }
+    let journal_path = dir.join(kind.journal_name());
+    output::critical(|| -> Result<(), IoError> {
+        // The journal lists every step before any is taken.
+        let mut steps: Vec<Step> = staged
+            .iter()
+            .map(|(name, _, exists)| Step {
+                name: name.clone(),
+                backup: exists.then(|| backup_name(name)),
+                new: manifest.files.get(name).cloned(),
+            })
+            .chain(stale.iter().map(|name| Step { name: name.clone(), backup: Some(backup_name(name)), new: None }))
+            .collect();
+        let journal =
+            Journal { pid: std::process::id(), steps: steps.clone(), manifest: hash(manifest_text.as_bytes()) };
+        output::write_atomic(&journal_path, &serde_json::to_vec(&journal).expect("journal serializes"))?;
+        let mut done = 0;
+        let result = (|| -> Result<(), IoError> {
+            for (i, (name, tmp, _)) in staged.drain(..).enumerate() {
+                let target = dir.join(&name);
+                if let Some(b) = &steps[i].backup {
+                    std::fs::hard_link(&target, dir.join(b))
+                        .or_else(|_| std::fs::copy(&target, dir.join(b)).map(|_| ()))
+                        .map_err(io("back up", &target))?;
+                }
+                done = i + 1;
+                if let Some(e) = injected_failure(&name) {
+                    return Err(io("write", &target)(e));
+                }
+                tmp.persist(&target).map_err(io("write", &target))?;
+            }
+            let first = done;
+            for (i, name) in stale.iter().enumerate() {
+                let target = dir.join(name);
+                let b = steps[first + i].backup.clone().expect("removals keep a backup");
+                done = first + i + 1;
+                std::fs::rename(&target, dir.join(b)).map_err(io("remove", &target))?;
+            }
+            output::write_atomic(&dir.join(kind.manifest_name()), manifest_text.as_bytes())
+        })();
+        if let Err(e) = result {
+            steps.truncate(done);
+            if let Err(u) = roll_back(dir, &steps) {
+                // The journal and the backups stay, for the next run to finish.
+                return Err(IoError {
+                    help: Some(format!(
+                        "undoing the files already replaced failed too ({}): the next `slo compile` into {} restores them",
+                        u.message,
+                        dir.display()
+                    )),
+                    ..e
+                });
+            }
+            for s in &steps {
+                if let Some(b) = &s.backup {
+                    let _ = std::fs::remove_file(dir.join(b));
+                }
+            }
+            let _ = std::fs::remove_file(&journal_path);
+            return Err(IoError { help: Some("no file was changed: the output directory is as it was".into()), ..e });
+        }
+        let _ = std::fs::remove_file(&journal_path);
+        for s in &steps {
+            if let Some(b) = &s.backup {
+                let _ = std::fs::remove_file(dir.join(b));
+            }
+        }
+        Ok(())
+    })?;
+    w.changed = w.files - w.unchanged;
+    w.removed = stale.len();
     Ok(w)
 }
 
 /// A unified diff from what `dir` holds to what the sources produce, or
-/// `None` when it is up to date (stale generated files show as deleted).
+/// `None` when it is up to date (stale files that `write` would remove show
+/// as deleted). A file at an output's name that is not ours is the same
+/// collision error `write` gives.
 pub fn diff<E: std::fmt::Display>(
     dir: &Path,
     files: impl IntoIterator<Item = Result<OutFile, E>>,
+    kind: &Kind,
 ) -> Result<Option<String>, IoError> {
-    diff_with(dir, files, HEADER)
-}
-
-/// [`diff`] for generated files that start with `header`.
-pub fn diff_with<E: std::fmt::Display>(
-    dir: &Path,
-    files: impl IntoIterator<Item = Result<OutFile, E>>,
-    header: &str,
-) -> Result<Option<String>, IoError> {
+    let _lock = if dir.join(LOCK).exists() { Some(DirLock::acquire(dir, true)?) } else { None };
+    let mut survey = Survey::open(dir, kind)?;
     let mut out = String::new();
     let mut show = |name: &str, old: &str, new: &str| {
         if old != new {
@@ -148,20 +592,128 @@ pub fn diff_with<E: std::fmt::Display>(
             out.push_str(&d.unified_diff().context_radius(3).header(&a, &b).to_string());
         }
     };
-    let mut produced = std::collections::HashSet::new();
+    let mut produced = BTreeSet::new();
     for f in files {
         let f = f.map_err(|e| IoError::new(e.to_string()))?;
-        let p = dir.join(&f.path);
-        let old = std::fs::read_to_string(&p).unwrap_or_default();
-        show(&f.path, &old, &f.contents);
-        produced.insert(p);
-    }
-    for p in generated_files(dir, header)? {
-        if !produced.contains(&p) {
-            let old = std::fs::read_to_string(&p).unwrap_or_default();
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            show(&name, &old, "");
+        produced.insert(f.path.clone());
+        match survey.output(&f.path, f.contents.as_bytes())? {
+            Some(Verdict::Ours(old)) => show(&f.path, &String::from_utf8_lossy(&old), &f.contents),
+            Some(Verdict::Absent) => show(&f.path, "", &f.contents),
+            None => {}
         }
     }
+    survey.refuse_collisions()?;
+    for name in survey.stale(&produced, &mut Vec::new())? {
+        let old = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
+        show(&name, &old, "");
+    }
     Ok((!out.is_empty()).then_some(out))
+}
+
+/// Refuses (`slo::out::input`) a compile whose output directory is one of
+/// its `inputs`, or holds an input under a name the `kind` target may write
+/// or remove (an output's name, or slo's own `.slo*` files).
+pub fn refuse_inputs(dir: &Path, kind: &Kind, inputs: &[PathBuf]) -> Result<(), IoError> {
+    output::refuse_inputs(&output::file_inputs(inputs), &[("--out", dir)])?;
+    let c_dir = output::canonical(dir);
+    for p in inputs {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if output::canonical(output::parent_dir(p)) == c_dir && (kind.fits(&name) || name.starts_with(".slo")) {
+            return Err(IoError::coded(
+                "slo::out::input",
+                format!(
+                    "--out {} holds the input {} under a name the {} target writes",
+                    dir.display(),
+                    p.display(),
+                    kind.name
+                ),
+                "rename the input or compile into another directory: slo never overwrites a file the same run reads",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_start_like_the_generators_output() {
+        for k in [Kind::PROMETHEUS, Kind::PROMETHEUS_OPERATOR, Kind::MIMIR] {
+            assert!(k.start.starts_with(promql::HEADER), "{}", k.name);
+        }
+        assert!(Kind::GRAFANA.start.starts_with(crate::grafana::HEADER));
+        assert!(Kind::PROMETHEUS.fits("shop.rules.yml") && !Kind::PROMETHEUS.fits(".rules.yml"));
+        assert!(!Kind::PROMETHEUS.fits("shop.rules.yml.bak") && !Kind::MIMIR.fits("a/b.yaml"));
+    }
+
+    fn rules(name: &str, body: &str) -> Result<OutFile, String> {
+        Ok(OutFile { path: name.into(), contents: format!("{}groups: {body}\n", promql::HEADER) })
+    }
+
+    #[test]
+    fn a_commit_killed_in_the_middle_is_undone_by_the_next_run() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        let k = Kind::PROMETHEUS;
+        write(dir, [rules("a.rules.yml", "[]"), rules("b.rules.yml", "[]")], &k).unwrap();
+        let before: Vec<_> = ["a.rules.yml", "b.rules.yml", ".slo-manifest.prometheus"]
+            .iter()
+            .map(|n| std::fs::read(dir.join(n)).unwrap())
+            .collect();
+        // A run killed (SIGKILL) after replacing a.rules.yml and creating
+        // c.rules.yml, before its new manifest.
+        let bak = ".slo-bak-4000000-0-a.rules.yml.bak";
+        std::fs::hard_link(dir.join("a.rules.yml"), dir.join(bak)).unwrap();
+        std::fs::write(dir.join("a.rules.yml.new"), rules("a.rules.yml", "[1]").unwrap().contents).unwrap();
+        std::fs::rename(dir.join("a.rules.yml.new"), dir.join("a.rules.yml")).unwrap();
+        std::fs::write(dir.join("c.rules.yml"), rules("c.rules.yml", "[1]").unwrap().contents).unwrap();
+        let steps = vec![
+            Step {
+                name: "a.rules.yml".into(),
+                backup: Some(bak.into()),
+                new: Some(hash(rules("a.rules.yml", "[1]").unwrap().contents.as_bytes())),
+            },
+            Step {
+                name: "c.rules.yml".into(),
+                backup: None,
+                new: Some(hash(rules("c.rules.yml", "[1]").unwrap().contents.as_bytes())),
+            },
+            // Not taken yet: b.rules.yml still holds its old content.
+            Step {
+                name: "b.rules.yml".into(),
+                backup: Some(".slo-bak-4000000-1-b.rules.yml.bak".into()),
+                new: Some(hash(b"what b would have become")),
+            },
+        ];
+        let j = Journal { pid: 4000000, steps, manifest: hash(b"the new manifest") };
+        std::fs::write(dir.join(k.journal_name()), serde_json::to_vec(&j).unwrap()).unwrap();
+        // Without recovery, a.rules.yml would not match the manifest (a collision).
+        let w = write(dir, [rules("a.rules.yml", "[]"), rules("b.rules.yml", "[]")], &k).unwrap();
+        assert_eq!((w.changed, w.unchanged, w.removed), (0, 2, 0));
+        let after: Vec<_> = ["a.rules.yml", "b.rules.yml", ".slo-manifest.prometheus"]
+            .iter()
+            .map(|n| std::fs::read(dir.join(n)).unwrap())
+            .collect();
+        assert_eq!(before, after);
+        assert!(!dir.join("c.rules.yml").exists() && !dir.join(bak).exists() && !dir.join(k.journal_name()).exists());
+    }
+
+    #[test]
+    fn a_commit_killed_after_its_manifest_is_kept() {
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path();
+        let k = Kind::PROMETHEUS;
+        write(dir, [rules("a.rules.yml", "[1]")], &k).unwrap();
+        let bak = ".slo-bak-4000000-0-a.rules.yml.bak";
+        std::fs::write(dir.join(bak), rules("a.rules.yml", "[]").unwrap().contents).unwrap();
+        let manifest = std::fs::read(dir.join(k.manifest_name())).unwrap();
+        let steps = vec![Step { name: "a.rules.yml".into(), backup: Some(bak.into()), new: None }];
+        let j = Journal { pid: 4000000, steps, manifest: hash(&manifest) };
+        std::fs::write(dir.join(k.journal_name()), serde_json::to_vec(&j).unwrap()).unwrap();
+        let w = write(dir, [rules("a.rules.yml", "[1]")], &k).unwrap();
+        assert_eq!((w.changed, w.unchanged), (0, 1));
+        assert!(!dir.join(bak).exists() && !dir.join(k.journal_name()).exists());
+    }
 }

@@ -7,6 +7,7 @@
 //! untouched; they end up with the usual 0644 permissions. The same rows
 //! give the same bytes.
 
+use crate::output;
 use datafusion::arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, StringBuilder, TimestampMillisecondBuilder};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -15,19 +16,20 @@ use datafusion::parquet::file::properties::WriterProperties;
 use std::path::Path;
 use std::sync::Arc;
 
-/// A Parquet file being written to a temporary file beside its target.
+/// A Parquet file being written to a temporary file beside its target
+/// (an [`output::TempFile`]: removed on failure, on SIGINT/SIGTERM, or by
+/// the next run after a kill).
 pub struct AtomicParquet {
-    tmp: tempfile::NamedTempFile,
+    tmp: output::TempFile,
     writer: ArrowWriter<std::fs::File>,
 }
 
 impl AtomicParquet {
     /// Starts the file; the parent directory is created if missing.
     pub fn create(path: &Path, schema: SchemaRef, props: WriterProperties) -> Result<AtomicParquet, String> {
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = output::parent_dir(path);
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let tmp =
-            tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+        let tmp = output::TempFile::beside(path).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
         let file = tmp.reopen().map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
         let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| e.to_string())?;
         Ok(AtomicParquet { tmp, writer })
@@ -40,12 +42,9 @@ impl AtomicParquet {
     /// Closes the file and renames it over `path`.
     pub fn finish(self, path: &Path) -> Result<(), String> {
         self.writer.close().map_err(|e| format!("cannot write Parquet: {e}"))?;
-        #[cfg(unix)]
-        {
-            // Like any other file the user writes (a temp file starts at 0600).
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(self.tmp.path(), std::fs::Permissions::from_mode(0o644));
-        }
+        // Like any other file the user writes (a temp file starts at 0600).
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(self.tmp.path(), std::fs::Permissions::from_mode(0o644));
         self.tmp.persist(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(())
     }

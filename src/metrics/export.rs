@@ -161,9 +161,8 @@ pub fn run(src: &Source, out: &Path) -> Result<Written, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Data(vec![DataError::Engine { message: e.to_string() }]))?;
-    let dir = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let werr = |e: std::io::Error| Failure::Write(format!("cannot write {}: {e}", out.display()));
-    let tmp = tempfile::NamedTempFile::new_in(dir).map_err(werr)?;
+    let tmp = crate::output::TempFile::beside(out).map_err(werr)?;
     let file = tmp.reopen().map_err(werr)?;
     let mut lines =
         Lines { out: std::io::BufWriter::with_capacity(1 << 20, file), written: Written::default(), error: None };
@@ -177,11 +176,10 @@ pub fn run(src: &Source, out: &Path) -> Result<Written, Failure> {
     let end = file.stream_position().map_err(werr)?;
     file.set_len(end).map_err(werr)?;
     file.sync_all().map_err(werr)?;
-    #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
     }
-    tmp.persist(out).map_err(|e| Failure::Write(format!("cannot write {}: {e}", out.display())))?;
+    tmp.persist(out).map_err(werr)?;
     Ok(lines.written)
 }

@@ -186,7 +186,11 @@ fn check_mode_catches_drift() {
     assert!(before.contains("vector(0.99)"), "--check must not write");
     // A stale generated file (from a deleted service) shows as deleted;
     // a file slo did not write is left alone.
-    std::fs::write(out.join("gone.rules.yml"), format!("{}groups: []\n", promql::HEADER)).unwrap();
+    let gone = src.join("gone.slo");
+    std::fs::write(&gone, std::fs::read_to_string(&file).unwrap().replace("shop", "gone")).unwrap();
+    let (code, _, _) = slo_bin(&["compile", "src", "--out", "rules"], d);
+    assert_eq!(code, 0);
+    std::fs::remove_file(&gone).unwrap();
     std::fs::write(out.join("mine.yml"), "groups: []\n").unwrap();
     let (code, diff, _) = slo_bin(&["compile", "src", "--out", "rules", "--check"], d);
     assert_eq!(code, 1);

@@ -280,7 +280,11 @@ fn grafana_output_is_deterministic() {
         assert_eq!(code, 0, "{err}");
     }
     let (first, second) = (read_dir(&a), read_dir(&b));
-    assert!(first.len() >= 6 && first.keys().all(|k| k.ends_with(".dashboard.json")), "{:?}", first.keys());
+    assert!(
+        first.len() >= 6 && first.keys().all(|k| k.ends_with(".dashboard.json") || k.starts_with(".slo")),
+        "{:?}",
+        first.keys()
+    );
     assert_eq!(first, second);
 }
 
@@ -316,8 +320,11 @@ fn grafana_check_mode_and_stale_dashboards() {
     assert_eq!(code, 1);
     assert!(diff.contains("--- a/shop.dashboard.json") && diff.contains("99.5%"), "{diff}");
     // A dashboard of a removed service is stale; other JSON is not ours.
-    let stale = std::fs::read_to_string(d.join("out/shop.dashboard.json")).unwrap();
-    std::fs::write(d.join("out/gone.dashboard.json"), &stale).unwrap();
+    let gone = d.join("src/gone.slo");
+    std::fs::write(&gone, std::fs::read_to_string(&file).unwrap().replace("shop", "gone")).unwrap();
+    let (code, _, err) = compile(&[]);
+    assert_eq!(code, 0, "{err}");
+    std::fs::remove_file(&gone).unwrap();
     std::fs::write(d.join("out/mine.json"), "{\n  \"title\": \"hand-made\"\n}\n").unwrap();
     let (code, diff, _) = compile(&["--check"]);
     assert_eq!(code, 1);

@@ -16,6 +16,7 @@ mod fuzz;
 mod grafana;
 mod harm_names;
 mod harm_res;
+mod harm_out;
 mod interop;
 mod regex;
 mod stdlib;
