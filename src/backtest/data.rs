@@ -516,7 +516,8 @@ fn validate_footers(p: &std::path::Path, out: &mut Vec<DataError>) {
     }
     let one = [p.to_path_buf()];
     let r = guarded(&one, || {
-        let f = std::fs::File::open(p).map_err(|e| vec![io_error(&one, e)])?;
+        // A FIFO or device named like a Parquet file is refused, never opened for reading.
+        let (f, _) = crate::input::open(p).map_err(|e| vec![io_error(&one, e.reason())])?;
         datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
             .parse_and_finish(&f)
             .map_err(|e| vec![io_error(&one, e)])?;

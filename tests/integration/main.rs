@@ -13,5 +13,6 @@ mod examples;
 mod fmt;
 mod fuzz;
 mod grafana;
+mod harm_read;
 mod interop;
 mod stdlib;
