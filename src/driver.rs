@@ -76,10 +76,10 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
         if meta.is_dir() {
             let boundary =
                 std::fs::canonicalize(p).map_err(|e| IoError::new(format!("cannot read {}: {e}", p.display())))?;
-            w.seen_dirs.insert(identity(&meta, &boundary));
+            w.seen_dirs.insert(input::identity(&meta, &boundary));
             w.walk(p, &boundary)?;
         } else if meta.is_file() {
-            if w.seen_files.insert(identity(&meta, p)) {
+            if w.seen_files.insert(input::identity(&meta, p)) {
                 w.out.push(p.clone());
             }
         } else {
@@ -90,23 +90,6 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
     out.sort();
     out.dedup();
     Ok(out)
-}
-
-/// What one file or directory is, whatever it is called: (device, inode).
-fn identity(meta: &std::fs::Metadata, _path: &Path) -> (u64, u64) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        (meta.dev(), meta.ino())
-    }
-    #[cfg(not(unix))]
-    {
-        use std::hash::{Hash, Hasher};
-        let _ = meta;
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        std::fs::canonicalize(_path).unwrap_or_else(|_| _path.to_path_buf()).hash(&mut h);
-        (0, h.finish())
-    }
 }
 
 /// The state of one [`expand`]: directories walked and files listed, by identity.
@@ -165,7 +148,7 @@ impl Walk {
                 }
             };
             if meta.is_dir() {
-                if self.seen_dirs.insert(identity(&meta, &e)) {
+                if self.seen_dirs.insert(input::identity(&meta, &e)) {
                     self.walk(&e, boundary)?;
                 }
             } else if is_slo {
@@ -174,7 +157,7 @@ impl Walk {
                         input::ReadError::NotAFile { kind: input::kind(&meta.file_type()) }.into_io_error("", &e)
                     );
                 }
-                if self.seen_files.insert(identity(&meta, &e)) {
+                if self.seen_files.insert(input::identity(&meta, &e)) {
                     self.out.push(e);
                 }
             }

@@ -85,6 +85,24 @@ pub fn size(n: u64) -> String {
     }
 }
 
+/// What one file or directory is, whatever it is called: (device, inode).
+/// Walks track it to visit a directory once however many links lead to it.
+pub fn identity(meta: &std::fs::Metadata, _path: &Path) -> (u64, u64) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        (meta.dev(), meta.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        use std::hash::{Hash, Hasher};
+        let _ = meta;
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::fs::canonicalize(_path).unwrap_or_else(|_| _path.to_path_buf()).hash(&mut h);
+        (0, h.finish())
+    }
+}
+
 /// What kind of file this is, for messages.
 pub fn kind(t: &std::fs::FileType) -> &'static str {
     #[cfg(unix)]

@@ -273,3 +273,20 @@ fn objectives_a_hair_below_100_percent_keep_their_budget() {
     assert_coded(&bt("100%"), 2, "slo::objective::range");
     assert_coded(&bt("99.99999999999999999%"), 2, "slo::value::percent_precision");
 }
+
+#[test]
+fn parquet_inputs_refuse_fifos_and_symlink_loops() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir(d.path().join("data")).unwrap();
+    mkfifo(&d.path().join("data/f.parquet"));
+    let r = run(d.path(), &["data", "inspect", "data"]);
+    assert_coded(&r, 2, "slo::data::io");
+    assert!(r.stderr.contains("FIFO"), "{}", r.stderr);
+    std::fs::remove_file(d.path().join("data/f.parquet")).unwrap();
+    // Two links to `.`: the footer walk branched through them until ELOOP.
+    symlink(".", d.path().join("data/a"));
+    symlink(".", d.path().join("data/b"));
+    let r = run(d.path(), &["data", "inspect", "data"]);
+    assert_coded(&r, 2, "slo::data::io");
+    assert!(r.stderr.contains("reached twice"), "{}", r.stderr);
+}
