@@ -2,6 +2,12 @@
 //! them, and follows imports (stdlib modules come from [`crate::stdlib`]).
 //! Everything below this module is pure.
 //!
+//! Every file is read through [`crate::input::read`] (regular files only,
+//! at most 8 MiB). The directory walk ([`expand`]) does not leave the
+//! directory it was given, even through symlinks, and visits each directory
+//! and file once; imports are resolved to their real path, which must stay
+//! under the real project root.
+//!
 //! Errors in the user's *sources* (an import that names a missing file, a
 //! file that is not UTF-8, a syntax error) are diagnostics; failing to read
 //! a path given on the command line is an [`IoError`] (exit code 2).
