@@ -176,24 +176,24 @@ pub const SYMLINK_ESCAPES: &str = "slo::input::symlink_escapes";
 pub const SYMLINK_OUTSIDE_ROOT: &str = "slo::input::symlink_outside_root";
 
 /// Writes a formatted source back where it came from, atomically. A
-/// symlink is written through: its target is replaced (temp file + rename
+/// symlink (the file, or a directory on its path) is written through: its target is replaced (temp file + rename
 /// in the target's directory) and the link stays a link, as long as the
 /// target is inside `root`; a link that leads out of `root` is refused
 /// (`slo::input::symlink_outside_root`), since formatting must not rewrite
 /// files outside the project a link happens to point at.
 pub fn write_source(path: &Path, root: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let is_link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
-    if !is_link {
-        return crate::outdir::write_atomic(path, bytes);
-    }
     let real =
         std::fs::canonicalize(path).map_err(|e| IoError::new(format!("cannot write {}: {e}", path.display())))?;
+    if real == absolute(path) {
+        // No link on the way (the file itself or a directory above it).
+        return crate::outdir::write_atomic(path, bytes);
+    }
     let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| absolute(root));
     if !real.starts_with(&real_root) {
         return Err(IoError::coded(
             SYMLINK_OUTSIDE_ROOT,
             format!(
-                "{} is a symbolic link to {}, outside the project root {}: not rewritten",
+                "{} leads through a symbolic link to {}, outside the project root {}: not rewritten",
                 path.display(),
                 real.display(),
                 real_root.display()

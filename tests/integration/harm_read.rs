@@ -170,6 +170,10 @@ fn fmt_refuses_to_write_through_a_symlink_out_of_the_root() {
     assert_coded(&r, 2, "slo::input::symlink_outside_root");
     assert_eq!(std::fs::read_to_string(outside.path().join("x.slo")).unwrap(), messy, "untouched");
     assert!(std::fs::symlink_metadata(d.path().join("link.slo")).unwrap().file_type().is_symlink());
+    // A directory link on the way counts the same.
+    symlink(outside.path(), d.path().join("sub"));
+    assert_coded(&run(d.path(), &["fmt", "sub/x.slo"]), 2, "slo::input::symlink_outside_root");
+    assert_eq!(std::fs::read_to_string(outside.path().join("x.slo")).unwrap(), messy, "untouched");
     // --check only reads: allowed.
     let r = run(d.path(), &["fmt", "--check", "link.slo"]);
     assert_eq!(r.code, Some(1), "{}", r.stderr);
