@@ -17,7 +17,8 @@
 
 use serde::de::DeserializeOwned;
 use std::collections::HashMap;
-use unsafe_libyaml as sys;
+// The name says what the crate is: raw libyaml, used only inside `Events`.
+use unsafe_libyaml as unsafe_libyaml_sys;
 
 /// The deepest nesting of sequences and mappings accepted. Real specs
 /// nest less than 15 deep; the .slo parser stops at 48.
@@ -49,7 +50,7 @@ impl std::fmt::Display for Refused {
 
 /// libyaml's event parser over one string, freed on drop.
 struct Events<'a> {
-    parser: Box<sys::yaml_parser_t>,
+    parser: Box<unsafe_libyaml_sys::yaml_parser_t>,
     _input: &'a [u8],
 }
 
@@ -69,13 +70,14 @@ impl<'a> Events<'a> {
         // not move once initialised) and reads `input`, which outlives it
         // through `_input`'s lifetime.
         unsafe {
-            let mut parser: Box<std::mem::MaybeUninit<sys::yaml_parser_t>> = Box::new(std::mem::MaybeUninit::uninit());
+            let mut parser: Box<std::mem::MaybeUninit<unsafe_libyaml_sys::yaml_parser_t>> =
+                Box::new(std::mem::MaybeUninit::uninit());
             let p = parser.as_mut_ptr();
-            if sys::yaml_parser_initialize(p).fail {
+            if unsafe_libyaml_sys::yaml_parser_initialize(p).fail {
                 panic!("libyaml: out of memory");
             }
-            sys::yaml_parser_set_encoding(p, sys::YAML_UTF8_ENCODING);
-            sys::yaml_parser_set_input_string(p, input.as_ptr(), input.len() as u64);
+            unsafe_libyaml_sys::yaml_parser_set_encoding(p, unsafe_libyaml_sys::YAML_UTF8_ENCODING);
+            unsafe_libyaml_sys::yaml_parser_set_input_string(p, input.as_ptr(), input.len() as u64);
             Events { parser: Box::from_raw(Box::into_raw(parser).cast()), _input: input }
         }
     }
@@ -85,27 +87,33 @@ impl<'a> Events<'a> {
         // SAFETY: the event is written by yaml_parser_parse on success,
         // read according to its type, and freed before returning.
         unsafe {
-            let mut event = std::mem::MaybeUninit::<sys::yaml_event_t>::uninit();
+            let mut event = std::mem::MaybeUninit::<unsafe_libyaml_sys::yaml_event_t>::uninit();
             let e = event.as_mut_ptr();
-            if sys::yaml_parser_parse(&mut *self.parser, e).fail {
+            if unsafe_libyaml_sys::yaml_parser_parse(&mut *self.parser, e).fail {
                 return None;
             }
             let anchor = |a: *const u8| (!a.is_null()).then(|| std::ffi::CStr::from_ptr(a.cast()).to_bytes().to_vec());
             let ev = match (*e).type_ {
-                sys::YAML_STREAM_START_EVENT | sys::YAML_DOCUMENT_START_EVENT => Ev::Start,
-                sys::YAML_STREAM_END_EVENT | sys::YAML_DOCUMENT_END_EVENT => Ev::End,
-                sys::YAML_ALIAS_EVENT => Ev::Alias(anchor((*e).data.alias.anchor).unwrap_or_default()),
-                sys::YAML_SCALAR_EVENT => {
+                unsafe_libyaml_sys::YAML_STREAM_START_EVENT | unsafe_libyaml_sys::YAML_DOCUMENT_START_EVENT => {
+                    Ev::Start
+                }
+                unsafe_libyaml_sys::YAML_STREAM_END_EVENT | unsafe_libyaml_sys::YAML_DOCUMENT_END_EVENT => Ev::End,
+                unsafe_libyaml_sys::YAML_ALIAS_EVENT => Ev::Alias(anchor((*e).data.alias.anchor).unwrap_or_default()),
+                unsafe_libyaml_sys::YAML_SCALAR_EVENT => {
                     Ev::Scalar { anchor: anchor((*e).data.scalar.anchor), len: (*e).data.scalar.length }
                 }
-                sys::YAML_SEQUENCE_START_EVENT => Ev::Open { anchor: anchor((*e).data.sequence_start.anchor) },
-                sys::YAML_MAPPING_START_EVENT => Ev::Open { anchor: anchor((*e).data.mapping_start.anchor) },
-                sys::YAML_SEQUENCE_END_EVENT | sys::YAML_MAPPING_END_EVENT => Ev::Close,
+                unsafe_libyaml_sys::YAML_SEQUENCE_START_EVENT => {
+                    Ev::Open { anchor: anchor((*e).data.sequence_start.anchor) }
+                }
+                unsafe_libyaml_sys::YAML_MAPPING_START_EVENT => {
+                    Ev::Open { anchor: anchor((*e).data.mapping_start.anchor) }
+                }
+                unsafe_libyaml_sys::YAML_SEQUENCE_END_EVENT | unsafe_libyaml_sys::YAML_MAPPING_END_EVENT => Ev::Close,
                 _ => Ev::End,
             };
             let at = (*e).start_mark.index as usize;
-            let stream_end = (*e).type_ == sys::YAML_STREAM_END_EVENT;
-            sys::yaml_event_delete(e);
+            let stream_end = (*e).type_ == unsafe_libyaml_sys::YAML_STREAM_END_EVENT;
+            unsafe_libyaml_sys::yaml_event_delete(e);
             if stream_end {
                 return None;
             }
@@ -117,7 +125,7 @@ impl<'a> Events<'a> {
 impl Drop for Events<'_> {
     fn drop(&mut self) {
         // SAFETY: initialised in `new`, deleted once.
-        unsafe { sys::yaml_parser_delete(&mut *self.parser) }
+        unsafe { unsafe_libyaml_sys::yaml_parser_delete(&mut *self.parser) }
     }
 }
 
