@@ -2,17 +2,24 @@
 //! them, and follows imports (stdlib modules come from [`crate::stdlib`]).
 //! Everything below this module is pure.
 //!
+//! Every file is read through [`crate::input::read`] (regular files only,
+//! at most 8 MiB). The directory walk ([`expand`]) does not leave the
+//! directory it was given, even through symlinks, and visits each directory
+//! and file once; imports are resolved to their real path, which must stay
+//! under the real project root.
+//!
 //! Errors in the user's *sources* (an import that names a missing file, a
 //! file that is not UTF-8, a syntax error) are diagnostics; failing to read
 //! a path given on the command line is an [`IoError`] (exit code 2).
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::input;
 use crate::ir;
 use crate::sema::{self, error, Module};
 use crate::source::{Origin, Source, SourceId, SourceMap, Span};
 use crate::stdlib;
 use crate::syntax::{self, ast};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 /// A problem outside the user's sources that ends the run with exit code 2:
@@ -57,38 +64,144 @@ pub struct Loaded {
 }
 
 /// Expands the command line's paths: files as given, directories to every
-/// `*.slo` below them (sorted, hidden directories and `target/` skipped).
+/// `*.slo` below them (sorted, hidden entries and `target/` skipped).
+///
+/// A path named on the command line may be a symlink (the user asked for
+/// it), but must lead to a regular file or a directory. Inside a directory
+/// the walk follows a symlink only when its target is inside that same
+/// directory: a `*.slo` link that leads out of it is an error
+/// (`slo::input::symlink_escapes`), a directory link that leads out is
+/// skipped, and a directory reached twice (two links to `.`, a link to a
+/// parent) is walked once. A file reached under two names is listed once.
+/// Only regular files are listed: a FIFO, socket or device named `*.slo` is
+/// an error (`slo::input::not_a_file`), never opened.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
-    let mut out = Vec::new();
+    let mut w = Walk { seen_dirs: HashSet::new(), seen_files: HashSet::new(), out: Vec::new() };
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| IoError::new(format!("cannot read {}: {e}", p.display())))?;
         if meta.is_dir() {
-            walk(p, &mut out)?;
+            let boundary =
+                std::fs::canonicalize(p).map_err(|e| IoError::new(format!("cannot read {}: {e}", p.display())))?;
+            w.seen_dirs.insert(input::identity(&meta, &boundary));
+            w.walk(p, &boundary)?;
+        } else if meta.is_file() {
+            if w.seen_files.insert(input::identity(&meta, p)) {
+                w.out.push(p.clone());
+            }
         } else {
-            out.push(p.clone());
+            return Err(input::ReadError::NotAFile { kind: input::kind(&meta.file_type()) }.into_io_error("", p));
         }
     }
+    let mut out = w.out;
     out.sort();
     out.dedup();
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), IoError> {
-    let rd = std::fs::read_dir(dir).map_err(|e| IoError::new(format!("cannot list {}: {e}", dir.display())))?;
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for e in entries {
-        let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with('.') || name == "target" {
-            continue;
+/// The state of one [`expand`]: directories walked and files listed, by identity.
+struct Walk {
+    seen_dirs: HashSet<(u64, u64)>,
+    seen_files: HashSet<(u64, u64)>,
+    out: Vec<PathBuf>,
+}
+
+impl Walk {
+    /// Lists the `*.slo` files under `dir`, never leaving `boundary` (a canonical path).
+    fn walk(&mut self, dir: &Path, boundary: &Path) -> Result<(), IoError> {
+        let rd = std::fs::read_dir(dir).map_err(|e| IoError::new(format!("cannot list {}: {e}", dir.display())))?;
+        let mut entries: Vec<(PathBuf, Option<std::fs::FileType>)> =
+            rd.filter_map(|e| e.ok().map(|e| (e.path(), e.file_type().ok()))).collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        for (e, ft) in entries {
+            let name = e.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with('.') || name == "target" {
+                continue;
+            }
+            let is_slo = e.extension().is_some_and(|x| x == "slo");
+            let Some(ft) = ft else { continue };
+            let meta = if ft.is_symlink() {
+                let Ok(real) = std::fs::canonicalize(&e) else {
+                    if is_slo {
+                        return Err(IoError::new(format!("cannot read {}: the link leads nowhere", e.display())));
+                    }
+                    continue;
+                };
+                if !real.starts_with(boundary) {
+                    if !is_slo {
+                        // A directory (or other file) outside: not part of this tree.
+                        continue;
+                    }
+                    return Err(IoError::coded(
+                        SYMLINK_ESCAPES,
+                        format!(
+                            "{} is a symbolic link to {}, outside {}",
+                            e.display(),
+                            real.display(),
+                            boundary.display()
+                        ),
+                        "the directory walk reads only files inside the directory it was given; \
+                         name the target on the command line to check it, or remove the link",
+                    ));
+                }
+                match std::fs::metadata(&real) {
+                    Ok(m) => m,
+                    Err(_) => continue,
+                }
+            } else {
+                match std::fs::symlink_metadata(&e) {
+                    Ok(m) => m,
+                    Err(_) => continue,
+                }
+            };
+            if meta.is_dir() {
+                if self.seen_dirs.insert(input::identity(&meta, &e)) {
+                    self.walk(&e, boundary)?;
+                }
+            } else if is_slo {
+                if !meta.is_file() {
+                    return Err(
+                        input::ReadError::NotAFile { kind: input::kind(&meta.file_type()) }.into_io_error("", &e)
+                    );
+                }
+                if self.seen_files.insert(input::identity(&meta, &e)) {
+                    self.out.push(e);
+                }
+            }
         }
-        if e.is_dir() {
-            walk(&e, out)?;
-        } else if e.extension().is_some_and(|x| x == "slo") {
-            out.push(e);
-        }
+        Ok(())
     }
-    Ok(())
+}
+
+pub const SYMLINK_ESCAPES: &str = "slo::input::symlink_escapes";
+pub const SYMLINK_OUTSIDE_ROOT: &str = "slo::input::symlink_outside_root";
+
+/// Writes a formatted source back where it came from, atomically. A
+/// symlink (the file, or a directory on its path) is written through: its target is replaced (temp file + rename
+/// in the target's directory) and the link stays a link, as long as the
+/// target is inside `root`; a link that leads out of `root` is refused
+/// (`slo::input::symlink_outside_root`), since formatting must not rewrite
+/// files outside the project a link happens to point at.
+pub fn write_source(path: &Path, root: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    let real =
+        std::fs::canonicalize(path).map_err(|e| IoError::new(format!("cannot write {}: {e}", path.display())))?;
+    if real == absolute(path) {
+        // No link on the way (the file itself or a directory above it).
+        return crate::outdir::write_atomic(path, bytes);
+    }
+    let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| absolute(root));
+    if !real.starts_with(&real_root) {
+        return Err(IoError::coded(
+            SYMLINK_OUTSIDE_ROOT,
+            format!(
+                "{} leads through a symbolic link to {}, outside the project root {}: not rewritten",
+                path.display(),
+                real.display(),
+                real_root.display()
+            ),
+            "run `slo fmt` on the target where it lives, or replace the link with a copy",
+        ));
+    }
+    crate::outdir::write_atomic(&real, bytes)
 }
 
 /// Removes `.` and `..` lexically (no symlinks followed).
@@ -118,6 +231,8 @@ fn absolute(p: &Path) -> PathBuf {
 
 struct Loader {
     root: PathBuf,
+    /// `root` with every symlink resolved: imports must stay below it.
+    real_root: PathBuf,
     /// Sources given as strings (tests, fuzzing): relative imports resolve
     /// among them by name, never on disk.
     in_memory: bool,
@@ -150,15 +265,17 @@ impl Loader {
         idx
     }
 
-    fn load_file(&mut self, abs: &Path, root: bool) -> Result<usize, String> {
-        let key = abs.display().to_string();
+    /// Loads the file at `abs` (reading it from `real`, where a symlink
+    /// leads, when the caller resolved it), once per key.
+    fn load_file(&mut self, abs: &Path, real: Option<&Path>, root: bool) -> Result<usize, input::ReadError> {
+        let key = real.unwrap_or(abs).display().to_string();
         if let Some(&i) = self.by_key.get(&key) {
             if root {
                 self.modules[i].root = true;
             }
             return Ok(i);
         }
-        let bytes = std::fs::read(abs).map_err(|e| e.to_string())?;
+        let bytes = input::read(real.unwrap_or(abs), input::MAX_FILE_BYTES)?;
         let name = self.display(abs);
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
@@ -261,18 +378,42 @@ impl Loader {
         let base = absolute(&self.root.join(&here));
         let dir = base.parent().map(Path::to_path_buf).unwrap_or_default();
         let target = normalize(&dir.join(rel));
-        // Lexically inside is not enough: a symlink may point outside.
-        let real_root = std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone());
-        let escapes = !target.starts_with(&self.root)
-            || std::fs::canonicalize(&target).is_ok_and(|real| !real.starts_with(&real_root));
-        if escapes {
+        // Lexically inside is not enough: a symlink may point outside. The
+        // file read is the resolved one that was checked.
+        if !target.starts_with(&self.root) {
             self.diags.push(error::import_escapes(s.span, &s.value));
             return None;
         }
-        match self.load_file(&target, false) {
+        let real = match std::fs::canonicalize(&target) {
+            Ok(real) => real,
+            Err(e) => {
+                self.diags.push(error::import_not_found(s.span, &s.value, &e.to_string()));
+                return None;
+            }
+        };
+        if !real.starts_with(&self.real_root) {
+            self.diags.push(error::import_escapes(s.span, &s.value));
+            return None;
+        }
+        match self.load_file(&target, Some(&real), false) {
             Ok(t) => Some(t),
+            Err(why @ (input::ReadError::NotAFile { .. } | input::ReadError::TooLarge { .. })) => {
+                self.diags.push(
+                    Diagnostic::error(
+                        why.code(),
+                        s.span,
+                        format!("cannot import \"{}\": {}", s.value, why.reason()),
+                        "this import names a file slo will not read",
+                    )
+                    .with_help(match why {
+                        input::ReadError::TooLarge { .. } => "split the imported file into smaller ones",
+                        _ => "import a regular .slo file",
+                    }),
+                );
+                None
+            }
             Err(why) => {
-                self.diags.push(error::import_not_found(s.span, &s.value, &why));
+                self.diags.push(error::import_not_found(s.span, &s.value, &why.reason()));
                 None
             }
         }
@@ -282,8 +423,10 @@ impl Loader {
 /// Reads `files` (already expanded) and everything they import, relative
 /// to the project `root`.
 pub fn load(files: &[PathBuf], root: &Path) -> Result<Loaded, IoError> {
+    let root = absolute(root);
     let mut l = Loader {
-        root: absolute(root),
+        real_root: std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone()),
+        root,
         in_memory: false,
         sources: SourceMap::new(),
         modules: vec![],
@@ -293,7 +436,10 @@ pub fn load(files: &[PathBuf], root: &Path) -> Result<Loaded, IoError> {
     };
     for f in files {
         let abs = absolute(f);
-        l.load_file(&abs, true).map_err(|e| IoError::new(format!("cannot read {}: {e}", f.display())))?;
+        // Keyed by the resolved path, as imports are: a file named here and
+        // imported elsewhere (under any name) is one module.
+        let real = std::fs::canonicalize(&abs).ok();
+        l.load_file(&abs, real.as_deref(), true).map_err(|e| e.into_io_error("", f))?;
     }
     let mut i = 0;
     while i < l.modules.len() {
@@ -308,6 +454,7 @@ pub fn load(files: &[PathBuf], root: &Path) -> Result<Loaded, IoError> {
 pub fn load_strs(files: &[(&str, &str)]) -> Loaded {
     let mut l = Loader {
         root: PathBuf::from("/"),
+        real_root: PathBuf::from("/"),
         in_memory: true,
         sources: SourceMap::new(),
         modules: vec![],

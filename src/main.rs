@@ -269,17 +269,22 @@ enum CompliancePeriodArg {
     Month,
 }
 
-/// `99.9%` or `0.999` as a ratio.
+/// `99.9%` or `0.999` as a ratio, computed from the decimal digits: 99.99999999999%
+/// stays below 1 (its budget is 1e-13, not 0).
 fn parse_ratio(flag: &str, s: &str) -> Result<f64, driver::IoError> {
-    let t = s.trim();
-    let v = match t.strip_suffix('%') {
-        // Rounded so that 99.9% is exactly the double nearest 0.999.
-        Some(p) => p.trim().parse::<f64>().map(|x| (x * 1e10).round() / 1e12),
-        None => t.parse::<f64>(),
-    };
-    v.ok()
-        .filter(|x| x.is_finite() && *x >= 0.0 && *x <= 1.0)
-        .ok_or_else(|| driver::IoError::new(format!("{flag}: `{s}` is not a share like 99.9% or 0.999")))
+    let bad = || driver::IoError::new(format!("{flag}: `{s}` is not a share like 99.9% or 0.999"));
+    let p = slo::sema::eval::share_parts(s).ok_or_else(bad)?;
+    if !p.precise() {
+        return Err(driver::IoError::coded(
+            slo::sema::eval::PERCENT_PRECISION,
+            format!("{flag}: `{s}` is below 100% by {:e}, closer than a 64-bit float can hold", p.complement),
+            "its complement (the error budget) would be off by more than 1% or be 0; use at most 14 nines, e.g. 99.999999999999%",
+        ));
+    }
+    if p.ratio < 0.0 || p.vs_100 == std::cmp::Ordering::Greater {
+        return Err(bad());
+    }
+    Ok(p.ratio)
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -454,10 +459,10 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
         }
         Command::Fmt { paths, check } => {
             let files = driver::expand(&default_paths(paths))?;
+            let root = root_for(None);
             let mut code = 0;
             for f in files {
-                let bytes =
-                    std::fs::read(&f).map_err(|e| driver::IoError::new(format!("cannot read {}: {e}", f.display())))?;
+                let bytes = slo::input::read_named("", &f)?;
                 let text = match String::from_utf8(bytes) {
                     Ok(t) => t,
                     Err(e) => {
@@ -493,15 +498,16 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     println!("would reformat {}", f.display());
                     code = 1;
                 } else {
-                    slo::outdir::write_atomic(&f, formatted.as_bytes())?;
+                    // A symlink is written through to its target (inside the root).
+                    driver::write_source(&f, &root, formatted.as_bytes())?;
                     println!("formatted {}", f.display());
                 }
             }
             Ok(code)
         }
         Command::Debug { stage, file, root } => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| driver::IoError::new(format!("cannot read {}: {e}", file.display())))?;
+            let text = String::from_utf8(slo::input::read_named("", &file)?)
+                .map_err(|_| driver::IoError::new(format!("cannot read {}: not UTF-8", file.display())))?;
             match stage {
                 Stage::Ast => {
                     let mut sources = slo::source::SourceMap::new();
@@ -604,20 +610,16 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             for o in &objective {
                 let r = parse_ratio("--objective", o)?;
                 if !(r > 0.0 && r < 1.0) {
-                    return Err(driver::IoError::new(format!(
-                        "--objective: `{o}` must be strictly between 0% and 100%"
-                    )));
+                    return Err(driver::IoError::coded(
+                        "slo::objective::range",
+                        format!("--objective: `{o}` must be strictly between 0% and 100%"),
+                        "100% leaves no error budget and 0% is always met; use e.g. 99.9%",
+                    ));
                 }
                 settings.objectives.push(r);
             }
             if let Some(path) = &incidents {
-                let list = slo::backtest::analysis::load_incidents(path, &program).map_err(|e| {
-                    driver::IoError::coded(
-                        "slo::backtest::incidents",
-                        e,
-                        "each row needs RFC 3339 or unix-second start < end, and a service/slo that the checked sources declare",
-                    )
-                })?;
+                let list = slo::backtest::analysis::load_incidents(path, &program)?;
                 settings.incidents = Some((path.display().to_string(), list));
             }
             let mut extra_windows: std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u64>> =
@@ -700,12 +702,13 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             let mut code = 0;
             let mut written = Vec::new();
             for f in &files {
-                let text = std::fs::read_to_string(f)
-                    .map_err(|e| driver::IoError::new(format!("cannot read {}: {e}", f.display())))?;
                 let name = f.display().to_string();
-                let r = match from {
-                    ImportFrom::Sloth => slo::interop::sloth::import(&name, &text, &period),
-                    ImportFrom::Openslo => slo::interop::openslo::import(&name, &text),
+                let r = match slo::interop::text(&name, slo::input::read_named("", f)?) {
+                    Err(not_utf8) => not_utf8,
+                    Ok(text) => match from {
+                        ImportFrom::Sloth => slo::interop::sloth::import(&name, &text, &period),
+                        ImportFrom::Openslo => slo::interop::openslo::import(&name, &text),
+                    },
                 };
                 print_diags(&Diagnostics(r.diagnostics.clone()), &r.sources, Format::Human);
                 if r.has_errors() {

@@ -134,25 +134,37 @@ enum IncidentDoc {
 
 /// Reads an incidents file: CSV with a header (`start,end,service,slo,title`;
 /// only start and end are required) or YAML (a list of such maps, or a map
-/// with an `incidents` list). Times are RFC 3339 or unix seconds.
-pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident>, String> {
+/// with an `incidents` list). Times are RFC 3339 or unix seconds. The file
+/// is read like every input ([`crate::input::read`]: a regular file within
+/// the size cap) and YAML passes [`crate::yamlin`]'s limits.
+pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident>, crate::driver::IoError> {
+    use crate::driver::IoError;
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| format!("--incidents: cannot read {shown}: {e}"))?;
+    let bytes = crate::input::read_named("--incidents: ", path)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        IoError::new(format!(
+            "--incidents: {shown} is not UTF-8 (first invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
     let rows: Vec<IncidentRow> = if is_csv {
         let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
         let mut rows = Vec::new();
         for (i, rec) in r.deserialize::<IncidentRow>().enumerate() {
-            rows.push(rec.map_err(|e| format!("--incidents: {shown}, record {}: {e}", i + 1))?);
+            rows.push(rec.map_err(|e| IoError::new(format!("--incidents: {shown}, record {}: {e}", i + 1)))?);
         }
         rows
     } else {
-        match serde_yaml_ng::from_str::<IncidentDoc>(&text) {
+        match crate::yamlin::from_str::<IncidentDoc>(&text) {
             Ok(IncidentDoc::List(v) | IncidentDoc::Wrapped { incidents: v }) => v,
-            Err(e) => {
-                return Err(format!(
+            Err(crate::yamlin::Error::Refused(r)) => {
+                return Err(IoError::coded(r.code, format!("--incidents: {shown}: {r}"), r.help));
+            }
+            Err(crate::yamlin::Error::Yaml(e)) => {
+                return Err(IoError::new(format!(
                     "--incidents: {shown} is not a list of incidents (start, end, service, slo, title): {e}"
-                ))
+                )))
             }
         }
     };
@@ -186,7 +198,11 @@ pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident
         });
     }
     if !errors.is_empty() {
-        return Err(format!("--incidents: {shown}: {}", errors.join("; ")));
+        return Err(IoError::coded(
+            "slo::backtest::incidents",
+            format!("--incidents: {shown}: {}", errors.join("; ")),
+            "each row needs an RFC 3339 or unix-second start before its end, and a service/slo the checked sources declare",
+        ));
     }
     out.sort_by_key(|i| (i.start_ms, i.end_ms));
     Ok(out)

@@ -531,22 +531,33 @@ pub fn guarded<T>(what: &[PathBuf], f: impl FnOnce() -> Result<T, Vec<DataError>
     }
 }
 
-/// Every Parquet file under the paths must have a readable footer.
-fn validate_footers(p: &std::path::Path, out: &mut Vec<DataError>) {
-    if p.is_dir() {
+/// Every Parquet file under the paths must have a readable footer. A
+/// directory reached twice (symlinks to `.` or a parent: the walk would
+/// never end, and the scan would read its files twice) is an error.
+fn validate_footers(p: &std::path::Path, seen: &mut std::collections::HashSet<(u64, u64)>, out: &mut Vec<DataError>) {
+    if let Some(meta) = std::fs::metadata(p).ok().filter(|m| m.is_dir()) {
+        if !seen.insert(crate::input::identity(&meta, p)) {
+            let msg = "this directory is reached twice through symbolic links (a loop, or two links to one place)";
+            out.push(io_error(&[p.to_path_buf()], msg));
+            return;
+        }
         let Ok(rd) = std::fs::read_dir(p) else { return };
         let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for e in entries {
             if e.is_dir() || e.extension().is_some_and(|x| x == "parquet") {
-                validate_footers(&e, out);
+                validate_footers(&e, seen, out);
+                if !out.is_empty() {
+                    return;
+                }
             }
         }
         return;
     }
     let one = [p.to_path_buf()];
     let r = guarded(&one, || {
-        let f = std::fs::File::open(p).map_err(|e| vec![io_error(&one, e)])?;
+        // A FIFO or device named like a Parquet file is refused, never opened for reading.
+        let (f, _) = crate::input::open(p).map_err(|e| vec![io_error(&one, e.reason())])?;
         datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
             .parse_and_finish(&f)
             .map_err(|e| vec![io_error(&one, e)])?;
@@ -618,7 +629,7 @@ fn check_paths(paths: &[PathBuf]) -> Result<Vec<String>, DataError> {
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| io_error(std::slice::from_ref(p), e))?;
         let mut bad = Vec::new();
-        validate_footers(p, &mut bad);
+        validate_footers(p, &mut Default::default(), &mut bad);
         if let Some(e) = bad.into_iter().next() {
             return Err(e);
         }

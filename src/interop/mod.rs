@@ -261,9 +261,32 @@ pub fn formatted(text: &str) -> Result<String, String> {
     })
 }
 
-/// Splits multi-document YAML and parses each document.
+/// The text of an input file, or (not UTF-8) the import's result: a
+/// diagnostic at the first byte that is not UTF-8, nothing translated.
+pub fn text(name: &str, bytes: Vec<u8>) -> Result<String, Imported> {
+    String::from_utf8(bytes).map_err(|e| {
+        let off = e.utf8_error().valid_up_to();
+        let mut sources = SourceMap::new();
+        let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        // The replacement character is 3 bytes where the bad byte was 1: the span covers it.
+        let end = lossy[off..].chars().next().map_or(off, |c| off + c.len_utf8());
+        let id = sources.add(Source::new(name, lossy, Origin::User));
+        let d = Diagnostic::error(
+            NOT_UTF8,
+            Span::new(id, off, end),
+            "the file is not valid UTF-8",
+            "invalid UTF-8 starts here",
+        )
+        .with_help(format!("YAML specs are UTF-8; the first invalid byte is at offset {off}: save the file as UTF-8"));
+        Imported { files: Vec::new(), diagnostics: vec![d], sources }
+    })
+}
+
+pub const NOT_UTF8: &str = "slo::interop::not_utf8";
+
+/// Splits multi-document YAML and parses each document (each first
+/// through [`crate::yamlin`]'s limits).
 pub fn documents(input: &mut Input) -> Vec<(usize, Value)> {
-    use serde::Deserialize;
     let mut out = Vec::new();
     let mut offset = 0;
     let docs: Vec<&str> = split_docs(input.text);
@@ -275,9 +298,18 @@ pub fn documents(input: &mut Input) -> Vec<(usize, Value)> {
         {
             continue;
         }
-        match Value::deserialize(serde_yaml_ng::Deserializer::from_str(d)) {
+        match crate::yamlin::value(d) {
             Ok(v) => out.push((start, v)),
-            Err(e) => {
+            Err(crate::yamlin::Error::Refused(r)) => {
+                // Past a limit: the rest of the file is not read either.
+                let at = floor(input.text, start + r.offset);
+                let next = input.text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
+                input.diags.push(
+                    Diagnostic::error(r.code, Span::new(input.id, at, next), r.message, r.label).with_help(r.help),
+                );
+                return out;
+            }
+            Err(crate::yamlin::Error::Yaml(e)) => {
                 let at = floor(input.text, e.location().map_or(start, |l| start + l.index()));
                 let next = input.text[at..].chars().next().map_or(at, |c| at + c.len_utf8());
                 let span = Span::new(input.id, at, next);

@@ -68,6 +68,11 @@ pub fn num(x: f64) -> String {
         return "0".into();
     }
     let rounded: f64 = format!("{x:.11e}").parse().unwrap_or(x);
+    if rounded == 1.0 && (x - 1.0).abs() > 1e-15 {
+        // An objective like 99.99999999999% (0.9999999999999) must not print
+        // as 1; float noise (1 − 1e-16) still does.
+        return format!("{x:?}");
+    }
     if rounded == rounded.trunc() && rounded.abs() < 1e15 {
         format!("{}", rounded as i64)
     } else {
@@ -114,5 +119,7 @@ mod tests {
         assert_eq!(num(99.9 / 100.0), "0.999");
         assert_eq!(num(13.44 * (1.0 - 0.999)), "0.01344");
         assert_eq!(num(1.0 / 3.0), "0.333333333333");
+        assert_eq!(num(0.9999999999999), "0.9999999999999");
+        assert_eq!(num(1.0 - f64::EPSILON), "1");
     }
 }

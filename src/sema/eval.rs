@@ -218,11 +218,138 @@ pub fn fmt_factor(f: f64) -> String {
     format!("{}x", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
+/// A percent literal's number (the text before `%`) computed exactly from
+/// its decimal digits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PercentParts {
+    /// The ratio: the double nearest number / 100 (99.9 → 0.999).
+    pub ratio: f64,
+    /// 1 − ratio, the double nearest the exact value, computed from the
+    /// digits rather than as `1.0 - ratio`: 99.99999999999 gives 1e-13, and
+    /// 99.99999999999999999 gives 1e-19 where its ratio rounds to 1.
+    pub complement: f64,
+    /// The number against 100, exactly (`Less` for 99.99999999999999999).
+    pub vs_100: std::cmp::Ordering,
+}
+
+impl PercentParts {
+    /// Whether `ratio` (what the rest of the compiler computes with) keeps
+    /// the complement to within 1%: false when the number is so close to
+    /// 100 that a 64-bit float cannot tell the budget (below about 1e-14).
+    pub fn precise(&self) -> bool {
+        self.vs_100 != std::cmp::Ordering::Less
+            || (self.ratio < 1.0 && ((1.0 - self.ratio) - self.complement).abs() <= self.complement / 100.0)
+    }
+}
+
+/// A share written as a percent (`99.9%`) or as a ratio (`0.999`), exactly
+/// (as [`percent_parts`]); `None` when it is not a number.
+pub fn share_parts(text: &str) -> Option<PercentParts> {
+    let t = text.trim();
+    if let Some(p) = t.strip_suffix('%') {
+        return percent_parts(p.trim());
+    }
+    // A ratio is a percent with the exponent moved by two.
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok().filter(|e| e.abs() < 1 << 40)?),
+        None => (t, 0),
+    };
+    percent_parts(&format!("{mant}e{}", exp + 2))
+}
+
+/// Parses `99.9` (also `-1`, `9.99e1`) as a percent, exactly; `None` when
+/// it is not a number.
+pub fn percent_parts(text: &str) -> Option<PercentParts> {
+    use std::cmp::Ordering;
+    let (neg, t) = match text.strip_prefix('-') {
+        Some(t) => (true, t),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok().filter(|e| e.abs() < 1 << 40)?),
+        None => (t, 0),
+    };
+    // "99.9e-2" parses to the double nearest 0.999, where 99.9 / 100 would not.
+    let sign = if neg { "-" } else { "" };
+    let ratio: f64 = format!("{sign}{mant}e{}", exp - 2).parse().ok().filter(|r: &f64| r.is_finite())?;
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // number = digits × 10^exp, digits without leading zeros.
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    let exp = exp - frac.len() as i64;
+    if neg || digits.is_empty() {
+        return Some(PercentParts { ratio, complement: 1.0 - ratio, vs_100: Ordering::Less });
+    }
+    // Magnitude: number ≥ 10^(len + exp − 1), < 10^(len + exp).
+    let magnitude = digits.len() as i64 + exp;
+    if magnitude > 3 {
+        return Some(PercentParts { ratio, complement: 1.0 - ratio, vs_100: Ordering::Greater });
+    }
+    if magnitude < -400 {
+        // Far below any double's precision around 1.
+        return Some(PercentParts { ratio, complement: 1.0, vs_100: Ordering::Less });
+    }
+    // 100 and the number as integers of the same scale: 100 × 10^-exp vs digits.
+    let scale = (-exp).max(0) as usize;
+    let hundred = format!("1{}", "0".repeat(2 + scale));
+    let number = format!("{digits}{}", "0".repeat(exp.max(0) as usize));
+    let vs_100 = number.len().cmp(&hundred.len()).then_with(|| number.as_str().cmp(hundred.as_str()));
+    let (big, small, sign) = match vs_100 {
+        Ordering::Equal => return Some(PercentParts { ratio, complement: 0.0, vs_100 }),
+        Ordering::Less => (hundred.as_bytes(), number.as_bytes(), ""),
+        Ordering::Greater => (number.as_bytes(), hundred.as_bytes(), "-"),
+    };
+    // Schoolbook subtraction, big − small, from the last digit.
+    let mut out = Vec::with_capacity(big.len());
+    let mut borrow = 0;
+    for i in 0..big.len() {
+        let a = (big[big.len() - 1 - i] - b'0') as i32;
+        let b = if i < small.len() { (small[small.len() - 1 - i] - b'0') as i32 } else { 0 };
+        let mut d = a - b - borrow;
+        borrow = (d < 0) as i32;
+        if d < 0 {
+            d += 10;
+        }
+        out.push(b'0' + d as u8);
+    }
+    out.reverse();
+    let diff = String::from_utf8(out).expect("digits");
+    // (100 − number) / 100 = diff × 10^-scale / 100.
+    let complement: f64 = format!("{sign}{diff}e-{}", scale + 2).parse().ok()?;
+    Some(PercentParts { ratio, complement, vs_100 })
+}
+
+/// A percent below 100% whose complement a double cannot hold.
+pub const PERCENT_PRECISION: &str = "slo::value::percent_precision";
+
 /// Percent for messages: 0.999 → "99.9%".
 pub fn fmt_pct(r: f64) -> String {
     let s = format!("{:.4}", r * 100.0);
     let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "100" && r < 1.0 {
+        // 99.99999999999% is not 100%: the ratio's own digits, shifted.
+        return pct_digits(r);
+    }
     format!("{s}%")
+}
+
+/// A ratio in (0, 1) as a percent with all its shortest round-trip digits:
+/// 0.9999999999999 → "99.99999999999%".
+fn pct_digits(r: f64) -> String {
+    let d = format!("{r:?}");
+    let Some(frac) = d.strip_prefix("0.") else { return format!("{}%", r * 100.0) };
+    let frac = format!("{frac:0<2}");
+    let (int, rest) = frac.split_at(2);
+    let int = int.trim_start_matches('0');
+    let int = if int.is_empty() { "0" } else { int };
+    if rest.is_empty() {
+        format!("{int}%")
+    } else {
+        format!("{int}.{rest}%")
+    }
 }
 
 pub fn rate_per_sec(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<f64> {
@@ -308,7 +435,9 @@ impl Eval<'_> {
             }
             (ValueKind::Percent(l), Ty::Percent) => {
                 let x = num(l, "%", self.diags)?;
-                if !(0.0..=100.0).contains(&x) {
+                let parts = percent_parts(l.text.trim_end_matches('%'));
+                let above = parts.is_some_and(|p| p.vs_100 == std::cmp::Ordering::Greater);
+                if !(0.0..=100.0).contains(&x) || above {
                     self.push(error::out_of_range(
                         "slo::value::percent_range",
                         v.span,
@@ -320,7 +449,23 @@ impl Eval<'_> {
                 }
                 // Exact decimal: "99.9e-2" parses to the double nearest 0.999,
                 // where 99.9 / 100 would not.
-                Some(Val::Pct(format!("{}e-2", l.text.trim_end_matches('%')).parse().unwrap_or(x / 100.0)))
+                let Some(parts) = parts else { return Some(Val::Pct(x / 100.0)) };
+                if !parts.precise() {
+                    self.push(error::out_of_range(
+                        PERCENT_PRECISION,
+                        v.span,
+                        format!(
+                            "{} is below 100% by {:e}%, closer than a 64-bit float can hold",
+                            l.text,
+                            parts.complement * 100.0
+                        ),
+                        "its complement would be rounded",
+                        "its share of the whole (e.g. an error budget) would be off by more than 1% or be 0; \
+                         use at most 14 nines, e.g. 99.999999999999%",
+                    ));
+                    return None;
+                }
+                Some(Val::Pct(parts.ratio))
             }
             (ValueKind::Factor(l), Ty::Factor) => {
                 let x = num(l, "x", self.diags)?;
@@ -670,4 +815,46 @@ fn regex_error_span(st: &ast::StrLit, e: &crate::goregex::Error) -> Span {
     }
     let start = st.span.start + 1 + e.offset as u32;
     Span { source: st.span.source, start, end: start + e.expr.len() as u32 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cmp::Ordering::*;
+
+    #[test]
+    fn percents_are_exact_decimals() {
+        let p = percent_parts("99.9").unwrap();
+        assert_eq!((p.ratio, p.vs_100), (0.999, Less));
+        assert!((p.complement - 0.001).abs() < 1e-18);
+        let p = percent_parts("99.99999999999").unwrap();
+        assert_eq!(p.complement, 1e-13);
+        assert!(p.ratio < 1.0 && p.precise());
+        let p = percent_parts("99.99999999999999999").unwrap();
+        assert_eq!((p.ratio, p.complement, p.vs_100), (1.0, 1e-19, Less));
+        assert!(!p.precise());
+        let p = percent_parts("100.000").unwrap();
+        assert_eq!((p.complement, p.vs_100), (0.0, Equal));
+        assert!(p.precise());
+        assert_eq!(percent_parts("100.00000000000000001").unwrap().vs_100, Greater);
+        assert_eq!(percent_parts("9.99e1").unwrap().ratio, 0.999);
+        assert_eq!(percent_parts("1e2").unwrap().vs_100, Equal);
+        assert!(percent_parts("1e9999").is_none());
+        assert_eq!(percent_parts("1e300").unwrap().vs_100, Greater);
+        assert_eq!(percent_parts("0").unwrap().complement, 1.0);
+        assert_eq!(percent_parts("-5").unwrap().vs_100, Less);
+        assert_eq!(percent_parts("5").unwrap().complement, 0.95);
+        let long = format!("99.{}", "9".repeat(5000));
+        assert_eq!(percent_parts(&long).unwrap().vs_100, Less);
+        assert_eq!(percent_parts(&format!("0.{}1", "0".repeat(5000))).unwrap().complement, 1.0);
+        assert_eq!(share_parts("0.999").unwrap().ratio, 0.999);
+        assert_eq!(share_parts(" 99.9% ").unwrap().ratio, 0.999);
+        assert_eq!(share_parts("0.99999999999999999999").unwrap().vs_100, Less);
+        assert_eq!(share_parts("1").unwrap().vs_100, Equal);
+        assert_eq!(share_parts("25e-2").unwrap().ratio, 0.25);
+        assert_eq!(fmt_pct(0.9999999999999), "99.99999999999%");
+        assert_eq!(fmt_pct(0.999), "99.9%");
+        assert_eq!(fmt_pct(1.0), "100%");
+        assert!(percent_parts("abc").is_none() && percent_parts(".").is_none());
+    }
 }

@@ -17,6 +17,7 @@ mod grafana;
 mod harm_names;
 mod harm_res;
 mod harm_out;
+mod harm_read;
 mod interop;
 mod regex;
 mod stdlib;
