@@ -176,6 +176,24 @@ pub fn open(path: &Path) -> Result<(std::fs::File, u64), ReadError> {
     Ok((file, meta.len()))
 }
 
+/// [`open`] as a plain `std::io` result (a FIFO or device is an error of
+/// kind `InvalidInput`), for readers that speak `std::io`.
+pub fn open_io(path: &Path) -> std::io::Result<std::fs::File> {
+    match open(path) {
+        Ok((f, _)) => Ok(f),
+        Err(ReadError::Io(e)) => Err(e),
+        Err(e) => Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, e.reason())),
+    }
+}
+
+/// The whole regular file at `path`, uncapped (files slo wrote itself),
+/// never blocking on a FIFO: [`open_io`] then read.
+pub fn read_io(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    open_io(path)?.read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
 /// [`read`] with the default cap, for a path named on the command line:
 /// failures are exit-2 errors that say what the file was for.
 pub fn read_named(what: &str, path: &Path) -> Result<Vec<u8>, IoError> {

@@ -199,7 +199,7 @@ impl DirLock {
 
 fn read_manifest(dir: &Path, file: &str) -> Result<Option<Manifest>, IoError> {
     let p = dir.join(file);
-    let text = match std::fs::read(&p) {
+    let text = match crate::input::read_io(&p) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io("read", &p)(e)),
@@ -286,7 +286,7 @@ impl Survey<'_> {
             self.collisions.push(format!("{name} is {what}"));
             return Ok(None);
         }
-        let old = std::fs::read(&p).map_err(io("read", &p))?;
+        let old = crate::input::read_io(&p).map_err(io("read", &p))?;
         if old == new || self.ours(name, &old) {
             return Ok(Some(Verdict::Ours(old)));
         }
@@ -312,7 +312,7 @@ impl Survey<'_> {
                     }
                     let p = self.dir.join(name);
                     let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
-                    let same = meta.is_file() && std::fs::read(&p).is_ok_and(|b| hash(&b) == *h);
+                    let same = meta.is_file() && crate::input::read_io(&p).is_ok_and(|b| hash(&b) == *h);
                     if same {
                         out.push(name.clone());
                     } else {
@@ -330,7 +330,7 @@ impl Survey<'_> {
                     }
                     let p = self.dir.join(&name);
                     let mut head = vec![0u8; self.kind.start.len()];
-                    let starts = std::fs::File::open(&p)
+                    let starts = crate::input::open_io(&p)
                         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
                         .is_ok_and(|()| head == self.kind.start.as_bytes());
                     if starts && p.is_file() {
@@ -397,7 +397,7 @@ fn roll_back(dir: &Path, steps: &[Step]) -> Result<(), IoError> {
     for s in steps.iter().rev() {
         let target = dir.join(&s.name);
         let taken = match &s.new {
-            Some(h) => std::fs::read(&target).is_ok_and(|b| hash(&b) == *h),
+            Some(h) => crate::input::read_io(&target).is_ok_and(|b| hash(&b) == *h),
             None => std::fs::symlink_metadata(&target).is_err(),
         };
         if !taken {
@@ -422,7 +422,7 @@ fn roll_back(dir: &Path, steps: &[Step]) -> Result<(), IoError> {
 /// was written, else back.
 fn recover(dir: &Path, kind: &Kind) -> Result<(), IoError> {
     let jp = dir.join(kind.journal_name());
-    let Ok(text) = std::fs::read(&jp) else { return Ok(()) };
+    let Ok(text) = crate::input::read_io(&jp) else { return Ok(()) };
     let Ok(j) = serde_json::from_slice::<Journal>(&text) else {
         // Written atomically, so a journal that does not parse is not ours.
         return Err(IoError::coded(
@@ -431,7 +431,7 @@ fn recover(dir: &Path, kind: &Kind) -> Result<(), IoError> {
             "delete it",
         ));
     };
-    let committed = std::fs::read(dir.join(kind.manifest_name())).is_ok_and(|m| hash(&m) == j.manifest);
+    let committed = crate::input::read_io(&dir.join(kind.manifest_name())).is_ok_and(|m| hash(&m) == j.manifest);
     if !committed {
         roll_back(dir, &j.steps)?;
     }

@@ -534,26 +534,49 @@ pub fn guarded<T>(what: &[PathBuf], f: impl FnOnce() -> Result<T, Vec<DataError>
 /// Every Parquet file under the paths must have a readable footer. A
 /// directory reached twice (symlinks to `.` or a parent: the walk would
 /// never end, and the scan would read its files twice) is an error.
-fn validate_footers(p: &std::path::Path, seen: &mut std::collections::HashSet<(u64, u64)>, out: &mut Vec<DataError>) {
-    if let Some(meta) = std::fs::metadata(p).ok().filter(|m| m.is_dir()) {
-        if !seen.insert(crate::input::identity(&meta, p)) {
-            let msg = "this directory is reached twice through symbolic links (a loop, or two links to one place)";
-            out.push(io_error(&[p.to_path_buf()], msg));
-            return;
-        }
-        let Ok(rd) = std::fs::read_dir(p) else { return };
-        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        entries.sort();
-        for e in entries {
-            if e.is_dir() || e.extension().is_some_and(|x| x == "parquet") {
-                validate_footers(&e, seen, out);
-                if !out.is_empty() {
-                    return;
-                }
-            }
-        }
+/// The Parquet files at `p` (itself when not a directory; a directory's
+/// `*.parquet` files and subdirectories, sorted), into `files`. A directory
+/// reached twice through links is an error, so loops end.
+fn parquet_files(
+    p: &std::path::Path,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+    files: &mut Vec<PathBuf>,
+    out: &mut Vec<DataError>,
+) {
+    let Some(meta) = std::fs::metadata(p).ok().filter(|m| m.is_dir()) else {
+        files.push(p.to_path_buf());
+        return;
+    };
+    if !seen.insert(crate::input::identity(&meta, p)) {
+        let msg = "this directory is reached twice through symbolic links (a loop, or two links to one place)";
+        out.push(io_error(&[p.to_path_buf()], msg));
         return;
     }
+    let Ok(rd) = std::fs::read_dir(p) else { return };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() || e.extension().is_some_and(|x| x == "parquet") {
+            parquet_files(&e, seen, files, out);
+            if !out.is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+fn validate_footers(p: &std::path::Path, seen: &mut std::collections::HashSet<(u64, u64)>, out: &mut Vec<DataError>) {
+    let mut files = Vec::new();
+    parquet_files(p, seen, &mut files, out);
+    for f in files {
+        if !out.is_empty() {
+            return;
+        }
+        validate_footer(&f, out);
+    }
+}
+
+fn validate_footer(p: &std::path::Path, out: &mut Vec<DataError>) {
     let one = [p.to_path_buf()];
     let r = guarded(&one, || {
         // A FIFO or device named like a Parquet file is refused, never opened for reading.
@@ -581,27 +604,13 @@ struct FileFacts {
 }
 
 fn file_facts(paths: &[PathBuf]) -> FileFacts {
-    fn files(p: &std::path::Path, out: &mut Vec<PathBuf>) {
-        if p.is_dir() {
-            let Ok(rd) = std::fs::read_dir(p) else { return };
-            let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-            entries.sort();
-            for e in entries {
-                if e.is_dir() || e.extension().is_some_and(|x| x == "parquet") {
-                    files(&e, out);
-                }
-            }
-        } else {
-            out.push(p.to_path_buf());
-        }
-    }
-    let mut all = Vec::new();
+    let (mut all, mut seen, mut ignored) = (Vec::new(), Default::default(), Vec::new());
     for p in paths {
-        files(p, &mut all);
+        parquet_files(p, &mut seen, &mut all, &mut ignored);
     }
     let mut facts = FileFacts::default();
     for f in all {
-        let Ok(file) = std::fs::File::open(&f) else { continue };
+        let Ok((file, _)) = crate::input::open(&f) else { continue };
         let Ok(meta) = datafusion::parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&file) else {
             continue;
         };

@@ -330,7 +330,7 @@ pub(super) fn seconds_to_ms(s: &str) -> Option<i64> {
 /// JSON; `{` otherwise: tsdb dump) and last line (`# EOF`: OpenMetrics;
 /// otherwise Prometheus text).
 pub fn detect(path: &Path) -> std::io::Result<Format> {
-    let mut f = std::fs::File::open(path)?;
+    let mut f = crate::input::open_io(path)?;
     let mut head = vec![0u8; 4096];
     let n = read_up_to(&mut f, &mut head)?;
     head.truncate(n);
@@ -405,7 +405,7 @@ pub fn run(inputs: &[PathBuf], opts: &Options, out: &Path) -> Result<Summary, Fa
             None => detect(path).map_err(|e| io(path, e))?,
         };
         files.push((name.clone(), format));
-        let file = std::fs::File::open(path).map_err(|e| io(path, e))?;
+        let file = crate::input::open_io(path).map_err(|e| io(path, e))?;
         let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
         match format {
             Format::PromApi => {
