@@ -209,12 +209,17 @@ pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident
 }
 
 /// Why an incident's `service`/`slo` names nothing in the program, if they
-/// don't: such an incident would silently match no SLO.
+/// don't: such an incident would silently match no SLO. A service that is
+/// not ours applies to none of our SLOs and is fine, unless it is within
+/// two edits of one of ours (a typo); an SLO name must always exist.
 fn unknown_target(program: &ir::Program, service: Option<&str>, slo: Option<&str>) -> Option<String> {
     if let Some(sv) = service {
         if !program.services.iter().any(|s| s.name == sv) {
-            let some: Vec<&str> = program.services.iter().map(|s| s.name.as_str()).take(12).collect();
-            return Some(format!("no service `{sv}` in the checked sources (services: {})", some.join(", ")));
+            // A shared incident log names other teams' services: those rows
+            // simply do not apply. A name within two edits of one of ours
+            // is a typo, and an error.
+            let near = program.services.iter().find(|s| strsim::damerau_levenshtein(&s.name, sv) <= 2)?;
+            return Some(format!("no service `{sv}` in the checked sources (did you mean `{}`?)", near.name));
         }
     }
     let slo = slo?;

@@ -234,7 +234,7 @@ fn an_incidents_file_in_yaml_reads_like_csv_and_bad_rows_are_reported() {
     assert!(err.contains("slo::backtest::incidents"), "{err}");
     assert!(!err.contains("incident 1:"), "{err}");
     assert!(err.contains("incident 2: service `svc` has no SLO `availabilty`"), "{err}");
-    assert!(err.contains("incident 3: no service `svx`"), "{err}");
+    assert!(err.contains("incident 3: no service `svx` in the checked sources (did you mean `svc`?)"), "{err}");
     assert!(err.contains("incident 4: no SLO `latency`"), "{err}");
 }
 
