@@ -555,10 +555,9 @@ fn parse_escape(t: &str, offset: usize) -> Result<(u32, usize), Error> {
             };
             if c1 == '{' {
                 let mut r: u32 = 0;
-                let mut n = 0;
-                for (i, c) in cs {
+                for (digits, (i, c)) in cs.enumerate() {
                     if c == '}' {
-                        if n == 0 {
+                        if digits == 0 {
                             return bad(after + i + 1);
                         }
                         return Ok((r, after + i + 1));
@@ -570,7 +569,6 @@ fn parse_escape(t: &str, offset: usize) -> Result<(u32, usize), Error> {
                     if r > 0x10FFFF {
                         return bad(after + i + 1);
                     }
-                    n += 1;
                 }
                 return bad(t.len());
             }
@@ -647,9 +645,7 @@ fn repeat_is_valid(re: &Node, mut n: u32) -> bool {
         if m > n {
             return false;
         }
-        if m > 0 {
-            n /= m;
-        }
+        n = n.checked_div(m).unwrap_or(n);
     }
     children(re).iter().all(|c| repeat_is_valid(c, n))
 }

@@ -769,7 +769,14 @@ pub fn matches_empty(m: &ir::Matcher) -> bool {
         ir::MatchOp::Ne => !m.value.is_empty(),
         ir::MatchOp::Re | ir::MatchOp::NotRe => {
             // Exactly as Prometheus decides it: run the matcher on "".
-            let empty = crate::goregex::matches_empty(&m.value).unwrap_or(false);
+            thread_local! {
+                static EMPTY: std::cell::RefCell<HashMap<String, bool>> = Default::default();
+            }
+            let empty = EMPTY.with(|c| {
+                *c.borrow_mut()
+                    .entry(m.value.clone())
+                    .or_insert_with(|| crate::goregex::matches_empty(&m.value).unwrap_or(false))
+            });
             if m.op == ir::MatchOp::Re {
                 empty
             } else {
