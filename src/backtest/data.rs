@@ -16,7 +16,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
 };
 use datafusion::arrow::compute::{cast, partition};
-use datafusion::arrow::datatypes::{DataType, Int32Type, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
@@ -653,7 +653,66 @@ fn check_paths(paths: &[PathBuf]) -> Result<Vec<String>, DataError> {
 
 async fn frame(ctx: &SessionContext, src: &Source) -> Result<DataFrame, Vec<DataError>> {
     let paths = check_paths(&src.paths).map_err(|e| vec![e])?;
-    ctx.read_parquet(paths, ParquetReadOptions::default()).await.map_err(|e| vec![io_error(&src.paths, e)])
+    let union = union_schema(&src.paths)?;
+    let options = ParquetReadOptions { schema: union.as_ref(), ..Default::default() };
+    ctx.read_parquet(paths, options).await.map_err(|e| vec![io_error(&src.paths, e)])
+}
+
+/// The union of the columns of every file, when there are several: the
+/// engine infers a multi-path scan's schema from the first path alone,
+/// which dropped the label columns only later files have (their series
+/// then collided as duplicates). Files may differ in their label columns;
+/// a row's missing labels read as absent. A column that is a string in
+/// one file and a dictionary of strings in another is read as a string;
+/// any other disagreement of types is a schema error naming both files.
+fn union_schema(paths: &[PathBuf]) -> Result<Option<Schema>, Vec<DataError>> {
+    let (mut files, mut seen, mut errors) = (Vec::new(), HashSet::new(), Vec::new());
+    for p in paths {
+        parquet_files(p, &mut seen, &mut files, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    if files.len() < 2 {
+        return Ok(None);
+    }
+    let mut fields: Vec<(Field, PathBuf)> = Vec::new();
+    for f in &files {
+        let (file, _) = crate::input::open(f).map_err(|e| vec![io_error(std::slice::from_ref(f), e.reason())])?;
+        let meta = datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
+            .parse_and_finish(&file)
+            .map_err(|e| vec![io_error(std::slice::from_ref(f), e)])?;
+        let fm = meta.file_metadata();
+        let schema = datafusion::parquet::arrow::parquet_to_arrow_schema(fm.schema_descr(), fm.key_value_metadata())
+            .map_err(|e| vec![io_error(std::slice::from_ref(f), e)])?;
+        for field in schema.fields() {
+            let field = field.as_ref().clone().with_nullable(true);
+            match fields.iter_mut().find(|(g, _)| g.name() == field.name()) {
+                None => fields.push((field, f.clone())),
+                Some((g, _)) if g.data_type() == field.data_type() => {}
+                Some((g, _)) if is_string(g.data_type()) && is_string(field.data_type()) => {
+                    *g = Field::new(g.name(), DataType::Utf8, true);
+                }
+                Some((g, first)) => {
+                    errors.push(schema_error(
+                        format!(
+                            "column `{}` is {} in {} but {} in {}",
+                            g.name(),
+                            g.data_type(),
+                            first.display(),
+                            field.data_type(),
+                            f.display()
+                        ),
+                        "give the column one type in every file of the dataset",
+                    ));
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Some(Schema::new(fields.into_iter().map(|(f, _)| f).collect::<Vec<_>>())))
 }
 
 /// Rows a scan must read: the metrics the leaves select, within `[lo, hi]`.

@@ -654,3 +654,50 @@ fn rows_the_backtest_cannot_use_are_counted_and_reported() {
         fails(&["backtest", "bench/bench.slo", "--data", dup.to_str().unwrap(), "--quiet"], 1, "slo::data::schema");
     assert!(err.contains("column `job` appears more than once"), "{err}");
 }
+
+/// Two `--data` files with different label columns (an import with gRPC
+/// labels plus a synth file): the engine took the first file's columns
+/// for both, so the second file's extra labels were dropped and its series
+/// collided as duplicates. The union of the columns is the identity now.
+#[test]
+fn data_files_with_different_label_columns_keep_every_label() {
+    let d = tempfile::tempdir().unwrap();
+    let a = d.path().join("a.parquet");
+    dataset(&a, false);
+    let b = d.path().join("b.parquet");
+    let (mut ts, mut code, mut method, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (c, m) in [("200", "Get"), ("200", "List"), ("500", "Get"), ("500", "List")] {
+        for i in 0..600i64 {
+            ts.push(i * 60_000);
+            code.push(c);
+            method.push(m);
+            v.push(i as f64 * if c == "200" { 10.0 } else { 0.1 });
+        }
+    }
+    let n = ts.len();
+    write(
+        &b,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
+            ("code", Arc::new(StringArray::from(code))),
+            ("grpc_method", Arc::new(StringArray::from(method))),
+            ("value", Arc::new(Float64Array::from(v))),
+        ],
+    );
+    for order in [[&a, &b], [&b, &a]] {
+        let v = json(&[
+            "backtest",
+            "bench/bench.slo",
+            "--data",
+            order[0].to_str().unwrap(),
+            "--data",
+            order[1].to_str().unwrap(),
+            "--format",
+            "json",
+            "--quiet",
+        ]);
+        assert_eq!(v["data"]["series"], 6, "{}", v["data"]);
+    }
+}
