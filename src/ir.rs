@@ -239,6 +239,33 @@ pub enum EventsNumerator {
     Bad(Selector),
 }
 
+impl Sli {
+    /// Every selector the SLI reads.
+    pub fn selectors(&self) -> Vec<&Selector> {
+        match self {
+            Sli::Events { numerator: EventsNumerator::Good(n) | EventsNumerator::Bad(n), total } => {
+                vec![n, total]
+            }
+            Sli::Latency { histogram, .. } => vec![histogram],
+            Sli::Gauge { series } => vec![series],
+            Sli::Timeslices { good, .. } => good
+                .all
+                .iter()
+                .flat_map(|c| match &c.lhs {
+                    SliceQuantity::Rate(s)
+                    | SliceQuantity::Increase(s)
+                    | SliceQuantity::Avg(s)
+                    | SliceQuantity::Min(s)
+                    | SliceQuantity::Max(s) => vec![s],
+                    SliceQuantity::Quantile { histogram, .. } => vec![histogram],
+                    SliceQuantity::Ratio { numerator, denominator } => vec![numerator, denominator],
+                })
+                .collect(),
+            Sli::Composite { .. } => vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Combine {
     /// Product of the components' SLIs.

@@ -20,6 +20,7 @@
 use crate::backtest::data::STALE_NAN_BITS;
 use crate::driver::IoError;
 use crate::ir::{self, MatchOp, Selector};
+use std::collections::BTreeSet;
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, StringDictionaryBuilder, TimestampMillisecondBuilder,
 };
@@ -137,7 +138,10 @@ fn matches(op: MatchOp, pat: &str, v: &str) -> bool {
     }
 }
 
-/// A value satisfying (or, with `negate`, violating) one matcher.
+/// A value satisfying (or, with `negate`, violating) one matcher: the
+/// usual status values first, then one made from the pattern itself (so
+/// `grpc_code=~"Unknown|Internal"` gets `Unknown`), each checked with the
+/// matcher as Prometheus applies it.
 fn value_for(m: &ir::Matcher, negate: bool) -> Option<String> {
     if m.op == MatchOp::Eq && !negate {
         return Some(m.value.clone());
@@ -147,7 +151,50 @@ fn value_for(m: &ir::Matcher, negate: bool) -> Option<String> {
     } else {
         BAD_VALUES.iter().chain(GOOD_VALUES).copied().collect()
     };
-    pool.into_iter().find(|v| matches(m.op, &m.value, v) != negate).map(str::to_string)
+    if let Some(v) = pool.into_iter().find(|v| matches(m.op, &m.value, v) != negate) {
+        return Some(v.to_string());
+    }
+    let made = match m.op {
+        MatchOp::Eq | MatchOp::Ne => vec![format!("{}_other", m.value), "other".into()],
+        MatchOp::Re | MatchOp::NotRe => {
+            let ex = example(&m.value);
+            ex.iter().flat_map(|e| [e.clone(), format!("{e}_other"), format!("other_{e}")]).collect()
+        }
+    };
+    made.into_iter().find(|v| !v.is_empty() && matches(m.op, &m.value, v) != negate)
+}
+
+/// A short string the regex `pattern` (Go's dialect) matches in full: the
+/// first branch of each alternation, the least repetitions, the first
+/// character of each class.
+fn example(pattern: &str) -> Option<String> {
+    use regex_syntax::hir::{Class, Hir, HirKind};
+    fn walk(h: &Hir, out: &mut String) -> Option<()> {
+        match h.kind() {
+            HirKind::Empty | HirKind::Look(_) => {}
+            HirKind::Literal(l) => out.push_str(std::str::from_utf8(&l.0).ok()?),
+            HirKind::Class(Class::Unicode(c)) => out.push(c.ranges().first()?.start()),
+            HirKind::Class(Class::Bytes(c)) => out.push(char::from(c.ranges().first()?.start())),
+            HirKind::Repetition(r) => {
+                for _ in 0..r.min.min(64) {
+                    walk(&r.sub, out)?;
+                }
+            }
+            HirKind::Capture(c) => walk(&c.sub, out)?,
+            HirKind::Concat(hs) => {
+                for h in hs {
+                    walk(h, out)?;
+                }
+            }
+            HirKind::Alternation(hs) => walk(hs.first()?, out)?,
+        }
+        Some(())
+    }
+    let rust = crate::goregex::parse(pattern).ok()?.to_rust();
+    let hir = regex_syntax::ParserBuilder::new().build().parse(&rust).ok()?;
+    let mut out = String::new();
+    walk(&hir, &mut out)?;
+    matches(MatchOp::Re, pattern, &out).then_some(out)
 }
 
 fn base_labels(sel: &Selector, extra: Option<(&str, &str)>) -> Option<BTreeMap<String, String>> {
@@ -356,6 +403,26 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
         }
     };
     check_size(specs.len() as u64, steps)?;
+    if let Some(p) = program {
+        let unsatisfied: BTreeSet<String> = p
+            .slos
+            .iter()
+            .flat_map(|slo| slo.sli.selectors())
+            .filter(|sel| base_labels(sel, None).is_none())
+            .map(|sel| crate::promql::expr::selector(sel, &[]))
+            .collect();
+        if !unsatisfied.is_empty() {
+            return Err(IoError::coded(
+                "slo::synth::unsatisfiable",
+                format!(
+                    "synthetic data cannot satisfy {}",
+                    unsatisfied.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                ),
+                "every matcher needs a value synth can find (a literal, or a regex with a matching example); \
+                 give such selectors a metric name and matchers a series could have",
+            ));
+        }
+    }
     if specs.is_empty() {
         return Err(IoError::new("the SLOs read no metric selectors that synthetic data could satisfy"));
     }

@@ -110,27 +110,7 @@ fn runbook(r: &str, span: crate::source::Span, diags: &mut Diagnostics) {
     }
 }
 
-/// Every selector an SLI reads.
+/// Every selector an SLI reads (see [`ir::Sli::selectors`]).
 pub fn selectors(sli: &ir::Sli) -> Vec<&ir::Selector> {
-    match sli {
-        ir::Sli::Events { numerator: ir::EventsNumerator::Good(n) | ir::EventsNumerator::Bad(n), total } => {
-            vec![n, total]
-        }
-        ir::Sli::Latency { histogram, .. } => vec![histogram],
-        ir::Sli::Gauge { series } => vec![series],
-        ir::Sli::Timeslices { good, .. } => good
-            .all
-            .iter()
-            .flat_map(|c| match &c.lhs {
-                ir::SliceQuantity::Rate(s)
-                | ir::SliceQuantity::Increase(s)
-                | ir::SliceQuantity::Avg(s)
-                | ir::SliceQuantity::Min(s)
-                | ir::SliceQuantity::Max(s) => vec![s],
-                ir::SliceQuantity::Quantile { histogram, .. } => vec![histogram],
-                ir::SliceQuantity::Ratio { numerator, denominator } => vec![numerator, denominator],
-            })
-            .collect(),
-        ir::Sli::Composite { .. } => vec![],
-    }
+    sli.selectors()
 }
