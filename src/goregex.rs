@@ -164,6 +164,105 @@ pub fn matches_empty(pattern: &str) -> Option<bool> {
     Matcher::new(pattern).ok().map(|m| m.is_match(""))
 }
 
+// PromQL text whose regexes must reach Go's rules: promql-parser compiles
+// every `=~` value with Rust's dialect while parsing, so it would reject
+// (`\Q…\E`, octal) or misread Go patterns. Callers parse the protected
+// text and take each matcher's pattern back with `protected_pattern`.
+
+/// Prefix of the stand-in [`protect_promql`] gives each regex literal.
+const GO_REGEX: &str = "__slo_goregex_";
+
+/// Replaces every `=~`/`!~` value in PromQL `text` by a stand-in that any
+/// regex engine accepts (the pattern hex-encoded), so promql-parser, which
+/// compiles regexes with Rust's dialect, never rejects or misreads a Go
+/// pattern; [`protected_pattern`] gives the pattern back.
+pub fn protect_promql(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut regex_next = false;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' || c == b'\'' || c == b'`' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != c {
+                j += if b[j] == b'\\' && c != b'`' { 2 } else { 1 };
+            }
+            let end = (j + 1).min(b.len());
+            let lit = &text[i..end];
+            match (regex_next, crate::syntax::strings::unescape(lit)) {
+                (true, Ok(pattern)) => {
+                    out.push('"');
+                    out.push_str(GO_REGEX);
+                    for byte in pattern.bytes() {
+                        out.push_str(&format!("{byte:02x}"));
+                    }
+                    out.push('"');
+                }
+                _ => out.push_str(lit),
+            }
+            regex_next = false;
+            i = end;
+            continue;
+        }
+        if c == b'#' {
+            let end = text[i..].find('\n').map_or(b.len(), |n| i + n);
+            out.push_str(&text[i..end]);
+            i = end;
+            continue;
+        }
+        if (c == b'=' || c == b'!') && b.get(i + 1) == Some(&b'~') {
+            regex_next = true;
+            out.push_str(&text[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        if !c.is_ascii_whitespace() {
+            regex_next = false;
+        }
+        let ch = text[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// Undoes [`protect_promql`] in printed PromQL, for messages.
+pub fn restore_promql(text: &str) -> String {
+    let stand_in = format!("\"{GO_REGEX}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(&stand_in) {
+        out.push_str(&rest[..i]);
+        let hex_start = i + stand_in.len();
+        let len = rest[hex_start..].find('"').unwrap_or(rest.len() - hex_start);
+        out.push_str(&crate::syntax::strings::quote(&decode_hex(&rest[hex_start..hex_start + len])));
+        rest = &rest[(hex_start + len + 1).min(rest.len())..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn decode_hex(hex: &str) -> String {
+    let bytes: Vec<u8> = (0..hex.len() / 2)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex from protect_promql"))
+        .collect();
+    String::from_utf8(bytes).expect("utf-8 from protect_promql")
+}
+
+/// Parses PromQL with promql-parser, its regex literals protected (see
+/// [`protect_promql`]); an error is reported on the text as written.
+pub fn parse_promql(text: &str) -> Result<promql_parser::parser::Expr, String> {
+    promql_parser::parser::parse(&protect_promql(text))
+        .map_err(|protected| promql_parser::parser::parse(text).err().unwrap_or(protected))
+}
+
+/// The pattern behind a [`protect_promql`] stand-in (a parsed matcher's
+/// value), or `None` for any other value.
+pub fn protected_pattern(value: &str) -> Option<String> {
+    value.strip_prefix(GO_REGEX).map(decode_hex)
+}
+
 struct Frame {
     alts: Vec<Node>,
     cur: Vec<Node>,

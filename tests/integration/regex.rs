@@ -395,3 +395,18 @@ fn the_fixture_exercises_both_verdicts() {
         assert!(m.contains(&PROBES.iter().position(|p| *p == probe).unwrap()), "{re} {probe:?}");
     }
 }
+
+/// Importers read Sloth/OpenSLO queries with Go's regexes too: a pattern
+/// Rust's dialect rejects (`\Q…\E`, octal) still imports, unchanged.
+#[test]
+fn importers_take_go_regexes_as_written() {
+    for (pattern, promql) in [(r"\Q5\E..", r#""\\Q5\\E..""#), (r"\065..", r#""\\065..""#)] {
+        let query = format!("sum(rate(http_requests_total{{job=\"api\", code=~{promql}}}[5m]))");
+        let sel = slo::interop::summed_rate_selector(&query).unwrap_or_else(|e| panic!("{query}: {e}"));
+        assert!(sel.contains(promql), "{pattern}: {sel}");
+        assert_eq!(slo::goregex::validate(pattern), Ok(()));
+    }
+    // A broken query is reported on the text as written, not the stand-in.
+    let e = slo::interop::summed_rate_selector(r#"sum(rate(x{code=~"5.."}[5m])"#).unwrap_err();
+    assert!(!e.contains("__slo_goregex_"), "{e}");
+}
