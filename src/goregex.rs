@@ -233,21 +233,30 @@ pub fn restore_promql(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(i) = rest.find(&stand_in) {
-        out.push_str(&rest[..i]);
         let hex_start = i + stand_in.len();
         let len = rest[hex_start..].find('"').unwrap_or(rest.len() - hex_start);
-        out.push_str(&crate::syntax::strings::quote(&decode_hex(&rest[hex_start..hex_start + len])));
-        rest = &rest[(hex_start + len + 1).min(rest.len())..];
+        let end = (hex_start + len + 1).min(rest.len());
+        match decode_hex(&rest[hex_start..hex_start + len]) {
+            Some(pattern) => {
+                out.push_str(&rest[..i]);
+                out.push_str(&crate::syntax::strings::quote(&pattern));
+            }
+            // Not ours: a value that merely looks like a stand-in.
+            None => out.push_str(&rest[..end]),
+        }
+        rest = &rest[end..];
     }
     out.push_str(rest);
     out
 }
 
-fn decode_hex(hex: &str) -> String {
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex from protect_promql"))
-        .collect();
-    String::from_utf8(bytes).expect("utf-8 from protect_promql")
+fn decode_hex(hex: &str) -> Option<String> {
+    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let bytes: Vec<u8> =
+        (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)).collect::<Result<_, _>>().ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 /// Parses PromQL with promql-parser, its regex literals protected (see
@@ -260,7 +269,7 @@ pub fn parse_promql(text: &str) -> Result<promql_parser::parser::Expr, String> {
 /// The pattern behind a [`protect_promql`] stand-in (a parsed matcher's
 /// value), or `None` for any other value.
 pub fn protected_pattern(value: &str) -> Option<String> {
-    value.strip_prefix(GO_REGEX).map(decode_hex)
+    value.strip_prefix(GO_REGEX).and_then(decode_hex)
 }
 
 struct Frame {

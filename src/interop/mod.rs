@@ -214,7 +214,11 @@ pub fn selector_of(vs: &promql_parser::parser::VectorSelector) -> Result<ir::Sel
             MatchOp::NotRe(_) => ir::MatchOp::NotRe,
         };
         // Parsed from `goregex::protect_promql` text: take the pattern back.
-        let value = crate::goregex::protected_pattern(&m.value).unwrap_or_else(|| m.value.clone());
+        let restored = match op {
+            ir::MatchOp::Re | ir::MatchOp::NotRe => crate::goregex::protected_pattern(&m.value),
+            ir::MatchOp::Eq | ir::MatchOp::Ne => None,
+        };
+        let value = restored.unwrap_or_else(|| m.value.clone());
         matchers.push(ir::Matcher { label: m.name.clone(), op, value });
     }
     if metric.is_none() {

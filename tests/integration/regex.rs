@@ -410,3 +410,15 @@ fn importers_take_go_regexes_as_written() {
     let e = slo::interop::summed_rate_selector(r#"sum(rate(x{code=~"5.."}[5m])"#).unwrap_err();
     assert!(!e.contains("__slo_goregex_"), "{e}");
 }
+
+/// A value that merely looks like the planner's stand-in is left alone.
+#[test]
+fn values_that_look_like_stand_ins_are_not_decoded() {
+    for text in [r#"x{a="__slo_goregex_zz"}"#, r#"x{a="__slo_goregex_6"}"#, r#"x{a=~"__slo_goregex_zz"}"#] {
+        let mut planner = Planner::new(BTreeSet::new());
+        let Node::Leaf(leaf) = planner.parse(text).unwrap() else { panic!("{text}") };
+        assert_eq!(planner.leaves[leaf].text, text);
+        let sel = slo::interop::summed_rate_selector(&format!("sum(rate({text}[5m]))")).unwrap();
+        assert!(sel.contains("__slo_goregex_"), "{sel}");
+    }
+}
