@@ -1242,6 +1242,29 @@ mod tests {
         }
     }
 
+    /// Random patterns over the dialect's metacharacters: parsing never
+    /// panics, and whatever Go accepts the regex crate compiles.
+    #[test]
+    fn every_accepted_pattern_translates() {
+        let alphabet: Vec<char> = r"()[]{}*+?|^$.\-&~:,0129aAkK_pPdDwWsSbBQExzU<>=!i é{}".chars().collect();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let (mut accepted, mut tried) = (0, 0);
+        for _ in 0..30_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let len = (x >> 60) as usize;
+            let p: String =
+                (0..len).map(|i| alphabet[((x >> (i * 4 % 56)) as usize + i * 7) % alphabet.len()]).collect();
+            tried += 1;
+            if validate(&p).is_ok() {
+                accepted += 1;
+                if let Err(e) = Matcher::new(&p) {
+                    panic!("`{p}` is valid Go but does not translate: {e}");
+                }
+            }
+        }
+        assert!(accepted > tried / 20, "{accepted} of {tried}");
+    }
+
     fn m(p: &str, s: &str) -> bool {
         Matcher::new(p).unwrap().is_match(s)
     }
