@@ -164,6 +164,114 @@ pub fn matches_empty(pattern: &str) -> Option<bool> {
     Matcher::new(pattern).ok().map(|m| m.is_match(""))
 }
 
+// PromQL text whose regexes must reach Go's rules: promql-parser compiles
+// every `=~` value with Rust's dialect while parsing, so it would reject
+// (`\Q…\E`, octal) or misread Go patterns. Callers parse the protected
+// text and take each matcher's pattern back with `protected_pattern`.
+
+/// Prefix of the stand-in [`protect_promql`] gives each regex literal.
+const GO_REGEX: &str = "__slo_goregex_";
+
+/// Replaces every `=~`/`!~` value in PromQL `text` by a stand-in that any
+/// regex engine accepts (the pattern hex-encoded), so promql-parser, which
+/// compiles regexes with Rust's dialect, never rejects or misreads a Go
+/// pattern; [`protected_pattern`] gives the pattern back.
+pub fn protect_promql(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut regex_next = false;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'"' || c == b'\'' || c == b'`' {
+            let mut j = i + 1;
+            while j < b.len() && b[j] != c {
+                j += if b[j] == b'\\' && c != b'`' { 2 } else { 1 };
+            }
+            let end = (j + 1).min(b.len());
+            let lit = &text[i..end];
+            match (regex_next, crate::syntax::strings::unescape(lit)) {
+                (true, Ok(pattern)) => {
+                    out.push('"');
+                    out.push_str(GO_REGEX);
+                    for byte in pattern.bytes() {
+                        out.push_str(&format!("{byte:02x}"));
+                    }
+                    out.push('"');
+                }
+                _ => out.push_str(lit),
+            }
+            regex_next = false;
+            i = end;
+            continue;
+        }
+        if c == b'#' {
+            let end = text[i..].find('\n').map_or(b.len(), |n| i + n);
+            out.push_str(&text[i..end]);
+            i = end;
+            continue;
+        }
+        if (c == b'=' || c == b'!') && b.get(i + 1) == Some(&b'~') {
+            regex_next = true;
+            out.push_str(&text[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        if !c.is_ascii_whitespace() {
+            regex_next = false;
+        }
+        let ch = text[i..].chars().next().expect("in bounds");
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// Undoes [`protect_promql`] in printed PromQL, for messages.
+pub fn restore_promql(text: &str) -> String {
+    let stand_in = format!("\"{GO_REGEX}");
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(&stand_in) {
+        let hex_start = i + stand_in.len();
+        let len = rest[hex_start..].find('"').unwrap_or(rest.len() - hex_start);
+        let end = (hex_start + len + 1).min(rest.len());
+        match decode_hex(&rest[hex_start..hex_start + len]) {
+            Some(pattern) => {
+                out.push_str(&rest[..i]);
+                out.push_str(&crate::syntax::strings::quote(&pattern));
+            }
+            // Not ours: a value that merely looks like a stand-in.
+            None => out.push_str(&rest[..end]),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn decode_hex(hex: &str) -> Option<String> {
+    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let bytes: Vec<u8> =
+        (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)).collect::<Result<_, _>>().ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// Parses PromQL with promql-parser, its regex literals protected (see
+/// [`protect_promql`]); an error is reported on the text as written.
+pub fn parse_promql(text: &str) -> Result<promql_parser::parser::Expr, String> {
+    promql_parser::parser::parse(&protect_promql(text))
+        .map_err(|protected| promql_parser::parser::parse(text).err().unwrap_or(protected))
+}
+
+/// The pattern behind a [`protect_promql`] stand-in (a parsed matcher's
+/// value), or `None` for any other value.
+pub fn protected_pattern(value: &str) -> Option<String> {
+    value.strip_prefix(GO_REGEX).and_then(decode_hex)
+}
+
 struct Frame {
     alts: Vec<Node>,
     cur: Vec<Node>,
@@ -1132,6 +1240,29 @@ mod tests {
             assert_eq!(validate(&p), Ok(()));
             assert!(Matcher::new(&p).unwrap_err().contains("cannot be evaluated here"));
         }
+    }
+
+    /// Random patterns over the dialect's metacharacters: parsing never
+    /// panics, and whatever Go accepts the regex crate compiles.
+    #[test]
+    fn every_accepted_pattern_translates() {
+        let alphabet: Vec<char> = r"()[]{}*+?|^$.\-&~:,0129aAkK_pPdDwWsSbBQExzU<>=!i é{}".chars().collect();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let (mut accepted, mut tried) = (0, 0);
+        for _ in 0..30_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let len = (x >> 60) as usize;
+            let p: String =
+                (0..len).map(|i| alphabet[((x >> (i * 4 % 56)) as usize + i * 7) % alphabet.len()]).collect();
+            tried += 1;
+            if validate(&p).is_ok() {
+                accepted += 1;
+                if let Err(e) = Matcher::new(&p) {
+                    panic!("`{p}` is valid Go but does not translate: {e}");
+                }
+            }
+        }
+        assert!(accepted > tried / 20, "{accepted} of {tried}");
     }
 
     fn m(p: &str, s: &str) -> bool {

@@ -239,99 +239,18 @@ fn sel_of(vs: &pp::VectorSelector) -> Result<Sel, String> {
     Ok(Sel { name, matchers })
 }
 
-/// Prefix of the stand-in [`protect_regexes`] gives each regex literal.
-const GO_REGEX: &str = "__slo_goregex_";
-
-/// Replaces every `=~`/`!~` value in PromQL `text` by a stand-in that any
-/// regex engine accepts (the pattern hex-encoded), so promql-parser, which
-/// compiles regexes with Rust's dialect, never rejects or misreads a Go
-/// pattern; [`go_regex`] restores the pattern and its Go matcher.
-fn protect_regexes(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    let mut regex_next = false;
-    while i < b.len() {
-        let c = b[i];
-        if c == b'"' || c == b'\'' || c == b'`' {
-            let mut j = i + 1;
-            while j < b.len() && b[j] != c {
-                j += if b[j] == b'\\' && c != b'`' { 2 } else { 1 };
-            }
-            let end = (j + 1).min(b.len());
-            let lit = &text[i..end];
-            match (regex_next, crate::syntax::strings::unescape(lit)) {
-                (true, Ok(pattern)) => {
-                    out.push('"');
-                    out.push_str(GO_REGEX);
-                    for byte in pattern.bytes() {
-                        out.push_str(&format!("{byte:02x}"));
-                    }
-                    out.push('"');
-                }
-                _ => out.push_str(lit),
-            }
-            regex_next = false;
-            i = end;
-            continue;
-        }
-        if c == b'#' {
-            let end = text[i..].find('\n').map_or(b.len(), |n| i + n);
-            out.push_str(&text[i..end]);
-            i = end;
-            continue;
-        }
-        if (c == b'=' || c == b'!') && b.get(i + 1) == Some(&b'~') {
-            regex_next = true;
-            out.push_str(&text[i..i + 2]);
-            i += 2;
-            continue;
-        }
-        if !c.is_ascii_whitespace() {
-            regex_next = false;
-        }
-        let ch = text[i..].chars().next().expect("in bounds");
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    out
-}
-
-/// Undoes [`protect_regexes`] in printed PromQL, for messages.
-fn restore_regexes(text: &str) -> String {
-    let stand_in = format!("\"{GO_REGEX}");
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(&stand_in) {
-        out.push_str(&rest[..i]);
-        let hex_start = i + stand_in.len();
-        let len = rest[hex_start..].find('"').unwrap_or(rest.len() - hex_start);
-        out.push_str(&crate::syntax::strings::quote(&decode_hex(&rest[hex_start..hex_start + len])));
-        rest = &rest[(hex_start + len + 1).min(rest.len())..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn decode_hex(hex: &str) -> String {
-    let bytes: Vec<u8> = (0..hex.len() / 2)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex from protect_regexes"))
-        .collect();
-    String::from_utf8(bytes).expect("utf-8 from protect_regexes")
-}
-
-/// A matcher from [`protect_regexes`]' text with its pattern restored and
-/// matched as Prometheus matches it (Go's dialect, fully anchored).
+/// A matcher of [`crate::goregex::protect_promql`]'s text with its
+/// pattern restored and matched as Prometheus matches it (Go's dialect,
+/// fully anchored).
 fn go_regex(m: &Matcher) -> Result<Matcher, String> {
     let negated = match m.op {
         MatchOp::Re(_) => false,
         MatchOp::NotRe(_) => true,
         _ => return Ok(m.clone()),
     };
-    let Some(hex) = m.value.strip_prefix(GO_REGEX) else {
+    let Some(pattern) = crate::goregex::protected_pattern(&m.value) else {
         return Ok(m.clone());
     };
-    let pattern = decode_hex(hex);
     let re = crate::goregex::Matcher::new(&pattern)?.into_regex();
     let op = if negated { MatchOp::NotRe(re) } else { MatchOp::Re(re) };
     Ok(Matcher::new(op, &m.name, &pattern))
@@ -347,7 +266,7 @@ impl Planner {
     }
 
     fn leaf(&mut self, mut spec: LeafSpec) -> Node {
-        spec.text = restore_regexes(&spec.text);
+        spec.text = crate::goregex::restore_promql(&spec.text);
         if let Some(&i) = self.by_text.get(&spec.text) {
             return Node::Leaf(i);
         }
@@ -358,7 +277,7 @@ impl Planner {
     }
 
     pub fn parse(&mut self, text: &str) -> Result<Node, String> {
-        let e = pp::parse(&protect_regexes(text))?;
+        let e = crate::goregex::parse_promql(text)?;
         self.lower(&e)
     }
 

@@ -213,7 +213,13 @@ pub fn selector_of(vs: &promql_parser::parser::VectorSelector) -> Result<ir::Sel
             MatchOp::Re(_) => ir::MatchOp::Re,
             MatchOp::NotRe(_) => ir::MatchOp::NotRe,
         };
-        matchers.push(ir::Matcher { label: m.name.clone(), op, value: m.value.clone() });
+        // Parsed from `goregex::protect_promql` text: take the pattern back.
+        let restored = match op {
+            ir::MatchOp::Re | ir::MatchOp::NotRe => crate::goregex::protected_pattern(&m.value),
+            ir::MatchOp::Eq | ir::MatchOp::Ne => None,
+        };
+        let value = restored.unwrap_or_else(|| m.value.clone());
+        matchers.push(ir::Matcher { label: m.name.clone(), op, value });
     }
     if metric.is_none() {
         return Err("the selector names no metric".into());
@@ -224,8 +230,9 @@ pub fn selector_of(vs: &promql_parser::parser::VectorSelector) -> Result<ir::Sel
 /// The counter selector of `sum(rate(SEL[w]))` (or `increase`), the shape
 /// an events SLI compiles to; anything else cannot be an SLI selector.
 pub fn summed_rate_selector(query: &str) -> Result<String, String> {
-    use promql_parser::parser::{self as pp, Expr};
-    let e = pp::parse(query).map_err(|e| format!("not valid PromQL: {e}"))?;
+    use promql_parser::parser::Expr;
+    // Regexes are Go's: promql-parser must not compile them with Rust's rules.
+    let e = crate::goregex::parse_promql(query).map_err(|e| format!("not valid PromQL: {e}"))?;
     fn strip(e: &Expr) -> &Expr {
         match e {
             Expr::Paren(p) => strip(&p.expr),

@@ -71,8 +71,8 @@ fn query(v: &Value) -> Result<String, String> {
 
 /// A counter query as an SLI selector: a plain selector, or `sum(rate(…))`.
 fn counter_selector(q: &str) -> Result<String, String> {
-    use promql_parser::parser::{self as pp, Expr};
-    match pp::parse(q) {
+    use promql_parser::parser::Expr;
+    match crate::goregex::parse_promql(q) {
         Ok(Expr::VectorSelector(vs)) => super::selector_of(&vs).map(|s| crate::promql::expr::selector(&s, &[])),
         Ok(_) => super::summed_rate_selector(q),
         Err(e) => Err(format!("not valid PromQL: {e}")),
@@ -430,7 +430,7 @@ fn sli_text(ind: &Value, objective: &Value, slice: Option<&str>) -> Result<Strin
     }
     if let Some(t) = get(spec, "thresholdMetric") {
         let q = query(t)?;
-        let sel = match promql_parser::parser::parse(&q) {
+        let sel = match crate::goregex::parse_promql(&q) {
             Ok(promql_parser::parser::Expr::VectorSelector(vs)) => {
                 super::selector_of(&vs).map(|s| crate::promql::expr::selector(&s, &[]))?
             }

@@ -395,3 +395,30 @@ fn the_fixture_exercises_both_verdicts() {
         assert!(m.contains(&PROBES.iter().position(|p| *p == probe).unwrap()), "{re} {probe:?}");
     }
 }
+
+/// Importers read Sloth/OpenSLO queries with Go's regexes too: a pattern
+/// Rust's dialect rejects (`\Q…\E`, octal) still imports, unchanged.
+#[test]
+fn importers_take_go_regexes_as_written() {
+    for (pattern, promql) in [(r"\Q5\E..", r#""\\Q5\\E..""#), (r"\065..", r#""\\065..""#)] {
+        let query = format!("sum(rate(http_requests_total{{job=\"api\", code=~{promql}}}[5m]))");
+        let sel = slo::interop::summed_rate_selector(&query).unwrap_or_else(|e| panic!("{query}: {e}"));
+        assert!(sel.contains(promql), "{pattern}: {sel}");
+        assert_eq!(slo::goregex::validate(pattern), Ok(()));
+    }
+    // A broken query is reported on the text as written, not the stand-in.
+    let e = slo::interop::summed_rate_selector(r#"sum(rate(x{code=~"5.."}[5m])"#).unwrap_err();
+    assert!(!e.contains("__slo_goregex_"), "{e}");
+}
+
+/// A value that merely looks like the planner's stand-in is left alone.
+#[test]
+fn values_that_look_like_stand_ins_are_not_decoded() {
+    for text in [r#"x{a="__slo_goregex_zz"}"#, r#"x{a="__slo_goregex_6"}"#, r#"x{a=~"__slo_goregex_zz"}"#] {
+        let mut planner = Planner::new(BTreeSet::new());
+        let Node::Leaf(leaf) = planner.parse(text).unwrap() else { panic!("{text}") };
+        assert_eq!(planner.leaves[leaf].text, text);
+        let sel = slo::interop::summed_rate_selector(&format!("sum(rate({text}[5m]))")).unwrap();
+        assert!(sel.contains("__slo_goregex_"), "{sel}");
+    }
+}
