@@ -20,7 +20,6 @@
 use crate::backtest::data::STALE_NAN_BITS;
 use crate::driver::IoError;
 use crate::ir::{self, MatchOp, Selector};
-use std::collections::BTreeSet;
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, StringDictionaryBuilder, TimestampMillisecondBuilder,
 };
@@ -32,6 +31,7 @@ use datafusion::parquet::schema::types::ColumnPath;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, LogNormal, Poisson};
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 

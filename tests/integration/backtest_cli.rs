@@ -701,3 +701,52 @@ fn data_files_with_different_label_columns_keep_every_label() {
         assert_eq!(v["data"]["series"], 6, "{}", v["data"]);
     }
 }
+
+/// synth could not make data for the stdlib's own gRPC template
+/// (`grpc_code=~"Unknown|…"` matched none of its status values), skipped
+/// it without a word next to other SLOs and failed alone without naming
+/// it. Values now come from the pattern itself, checked with Prometheus's
+/// matcher, and a selector synth cannot satisfy is named.
+#[test]
+fn synth_satisfies_regex_matchers_or_names_the_selector() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("pay.slo");
+    std::fs::write(
+        &src,
+        "import std.grpc.{availability}\n\
+         service pay {\n  owner = \"pay\"\n  runbook = \"https://runbooks.example.com/pay\"\n}\n\
+         slo avail for pay = availability(service: \"pay.Payments\")\n",
+    )
+    .unwrap();
+    let data = d.path().join("pay.parquet");
+    let root = d.path().to_str().unwrap();
+    let (code, _, err) =
+        slo(&["synth", src.to_str().unwrap(), "--root", root, "--out", data.to_str().unwrap(), "--days", "1"]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&[
+        "backtest",
+        src.to_str().unwrap(),
+        "--root",
+        root,
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    let sli = v["slos"][0]["groups"][0]["sli"].as_f64().expect("the gRPC SLO has data");
+    assert!(sli > 0.9 && sli < 1.0, "bad and good gRPC codes both present: {sli}");
+    // A matcher no series can satisfy (a regex that matches nothing) is named.
+    let bad = d.path().join("bad.slo");
+    std::fs::write(
+        &bad,
+        "service x {\n  owner = \"x\"\n  runbook = \"https://runbooks.example.com/x\"\n}\n\
+         slo up for x {\n  objective = 99% over 28d\n  sli gauge {\n    series = up{job=\"x\", zone=~\"a\\\\bb\"}\n  }\n}\n",
+    )
+    .unwrap();
+    let out = d.path().join("bad.parquet");
+    let (code, _, err) = slo(&["synth", bad.to_str().unwrap(), "--root", root, "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("slo::synth::unsatisfiable") && err.contains(r#"up{job="x", zone=~"a\\bb"}"#), "{err}");
+    assert!(!out.exists());
+}
