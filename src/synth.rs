@@ -209,9 +209,14 @@ fn base_labels(sel: &Selector, extra: Option<(&str, &str)>) -> Option<BTreeMap<S
     Some(l)
 }
 
+/// The value an incident's `@JOB` is compared with: the series' `job`, or
+/// its `service` or `cluster` label.
+fn job_of(l: &BTreeMap<String, String>) -> String {
+    ["job", "service", "cluster"].iter().find_map(|k| l.get(*k)).cloned().unwrap_or_default()
+}
+
 fn stream_of(l: &BTreeMap<String, String>) -> String {
-    let job = ["job", "service", "cluster"].iter().find_map(|k| l.get(*k)).cloned().unwrap_or_default();
-    format!("{job}/{}", l.get("instance").cloned().unwrap_or_default())
+    format!("{}/{}", job_of(l), l.get("instance").cloned().unwrap_or_default())
 }
 
 const BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
@@ -426,6 +431,20 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
     if specs.is_empty() {
         return Err(IoError::new("the SLOs read no metric selectors that synthetic data could satisfy"));
     }
+    // An incident aimed at a job no series has would change nothing.
+    let jobs: BTreeSet<String> = specs.iter().map(|s| job_of(&s.labels)).collect();
+    for i in &opts.incidents {
+        if let Some(j) = i.job.as_ref().filter(|j| !jobs.contains(*j)) {
+            return Err(IoError::coded(
+                "slo::synth::incident_target",
+                format!(
+                    "--incident …@{j}: no series has job (or service, cluster) `{j}`; the series' are: {}",
+                    jobs.iter().map(|j| format!("`{j}`")).collect::<Vec<_>>().join(", ")
+                ),
+                "aim the incident at one of those values, or drop @JOB to hit every series",
+            ));
+        }
+    }
     write_specs(&mut specs, &needs, steps, opts, path).map_err(IoError::new)
 }
 
@@ -470,7 +489,7 @@ fn write_specs(
         let mut lat_rng = rand_pcg::Pcg64::seed_from_u64(opts.seed ^ hash(&spec.stream) ^ 0x5a5a);
         let mut rng = rand_pcg::Pcg64::seed_from_u64(opts.seed ^ hash(&format!("{:?}", spec.labels)));
         let phase = (hash(&spec.stream) % 1000) as f64 / 1000.0 * 0.2;
-        let job = ["job", "service", "cluster"].iter().find_map(|k| spec.labels.get(*k)).cloned().unwrap_or_default();
+        let job = job_of(&spec.labels);
         let mut value = 0.0f64;
         // Restarts: about one per instance every four days, at stream-shared times.
         let restart_p = dt / (4.0 * 86_400.0);

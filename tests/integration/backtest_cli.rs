@@ -750,3 +750,52 @@ fn synth_satisfies_regex_matchers_or_names_the_selector() {
     assert!(err.contains("slo::synth::unsatisfiable") && err.contains(r#"up{job="x", zone=~"a\\bb"}"#), "{err}");
     assert!(!out.exists());
 }
+
+/// `--incident …@ledger` on a gauge read through `cluster="ledger-primary"`
+/// changed nothing without a word: an incident must hit some series, and
+/// on a gauge it takes the probe down.
+#[test]
+fn synth_incidents_hit_gauges_or_say_they_hit_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("db.slo");
+    std::fs::write(
+        &src,
+        "service ledger {\n  owner = \"db\"\n  runbook = \"https://runbooks.example.com/db\"\n}\n\
+         slo up for ledger {\n  objective = 99% over 7d\n  sli gauge {\n    series = pg_up{cluster=\"ledger-primary\"}\n  }\n}\n",
+    )
+    .unwrap();
+    let root = d.path().to_str().unwrap();
+    let data = d.path().join("db.parquet");
+    let synth = |incident: &str| {
+        slo(&[
+            "synth",
+            src.to_str().unwrap(),
+            "--root",
+            root,
+            "--out",
+            data.to_str().unwrap(),
+            "--days",
+            "1",
+            "--incident",
+            incident,
+        ])
+    };
+    let (code, _, err) = synth("6h/2h/1@ledger");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("slo::synth::incident_target") && err.contains("`ledger-primary`"), "{err}");
+    let (code, _, err) = synth("6h/2h/1@ledger-primary");
+    assert_eq!(code, 0, "{err}");
+    let v = json(&[
+        "backtest",
+        src.to_str().unwrap(),
+        "--root",
+        root,
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+        "--quiet",
+    ]);
+    let sli = v["slos"][0]["groups"][0]["sli"].as_f64().unwrap();
+    assert!(sli < 0.95, "two hours of a day down: {sli}");
+}
