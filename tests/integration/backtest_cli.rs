@@ -44,6 +44,14 @@ fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
 }
 
+/// `slo backtest SRC --data DATA --format json --quiet`, rooted at the
+/// source's directory: (exit code, stdout, stderr).
+fn backtest_json(src: &Path, data: &Path) -> (i32, String, String) {
+    let root = src.parent().unwrap().to_str().unwrap();
+    let args = ["backtest", src.to_str().unwrap(), "--root", root, "--data", data.to_str().unwrap()];
+    slo(&[&args[..], &["--format", "json", "--quiet"]].concat())
+}
+
 #[test]
 fn report_finds_the_injected_incident_and_is_deterministic() {
     let d = tempfile::tempdir().unwrap();
@@ -518,17 +526,7 @@ fn a_latency_threshold_that_is_not_a_bucket_is_no_data_and_says_so() {
             ("value", Arc::new(Float64Array::from(v))),
         ],
     );
-    let (code, out, err) = slo(&[
-        "backtest",
-        src.to_str().unwrap(),
-        "--root",
-        d.path().to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--format",
-        "json",
-        "--quiet",
-    ]);
+    let (code, out, err) = backtest_json(&src, &data);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("slo::backtest::no_bucket"), "{err}");
     assert!(err.contains(r#"its buckets are le="0.25", le="0.4", le="+Inf""#), "{err}");
@@ -582,17 +580,7 @@ fn grouping_by_a_label_no_series_has_is_a_warning_with_a_suggestion() {
         if let Some(t) = slo_text {
             std::fs::write(&src, t).unwrap();
         }
-        slo(&[
-            "backtest",
-            src.to_str().unwrap(),
-            "--root",
-            d.path().to_str().unwrap(),
-            "--data",
-            data.to_str().unwrap(),
-            "--format",
-            "json",
-            "--quiet",
-        ])
+        backtest_json(&src, &data)
     };
     let (code, _, err) = run(None);
     assert_eq!(code, 0, "{err}");
@@ -723,17 +711,11 @@ fn synth_satisfies_regex_matchers_or_names_the_selector() {
     let (code, _, err) =
         slo(&["synth", src.to_str().unwrap(), "--root", root, "--out", data.to_str().unwrap(), "--days", "1"]);
     assert_eq!(code, 0, "{err}");
-    let v = json(&[
-        "backtest",
-        src.to_str().unwrap(),
-        "--root",
-        root,
-        "--data",
-        data.to_str().unwrap(),
-        "--format",
-        "json",
-        "--quiet",
-    ]);
+    let v = {
+        let (code, out, err) = backtest_json(&src, &data);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
     let sli = v["slos"][0]["groups"][0]["sli"].as_f64().expect("the gRPC SLO has data");
     assert!(sli > 0.9 && sli < 1.0, "bad and good gRPC codes both present: {sli}");
     // A matcher no series can satisfy (a regex that matches nothing) is named.
@@ -785,17 +767,11 @@ fn synth_incidents_hit_gauges_or_say_they_hit_nothing() {
     assert!(err.contains("slo::synth::incident_target") && err.contains("`ledger-primary`"), "{err}");
     let (code, _, err) = synth("6h/2h/1@ledger-primary");
     assert_eq!(code, 0, "{err}");
-    let v = json(&[
-        "backtest",
-        src.to_str().unwrap(),
-        "--root",
-        root,
-        "--data",
-        data.to_str().unwrap(),
-        "--format",
-        "json",
-        "--quiet",
-    ]);
+    let v = {
+        let (code, out, err) = backtest_json(&src, &data);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
     let sli = v["slos"][0]["groups"][0]["sli"].as_f64().unwrap();
     assert!(sli < 0.95, "two hours of a day down: {sli}");
 }
