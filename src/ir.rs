@@ -126,9 +126,18 @@ pub struct Service {
     pub runbook: Option<String>,
     pub description: Option<String>,
     pub labels: Labels,
+    /// How often Prometheus scrapes the service's targets (`scrape_interval`,
+    /// default [`DEFAULT_SCRAPE_INTERVAL_MS`]): a `rate` range must hold two
+    /// samples.
+    pub scrape_interval_ms: u64,
     #[serde(skip)]
     pub span: Span,
 }
+
+/// The scrape interval a service has unless it says otherwise: 30s, the
+/// default of kube-prometheus-stack's ServiceMonitors (Prometheus's own
+/// global default is 1m; a service scraped that slowly says so).
+pub const DEFAULT_SCRAPE_INTERVAL_MS: u64 = 30_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Slo {

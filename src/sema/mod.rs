@@ -39,6 +39,7 @@ pub mod graph;
 pub mod lint;
 pub mod names;
 pub mod scope;
+pub mod scrape;
 pub mod slo;
 
 use crate::diag::Diagnostics;
@@ -72,6 +73,7 @@ pub fn check(sources: &SourceMap, modules: &[Module]) -> (ir::Program, Diagnosti
     graph::composite_cycles(&program, &catalogue, &mut diags);
     lint::program(&program, &mut diags);
     names::check(&program, &mut diags);
+    scrape::check(&program, &mut diags);
     (program, diags.sorted())
 }
 

@@ -29,7 +29,7 @@ const DAY: u64 = 86_400_000;
 pub const MIN_WINDOW_MS: u64 = 5 * 60_000;
 pub const MAX_WINDOW_MS: u64 = 365 * DAY;
 
-pub const SERVICE_FIELDS: &[&str] = &["owner", "runbook", "description", "labels", "policy"];
+pub const SERVICE_FIELDS: &[&str] = &["owner", "runbook", "description", "labels", "policy", "scrape_interval"];
 pub const SLO_FIELDS: &[&str] = &[
     "description",
     "objective",
@@ -491,6 +491,7 @@ impl<'a> Cx<'a> {
             runbook: None,
             description: None,
             labels: Default::default(),
+            scrape_interval_ms: ir::DEFAULT_SCRAPE_INTERVAL_MS,
             span: Span::default(),
         };
         for (mi, m) in self.modules.iter().enumerate() {
@@ -593,7 +594,29 @@ impl<'a> Cx<'a> {
                 self.value(v, Ty::Policy, g.env);
             }
         }
-        ir::Service { name: s.name.name.clone(), owner, runbook, description, labels, span: s.name.span }
+        let mut scrape_interval_ms = ir::DEFAULT_SCRAPE_INTERVAL_MS;
+        if let Some(g) = f.get("scrape_interval") {
+            match g.value().and_then(|v| self.value(v, Ty::Duration, g.env).map(|x| (v, x))) {
+                Some((_, Val::Dur(ms))) if (1_000..=3_600_000).contains(&ms) => scrape_interval_ms = ms,
+                Some((v, Val::Dur(ms))) => self.diags.push(error::out_of_range(
+                    "slo::scrape::range",
+                    v.span,
+                    format!("a scrape interval of {} is outside 1s..1h", eval::fmt_duration(ms)),
+                    "out of range",
+                    "Prometheus scrapes every 1s to 1h; write the interval its scrape config uses (e.g. 15s, 30s, 1m)",
+                )),
+                _ => {}
+            }
+        }
+        ir::Service {
+            name: s.name.name.clone(),
+            owner,
+            runbook,
+            description,
+            labels,
+            scrape_interval_ms,
+            span: s.name.span,
+        }
     }
 
     /// `policy x for api { … }` and `policy x for api.slo { … }`: target → decls.
@@ -687,6 +710,7 @@ impl<'a> Cx<'a> {
             runbook: None,
             description: None,
             labels: Default::default(),
+            scrape_interval_ms: ir::DEFAULT_SCRAPE_INTERVAL_MS,
             span: d.service.span,
         };
         let service = service.unwrap_or(&placeholder);

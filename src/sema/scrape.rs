@@ -1,0 +1,70 @@
+//! Ranges that cannot hold two samples.
+//!
+//! `rate` and `increase` need two samples inside their range. A timeslice
+//! SLI compiles its conditions over counters and histograms to
+//! `rate(x[slice])` (and timeslice budgeting compiles each slice's ratio
+//! the same way), so a slice shorter than two scrape intervals never holds
+//! two samples of a target scraped that often: the SLO records nothing, in
+//! Prometheus and in the backtest, and nobody is told. The scrape interval
+//! is the service's `scrape_interval` ([`ir::DEFAULT_SCRAPE_INTERVAL_MS`]
+//! when it says nothing). Windows of alerts and of the SLO are at least 5m
+//! and are not checked here.
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::ir;
+use crate::sema::eval::fmt_duration;
+
+/// Whether a slice condition reads a range function that needs two samples.
+fn needs_two(q: &ir::SliceQuantity) -> bool {
+    match q {
+        ir::SliceQuantity::Rate(_)
+        | ir::SliceQuantity::Increase(_)
+        | ir::SliceQuantity::Ratio { .. }
+        | ir::SliceQuantity::Quantile { .. } => true,
+        ir::SliceQuantity::Avg(_) | ir::SliceQuantity::Min(_) | ir::SliceQuantity::Max(_) => false,
+    }
+}
+
+/// Reports every SLO whose slices cannot hold two scrapes.
+pub fn check(program: &ir::Program, diags: &mut Diagnostics) {
+    for slo in &program.slos {
+        let Some(service) = program.services.iter().find(|s| s.name == slo.service) else { continue };
+        let (slice_ms, what) = match (&slo.sli, &slo.budgeting) {
+            (ir::Sli::Timeslices { slice_ms, good }, _) => {
+                if !good.all.iter().any(|c| needs_two(&c.lhs)) {
+                    continue;
+                }
+                (*slice_ms, "its conditions read `rate`/`increase` over each slice")
+            }
+            (
+                ir::Sli::Events { .. } | ir::Sli::Latency { .. },
+                ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms },
+            ) => (*slice_ms, "each slice's error ratio is a `rate` over the slice"),
+            (
+                ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Composite { .. },
+                _,
+            ) => continue,
+        };
+        let scrape = service.scrape_interval_ms;
+        if slice_ms < 2 * scrape {
+            diags.push(
+                Diagnostic::error(
+                    "slo::scrape::too_coarse",
+                    slo.span,
+                    format!(
+                        "{} slices cannot hold two samples of a target scraped every {}",
+                        fmt_duration(slice_ms),
+                        fmt_duration(scrape)
+                    ),
+                    format!("{what}: with one sample per slice it never has a value"),
+                )
+                .with_related(service.span, format!("scraped every {}", fmt_duration(scrape)))
+                .with_help(format!(
+                    "use slices of {} or more, or, if the targets are scraped more often, say so with \
+                     `scrape_interval = 15s` on the service",
+                    fmt_duration(2 * scrape)
+                )),
+            );
+        }
+    }
+}
