@@ -728,6 +728,16 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 // Nothing is written when anything failed to translate.
                 return Ok(code);
             }
+            if let Some((diags, sources)) = slo::interop::check_translation(&written) {
+                print_diags(&Diagnostics(diags), &sources, Format::Human);
+                eprintln!(
+                    "error[slo::interop::unchecked]: the .slo translated from the input does not pass `slo check` (above); nothing was written"
+                );
+                eprintln!(
+                    "  help: rename or remove what the errors point at in the input (the generated names and labels come from it)"
+                );
+                return Ok(1);
+            }
             match &out {
                 Some(dir) => {
                     let paths: Vec<PathBuf> = written.iter().map(|(name, _)| dir.join(name)).collect();

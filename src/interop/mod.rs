@@ -270,6 +270,19 @@ pub fn formatted(text: &str) -> Result<String, String> {
 
 /// The text of an input file, or (not UTF-8) the import's result: a
 /// diagnostic at the first byte that is not UTF-8, nothing translated.
+/// The invariant of every import: what it writes passes `slo check`. The
+/// translated files are checked together, in memory, as `slo check` would
+/// check them in the output directory; when they do not pass, their errors
+/// (on the generated text) come back and nothing may be written. The
+/// importers translate what they can and refuse what they cannot; this is
+/// the net under both, so no translation is ever silently unusable.
+pub fn check_translation(files: &[(String, String)]) -> Option<(Vec<Diagnostic>, SourceMap)> {
+    let named: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let loaded = crate::driver::load_strs(&named);
+    let (_, diags) = crate::driver::check(&loaded);
+    diags.has_errors().then(|| (diags.0.into_iter().filter(Diagnostic::is_error).collect(), loaded.sources))
+}
+
 pub fn text(name: &str, bytes: Vec<u8>) -> Result<String, Imported> {
     String::from_utf8(bytes).map_err(|e| {
         let off = e.utf8_error().valid_up_to();

@@ -407,3 +407,36 @@ fn mutated_yaml_never_panics_an_importer() {
     // The mutations reach both outcomes: translated files and reported errors.
     assert!(translated > 0 && rejected > 0, "{translated} translated, {rejected} rejected");
 }
+
+/// An import that exits 0 must write .slo that checks. A Sloth spec with
+/// an SLO label `slo` (reserved) and two SLO names that become one
+/// identifier (`req-avail`, `req_avail`) was written and then rejected by
+/// `slo check`; the translation is now checked before anything is written.
+#[test]
+fn an_import_that_would_not_check_writes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let spec = d.path().join("shop.yml");
+    let slo_yaml = |name: &str, labels: &str| {
+        format!(
+            "  - name: \"{name}\"\n    objective: 99.9\n{labels}    sli:\n      events:\n        \
+             error_query: sum(rate(http_requests_total{{job=\"api\",code=~\"5..\"}}[{{{{.window}}}}]))\n        \
+             total_query: sum(rate(http_requests_total{{job=\"api\"}}[{{{{.window}}}}]))\n    alerting:\n      \
+             page_alert:\n        disable: true\n      ticket_alert:\n        disable: true\n"
+        )
+    };
+    std::fs::write(
+        &spec,
+        format!(
+            "version: \"prometheus/v1\"\nservice: \"shop\"\nslos:\n{}{}",
+            slo_yaml("req-avail", "    labels:\n      slo: \"x\"\n"),
+            slo_yaml("req_avail", "")
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    let (code, _, err) = slo(&["import", "sloth", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("slo::interop::unchecked"), "{err}");
+    assert!(err.contains("slo::label::reserved") && err.contains("slo::name::duplicate"), "{err}");
+    assert!(!out.join("shop.slo").exists());
+}
