@@ -230,16 +230,22 @@ pub fn selector_of(vs: &promql_parser::parser::VectorSelector) -> Result<ir::Sel
 /// The counter selector of `sum(rate(SEL[w]))` (or `increase`), the shape
 /// an events SLI compiles to; anything else cannot be an SLI selector.
 pub fn summed_rate_selector(query: &str) -> Result<String, String> {
-    use promql_parser::parser::Expr;
     // Regexes are Go's: promql-parser must not compile them with Rust's rules.
     let e = crate::goregex::parse_promql(query).map_err(|e| format!("not valid PromQL: {e}"))?;
-    fn strip(e: &Expr) -> &Expr {
-        match e {
-            Expr::Paren(p) => strip(&p.expr),
-            e => e,
-        }
+    summed_rate(&e).map(|s| crate::promql::expr::selector(&s, &[]))
+}
+
+fn strip(e: &promql_parser::parser::Expr) -> &promql_parser::parser::Expr {
+    match e {
+        promql_parser::parser::Expr::Paren(p) => strip(&p.expr),
+        e => e,
     }
-    let Expr::Aggregate(a) = strip(&e) else {
+}
+
+/// The selector of `sum(rate(SEL[w]))` (or `increase`).
+fn summed_rate(e: &promql_parser::parser::Expr) -> Result<ir::Selector, String> {
+    use promql_parser::parser::Expr;
+    let Expr::Aggregate(a) = strip(e) else {
         return Err("expected `sum(rate(<selector>[…]))`".into());
     };
     if a.op.to_string() != "sum" {
@@ -257,7 +263,39 @@ pub fn summed_rate_selector(query: &str) -> Result<String, String> {
     let Some(Expr::MatrixSelector(ms)) = c.args.args.first().map(|b| strip(b)) else {
         return Err("expected a range selector inside `rate`".into());
     };
-    selector_of(&ms.vs).map(|s| crate::promql::expr::selector(&s, &[]))
+    selector_of(&ms.vs)
+}
+
+/// The latency SLI hidden in an events pair, the most common way Sloth
+/// specs spell one: errors `sum(rate(H_count[w])) - sum(rate(H_bucket{le="X"}[w]))`
+/// over `sum(rate(H_count[w]))` (same matchers) are the requests of `H`
+/// slower than X. Gives the histogram (without suffix) and X in ms.
+pub fn latency_from_events(bad: &str, total: &str) -> Option<(ir::Selector, u64)> {
+    use promql_parser::parser::Expr;
+    let e = crate::goregex::parse_promql(bad).ok()?;
+    let Expr::Binary(b) = strip(&e) else { return None };
+    if b.op.to_string() != "-" || b.modifier.is_some() {
+        return None;
+    }
+    let count = summed_rate(&b.lhs).ok()?;
+    let bucket = summed_rate(&b.rhs).ok()?;
+    let total = summed_rate(&crate::goregex::parse_promql(total).ok()?).ok()?;
+    let base = count.metric.as_deref()?.strip_suffix("_count")?;
+    if bucket.metric.as_deref()? != format!("{base}_bucket") || total != count {
+        return None;
+    }
+    let (le, rest): (Vec<&ir::Matcher>, Vec<&ir::Matcher>) = bucket.matchers.iter().partition(|m| m.label == "le");
+    let [le] = le.as_slice() else { return None };
+    let same = |a: &[&ir::Matcher], b: &[ir::Matcher]| a.len() == b.len() && a.iter().all(|m| b.contains(m));
+    if le.op != ir::MatchOp::Eq || !same(&rest, &count.matchers) {
+        return None;
+    }
+    let seconds: f64 = le.value.trim().parse().ok()?;
+    let ms = (seconds * 1000.0).round();
+    if !(ms >= 1.0 && ms < 1e12) || (ms / 1000.0 - seconds).abs() > 1e-9 {
+        return None;
+    }
+    Some((ir::Selector { metric: Some(base.to_string()), matchers: count.matchers }, ms as u64))
 }
 
 /// Formats generated .slo text with `slo fmt`'s rules; on a parse failure

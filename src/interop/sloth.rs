@@ -133,8 +133,14 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
             let events = sli.and_then(|s| get(s, "events"));
             let sli_text = if let Some(ev) = events {
                 let q = |k: &str| get_str(ev, k).map(|q| window_free(&q));
-                match (q(key("error_query", "errorQuery")), q(key("total_query", "totalQuery"))) {
-                    (Some(bad), Some(total)) => {
+                let (bad, total) = (q(key("error_query", "errorQuery")), q(key("total_query", "totalQuery")));
+                let latency = bad.as_deref().zip(total.as_deref()).and_then(|(b, t)| super::latency_from_events(b, t));
+                match (latency, bad, total) {
+                    (Some((h, ms)), _, _) => {
+                        let h = crate::promql::expr::selector(&h, &[]);
+                        Some(format!("  sli latency {{\n    histogram = {h}\n    below = {}\n  }}\n", super::dur(ms)))
+                    }
+                    (None, Some(bad), Some(total)) => {
                         match (super::summed_rate_selector(&bad), super::summed_rate_selector(&total)) {
                             (Ok(b), Ok(t)) => Some(format!("  sli events {{\n    bad = {b}\n    total = {t}\n  }}\n")),
                             (b, t) => {

@@ -440,3 +440,36 @@ fn an_import_that_would_not_check_writes_nothing() {
     assert!(err.contains("slo::label::reserved") && err.contains("slo::name::duplicate"), "{err}");
     assert!(!out.join("shop.slo").exists());
 }
+
+/// The most common Sloth latency query, errors as all requests minus the
+/// fast bucket over all requests, was rejected; it is a latency SLI. The
+/// import checks, and its rules compute the same error ratio.
+#[test]
+fn sloths_latency_query_imports_as_a_latency_sli() {
+    let d = tempfile::tempdir().unwrap();
+    let spec = d.path().join("api.yml");
+    std::fs::write(
+        &spec,
+        "version: \"prometheus/v1\"\nservice: \"api\"\nslos:\n  - name: \"latency\"\n    objective: 99\n    sli:\n      events:\n        \
+         error_query: sum(rate(http_request_duration_seconds_count{job=\"api\"}[{{.window}}])) - sum(rate(http_request_duration_seconds_bucket{job=\"api\",le=\"0.25\"}[{{.window}}]))\n        \
+         total_query: sum(rate(http_request_duration_seconds_count{job=\"api\"}[{{.window}}]))\n    alerting:\n      \
+         page_alert:\n        disable: true\n      ticket_alert:\n        disable: true\n",
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    let (code, _, err) = slo(&["import", "sloth", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(out.join("api.slo")).unwrap();
+    assert!(text.contains("sli latency {"), "{text}");
+    assert!(text.contains(r#"histogram = http_request_duration_seconds{job="api"}"#), "{text}");
+    assert!(text.contains("below = 250ms"), "{text}");
+    let (code, _, err) = slo(&["check", out.to_str().unwrap(), "--root", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // Other shapes of a difference stay untranslatable, with their key named.
+    let text = std::fs::read_to_string(&spec).unwrap().replace("le=\"0.25\"", "le=~\"0.2.\"");
+    std::fs::write(&spec, text).unwrap();
+    let (code, _, err) =
+        slo(&["import", "sloth", spec.to_str().unwrap(), "--out", d.path().join("o2").to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("error_query"), "{err}");
+}
