@@ -63,6 +63,19 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
             },
         };
         let key = |k: &'static str, camel: &'static str| if crd { camel } else { k };
+        // A key in the other format's spelling would be silently unknown.
+        let mut wrong = Vec::new();
+        spelled_as_other_format(spec, crd, &mut wrong);
+        for (found, meant) in wrong {
+            let s = at(&input, found);
+            let (this, other) =
+                if crd { ("the CRD", "a prometheus/v1 spec") } else { ("a prometheus/v1 spec", "the CRD") };
+            input.invalid(
+                s,
+                format!("`{found}` is how {other} spells it; {this} says `{meant}`"),
+                format!("rename the key to `{meant}`"),
+            );
+        }
         let Some(service) = get_str(spec, "service") else {
             let s = at(&input, "slos");
             input.invalid(s, "the spec has no `service`", "name the service the SLOs belong to");
@@ -324,6 +337,36 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
 }
 
 /// Sloth's `{{.window}}` placeholder, replaced by a window so the query parses.
+/// The keys spelled (snake_case, camelCase) by the two formats.
+const SPELLINGS: &[(&str, &str)] = &[
+    ("error_query", "errorQuery"),
+    ("total_query", "totalQuery"),
+    ("error_ratio_query", "errorRatioQuery"),
+    ("page_alert", "pageAlert"),
+    ("ticket_alert", "ticketAlert"),
+];
+
+/// Keys under `v` spelled as the other format spells them: (found, meant).
+fn spelled_as_other_format(v: &serde_yaml_ng::Value, crd: bool, out: &mut Vec<(&'static str, &'static str)>) {
+    match v {
+        serde_yaml_ng::Value::Mapping(m) => {
+            for (k, v) in m {
+                if let Some(k) = k.as_str() {
+                    for &(snake, camel) in SPELLINGS {
+                        let (found, meant) = if crd { (snake, camel) } else { (camel, snake) };
+                        if k == found && !out.contains(&(found, meant)) {
+                            out.push((found, meant));
+                        }
+                    }
+                }
+                spelled_as_other_format(v, crd, out);
+            }
+        }
+        serde_yaml_ng::Value::Sequence(s) => s.iter().for_each(|v| spelled_as_other_format(v, crd, out)),
+        _ => {}
+    }
+}
+
 fn window_free(q: &str) -> String {
     let mut s = q.to_string();
     for p in ["{{.window}}", "{{ .window }}", "{{.window }}", "{{ .window}}"] {

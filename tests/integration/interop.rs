@@ -473,3 +473,23 @@ fn sloths_latency_query_imports_as_a_latency_sli() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("error_query"), "{err}");
 }
+
+/// A prometheus/v1 spec that spells a key the CRD way (`errorQuery`) got
+/// "events need both an error and a total query"; it now says which
+/// spelling the format wants.
+#[test]
+fn a_key_in_the_other_formats_spelling_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    let spec = d.path().join("api.yml");
+    std::fs::write(
+        &spec,
+        "version: \"prometheus/v1\"\nservice: \"api\"\nslos:\n  - name: \"availability\"\n    objective: 99.9\n    sli:\n      events:\n        \
+         errorQuery: sum(rate(http_requests_total{job=\"api\",code=~\"5..\"}[{{.window}}]))\n        \
+         total_query: sum(rate(http_requests_total{job=\"api\"}[{{.window}}]))\n    alerting:\n      \
+         page_alert:\n        disable: true\n      ticket_alert:\n        disable: true\n",
+    )
+    .unwrap();
+    let (code, _, err) = slo(&["import", "sloth", spec.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("`errorQuery` is how the CRD spells it; a prometheus/v1 spec says `error_query`"), "{err}");
+}
