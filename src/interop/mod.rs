@@ -230,9 +230,31 @@ pub fn selector_of(vs: &promql_parser::parser::VectorSelector) -> Result<ir::Sel
 /// The counter selector of `sum(rate(SEL[w]))` (or `increase`), the shape
 /// an events SLI compiles to; anything else cannot be an SLI selector.
 pub fn summed_rate_selector(query: &str) -> Result<String, String> {
+    match summed_rate_grouped(query)? {
+        (s, by) if by.is_empty() => Ok(s),
+        _ => Err("`sum by (…)` splits the SLI into groups: use group_by in the .slo by hand".into()),
+    }
+}
+
+/// [`summed_rate_selector`] that also takes `sum by (l, …)`: the selector
+/// and the grouping labels (empty without `by`), which are the SLO's
+/// `group_by`. `sum without (…)` has no counterpart.
+pub fn summed_rate_grouped(query: &str) -> Result<(String, Vec<String>), String> {
     // Regexes are Go's: promql-parser must not compile them with Rust's rules.
     let e = crate::goregex::parse_promql(query).map_err(|e| format!("not valid PromQL: {e}"))?;
-    summed_rate(&e).map(|s| crate::promql::expr::selector(&s, &[]))
+    let by = match strip(&e) {
+        promql_parser::parser::Expr::Aggregate(a) => match &a.modifier {
+            None => vec![],
+            Some(promql_parser::parser::LabelModifier::Include(l)) => l.labels.clone(),
+            Some(promql_parser::parser::LabelModifier::Exclude(_)) => {
+                return Err(
+                    "`sum without (…)` has no counterpart in .slo: group by the labels you keep (`sum by`)".into()
+                )
+            }
+        },
+        _ => vec![],
+    };
+    summed_rate(&e, true).map(|s| (crate::promql::expr::selector(&s, &[]), by))
 }
 
 fn strip(e: &promql_parser::parser::Expr) -> &promql_parser::parser::Expr {
@@ -242,8 +264,9 @@ fn strip(e: &promql_parser::parser::Expr) -> &promql_parser::parser::Expr {
     }
 }
 
-/// The selector of `sum(rate(SEL[w]))` (or `increase`).
-fn summed_rate(e: &promql_parser::parser::Expr) -> Result<ir::Selector, String> {
+/// The selector of `sum(rate(SEL[w]))` (or `increase`; with `grouped`,
+/// also `sum by (…)`, whose labels the caller reads).
+fn summed_rate(e: &promql_parser::parser::Expr, grouped: bool) -> Result<ir::Selector, String> {
     use promql_parser::parser::Expr;
     let Expr::Aggregate(a) = strip(e) else {
         return Err("expected `sum(rate(<selector>[…]))`".into());
@@ -251,7 +274,7 @@ fn summed_rate(e: &promql_parser::parser::Expr) -> Result<ir::Selector, String> 
     if a.op.to_string() != "sum" {
         return Err(format!("expected `sum(…)`, found `{}(…)`", a.op));
     }
-    if a.modifier.is_some() {
+    if a.modifier.is_some() && !grouped {
         return Err("`sum by/without (…)` splits the SLI into groups: use group_by in the .slo by hand".into());
     }
     let Expr::Call(c) = strip(&a.expr) else {
@@ -277,9 +300,9 @@ pub fn latency_from_events(bad: &str, total: &str) -> Option<(ir::Selector, u64)
     if b.op.to_string() != "-" || b.modifier.is_some() {
         return None;
     }
-    let count = summed_rate(&b.lhs).ok()?;
-    let bucket = summed_rate(&b.rhs).ok()?;
-    let total = summed_rate(&crate::goregex::parse_promql(total).ok()?).ok()?;
+    let count = summed_rate(&b.lhs, false).ok()?;
+    let bucket = summed_rate(&b.rhs, false).ok()?;
+    let total = summed_rate(&crate::goregex::parse_promql(total).ok()?, false).ok()?;
     let base = count.metric.as_deref()?.strip_suffix("_count")?;
     if bucket.metric.as_deref()? != format!("{base}_bucket") || total != count {
         return None;

@@ -154,9 +154,31 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
                         Some(format!("  sli latency {{\n    histogram = {h}\n    below = {}\n  }}\n", super::dur(ms)))
                     }
                     (None, Some(bad), Some(total)) => {
-                        match (super::summed_rate_selector(&bad), super::summed_rate_selector(&total)) {
-                            (Ok(b), Ok(t)) => Some(format!("  sli events {{\n    bad = {b}\n    total = {t}\n  }}\n")),
+                        match (super::summed_rate_grouped(&bad), super::summed_rate_grouped(&total)) {
+                            // `sum by (l)` on both queries is the SLO's group_by.
+                            (Ok((b, by_b)), Ok((t, by_t))) if by_b == by_t => {
+                                let group_by = match by_b.is_empty() {
+                                    true => String::new(),
+                                    false => format!("  group_by = [{}]\n", by_b.join(", ")),
+                                };
+                                Some(format!("{group_by}  sli events {{\n    bad = {b}\n    total = {t}\n  }}\n"))
+                            }
+                            (Ok((_, by_b)), Ok((_, by_t))) => {
+                                let s = input.key(here, key("error_query", "errorQuery"));
+                                input.error(
+                                    s,
+                                    format!(
+                                        "SLO `{sname}`: the error query groups by ({}) but the total query by ({})",
+                                        by_b.join(", "),
+                                        by_t.join(", ")
+                                    ),
+                                    "groupings differ",
+                                    "group both queries by the same labels; they become the SLO's group_by",
+                                );
+                                None
+                            }
                             (b, t) => {
+                                let (b, t) = (b.map(|x| x.0), t.map(|x| x.0));
                                 for (r, k) in
                                     [(b, key("error_query", "errorQuery")), (t, key("total_query", "totalQuery"))]
                                 {

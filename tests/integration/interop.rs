@@ -493,3 +493,32 @@ fn a_key_in_the_other_formats_spelling_is_named() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("`errorQuery` is how the CRD spells it; a prometheus/v1 spec says `error_query`"), "{err}");
 }
+
+/// `sum by (route)` on both queries was rejected; it is the SLO's
+/// `group_by`, and the import checks.
+#[test]
+fn sum_by_in_sloth_queries_becomes_group_by() {
+    let d = tempfile::tempdir().unwrap();
+    let spec = d.path().join("api.yml");
+    let yaml = |error_by: &str| {
+        format!(
+            "version: \"prometheus/v1\"\nservice: \"api\"\nslos:\n  - name: \"availability\"\n    objective: 99.9\n    sli:\n      events:\n        \
+             error_query: sum by ({error_by}) (rate(http_requests_total{{job=\"api\",code=~\"5..\"}}[{{{{.window}}}}]))\n        \
+             total_query: sum by (route) (rate(http_requests_total{{job=\"api\"}}[{{{{.window}}}}]))\n    alerting:\n      \
+             page_alert:\n        disable: true\n      ticket_alert:\n        disable: true\n"
+        )
+    };
+    std::fs::write(&spec, yaml("route")).unwrap();
+    let out = d.path().join("out");
+    let (code, _, err) = slo(&["import", "sloth", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(out.join("api.slo")).unwrap();
+    assert!(text.contains("group_by = [route]"), "{text}");
+    let (code, _, err) = slo(&["check", out.to_str().unwrap(), "--root", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // Different groupings cannot be one SLO: an error at the error query.
+    std::fs::write(&spec, yaml("handler")).unwrap();
+    let (code, _, err) = slo(&["import", "sloth", spec.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("groups by (handler) but the total query by (route)"), "{err}");
+}
