@@ -244,6 +244,11 @@ pub struct Signals<'a> {
     pub labels: BTreeMap<String, String>,
     /// (bucket end, bad, valid) per bucket, in time order.
     pub buckets: Vec<(i64, f64, f64)>,
+    /// Whether `buckets` count events. A composite has no events: its
+    /// buckets are its error ratio over disjoint windows of its shortest
+    /// recorded ratio (bad = the ratio, valid = 1 per bucket), so its
+    /// incidents and compliance weigh time, as its SLI does.
+    pub events: bool,
     pub bucket_ms: i64,
     /// Error ratio per window.
     pub ratios: BTreeMap<u64, &'a RecSeries>,
@@ -282,6 +287,7 @@ pub fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String,
             out.entry(key.clone()).or_insert_with(|| Signals {
                 labels: key.clone(),
                 buckets: Vec::new(),
+                events: true,
                 bucket_ms: 0,
                 ratios: BTreeMap::new(),
                 period: None,
@@ -316,6 +322,17 @@ pub fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String,
                 let bv = if j < b.ts.len() && b.ts[j] == *ts { b.v[j] } else { 0.0 };
                 sig.buckets.push((*ts, bv, *tv));
             }
+        } else if let (ir::Sli::Composite { .. }, Some((&w, s))) = (&slo.sli, sig.ratios.iter().next()) {
+            // Disjoint windows of the shortest ratio, ending on its multiples.
+            let w = w as i64;
+            sig.events = false;
+            sig.bucket_ms = w;
+            sig.buckets =
+                s.ts.iter()
+                    .zip(&s.v)
+                    .filter(|(t, v)| w > 0 && *t % w == 0 && v.is_finite())
+                    .map(|(t, v)| (*t, *v, 1.0))
+                    .collect();
         }
     }
     out
@@ -606,7 +623,7 @@ pub fn replay_alert(
         None => None,
         Some(n) => {
             let w = crate::promql::rules::guard_window(slo, a) as i64;
-            if sig.buckets.is_empty() {
+            if sig.buckets.is_empty() || !sig.events {
                 return Err("`min_events` needs the per-bucket event series".into());
             }
             let mut ok = vec![false; g.len];
@@ -884,7 +901,7 @@ pub fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, settings:
     if settings.sweeping() {
         sweep(bt, slo_index, program, settings, &sigs, &mut out);
     }
-    out.compliance = compliance(bt, slo, settings, &sigs, &fired, &incidents);
+    out.compliance = compliance(bt, program, slo, settings, &sigs, &fired, &incidents);
     out
 }
 
@@ -1077,8 +1094,51 @@ fn period_name(unit: PeriodUnit, tz: &str, start: i64) -> String {
     }
 }
 
+/// Error ratio of `slo` over the buckets ending in (p, next]: Σbad / Σvalid
+/// of its events, or for a composite its components' ratios combined as
+/// its SLI combines them (as the period ratio of its rules does), so the
+/// compliance table agrees with the summary. `None` without data.
+fn period_error(bt: &Backtest, program: &ir::Program, slo: &ir::Slo, p: i64, next: i64) -> Option<f64> {
+    if let ir::Sli::Composite { combine, components } = &slo.sli {
+        let es: Option<Vec<f64>> = components
+            .iter()
+            .map(|c| program.slo(&c.service, &c.name).and_then(|c| period_error(bt, program, c, p, next)))
+            .collect();
+        let es = es?;
+        return Some(match combine {
+            ir::Combine::Serial => 1.0 - es.iter().map(|e| 1.0 - e).product::<f64>(),
+            ir::Combine::Weighted(ws) => es.iter().zip(ws).map(|(e, w)| e * w).sum(),
+            ir::Combine::KOfN(k) => {
+                // P(fewer than k good), components independent.
+                let mut dist = vec![1.0];
+                for e in &es {
+                    let mut next = vec![0.0; dist.len() + 1];
+                    for (m, q) in dist.iter().enumerate() {
+                        next[m] += q * e;
+                        next[m + 1] += q * (1.0 - e);
+                    }
+                    dist = next;
+                }
+                dist.iter().take(*k as usize).sum()
+            }
+        });
+    }
+    let sigs = signals(bt, slo);
+    let sig = sigs.values().next()?;
+    let (mut bad, mut valid) = (0.0, 0.0);
+    for &(t, b, v) in &sig.buckets {
+        let last = t - 1;
+        if last >= p && last < next && b.is_finite() && v.is_finite() {
+            bad += b;
+            valid += v;
+        }
+    }
+    (valid > 0.0).then(|| bad / valid)
+}
+
 fn compliance(
     bt: &Backtest,
+    program: &ir::Program,
     slo: &ir::Slo,
     settings: &Settings,
     sigs: &BTreeMap<BTreeMap<String, String>, Signals>,
@@ -1113,8 +1173,11 @@ fn compliance(
                     valid += v;
                 }
             }
-            let has = !sig.buckets.is_empty() && valid > 0.0;
-            let attainment = has.then(|| 1.0 - bad / valid);
+            let error = match sig.events {
+                true => (!sig.buckets.is_empty() && valid > 0.0).then(|| bad / valid),
+                false => period_error(bt, program, slo, p, next),
+            };
+            let attainment = error.map(|e| 1.0 - e);
             let (mut pages, mut tickets) = (0, 0);
             for (name, fs) in fired {
                 for _ in fs.iter().filter(|f| f.labels == *labels && f.start >= p && f.start < next) {
@@ -1133,9 +1196,10 @@ fn compliance(
                 coverage: covered,
                 attainment,
                 met: attainment.map(|a| a >= slo.objective),
-                budget_consumed: has.then(|| bad / valid / slo.budget()),
-                valid_events: valid,
-                bad_events: bad,
+                budget_consumed: error.map(|e| e / slo.budget()),
+                // A composite's buckets are ratios, not events.
+                valid_events: if sig.events { valid } else { f64::NAN },
+                bad_events: if sig.events { bad } else { f64::NAN },
                 incidents: incidents.iter().filter(|i| applies(i, labels) && i.start_ms < next && i.end_ms > p).count(),
                 pages,
                 tickets,

@@ -775,3 +775,41 @@ fn synth_incidents_hit_gauges_or_say_they_hit_nothing() {
     let sli = v["slos"][0]["groups"][0]["sli"].as_f64().unwrap();
     assert!(sli < 0.95, "two hours of a day down: {sli}");
 }
+
+/// A composite's summary said MET with its SLI while the compliance table
+/// said NO DATA and no incident was ever derived for it (both read event
+/// buckets a composite does not have). Its compliance now combines its
+/// components' period ratios as its SLI does, and its incidents come from
+/// its own error ratio.
+#[test]
+fn a_composite_s_tables_agree_with_its_summary() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("c.slo");
+    std::fs::copy(super::common::repo().join("examples/features/composite_serial.slo"), &src).unwrap();
+    let data = d.path().join("c.parquet");
+    let root = d.path().to_str().unwrap();
+    let (code, _, err) = slo(&[
+        "synth",
+        src.to_str().unwrap(),
+        "--root",
+        root,
+        "--out",
+        data.to_str().unwrap(),
+        "--days",
+        "3",
+        "--incident",
+        "2d/2h/0.5",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = backtest_json(&src, &data);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let journey = v["slos"].as_array().unwrap().iter().find(|s| s["slo"] == "journey").expect("the composite");
+    let sli = journey["groups"][0]["sli"].as_f64().unwrap();
+    let periods = journey["compliance"].as_array().unwrap();
+    assert_eq!(periods.len(), 1, "{periods:?}");
+    let attainment = periods[0]["attainment"].as_f64().expect("a composite's period has data");
+    assert!((attainment - sli).abs() < 1e-9, "compliance {attainment} vs summary {sli}");
+    assert_eq!(periods[0]["met"], journey["groups"][0]["met"]);
+    assert!(!journey["incidents"].as_array().unwrap().is_empty(), "the 2h incident is derived for the composite too");
+}
