@@ -79,6 +79,9 @@ pub struct Stats {
     pub null_timestamps: u64,
     /// Rows skipped because their metric name is null or empty.
     pub unnamed_rows: u64,
+    /// Rows of the selected metrics skipped because their timestamp lies
+    /// outside [`MIN_MS`]..=[`MAX_MS`].
+    pub out_of_range: u64,
     /// Rows whose `labels` map gives a label column's label another value
     /// (the map's value is used).
     pub label_conflicts: u64,
@@ -757,8 +760,16 @@ fn predicate(cols: &Columns, leaves: &Leaves, lo: i64, hi: i64) -> Expr {
     any.and(time)
 }
 
-/// The selected metrics' first and last timestamps (if any), and their row count.
-type Probe = (Option<(i64, i64)>, u64);
+/// The earliest timestamp a sample may have: 0000-01-01T00:00:00Z.
+pub const MIN_MS: i64 = -62_167_219_200_000;
+/// The latest: 9999-12-31T23:59:59.999Z. Times outside cannot be written
+/// as RFC 3339, and no scrape ever made them.
+pub const MAX_MS: i64 = 253_402_300_799_999;
+
+/// The selected metrics' first and last timestamps (if any), their row
+/// count, and how many of their rows have a timestamp outside
+/// [`MIN_MS`]..=[`MAX_MS`] (skipped, and said so).
+type Probe = (Option<(i64, i64)>, u64, u64);
 
 /// The schema check and the data's time range for the selected metrics.
 pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Result<Probe, Vec<DataError>> {
@@ -766,7 +777,26 @@ pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Res
         let ctx = session(src, 2).map_err(|e| vec![e])?;
         let df = frame(&ctx, src).await?;
         let cols = columns(df.schema())?;
-        let filter = predicate(&cols, leaves, i64::MIN / 4, i64::MAX / 4);
+        let filter = predicate(&cols, leaves, MIN_MS, MAX_MS);
+        let ts = ident(&cols.timestamp);
+        let outside = predicate(&cols, leaves, i64::MIN / 4, i64::MAX / 4)
+            .and(ts.clone().lt(ts_literal(&cols.ts_type, MIN_MS)).or(ts.gt(ts_literal(&cols.ts_type, MAX_MS))));
+        let outside = df
+            .clone()
+            .filter(outside)
+            .and_then(|d| d.aggregate(vec![], vec![count(ident(&cols.timestamp)).alias("n")]))
+            .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?
+            .collect()
+            .await
+            .map_err(|e| vec![scan_error(&src.paths, e)])?;
+        let outside = match outside.first().filter(|b| b.num_rows() > 0) {
+            Some(b) => {
+                let n = cast(b.column(0), &DataType::Int64)
+                    .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+                n.as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0) as u64
+            }
+            None => 0,
+        };
         let ts = ident(&cols.timestamp);
         // min/max keep the column's type; `millis` converts the result.
         let ts_ms = ts.clone();
@@ -778,15 +808,15 @@ pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Res
             .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
         let batches = df.collect().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
         let b = batches.first().filter(|b| b.num_rows() > 0);
-        let Some(b) = b else { return Ok((None, 0)) };
+        let Some(b) = b else { return Ok((None, 0, outside)) };
         let lo = millis(b.column(0)).map_err(|m| vec![DataError::Engine { message: m }])?;
         let hi = millis(b.column(1)).map_err(|m| vec![DataError::Engine { message: m }])?;
         let n = cast(b.column(2), &DataType::Int64).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
         let n = n.as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0) as u64;
         if lo.is_null(0) || hi.is_null(0) {
-            return Ok((None, n));
+            return Ok((None, n, outside));
         }
-        Ok((Some((lo.value(0), hi.value(0))), n))
+        Ok((Some((lo.value(0), hi.value(0))), n, outside))
     })
 }
 

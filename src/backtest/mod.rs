@@ -354,7 +354,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     };
     let t0 = std::time::Instant::now();
     let probe_leaves = Leaves::new(planner.leaves.clone(), Grid { from: 0, step: 1, len: 0 });
-    let (range, rows) = match data::guarded(&src.paths, || data::probe(&src, &probe_leaves, &rt)) {
+    let (range, rows, out_of_range) = match data::guarded(&src.paths, || data::probe(&src, &probe_leaves, &rt)) {
         Ok(r) => r,
         Err(es) => return Err(data_failure(sources, es)),
     };
@@ -406,7 +406,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let bar = progress_bar(opts.progress, rows, "scan");
     let lo = from - max_range - leaves::LOOKBACK_MS;
     let stats = match data::guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
-        Ok(s) => s,
+        Ok(s) => data::Stats { out_of_range, ..s },
         Err(es) => return Err(data_failure(sources, es)),
     };
     bar.finish_and_clear();
@@ -507,6 +507,17 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             ),
             "non-finite values",
             "windows containing them yield NaN or ±Inf, exactly as in Prometheus; fix the exporter if they are not intended",
+        );
+    }
+    if stats.out_of_range > 0 {
+        note(
+            "slo::data::timestamp_range",
+            format!(
+                "{} rows of the metrics the SLOs read have a timestamp outside the years 0000 to 9999 and were skipped",
+                stats.out_of_range
+            ),
+            "rows skipped",
+            "such times come from a unit mistake (seconds read as milliseconds, or nanoseconds as seconds): store the timestamp column as Timestamp with its real unit, or Int64 milliseconds",
         );
     }
     if stats.null_timestamps > 0 {

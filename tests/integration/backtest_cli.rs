@@ -813,3 +813,33 @@ fn a_composite_s_tables_agree_with_its_summary() {
     assert_eq!(periods[0]["met"], journey["groups"][0]["met"]);
     assert!(!journey["incidents"].as_array().unwrap().is_empty(), "the 2h incident is derived for the composite too");
 }
+
+/// Rows with a timestamp no scrape could have (a unit mistake: seconds
+/// stored as milliseconds' thousandfold) were dropped by the probe's
+/// range without a word; they are counted and reported now.
+#[test]
+fn timestamps_out_of_range_are_counted_and_reported() {
+    let d = tempfile::tempdir().unwrap();
+    let (mut ts, code, v) = rows(600, false);
+    // Two rows of each series at the end, 1e18 ms (year 31 million).
+    for i in [598, 599, 1198, 1199] {
+        ts[i] = 1_000_000_000_000_000_000 + i as i64;
+    }
+    let n = ts.len();
+    let data = d.path().join("far.parquet");
+    write(
+        &data,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
+            ("code", Arc::new(StringArray::from(code))),
+            ("value", Arc::new(Float64Array::from(v))),
+        ],
+    );
+    let (c, out, err) = slo(&["backtest", "bench/bench.slo", "--data", data.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(c, 0, "{err}");
+    assert!(err.contains("slo::data::timestamp_range") && err.contains("4 rows"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["data"]["out_of_range"], 4);
+}
