@@ -287,6 +287,30 @@ pub enum Combine {
 }
 
 impl Combine {
+    /// The composite's error ratio from its components' (independent)
+    /// error ratios, in their order: what the compiled rules compute in
+    /// PromQL (`promql::rules`), for figures computed outside the rules.
+    pub fn error_ratio(&self, es: &[f64]) -> f64 {
+        match self {
+            Combine::Serial => 1.0 - es.iter().map(|e| 1.0 - e).product::<f64>(),
+            Combine::Weighted(ws) => es.iter().zip(ws).map(|(e, w)| e * w).sum(),
+            Combine::KOfN(k) => {
+                // P(fewer than k good): the Poisson-binomial distribution
+                // of the number of good components.
+                let mut dist = vec![1.0];
+                for e in es {
+                    let mut next = vec![0.0; dist.len() + 1];
+                    for (m, q) in dist.iter().enumerate() {
+                        next[m] += q * e;
+                        next[m + 1] += q * (1.0 - e);
+                    }
+                    dist = next;
+                }
+                dist.iter().take(*k as usize).sum()
+            }
+        }
+    }
+
     /// Most components a k-of-n composite may have: its rules grow as n·k
     /// (the recurrence in `promql::rules`), about 3,000 at 32 of 16.
     pub const K_OF_N_MAX_COMPONENTS: usize = 32;

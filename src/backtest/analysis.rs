@@ -255,6 +255,23 @@ pub struct Signals<'a> {
     pub period: Option<&'a RecSeries>,
 }
 
+impl Signals<'_> {
+    /// (Σbad, Σvalid) of the buckets of the period [p, next): a bucket
+    /// belongs to the period of its last millisecond, as in the compiled
+    /// calendar rules.
+    fn sums(&self, p: i64, next: i64) -> (f64, f64) {
+        let (mut bad, mut valid) = (0.0, 0.0);
+        for &(t, b, v) in &self.buckets {
+            let last = t - 1;
+            if last >= p && last < next && b.is_finite() && v.is_finite() {
+                bad += b;
+                valid += v;
+            }
+        }
+        (bad, valid)
+    }
+}
+
 pub fn label<'a>(s: &'a RecSeries, k: &str) -> Option<&'a str> {
     s.labels.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
 }
@@ -1104,35 +1121,10 @@ fn period_error(bt: &Backtest, program: &ir::Program, slo: &ir::Slo, p: i64, nex
             .iter()
             .map(|c| program.slo(&c.service, &c.name).and_then(|c| period_error(bt, program, c, p, next)))
             .collect();
-        let es = es?;
-        return Some(match combine {
-            ir::Combine::Serial => 1.0 - es.iter().map(|e| 1.0 - e).product::<f64>(),
-            ir::Combine::Weighted(ws) => es.iter().zip(ws).map(|(e, w)| e * w).sum(),
-            ir::Combine::KOfN(k) => {
-                // P(fewer than k good), components independent.
-                let mut dist = vec![1.0];
-                for e in &es {
-                    let mut next = vec![0.0; dist.len() + 1];
-                    for (m, q) in dist.iter().enumerate() {
-                        next[m] += q * e;
-                        next[m + 1] += q * (1.0 - e);
-                    }
-                    dist = next;
-                }
-                dist.iter().take(*k as usize).sum()
-            }
-        });
+        return Some(combine.error_ratio(&es?));
     }
     let sigs = signals(bt, slo);
-    let sig = sigs.values().next()?;
-    let (mut bad, mut valid) = (0.0, 0.0);
-    for &(t, b, v) in &sig.buckets {
-        let last = t - 1;
-        if last >= p && last < next && b.is_finite() && v.is_finite() {
-            bad += b;
-            valid += v;
-        }
-    }
+    let (bad, valid) = sigs.values().next()?.sums(p, next);
     (valid > 0.0).then(|| bad / valid)
 }
 
@@ -1163,16 +1155,7 @@ fn compliance(
         let Some(next) = next_period(unit, tz, p) else { break };
         let covered = (next.min(end) - p.max(g.from)).max(0) as f64 / (next - p) as f64;
         for (labels, sig) in sigs {
-            let (mut bad, mut valid) = (0.0, 0.0);
-            for &(t, b, v) in &sig.buckets {
-                // A bucket belongs to the period of its last millisecond, as
-                // in the compiled calendar rules.
-                let last = t - 1;
-                if last >= p && last < next && b.is_finite() && v.is_finite() {
-                    bad += b;
-                    valid += v;
-                }
-            }
+            let (bad, valid) = sig.sums(p, next);
             let error = match sig.events {
                 true => (!sig.buckets.is_empty() && valid > 0.0).then(|| bad / valid),
                 false => period_error(bt, program, slo, p, next),

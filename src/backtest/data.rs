@@ -568,30 +568,34 @@ fn parquet_files(
     }
 }
 
-fn validate_footers(p: &std::path::Path, seen: &mut std::collections::HashSet<(u64, u64)>, out: &mut Vec<DataError>) {
-    let mut files = Vec::new();
-    parquet_files(p, seen, &mut files, out);
-    for f in files {
-        if !out.is_empty() {
-            return;
-        }
-        validate_footer(&f, out);
-    }
-}
+type Footer = (PathBuf, datafusion::parquet::file::metadata::ParquetMetaData);
 
-fn validate_footer(p: &std::path::Path, out: &mut Vec<DataError>) {
-    let one = [p.to_path_buf()];
-    let r = guarded(&one, || {
-        // A FIFO or device named like a Parquet file is refused, never opened for reading.
-        let (f, _) = crate::input::open(p).map_err(|e| vec![io_error(&one, e.reason())])?;
-        datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
-            .parse_and_finish(&f)
-            .map_err(|e| vec![io_error(&one, e)])?;
-        Ok(())
-    });
-    if let Err(es) = r {
-        out.extend(es);
+/// Every Parquet file under `paths` with its parsed footer, each read once
+/// (the walk, the footer check, the file facts and the union schema all use
+/// them). A FIFO or device named like a Parquet file is refused, never
+/// opened for reading; a broken footer is an I/O error (the reader would
+/// panic on it later).
+fn footers(paths: &[PathBuf]) -> Result<Vec<Footer>, DataError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let (mut files, mut errors) = (Vec::new(), Vec::new());
+        parquet_files(p, &mut Default::default(), &mut files, &mut errors);
+        if let Some(e) = errors.into_iter().next() {
+            return Err(e);
+        }
+        for f in files {
+            let one = [f.clone()];
+            let meta = guarded(&one, || {
+                let (file, _) = crate::input::open(&f).map_err(|e| vec![io_error(&one, e.reason())])?;
+                datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
+                    .parse_and_finish(&file)
+                    .map_err(|e| vec![io_error(&one, e)])
+            })
+            .map_err(|es| es.into_iter().next().unwrap_or_else(|| io_error(&one, "unreadable footer")))?;
+            out.push((f, meta));
+        }
     }
+    Ok(out)
 }
 
 /// What the files' footers say before any data is read: rows with a null
@@ -606,17 +610,9 @@ struct FileFacts {
     repeated_columns: Vec<(PathBuf, String)>,
 }
 
-fn file_facts(paths: &[PathBuf]) -> FileFacts {
-    let (mut all, mut seen, mut ignored) = (Vec::new(), Default::default(), Vec::new());
-    for p in paths {
-        parquet_files(p, &mut seen, &mut all, &mut ignored);
-    }
+fn file_facts(footers: &[Footer]) -> FileFacts {
     let mut facts = FileFacts::default();
-    for f in all {
-        let Ok((file, _)) = crate::input::open(&f) else { continue };
-        let Ok(meta) = datafusion::parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&file) else {
-            continue;
-        };
+    for (f, meta) in footers {
         let schema = meta.file_metadata().schema_descr();
         let mut top: Vec<&str> = schema.root_schema().get_fields().iter().map(|f| f.name()).collect();
         top.sort_unstable();
@@ -636,27 +632,24 @@ fn file_facts(paths: &[PathBuf]) -> FileFacts {
     facts
 }
 
-fn check_paths(paths: &[PathBuf]) -> Result<Vec<String>, DataError> {
+/// The paths as the engine takes them (directories with a trailing `/`),
+/// and every file's footer, checked.
+fn check_paths(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<Footer>), DataError> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| io_error(std::slice::from_ref(p), e))?;
-        let mut bad = Vec::new();
-        validate_footers(p, &mut Default::default(), &mut bad);
-        if let Some(e) = bad.into_iter().next() {
-            return Err(e);
-        }
         let mut s = p.display().to_string();
         if meta.is_dir() && !s.ends_with('/') {
             s.push('/');
         }
         out.push(s);
     }
-    Ok(out)
+    Ok((out, footers(paths)?))
 }
 
 async fn frame(ctx: &SessionContext, src: &Source) -> Result<DataFrame, Vec<DataError>> {
-    let paths = check_paths(&src.paths).map_err(|e| vec![e])?;
-    let union = union_schema(&src.paths)?;
+    let (paths, footers) = check_paths(&src.paths).map_err(|e| vec![e])?;
+    let union = union_schema(&footers)?;
     let options = ParquetReadOptions { schema: union.as_ref(), ..Default::default() };
     ctx.read_parquet(paths, options).await.map_err(|e| vec![io_error(&src.paths, e)])
 }
@@ -668,23 +661,13 @@ async fn frame(ctx: &SessionContext, src: &Source) -> Result<DataFrame, Vec<Data
 /// a row's missing labels read as absent. A column that is a string in
 /// one file and a dictionary of strings in another is read as a string;
 /// any other disagreement of types is a schema error naming both files.
-fn union_schema(paths: &[PathBuf]) -> Result<Option<Schema>, Vec<DataError>> {
-    let (mut files, mut seen, mut errors) = (Vec::new(), HashSet::new(), Vec::new());
-    for p in paths {
-        parquet_files(p, &mut seen, &mut files, &mut errors);
-    }
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    if files.len() < 2 {
+fn union_schema(footers: &[Footer]) -> Result<Option<Schema>, Vec<DataError>> {
+    if footers.len() < 2 {
         return Ok(None);
     }
+    let mut errors = Vec::new();
     let mut fields: Vec<(Field, PathBuf)> = Vec::new();
-    for f in &files {
-        let (file, _) = crate::input::open(f).map_err(|e| vec![io_error(std::slice::from_ref(f), e.reason())])?;
-        let meta = datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
-            .parse_and_finish(&file)
-            .map_err(|e| vec![io_error(std::slice::from_ref(f), e)])?;
+    for (f, meta) in footers {
         let fm = meta.file_metadata();
         let schema = datafusion::parquet::arrow::parquet_to_arrow_schema(fm.schema_descr(), fm.key_value_metadata())
             .map_err(|e| vec![io_error(std::slice::from_ref(f), e)])?;
@@ -927,7 +910,7 @@ pub fn scan(
     rt: &tokio::runtime::Runtime,
     progress: &indicatif::ProgressBar,
 ) -> Result<Stats, Vec<DataError>> {
-    let facts = file_facts(&src.paths);
+    let facts = file_facts(&footers(&src.paths).map_err(|e| vec![e])?);
     if !facts.repeated_columns.is_empty() {
         return Err(facts
             .repeated_columns

@@ -509,43 +509,41 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             "windows containing them yield NaN or ±Inf, exactly as in Prometheus; fix the exporter if they are not intended",
         );
     }
-    if stats.out_of_range > 0 {
-        note(
+    // Rows the scan skipped, each kind with its count.
+    let skipped = [
+        (
+            stats.out_of_range,
             "slo::data::timestamp_range",
-            format!(
-                "{} rows of the metrics the SLOs read have a timestamp outside the years 0000 to 9999 and were skipped",
-                stats.out_of_range
-            ),
+            "rows of the metrics the SLOs read have a timestamp outside the years 0000 to 9999 and were skipped",
             "rows skipped",
             "such times come from a unit mistake (seconds read as milliseconds, or nanoseconds as seconds): store the timestamp column as Timestamp with its real unit, or Int64 milliseconds",
-        );
-    }
-    if stats.null_timestamps > 0 {
-        note(
+        ),
+        (
+            stats.null_timestamps,
             "slo::data::null_timestamp",
-            format!("{} rows have a null timestamp and were skipped", stats.null_timestamps),
+            "rows have a null timestamp and were skipped",
             "rows skipped",
             "every sample needs a time: fix the writer of the file, or drop those rows",
-        );
-    }
-    if stats.unnamed_rows > 0 {
-        note(
+        ),
+        (
+            stats.unnamed_rows,
             "slo::data::unnamed",
-            format!("{} rows have a null or empty metric name and were skipped", stats.unnamed_rows),
+            "rows have a null or empty metric name and were skipped",
             "rows skipped",
             "every Prometheus series has a `__name__`: fill the name column (or `metric`) for those rows",
-        );
-    }
-    if stats.label_conflicts > 0 {
-        note(
+        ),
+        (
+            stats.label_conflicts,
             "slo::data::label_conflict",
-            format!(
-                "{} rows give a label one value in its column and another in the `labels` map; the map's value was used",
-                stats.label_conflicts
-            ),
+            "rows give a label one value in its column and another in the `labels` map; the map's value was used",
             "label given twice",
             "keep each label in one place: its own column or the `labels` map",
-        );
+        ),
+    ];
+    for (n, code, what, label, help) in skipped {
+        if n > 0 {
+            note(code, format!("{n} {what}"), label, help);
+        }
     }
     if stats.duplicates_dropped > 0 {
         note(

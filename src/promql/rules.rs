@@ -428,33 +428,33 @@ impl SloRules<'_> {
         }
         let suffix = series.rsplit(':').next().unwrap_or(series);
         let name = |j: usize, m: usize| format!("slo:k_of_n_p{j}_{m}:{suffix}");
-        // P(1, 0) = e_1 and P(1, 1) = 1 − e_1; then one step per component.
-        let mut prev: Vec<String> = vec![comps[0].clone(), format!("(1 - {})", comps[0])];
-        prev.truncate(k);
+        // P(1, 0) = e_1 and P(1, 1) = 1 − e_1; then one step per component,
+        // each reading the previous step's recorded series (the first
+        // step's are short enough to inline).
+        let mut exprs: Vec<String> = vec![comps[0].clone(), format!("(1 - {})", comps[0])];
+        exprs.truncate(k);
         let mut rules = Vec::new();
         for (j, e) in comps.iter().enumerate().skip(1) {
-            let mut cur = Vec::new();
-            for m in 0..(j + 2).min(k) {
-                let stay = prev.get(m).map(|p| format!("{p} * {e}"));
-                let up = m.checked_sub(1).and_then(|m1| prev.get(m1)).map(|p| format!("{p} * (1 - {e})"));
-                cur.push(match (stay, up) {
-                    (Some(a), Some(b)) => format!("{a} + {b}"),
-                    (Some(a), None) | (None, Some(a)) => a,
-                    (None, None) => unreachable!("m < j + 2 has a predecessor"),
-                });
-            }
-            if j + 1 == n {
-                let total = cur.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(" + ");
-                return (rules, total);
-            }
-            prev = Vec::new();
-            for (m, expr) in cur.into_iter().enumerate() {
-                let record = name(j + 1, m);
-                rules.push(self.record(record.clone(), expr, &[]));
-                prev.push(format!("sum({})", self.own(&record)));
-            }
+            let prev: Vec<String> = if j == 1 {
+                exprs
+            } else {
+                let mut read = Vec::new();
+                for (m, expr) in exprs.into_iter().enumerate() {
+                    let record = name(j, m);
+                    rules.push(self.record(record.clone(), expr, &[]));
+                    read.push(format!("sum({})", self.own(&record)));
+                }
+                read
+            };
+            exprs = (0..(j + 2).min(k))
+                .map(|m| {
+                    let stay = prev.get(m).map(|p| format!("{p} * {e}"));
+                    let up = m.checked_sub(1).and_then(|m1| prev.get(m1)).map(|p| format!("{p} * (1 - {e})"));
+                    stay.into_iter().chain(up).collect::<Vec<_>>().join(" + ")
+                })
+                .collect();
         }
-        unreachable!("a k-of-n composite has at least two components")
+        (rules, exprs.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(" + "))
     }
 
     fn record(&self, name: String, expr: String, extra: &[(&str, String)]) -> Rule {

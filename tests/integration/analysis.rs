@@ -194,14 +194,11 @@ fn an_incidents_file_in_yaml_reads_like_csv_and_bad_rows_are_reported() {
     let bad = d.path().join("bad.csv");
     std::fs::write(&bad, "start,end\n2026-02-01T14:00:00Z,2026-02-01T12:00:00Z\nyesterday,2026-02-01T12:00:00Z\n")
         .unwrap();
-    let (code, _, err) = slo(&[
-        "backtest",
-        slo_path.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--incidents",
-        bad.to_str().unwrap(),
-    ]);
+    let with_incidents = |file: &Path| {
+        let args = ["backtest", slo_path.to_str().unwrap(), "--data", data.to_str().unwrap(), "--incidents"];
+        slo(&[&args[..], &[file.to_str().unwrap()]].concat())
+    };
+    let (code, _, err) = with_incidents(&bad);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("incident 1: ends") && err.contains("incident 2: start and end"), "{err}");
     // An incident that names an SLO or service the sources do not declare
@@ -210,26 +207,14 @@ fn an_incidents_file_in_yaml_reads_like_csv_and_bad_rows_are_reported() {
     let unknown = d.path().join("unknown.csv");
     std::fs::write(
         &unknown,
-        "start,end,service,slo,title
-\
-         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,svc,availability,known
-\
-         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,svc,availabilty,typo
-\
-         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,svx,,no such service
-\
-         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,,latency,no such slo
-",
+        "start,end,service,slo,title\n\
+         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,svc,availability,known\n\
+         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,svc,availabilty,typo\n\
+         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,svx,,no such service\n\
+         2026-02-01T12:00:00Z,2026-02-01T14:00:00Z,,latency,no such slo\n",
     )
     .unwrap();
-    let (code, _, err) = slo(&[
-        "backtest",
-        slo_path.to_str().unwrap(),
-        "--data",
-        data.to_str().unwrap(),
-        "--incidents",
-        unknown.to_str().unwrap(),
-    ]);
+    let (code, _, err) = with_incidents(&unknown);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("slo::backtest::incidents"), "{err}");
     assert!(!err.contains("incident 1:"), "{err}");

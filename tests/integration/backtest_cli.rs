@@ -161,6 +161,33 @@ fn rows(n: usize, shuffle: bool) -> (Vec<i64>, Vec<&'static str>, Vec<f64>) {
     (r.iter().map(|x| x.0).collect(), r.iter().map(|x| x.1).collect(), r.iter().map(|x| x.2).collect())
 }
 
+/// `http_requests_total{job, code, <label>}`: one series per
+/// (code, label value, increase per minute), a sample a minute for
+/// `minutes`, sorted by series then time.
+fn labelled_counters(path: &Path, job: &str, label: &str, series: &[(&str, &str, f64)], minutes: i64) {
+    let (mut ts, mut code, mut value_of_label, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &(c, l, per_minute) in series {
+        for i in 0..minutes {
+            ts.push(i * 60_000);
+            code.push(c);
+            value_of_label.push(l);
+            v.push(i as f64 * per_minute);
+        }
+    }
+    let n = ts.len();
+    write(
+        path,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+            ("code", Arc::new(StringArray::from(code))),
+            ("job", Arc::new(StringArray::from(vec![job; n]))),
+            (label, Arc::new(StringArray::from(value_of_label))),
+            ("value", Arc::new(Float64Array::from(v))),
+        ],
+    );
+}
+
 fn dataset(path: &Path, shuffle: bool) {
     let (ts, code, v) = rows(600, shuffle);
     let n = ts.len();
@@ -554,28 +581,9 @@ fn grouping_by_a_label_no_series_has_is_a_warning_with_a_suggestion() {
          bad = http_requests_total{job=\"svc\", code=~\"5..\"}\n    total = http_requests_total{job=\"svc\"}\n  }\n}\n",
     )
     .unwrap();
-    let (mut ts, mut code, mut tenant, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (c, t) in [("200", "a"), ("200", "b"), ("500", "a"), ("500", "b")] {
-        for i in 0..120i64 {
-            ts.push(i * 60_000);
-            code.push(c);
-            tenant.push(t);
-            v.push(i as f64 * if c == "200" { 100.0 } else { 1.0 });
-        }
-    }
-    let n = ts.len();
     let data = d.path().join("g.parquet");
-    write(
-        &data,
-        vec![
-            ("timestamp", Arc::new(Int64Array::from(ts))),
-            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
-            ("code", Arc::new(StringArray::from(code))),
-            ("job", Arc::new(StringArray::from(vec!["svc"; n]))),
-            ("tenant", Arc::new(StringArray::from(tenant))),
-            ("value", Arc::new(Float64Array::from(v))),
-        ],
-    );
+    let series = [("200", "a", 100.0), ("200", "b", 100.0), ("500", "a", 1.0), ("500", "b", 1.0)];
+    labelled_counters(&data, "svc", "tenant", &series, 120);
     let run = |slo_text: Option<&str>| {
         if let Some(t) = slo_text {
             std::fs::write(&src, t).unwrap();
@@ -653,27 +661,8 @@ fn data_files_with_different_label_columns_keep_every_label() {
     let a = d.path().join("a.parquet");
     dataset(&a, false);
     let b = d.path().join("b.parquet");
-    let (mut ts, mut code, mut method, mut v) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (c, m) in [("200", "Get"), ("200", "List"), ("500", "Get"), ("500", "List")] {
-        for i in 0..600i64 {
-            ts.push(i * 60_000);
-            code.push(c);
-            method.push(m);
-            v.push(i as f64 * if c == "200" { 10.0 } else { 0.1 });
-        }
-    }
-    let n = ts.len();
-    write(
-        &b,
-        vec![
-            ("timestamp", Arc::new(Int64Array::from(ts))),
-            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
-            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
-            ("code", Arc::new(StringArray::from(code))),
-            ("grpc_method", Arc::new(StringArray::from(method))),
-            ("value", Arc::new(Float64Array::from(v))),
-        ],
-    );
+    let series = [("200", "Get", 10.0), ("200", "List", 10.0), ("500", "Get", 0.1), ("500", "List", 0.1)];
+    labelled_counters(&b, "api", "grpc_method", &series, 600);
     for order in [[&a, &b], [&b, &a]] {
         let v = json(&[
             "backtest",
