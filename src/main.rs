@@ -106,8 +106,8 @@ enum Command {
         /// Write every recorded series and ALERTS at every evaluation to this Parquet file.
         #[arg(long)]
         timeline: Option<PathBuf>,
-        /// Memory the query engine may use before it spills to disk (e.g. 512M, 2G).
-        #[arg(long, default_value = "1G")]
+        /// Memory the whole run may hold (e.g. 512M, 2G; `auto`: half of physical memory); the query engine spills to disk within half of it.
+        #[arg(long, default_value = "auto")]
         memory_limit: String,
         /// No progress bar.
         #[arg(long)]
@@ -305,6 +305,25 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Parses `--memory-limit` (a size, or `auto` for half of physical
+/// memory), bounds the process by it and returns the query engine's share.
+fn memory_limit_flag(flag: &str) -> Result<usize, driver::IoError> {
+    let limit = if flag.trim().eq_ignore_ascii_case("auto") {
+        slo::memory::default_limit()
+    } else {
+        match slo::backtest::parse_size(flag) {
+            Some(n) if n >= 16 << 20 => n,
+            _ => {
+                return Err(driver::IoError::new(format!(
+                    "--memory-limit: `{flag}` is not a size of 16M or more like 512M or 2G (or `auto`)"
+                )))
+            }
+        }
+    };
+    slo::memory::set_limit(limit, flag.trim());
+    Ok(slo::memory::engine_share(limit))
 }
 
 fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
@@ -578,11 +597,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             let Some(step_ms) = slo::sema::eval::parse_duration(&step).filter(|ms| *ms >= 1000) else {
                 return Err(driver::IoError::new(format!("--step: `{step}` is not a duration of 1s or more")));
             };
-            let Some(memory_limit) = slo::backtest::parse_size(&memory_limit) else {
-                return Err(driver::IoError::new(format!(
-                    "--memory-limit: `{memory_limit}` is not a size like 512M or 2G"
-                )));
-            };
+            let memory_limit = memory_limit_flag(&memory_limit)?;
             let files = driver::expand(&default_paths(paths))?;
             if files.is_empty() {
                 return Err(driver::IoError::new("no .slo files found"));
@@ -663,11 +678,13 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                 print_diags(&Diagnostics(bt.warnings.clone()), &bt.sources, Format::Human);
             }
             if let Some(path) = &timeline {
+                slo::memory::phase("writing the timeline");
                 let n = slo::backtest::timeline::write(&bt, path).map_err(driver::IoError::new)?;
                 if !quiet {
                     eprintln!("timeline: {n} samples written to {}", path.display());
                 }
             }
+            slo::memory::phase("building the report");
             let report = slo::backtest::report::build(&bt, &program, &settings);
             let text = match format {
                 ReportFormat::Table => {
@@ -888,8 +905,13 @@ enum DataCommand {
         paths: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = InspectFormat::Table)]
         format: InspectFormat,
-        /// Memory the query engine may use before it spills to disk.
-        #[arg(long, default_value = "1G")]
+        /// .slo files or directories: also list what each selector the SLOs read matches, and warn
+        /// about selectors that match nothing, latency thresholds that are not a bucket, and
+        /// grouping labels no series has.
+        #[arg(long = "slo", value_name = "PATH")]
+        slos: Vec<PathBuf>,
+        /// Memory the whole run may hold (e.g. 512M, 2G; `auto`: half of physical memory).
+        #[arg(long, default_value = "auto")]
         memory_limit: String,
     },
     /// Write Parquet data as OpenMetrics text (for promtool tsdb create-blocks-from openmetrics).
@@ -901,7 +923,8 @@ enum DataCommand {
         format: ExportFormat,
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, default_value = "1G")]
+        /// Memory the whole run may hold (e.g. 512M, 2G; `auto`: half of physical memory).
+        #[arg(long, default_value = "auto")]
         memory_limit: String,
     },
 }
@@ -929,12 +952,7 @@ enum ExportFormat {
 fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
     use slo::metrics::{self, import::Format as F};
     let source = |paths: Vec<PathBuf>, memory_limit: &str| -> Result<slo::backtest::data::Source, driver::IoError> {
-        let Some(memory_limit) = slo::backtest::parse_size(memory_limit) else {
-            return Err(driver::IoError::new(format!(
-                "--memory-limit: `{memory_limit}` is not a size like 512M or 2G"
-            )));
-        };
-        Ok(slo::backtest::data::Source { paths, memory_limit })
+        Ok(slo::backtest::data::Source { paths, memory_limit: memory_limit_flag(memory_limit)? })
     };
     let data_failure = |errs| {
         let f = slo::backtest::data_failure(slo::source::SourceMap::new(), errs);
@@ -989,10 +1007,26 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
                 }
             }
         }
-        DataCommand::Inspect { paths, format, memory_limit } => {
+        DataCommand::Inspect { paths, format, slos, memory_limit } => {
             let src = source(paths, &memory_limit)?;
-            match metrics::inspect::run(&src) {
-                Ok(r) => {
+            let program = if slos.is_empty() {
+                None
+            } else {
+                let files = driver::expand(&slos)?;
+                if files.is_empty() {
+                    return Err(driver::IoError::new("--slo: no .slo files found"));
+                }
+                let Some((_, program)) = checked(&files, None)? else { return Ok(1) };
+                Some(program)
+            };
+            match metrics::inspect::run(&src, program.as_ref()) {
+                Ok(mut r) => {
+                    if let Some(problems) = r.problems.take() {
+                        let mut sources = slo::source::SourceMap::new();
+                        let warnings = slo::backtest::problem_warnings(&problems, &mut sources);
+                        print_diags(&Diagnostics(warnings), &sources, Format::Human);
+                        r.problems = Some(problems);
+                    }
                     match format {
                         InspectFormat::Table => print!("{}", metrics::inspect::table(&r)),
                         InspectFormat::Json => {
@@ -1037,5 +1071,6 @@ fn run_data(command: DataCommand) -> Result<u8, driver::IoError> {
 
 // The front end allocates many small nodes; mimalloc is markedly faster
 // than glibc's allocator at that (bench/check_10k.py).
+// Wrapped to count what the process holds, for --memory-limit.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: slo::memory::Capped<mimalloc::MiMalloc> = slo::memory::Capped::new(mimalloc::MiMalloc);

@@ -58,14 +58,21 @@ pub fn handle_signals() {
         let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
         let _ = std::thread::Builder::new().name("slo-signals".into()).spawn(move || {
             if let Some(sig) = signals.forever().next() {
-                let _g = CRITICAL.lock().unwrap_or_else(|e| e.into_inner());
-                for p in live().drain(..) {
-                    let _ = std::fs::remove_file(p);
-                }
-                std::process::exit(128 + sig);
+                exit_cleanly(|| 128 + sig);
             }
         });
     });
+}
+
+/// Ends the process the way an interrupted run ends: waits for any
+/// [`critical`] section, removes our live temporary files, then exits with
+/// the code `last` returns (it may print why first).
+pub fn exit_cleanly(last: impl FnOnce() -> i32) -> ! {
+    let _g = CRITICAL.lock().unwrap_or_else(|e| e.into_inner());
+    for p in live().drain(..) {
+        let _ = std::fs::remove_file(p);
+    }
+    std::process::exit(last())
 }
 
 /// The directory a file path lives in (`.` for a bare name).

@@ -283,7 +283,11 @@ struct Pass<'a> {
     sink: &'a mut dyn FnMut(Job),
     stats: Stats,
     cur: Option<Current>,
-    done: HashSet<Vec<(String, String)>>,
+    /// Hashes of the series already finished: one seen again means the rows
+    /// are not grouped by series. A hash collision only costs a sorted
+    /// re-read (never a wrong answer), and 8 bytes a series keep memory
+    /// small when there are millions.
+    done: HashSet<u64>,
     lo: i64,
     hi: i64,
     conflict: Option<(String, i64)>,
@@ -346,17 +350,25 @@ fn series_text(key: &[(String, String)]) -> String {
     format!("{name}{{{}}}", rest.join(", "))
 }
 
+/// A fixed-key hash of a series' labels (the same in every run).
+fn series_hash(key: &[(String, String)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
+
 impl Pass<'_> {
     fn finish_current(&mut self) {
         if let Some(c) = self.cur.take() {
             if c.wanted {
                 self.stats.series += 1;
                 self.stats.samples += c.ts.len() as u64;
-                self.done.insert(c.key.clone());
+                self.done.insert(series_hash(&c.key));
                 (self.sink)((c.key, c.ts, c.v, c.stale));
                 return;
             }
-            self.done.insert(c.key);
+            self.done.insert(series_hash(&c.key));
         }
     }
 
@@ -426,7 +438,7 @@ impl Pass<'_> {
             key.sort();
             if self.cur.as_ref().is_none_or(|c| c.key != key) {
                 self.finish_current();
-                if self.done.contains(&key) {
+                if self.done.contains(&series_hash(&key)) {
                     return Ok(Err(Restart::Unsorted));
                 }
                 let wanted = (self.wants)(&key);

@@ -353,6 +353,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         Err(e) => return Err(Failure::usage(sources, "slo::backtest::runtime", e.to_string(), "")),
     };
     let t0 = std::time::Instant::now();
+    crate::memory::phase("reading the data");
     let probe_leaves = Leaves::new(planner.leaves.clone(), Grid { from: 0, step: 1, len: 0 });
     let (range, rows, out_of_range) = match data::guarded(&src.paths, || data::probe(&src, &probe_leaves, &rt)) {
         Ok(r) => r,
@@ -414,14 +415,8 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let mut warnings = Vec::new();
     let leaf_errors = std::mem::take(&mut lv.errors);
     let outs = lv.finish();
-    // Selectors that matched no series at all, with the buckets that do
-    // exist when only an `le` matcher missed.
-    let mut empty: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (spec, out) in planner.leaves.iter().zip(&outs) {
-        if out.matched == 0 {
-            empty.entry(spec.text.clone()).or_default().extend(out.missed_buckets.iter().cloned());
-        }
-    }
+    let selector_problems = selector_problems(&planner.leaves, &outs);
+    crate::memory::phase("evaluating the rules");
     let bar = progress_bar(opts.progress, len as u64, "evaluate");
     let (store, eval_errors) = evaluate(&mut steps, &outs, &grid, summed, &bar);
     bar.finish_and_clear();
@@ -436,62 +431,10 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     }
     let mut sources = sources;
     let mut note = |code: &'static str, message: String, label: &str, help: &str| {
-        let id = sources.add(Source::new("<backtest>", message.clone(), Origin::User));
-        warnings.push(Diagnostic::warning(code, Span::new(id, 0, message.len()), message, label).with_help(help));
+        warnings.push(warning(&mut sources, code, message, label, help));
     };
-    for (e, buckets) in empty {
-        if buckets.is_empty() {
-            note(
-                "slo::backtest::no_match",
-                format!("no series in the data match `{e}`"),
-                "matches nothing",
-                "an SLI that reads nothing has no value; check the metric name and labels against `slo data inspect`-style listings of the data",
-            );
-        } else {
-            let mut les: Vec<&String> = buckets.iter().collect();
-            les.sort_by(|a, b| le_order(a).total_cmp(&le_order(b)).then(a.cmp(b)));
-            let listed: Vec<String> = les.iter().map(|l| format!("le=\"{l}\"")).collect();
-            note(
-                "slo::backtest::no_bucket",
-                format!(
-                    "no bucket of the histogram matches the `le` of `{e}`; its buckets are {}",
-                    listed.join(", ")
-                ),
-                "no such bucket",
-                "a latency threshold must be one of the histogram's bucket boundaries: set `below` to one of the buckets listed (the SLI has no value until then, in Prometheus too)",
-            );
-        }
-    }
-    // Grouping labels no matched series has (`group_by = [tennant]` over
-    // data labelled `tenant`): every group would read `tennant=""`.
-    let mut absent: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for (spec, out) in planner.leaves.iter().zip(&outs) {
-        for l in &out.absent_grouping {
-            let metric = spec.sel.metric().unwrap_or("").to_string();
-            absent.entry((l.clone(), metric)).or_default().extend(out.labels_seen.iter().cloned());
-        }
-    }
-    for ((label, metric), seen) in absent {
-        let near = seen
-            .iter()
-            .map(|s| (strsim::damerau_levenshtein(s, &label), s))
-            .filter(|(d, _)| *d <= 2)
-            .min()
-            .map(|(_, s)| format!("did you mean `{s}`? "))
-            .unwrap_or_default();
-        let listed: Vec<&str> = seen.iter().map(String::as_str).collect();
-        note(
-            "slo::backtest::group_label_absent",
-            format!(
-                "the SLI is grouped by `{label}`, but no `{metric}` series in the data has that label (its labels: {})",
-                listed.join(", ")
-            ),
-            "grouping label absent",
-            &format!(
-                "{near}every series then falls in one group with an empty `{label}`, and alerts carry `{label}=\"\"`: \
-                 group by labels the data has"
-            ),
-        );
+    for p in selector_problems {
+        note(p.code, p.message, &p.label, &p.help);
     }
     for e in leaf_errors.into_iter().chain(eval_errors) {
         note("slo::backtest::eval", e, "evaluation failed", "Prometheus would log this rule evaluation as failed");
@@ -561,6 +504,140 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         })
         .collect();
     Ok(Backtest { grid, data_start_ms: first, groups, store, alerts, stats, warnings, sources })
+}
+
+/// A problem a selector of the SLOs has with the data: it matches nothing,
+/// misses every bucket of its histogram, or groups by a label no series has.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+    pub label: String,
+    pub help: String,
+}
+
+/// How many series of the data a selector the SLOs read matches.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SelectorFinding {
+    pub selector: String,
+    pub matched_series: u64,
+}
+
+/// What the leaves found wrong with their selectors, in a stable order:
+/// selectors matching nothing (by selector text), then absent grouping
+/// labels (by label and metric). The backtest reports them as warnings and
+/// `slo data inspect --slo` lists them.
+pub fn selector_problems(specs: &[plan::LeafSpec], outs: &[leaves::LeafOut]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut note = |code: &'static str, message: String, label: &str, help: &str| {
+        problems.push(Problem { code, message, label: label.to_string(), help: help.to_string() });
+    };
+    // Selectors that matched no series at all, with the buckets that do
+    // exist when only an `le` matcher missed.
+    let mut empty: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // One per selector, however many windows and functions read it.
+    for (spec, out) in specs.iter().zip(outs) {
+        if out.matched == 0 {
+            empty.entry(spec.sel.text()).or_default().extend(out.missed_buckets.iter().cloned());
+        }
+    }
+    for (e, buckets) in empty {
+        if buckets.is_empty() {
+            note(
+                "slo::backtest::no_match",
+                format!("no series in the data match `{e}`"),
+                "matches nothing",
+                "an SLI that reads nothing has no value; check the metric name and labels against `slo data inspect`-style listings of the data",
+            );
+        } else {
+            let mut les: Vec<&String> = buckets.iter().collect();
+            les.sort_by(|a, b| le_order(a).total_cmp(&le_order(b)).then(a.cmp(b)));
+            let listed: Vec<String> = les.iter().map(|l| format!("le=\"{l}\"")).collect();
+            note(
+                "slo::backtest::no_bucket",
+                format!(
+                    "no bucket of the histogram matches the `le` of `{e}`; its buckets are {}",
+                    listed.join(", ")
+                ),
+                "no such bucket",
+                "a latency threshold must be one of the histogram's bucket boundaries: set `below` to one of the buckets listed (the SLI has no value until then, in Prometheus too)",
+            );
+        }
+    }
+    // Grouping labels no matched series has (`group_by = [tennant]` over
+    // data labelled `tenant`): every group would read `tennant=""`.
+    let mut absent: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (spec, out) in specs.iter().zip(outs) {
+        for l in &out.absent_grouping {
+            let metric = spec.sel.metric().unwrap_or("").to_string();
+            absent.entry((l.clone(), metric)).or_default().extend(out.labels_seen.iter().cloned());
+        }
+    }
+    for ((label, metric), seen) in absent {
+        let near = seen
+            .iter()
+            .map(|s| (strsim::damerau_levenshtein(s, &label), s))
+            .filter(|(d, _)| *d <= 2)
+            .min()
+            .map(|(_, s)| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
+        let listed: Vec<&str> = seen.iter().map(String::as_str).collect();
+        note(
+            "slo::backtest::group_label_absent",
+            format!(
+                "the SLI is grouped by `{label}`, but no `{metric}` series in the data has that label (its labels: {})",
+                listed.join(", ")
+            ),
+            "grouping label absent",
+            &format!(
+                "{near}every series then falls in one group with an empty `{label}`, and alerts carry `{label}=\"\"`: \
+                 group by labels the data has"
+            ),
+        );
+    }
+    problems
+}
+
+/// A warning about the data, with the message as its own source (there is
+/// no .slo text to point at).
+fn warning(sources: &mut SourceMap, code: &'static str, message: String, label: &str, help: &str) -> Diagnostic {
+    let id = sources.add(Source::new("<backtest>", message.clone(), Origin::User));
+    Diagnostic::warning(code, Span::new(id, 0, message.len()), message, label).with_help(help)
+}
+
+/// [`Problem`]s as warnings to render.
+pub fn problem_warnings(problems: &[Problem], sources: &mut SourceMap) -> Vec<Diagnostic> {
+    problems.iter().map(|p| warning(sources, p.code, p.message.clone(), &p.label, &p.help)).collect()
+}
+
+/// Every selector the SLOs read, with how many series of the data it
+/// matches (over all of the data's time), and the problems of
+/// [`selector_problems`]: `slo data inspect --slo`.
+pub fn inspect_selectors(
+    program: &ir::Program,
+    src: &data::Source,
+) -> Result<(Vec<SelectorFinding>, Vec<Problem>), Vec<data::DataError>> {
+    let engine = |message: String| vec![data::DataError::Engine { message }];
+    let popts = crate::promql::Options::default();
+    let groups = crate::promql::groups(program, &popts).map_err(|e| engine(e.diagnostic().message))?;
+    let (_, planner) = plan_groups(&groups).map_err(engine)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| engine(e.to_string()))?;
+    // One step: what is wanted is which series match, not their values.
+    let mut lv = Leaves::new(planner.leaves.clone(), Grid { from: data::MAX_MS, step: 1, len: 1 });
+    let bar = indicatif::ProgressBar::hidden();
+    data::guarded(&src.paths, || data::scan(src, &mut lv, data::MIN_MS, data::MAX_MS, &rt, &bar))?;
+    let outs = lv.finish();
+    let mut found: BTreeMap<String, u64> = BTreeMap::new();
+    for (spec, out) in planner.leaves.iter().zip(&outs) {
+        let n = found.entry(spec.sel.text()).or_default();
+        *n = (*n).max(out.matched);
+    }
+    let findings = found.into_iter().map(|(selector, n)| SelectorFinding { selector, matched_series: n }).collect();
+    Ok((findings, selector_problems(&planner.leaves, &outs)))
 }
 
 /// Where a bucket boundary sorts: its value (`+Inf` last), text that does

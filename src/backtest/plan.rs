@@ -38,6 +38,12 @@ impl Sel {
         (others.iter().all(|m| m.is_match(get(&m.name))) && !on_le.iter().all(|m| m.is_match(le))).then_some(le)
     }
 
+    /// The selector as PromQL (`name{label="value", …}`), for messages.
+    pub fn text(&self) -> String {
+        let ms: Vec<String> = self.matchers.iter().map(|m| m.to_string()).collect();
+        format!("{}{{{}}}", self.name.as_deref().unwrap_or(""), ms.join(", "))
+    }
+
     pub fn matches(&self, labels: &[(String, String)]) -> bool {
         let get = |k: &str| labels.iter().find(|(n, _)| n == k).map_or("", |(_, v)| v.as_str());
         if let Some(n) = &self.name {

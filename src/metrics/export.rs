@@ -156,6 +156,7 @@ pub enum Failure {
 
 /// Writes the data as OpenMetrics to `out` (atomically, 0644).
 pub fn run(src: &Source, out: &Path) -> Result<Written, Failure> {
+    crate::memory::phase("exporting the data");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -32,6 +32,13 @@ pub struct Report {
     pub resolution: Resolution,
     pub gaps: Gaps,
     pub metrics: Vec<Metric>,
+    /// With `--slo`: every selector the SLOs read and the series it matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selectors: Option<Vec<crate::backtest::SelectorFinding>>,
+    /// With `--slo`: selectors matching nothing, thresholds that are not a
+    /// bucket, grouping labels no series has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<crate::backtest::Problem>>,
 }
 
 /// Series' resolutions (median spacings), summarised over the series with
@@ -152,48 +159,43 @@ fn summarise((key, ts, v, stale): Series) -> One {
     }
 }
 
-struct Collect(Vec<One>);
-
-impl SeriesSink for Collect {
-    fn series(&mut self, s: Series) {
-        self.0.push(summarise(s));
-    }
-    fn restart(&mut self) {
-        self.0.clear();
-    }
+/// Folds each series into the report as it is read, so that memory grows
+/// with the number of metrics (and 8 bytes per series for the medians),
+/// not with the series' labels.
+struct Tally {
+    r: Report,
+    metrics: BTreeMap<String, (Metric, Vec<i64>)>,
+    resolutions: Vec<i64>,
+    gaps: Vec<Gap>,
 }
 
-/// Reads the data and builds the report.
-pub fn run(src: &Source) -> Result<Report, Vec<DataError>> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
-    let mut sink = Collect(Vec::new());
-    crate::backtest::data::guarded(&src.paths, || each_series(src, &rt, &mut sink))?;
-    Ok(report(src, sink.0))
-}
+impl Tally {
+    fn new(files: Vec<String>) -> Tally {
+        Tally {
+            r: Report {
+                files,
+                series: 0,
+                samples: 0,
+                stale_markers: 0,
+                nan_values: 0,
+                first: None,
+                last: None,
+                first_ms: None,
+                last_ms: None,
+                resolution: Resolution::default(),
+                gaps: Gaps::default(),
+                metrics: Vec::new(),
+                selectors: None,
+                problems: None,
+            },
+            metrics: BTreeMap::new(),
+            resolutions: Vec::new(),
+            gaps: Vec::new(),
+        }
+    }
 
-fn report(src: &Source, all: Vec<One>) -> Report {
-    let mut metrics: BTreeMap<String, (Metric, Vec<i64>)> = BTreeMap::new();
-    let mut resolutions = Vec::new();
-    let mut gaps: Vec<Gap> = Vec::new();
-    let mut r = Report {
-        files: src.paths.iter().map(|p| p.display().to_string()).collect(),
-        series: 0,
-        samples: 0,
-        stale_markers: 0,
-        nan_values: 0,
-        first: None,
-        last: None,
-        first_ms: None,
-        last_ms: None,
-        resolution: Resolution::default(),
-        gaps: Gaps::default(),
-        metrics: Vec::new(),
-    };
-    for one in all {
+    fn add(&mut self, one: One) {
+        let r = &mut self.r;
         r.series += 1;
         r.samples += one.samples;
         r.stale_markers += one.stale;
@@ -204,9 +206,11 @@ fn report(src: &Source, all: Vec<One>) -> Report {
         if let Some(l) = one.last {
             r.last_ms = Some(r.last_ms.map_or(l, |x: i64| x.max(l)));
         }
-        let (m, res) = metrics
-            .entry(one.name.clone())
-            .or_insert_with(|| (Metric { name: one.name.clone(), ..Default::default() }, Vec::new()));
+        if !self.metrics.contains_key(&one.name) {
+            let m = Metric { name: one.name.clone(), ..Default::default() };
+            self.metrics.insert(one.name.clone(), (m, Vec::new()));
+        }
+        let Some((m, res)) = self.metrics.get_mut(&one.name) else { return };
         m.series += 1;
         m.samples += one.samples;
         m.stale_markers += one.stale;
@@ -214,7 +218,7 @@ fn report(src: &Source, all: Vec<One>) -> Report {
         match one.resolution {
             Some(x) => {
                 res.push(x);
-                resolutions.push(x);
+                self.resolutions.push(x);
             }
             None => r.resolution.single_sample_series += 1,
         }
@@ -222,28 +226,62 @@ fn report(src: &Source, all: Vec<One>) -> Report {
         if one.gap_count > 0 {
             r.gaps.series_with_gaps += 1;
         }
-        gaps.extend(one.gaps);
-        if gaps.len() > 4 * LARGEST_GAPS {
-            sort_gaps(&mut gaps);
-            gaps.truncate(LARGEST_GAPS);
+        self.gaps.extend(one.gaps);
+        if self.gaps.len() > 4 * LARGEST_GAPS {
+            sort_gaps(&mut self.gaps);
+            self.gaps.truncate(LARGEST_GAPS);
         }
     }
-    sort_gaps(&mut gaps);
-    gaps.truncate(LARGEST_GAPS);
-    r.gaps.largest = gaps;
-    r.resolution.min_ms = resolutions.iter().min().copied();
-    r.resolution.max_ms = resolutions.iter().max().copied();
-    r.resolution.median_ms = lower_median(&mut resolutions);
-    r.first = r.first_ms.map(super::fmt_ms);
-    r.last = r.last_ms.map(super::fmt_ms);
-    r.metrics = metrics
-        .into_values()
-        .map(|(mut m, mut res)| {
-            m.resolution_ms = lower_median(&mut res);
-            m
-        })
-        .collect();
-    r
+
+    fn report(self) -> Report {
+        let Tally { mut r, metrics, mut resolutions, mut gaps } = self;
+        sort_gaps(&mut gaps);
+        gaps.truncate(LARGEST_GAPS);
+        r.gaps.largest = gaps;
+        r.resolution.min_ms = resolutions.iter().min().copied();
+        r.resolution.max_ms = resolutions.iter().max().copied();
+        r.resolution.median_ms = lower_median(&mut resolutions);
+        r.first = r.first_ms.map(super::fmt_ms);
+        r.last = r.last_ms.map(super::fmt_ms);
+        r.metrics = metrics
+            .into_values()
+            .map(|(mut m, mut res)| {
+                m.resolution_ms = lower_median(&mut res);
+                m
+            })
+            .collect();
+        r
+    }
+}
+
+impl SeriesSink for Tally {
+    fn series(&mut self, s: Series) {
+        self.add(summarise(s));
+    }
+    fn restart(&mut self) {
+        *self = Tally::new(std::mem::take(&mut self.r.files));
+    }
+}
+
+/// Reads the data and builds the report; with a program, also what the
+/// selectors of its SLOs find in the data.
+pub fn run(src: &Source, program: Option<&crate::ir::Program>) -> Result<Report, Vec<DataError>> {
+    crate::memory::phase("reading the data");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+    let mut sink = Tally::new(src.paths.iter().map(|p| p.display().to_string()).collect());
+    crate::backtest::data::guarded(&src.paths, || each_series(src, &rt, &mut sink))?;
+    let mut report = sink.report();
+    if let Some(program) = program {
+        crate::memory::phase("matching the SLOs' selectors");
+        let (selectors, problems) = crate::backtest::inspect_selectors(program, src)?;
+        report.selectors = Some(selectors);
+        report.problems = Some(problems);
+    }
+    Ok(report)
 }
 
 fn sort_gaps(g: &mut [Gap]) {
@@ -316,6 +354,18 @@ pub fn table(r: &Report) -> String {
             opt_dur(m.resolution_ms),
             m.gaps
         ));
+    }
+    if let Some(selectors) = &r.selectors {
+        out.push_str(&format!("\n{:>8}  selector the SLOs read\n", "series"));
+        for f in selectors {
+            out.push_str(&format!("{:>8}  {}\n", f.matched_series, f.selector));
+        }
+        let problems = r.problems.as_deref().unwrap_or_default();
+        if problems.is_empty() {
+            out.push_str("every selector matches series of the data\n");
+        } else {
+            out.push_str(&format!("{} problem(s), shown as warnings above\n", problems.len()));
+        }
     }
     out
 }

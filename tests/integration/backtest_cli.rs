@@ -1,7 +1,7 @@
 //! `slo synth` and `slo backtest` end to end through the binary: the report,
 //! determinism, the timeline, and every kind of bad input.
 
-use super::common::{slo, write_parquet as write};
+use super::common::{slo, slo_peak_rss, write_parquet as write};
 use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
@@ -452,16 +452,13 @@ fn unsorted_data_under_a_small_memory_limit_spills_and_agrees() {
     let p = path.to_str().unwrap();
     let roomy = json(&["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet"]);
     let tight =
-        json(&["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet", "--memory-limit", "4M"]);
+        json(&["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet", "--memory-limit", "16M"]);
     assert_eq!(roomy["data"]["sorted_by_engine"], true);
     assert_eq!(roomy["slos"], tight["slos"]);
     assert_eq!(roomy["data"]["samples"], n as u64);
-    // Far too little memory: a diagnostic with the fix, exit 2, no panic.
+    // Less than a run can start with: a usage error naming the minimum.
     let (code, _, err) = slo(&["backtest", "bench/bench.slo", "--data", p, "--quiet", "--memory-limit", "64K"]);
-    assert!(
-        code == 0 || (code == 2 && err.contains("slo::data::memory") && err.contains("--memory-limit")),
-        "{code}: {err}"
-    );
+    assert!(code == 2 && err.contains("--memory-limit") && err.contains("16M or more"), "{code}: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
 
@@ -565,6 +562,32 @@ fn a_latency_threshold_that_is_not_a_bucket_is_no_data_and_says_so() {
     for a in slo["alerts"].as_array().unwrap() {
         assert!(a["firing"].as_array().unwrap().is_empty(), "fired without data: {a}");
     }
+    // `slo data inspect --slo` names the same missing bucket before any backtest.
+    let (v, err) = inspect_with_slos(&data, &src);
+    assert!(err.contains("slo::backtest::no_bucket"), "{err}");
+    let problems = v["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["code"], "slo::backtest::no_bucket");
+    let msg = problems[0]["message"].as_str().unwrap();
+    assert!(
+        msg.contains(r#"le=~"0*\\.30*""#) && msg.contains(r#"its buckets are le="0.25", le="0.4", le="+Inf""#),
+        "{msg}"
+    );
+    let sels = v["selectors"].as_array().unwrap();
+    assert!(
+        sels.iter().any(|s| s["matched_series"] == 0 && s["selector"].as_str().unwrap().contains(".30*")),
+        "{sels:?}"
+    );
+    assert!(sels.iter().any(|s| s["matched_series"].as_u64().unwrap() > 0), "{sels:?}");
+}
+
+/// `slo data inspect DATA --slo SRC --format json`: the report and the
+/// warnings on stderr.
+fn inspect_with_slos(data: &Path, src: &Path) -> (serde_json::Value, String) {
+    let (code, out, err) =
+        slo(&["data", "inspect", data.to_str().unwrap(), "--slo", src.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    (serde_json::from_str(&out).unwrap(), err)
 }
 
 /// `group_by = [tennant]` over data labelled `tenant` passed check,
@@ -595,11 +618,18 @@ fn grouping_by_a_label_no_series_has_is_a_warning_with_a_suggestion() {
     assert!(err.contains("slo::backtest::group_label_absent"), "{err}");
     assert!(err.contains("grouped by `tennant`") && err.contains("did you mean `tenant`?"), "{err}");
     assert!(err.contains("its labels: code, job, tenant"), "{err}");
+    let (v, err) = inspect_with_slos(&data, &src);
+    assert!(err.contains("did you mean `tenant`?"), "{err}");
+    let codes: Vec<&str> = v["problems"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["slo::backtest::group_label_absent"]);
     // Grouping by the label the data has is silent.
     let fixed = std::fs::read_to_string(&src).unwrap().replace("tennant", "tenant");
     let (code, _, err) = run(Some(&fixed));
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("group_label_absent"), "{err}");
+    let (v, _) = inspect_with_slos(&data, &src);
+    assert_eq!(v["problems"], serde_json::json!([]));
+    assert!(v["selectors"].as_array().unwrap().iter().all(|s| s["matched_series"].as_u64().unwrap() > 0), "{v}");
 }
 
 /// Rows with a null timestamp or a null metric name were skipped with exit
@@ -831,4 +861,81 @@ fn timestamps_out_of_range_are_counted_and_reported() {
     assert!(err.contains("slo::data::timestamp_range") && err.contains("4 rows"), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["data"]["out_of_range"], 4);
+}
+
+/// `--memory-limit` bounds the whole process, not only the query engine's
+/// pool: at 64M, `data inspect` of a file of a million series held 564 MB.
+/// Now a run either fits (the per-series state is small) or stops with
+/// `slo::memory::limit` and exit 2 before the heap passes the limit (plus
+/// its slack); RSS is compared with a run on a tiny file, measured here.
+#[test]
+fn memory_limit_bounds_the_whole_process() {
+    let d = tempfile::tempdir().unwrap();
+    let many = d.path().join("many.parquet");
+    let series = 300_000usize;
+    let (mut ts, mut insts, mut codes, mut vals) = (vec![], vec![], vec![], vec![]);
+    for i in 0..series {
+        for t in 0..2i64 {
+            ts.push(1_700_000_000_000 + t * 60_000);
+            insts.push(format!("instance-{i:07}"));
+            codes.push(if i % 10 == 0 { "500" } else { "200" });
+            vals.push((t * 60 + (i % 7) as i64) as f64);
+        }
+    }
+    let n = ts.len();
+    write(
+        &many,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
+            ("instance", Arc::new(StringArray::from(insts))),
+            ("code", Arc::new(StringArray::from(codes))),
+            ("value", Arc::new(Float64Array::from(vals))),
+        ],
+    );
+    let tiny = d.path().join("tiny.parquet");
+    write(
+        &tiny,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(vec![1_700_000_000_000, 1_700_000_060_000]))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; 2]))),
+            ("job", Arc::new(StringArray::from(vec!["api"; 2]))),
+            ("value", Arc::new(Float64Array::from(vec![1.0, 2.0]))),
+        ],
+    );
+    let (m, t) = (many.to_str().unwrap(), tiny.to_str().unwrap());
+    // What the process costs beyond its heap (code, stacks, allocator pages).
+    let (code, _, err, base) = slo_peak_rss(&["data", "inspect", t, "--memory-limit", "64M"]);
+    assert_eq!(code, 0, "{err}");
+    let bound = |limit_mib: u64| base + (limit_mib + limit_mib / 8).max(limit_mib + 16) * 1024 + 24 * 1024;
+    for args in [
+        vec!["data", "inspect", m, "--memory-limit", "64M"],
+        vec!["data", "inspect", m, "--slo", "bench/bench.slo", "--memory-limit", "64M"],
+        vec!["backtest", "bench/bench.slo", "--data", m, "--quiet", "--memory-limit", "64M"],
+        vec!["data", "export", m, "--out", d.path().join("m.om").to_str().unwrap(), "--memory-limit", "64M"],
+    ] {
+        let (code, out, err, rss) = slo_peak_rss(&args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(rss <= bound(64), "{args:?}: peak RSS {rss} KiB > {} KiB (tiny run: {base} KiB)", bound(64));
+        if args[1] == "inspect" {
+            assert!(out.contains("300000"), "{out}");
+        }
+    }
+    // A run that needs more than the limit (a year at 1s steps) stops with
+    // the code, the phase and the fix, and exit 2.
+    let year = ["--from", "2023-06-01T00:00:00Z", "--to", "2024-06-01T00:00:00Z", "--step", "5s"];
+    let mut args = vec!["backtest", "bench/bench.slo", "--data", t, "--quiet", "--memory-limit", "64M"];
+    args.extend(year);
+    let (code, _, err, rss) = slo_peak_rss(&args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("error[slo::memory::limit]") && err.contains("--memory-limit 64M"), "{err}");
+    assert!(err.contains("while reading the data") || err.contains("while evaluating the rules"), "{err}");
+    assert!(err.contains("help: raise --memory-limit"), "{err}");
+    assert!(rss <= bound(64), "peak RSS {rss} KiB > {} KiB", bound(64));
+    // With room, the same run completes.
+    let mut args = vec!["backtest", "bench/bench.slo", "--data", t, "--quiet", "--memory-limit", "2G"];
+    args.extend(year);
+    let (code, _, err, _) = slo_peak_rss(&args);
+    assert_eq!(code, 0, "{err}");
 }

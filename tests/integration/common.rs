@@ -46,6 +46,28 @@ pub fn slo(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// Runs the binary like [`slo`] and measures its peak resident set size in
+/// KiB (python3's `getrusage` of the one child it waited for).
+pub fn slo_peak_rss(args: &[&str]) -> (i32, String, String, u64) {
+    const WRAP: &str = "import resource, subprocess, sys\n\
+        r = subprocess.run(sys.argv[1:])\n\
+        print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n\
+        sys.exit(r.returncode if r.returncode >= 0 else 128 - r.returncode)\n";
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(WRAP)
+        .arg(env!("CARGO_BIN_EXE_slo"))
+        .args(args)
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("python3 runs (CI installs it)");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let (err, rss) = err.trim_end().rsplit_once('\n').unwrap_or(("", err.trim_end()));
+    let rss = rss.trim().parse().unwrap_or_else(|_| panic!("no RSS figure in {err}{rss}"));
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), err.to_string(), rss)
+}
+
 /// Writes named columns as one Parquet file (a dataset for the backtester).
 pub fn write_parquet(path: &Path, cols: Vec<(&str, datafusion::arrow::array::ArrayRef)>) {
     use datafusion::arrow::array::RecordBatch;

@@ -1,0 +1,265 @@
+//! The process-wide memory limit (`--memory-limit`).
+//!
+//! [`Capped`] wraps the global allocator and counts the bytes the process
+//! holds on its heap. With a limit set ([`set_limit`]):
+//!
+//! - the query engine's pool gets [`engine_share`] of it and spills to disk
+//!   beyond that;
+//! - when the heap first grows past the limit, a watcher thread stops the run
+//!   the way a signal would: it waits for any multi-file commit, removes the
+//!   run's temporary files, prints `slo::memory::limit` naming the phase the
+//!   run was in ([`phase`]) and exits 2;
+//! - an allocation that would take the heap past the limit by more than
+//!   [`slack`] (one huge allocation, or other threads allocating while the
+//!   watcher stops the run) ends the process at once with the same message
+//!   (temporary files are then swept by the next run).
+//!
+//! So the heap never exceeds `limit + slack`. What is not heap — the binary's
+//! code, thread stacks, the allocator's own slack — comes on top; README's
+//! "Memory" section gives the figures measured by
+//! `memory_limit_bounds_the_whole_process`.
+
+use std::alloc::{GlobalAlloc, Layout};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock};
+use std::thread::Thread;
+
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static LIMIT: AtomicUsize = AtomicUsize::new(usize::MAX);
+static HARD: AtomicUsize = AtomicUsize::new(usize::MAX);
+static TRIPPED: AtomicBool = AtomicBool::new(false);
+static WATCHER: OnceLock<Thread> = OnceLock::new();
+static PHASE: Mutex<&'static str> = Mutex::new("starting");
+
+/// A global allocator that counts what the process holds and enforces the
+/// limit. `main` installs it around mimalloc.
+pub struct Capped<A>(pub A);
+
+impl<A> Capped<A> {
+    pub const fn new(inner: A) -> Capped<A> {
+        Capped(inner)
+    }
+}
+
+#[inline]
+fn grow(n: usize) {
+    let now = IN_USE.fetch_add(n, Relaxed).wrapping_add(n);
+    if now > PEAK.load(Relaxed) {
+        PEAK.fetch_max(now, Relaxed);
+    }
+    if now > LIMIT.load(Relaxed) {
+        over(now);
+    }
+}
+
+#[inline]
+fn shrink(n: usize) {
+    IN_USE.fetch_sub(n, Relaxed);
+}
+
+#[cold]
+fn over(now: usize) {
+    if now > HARD.load(Relaxed) {
+        hard_stop(now);
+    }
+    if !TRIPPED.swap(true, Relaxed) {
+        if let Some(t) = WATCHER.get() {
+            t.unpark();
+        }
+    }
+}
+
+// SAFETY: every method forwards to the wrapped allocator with the same
+// arguments; the counting only reads and writes atomics.
+unsafe impl<A: GlobalAlloc> GlobalAlloc for Capped<A> {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        grow(layout.size());
+        // SAFETY: forwarded as is.
+        let p = unsafe { self.0.alloc(layout) };
+        if p.is_null() {
+            shrink(layout.size());
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        grow(layout.size());
+        // SAFETY: forwarded as is.
+        let p = unsafe { self.0.alloc_zeroed(layout) };
+        if p.is_null() {
+            shrink(layout.size());
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as is.
+        unsafe { self.0.dealloc(ptr, layout) };
+        shrink(layout.size());
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let old = layout.size();
+        if new_size > old {
+            grow(new_size - old);
+        }
+        // SAFETY: forwarded as is.
+        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
+        if p.is_null() {
+            if new_size > old {
+                shrink(new_size - old);
+            }
+        } else if new_size < old {
+            shrink(old - new_size);
+        }
+        p
+    }
+}
+
+/// How far past the limit the heap may go while the run is being stopped.
+pub fn slack(limit: usize) -> usize {
+    (limit / 8).max(16 << 20)
+}
+
+/// The part of the limit the query engine's pool may use before spilling;
+/// the rest is for slo's own per-series state.
+pub fn engine_share(limit: usize) -> usize {
+    limit / 2
+}
+
+/// Bytes the process holds on its heap now.
+pub fn in_use() -> usize {
+    IN_USE.load(Relaxed)
+}
+
+/// The most the process has held on its heap so far.
+pub fn peak() -> usize {
+    PEAK.load(Relaxed)
+}
+
+/// Names what the run is doing, for the message when the limit is reached.
+pub fn phase(what: &'static str) {
+    *PHASE.lock().unwrap_or_else(|e| e.into_inner()) = what;
+}
+
+/// The default limit: half of the machine's physical memory (4 GiB when it
+/// cannot be read).
+pub fn default_limit() -> usize {
+    // SAFETY: sysconf only reads system configuration.
+    let (pages, size) = unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
+    if pages > 0 && size > 0 {
+        ((pages as u128 * size as u128) / 2).min(usize::MAX as u128) as usize
+    } else {
+        4 << 30
+    }
+}
+
+/// Sets the limit for the rest of the process (once; later calls only lower
+/// it) and starts the watcher that stops the run when it is reached.
+pub fn set_limit(limit: usize, flag: &str) {
+    *FLAG.lock().unwrap_or_else(|e| e.into_inner()) = flag.to_string();
+    HARD.store(limit.saturating_add(slack(limit)), Relaxed);
+    LIMIT.store(limit, Relaxed);
+    WATCHER.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("slo-memory".into())
+            .spawn(|| loop {
+                std::thread::park();
+                if TRIPPED.load(Relaxed) {
+                    crate::output::exit_cleanly(|| {
+                        let (msg, help) = message(IN_USE.load(Relaxed));
+                        eprintln!("{msg}");
+                        eprintln!("{help}");
+                        2
+                    });
+                }
+            })
+            .map(|h| h.thread().clone())
+            .unwrap_or_else(|_| std::thread::current())
+    });
+    // The heap may already be past a small limit.
+    if in_use() > limit {
+        over(in_use());
+    }
+}
+
+static FLAG: Mutex<String> = Mutex::new(String::new());
+
+fn message(now: usize) -> (String, String) {
+    let phase = *PHASE.lock().unwrap_or_else(|e| e.into_inner());
+    let flag = FLAG.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let limit = LIMIT.load(Relaxed);
+    (
+        format!(
+            "error[slo::memory::limit]: the run needs more memory than --memory-limit {flag} ({}) while {phase} (it held {})",
+            mib(limit),
+            mib(now)
+        ),
+        format!("  help: {HELP}"),
+    )
+}
+
+const HELP: &str = "raise --memory-limit; the query engine spills to disk within half of it, but slo's own state (per series, per rule and per evaluation step) does not: fewer series, a shorter --from/--to range or a longer --step need less";
+
+fn mib(b: usize) -> String {
+    format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
+}
+
+/// Writes the message without allocating and ends the process at once.
+#[cold]
+fn hard_stop(now: usize) -> ! {
+    use std::fmt::Write as _;
+    struct Buf {
+        b: [u8; 1024],
+        n: usize,
+    }
+    impl std::fmt::Write for Buf {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let take = s.len().min(self.b.len() - self.n);
+            self.b[self.n..self.n + take].copy_from_slice(&s.as_bytes()[..take]);
+            self.n += take;
+            Ok(())
+        }
+    }
+    let mut buf = Buf { b: [0; 1024], n: 0 };
+    let limit = LIMIT.load(Relaxed);
+    // try_lock: never wait inside the allocator (reading needs no allocation).
+    let phase = PHASE.try_lock().map_or("running", |p| *p);
+    let flag = FLAG.try_lock();
+    let flag = flag.as_deref().map_or("", |f| f.as_str());
+    let _ = write!(
+        buf,
+        "error[slo::memory::limit]: the run needs more memory than --memory-limit {flag} ({} MiB) while {phase} (one allocation would take it to {} MiB)\n  help: {HELP}\n",
+        limit >> 20,
+        now >> 20
+    );
+    // SAFETY: writing a stack buffer to stderr and exiting without unwinding
+    // or running destructors (we are inside the allocator).
+    unsafe {
+        libc::write(2, buf.b.as_ptr().cast(), buf.n);
+        libc::_exit(2);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_is_an_eighth_or_16_mib() {
+        assert_eq!(slack(64 << 20), 16 << 20);
+        assert_eq!(slack(1 << 30), 128 << 20);
+        assert_eq!(engine_share(1 << 30), 512 << 20);
+    }
+
+    #[test]
+    fn the_default_is_half_of_physical_memory() {
+        let d = default_limit();
+        assert!(d >= 256 << 20, "{d}");
+    }
+}
