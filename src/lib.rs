@@ -32,4 +32,5 @@ pub mod stdlib;
 pub mod syntax;
 pub mod synth;
 pub mod term;
+pub mod units;
 pub mod yamlin;

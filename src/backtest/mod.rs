@@ -167,42 +167,7 @@ pub fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Fai
     Failure { diagnostics, sources, exit }
 }
 
-pub fn fmt_ts(ms: i64) -> String {
-    match jiff::Timestamp::from_millisecond(ms) {
-        Ok(t) => t.to_string(),
-        Err(_) => format!("{ms}ms"),
-    }
-}
-
-/// Parses `--from`/`--to`: RFC 3339, or unix seconds (fractions allowed).
-pub fn parse_time(s: &str) -> Option<i64> {
-    if let Ok(x) = s.parse::<f64>() {
-        return (x.is_finite() && x.abs() < 1e13).then(|| (x * 1000.0).round() as i64);
-    }
-    s.parse::<jiff::Timestamp>().ok().map(|t| t.as_millisecond())
-}
-
-/// Parses a byte size (`512M`, `2G`, `1073741824`).
-pub fn parse_size(s: &str) -> Option<usize> {
-    let s = s.trim();
-    let (num, mul) = match s.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
-        Some((i, _)) => {
-            let unit = s[i..].to_ascii_uppercase();
-            let mul: u64 = match unit.trim_end_matches("IB").trim_end_matches('B') {
-                "" => 1,
-                "K" => 1 << 10,
-                "M" => 1 << 20,
-                "G" => 1 << 30,
-                "T" => 1 << 40,
-                _ => return None,
-            };
-            (&s[..i], mul)
-        }
-        None => (s, 1),
-    };
-    let n: f64 = num.trim().parse().ok()?;
-    (n.is_finite() && n > 0.0).then_some((n * mul as f64) as usize)
-}
+pub use crate::units::{fmt_ts, parse_size, parse_time};
 
 fn collect_ranges(n: &Node, out: &mut HashSet<String>) {
     match n {

@@ -132,33 +132,10 @@ pub fn render(problems: &[Problem]) -> String {
     out
 }
 
+/// A span in milliseconds as `1h2m3.5s`-style text.
+pub use crate::units::fmt_span as fmt_duration;
 /// Millisecond timestamps as RFC 3339.
-pub fn fmt_ms(ms: i64) -> String {
-    crate::backtest::fmt_ts(ms)
-}
-
-/// A duration in milliseconds as `1h2m3.5s`-style text.
-pub fn fmt_duration(ms: i64) -> String {
-    if ms <= 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = ms;
-    for (unit, len) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)] {
-        if rest >= len {
-            out.push_str(&format!("{}{unit}", rest / len));
-            rest %= len;
-        }
-    }
-    if rest > 0 || out.is_empty() {
-        if rest % 1000 == 0 {
-            out.push_str(&format!("{}s", rest / 1000));
-        } else {
-            out.push_str(&format!("{}s", rest as f64 / 1000.0));
-        }
-    }
-    out
-}
+pub use crate::units::fmt_ts as fmt_ms;
 
 /// Characters of a name or value shown in messages at most.
 const SHOWN: usize = 200;

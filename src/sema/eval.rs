@@ -148,75 +148,16 @@ pub fn num(lit: &ast::Lit, strip: &str, diags: &mut Diagnostics) -> Option<f64> 
 
 /// Parses `1h30m`, `500ms`, `28d` to milliseconds (PromQL units).
 pub fn duration_ms(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<u64> {
-    let mut total: u64 = 0;
-    let mut digits = String::new();
-    let b = lit.text.as_bytes();
-    let mut i = 0;
-    let overflow = |diags: &mut Diagnostics| {
-        diags.push(crate::syntax::error::bad_number(lit.span, &lit.text));
-        None
-    };
-    while i < b.len() {
-        if b[i].is_ascii_digit() {
-            digits.push(b[i] as char);
-            i += 1;
-            continue;
-        }
-        let (unit, len) = if b[i..].starts_with(b"ms") {
-            (1, 2)
-        } else {
-            (
-                match b[i] {
-                    b's' => 1_000,
-                    b'm' => 60_000,
-                    b'h' => 3_600_000,
-                    b'd' => 86_400_000,
-                    b'w' => 7 * 86_400_000,
-                    b'y' => 365 * 86_400_000,
-                    _ => return overflow(diags),
-                },
-                1,
-            )
-        };
-        let Ok(n) = digits.parse::<u64>() else { return overflow(diags) };
-        let Some(v) = n.checked_mul(unit).and_then(|v| v.checked_add(total)) else { return overflow(diags) };
-        total = v;
-        digits.clear();
-        i += len;
-    }
-    Some(total)
-}
-
-/// Parses a duration from the command line (`1m`, `30s`).
-pub fn parse_duration(text: &str) -> Option<u64> {
-    let lit = ast::Lit { text: text.to_string(), span: Span::default() };
-    let ok = !text.is_empty() && text.starts_with(|c: char| c.is_ascii_digit());
-    let mut sink = Diagnostics::default();
-    let ms = duration_ms(&lit, &mut sink)?;
-    (ok && sink.0.is_empty()).then_some(ms)
-}
-
-/// Prints a duration the way a user would write it: `1h30m`, `28d`, `500ms`.
-pub fn fmt_duration(ms: u64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = ms;
-    for (unit, n) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
-        if rest >= n {
-            out.push_str(&format!("{}{unit}", rest / n));
-            rest %= n;
+    match crate::units::duration_ms(&lit.text) {
+        Ok(ms) => Some(ms),
+        Err(_) => {
+            diags.push(crate::syntax::error::bad_number(lit.span, &lit.text));
+            None
         }
     }
-    out
 }
 
-/// A burn factor for messages: 14.4 → "14.4x", 0.93333… → "0.9333x".
-pub fn fmt_factor(f: f64) -> String {
-    let s = format!("{f:.4}");
-    format!("{}x", s.trim_end_matches('0').trim_end_matches('.'))
-}
+pub use crate::units::{fmt_duration, fmt_factor, fmt_pct, parse_duration};
 
 /// A percent literal's number (the text before `%`) computed exactly from
 /// its decimal digits.
@@ -324,33 +265,6 @@ pub fn percent_parts(text: &str) -> Option<PercentParts> {
 
 /// A percent below 100% whose complement a double cannot hold.
 pub const PERCENT_PRECISION: &str = "slo::value::percent_precision";
-
-/// Percent for messages: 0.999 → "99.9%".
-pub fn fmt_pct(r: f64) -> String {
-    let s = format!("{:.4}", r * 100.0);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "100" && r < 1.0 {
-        // 99.99999999999% is not 100%: the ratio's own digits, shifted.
-        return pct_digits(r);
-    }
-    format!("{s}%")
-}
-
-/// A ratio in (0, 1) as a percent with all its shortest round-trip digits:
-/// 0.9999999999999 → "99.99999999999%".
-fn pct_digits(r: f64) -> String {
-    let d = format!("{r:?}");
-    let Some(frac) = d.strip_prefix("0.") else { return format!("{}%", r * 100.0) };
-    let frac = format!("{frac:0<2}");
-    let (int, rest) = frac.split_at(2);
-    let int = int.trim_start_matches('0');
-    let int = if int.is_empty() { "0" } else { int };
-    if rest.is_empty() {
-        format!("{int}%")
-    } else {
-        format!("{int}.{rest}%")
-    }
-}
 
 pub fn rate_per_sec(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<f64> {
     let (n, unit) = lit.text.split_once('/')?;
