@@ -352,8 +352,16 @@ pub fn import(name: &str, text: &str) -> Imported {
                             );
                         }
                         if let Err((key, why)) = s {
-                            let s = input.key(ind_at, key);
-                            input.error(s, format!("SLO `{}`: {why}", o.name), "not translatable", "write this SLI by hand: .slo SLIs are events, latency, gauge or timeslices over Prometheus selectors");
+                            // The objective's keys are the SLO's; the metric's, the indicator's.
+                            let on_slo =
+                                matches!(key, "budgetingMethod" | "objectives" | "timeSliceTarget" | "op" | "value");
+                            let s = input.key(if on_slo { o.at } else { ind_at }, key);
+                            let help = match key {
+                                "budgetingMethod" | "timeSliceTarget" => THRESHOLD_HELP,
+                                _ if why.contains(" groups by (") => "group both queries by the same labels; they become the SLO's group_by",
+                                _ => "write this SLI by hand: .slo SLIs are events, latency, gauge or timeslices over Prometheus selectors",
+                            };
+                            input.error(s, format!("SLO `{}`: {why}", o.name), "not translatable", help);
                         }
                         continue;
                     }
@@ -473,6 +481,9 @@ struct SliText {
     notes: Vec<String>,
 }
 
+/// How a threshold metric translates, for the errors when it does not.
+const THRESHOLD_HELP: &str = "use Timeslices budgeting with `timeSliceTarget: 1` (a slice is good when all its points are); for the share of requests faster than a bound, use a ratioMetric: the histogram's `le` bucket over its count";
+
 /// Why an indicator does not translate, and the key to point at.
 type SliError = (&'static str, String);
 
@@ -540,7 +551,7 @@ fn sli_text(ind: &Value, objective: &Value, method: &str, slice: Option<&str>) -
         return Err((
             "budgetingMethod",
             format!(
-                "a threshold metric under {method} budgeting counts good data points, whose number depends on how often the query is evaluated; .slo has no counterpart: use Timeslices budgeting with `timeSliceTarget: 1` (each slice is good when all its points are), or, for the share of requests faster than a bound, a ratioMetric of the histogram's `le` bucket over its count"
+                "a threshold metric under {method} budgeting counts good data points, whose number depends on how often the query is evaluated: .slo has no counterpart"
             ),
         ));
     }

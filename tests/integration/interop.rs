@@ -621,3 +621,97 @@ fn sum_by_in_sloth_queries_becomes_group_by() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("groups by (handler) but the total query by (route)"), "{err}");
 }
+
+/// OpenSLO threshold metrics over `histogram_quantile` were rejected;
+/// "p99 below 300ms in every slice" (Timeslices, `timeSliceTarget: 1`) is a
+/// slice condition `quantile(0.99, h) < 300ms`, and `sum by (le, route)` the
+/// SLO's group_by. A quantile threshold over Occurrences (a share of
+/// evaluation points, not of requests) is skipped with an error at
+/// `budgetingMethod`; SLOs whose alert policy does not translate are
+/// skipped; the rest of the file is written and checks.
+#[test]
+fn openslo_quantile_thresholds_and_sum_by_translate_and_the_rest_is_kept() {
+    use slo::ir::{CmpOp, Sli, SliceQuantity};
+    let d = tempfile::tempdir().unwrap();
+    let spec = repo().join("tests/interop/openslo-mixed.yaml");
+    let (code, _, err) = slo(&["import", "openslo", spec.to_str().unwrap(), "--out", d.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("imported 2 of 5 SLOs; skipped 3 (errors above)"), "{err}");
+    assert!(err.contains("SLO `p99-occurrences`: a threshold metric under Occurrences budgeting"), "{err}");
+    assert!(err.contains("openslo-mixed.yaml:88:3]"), "at budgetingMethod: {err}");
+    assert!(err.contains("help: use Timeslices budgeting with `timeSliceTarget: 1`"), "{err}");
+    assert!(err.contains("SLO `browse`: its alert policy `on-errors` does not translate"), "{err}");
+    for name in ["p99-occurrences", "search", "browse"] {
+        assert!(err.contains(&format!("SLO `{name}` is not imported")), "{err}");
+    }
+    let text = std::fs::read_to_string(d.path().join("api.slo")).unwrap();
+    assert!(text.contains("alerts paging()") && !text.contains("error_count"), "{text}");
+    let files = vec![d.path().join("api.slo")];
+    let (p, diags) = slo::driver::check(&slo::driver::load(&files, d.path()).unwrap());
+    assert!(!diags.has_errors(), "{text}");
+    let q = find(&p, "p99_latency");
+    assert_eq!(q.group_by, vec!["route".to_string()]);
+    match &q.sli {
+        Sli::Timeslices { slice_ms: 60_000, good } => {
+            let [c] = good.all.as_slice() else { panic!("{good:?}") };
+            assert!(matches!(&c.lhs, SliceQuantity::Quantile { q, histogram }
+                if *q == 0.99 && histogram.metric.as_deref() == Some("http_request_duration_seconds")));
+            assert_eq!((c.op, c.rhs), (CmpOp::Lt, 0.3));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(find(&p, "availability").group_by, vec!["route".to_string()]);
+    assert_eq!(p.slos.len(), 2);
+    // The query's range differs from the slice: translated, with a warning.
+    let yaml = std::fs::read_to_string(&spec).unwrap();
+    let (code, _, err) = import_text("openslo", &yaml.replace("[1m])) by (le, route)", "[5m])) by (le, route)"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the quantile is measured over each 1m slice, not over the query's [5m]"), "{err}");
+    // Quantiles .slo does not compute are errors at the query.
+    for (from, to, why) in [
+        (
+            "sum(rate(http_request_duration_seconds_bucket{job=\"api\"}[1m])) by (le, route)",
+            "rate(http_request_duration_seconds_bucket{job=\"api\"}[1m])",
+            "the buckets are not summed",
+        ),
+        ("by (le, route))", "by (route))", "summed `by (le)`"),
+        ("value: 0.3\n", "value: 0.0003\n", "not a whole number of milliseconds"),
+    ] {
+        let (code, _, err) = import_text("openslo", &yaml.replace(from, to));
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(why) && err.contains("SLO `p99-latency` is not imported"), "{why}: {err}");
+    }
+    // `sum by` on one ratio query only: an error at that query.
+    let (code, _, err) = import_text(
+        "openslo",
+        &yaml.replace(
+            "sum by (route) (rate(http_requests_total{job=\"api\"}[5m]))",
+            "sum(rate(http_requests_total{job=\"api\"}[5m]))",
+        ),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the bad query groups by (route) but the total query by ()"), "{err}");
+    assert!(err.contains("SLO `availability` is not imported"), "{err}");
+}
+
+/// A threshold objective says every point of a slice is good (with
+/// `timeSliceTarget: 1`); the slice's average under the bound let a slice
+/// with a bad point count as good. The worst point is held to it: `max`
+/// for lt/lte, `min` for gt/gte.
+#[test]
+fn an_openslo_threshold_holds_every_point_of_the_slice() {
+    let yaml = std::fs::read_to_string(repo().join("examples/interop/openslo/latency-threshold.yaml")).unwrap();
+    let (code, out, err) = import_text("openslo", &yaml);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("good when max(fulfilment_lag_seconds{job=\"fulfilment\"}) <= 30"), "{out}");
+    let (code, out, err) = import_text("openslo", &yaml.replace("op: lte", "op: gt"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("good when min(fulfilment_lag_seconds{job=\"fulfilment\"}) > 30"), "{out}");
+    // Counted over Occurrences or RatioTimeslices, threshold points have no .slo counterpart.
+    for method in ["Occurrences", "RatioTimeslices"] {
+        let (code, out, err) =
+            import_text("openslo", &yaml.replace("budgetingMethod: Timeslices", &format!("budgetingMethod: {method}")));
+        assert_eq!(code, 1, "{err}");
+        assert!(out.is_empty() && err.contains(&format!("a threshold metric under {method} budgeting")), "{err}");
+    }
+}
