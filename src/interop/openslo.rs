@@ -679,7 +679,31 @@ fn alert_policy<'a>(
     p: &Value,
     find: &dyn Fn(&str, &str) -> Option<&'a Obj>,
 ) -> Option<String> {
-    let spec = get(p, "spec")?;
+    let Some(spec) = get(p, "spec") else {
+        let s = input.key(at, "alertPolicies");
+        input.invalid(s, format!("alert policy `{pid}` has no spec"), "add `spec.conditions`");
+        return None;
+    };
+    if get(spec, "alertWhenBreaching").and_then(Value::as_bool) == Some(false) {
+        let s = input.key(at, "alertWhenBreaching");
+        input.error(
+            s,
+            format!("alert policy `{pid}`: `alertWhenBreaching: false` does not alert when the condition holds"),
+            "no .slo counterpart",
+            "a .slo tier fires when its burn rate is breached; remove the policy from the SLO, or set `alertWhenBreaching: true`",
+        );
+        return None;
+    }
+    let targets = get(spec, "notificationTargets").and_then(Value::as_sequence).map_or(0, Vec::len);
+    if targets > 1 {
+        let s = input.key(at, "notificationTargets");
+        input.warn(
+            s,
+            format!("alert policy `{pid}`: {targets} notification targets; the first becomes the tiers' route"),
+            "one route",
+            "a .slo tier has one route: route the others in Alertmanager",
+        );
+    }
     let mut t = format!("alerts {pid}() {{\n");
     let route = get(spec, "notificationTargets")
         .and_then(Value::as_sequence)
@@ -717,7 +741,18 @@ fn alert_policy<'a>(
         let op = cond.and_then(|c| get_str(c, "op")).unwrap_or_default();
         let threshold = cond.and_then(|c| get(c, "threshold")).and_then(Value::as_f64);
         let lookback = cond.and_then(|c| get_str(c, "lookbackWindow")).and_then(|w| duration(&w));
-        let after = cond.and_then(|c| get_str(c, "alertAfter")).and_then(|w| slo_duration(&w));
+        let after_text = cond.and_then(|c| get_str(c, "alertAfter"));
+        let after = after_text.as_deref().and_then(slo_duration);
+        if let (Some(a), None) = (&after_text, &after) {
+            let s = input.key(at, "alertAfter");
+            input.error(
+                s,
+                format!("alert condition `{cname}`: `alertAfter: {a}` is not a duration"),
+                "not a duration",
+                "write it in s, m, h, d or w, like `5m`",
+            );
+            continue;
+        }
         let (Some(threshold), Some((ln, lu))) = (threshold, lookback) else {
             let s = input.key(at, "condition");
             input.error(
@@ -760,6 +795,13 @@ fn alert_policy<'a>(
         let severity = if ["page", "ticket", "critical", "warning", "info"].contains(&sev.as_str()) {
             sev.clone()
         } else {
+            let s = input.key(at, "severity");
+            input.warn(
+                s,
+                format!("alert condition `{cname}`: severity `{sev}` becomes `page`, with the label openslo_severity=\"{sev}\""),
+                "not a .slo severity",
+                "a tier's severity is one of page, ticket, critical, warning, info; route on `openslo_severity`, or set one of those",
+            );
             "page".into()
         };
         // `fast-burn` → `FastBurn`.

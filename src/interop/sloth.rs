@@ -92,6 +92,18 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
             );
         }
         let _ = writeln!(out, "service {svc} {{");
+        for k in spec.as_mapping().into_iter().flat_map(|m| m.keys()) {
+            let k = scalar(k).unwrap_or_default();
+            if !["version", "service", "labels", "slos"].contains(&k.as_str()) {
+                let s = at(&input, &k);
+                input.warn(
+                    s,
+                    format!("`{k}` is not translated"),
+                    "dropped",
+                    "a Sloth spec reads `service`, `labels` and `slos`; add its meaning to the .slo file by hand, or fix the key",
+                );
+            }
+        }
         let labels = string_map(get(spec, "labels"));
         // Sloth specs conventionally name the owner as a label.
         if let Some((_, owner)) = labels.iter().find(|(k, _)| k == "owner" || k == "team") {
@@ -351,17 +363,39 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
                 let _ = writeln!(out, "}}\n");
                 let mut decls = vec![format!("slo {id}")];
                 decls.extend(alerts_name.map(|a| format!("alerts {a}")));
-                // Fields that do not carry over.
-                for k in slo.as_mapping().into_iter().flat_map(|m| m.keys()) {
-                    let k = scalar(k).unwrap_or_default();
-                    if !["name", "objective", "description", "labels", "sli", "alerting"].contains(&k.as_str()) {
-                        let s = input.key(here, &k);
-                        input.warn(
-                            s,
-                            format!("SLO `{sname}`: `{k}` is not translated"),
-                            "dropped",
-                            "add its meaning to the .slo file by hand",
-                        );
+                // Fields that do not carry over, at every level Sloth reads:
+                // a misspelled `disable` would otherwise page silently.
+                let k2 = |k: &'static str, c: &'static str| if crd { c } else { k };
+                let (page, ticket) = (k2("page_alert", "pageAlert"), k2("ticket_alert", "ticketAlert"));
+                let levels: [(Option<&Value>, &str, Vec<&str>); 6] = [
+                    (Some(slo), "the SLO", vec!["name", "objective", "description", "labels", "sli", "alerting"]),
+                    (sli, "`sli`", vec!["events", "raw", "plugin"]),
+                    (events, "`events`", vec![k2("error_query", "errorQuery"), k2("total_query", "totalQuery")]),
+                    (alerting, "`alerting`", vec!["name", "labels", "annotations", page, ticket]),
+                    (alerting.and_then(|a| get(a, page)), "the page alert", vec!["disable", "labels", "annotations"]),
+                    (
+                        alerting.and_then(|a| get(a, ticket)),
+                        "the ticket alert",
+                        vec!["disable", "labels", "annotations"],
+                    ),
+                ];
+                for (v, what, known) in levels {
+                    for k in v.and_then(Value::as_mapping).into_iter().flat_map(|m| m.keys()) {
+                        let k = scalar(k).unwrap_or_default();
+                        // Keys in the other format's spelling are errors already.
+                        let other = SPELLINGS.iter().any(|(a, b)| k == *a || k == *b);
+                        if !known.contains(&k.as_str()) && !other {
+                            let s = input.key(here, &k);
+                            input.warn(
+                                s,
+                                format!("SLO `{sname}`: `{k}` in {what} is not translated"),
+                                "dropped",
+                                format!(
+                                    "Sloth reads {} here; add its meaning to the .slo file by hand, or fix the key",
+                                    known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                                ),
+                            );
+                        }
                     }
                 }
                 let at = input.key(here, "name");

@@ -715,3 +715,40 @@ fn an_openslo_threshold_holds_every_point_of_the_slice() {
         assert!(out.is_empty() && err.contains(&format!("a threshold metric under {method} budgeting")), "{err}");
     }
 }
+
+/// Settings the importers read past without a word: a misspelled Sloth
+/// `disable` (the alert then pages), an OpenSLO `alertAfter` that is not a
+/// duration (the tier lost its `for`), an unknown severity (paged), and a
+/// composite whose objectives give `targetPercent` (its objective became
+/// 99%). Each is now a warning or an error at its key.
+#[test]
+fn alert_settings_and_targets_are_never_read_past_silently() {
+    let spec = format!(
+        "version: \"prometheus/v1\"\nservice: \"api\"\nslos:\n{}",
+        sloth_slo("availability", "").replace("disable: true", "disabled: true")
+    );
+    let (code, _, err) =
+        import_text("sloth", &spec.replace("    alerting:\n", "    alerting:\n      name: ApiErrors\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("SLO `availability`: `disabled` in the page alert is not translated"), "{err}");
+    assert!(err.contains("Sloth reads `disable`, `labels`, `annotations` here"), "{err}");
+    let storefront = std::fs::read_to_string(repo().join("examples/interop/openslo/storefront.yaml")).unwrap();
+    let (code, out, err) =
+        import_text("openslo", &storefront.replace("    alertAfter: 2m", "    alertAfter: 2 minutes"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("alert condition `fast-burn`: `alertAfter: 2 minutes` is not a duration"), "{err}");
+    assert!(err.contains("SLO `availability` is not imported"), "{err}");
+    assert!(out.contains("slo checkout_good_minutes") && !out.contains("slo availability"), "{out}");
+    let (code, out, err) = import_text("openslo", &storefront.replace("  severity: page\n", "  severity: high\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("alert condition `fast-burn`: severity `high` becomes `page`"), "{err}");
+    assert!(out.contains(r#"openslo_severity: "high""#), "{out}");
+    let (code, out, err) =
+        import_text("openslo", &storefront.replace("      target: 0.995\n", "      targetPercent: 99.5\n"));
+    assert_eq!(code, 0, "{err}");
+    let journeys = out.split("slo journeys for").nth(1).expect("the composite");
+    assert!(
+        journeys.trim_start().split('\n').nth(1).is_some_and(|l| l.contains("objective = 99.5% over 28d")),
+        "{out}"
+    );
+}
