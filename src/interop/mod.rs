@@ -3,7 +3,10 @@
 //! Importers read YAML into `serde_yaml_ng::Value`s, translate what the
 //! language can express into .slo text (formatted by [`crate::fmt`]), and
 //! report everything else as a diagnostic anchored at the YAML key it came
-//! from — nothing is dropped silently.
+//! from — nothing is dropped silently. Each SLO of the input is a [`Unit`],
+//! translated whole or skipped with an error at its name while the rest is
+//! kept; [`finish`] checks what an import would write and drops the SLOs
+//! whose .slo would not check, so whatever is written checks.
 
 pub mod openslo;
 pub mod sloth;

@@ -2,9 +2,31 @@
 //!
 //! Import reads multi-document YAML of `Service`, `SLI`, `SLO`,
 //! `AlertPolicy` and `AlertCondition` objects (inline or referenced by
-//! name) with Prometheus metric sources. Export writes one `Service` per
-//! service and one `SLO` per SLO (inline indicators), plus an
+//! name) with Prometheus metric sources. Each `SLO` object is one
+//! [`Unit`]: translated whole (its objectives, composite and alert
+//! policies) or skipped with an error at its name. Export writes one
+//! `Service` per service and one `SLO` per SLO (inline indicators), plus an
 //! `AlertPolicy` with `AlertCondition`s per alert policy.
+//!
+//! Indicators:
+//! - `ratioMetric` (counters): `good`/`bad` over `total`, each a plain
+//!   selector or `sum(rate(sel[…]))`; `sum by (l, …)` on both is the SLO's
+//!   `group_by` (different groupings are an error).
+//! - `thresholdMetric`: OpenSLO counts data points good when `value op
+//!   threshold`. How many points a window holds depends on how often the
+//!   query is evaluated, which OpenSLO leaves open, so only Timeslices
+//!   budgeting with `timeSliceTarget: 1` translates: a slice is good when
+//!   every point in it is, a `sli timeslices <timeSliceWindow>` condition.
+//!   A plain selector is held by its worst point (`max(sel) <= v` for
+//!   `lt`/`lte`, `min(sel) >= v` for `gt`/`gte`). `histogram_quantile(φ,
+//!   sum by (le, …) (rate(h_bucket[r])))` is `quantile(φ, h) op v` with `v`
+//!   seconds as a duration (whole milliseconds), the other `by` labels the
+//!   `group_by`; .slo measures the quantile over the slice, so a range `r`
+//!   other than the slice is a warning. Not translated (errors): unsummed
+//!   buckets (a quantile per series), `sum without`, a bucket filter on
+//!   `le`, `timeSliceTarget` below 1, and Occurrences or RatioTimeslices
+//!   (a share of evaluation points is not `sli latency`'s share of
+//!   requests; a ratioMetric of the `le` bucket over the count is).
 
 use super::{dur, get, get_str, ident, lit, map_lit, pct, scalar, Imported, Input, Translated, Unit};
 use crate::diag::Diagnostic;
