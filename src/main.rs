@@ -716,8 +716,7 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
             if slo::sema::eval::parse_duration(&period).is_none() {
                 return Err(driver::IoError::new(format!("--period: `{period}` is not a duration")));
             }
-            let mut code = 0;
-            let mut written = Vec::new();
+            let mut imports = Vec::new();
             for f in &files {
                 let name = f.display().to_string();
                 let r = match slo::interop::text(&name, slo::input::read_named("", f)?) {
@@ -728,34 +727,16 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     },
                 };
                 print_diags(&Diagnostics(r.diagnostics.clone()), &r.sources, Format::Human);
-                if r.has_errors() {
-                    code = 1;
-                    continue;
-                }
-                for (name, text) in r.files {
-                    if written.iter().any(|(n, _)| *n == name) {
-                        return Err(driver::IoError::new(format!(
-                            "two inputs define the service of `{name}`: import them into separate directories, or merge the specs into one file"
-                        )));
-                    }
-                    written.push((name, text));
-                }
+                imports.push(r);
             }
-            if code != 0 {
-                // Nothing is written when anything failed to translate.
-                return Ok(code);
+            // What did not translate or check is skipped (errors above); the rest is written.
+            let done = slo::interop::finish(imports).map_err(driver::IoError::new)?;
+            for (diags, sources) in done.reports.iter() {
+                print_diags(&Diagnostics(diags.clone()), sources, Format::Human);
             }
-            if let Some((diags, sources)) = slo::interop::check_translation(&written) {
-                print_diags(&Diagnostics(diags), &sources, Format::Human);
-                eprintln!(
-                    "error[slo::interop::unchecked]: the .slo translated from the input does not pass `slo check` (above); nothing was written"
-                );
-                eprintln!(
-                    "  help: rename or remove what the errors point at in the input (the generated names and labels come from it)"
-                );
-                return Ok(1);
-            }
+            let (summary, complete, written) = (done.summary(), done.complete, done.files);
             match &out {
+                Some(_) if written.is_empty() => {}
                 Some(dir) => {
                     let paths: Vec<PathBuf> = written.iter().map(|(name, _)| dir.join(name)).collect();
                     let outputs: Vec<(&str, &std::path::Path)> = paths.iter().map(|p| ("--out", p.as_path())).collect();
@@ -776,7 +757,8 @@ fn run(cli: Cli) -> Result<u8, driver::IoError> {
                     }
                 }
             }
-            Ok(0)
+            eprintln!("{summary}");
+            Ok(if complete { 0 } else { 1 })
         }
         Command::Export { to: ExportTo::Openslo, paths, out, root } => {
             let files = driver::expand(&default_paths(paths))?;

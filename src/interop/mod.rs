@@ -3,7 +3,10 @@
 //! Importers read YAML into `serde_yaml_ng::Value`s, translate what the
 //! language can express into .slo text (formatted by [`crate::fmt`]), and
 //! report everything else as a diagnostic anchored at the YAML key it came
-//! from — nothing is dropped silently.
+//! from — nothing is dropped silently. Each SLO of the input is a [`Unit`],
+//! translated whole or skipped with an error at its name while the rest is
+//! kept; [`finish`] checks what an import would write and drops the SLOs
+//! whose .slo would not check, so whatever is written checks.
 
 pub mod openslo;
 pub mod sloth;
@@ -14,16 +17,79 @@ use crate::source::{Origin, Source, SourceId, SourceMap, Span};
 use crate::syntax::strings::quote;
 use serde_yaml_ng::Value;
 
-/// The result of an import: .slo files (name, text) and diagnostics.
+/// The result of an import: .slo files (one per service, each SLO a
+/// [`Unit`] that is written or skipped as a whole) and diagnostics.
 pub struct Imported {
-    pub files: Vec<(String, String)>,
+    pub files: Vec<Translated>,
     pub diagnostics: Vec<Diagnostic>,
     pub sources: SourceMap,
+    /// SLOs of the input skipped outside any file (their document or
+    /// service did not translate); errors say why.
+    pub skipped: usize,
 }
 
 impl Imported {
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.is_error())
+    }
+
+    /// Every file with all its units, formatted (an `Err` is an importer bug).
+    pub fn texts(&self) -> Vec<(String, Result<String, String>)> {
+        self.files.iter().map(|f| (f.name.clone(), f.text(&vec![true; f.units.len()]))).collect()
+    }
+}
+
+/// One SLO of the input and the .slo declarations translated from it:
+/// they are written, or skipped, together.
+pub struct Unit {
+    /// The SLO's name in the input, and the span of its YAML key.
+    pub name: String,
+    pub at: Span,
+    /// Its declarations (.slo text, not yet formatted): its SLOs and the
+    /// alert policies only it calls.
+    pub text: String,
+    /// What `text` declares, as `slo <name>` or `alerts <name>`: a check
+    /// error inside one of them is this SLO's.
+    pub decls: Vec<String>,
+    /// The shared declarations (keys of [`Translated::shared`]) it calls.
+    pub uses: Vec<String>,
+}
+
+/// One .slo file of an import: a service and its SLOs.
+pub struct Translated {
+    /// `<service>.slo`
+    pub name: String,
+    /// The service's YAML key in the input.
+    pub at: Span,
+    /// The header comment and the service declaration.
+    pub head: String,
+    /// Declarations several units may call (OpenSLO alert policies), as
+    /// (`alerts <name>`, text): written when a kept unit uses them.
+    pub shared: Vec<(String, String)>,
+    pub units: Vec<Unit>,
+    /// SLOs of this service the importer skipped (errors say why).
+    pub skipped: usize,
+}
+
+impl Translated {
+    pub fn new(name: String, at: Span, head: String) -> Translated {
+        Translated { name, at, head, shared: Vec::new(), units: Vec::new(), skipped: 0 }
+    }
+
+    /// The file's .slo text with the units `keep` says, formatted; an
+    /// `Err` (the text does not parse) is an importer bug.
+    pub fn text(&self, keep: &[bool]) -> Result<String, String> {
+        let kept: Vec<&Unit> = self.units.iter().zip(keep).filter(|(_, k)| **k).map(|(u, _)| u).collect();
+        let mut t = self.head.clone();
+        for (key, text) in &self.shared {
+            if kept.iter().any(|u| u.uses.contains(key)) {
+                t.push_str(text);
+            }
+        }
+        for u in kept {
+            t.push_str(&u.text);
+        }
+        formatted(&t)
     }
 }
 
@@ -91,6 +157,26 @@ impl<'a> Input<'a> {
 
     pub fn invalid(&mut self, span: Span, message: impl Into<String>, help: impl Into<String>) {
         self.diags.push(Diagnostic::error("slo::interop::invalid", span, message, "here").with_help(help));
+    }
+
+    /// How many errors were reported so far: an SLO whose translation
+    /// added one is skipped.
+    pub fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// The SLO `name` (its YAML key at `span`) is skipped; the errors
+    /// before this one say why, and the file's other SLOs are kept.
+    pub fn skipped(&mut self, span: Span, name: &str) {
+        self.diags.push(
+            Diagnostic::error(
+                "slo::interop::untranslatable",
+                span,
+                format!("SLO `{name}` is not imported: it does not translate (errors above)"),
+                "skipped",
+            )
+            .with_help("fix what the errors above point at, or write this SLO by hand; the other SLOs are imported"),
+        );
     }
 }
 
@@ -257,7 +343,7 @@ pub fn summed_rate_grouped(query: &str) -> Result<(String, Vec<String>), String>
     summed_rate(&e, true).map(|s| (crate::promql::expr::selector(&s, &[]), by))
 }
 
-fn strip(e: &promql_parser::parser::Expr) -> &promql_parser::parser::Expr {
+pub(crate) fn strip(e: &promql_parser::parser::Expr) -> &promql_parser::parser::Expr {
     match e {
         promql_parser::parser::Expr::Paren(p) => strip(&p.expr),
         e => e,
@@ -329,21 +415,218 @@ pub fn formatted(text: &str) -> Result<String, String> {
     })
 }
 
-/// The text of an input file, or (not UTF-8) the import's result: a
-/// diagnostic at the first byte that is not UTF-8, nothing translated.
-/// The invariant of every import: what it writes passes `slo check`. The
-/// translated files are checked together, in memory, as `slo check` would
-/// check them in the output directory; when they do not pass, their errors
-/// (on the generated text) come back and nothing may be written. The
-/// importers translate what they can and refuse what they cannot; this is
-/// the net under both, so no translation is ever silently unusable.
-pub fn check_translation(files: &[(String, String)]) -> Option<(Vec<Diagnostic>, SourceMap)> {
-    let named: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
-    let loaded = crate::driver::load_strs(&named);
-    let (_, diags) = crate::driver::check(&loaded);
-    diags.has_errors().then(|| (diags.0.into_iter().filter(Diagnostic::is_error).collect(), loaded.sources))
+pub const UNCHECKED: &str = "slo::interop::unchecked";
+
+/// What an import writes: the files, and what to show after the
+/// importers' own diagnostics.
+pub struct Finished {
+    /// (file name, formatted .slo text): each passes `slo check`, together.
+    pub files: Vec<(String, String)>,
+    /// Check errors on the generated text, then the SLOs and files they
+    /// dropped (on the inputs), each with its own sources.
+    pub reports: Vec<(Vec<Diagnostic>, SourceMap)>,
+    /// SLOs in the inputs, and how many of them are written.
+    pub slos: usize,
+    pub imported: usize,
+    /// Everything translated and checked, no error anywhere: exit 0.
+    pub complete: bool,
 }
 
+impl Finished {
+    /// `imported 9 of 10 SLOs; skipped 1 (errors above)`.
+    pub fn summary(&self) -> String {
+        let s = |n: usize| if n == 1 { "" } else { "s" };
+        let head = format!("imported {} of {} SLO{}", self.imported, self.slos, s(self.slos));
+        match (self.complete, self.slos - self.imported) {
+            (true, _) => head,
+            (false, 0) => format!("{head}; errors above"),
+            (false, n) => format!("{head}; skipped {n} (errors above)"),
+        }
+    }
+}
+
+/// The invariant of every import: what it writes passes `slo check`.
+/// The translated files are checked together, in memory, as `slo check`
+/// would check them in the output directory. An error inside an SLO's
+/// declarations (or an alert policy only SLOs call) drops those SLOs, each
+/// with a `slo::interop::unchecked` error at its YAML key, and the rest is
+/// checked again; an error that belongs to no SLO (the service, …) drops
+/// its whole file, and one in no file all of them. A file whose every SLO
+/// was dropped is not written. `Err` when two inputs translate to the
+/// same file.
+pub fn finish(imports: Vec<Imported>) -> Result<Finished, String> {
+    struct File {
+        input: usize,
+        t: Translated,
+        keep: Vec<bool>,
+        alive: bool,
+    }
+    let mut errors = imports.iter().any(Imported::has_errors);
+    let mut slos = 0;
+    let mut files: Vec<File> = Vec::new();
+    let mut inputs: Vec<(Vec<Diagnostic>, SourceMap)> = Vec::new();
+    for (i, imp) in imports.into_iter().enumerate() {
+        slos += imp.skipped;
+        for t in imp.files {
+            slos += t.skipped + t.units.len();
+            if files.iter().any(|f| f.t.name == t.name) {
+                return Err(format!(
+                    "two inputs define the service of `{}`: import them into separate directories, or merge the specs into one file",
+                    t.name
+                ));
+            }
+            files.push(File { input: i, keep: vec![true; t.units.len()], alive: true, t });
+        }
+        inputs.push((Vec::new(), imp.sources));
+    }
+    let mut reports = Vec::new();
+    let written = loop {
+        // The text of every file still written; a file whose text does not
+        // parse (an importer bug) loses the units that do not parse alone.
+        let mut texts: Vec<(usize, String, String)> = Vec::new();
+        for (i, f) in files.iter_mut().enumerate() {
+            let had_units = !f.t.units.is_empty() || f.t.skipped > 0;
+            if !f.alive || had_units && !f.keep.contains(&true) {
+                continue;
+            }
+            let text = match f.t.text(&f.keep) {
+                Ok(t) => Ok(t),
+                Err(why) => {
+                    for k in 0..f.keep.len() {
+                        let only: Vec<bool> = (0..f.keep.len()).map(|j| j == k).collect();
+                        if f.keep[k] && f.t.text(&only).is_err() {
+                            f.keep[k] = false;
+                            let u = &f.t.units[k];
+                            inputs[f.input].0.push(
+                                Diagnostic::error(
+                                    "slo::interop::invalid",
+                                    u.at,
+                                    format!("internal error: the .slo generated for SLO `{}` does not parse", u.name),
+                                    "not imported",
+                                )
+                                .with_help(format!("please report this: {why}")),
+                            );
+                        }
+                    }
+                    f.t.text(&f.keep)
+                }
+            };
+            match text {
+                Ok(t) if !had_units || f.keep.contains(&true) => texts.push((i, f.t.name.clone(), t)),
+                Ok(_) => {}
+                Err(why) => {
+                    f.alive = false;
+                    inputs[f.input].0.push(
+                        Diagnostic::error(
+                            "slo::interop::invalid",
+                            f.t.at,
+                            format!("internal error: the generated {} does not parse", f.t.name),
+                            "not imported",
+                        )
+                        .with_help(format!("please report this: {why}")),
+                    );
+                }
+            }
+            errors |= !f.alive || f.keep.contains(&false);
+        }
+        if texts.is_empty() {
+            break texts;
+        }
+        let named: Vec<(&str, &str)> = texts.iter().map(|(_, n, t)| (n.as_str(), t.as_str())).collect();
+        let loaded = crate::driver::load_strs(&named);
+        let (_, diags) = crate::driver::check(&loaded);
+        let errs: Vec<Diagnostic> = diags.0.into_iter().filter(Diagnostic::is_error).collect();
+        if errs.is_empty() {
+            break texts;
+        }
+        errors = true;
+        // Which file, and which of its declarations, each error is in.
+        let mut drop: Vec<(usize, usize)> = Vec::new(); // (file, unit)
+        let mut fail: Vec<usize> = Vec::new(); // files
+        for d in &errs {
+            let module = loaded.modules.iter().find(|m| m.source == d.span.source && m.root);
+            let file = module.and_then(|m| texts.iter().find(|(_, n, _)| *n == m.name).map(|(i, _, _)| (*i, m)));
+            let Some((fi, m)) = file else {
+                fail.extend(texts.iter().map(|(i, _, _)| *i));
+                continue;
+            };
+            let key = m.file.items.iter().find(|it| it.span().start <= d.span.start && d.span.end <= it.span().end);
+            let key = match key {
+                Some(crate::syntax::ast::Item::Slo(s)) => Some(format!("slo {}", s.name.name)),
+                Some(crate::syntax::ast::Item::Alerts(a)) => Some(format!("alerts {}", a.name.name)),
+                _ => None,
+            };
+            let f = &files[fi];
+            let owners: Vec<usize> = key
+                .map(|k| {
+                    (0..f.t.units.len())
+                        .filter(|&u| f.keep[u] && (f.t.units[u].decls.contains(&k) || f.t.units[u].uses.contains(&k)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if owners.is_empty() {
+                fail.push(fi);
+            }
+            drop.extend(owners.into_iter().map(|u| (fi, u)));
+        }
+        reports.push((errs, loaded.sources));
+        drop.sort();
+        drop.dedup();
+        fail.sort();
+        fail.dedup();
+        if fail.is_empty() && drop.is_empty() {
+            // Cannot happen (every error is placed); never loop.
+            break Vec::new();
+        }
+        for (fi, u) in drop {
+            let f = &mut files[fi];
+            if f.keep[u] && !fail.contains(&fi) {
+                f.keep[u] = false;
+                let u = &f.t.units[u];
+                inputs[f.input].0.push(
+                    Diagnostic::error(
+                        UNCHECKED,
+                        u.at,
+                        format!(
+                            "SLO `{}` is not imported: the .slo translated from it does not pass `slo check` (errors above)",
+                            u.name
+                        ),
+                        "not imported",
+                    )
+                    .with_help("rename or remove what the errors point at in the input (the generated names and labels come from it); the other SLOs are imported"),
+                );
+            }
+        }
+        for fi in fail {
+            let f = &mut files[fi];
+            f.alive = false;
+            inputs[f.input].0.push(
+                Diagnostic::error(
+                    UNCHECKED,
+                    f.t.at,
+                    format!(
+                        "{} is not written: the .slo translated for this service does not pass `slo check` (errors above)",
+                        f.t.name
+                    ),
+                    "not imported",
+                )
+                .with_help("rename or remove what the errors point at in the input (the generated names and labels come from it)"),
+            );
+        }
+    };
+    let imported = written.iter().map(|(i, _, _)| files[*i].keep.iter().filter(|k| **k).count()).sum();
+    reports.extend(inputs.into_iter().filter(|(d, _)| !d.is_empty()));
+    Ok(Finished {
+        files: written.into_iter().map(|(_, n, t)| (n, t)).collect(),
+        reports,
+        slos,
+        imported,
+        complete: !errors && imported == slos,
+    })
+}
+
+/// The text of an input file, or (not UTF-8) the import's result: a
+/// diagnostic at the first byte that is not UTF-8, nothing translated.
 pub fn text(name: &str, bytes: Vec<u8>) -> Result<String, Imported> {
     String::from_utf8(bytes).map_err(|e| {
         let off = e.utf8_error().valid_up_to();
@@ -359,7 +642,7 @@ pub fn text(name: &str, bytes: Vec<u8>) -> Result<String, Imported> {
             "invalid UTF-8 starts here",
         )
         .with_help(format!("YAML specs are UTF-8; the first invalid byte is at offset {off}: save the file as UTF-8"));
-        Imported { files: Vec::new(), diagnostics: vec![d], sources }
+        Imported { files: Vec::new(), diagnostics: vec![d], sources, skipped: 0 }
     })
 }
 

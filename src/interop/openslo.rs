@@ -2,11 +2,33 @@
 //!
 //! Import reads multi-document YAML of `Service`, `SLI`, `SLO`,
 //! `AlertPolicy` and `AlertCondition` objects (inline or referenced by
-//! name) with Prometheus metric sources. Export writes one `Service` per
-//! service and one `SLO` per SLO (inline indicators), plus an
+//! name) with Prometheus metric sources. Each `SLO` object is one
+//! [`Unit`]: translated whole (its objectives, composite and alert
+//! policies) or skipped with an error at its name. Export writes one
+//! `Service` per service and one `SLO` per SLO (inline indicators), plus an
 //! `AlertPolicy` with `AlertCondition`s per alert policy.
+//!
+//! Indicators:
+//! - `ratioMetric` (counters): `good`/`bad` over `total`, each a plain
+//!   selector or `sum(rate(sel[…]))`; `sum by (l, …)` on both is the SLO's
+//!   `group_by` (different groupings are an error).
+//! - `thresholdMetric`: OpenSLO counts data points good when `value op
+//!   threshold`. How many points a window holds depends on how often the
+//!   query is evaluated, which OpenSLO leaves open, so only Timeslices
+//!   budgeting with `timeSliceTarget: 1` translates: a slice is good when
+//!   every point in it is, a `sli timeslices <timeSliceWindow>` condition.
+//!   A plain selector is held by its worst point (`max(sel) <= v` for
+//!   `lt`/`lte`, `min(sel) >= v` for `gt`/`gte`). `histogram_quantile(φ,
+//!   sum by (le, …) (rate(h_bucket[r])))` is `quantile(φ, h) op v` with `v`
+//!   seconds as a duration (whole milliseconds), the other `by` labels the
+//!   `group_by`; .slo measures the quantile over the slice, so a range `r`
+//!   other than the slice is a warning. Not translated (errors): unsummed
+//!   buckets (a quantile per series), `sum without`, a bucket filter on
+//!   `le`, `timeSliceTarget` below 1, and Occurrences or RatioTimeslices
+//!   (a share of evaluation points is not `sli latency`'s share of
+//!   requests; a ratioMetric of the `le` bucket over the count is).
 
-use super::{dur, get, get_str, ident, lit, map_lit, pct, scalar, Imported, Input};
+use super::{dur, get, get_str, ident, lit, map_lit, pct, scalar, Imported, Input, Translated, Unit};
 use crate::diag::Diagnostic;
 use crate::ir;
 use crate::source::{SourceMap, Span};
@@ -69,12 +91,15 @@ fn query(v: &Value) -> Result<String, String> {
     get(ms, "spec").and_then(|s| get_str(s, "query")).ok_or_else(|| "no `spec.query`".to_string())
 }
 
-/// A counter query as an SLI selector: a plain selector, or `sum(rate(…))`.
-fn counter_selector(q: &str) -> Result<String, String> {
+/// A counter query as an SLI selector: a plain selector, or `sum(rate(…))`
+/// (with `sum by (…)`, the labels: the SLO's group_by).
+fn counter_selector(q: &str) -> Result<(String, Vec<String>), String> {
     use promql_parser::parser::Expr;
     match crate::goregex::parse_promql(q) {
-        Ok(Expr::VectorSelector(vs)) => super::selector_of(&vs).map(|s| crate::promql::expr::selector(&s, &[])),
-        Ok(_) => super::summed_rate_selector(q),
+        Ok(Expr::VectorSelector(vs)) => {
+            super::selector_of(&vs).map(|s| (crate::promql::expr::selector(&s, &[]), Vec::new()))
+        }
+        Ok(_) => super::summed_rate_grouped(q),
         Err(e) => Err(format!("not valid PromQL: {e}")),
     }
 }
@@ -112,18 +137,23 @@ pub fn import(name: &str, text: &str) -> Imported {
         }
     }
     let find = |kind: &str, name: &str| objs.iter().find(|o| o.kind == kind && o.name == name);
-    let mut services: BTreeMap<String, String> = BTreeMap::new(); // ident → text
-    let mut body: BTreeMap<String, String> = BTreeMap::new(); // service ident → SLOs and policies
+    // One file per service: the Service objects, then services only SLOs name.
+    let mut out: BTreeMap<String, Translated> = BTreeMap::new();
+    let head = |id: &str, body: &str| {
+        format!("// Imported from {name} by `slo import openslo`.\n\nservice {id} {{\n{body}}}\n\n")
+    };
     for o in objs.iter().filter(|o| o.kind == "Service") {
         let (id, _) = ident(&o.name);
-        let mut t = format!("service {id} {{\n");
+        let mut t = String::new();
         if let Some(d) = get(&o.v, "spec").and_then(|s| get_str(s, "description")) {
             let _ = writeln!(t, "  description = {}", lit(&d));
         }
-        t.push_str("}\n\n");
-        services.insert(id, t);
+        let at = input.key(o.at, "name");
+        out.insert(id.clone(), Translated::new(format!("{id}.slo"), at, head(&id, &t)));
     }
-    let mut policies_done: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut skipped = 0;
+    // Alert policies by (service, policy): whether they translated.
+    let mut policies_done: BTreeMap<(String, String), bool> = BTreeMap::new();
     for o in objs.iter() {
         match o.kind.as_str() {
             "Service" | "SLI" | "AlertPolicy" | "AlertCondition" | "AlertNotificationTarget" => continue,
@@ -134,247 +164,303 @@ pub fn import(name: &str, text: &str) -> Imported {
                 continue;
             }
         }
+        let before = input.errors();
+        let name_at = input.key(o.at, "name");
         let Some(spec) = get(&o.v, "spec") else {
             let s = input.key(o.at, "kind");
             input.invalid(s, format!("SLO `{}` has no spec", o.name), "add the spec");
+            input.skipped(name_at, &o.name);
+            skipped += 1;
             continue;
         };
         let Some(svc_name) = get_str(spec, "service") else {
             let s = input.key(o.at, "spec");
             input.invalid(s, format!("SLO `{}` names no service", o.name), "add `spec.service`");
+            input.skipped(name_at, &o.name);
+            skipped += 1;
             continue;
         };
         let (svc, _) = ident(&svc_name);
-        services.entry(svc.clone()).or_insert_with(|| format!("service {svc} {{\n}}\n\n"));
-        // `slo export openslo` names SLOs `<service>-<slo>` and displays them as
-        // `<service>/<slo>`: the display name gives the SLO's own name back.
-        let display = get(&o.v, "metadata").and_then(|m| get_str(m, "displayName"));
-        let own = display
-            .as_deref()
-            .and_then(|d| d.split_once('/'))
-            .filter(|(sv, _)| ident(sv).0 == svc)
-            .map(|(_, n)| n.to_string());
-        let (sid, renamed) = ident(own.as_deref().unwrap_or(&o.name));
-        let renamed = renamed && own.is_none();
-        if renamed {
-            let s = input.key(o.at, "name");
-            input.warn(
-                s,
-                format!("SLO `{}` is named `{sid}` in .slo", o.name),
-                "not an identifier",
-                "the `slo` label of the compiled rules is the new name",
-            );
-        }
-        // Window.
-        let window = match get(spec, "timeWindow") {
-            Some(Value::Sequence(ws)) if !ws.is_empty() => {
-                if ws.len() > 1 {
-                    let s = input.key(o.at, "timeWindow");
-                    input.error(s, "several time windows in one SLO", "one window", "write one SLO per window");
-                }
-                let w = &ws[0];
-                let d = get_str(w, "duration").unwrap_or_default();
-                // Without `isRolling`, a window is calendar-aligned only when it says `calendar`.
-                let rolling = get(w, "isRolling").and_then(Value::as_bool).unwrap_or(get(w, "calendar").is_none());
-                if !rolling {
-                    if let Some(st) = get(w, "calendar").and_then(|c| get_str(c, "startTime")) {
-                        let aligned = st.contains("-01 00:00:00") || st.ends_with(" 00:00:00");
-                        if !aligned {
-                            let s = input.key(o.at, "startTime");
-                            input.warn(s, format!("SLO `{}`: calendar periods start at midnight on their calendar boundary, not at `{st}`", o.name), "start time not kept", "the .slo calendar window starts each week on Monday and each month or quarter on its first day, in the zone given");
+        let file = out
+            .entry(svc.clone())
+            .or_insert_with(|| Translated::new(format!("{svc}.slo"), input.key(o.at, "service"), head(&svc, "")));
+        let unit: Option<Unit> = 'slo: {
+            // `slo export openslo` names SLOs `<service>-<slo>` and displays them as
+            // `<service>/<slo>`: the display name gives the SLO's own name back.
+            let display = get(&o.v, "metadata").and_then(|m| get_str(m, "displayName"));
+            let own = display
+                .as_deref()
+                .and_then(|d| d.split_once('/'))
+                .filter(|(sv, _)| ident(sv).0 == svc)
+                .map(|(_, n)| n.to_string());
+            let (sid, renamed) = ident(own.as_deref().unwrap_or(&o.name));
+            let renamed = renamed && own.is_none();
+            if renamed {
+                let s = input.key(o.at, "name");
+                input.warn(
+                    s,
+                    format!("SLO `{}` is named `{sid}` in .slo", o.name),
+                    "not an identifier",
+                    "the `slo` label of the compiled rules is the new name",
+                );
+            }
+            // Window.
+            let window = match get(spec, "timeWindow") {
+                Some(Value::Sequence(ws)) if !ws.is_empty() => {
+                    if ws.len() > 1 {
+                        let s = input.key(o.at, "timeWindow");
+                        input.error(
+                            s,
+                            format!("SLO `{}`: several time windows in one SLO", o.name),
+                            "one window",
+                            "write one SLO per window",
+                        );
+                    }
+                    let w = &ws[0];
+                    let d = get_str(w, "duration").unwrap_or_default();
+                    // Without `isRolling`, a window is calendar-aligned only when it says `calendar`.
+                    let rolling = get(w, "isRolling").and_then(Value::as_bool).unwrap_or(get(w, "calendar").is_none());
+                    if !rolling {
+                        if let Some(st) = get(w, "calendar").and_then(|c| get_str(c, "startTime")) {
+                            let aligned = st.contains("-01 00:00:00") || st.ends_with(" 00:00:00");
+                            if !aligned {
+                                let s = input.key(o.at, "startTime");
+                                input.warn(s, format!("SLO `{}`: calendar periods start at midnight on their calendar boundary, not at `{st}`", o.name), "start time not kept", "the .slo calendar window starts each week on Monday and each month or quarter on its first day, in the zone given");
+                            }
+                        }
+                    }
+                    if rolling {
+                        slo_duration(&d).ok_or_else(|| {
+                            format!("rolling window `{d}`: months, quarters and years are calendar periods")
+                        })
+                    } else {
+                        let tz =
+                            get(w, "calendar").and_then(|c| get_str(c, "timeZone")).unwrap_or_else(|| "UTC".into());
+                        match duration(&d) {
+                            Some((1, 'w')) => Ok(format!("calendar week in {}", lit(&tz))),
+                            Some((1, 'M')) => Ok(format!("calendar month in {}", lit(&tz))),
+                            Some((1, 'Q')) => Ok(format!("calendar quarter in {}", lit(&tz))),
+                            _ => Err(format!("calendar window `{d}`: only 1w, 1M and 1Q calendar periods translate")),
                         }
                     }
                 }
-                if rolling {
-                    slo_duration(&d)
-                        .ok_or_else(|| format!("rolling window `{d}`: months, quarters and years are calendar periods"))
-                } else {
-                    let tz = get(w, "calendar").and_then(|c| get_str(c, "timeZone")).unwrap_or_else(|| "UTC".into());
-                    match duration(&d) {
-                        Some((1, 'w')) => Ok(format!("calendar week in {}", lit(&tz))),
-                        Some((1, 'M')) => Ok(format!("calendar month in {}", lit(&tz))),
-                        Some((1, 'Q')) => Ok(format!("calendar quarter in {}", lit(&tz))),
-                        _ => Err(format!("calendar window `{d}`: only 1w, 1M and 1Q calendar periods translate")),
+                _ => Err("no `timeWindow`".into()),
+            };
+            let window = match window {
+                Ok(w) => w,
+                Err(why) => {
+                    let s = input.key(o.at, "timeWindow");
+                    input.error(
+                        s,
+                        format!("SLO `{}`: {why}", o.name),
+                        "window",
+                        "use a rolling duration in m/h/d/w, or a 1w/1M/1Q calendar window",
+                    );
+                    break 'slo None;
+                }
+            };
+            let budgeting_method = get_str(spec, "budgetingMethod").unwrap_or_else(|| "Occurrences".into());
+            // The SLO-level indicator: inline or referenced (with where its keys are).
+            let indicator = |holder: &Value| -> Option<(Value, usize)> {
+                if let Some(i) = get(holder, "indicator") {
+                    return Some((i.clone(), o.at));
+                }
+                get_str(holder, "indicatorRef").and_then(|r| find("SLI", &r)).map(|s| (s.v.clone(), s.at))
+            };
+            let slo_ind = indicator(spec);
+            let Some(Value::Sequence(objectives)) = get(spec, "objectives") else {
+                let s = input.key(o.at, "spec");
+                input.invalid(s, format!("SLO `{}` has no objectives", o.name), "add `objectives`");
+                break 'slo None;
+            };
+            // Alert policies.
+            let mut text = String::new();
+            let mut uses = Vec::new();
+            let mut policy_calls = Vec::new();
+            for p in get(spec, "alertPolicies").and_then(Value::as_sequence).into_iter().flatten() {
+                let (pobj, pname) = match p {
+                    Value::String(r) => (find("AlertPolicy", r).map(|x| (x.v.clone(), x.at)), r.clone()),
+                    v if get_str(v, "alertPolicyRef").is_some() => {
+                        let r = get_str(v, "alertPolicyRef").unwrap_or_default();
+                        (find("AlertPolicy", &r).map(|x| (x.v.clone(), x.at)), r)
                     }
-                }
-            }
-            _ => Err("no `timeWindow`".into()),
-        };
-        let window = match window {
-            Ok(w) => w,
-            Err(why) => {
-                let s = input.key(o.at, "timeWindow");
-                input.error(
-                    s,
-                    format!("SLO `{}`: {why}", o.name),
-                    "window",
-                    "use a rolling duration in m/h/d/w, or a 1w/1M/1Q calendar window",
-                );
-                continue;
-            }
-        };
-        let budgeting_method = get_str(spec, "budgetingMethod").unwrap_or_else(|| "Occurrences".into());
-        // The SLO-level indicator: inline or referenced.
-        let indicator = |holder: &Value| -> Option<Value> {
-            if let Some(i) = get(holder, "indicator") {
-                return Some(i.clone());
-            }
-            get_str(holder, "indicatorRef").and_then(|r| find("SLI", &r)).map(|s| s.v.clone())
-        };
-        let slo_ind = indicator(spec);
-        let Some(Value::Sequence(objectives)) = get(spec, "objectives") else {
-            let s = input.key(o.at, "spec");
-            input.invalid(s, format!("SLO `{}` has no objectives", o.name), "add `objectives`");
-            continue;
-        };
-        // Alert policies.
-        let mut policy_calls = Vec::new();
-        for p in get(spec, "alertPolicies").and_then(Value::as_sequence).into_iter().flatten() {
-            let (pobj, pname) = match p {
-                Value::String(r) => (find("AlertPolicy", r).map(|x| x.v.clone()), r.clone()),
-                v if get_str(v, "alertPolicyRef").is_some() => {
-                    let r = get_str(v, "alertPolicyRef").unwrap_or_default();
-                    (find("AlertPolicy", &r).map(|x| x.v.clone()), r)
-                }
-                v => (Some(v.clone()), get(v, "metadata").and_then(|m| get_str(m, "name")).unwrap_or_default()),
-            };
-            let Some(pobj) = pobj else {
-                let s = input.key(o.at, "alertPolicies");
-                input.invalid(
-                    s,
-                    format!("SLO `{}`: no AlertPolicy named `{pname}`", o.name),
-                    "define it in the same file",
-                );
-                continue;
-            };
-            let (pid, _) = ident(&pname);
-            let done = (svc.clone(), pid.clone());
-            if !policies_done.contains_key(&done) {
-                if let Some(text) = alert_policy(&mut input, o.at, &pid, &pobj, &find) {
-                    policies_done.insert(done.clone(), text.clone());
-                    body.entry(svc.clone()).or_default().push_str(&text);
-                }
-            }
-            if policies_done.contains_key(&done) {
-                policy_calls.push(format!("{pid}()"));
-            }
-        }
-        // One .slo SLO per objective; a composite when objectives carry weights and their own indicators.
-        let composite = objectives.len() > 1 && objectives.iter().all(|ob| indicator(ob).is_some());
-        let mut parts: Vec<(String, f64)> = Vec::new();
-        for (k, ob) in objectives.iter().enumerate() {
-            let Some(target) = target_of(ob) else {
-                let s = input.key(o.at, "target");
-                input.invalid(
-                    s,
-                    format!("SLO `{}`: objective {} has no target in (0, 1)", o.name, k + 1),
-                    "set `target: 0.999` or `targetPercent: 99.9`",
-                );
-                continue;
-            };
-            let ind = indicator(ob).or_else(|| slo_ind.clone());
-            let Some(ind) = ind else {
-                let s = input.key(o.at, "objectives");
-                input.invalid(s, format!("SLO `{}` has no indicator", o.name), "add `indicator` or `indicatorRef`");
-                continue;
-            };
-            let oname = if objectives.len() == 1 {
-                sid.clone()
-            } else {
-                let dn = get_str(ob, "displayName").map(|d| ident(&d).0).unwrap_or_else(|| format!("{}", k + 1));
-                format!("{sid}_{dn}")
-            };
-            let slice = get(ob, "timeSliceWindow").and_then(slice_window);
-            let budgeting = match budgeting_method.as_str() {
-                "Occurrences" => Ok(None),
-                "Timeslices" => match (slice.as_ref(), get(ob, "timeSliceTarget").and_then(Value::as_f64)) {
-                    (Some(w), Some(t)) => Ok(Some(format!("timeslices({w}, {})", pct(t)))),
-                    _ => Err("Timeslices needs `timeSliceWindow` and `timeSliceTarget`".to_string()),
-                },
-                "RatioTimeslices" => match slice.as_ref() {
-                    Some(w) => Ok(Some(format!("ratio_timeslices({w})"))),
-                    None => Err("RatioTimeslices needs `timeSliceWindow`".to_string()),
-                },
-                m => Err(format!("budgeting method `{m}`")),
-            };
-            let sli = sli_text(&ind, ob, slice.as_deref());
-            let (budgeting, sli) = match (budgeting, sli) {
-                (Ok(b), Ok(s)) => (b, s),
-                (b, s) => {
-                    for why in [b.err(), s.err()].into_iter().flatten() {
-                        let s = input.key(o.at, "indicator");
-                        input.error(s, format!("SLO `{}`: {why}", o.name), "not translatable", "write this SLI by hand: .slo SLIs are events, latency, gauge or timeslices over Prometheus selectors");
-                    }
+                    v => (
+                        Some((v.clone(), o.at)),
+                        get(v, "metadata").and_then(|m| get_str(m, "name")).unwrap_or_default(),
+                    ),
+                };
+                let Some((pobj, pat)) = pobj else {
+                    let s = input.key(o.at, "alertPolicies");
+                    input.invalid(
+                        s,
+                        format!("SLO `{}`: no AlertPolicy named `{pname}`", o.name),
+                        "define it in the same file",
+                    );
                     continue;
+                };
+                let (pid, _) = ident(&pname);
+                let key = format!("alerts {pid}");
+                let done = (svc.clone(), pid.clone());
+                if !policies_done.contains_key(&done) {
+                    let errors = input.errors();
+                    let t = alert_policy(&mut input, pat, &pid, &pobj, &find);
+                    policies_done.insert(done.clone(), input.errors() == errors);
+                    if let Some(t) = t.filter(|_| input.errors() == errors) {
+                        file.shared.push((key.clone(), t));
+                    }
+                } else if policies_done.get(&done) == Some(&false) {
+                    let s = input.key(o.at, "alertPolicies");
+                    input.error(
+                        s,
+                        format!("SLO `{}`: its alert policy `{pname}` does not translate (errors above)", o.name),
+                        "alert policy not translated",
+                        "fix the alert policy; an SLO is not imported without its alerts",
+                    );
                 }
-            };
-            let mut t = format!("slo {oname} for {svc} {{\n");
-            if let Some(d) = get_str(spec, "description") {
-                let _ = writeln!(t, "  description = {}", lit(&d));
-            }
-            let _ = writeln!(t, "  objective = {} over {window}", pct(target));
-            if let Some(b) = &budgeting {
-                if !sli.starts_with("  sli timeslices") {
-                    let _ = writeln!(t, "  budgeting = {b}");
+                if file.shared.iter().any(|(k, _)| *k == key) {
+                    policy_calls.push(format!("{pid}()"));
+                    uses.push(key);
                 }
             }
-            let labels = labels_of(&mut input, o.at, get(&o.v, "metadata").and_then(|m| get(m, "labels")));
-            if !labels.is_empty() {
-                let _ = writeln!(t, "  labels = {}", map_lit(&labels));
+            // One .slo SLO per objective; a composite when objectives carry weights and their own indicators.
+            let composite = objectives.len() > 1 && objectives.iter().all(|ob| indicator(ob).is_some());
+            let mut parts: Vec<(String, f64)> = Vec::new();
+            for (k, ob) in objectives.iter().enumerate() {
+                let Some(target) = target_of(ob) else {
+                    let s = input.key(o.at, "target");
+                    input.invalid(
+                        s,
+                        format!("SLO `{}`: objective {} has no target in (0, 1)", o.name, k + 1),
+                        "set `target: 0.999` or `targetPercent: 99.9`",
+                    );
+                    continue;
+                };
+                let ind = indicator(ob).or_else(|| slo_ind.clone());
+                let Some((ind, ind_at)) = ind else {
+                    let s = input.key(o.at, "objectives");
+                    input.invalid(s, format!("SLO `{}` has no indicator", o.name), "add `indicator` or `indicatorRef`");
+                    continue;
+                };
+                let oname = if objectives.len() == 1 {
+                    sid.clone()
+                } else {
+                    let dn = get_str(ob, "displayName").map(|d| ident(&d).0).unwrap_or_else(|| format!("{}", k + 1));
+                    format!("{sid}_{dn}")
+                };
+                let slice = get(ob, "timeSliceWindow").and_then(slice_window);
+                let budgeting = match budgeting_method.as_str() {
+                    "Occurrences" => Ok(None),
+                    "Timeslices" => match (slice.as_ref(), get(ob, "timeSliceTarget").and_then(Value::as_f64)) {
+                        (Some(w), Some(t)) => Ok(Some(format!("timeslices({w}, {})", pct(t)))),
+                        _ => Err("Timeslices needs `timeSliceWindow` and `timeSliceTarget`".to_string()),
+                    },
+                    "RatioTimeslices" => match slice.as_ref() {
+                        Some(w) => Ok(Some(format!("ratio_timeslices({w})"))),
+                        None => Err("RatioTimeslices needs `timeSliceWindow`".to_string()),
+                    },
+                    m => Err(format!("budgeting method `{m}`")),
+                };
+                let sli = sli_text(&ind, ob, &budgeting_method, slice.as_deref());
+                let (budgeting, sli) = match (budgeting, sli) {
+                    (Ok(b), Ok(s)) => (b, s),
+                    (b, s) => {
+                        if let Err(why) = b {
+                            let s = input.key(o.at, "budgetingMethod");
+                            input.error(
+                                s,
+                                format!("SLO `{}`: {why}", o.name),
+                                "not translatable",
+                                "use Occurrences, Timeslices or RatioTimeslices with the fields they need",
+                            );
+                        }
+                        if let Err((key, why)) = s {
+                            // The objective's keys are the SLO's; the metric's, the indicator's.
+                            let on_slo =
+                                matches!(key, "budgetingMethod" | "objectives" | "timeSliceTarget" | "op" | "value");
+                            let s = input.key(if on_slo { o.at } else { ind_at }, key);
+                            let help = match key {
+                                "budgetingMethod" | "timeSliceTarget" => THRESHOLD_HELP,
+                                _ if why.contains(" groups by (") => "group both queries by the same labels; they become the SLO's group_by",
+                                _ => "write this SLI by hand: .slo SLIs are events, latency, gauge or timeslices over Prometheus selectors",
+                            };
+                            input.error(s, format!("SLO `{}`: {why}", o.name), "not translatable", help);
+                        }
+                        continue;
+                    }
+                };
+                for note in &sli.notes {
+                    let s = input.key(ind_at, "query");
+                    input.warn(
+                        s,
+                        format!("SLO `{}`: {note}", o.name),
+                        "translated with a change",
+                        "check that the .slo condition means what the query meant",
+                    );
+                }
+                let mut t = format!("slo {oname} for {svc} {{\n");
+                if let Some(d) = get_str(spec, "description") {
+                    let _ = writeln!(t, "  description = {}", lit(&d));
+                }
+                let _ = writeln!(t, "  objective = {} over {window}", pct(target));
+                if let Some(b) = &budgeting {
+                    if !sli.timeslices {
+                        let _ = writeln!(t, "  budgeting = {b}");
+                    }
+                }
+                if !sli.group_by.is_empty() {
+                    let _ = writeln!(t, "  group_by = [{}]", sli.group_by.join(", "));
+                }
+                let labels = labels_of(&mut input, o.at, get(&o.v, "metadata").and_then(|m| get(m, "labels")));
+                if !labels.is_empty() {
+                    let _ = writeln!(t, "  labels = {}", map_lit(&labels));
+                }
+                t.push_str(&sli.text);
+                if !composite && !policy_calls.is_empty() {
+                    let _ = writeln!(t, "  alerts = [{}]", policy_calls.join(", "));
+                }
+                t.push_str("}\n\n");
+                text.push_str(&t);
+                parts.push((oname, get(ob, "compositeWeight").and_then(Value::as_f64).unwrap_or(1.0)));
             }
-            t.push_str(&sli);
-            if !composite && !policy_calls.is_empty() {
-                let _ = writeln!(t, "  alerts = [{}]", policy_calls.join(", "));
-            }
-            t.push_str("}\n\n");
-            body.entry(svc.clone()).or_default().push_str(&t);
-            parts.push((oname, get(ob, "compositeWeight").and_then(Value::as_f64).unwrap_or(1.0)));
-        }
-        if composite && parts.len() > 1 {
-            let of: Vec<String> = parts.iter().map(|(n, w)| format!("{svc}.{n}: {w}")).collect();
-            let target = get(spec, "objectives")
-                .and_then(Value::as_sequence)
-                .and_then(|v| v.first())
-                .and_then(|ob| get(ob, "target").and_then(Value::as_f64))
-                .unwrap_or(0.99);
-            let mut t = format!("slo {sid} for {svc} {{\n  objective = {} over {window}\n", pct(target));
-            let _ = writeln!(t, "  sli composite {{\n    combine = weighted\n    of = {{ {} }}\n  }}", of.join(", "));
-            if !policy_calls.is_empty() {
-                let _ = writeln!(t, "  alerts = [{}]", policy_calls.join(", "));
-            }
-            t.push_str("}\n\n");
-            body.entry(svc.clone()).or_default().push_str(&t);
-            let s = input.key(o.at, "objectives");
-            input.warn(s, format!("SLO `{}`: objectives with their own indicators become component SLOs and a weighted composite `{sid}` (objective of the first)", o.name), "composite", "check the composite's objective: OpenSLO gives each objective its own target");
-        } else if objectives.len() > 1 {
-            let s = input.key(o.at, "objectives");
-            input.warn(
-                s,
-                format!("SLO `{}`: {} objectives become {} SLOs", o.name, objectives.len(), parts.len()),
-                "one SLO per objective",
-                "each has its own budget and alerts in .slo",
-            );
-        }
-    }
-    let mut files = Vec::new();
-    for (svc, head) in &services {
-        let mut text = format!("// Imported from {name} by `slo import openslo`.\n\n{head}");
-        if let Some(b) = body.get(svc) {
-            text.push_str(b);
-        }
-        match super::formatted(&text) {
-            Ok(t) => files.push((format!("{svc}.slo"), t)),
-            Err(e) => {
-                let s = Span::new(input.id, 0, 0);
-                input.invalid(
+            let mut decls: Vec<String> = parts.iter().map(|(n, _)| format!("slo {n}")).collect();
+            if composite && parts.len() > 1 {
+                let of: Vec<String> = parts.iter().map(|(n, w)| format!("{svc}.{n}: {w}")).collect();
+                let target = get(spec, "objectives")
+                    .and_then(Value::as_sequence)
+                    .and_then(|v| v.first())
+                    .and_then(target_of)
+                    .unwrap_or(0.99);
+                let mut t = format!("slo {sid} for {svc} {{\n  objective = {} over {window}\n", pct(target));
+                let _ =
+                    writeln!(t, "  sli composite {{\n    combine = weighted\n    of = {{ {} }}\n  }}", of.join(", "));
+                if !policy_calls.is_empty() {
+                    let _ = writeln!(t, "  alerts = [{}]", policy_calls.join(", "));
+                }
+                t.push_str("}\n\n");
+                text.push_str(&t);
+                decls.push(format!("slo {sid}"));
+                let s = input.key(o.at, "objectives");
+                input.warn(s, format!("SLO `{}`: objectives with their own indicators become component SLOs and a weighted composite `{sid}` (objective of the first)", o.name), "composite", "check the composite's objective: OpenSLO gives each objective its own target");
+            } else if objectives.len() > 1 {
+                let s = input.key(o.at, "objectives");
+                input.warn(
                     s,
-                    format!("internal error: the generated .slo does not parse: {e}"),
-                    "please report this",
+                    format!("SLO `{}`: {} objectives become {} SLOs", o.name, objectives.len(), parts.len()),
+                    "one SLO per objective",
+                    "each has its own budget and alerts in .slo",
                 );
             }
+            Some(Unit { name: o.name.clone(), at: name_at, text, decls, uses })
+        };
+        match unit {
+            Some(u) if input.errors() == before => file.units.push(u),
+            _ => {
+                input.skipped(name_at, &o.name);
+                file.skipped += 1;
+            }
         }
     }
-    Imported { files, diagnostics: input.diags, sources }
+    Imported { files: out.into_values().collect(), diagnostics: input.diags, sources, skipped }
 }
 
 /// OpenSLO metadata labels: values are strings or lists of strings.
@@ -408,53 +494,204 @@ fn labels_of(input: &mut Input, at: usize, v: Option<&Value>) -> Vec<(String, St
     out
 }
 
-/// The SLI text of an indicator (an SLI object or inline `{metadata, spec}`).
-fn sli_text(ind: &Value, objective: &Value, slice: Option<&str>) -> Result<String, String> {
+/// A translated indicator: the SLI's text, the SLO's `group_by` (from
+/// `sum by (…)`), and changes worth a warning.
+struct SliText {
+    text: String,
+    group_by: Vec<String>,
+    timeslices: bool,
+    notes: Vec<String>,
+}
+
+/// How a threshold metric translates, for the errors when it does not.
+const THRESHOLD_HELP: &str = "use Timeslices budgeting with `timeSliceTarget: 1` (a slice is good when all its points are); for the share of requests faster than a bound, use a ratioMetric: the histogram's `le` bucket over its count";
+
+/// Why an indicator does not translate, and the key to point at.
+type SliError = (&'static str, String);
+
+/// The SLI of an indicator (an SLI object or inline `{metadata, spec}`)
+/// under one objective and the SLO's budgeting method.
+fn sli_text(ind: &Value, objective: &Value, method: &str, slice: Option<&str>) -> Result<SliText, SliError> {
     let spec = get(ind, "spec").unwrap_or(ind);
     if let Some(r) = get(spec, "ratioMetric") {
         if get(r, "counter").and_then(Value::as_bool) == Some(false) {
-            return Err("a ratio of gauges (`counter: false`) has no .slo counterpart".into());
+            return Err(("counter", "a ratio of gauges (`counter: false`) has no .slo counterpart".into()));
         }
         if get(r, "raw").is_some() {
-            return Err("a raw ratio metric has no .slo counterpart".into());
+            return Err(("raw", "a raw ratio metric has no .slo counterpart".into()));
         }
-        let total = get(r, "total").ok_or("a ratio metric without `total`")?;
-        let total = counter_selector(&query(total)?)?;
+        let total = get(r, "total").ok_or(("ratioMetric", "a ratio metric without `total`".to_string()))?;
+        let (total, total_by) = query(total).and_then(|q| counter_selector(&q)).map_err(|e| ("total", e))?;
         let (which, m) = match (get(r, "good"), get(r, "bad")) {
             (Some(g), None) => ("good", g),
             (None, Some(b)) => ("bad", b),
-            _ => return Err("a ratio metric needs exactly one of `good` and `bad`".into()),
+            _ => return Err(("ratioMetric", "a ratio metric needs exactly one of `good` and `bad`".into())),
         };
-        let sel = counter_selector(&query(m)?)?;
-        return Ok(format!("  sli events {{\n    {which} = {sel}\n    total = {total}\n  }}\n"));
-    }
-    if let Some(t) = get(spec, "thresholdMetric") {
-        let q = query(t)?;
-        let sel = match crate::goregex::parse_promql(&q) {
-            Ok(promql_parser::parser::Expr::VectorSelector(vs)) => {
-                super::selector_of(&vs).map(|s| crate::promql::expr::selector(&s, &[]))?
-            }
-            _ => {
-                return Err(format!(
-                    "threshold query `{q}`: only a plain selector translates (as a timeslice condition)"
-                ))
-            }
-        };
-        let op = match get_str(objective, "op").as_deref() {
-            Some("lte") => "<=",
-            Some("lt") => "<",
-            Some("gte") => ">=",
-            Some("gt") => ">",
-            other => return Err(format!("threshold objective op `{}`", other.unwrap_or("(none)"))),
-        };
-        let value = get(objective, "value").and_then(Value::as_f64).ok_or("a threshold objective without `value`")?;
-        let slice = slice.ok_or("a threshold metric needs Timeslices budgeting with `timeSliceWindow`")?;
-        if get(objective, "timeSliceTarget").and_then(Value::as_f64).is_some_and(|t| t < 1.0) {
-            return Err("a threshold metric with `timeSliceTarget` below 1 (a share of good points per slice) has no .slo counterpart: a slice condition reads the slice's average".into());
+        let (sel, by) = query(m).and_then(|q| counter_selector(&q)).map_err(|e| (which, e))?;
+        if by != total_by {
+            return Err((
+                which,
+                format!(
+                    "the {which} query groups by ({}) but the total query by ({}): group both by the same labels (they become the SLO's group_by)",
+                    by.join(", "),
+                    total_by.join(", ")
+                ),
+            ));
         }
-        return Ok(format!("  sli timeslices {slice} {{\n    good when avg({sel}) {op} {value}\n  }}\n"));
+        return Ok(SliText {
+            text: format!("  sli events {{\n    {which} = {sel}\n    total = {total}\n  }}\n"),
+            group_by: by,
+            timeslices: false,
+            notes: Vec::new(),
+        });
     }
-    Err("the indicator has neither `ratioMetric` nor `thresholdMetric`".into())
+    let Some(t) = get(spec, "thresholdMetric") else {
+        return Err(("indicator", "the indicator has neither `ratioMetric` nor `thresholdMetric`".into()));
+    };
+    let q = query(t).map_err(|e| ("thresholdMetric", e))?;
+    let parsed = crate::goregex::parse_promql(&q).map_err(|e| ("query", format!("not valid PromQL: {e}")))?;
+    let op = get_str(objective, "op");
+    let (cmp, value) = match (op.as_deref(), get(objective, "value").and_then(Value::as_f64)) {
+        (Some(op @ ("lt" | "lte" | "gt" | "gte")), Some(v)) => (op, v),
+        (Some(op), Some(_)) => {
+            return Err(("op", format!("threshold objective op `{op}`: expected lt, lte, gt or gte")))
+        }
+        (None, _) => return Err(("objectives", "a threshold objective without `op`".into())),
+        (_, None) => return Err(("objectives", "a threshold objective without a numeric `value`".into())),
+    };
+    let op = match cmp {
+        "lt" => "<",
+        "lte" => "<=",
+        "gt" => ">",
+        _ => ">=",
+    };
+    // A threshold metric's objective counts good data points: how many a
+    // slice or a window holds depends on how often the query is evaluated,
+    // which OpenSLO leaves open. Only "every point of a slice is good"
+    // (Timeslices with timeSliceTarget 1) is a .slo slice condition.
+    if method != "Timeslices" {
+        return Err((
+            "budgetingMethod",
+            format!(
+                "a threshold metric under {method} budgeting counts good data points, whose number depends on how often the query is evaluated: .slo has no counterpart"
+            ),
+        ));
+    }
+    let slice = slice.ok_or(("objectives", "a threshold metric needs `timeSliceWindow`".to_string()))?;
+    if get(objective, "timeSliceTarget").and_then(Value::as_f64).is_some_and(|t| t < 1.0) {
+        return Err(("timeSliceTarget", "a threshold metric with `timeSliceTarget` below 1 (a share of good points per slice) has no .slo counterpart: a slice condition holds for the whole slice".into()));
+    }
+    let mut notes = Vec::new();
+    let (cond, group_by) = match quantile_query(&parsed) {
+        Some(r) => {
+            let (phi, hist, by, range_ms) = r.map_err(|e| ("query", format!("threshold query `{q}`: {e}")))?;
+            let ms = (value * 1000.0).round();
+            if !(ms >= 1.0 && ms < 1e12) || (ms / 1000.0 - value).abs() > 1e-9 {
+                return Err((
+                    "value",
+                    format!(
+                        "the latency bound {value} (seconds) is not a whole number of milliseconds of at least 1ms"
+                    ),
+                ));
+            }
+            if crate::sema::eval::parse_duration(slice) != Some(range_ms) {
+                notes.push(format!(
+                    "the quantile is measured over each {slice} slice, not over the query's [{}] range",
+                    dur(range_ms)
+                ));
+            }
+            let h = crate::promql::expr::selector(&hist, &[]);
+            (format!("quantile({}, {h}) {op} {}", fmt_num(phi), dur(ms as u64)), by)
+        }
+        None => {
+            let sel = match &parsed {
+                promql_parser::parser::Expr::VectorSelector(vs) => {
+                    super::selector_of(vs).map(|s| crate::promql::expr::selector(&s, &[])).map_err(|e| ("query", e))?
+                }
+                _ => {
+                    return Err((
+                        "query",
+                        format!("threshold query `{q}`: only a plain selector or `histogram_quantile(φ, sum by (le) (rate(<histogram>_bucket[…])))` translates (as a timeslice condition)"),
+                    ))
+                }
+            };
+            // Every point of the slice is good: its worst point is.
+            let worst = if op.starts_with('<') { "max" } else { "min" };
+            (format!("{worst}({sel}) {op} {value}"), Vec::new())
+        }
+    };
+    Ok(SliText {
+        text: format!("  sli timeslices {slice} {{\n    good when {cond}\n  }}\n"),
+        group_by,
+        timeslices: true,
+        notes,
+    })
+}
+
+/// A number as .slo prints it (`0.99`, never `9.9e-1`).
+fn fmt_num(x: f64) -> String {
+    let s = format!("{x:.9}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+/// `histogram_quantile(φ, sum by (le, …) (rate(H_bucket[r])))` (or
+/// `increase`, or `sum(…) by (le, …)`): φ, the histogram `H`, the labels
+/// besides `le` (the SLO's group_by) and `r` in ms. `None` when the query
+/// is not a `histogram_quantile`; `Some(Err)` when it is one .slo's
+/// `quantile` does not compute.
+fn quantile_query(e: &promql_parser::parser::Expr) -> Option<Result<(f64, ir::Selector, Vec<String>, u64), String>> {
+    use promql_parser::parser::{Expr, LabelModifier};
+    let Expr::Call(c) = super::strip(e) else { return None };
+    if c.func.name != "histogram_quantile" {
+        return None;
+    }
+    let quantile = || -> Result<(f64, ir::Selector, Vec<String>, u64), String> {
+        let [phi, inner] = c.args.args.as_slice() else {
+            return Err("`histogram_quantile` takes two arguments".into());
+        };
+        let Expr::NumberLiteral(phi) = super::strip(phi) else {
+            return Err("the quantile must be a number".into());
+        };
+        let phi = phi.val;
+        if !(phi > 0.0 && phi < 1.0) {
+            return Err(format!("the quantile {phi} is not strictly between 0 and 1"));
+        }
+        let Expr::Aggregate(a) = super::strip(inner) else {
+            return Err("the buckets are not summed: that is a quantile per series, and .slo's `quantile` sums the buckets; write `sum by (le) (rate(<histogram>_bucket[…]))`".into());
+        };
+        if a.op.to_string() != "sum" {
+            return Err(format!("the buckets are aggregated with `{}`: .slo's `quantile` sums them", a.op));
+        }
+        let by = match &a.modifier {
+            Some(LabelModifier::Include(l)) if l.labels.iter().any(|x| x == "le") => {
+                l.labels.iter().filter(|x| *x != "le").cloned().collect::<Vec<_>>()
+            }
+            Some(LabelModifier::Exclude(_)) => {
+                return Err("`sum without (…)` has no counterpart: sum `by (le, …)` the labels you keep".into())
+            }
+            _ => return Err("the buckets must be summed `by (le)`, else there is no histogram left".into()),
+        };
+        let Expr::Call(r) = super::strip(&a.expr) else {
+            return Err("expected `rate(<histogram>_bucket[…])` inside `sum`".into());
+        };
+        if r.func.name != "rate" && r.func.name != "increase" {
+            return Err(format!("expected `rate` or `increase` of the buckets, found `{}`", r.func.name));
+        }
+        let Some(Expr::MatrixSelector(ms)) = r.args.args.first().map(|b| super::strip(b)) else {
+            return Err("expected a range selector inside `rate`".into());
+        };
+        let mut sel = super::selector_of(&ms.vs)?;
+        let Some(base) = sel.metric.as_deref().and_then(|m| m.strip_suffix("_bucket")) else {
+            return Err("the histogram's buckets are a `…_bucket` series".into());
+        };
+        sel.metric = Some(base.to_string());
+        if sel.matchers.iter().any(|m| m.label == "le") {
+            return Err("the buckets are filtered by `le`: the quantile needs all of them".into());
+        }
+        let range_ms = u64::try_from(ms.range.as_millis()).unwrap_or(u64::MAX);
+        Ok((phi, sel, by, range_ms))
+    };
+    Some(quantile())
 }
 
 fn alert_policy<'a>(
@@ -464,7 +701,31 @@ fn alert_policy<'a>(
     p: &Value,
     find: &dyn Fn(&str, &str) -> Option<&'a Obj>,
 ) -> Option<String> {
-    let spec = get(p, "spec")?;
+    let Some(spec) = get(p, "spec") else {
+        let s = input.key(at, "alertPolicies");
+        input.invalid(s, format!("alert policy `{pid}` has no spec"), "add `spec.conditions`");
+        return None;
+    };
+    if get(spec, "alertWhenBreaching").and_then(Value::as_bool) == Some(false) {
+        let s = input.key(at, "alertWhenBreaching");
+        input.error(
+            s,
+            format!("alert policy `{pid}`: `alertWhenBreaching: false` does not alert when the condition holds"),
+            "no .slo counterpart",
+            "a .slo tier fires when its burn rate is breached; remove the policy from the SLO, or set `alertWhenBreaching: true`",
+        );
+        return None;
+    }
+    let targets = get(spec, "notificationTargets").and_then(Value::as_sequence).map_or(0, Vec::len);
+    if targets > 1 {
+        let s = input.key(at, "notificationTargets");
+        input.warn(
+            s,
+            format!("alert policy `{pid}`: {targets} notification targets; the first becomes the tiers' route"),
+            "one route",
+            "a .slo tier has one route: route the others in Alertmanager",
+        );
+    }
     let mut t = format!("alerts {pid}() {{\n");
     let route = get(spec, "notificationTargets")
         .and_then(Value::as_sequence)
@@ -502,7 +763,18 @@ fn alert_policy<'a>(
         let op = cond.and_then(|c| get_str(c, "op")).unwrap_or_default();
         let threshold = cond.and_then(|c| get(c, "threshold")).and_then(Value::as_f64);
         let lookback = cond.and_then(|c| get_str(c, "lookbackWindow")).and_then(|w| duration(&w));
-        let after = cond.and_then(|c| get_str(c, "alertAfter")).and_then(|w| slo_duration(&w));
+        let after_text = cond.and_then(|c| get_str(c, "alertAfter"));
+        let after = after_text.as_deref().and_then(slo_duration);
+        if let (Some(a), None) = (&after_text, &after) {
+            let s = input.key(at, "alertAfter");
+            input.error(
+                s,
+                format!("alert condition `{cname}`: `alertAfter: {a}` is not a duration"),
+                "not a duration",
+                "write it in s, m, h, d or w, like `5m`",
+            );
+            continue;
+        }
         let (Some(threshold), Some((ln, lu))) = (threshold, lookback) else {
             let s = input.key(at, "condition");
             input.error(
@@ -545,6 +817,13 @@ fn alert_policy<'a>(
         let severity = if ["page", "ticket", "critical", "warning", "info"].contains(&sev.as_str()) {
             sev.clone()
         } else {
+            let s = input.key(at, "severity");
+            input.warn(
+                s,
+                format!("alert condition `{cname}`: severity `{sev}` becomes `page`, with the label openslo_severity=\"{sev}\""),
+                "not a .slo severity",
+                "a tier's severity is one of page, ticket, critical, warning, info; route on `openslo_severity`, or set one of those",
+            );
             "page".into()
         };
         // `fast-burn` → `FastBurn`.

@@ -395,10 +395,18 @@ fn mutated_yaml_never_panics_an_importer() {
             slo::interop::openslo::import("fuzz.yaml", &text)
         };
         let _ = slo::diag::render_human(&slo::diag::Diagnostics(r.diagnostics.clone()), &r.sources, false, 80);
-        for (_, out) in &r.files {
-            slo::fmt::format_source(out).unwrap_or_else(|_| panic!("unparsable output for {text:?}:\n{out}"));
+        for (_, out) in r.texts() {
+            let out = out.unwrap_or_else(|e| panic!("unparsable output for {text:?}:\n{e}"));
+            slo::fmt::format_source(&out).unwrap_or_else(|_| panic!("unparsable output for {text:?}:\n{out}"));
         }
-        if r.has_errors() {
+        let errors = r.has_errors();
+        // Whatever an import would write checks, whatever else went wrong.
+        let done = slo::interop::finish(vec![r]).unwrap();
+        let named: Vec<(&str, &str)> = done.files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let (_, diags) = slo::driver::check(&slo::driver::load_strs(&named));
+        assert!(!diags.has_errors(), "written .slo that does not check, from {text:?}: {:?}", diags.0);
+        assert_eq!(done.complete, !errors && done.reports.is_empty(), "{text:?}");
+        if errors {
             rejected += 1;
         } else {
             translated += 1;
@@ -411,34 +419,124 @@ fn mutated_yaml_never_panics_an_importer() {
 /// An import that exits 0 must write .slo that checks. A Sloth spec with
 /// an SLO label `slo` (reserved) and two SLO names that become one
 /// identifier (`req-avail`, `req_avail`) was written and then rejected by
-/// `slo check`; the translation is now checked before anything is written.
+/// `slo check`; then nothing at all was written. Now the SLOs the check
+/// errors are in are dropped, each named at its YAML key, and the rest is
+/// written and checks.
 #[test]
-fn an_import_that_would_not_check_writes_nothing() {
+fn an_slo_whose_translation_would_not_check_is_dropped_alone() {
     let d = tempfile::tempdir().unwrap();
     let spec = d.path().join("shop.yml");
-    let slo_yaml = |name: &str, labels: &str| {
-        format!(
-            "  - name: \"{name}\"\n    objective: 99.9\n{labels}    sli:\n      events:\n        \
-             error_query: sum(rate(http_requests_total{{job=\"api\",code=~\"5..\"}}[{{{{.window}}}}]))\n        \
-             total_query: sum(rate(http_requests_total{{job=\"api\"}}[{{{{.window}}}}]))\n    alerting:\n      \
-             page_alert:\n        disable: true\n      ticket_alert:\n        disable: true\n"
-        )
-    };
     std::fs::write(
         &spec,
         format!(
-            "version: \"prometheus/v1\"\nservice: \"shop\"\nslos:\n{}{}",
-            slo_yaml("req-avail", "    labels:\n      slo: \"x\"\n"),
-            slo_yaml("req_avail", "")
+            "version: \"prometheus/v1\"\nservice: \"shop\"\nslos:\n{}{}{}",
+            sloth_slo("req-avail", "    labels:\n      slo: \"x\"\n"),
+            sloth_slo("req_avail", ""),
+            sloth_slo("checkout", "")
         ),
     )
     .unwrap();
     let out = d.path().join("out");
     let (code, _, err) = slo(&["import", "sloth", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("slo::interop::unchecked"), "{err}");
     assert!(err.contains("slo::label::reserved") && err.contains("slo::name::duplicate"), "{err}");
-    assert!(!out.join("shop.slo").exists());
+    for (name, line) in [("req-avail", 4), ("req_avail", 17)] {
+        assert!(
+            err.contains(&format!("SLO `{name}` is not imported: the .slo translated from it does not pass")),
+            "{err}"
+        );
+        assert!(err.contains(&format!("shop.yml:{line}:5]")), "anchored at the name key: {err}");
+    }
+    assert!(err.contains("slo::interop::unchecked"), "{err}");
+    assert!(err.contains("imported 1 of 3 SLOs; skipped 2 (errors above)"), "{err}");
+    let text = std::fs::read_to_string(out.join("shop.slo")).unwrap();
+    assert!(text.contains("slo checkout for shop") && !text.contains("req_avail"), "{text}");
+    let (code, _, err) = slo(&["check", out.to_str().unwrap(), "--root", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // When every SLO of a file is dropped, the file is not written.
+    std::fs::write(
+        &spec,
+        format!(
+            "version: \"prometheus/v1\"\nservice: \"shop\"\nslos:\n{}",
+            sloth_slo("req-avail", "    labels:\n      slo: \"x\"\n")
+        ),
+    )
+    .unwrap();
+    let out = d.path().join("out2");
+    let (code, stdout, err) = slo(&["import", "sloth", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(stdout.is_empty() && !out.exists(), "{err}");
+    assert!(err.contains("imported 0 of 1 SLO; skipped 1 (errors above)"), "{err}");
+}
+
+/// One Sloth SLO, 11 lines (`extra` goes after `objective`).
+fn sloth_slo(name: &str, extra: &str) -> String {
+    format!(
+        "  - name: \"{name}\"\n    objective: 99.9\n{extra}    sli:\n      events:\n        \
+         error_query: sum(rate(http_requests_total{{job=\"api\",code=~\"5..\"}}[{{{{.window}}}}]))\n        \
+         total_query: sum(rate(http_requests_total{{job=\"api\"}}[{{{{.window}}}}]))\n    alerting:\n      \
+         page_alert:\n        disable: true\n      ticket_alert:\n        disable: true\n"
+    )
+}
+
+/// One SLO that cannot be translated stopped the whole file (and every
+/// other file of the import). It is skipped with an error naming it at its
+/// YAML key; every other SLO, of its file and of the others, is written
+/// and checks; a file whose service does not translate is skipped alone.
+#[test]
+fn one_untranslatable_slo_skips_only_itself() {
+    let d = tempfile::tempdir().unwrap();
+    let raw = "  - name: \"ratio\"\n    objective: 99\n    sli:\n      raw:\n        error_ratio_query: 1 - avg_over_time(up[{{.window}}])\n";
+    let bad_objective = sloth_slo("hundred", "").replace("objective: 99.9", "objective: 100");
+    let shop = d.path().join("shop.yml");
+    std::fs::write(
+        &shop,
+        format!(
+            "version: \"prometheus/v1\"\nservice: \"shop\"\nslos:\n{}{raw}{bad_objective}{}",
+            sloth_slo("checkout", ""),
+            sloth_slo("cart", "")
+        ),
+    )
+    .unwrap();
+    let search = d.path().join("search.yml");
+    std::fs::write(
+        &search,
+        format!("version: \"prometheus/v1\"\nservice: \"search\"\nslos:\n{}", sloth_slo("queries", "")),
+    )
+    .unwrap();
+    // No service: this file is skipped, with its two SLOs.
+    let orphan = d.path().join("orphan.yml");
+    std::fs::write(&orphan, format!("version: \"prometheus/v1\"\nslos:\n{}{}", sloth_slo("a", ""), sloth_slo("b", "")))
+        .unwrap();
+    let out = d.path().join("out");
+    let args = |files: &[&Path]| {
+        let mut a: Vec<String> = vec!["import".into(), "sloth".into()];
+        a.extend(files.iter().map(|f| f.to_str().unwrap().to_string()));
+        a.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
+        a
+    };
+    let a = args(&[&shop, &orphan, &search]);
+    let (code, _, err) = slo(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("raw error-ratio query"), "{err}");
+    for (name, line) in [("ratio", 15), ("hundred", 20)] {
+        assert!(err.contains(&format!("SLO `{name}` is not imported")), "{err}");
+        assert!(err.contains(&format!("shop.yml:{line}:5]")), "{name} at its name key: {err}");
+    }
+    assert!(err.contains("the spec has no `service`"), "{err}");
+    assert!(err.contains("imported 3 of 7 SLOs; skipped 4 (errors above)"), "{err}");
+    let text = std::fs::read_to_string(out.join("shop.slo")).unwrap();
+    for (name, kept) in [("checkout", true), ("cart", true), ("ratio", false), ("hundred", false)] {
+        assert_eq!(text.contains(&format!("slo {name} for shop")), kept, "{name}: {text}");
+    }
+    assert!(out.join("search.slo").exists());
+    let (code, _, err) = slo(&["check", out.to_str().unwrap(), "--root", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // All translated: exit 0 and the count.
+    let a = args(&[&search]);
+    let (code, _, err) = slo(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("imported 1 of 1 SLO\n"), "{err}");
 }
 
 /// The most common Sloth latency query, errors as all requests minus the
@@ -491,7 +589,8 @@ fn a_key_in_the_other_formats_spelling_is_named() {
     .unwrap();
     let (code, _, err) = slo(&["import", "sloth", spec.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
-    assert!(err.contains("`errorQuery` is how the CRD spells it; a prometheus/v1 spec says `error_query`"), "{err}");
+    assert!(err.contains("`errorQuery` is how the CRD spells it"), "{err}");
+    assert!(err.contains("help: rename the key to `error_query`"), "{err}");
 }
 
 /// `sum by (route)` on both queries was rejected; it is the SLO's
@@ -521,4 +620,135 @@ fn sum_by_in_sloth_queries_becomes_group_by() {
     let (code, _, err) = slo(&["import", "sloth", spec.to_str().unwrap()]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("groups by (handler) but the total query by (route)"), "{err}");
+}
+
+/// OpenSLO threshold metrics over `histogram_quantile` were rejected;
+/// "p99 below 300ms in every slice" (Timeslices, `timeSliceTarget: 1`) is a
+/// slice condition `quantile(0.99, h) < 300ms`, and `sum by (le, route)` the
+/// SLO's group_by. A quantile threshold over Occurrences (a share of
+/// evaluation points, not of requests) is skipped with an error at
+/// `budgetingMethod`; SLOs whose alert policy does not translate are
+/// skipped; the rest of the file is written and checks.
+#[test]
+fn openslo_quantile_thresholds_and_sum_by_translate_and_the_rest_is_kept() {
+    use slo::ir::{CmpOp, Sli, SliceQuantity};
+    let d = tempfile::tempdir().unwrap();
+    let spec = repo().join("tests/interop/openslo-mixed.yaml");
+    let (code, _, err) = slo(&["import", "openslo", spec.to_str().unwrap(), "--out", d.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("imported 2 of 5 SLOs; skipped 3 (errors above)"), "{err}");
+    assert!(err.contains("SLO `p99-occurrences`: a threshold metric under Occurrences budgeting"), "{err}");
+    assert!(err.contains("openslo-mixed.yaml:88:3]"), "at budgetingMethod: {err}");
+    assert!(err.contains("help: use Timeslices budgeting with `timeSliceTarget: 1`"), "{err}");
+    assert!(err.contains("SLO `browse`: its alert policy `on-errors` does not translate"), "{err}");
+    for name in ["p99-occurrences", "search", "browse"] {
+        assert!(err.contains(&format!("SLO `{name}` is not imported")), "{err}");
+    }
+    let text = std::fs::read_to_string(d.path().join("api.slo")).unwrap();
+    assert!(text.contains("alerts paging()") && !text.contains("error_count"), "{text}");
+    let files = vec![d.path().join("api.slo")];
+    let (p, diags) = slo::driver::check(&slo::driver::load(&files, d.path()).unwrap());
+    assert!(!diags.has_errors(), "{text}");
+    let q = find(&p, "p99_latency");
+    assert_eq!(q.group_by, vec!["route".to_string()]);
+    match &q.sli {
+        Sli::Timeslices { slice_ms: 60_000, good } => {
+            let [c] = good.all.as_slice() else { panic!("{good:?}") };
+            assert!(matches!(&c.lhs, SliceQuantity::Quantile { q, histogram }
+                if *q == 0.99 && histogram.metric.as_deref() == Some("http_request_duration_seconds")));
+            assert_eq!((c.op, c.rhs), (CmpOp::Lt, 0.3));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(find(&p, "availability").group_by, vec!["route".to_string()]);
+    assert_eq!(p.slos.len(), 2);
+    // The query's range differs from the slice: translated, with a warning.
+    let yaml = std::fs::read_to_string(&spec).unwrap();
+    let (code, _, err) = import_text("openslo", &yaml.replace("[1m])) by (le, route)", "[5m])) by (le, route)"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the quantile is measured over each 1m slice, not over the query's [5m]"), "{err}");
+    // Quantiles .slo does not compute are errors at the query.
+    for (from, to, why) in [
+        (
+            "sum(rate(http_request_duration_seconds_bucket{job=\"api\"}[1m])) by (le, route)",
+            "rate(http_request_duration_seconds_bucket{job=\"api\"}[1m])",
+            "the buckets are not summed",
+        ),
+        ("by (le, route))", "by (route))", "summed `by (le)`"),
+        ("value: 0.3\n", "value: 0.0003\n", "not a whole number of milliseconds"),
+    ] {
+        let (code, _, err) = import_text("openslo", &yaml.replace(from, to));
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains(why) && err.contains("SLO `p99-latency` is not imported"), "{why}: {err}");
+    }
+    // `sum by` on one ratio query only: an error at that query.
+    let (code, _, err) = import_text(
+        "openslo",
+        &yaml.replace(
+            "sum by (route) (rate(http_requests_total{job=\"api\"}[5m]))",
+            "sum(rate(http_requests_total{job=\"api\"}[5m]))",
+        ),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("the bad query groups by (route) but the total query by ()"), "{err}");
+    assert!(err.contains("SLO `availability` is not imported"), "{err}");
+}
+
+/// A threshold objective says every point of a slice is good (with
+/// `timeSliceTarget: 1`); the slice's average under the bound let a slice
+/// with a bad point count as good. The worst point is held to it: `max`
+/// for lt/lte, `min` for gt/gte.
+#[test]
+fn an_openslo_threshold_holds_every_point_of_the_slice() {
+    let yaml = std::fs::read_to_string(repo().join("examples/interop/openslo/latency-threshold.yaml")).unwrap();
+    let (code, out, err) = import_text("openslo", &yaml);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("good when max(fulfilment_lag_seconds{job=\"fulfilment\"}) <= 30"), "{out}");
+    let (code, out, err) = import_text("openslo", &yaml.replace("op: lte", "op: gt"));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("good when min(fulfilment_lag_seconds{job=\"fulfilment\"}) > 30"), "{out}");
+    // Counted over Occurrences or RatioTimeslices, threshold points have no .slo counterpart.
+    for method in ["Occurrences", "RatioTimeslices"] {
+        let (code, out, err) =
+            import_text("openslo", &yaml.replace("budgetingMethod: Timeslices", &format!("budgetingMethod: {method}")));
+        assert_eq!(code, 1, "{err}");
+        assert!(out.is_empty() && err.contains(&format!("a threshold metric under {method} budgeting")), "{err}");
+    }
+}
+
+/// Settings the importers read past without a word: a misspelled Sloth
+/// `disable` (the alert then pages), an OpenSLO `alertAfter` that is not a
+/// duration (the tier lost its `for`), an unknown severity (paged), and a
+/// composite whose objectives give `targetPercent` (its objective became
+/// 99%). Each is now a warning or an error at its key.
+#[test]
+fn alert_settings_and_targets_are_never_read_past_silently() {
+    let spec = format!(
+        "version: \"prometheus/v1\"\nservice: \"api\"\nslos:\n{}",
+        sloth_slo("availability", "").replace("disable: true", "disabled: true")
+    );
+    let (code, _, err) =
+        import_text("sloth", &spec.replace("    alerting:\n", "    alerting:\n      name: ApiErrors\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("SLO `availability`: `disabled` in the page alert is not translated"), "{err}");
+    assert!(err.contains("Sloth reads `disable`, `labels`, `annotations` here"), "{err}");
+    let storefront = std::fs::read_to_string(repo().join("examples/interop/openslo/storefront.yaml")).unwrap();
+    let (code, out, err) =
+        import_text("openslo", &storefront.replace("    alertAfter: 2m", "    alertAfter: 2 minutes"));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("alert condition `fast-burn`: `alertAfter: 2 minutes` is not a duration"), "{err}");
+    assert!(err.contains("SLO `availability` is not imported"), "{err}");
+    assert!(out.contains("slo checkout_good_minutes") && !out.contains("slo availability"), "{out}");
+    let (code, out, err) = import_text("openslo", &storefront.replace("  severity: page\n", "  severity: high\n"));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("alert condition `fast-burn`: severity `high` becomes `page`"), "{err}");
+    assert!(out.contains(r#"openslo_severity: "high""#), "{out}");
+    let (code, out, err) =
+        import_text("openslo", &storefront.replace("      target: 0.995\n", "      targetPercent: 99.5\n"));
+    assert_eq!(code, 0, "{err}");
+    let journeys = out.split("slo journeys for").nth(1).expect("the composite");
+    assert!(
+        journeys.trim_start().split('\n').nth(1).is_some_and(|l| l.contains("objective = 99.5% over 28d")),
+        "{out}"
+    );
 }
