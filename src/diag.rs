@@ -137,7 +137,7 @@ impl<'a> Rendered<'a> {
         }
         Rendered {
             diag,
-            src: NamedSource::new(term::sanitize(&file.name).into_owned(), term::same_len(&file.text).into_owned()),
+            src: NamedSource::new(term::sanitize(&file.name), term::same_len(&file.text).into_owned()),
             labels,
             related: Vec::new(),
             related_diags,

@@ -401,7 +401,7 @@ pub fn latency_from_events(bad: &str, total: &str) -> Option<(ir::Selector, u64)
     }
     let seconds: f64 = le.value.trim().parse().ok()?;
     let ms = (seconds * 1000.0).round();
-    if !(ms >= 1.0 && ms < 1e12) || (ms / 1000.0 - seconds).abs() > 1e-9 {
+    if !(1.0..1e12).contains(&ms) || (ms / 1000.0 - seconds).abs() > 1e-9 {
         return None;
     }
     Some((ir::Selector { metric: Some(base.to_string()), matchers: count.matchers }, ms as u64))

@@ -586,7 +586,7 @@ fn sli_text(ind: &Value, objective: &Value, method: &str, slice: Option<&str>) -
         Some(r) => {
             let (phi, hist, by, range_ms) = r.map_err(|e| ("query", format!("threshold query `{q}`: {e}")))?;
             let ms = (value * 1000.0).round();
-            if !(ms >= 1.0 && ms < 1e12) || (ms / 1000.0 - value).abs() > 1e-9 {
+            if !(1.0..1e12).contains(&ms) || (ms / 1000.0 - value).abs() > 1e-9 {
                 return Err((
                     "value",
                     format!(
@@ -639,7 +639,10 @@ fn fmt_num(x: f64) -> String {
 /// besides `le` (the SLO's group_by) and `r` in ms. `None` when the query
 /// is not a `histogram_quantile`; `Some(Err)` when it is one .slo's
 /// `quantile` does not compute.
-fn quantile_query(e: &promql_parser::parser::Expr) -> Option<Result<(f64, ir::Selector, Vec<String>, u64), String>> {
+/// A quantile threshold's query: (φ, bucket selector, `by` labels, range ms).
+type QuantileQuery = (f64, ir::Selector, Vec<String>, u64);
+
+fn quantile_query(e: &promql_parser::parser::Expr) -> Option<Result<QuantileQuery, String>> {
     use promql_parser::parser::{Expr, LabelModifier};
     let Expr::Call(c) = super::strip(e) else { return None };
     if c.func.name != "histogram_quantile" {
@@ -881,11 +884,11 @@ fn prom(query: String) -> Value {
 use crate::names::openslo_name as dns;
 
 fn duration_text(ms: u64) -> String {
-    if ms % 86_400_000 == 0 {
+    if ms.is_multiple_of(86_400_000) {
         format!("{}d", ms / 86_400_000)
-    } else if ms % 3_600_000 == 0 {
+    } else if ms.is_multiple_of(3_600_000) {
         format!("{}h", ms / 3_600_000)
-    } else if ms % 60_000 == 0 {
+    } else if ms.is_multiple_of(60_000) {
         format!("{}m", ms / 60_000)
     } else {
         format!("{}s", (ms / 1000).max(1))

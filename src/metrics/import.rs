@@ -458,9 +458,12 @@ struct Finished {
     first_ms: Option<i64>,
     last_ms: Option<i64>,
     /// The series in output order, and the label columns.
-    list: Vec<(Vec<(String, String)>, Vec<Sample>)>,
+    list: Vec<SeriesSamples>,
     labels: Vec<String>,
 }
+
+/// A series (its sorted labels) and its samples in time order.
+type SeriesSamples = (Vec<(String, String)>, Vec<Sample>);
 
 fn location(files: &[String], at: u64) -> String {
     let file = files.get((at >> 40) as usize).map_or("?", |s| s.as_str());
@@ -482,7 +485,7 @@ fn value_text(bits: u64) -> String {
 
 fn finish(store: Store, files: &[String], problems: &mut Problems) -> Finished {
     let Store { keys, samples, .. } = store;
-    let mut series: Vec<(Vec<(String, String)>, Vec<Sample>)> = keys.into_iter().zip(samples).collect();
+    let mut series: Vec<SeriesSamples> = keys.into_iter().zip(samples).collect();
     // By name, then the other labels.
     let name_of = |k: &[(String, String)]| k.iter().find(|(n, _)| n == "__name__").map(|(_, v)| v.clone());
     series.sort_by_cached_key(|(k, _)| (name_of(k), k.clone()));
@@ -544,7 +547,7 @@ fn finish(store: Store, files: &[String], problems: &mut Problems) -> Finished {
     out
 }
 
-fn write(out: &Path, series: &[(Vec<(String, String)>, Vec<Sample>)], labels: Vec<String>) -> Result<u64, String> {
+fn write(out: &Path, series: &[SeriesSamples], labels: Vec<String>) -> Result<u64, String> {
     let mut w = LongWriter::create(out, labels, true, 6)?;
     let (mut ts, mut v, mut st) = (Vec::new(), Vec::new(), Vec::new());
     for (key, samples) in series {

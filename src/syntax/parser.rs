@@ -89,7 +89,9 @@ fn parse_chunks(
                 // process-wide and never switched off again, so concurrent
                 // failing parses all see it.
                 pest::set_error_detail(true);
-                let e = SloParser::parse(Rule::file, chunk).err().expect("the input failed to parse a moment ago");
+                let Err(e) = SloParser::parse(Rule::file, chunk) else {
+                    unreachable!("the input failed to parse a moment ago")
+                };
                 let mut d = convert_error(src, chunk, e);
                 d.span.start += start as u32;
                 d.span.end += start as u32;

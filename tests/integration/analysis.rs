@@ -66,7 +66,7 @@ fn dataset(dir: &Path) -> (PathBuf, PathBuf) {
             code.push(c);
             v.push(x);
             // Requests in (t, t + step].
-            let in_incident = t >= INCIDENT_MS && t < INCIDENT_MS + INCIDENT_LEN_MS;
+            let in_incident = (INCIDENT_MS..INCIDENT_MS + INCIDENT_LEN_MS).contains(&t);
             let rate = match (bad, in_incident) {
                 (false, false) => 10.0,
                 (false, true) => 10.0 * (1.0 - E),
@@ -487,8 +487,11 @@ fn grouped_slos_are_analysed_per_group() {
                 handler.push(h);
                 code.push(c);
                 v.push(x);
-                let e =
-                    if h == "/pay" && t >= START_MS + 30 * HOUR_MS && t < START_MS + 33 * HOUR_MS { 0.2 } else { 0.0 };
+                let e = if h == "/pay" && (START_MS + 30 * HOUR_MS..START_MS + 33 * HOUR_MS).contains(&t) {
+                    0.2
+                } else {
+                    0.0
+                };
                 x += 150.0 * if bad { e } else { 1.0 - e };
             }
         }

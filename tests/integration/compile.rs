@@ -93,8 +93,6 @@ fn promtool_accepts_every_output_for_every_target() {
         return;
     }
     let files = slo_files("examples");
-    let mut with_thanos = Options::default();
-    with_thanos.partial_response = Some("warn".into());
     for (name, opts) in targets() {
         let dir = tempfile::tempdir().unwrap();
         let outs = compile_files(&files, &opts);

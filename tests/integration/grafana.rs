@@ -216,7 +216,8 @@ fn grafana_schema_rejects_broken_dashboards() {
     let v = schema();
     let good = json(&dashboards(&program(&[repo().join("tests/grafana/small.slo")]))[0]);
     assert!(schema_errors(&v, &good).is_empty() && layout_errors(&good).is_empty());
-    let breakages: Vec<(&str, fn(&mut Value))> = vec![
+    type Breakage = (&'static str, fn(&mut Value));
+    let breakages: Vec<Breakage> = vec![
         ("no uid", |d| {
             d.as_object_mut().unwrap().remove("uid");
         }),

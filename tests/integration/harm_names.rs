@@ -22,7 +22,7 @@ fn check_str(src: &str) -> (slo::driver::Loaded, slo::ir::Program, slo::diag::Di
     (loaded, program, diags)
 }
 
-fn spanned<'a>(loaded: &'a slo::driver::Loaded, span: slo::source::Span) -> &'a str {
+fn spanned(loaded: &slo::driver::Loaded, span: slo::source::Span) -> &str {
     &loaded.sources.get(span.source).text[span.range()]
 }
 

@@ -132,7 +132,7 @@ fn a_source_file_has_a_size_cap() {
     assert_coded(&r, 2, "slo::input::too_large");
     assert!(r.stderr.contains("8 MiB"), "{}", r.stderr);
     // As an import: a diagnostic at the import.
-    std::fs::write(d.path().join("main.slo"), format!("import \"./big.slo\" as big\n")).unwrap();
+    std::fs::write(d.path().join("main.slo"), "import \"./big.slo\" as big\n").unwrap();
     assert_coded(&run(d.path(), &["check", "main.slo"]), 1, "slo::input::too_large");
     // A YAML spec too.
     std::fs::write(d.path().join("big.yml"), format!("version: prometheus/v1\n{}", big.replace("//", "#"))).unwrap();
