@@ -83,7 +83,7 @@ pub fn num(x: f64) -> String {
 /// A regex matching every spelling of the bucket boundary `v` as a decimal
 /// number: `0.5` also matches `0.50`, `00.5` and `.5`; `1` matches `1.0`.
 /// Prometheus 3 normalises `le` to a float's canonical text at ingestion,
-/// but older data may hold the exporter's own spelling (REFERENCE.md §4).
+/// but older data may hold the exporter's own spelling (docs/semantics.md §4).
 pub fn le_regex(v: f64) -> String {
     let text = format!("{v:?}"); // e.g. "0.5", "1.0", "2.5"
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));

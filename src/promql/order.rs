@@ -1,6 +1,6 @@
 //! Rule order inside a group: Prometheus evaluates a group's rules in
 //! order and a rule sees what earlier rules recorded at the same timestamp,
-//! so every rule must come after the rules it reads (REFERENCE.md §5).
+//! so every rule must come after the rules it reads (docs/semantics.md §5).
 //! A petgraph topological sort over "reads" edges, ties kept in the order
 //! the rules were generated, so the output is deterministic.
 
