@@ -264,7 +264,7 @@ fn thresholds(slo: &ir::Slo) -> Vec<Threshold> {
                         "{name} ({severity}): burn rate over {} {} {}",
                         dur(window_ms),
                         cmp.op.as_str(),
-                        crate::sema::eval::fmt_factor(cmp.rhs)
+                        crate::units::fmt_factor(cmp.rhs)
                     ),
                 });
             }
@@ -279,7 +279,7 @@ fn thresholds(slo: &ir::Slo) -> Vec<Threshold> {
                     "{} ({}): {} over {} and {}",
                     a.name,
                     a.severity,
-                    crate::sema::eval::fmt_factor(*factor),
+                    crate::units::fmt_factor(*factor),
                     dur(*long_ms),
                     dur(*short_ms)
                 ),
@@ -395,7 +395,7 @@ fn target(ref_id: &str, expr: String, legend: String) -> Target {
 
 /// Digits after the point that show the objective in percent (99.95% → 2).
 fn pct_decimals(objective: f64) -> u32 {
-    let p = crate::sema::eval::fmt_pct(objective);
+    let p = crate::units::fmt_pct(objective);
     p.trim_end_matches('%').split_once('.').map_or(0, |(_, d)| d.len() as u32)
 }
 
@@ -510,7 +510,7 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
             format!("calendar {unit} in {tz}")
         }
     };
-    let mut row_title = format!("{}: {} over {window}", slo.name, crate::sema::eval::fmt_pct(slo.objective));
+    let mut row_title = format!("{}: {} over {window}", slo.name, crate::units::fmt_pct(slo.objective));
     if !slo.group_by.is_empty() {
         row_title.push_str(&format!(", per {}", slo.group_by.join(", ")));
     }
@@ -538,7 +538,7 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
     let p = b.push("timeseries", "SLI vs objective".into(), GridPos { h: 8, w: 10, x: 4, y: y + 1 });
     p.description = Some(format!(
         "Good events (or slices) over the SLO window ({t}), against the objective {}.",
-        crate::sema::eval::fmt_pct(slo.objective)
+        crate::units::fmt_pct(slo.objective)
     ));
     p.links = links.clone();
     p.targets =
@@ -575,7 +575,7 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
             Rule::Record(r) => r.record.strip_prefix(prefix).map(|w| (&r.record, w)),
             Rule::Alert(_) => None,
         })
-        .filter_map(|(name, w)| crate::sema::eval::parse_duration(w).map(|ms| (ms, name.as_str())))
+        .filter_map(|(name, w)| crate::units::parse_duration(w).map(|ms| (ms, name.as_str())))
         .collect();
     windows.sort();
     windows.dedup();

@@ -54,8 +54,8 @@ impl Incident {
             None => (s, None),
         };
         let mut it = spec.split('/');
-        let start = crate::sema::eval::parse_duration(it.next()?)? as i64;
-        let dur = crate::sema::eval::parse_duration(it.next()?)? as i64;
+        let start = crate::units::parse_duration(it.next()?)? as i64;
+        let dur = crate::units::parse_duration(it.next()?)? as i64;
         let ratio: f64 = it.next()?.trim_end_matches('%').parse().ok()?;
         let ratio = if it.next().is_some() {
             return None;

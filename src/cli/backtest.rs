@@ -115,7 +115,7 @@ pub fn run(
     };
     let from_ms = time("--from", from)?;
     let to_ms = time("--to", to)?;
-    let Some(step_ms) = slo::sema::eval::parse_duration(&step).filter(|ms| *ms >= 1000) else {
+    let Some(step_ms) = slo::units::parse_duration(&step).filter(|ms| *ms >= 1000) else {
         return Err(IoError::new(format!("--step: `{step}` is not a duration of 1s or more")));
     };
     let memory_limit = memory_limit_flag(&memory_limit)?;

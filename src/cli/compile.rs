@@ -47,7 +47,7 @@ pub struct Args {
 pub fn run(
     Args { paths, out, target, eval_interval, namespace, labels, partial_response, check, root }: Args,
 ) -> Result<u8, IoError> {
-    let Some(eval_interval_ms) = slo::sema::eval::parse_duration(&eval_interval).filter(|ms| *ms >= 1000) else {
+    let Some(eval_interval_ms) = slo::units::parse_duration(&eval_interval).filter(|ms| *ms >= 1000) else {
         return Err(IoError::new(format!("--eval-interval: `{eval_interval}` is not a duration of 1s or more")));
     };
     if let Some(why) = slo::names::k8s_namespace_problem(&namespace) {

@@ -29,7 +29,7 @@ pub struct Args {
 }
 
 pub fn run(Args { from, files, out, period }: Args) -> Result<u8, IoError> {
-    if slo::sema::eval::parse_duration(&period).is_none() {
+    if slo::units::parse_duration(&period).is_none() {
         return Err(IoError::new(format!("--period: `{period}` is not a duration")));
     }
     let mut imports = Vec::new();

@@ -60,7 +60,7 @@ pub fn run(
         root,
     }: Args,
 ) -> Result<u8, IoError> {
-    let Some(resolution_ms) = slo::sema::eval::parse_duration(&resolution).filter(|ms| *ms >= 1000) else {
+    let Some(resolution_ms) = slo::units::parse_duration(&resolution).filter(|ms| *ms >= 1000) else {
         return Err(IoError::new(format!("--resolution: `{resolution}` is not a duration of 1s or more")));
     };
     let Some(start_ms) = slo::backtest::parse_time(&start) else {

@@ -237,7 +237,7 @@ pub fn pct(ratio: f64) -> String {
 
 /// A duration literal in the largest unit that divides it.
 pub fn dur(ms: u64) -> String {
-    crate::sema::eval::fmt_duration(ms)
+    crate::units::fmt_duration(ms)
 }
 
 /// String pairs of a YAML mapping (non-string scalars are stringified).

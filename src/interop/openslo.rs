@@ -594,7 +594,7 @@ fn sli_text(ind: &Value, objective: &Value, method: &str, slice: Option<&str>) -
                     ),
                 ));
             }
-            if crate::sema::eval::parse_duration(slice) != Some(range_ms) {
+            if crate::units::parse_duration(slice) != Some(range_ms) {
                 notes.push(format!(
                     "the quantile is measured over each {slice} slice, not over the query's [{}] range",
                     dur(range_ms)

@@ -48,7 +48,7 @@ pub fn agg(op: &str, by: &[String], inner: &str) -> String {
 
 /// A PromQL duration (`5m`, `1h30m`, `28d`).
 pub fn dur(ms: u64) -> String {
-    crate::sema::eval::fmt_duration(ms)
+    crate::units::fmt_duration(ms)
 }
 
 /// A float for PromQL, rounded to 12 significant digits so that float

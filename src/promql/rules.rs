@@ -698,11 +698,7 @@ impl SloRules<'_> {
     }
 
     fn objective_text(&self) -> String {
-        format!(
-            "objective {} over {}",
-            crate::sema::eval::fmt_pct(self.slo.objective),
-            dur(self.slo.window.nominal_ms())
-        )
+        format!("objective {} over {}", crate::units::fmt_pct(self.slo.objective), dur(self.slo.window.nominal_ms()))
     }
 
     fn alert(&self, a: &ir::Alert) -> Result<Rule, OutputError> {
@@ -719,16 +715,16 @@ impl SloRules<'_> {
                     let w = guard_window(self.slo, a);
                     expr = format!("{expr} and {} ({} >= {})", self.on_groups(), self.events_in(w), num(n));
                 }
-                let f = crate::sema::eval::fmt_factor(*factor);
+                let f = crate::units::fmt_factor(*factor);
                 (
                     expr,
                     format!("{}: error budget burning at over {f} ({} / {})", self.who(), dur(*long_ms), dur(*short_ms)),
                     format!(
                         "The error ratio over {} is {{{{ $value | humanizePercentage }}}}, above {} ({f} the budget of the {}); at this rate {} of the budget is gone in {}.{}",
                         dur(*long_ms),
-                        crate::sema::eval::fmt_pct(factor * b),
+                        crate::units::fmt_pct(factor * b),
                         self.objective_text(),
-                        crate::sema::eval::fmt_pct(*budget_share),
+                        crate::units::fmt_pct(*budget_share),
                         dur(*long_ms),
                         self.slo.description.as_deref().map(|d| format!(" SLO: {}", template_literal(d))).unwrap_or_default()
                     ),
@@ -902,7 +898,7 @@ fn cond_text(c: &ir::SloCond) -> String {
                 SloQuantity::BudgetConsumed => ("budget consumed".into(), true),
                 SloQuantity::IncidentShare => ("budget share of the last day".into(), true),
             };
-            let v = if pct { crate::sema::eval::fmt_pct(cmp.rhs) } else { crate::sema::eval::fmt_factor(cmp.rhs) };
+            let v = if pct { crate::units::fmt_pct(cmp.rhs) } else { crate::units::fmt_factor(cmp.rhs) };
             format!("{q} {} {v}", cmp.op.as_str())
         })
         .collect::<Vec<_>>()
