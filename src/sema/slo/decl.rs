@@ -158,8 +158,26 @@ impl Cx<'_> {
                 ok = false;
                 ir::Budgeting::Occurrences
             }
-            (None, _) => ir::Budgeting::Occurrences,
-            (Some(g), _) => match self.budgeting(g, window_ms) {
+            (
+                None,
+                None
+                | Some(
+                    ir::Sli::Events { .. }
+                    | ir::Sli::Latency { .. }
+                    | ir::Sli::Gauge { .. }
+                    | ir::Sli::Composite { .. },
+                ),
+            ) => ir::Budgeting::Occurrences,
+            (
+                Some(g),
+                None
+                | Some(
+                    ir::Sli::Events { .. }
+                    | ir::Sli::Latency { .. }
+                    | ir::Sli::Gauge { .. }
+                    | ir::Sli::Composite { .. },
+                ),
+            ) => match self.budgeting(g, window_ms) {
                 Some(b) => b,
                 None => {
                     ok = false;
