@@ -231,7 +231,10 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
                 Some(*slice_ms)
             }
             (ir::Sli::Timeslices { slice_ms, .. }, _) => Some(*slice_ms),
-            _ => None,
+            (
+                ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Composite { .. },
+                ir::Budgeting::Occurrences,
+            ) => None,
         };
         if let Some(start) = start {
             let window_sum = |s: &RecSeries| -> (f64, u64) {

@@ -943,7 +943,7 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
                     m(vec![("counter", Value::Bool(true)), ("good", prom(good)), ("total", prom(total))]),
                 )]))
             }
-            _ => {
+            ir::Sli::Gauge { .. } | ir::Sli::Timeslices { .. } | ir::Sli::Composite { .. } => {
                 warn(
                     &mut diags,
                     slo.span,

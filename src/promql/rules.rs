@@ -216,7 +216,10 @@ impl SloRules<'_> {
         match (&self.slo.sli, &self.slo.budgeting) {
             (ir::Sli::Timeslices { slice_ms, .. }, _) => *slice_ms,
             (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms }) => *slice_ms,
-            _ => 5 * self.opts.eval_interval_ms,
+            (
+                ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Composite { .. },
+                ir::Budgeting::Occurrences,
+            ) => 5 * self.opts.eval_interval_ms,
         }
     }
 
@@ -238,13 +241,19 @@ impl SloRules<'_> {
         let w = dur(bucket);
         match (&self.slo.budgeting, &self.slo.sli) {
             (_, ir::Sli::Timeslices { .. } | ir::Sli::Composite { .. }) | (ir::Budgeting::Occurrences, _) => {}
-            (ir::Budgeting::Timeslices { slice_ms, target }, _) => {
+            (
+                ir::Budgeting::Timeslices { slice_ms, target },
+                ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. },
+            ) => {
                 // A slice without traffic is neither good nor bad.
                 let ratio = self.raw_ratio(*slice_ms)?;
                 let good = format!("(1 - ({ratio}) >= bool {}) and (({ratio}) >= 0)", num(*target));
                 return Some((format!("1 - ({good}) and {aligned}"), format!("({good}) * 0 + 1 and {aligned}")));
             }
-            (ir::Budgeting::RatioTimeslices { slice_ms }, _) => {
+            (
+                ir::Budgeting::RatioTimeslices { slice_ms },
+                ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. },
+            ) => {
                 let ratio = format!("({}) >= 0", self.raw_ratio(*slice_ms)?);
                 return Some((format!("({ratio}) and {aligned}"), format!("({ratio}) * 0 + 1 and {aligned}")));
             }
@@ -349,7 +358,7 @@ impl SloRules<'_> {
                 self.sum(&format!("sum_over_time({}[{w}])", selector(series, &[]))),
                 self.sum(&format!("count_over_time({}[{w}])", selector(series, &[])))
             ),
-            _ => return None,
+            ir::Sli::Timeslices { .. } | ir::Sli::Composite { .. } => return None,
         })
     }
 
@@ -478,7 +487,9 @@ impl SloRules<'_> {
         let windows: BTreeSet<u64> = self.needs.get(&key).cloned().unwrap_or_default();
         let composite = match &slo.sli {
             ir::Sli::Composite { combine, components } => Some((combine, components)),
-            _ => None,
+            ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Timeslices { .. } => {
+                None
+            }
         };
         // Per-interval events.
         if let Some((bad, total)) = self.interval_events() {
@@ -656,7 +667,7 @@ impl SloRules<'_> {
                 Some(format!("increase({}[{wd}])", selector(&with_suffix(histogram, "_count"), &[])))
             }
             ir::Sli::Gauge { series } => Some(format!("count_over_time({}[{wd}])", selector(series, &[]))),
-            _ => None,
+            ir::Sli::Timeslices { .. } | ir::Sli::Composite { .. } => None,
         };
         match raw {
             Some(r) => self.sum(&r),
@@ -837,7 +848,10 @@ pub fn slices_fit(slo: &ir::Slo, eval_interval_ms: u64) -> Option<OutputError> {
     let slice = match (&slo.sli, &slo.budgeting) {
         (ir::Sli::Timeslices { slice_ms, .. }, _) => *slice_ms,
         (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms }) => *slice_ms,
-        _ => return None,
+        (
+            ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Composite { .. },
+            ir::Budgeting::Occurrences,
+        ) => return None,
     };
     (slice % eval_interval_ms != 0).then(|| OutputError::Unsupported {
         slo: format!("{}.{}", slo.service, slo.name),
