@@ -421,6 +421,9 @@ impl Matcher {
     }
 }
 
+/// The severities an alert may have.
+pub const SEVERITIES: [&str; 5] = ["page", "ticket", "critical", "warning", "info"];
+
 /// One alerting rule of one SLO, fully resolved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Alert {

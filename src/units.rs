@@ -173,6 +173,113 @@ fn pct_digits(r: f64) -> String {
     }
 }
 
+/// A percent literal's number (the text before `%`) computed exactly from
+/// its decimal digits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PercentParts {
+    /// The ratio: the double nearest number / 100 (99.9 → 0.999).
+    pub ratio: f64,
+    /// 1 − ratio, the double nearest the exact value, computed from the
+    /// digits rather than as `1.0 - ratio`: 99.99999999999 gives 1e-13, and
+    /// 99.99999999999999999 gives 1e-19 where its ratio rounds to 1.
+    pub complement: f64,
+    /// The number against 100, exactly (`Less` for 99.99999999999999999).
+    pub vs_100: std::cmp::Ordering,
+}
+
+impl PercentParts {
+    /// Whether `ratio` (what the rest of the compiler computes with) keeps
+    /// the complement to within 1%: false when the number is so close to
+    /// 100 that a 64-bit float cannot tell the budget (below about 1e-14).
+    pub fn precise(&self) -> bool {
+        self.vs_100 != std::cmp::Ordering::Less
+            || (self.ratio < 1.0 && ((1.0 - self.ratio) - self.complement).abs() <= self.complement / 100.0)
+    }
+}
+
+/// A share written as a percent (`99.9%`) or as a ratio (`0.999`), exactly
+/// (as [`percent_parts`]); `None` when it is not a number.
+pub fn share_parts(text: &str) -> Option<PercentParts> {
+    let t = text.trim();
+    if let Some(p) = t.strip_suffix('%') {
+        return percent_parts(p.trim());
+    }
+    // A ratio is a percent with the exponent moved by two.
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok().filter(|e| e.abs() < 1 << 40)?),
+        None => (t, 0),
+    };
+    percent_parts(&format!("{mant}e{}", exp + 2))
+}
+
+/// Parses `99.9` (also `-1`, `9.99e1`) as a percent, exactly; `None` when
+/// it is not a number.
+pub fn percent_parts(text: &str) -> Option<PercentParts> {
+    use std::cmp::Ordering;
+    let (neg, t) = match text.strip_prefix('-') {
+        Some(t) => (true, t),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (mant, exp) = match t.find(['e', 'E']) {
+        Some(i) => (&t[..i], t[i + 1..].parse::<i64>().ok().filter(|e| e.abs() < 1 << 40)?),
+        None => (t, 0),
+    };
+    // "99.9e-2" parses to the double nearest 0.999, where 99.9 / 100 would not.
+    let sign = if neg { "-" } else { "" };
+    let ratio: f64 = format!("{sign}{mant}e{}", exp - 2).parse().ok().filter(|r: &f64| r.is_finite())?;
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // number = digits × 10^exp, digits without leading zeros.
+    let digits = format!("{int}{frac}");
+    let digits = digits.trim_start_matches('0');
+    let exp = exp - frac.len() as i64;
+    if neg || digits.is_empty() {
+        return Some(PercentParts { ratio, complement: 1.0 - ratio, vs_100: Ordering::Less });
+    }
+    // Magnitude: number ≥ 10^(len + exp − 1), < 10^(len + exp).
+    let magnitude = digits.len() as i64 + exp;
+    if magnitude > 3 {
+        return Some(PercentParts { ratio, complement: 1.0 - ratio, vs_100: Ordering::Greater });
+    }
+    if magnitude < -400 {
+        // Far below any double's precision around 1.
+        return Some(PercentParts { ratio, complement: 1.0, vs_100: Ordering::Less });
+    }
+    // 100 and the number as integers of the same scale: 100 × 10^-exp vs digits.
+    let scale = (-exp).max(0) as usize;
+    let hundred = format!("1{}", "0".repeat(2 + scale));
+    let number = format!("{digits}{}", "0".repeat(exp.max(0) as usize));
+    let vs_100 = number.len().cmp(&hundred.len()).then_with(|| number.as_str().cmp(hundred.as_str()));
+    let (big, small, sign) = match vs_100 {
+        Ordering::Equal => return Some(PercentParts { ratio, complement: 0.0, vs_100 }),
+        Ordering::Less => (hundred.as_bytes(), number.as_bytes(), ""),
+        Ordering::Greater => (number.as_bytes(), hundred.as_bytes(), "-"),
+    };
+    // Schoolbook subtraction, big − small, from the last digit.
+    let mut out = Vec::with_capacity(big.len());
+    let mut borrow = 0;
+    for i in 0..big.len() {
+        let a = (big[big.len() - 1 - i] - b'0') as i32;
+        let b = if i < small.len() { (small[small.len() - 1 - i] - b'0') as i32 } else { 0 };
+        let mut d = a - b - borrow;
+        borrow = (d < 0) as i32;
+        if d < 0 {
+            d += 10;
+        }
+        out.push(b'0' + d as u8);
+    }
+    out.reverse();
+    let diff = String::from_utf8(out).expect("digits");
+    // (100 − number) / 100 = diff × 10^-scale / 100.
+    let complement: f64 = format!("{sign}{diff}e-{}", scale + 2).parse().ok()?;
+    Some(PercentParts { ratio, complement, vs_100 })
+}
+
+/// The code of a percent below 100% whose complement a double cannot hold.
+pub const PERCENT_PRECISION: &str = "slo::value::percent_precision";
+
 /// A burn-rate factor (how many times the sustainable rate).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
 pub struct Factor(pub f64);

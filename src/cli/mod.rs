@@ -30,10 +30,10 @@ pub enum Format {
 /// stays below 1 (its budget is 1e-13, not 0).
 pub fn parse_ratio(flag: &str, s: &str) -> Result<f64, IoError> {
     let bad = || IoError::new(format!("{flag}: `{s}` is not a share like 99.9% or 0.999"));
-    let p = slo::sema::eval::share_parts(s).ok_or_else(bad)?;
+    let p = slo::units::share_parts(s).ok_or_else(bad)?;
     if !p.precise() {
         return Err(IoError::coded(
-            slo::sema::eval::PERCENT_PRECISION,
+            slo::units::PERCENT_PRECISION,
             format!("{flag}: `{s}` is below 100% by {:e}, closer than a 64-bit float can hold", p.complement),
             "its complement (the error budget) would be off by more than 1% or be 0; use at most 14 nines, e.g. 99.999999999999%",
         ));

@@ -24,7 +24,7 @@ const TIERS: [(&str, &str, &str, &str, &str); 4] = [
     ("ticket", "Ticket3d", "3d", "6h", "10%"),
 ];
 
-use crate::sema::alerts::SEVERITIES;
+use crate::ir::SEVERITIES;
 
 /// Imports one Sloth file (one or more YAML documents). `period` is Sloth's
 /// SLO period (`--default-slo-period`, 30d by default), as .slo text.

@@ -12,7 +12,7 @@ use crate::diag::Diagnostic;
 use crate::ir;
 use crate::syntax::ast::{self, Entry, ValueKind};
 
-pub const SEVERITIES: [&str; 5] = ["page", "ticket", "critical", "warning", "info"];
+use crate::ir::SEVERITIES;
 const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations"];
 const TIER_FIELDS: &[&str] =
     &["windows", "burn", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
@@ -55,7 +55,7 @@ impl Cx<'_> {
         let Some(g) = g else { return Some(None) };
         match self.value(g.value()?, Ty::Number, g.env) {
             Some(Val::Num(n)) if n > 0.0 => Some(Some(n)),
-            Some(Val::Num(n)) if n == 0.0 => Some(None),
+            Some(Val::Num(0.0)) => Some(None),
             Some(_) => {
                 self.diags.push(error::out_of_range(
                     "slo::alert::min_events",

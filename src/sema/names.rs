@@ -16,6 +16,11 @@ use crate::source::Span;
 use std::collections::{HashMap, HashSet};
 
 /// A declaration that generates names.
+/// The names a declaration would generate under another base name.
+type Regenerate<'a> = Box<dyn Fn(&str) -> Vec<Generated> + 'a>;
+/// Two generated names that are the same.
+type Clash<'g> = (&'g Generated, &'g Generated);
+
 struct Owner<'a> {
     kind: &'static str,
     /// The service it is (or is of).
@@ -27,7 +32,7 @@ struct Owner<'a> {
     /// name), and the names it would generate under another one: how long
     /// it may be is found by asking.
     base: &'a str,
-    regenerate: Box<dyn Fn(&str) -> Vec<Generated> + 'a>,
+    regenerate: Regenerate<'a>,
     generated: Vec<Generated>,
 }
 
@@ -71,7 +76,7 @@ pub fn check(program: &ir::Program, diags: &mut Diagnostics) {
 fn collisions(owners: &[Owner], diags: &mut Diagnostics) {
     // (what, key) → first owner; then per (later, first) pair, what collides.
     let mut first: HashMap<(&str, String), usize> = HashMap::new();
-    let mut pairs: Vec<((usize, usize), Vec<(&Generated, &Generated)>)> = Vec::new();
+    let mut pairs: Vec<((usize, usize), Vec<Clash>)> = Vec::new();
     // Services that collide: their SLOs' collisions are the same problem.
     let mut services: HashSet<(&str, &str)> = HashSet::new();
     for (i, o) in owners.iter().enumerate() {
