@@ -10,10 +10,11 @@
 //!    streams once through every leaf it matches ([`leaves`], [`range`]).
 //! 4. Every rule is evaluated at every step of the grid in group order,
 //!    recording rules feeding later rules, alerts tracking pending and
-//!    firing state ([`eval`]).
+//!    firing state ([`eval`], [`alert`]).
 //! 5. The report reads the recorded series ([`report`]); `--timeline`
 //!    writes them all back to Parquet ([`timeline`]).
 
+pub mod alert;
 pub mod analysis;
 pub mod data;
 pub mod eval;
@@ -29,7 +30,8 @@ use crate::diag::Diagnostic;
 use crate::ir;
 use crate::promql::rules::{Group, Rule};
 use crate::source::{Origin, Source, SourceMap, Span};
-use eval::{AlertHistory, Step, Store};
+use alert::AlertHistory;
+use eval::{Step, Store};
 use leaves::Leaves;
 use plan::{Node, Planner};
 use range::Grid;
