@@ -2,8 +2,9 @@
 //! PromQL engine the compiled rules need, over the precomputed leaves and
 //! the series the rules themselves record.
 
+use super::agg;
 use super::alert::AlertState;
-use super::leaves::{finish_sum, kahan_inc, LabelSet, Labels, LeafOut, LOOKBACK_MS};
+use super::leaves::{LabelSet, Labels, LeafOut, LOOKBACK_MS};
 use super::plan::{AggOp, BinOp, Card, Grouping, InstFn, Node, Sel};
 use super::range::{eval_slice, is_absent, Prefix, RangeFn};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -462,38 +463,9 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<Sample>) -> Vec<Sample> 
             acc.len() - 1
         });
         let a = &mut acc[i];
-        match op {
-            AggOp::Sum | AggOp::Avg => {
-                let (x, c) = kahan_inc(s.v, a.1, a.2);
-                a.1 = x;
-                a.2 = c;
-            }
-            AggOp::Min => {
-                if a.3 == 0 || s.v < a.1 || a.1.is_nan() {
-                    a.1 = s.v;
-                }
-            }
-            AggOp::Max => {
-                if a.3 == 0 || s.v > a.1 || a.1.is_nan() {
-                    a.1 = s.v;
-                }
-            }
-            AggOp::Count | AggOp::Group => {}
-        }
-        a.3 += 1;
+        agg::fold(op, &mut a.1, &mut a.2, &mut a.3, s.v);
     }
-    acc.into_iter()
-        .map(|(k, s, c, n)| Sample {
-            labels: Arc::new(k),
-            v: match op {
-                AggOp::Sum => finish_sum(s, c),
-                AggOp::Avg => finish_sum(s, c) / n as f64,
-                AggOp::Min | AggOp::Max => s,
-                AggOp::Count => n as f64,
-                AggOp::Group => 1.0,
-            },
-        })
-        .collect()
+    acc.into_iter().map(|(k, s, c, n)| Sample { labels: Arc::new(k), v: agg::finish(op, s, c, n) }).collect()
 }
 
 fn binary(

@@ -14,6 +14,7 @@
 //! 5. The report reads the recorded series ([`report`]); `--timeline`
 //!    writes them all back to Parquet ([`timeline`]).
 
+pub(crate) mod agg;
 pub mod alert;
 pub mod analysis;
 pub mod data;
