@@ -25,10 +25,10 @@ pub mod plan;
 pub mod range;
 pub mod report;
 pub mod timeline;
-pub mod writer;
 
 use crate::diag::Diagnostic;
 use crate::ir;
+use crate::layout::reader::guarded;
 use crate::promql::rules::{Group, Rule};
 use crate::source::{Origin, Source, SourceMap, Span};
 use alert::AlertHistory;
@@ -358,7 +358,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let t0 = std::time::Instant::now();
     crate::memory::phase("reading the data");
     let probe_leaves = Leaves::new(planner.leaves.clone(), Grid { from: 0, step: 1, len: 0 });
-    let (range, rows, out_of_range) = match data::guarded(&src.paths, || data::probe(&src, &probe_leaves, &rt)) {
+    let (range, rows, out_of_range) = match guarded(&src.paths, || data::probe(&src, &probe_leaves, &rt)) {
         Ok(r) => r,
         Err(es) => return Err(data_failure(sources, es)),
     };
@@ -409,7 +409,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let mut lv = Leaves::new(planner.leaves.clone(), grid);
     let bar = progress_bar(opts.progress, rows, "scan");
     let lo = from - max_range - leaves::LOOKBACK_MS;
-    let stats = match data::guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
+    let stats = match guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
         Ok(s) => data::Stats { out_of_range, ..s },
         Err(es) => return Err(data_failure(sources, es)),
     };
@@ -632,7 +632,7 @@ pub fn inspect_selectors(
     // One step: what is wanted is which series match, not their values.
     let mut lv = Leaves::new(planner.leaves.clone(), Grid { from: data::MAX_MS, step: 1, len: 1 });
     let bar = indicatif::ProgressBar::hidden();
-    data::guarded(&src.paths, || data::scan(src, &mut lv, data::MIN_MS, data::MAX_MS, &rt, &bar))?;
+    guarded(&src.paths, || data::scan(src, &mut lv, data::MIN_MS, data::MAX_MS, &rt, &bar))?;
     let outs = lv.finish();
     let mut found: BTreeMap<String, u64> = BTreeMap::new();
     for (spec, out) in planner.leaves.iter().zip(&outs) {
