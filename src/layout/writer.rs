@@ -13,13 +13,30 @@ use crate::output;
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, StringBuilder, StringDictionaryBuilder, TimestampMillisecondBuilder,
 };
-use datafusion::arrow::datatypes::{DataType, Int32Type, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{DataType, Int32Type, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+
+/// One batch of rows with the columns in the layout's order
+/// ([`schema::schema`]): timestamp, name, labels, value, then `stale` if any.
+fn record_batch(
+    schema: &SchemaRef,
+    ts: ArrayRef,
+    name: ArrayRef,
+    labels: impl Iterator<Item = ArrayRef>,
+    value: ArrayRef,
+    stale: Option<ArrayRef>,
+) -> Result<RecordBatch, String> {
+    let mut cols: Vec<ArrayRef> = vec![ts, name];
+    cols.extend(labels);
+    cols.push(value);
+    cols.extend(stale);
+    RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
+}
 
 /// A Parquet file being written to a temporary file beside its target
 /// (an [`output::TempFile`]: removed on failure, on SIGINT/SIGTERM, or by
@@ -160,13 +177,16 @@ impl LongWriter {
         if self.rows == 0 {
             return Ok(());
         }
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.ts.finish()), Arc::new(self.name.finish())];
-        cols.extend(self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        cols.push(Arc::new(self.value.finish()));
-        if self.with_stale {
-            cols.push(Arc::new(self.stale.finish()));
-        }
-        let batch = RecordBatch::try_new(self.schema.clone(), cols).map_err(|e| e.to_string())?;
+        let labels = self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef);
+        let stale = self.with_stale.then(|| Arc::new(self.stale.finish()) as ArrayRef);
+        let batch = record_batch(
+            &self.schema,
+            Arc::new(self.ts.finish()),
+            Arc::new(self.name.finish()),
+            labels,
+            Arc::new(self.value.finish()),
+            stale,
+        )?;
         self.file.write(&batch)?;
         self.rows = 0;
         self.bytes = 0;
@@ -219,12 +239,16 @@ impl DictBatch {
         self.len += 1;
     }
 
-    pub(crate) fn finish(&mut self, schema: &Arc<Schema>) -> Result<RecordBatch, String> {
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.ts.finish()), Arc::new(self.name.finish())];
-        cols.extend(self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        cols.push(Arc::new(self.value.finish()));
-        cols.push(Arc::new(self.stale.finish()));
+    pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, String> {
         self.len = 0;
-        RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
+        let labels = self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef);
+        record_batch(
+            schema,
+            Arc::new(self.ts.finish()),
+            Arc::new(self.name.finish()),
+            labels,
+            Arc::new(self.value.finish()),
+            Some(Arc::new(self.stale.finish())),
+        )
     }
 }
