@@ -20,6 +20,7 @@ pub mod grafana;
 pub mod input;
 pub mod interop;
 pub mod ir;
+pub mod layout;
 pub mod memory;
 pub mod metrics;
 pub mod names;

@@ -17,23 +17,15 @@
 //! samples are streamed in batches, so memory grows with the series, never
 //! with the days.
 
-use crate::backtest::data::STALE_NAN_BITS;
 use crate::driver::IoError;
 use crate::ir::{self, MatchOp, Selector};
-use datafusion::arrow::array::{
-    ArrayRef, BooleanBuilder, Float64Builder, StringDictionaryBuilder, TimestampMillisecondBuilder,
-};
-use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
-use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
-use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::parquet::schema::types::ColumnPath;
+use crate::layout::{self, schema::STALE_NAN_BITS, writer::DictBatch};
+use datafusion::arrow::datatypes::DataType;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, LogNormal, Poisson};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct Incident {
@@ -461,28 +453,14 @@ fn write_specs(
         s.remove("__name__");
         s.into_iter().collect()
     };
-    let dict = || DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-    let mut fields = vec![
-        Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
-        Field::new("__name__", dict(), false),
-    ];
-    fields.extend(label_names.iter().map(|n| Field::new(n, dict(), true)));
-    fields.push(Field::new("value", DataType::Float64, false));
-    fields.push(Field::new("stale", DataType::Boolean, false));
-    let schema = Arc::new(Schema::new(fields));
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(6).map_err(|e| e.to_string())?))
-        .set_column_encoding(ColumnPath::from("timestamp"), Encoding::DELTA_BINARY_PACKED)
-        .set_column_dictionary_enabled(ColumnPath::from("timestamp"), false)
-        .set_column_encoding(ColumnPath::from("value"), Encoding::BYTE_STREAM_SPLIT)
-        .set_column_dictionary_enabled(ColumnPath::from("value"), false)
-        .set_max_row_group_row_count(Some(1 << 20))
-        .build();
-    let mut w = crate::backtest::writer::AtomicParquet::create(path, schema.clone(), props)?;
+    let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let schema = layout::schema::schema(&label_names, dict, true);
+    let props = layout::schema::properties(6)?.set_max_row_group_row_count(Some(1 << 20)).build();
+    let mut w = layout::writer::AtomicParquet::create(path, schema.clone(), props)?;
     let dt = opts.resolution_ms as f64 / 1000.0;
     let day = 86_400_000.0;
     let mut total = 0u64;
-    let mut batch = Batch::new(label_names.len());
+    let mut batch = DictBatch::new(label_names.len());
     for spec in specs.iter() {
         // Randomness per traffic stream (shared by its series), then per series.
         let mut stream_rng = rand_pcg::Pcg64::seed_from_u64(opts.seed ^ hash(&spec.stream));
@@ -572,49 +550,4 @@ fn write_specs(
     }
     w.finish(path)?;
     Ok((specs.len(), total))
-}
-
-struct Batch {
-    len: usize,
-    ts: TimestampMillisecondBuilder,
-    name: StringDictionaryBuilder<Int32Type>,
-    labels: Vec<StringDictionaryBuilder<Int32Type>>,
-    value: Float64Builder,
-    stale: BooleanBuilder,
-}
-
-impl Batch {
-    fn new(labels: usize) -> Batch {
-        Batch {
-            len: 0,
-            ts: TimestampMillisecondBuilder::new().with_timezone("UTC"),
-            name: StringDictionaryBuilder::new(),
-            labels: (0..labels).map(|_| StringDictionaryBuilder::new()).collect(),
-            value: Float64Builder::new(),
-            stale: BooleanBuilder::new(),
-        }
-    }
-
-    fn push(&mut self, t: i64, labels: &BTreeMap<String, String>, names: &[String], v: f64, stale: bool) {
-        self.ts.append_value(t);
-        self.name.append_value(&labels["__name__"]);
-        for (b, n) in self.labels.iter_mut().zip(names) {
-            match labels.get(n) {
-                Some(v) => b.append_value(v),
-                None => b.append_null(),
-            }
-        }
-        self.value.append_value(v);
-        self.stale.append_value(stale);
-        self.len += 1;
-    }
-
-    fn finish(&mut self, schema: &Arc<Schema>) -> Result<RecordBatch, String> {
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.ts.finish()), Arc::new(self.name.finish())];
-        cols.extend(self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        cols.push(Arc::new(self.value.finish()));
-        cols.push(Arc::new(self.stale.finish()));
-        self.len = 0;
-        RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
-    }
 }

@@ -11,6 +11,7 @@
 //! them against `factor × (1 − objective)`, replayed here with the same
 //! pending / `for` / `keep_firing_for` state machine as the rule engine.
 
+use super::alert::Instance;
 use super::eval::RecSeries;
 use super::range::Grid;
 use super::{fmt_ts, Backtest};
@@ -457,27 +458,20 @@ pub fn intervals(ts: &[i64], step: i64) -> Vec<(i64, i64)> {
 /// held `for_ms`, kept firing `keep_ms` after the condition clears.
 /// Returns firing intervals (exclusive ends).
 pub fn fire(len: usize, g: Grid, for_ms: i64, keep_ms: i64, cond: impl Fn(usize) -> bool) -> Vec<(i64, i64)> {
-    let mut active_at: Option<i64> = None;
-    let mut firing = false;
-    let mut keep_since: Option<i64> = None;
+    let mut active: Option<Instance> = None;
     let mut ts = Vec::new();
     for k in 0..len {
         let t = g.at(k);
-        if cond(k) {
-            keep_since = None;
-            let at = *active_at.get_or_insert(t);
-            if !firing && t - at >= for_ms {
-                firing = true;
-            }
-        } else if active_at.is_some() {
-            let keep = firing && keep_ms > 0 && t - *keep_since.get_or_insert(t) < keep_ms;
-            if !keep {
-                active_at = None;
-                firing = false;
-                keep_since = None;
+        let returned = cond(k);
+        if returned && active.is_none() {
+            active = Some(Instance::new(t));
+        }
+        if let Some(a) = &mut active {
+            if !a.step(t, returned, for_ms, keep_ms) {
+                active = None;
             }
         }
-        if firing {
+        if active.as_ref().is_some_and(Instance::firing) {
             ts.push(t);
         }
     }

@@ -2,7 +2,9 @@
 //! PromQL engine the compiled rules need, over the precomputed leaves and
 //! the series the rules themselves record.
 
-use super::leaves::{finish_sum, kahan_inc, LabelSet, Labels, LeafOut, LOOKBACK_MS};
+use super::agg;
+use super::alert::AlertState;
+use super::leaves::{LabelSet, Labels, LeafOut, LOOKBACK_MS};
 use super::plan::{AggOp, BinOp, Card, Grouping, InstFn, Node, Sel};
 use super::range::{eval_slice, is_absent, Prefix, RangeFn};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -461,38 +463,9 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<Sample>) -> Vec<Sample> 
             acc.len() - 1
         });
         let a = &mut acc[i];
-        match op {
-            AggOp::Sum | AggOp::Avg => {
-                let (x, c) = kahan_inc(s.v, a.1, a.2);
-                a.1 = x;
-                a.2 = c;
-            }
-            AggOp::Min => {
-                if a.3 == 0 || s.v < a.1 || a.1.is_nan() {
-                    a.1 = s.v;
-                }
-            }
-            AggOp::Max => {
-                if a.3 == 0 || s.v > a.1 || a.1.is_nan() {
-                    a.1 = s.v;
-                }
-            }
-            AggOp::Count | AggOp::Group => {}
-        }
-        a.3 += 1;
+        agg::fold(op, &mut a.1, &mut a.2, &mut a.3, s.v);
     }
-    acc.into_iter()
-        .map(|(k, s, c, n)| Sample {
-            labels: Arc::new(k),
-            v: match op {
-                AggOp::Sum => finish_sum(s, c),
-                AggOp::Avg => finish_sum(s, c) / n as f64,
-                AggOp::Min | AggOp::Max => s,
-                AggOp::Count => n as f64,
-                AggOp::Group => 1.0,
-            },
-        })
-        .collect()
+    acc.into_iter().map(|(k, s, c, n)| Sample { labels: Arc::new(k), v: agg::finish(op, s, c, n) }).collect()
 }
 
 fn binary(
@@ -611,91 +584,6 @@ fn binary(
     })
 }
 
-/// Pending/firing state of one alert instance.
-#[derive(Debug, Clone)]
-struct Active {
-    active_at: i64,
-    firing: bool,
-    /// When the expression stopped returning it while `keep_firing_for` holds it.
-    keep_since: Option<i64>,
-}
-
-/// One alerting rule's instances over time.
-#[derive(Debug, Default)]
-pub struct AlertState {
-    active: BTreeMap<Vec<(String, String)>, Active>,
-    /// Per label set: closed and open intervals (start, end) of pending and firing.
-    pub history: BTreeMap<Vec<(String, String)>, AlertHistory>,
-}
-
-#[derive(Debug, Default, Clone, serde::Serialize)]
-pub struct AlertHistory {
-    /// Evaluation timestamps at which the instance was pending.
-    pub pending: Vec<i64>,
-    /// Evaluation timestamps at which it was firing.
-    pub firing: Vec<i64>,
-}
-
-impl AlertState {
-    /// One evaluation, following `rules/alerting.go`'s `Eval`.
-    pub fn step(
-        &mut self,
-        t: i64,
-        result: Vec<Sample>,
-        rule_labels: &[(String, String)],
-        name: &str,
-        for_ms: i64,
-        keep_ms: i64,
-    ) {
-        let mut current: HashSet<Vec<(String, String)>> = HashSet::default();
-        for s in result {
-            let mut labels: Vec<(String, String)> = s.labels.iter().filter(|(k, _)| k != "__name__").cloned().collect();
-            for (k, v) in rule_labels {
-                labels.retain(|(x, _)| x != k);
-                labels.push((k.clone(), v.clone()));
-            }
-            labels.retain(|(x, _)| x != "alertname");
-            labels.push(("alertname".into(), name.into()));
-            labels.sort();
-            current.insert(labels.clone());
-            match self.active.get_mut(&labels) {
-                Some(a) => a.keep_since = None,
-                None => {
-                    self.active.insert(labels, Active { active_at: t, firing: false, keep_since: None });
-                }
-            }
-        }
-        let mut gone = Vec::new();
-        for (labels, a) in self.active.iter_mut() {
-            if current.contains(labels) {
-                if !a.firing && t - a.active_at >= for_ms {
-                    a.firing = true;
-                }
-                continue;
-            }
-            // No longer returned by the expression.
-            if a.firing && keep_ms > 0 {
-                let since = *a.keep_since.get_or_insert(t);
-                if t - since < keep_ms {
-                    continue;
-                }
-            }
-            gone.push(labels.clone());
-        }
-        for labels in gone {
-            self.active.remove(&labels);
-        }
-        for (labels, a) in &self.active {
-            let h = self.history.entry(labels.clone()).or_default();
-            if a.firing {
-                h.firing.push(t);
-            } else {
-                h.pending.push(t);
-            }
-        }
-    }
-}
-
 /// One rule ready to run.
 pub enum Step {
     Record {
@@ -788,30 +676,5 @@ mod tests {
         assert!((histogram_quantile(0.5, b.clone()) - 0.1).abs() < 1e-12);
         assert!((histogram_quantile(0.7, b.clone()) - 0.3).abs() < 1e-12);
         assert!(histogram_quantile(0.5, vec![(0.1, 1.0)]).is_nan());
-    }
-
-    #[test]
-    fn alerts_go_pending_then_firing_then_resolve() {
-        let mut st = AlertState::default();
-        let hit = || vec![Sample { labels: Arc::new(vec![("__name__".into(), "x".into())]), v: 1.0 }];
-        st.step(0, hit(), &[], "A", 120_000, 0);
-        st.step(60_000, hit(), &[], "A", 120_000, 0);
-        st.step(120_000, hit(), &[], "A", 120_000, 0);
-        st.step(180_000, vec![], &[], "A", 120_000, 0);
-        let h = &st.history[&vec![("alertname".to_string(), "A".to_string())]];
-        assert_eq!(h.pending, vec![0, 60_000]);
-        assert_eq!(h.firing, vec![120_000]);
-    }
-
-    #[test]
-    fn keep_firing_for_holds_a_resolved_alert() {
-        let mut st = AlertState::default();
-        let hit = || vec![Sample { labels: Arc::new(vec![]), v: 1.0 }];
-        st.step(0, hit(), &[], "A", 0, 120_000);
-        st.step(60_000, vec![], &[], "A", 0, 120_000);
-        st.step(120_000, vec![], &[], "A", 0, 120_000);
-        st.step(180_000, vec![], &[], "A", 0, 120_000);
-        let h = &st.history[&vec![("alertname".to_string(), "A".to_string())]];
-        assert_eq!(h.firing, vec![0, 60_000, 120_000]);
     }
 }

@@ -2,7 +2,8 @@
 //! contribution to every leaf it matches is folded into that leaf's output
 //! for every step. Only the aggregated output is kept, never the samples.
 
-use super::plan::{AggOp, Grouping, LeafKind, LeafSpec};
+use super::agg;
+use super::plan::{Grouping, LeafKind, LeafSpec};
 use super::range::{is_absent, Grid, Samples, ABSENT};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -55,17 +56,6 @@ pub struct Leaves {
     scratch: Vec<f64>,
     /// Problems Prometheus reports as evaluation errors.
     pub errors: Vec<String>,
-}
-
-/// Neumaier's compensated addition, as Prometheus 3 sums (`kahanSumInc`).
-#[inline]
-pub fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    if t.is_infinite() {
-        return (t, 0.0);
-    }
-    let c = if sum.abs() >= inc.abs() { c + ((sum - t) + inc) } else { c + ((inc - t) + sum) };
-    (t, c)
 }
 
 impl Leaves {
@@ -157,25 +147,7 @@ impl Leaves {
                         if is_absent(x) {
                             continue;
                         }
-                        match op {
-                            AggOp::Sum | AggOp::Avg => {
-                                let (s, c) = kahan_inc(x, acc.sum[k], acc.comp[k]);
-                                acc.sum[k] = s;
-                                acc.comp[k] = c;
-                            }
-                            AggOp::Min => {
-                                if acc.n[k] == 0 || x < acc.sum[k] || acc.sum[k].is_nan() {
-                                    acc.sum[k] = x;
-                                }
-                            }
-                            AggOp::Max => {
-                                if acc.n[k] == 0 || x > acc.sum[k] || acc.sum[k].is_nan() {
-                                    acc.sum[k] = x;
-                                }
-                            }
-                            AggOp::Count | AggOp::Group => {}
-                        }
-                        acc.n[k] += 1;
+                        agg::fold(*op, &mut acc.sum[k], &mut acc.comp[k], &mut acc.n[k], x);
                     }
                 }
             }
@@ -210,34 +182,13 @@ impl Leaves {
                     continue;
                 };
                 for k in 0..acc.n.len() {
-                    if acc.n[k] == 0 {
-                        continue;
-                    }
-                    if mine.n[k] == 0 {
-                        mine.sum[k] = acc.sum[k];
-                        mine.comp[k] = acc.comp[k];
-                        mine.n[k] = acc.n[k];
-                        continue;
-                    }
-                    match op {
-                        AggOp::Sum | AggOp::Avg => {
-                            let (s, c) = kahan_inc(acc.sum[k], mine.sum[k], mine.comp[k] + acc.comp[k]);
-                            mine.sum[k] = s;
-                            mine.comp[k] = c;
-                        }
-                        AggOp::Min => {
-                            if acc.sum[k] < mine.sum[k] || mine.sum[k].is_nan() {
-                                mine.sum[k] = acc.sum[k];
-                            }
-                        }
-                        AggOp::Max => {
-                            if acc.sum[k] > mine.sum[k] || mine.sum[k].is_nan() {
-                                mine.sum[k] = acc.sum[k];
-                            }
-                        }
-                        AggOp::Count | AggOp::Group => {}
-                    }
-                    mine.n[k] += acc.n[k];
+                    agg::merge(
+                        op,
+                        &mut mine.sum[k],
+                        &mut mine.comp[k],
+                        &mut mine.n[k],
+                        (acc.sum[k], acc.comp[k], acc.n[k]),
+                    );
                 }
             }
         }
@@ -267,11 +218,7 @@ impl Leaves {
                             }
                             match op {
                                 None => acc.sum[k],
-                                Some(AggOp::Sum) => finish_sum(acc.sum[k], acc.comp[k]),
-                                Some(AggOp::Avg) => finish_sum(acc.sum[k], acc.comp[k]) / acc.n[k] as f64,
-                                Some(AggOp::Min | AggOp::Max) => acc.sum[k],
-                                Some(AggOp::Count) => acc.n[k] as f64,
-                                Some(AggOp::Group) => 1.0,
+                                Some(op) => agg::finish(op, acc.sum[k], acc.comp[k], acc.n[k]),
                             }
                         })
                         .collect();
@@ -282,14 +229,6 @@ impl Leaves {
             out.push(LeafOut { series, matched, missed_buckets, absent_grouping, labels_seen });
         }
         out
-    }
-}
-
-pub fn finish_sum(sum: f64, comp: f64) -> f64 {
-    if sum.is_infinite() {
-        sum
-    } else {
-        sum + comp
     }
 }
 

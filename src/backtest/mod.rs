@@ -10,10 +10,12 @@
 //!    streams once through every leaf it matches ([`leaves`], [`range`]).
 //! 4. Every rule is evaluated at every step of the grid in group order,
 //!    recording rules feeding later rules, alerts tracking pending and
-//!    firing state ([`eval`]).
+//!    firing state ([`eval`], [`alert`]).
 //! 5. The report reads the recorded series ([`report`]); `--timeline`
 //!    writes them all back to Parquet ([`timeline`]).
 
+pub(crate) mod agg;
+pub mod alert;
 pub mod analysis;
 pub mod data;
 pub mod eval;
@@ -23,13 +25,14 @@ pub mod plan;
 pub mod range;
 pub mod report;
 pub mod timeline;
-pub mod writer;
 
 use crate::diag::Diagnostic;
 use crate::ir;
+use crate::layout::reader::guarded;
 use crate::promql::rules::{Group, Rule};
 use crate::source::{Origin, Source, SourceMap, Span};
-use eval::{AlertHistory, Step, Store};
+use alert::AlertHistory;
+use eval::{Step, Store};
 use leaves::Leaves;
 use plan::{Node, Planner};
 use range::Grid;
@@ -320,7 +323,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let t0 = std::time::Instant::now();
     crate::memory::phase("reading the data");
     let probe_leaves = Leaves::new(planner.leaves.clone(), Grid { from: 0, step: 1, len: 0 });
-    let (range, rows, out_of_range) = match data::guarded(&src.paths, || data::probe(&src, &probe_leaves, &rt)) {
+    let (range, rows, out_of_range) = match guarded(&src.paths, || data::probe(&src, &probe_leaves, &rt)) {
         Ok(r) => r,
         Err(es) => return Err(data_failure(sources, es)),
     };
@@ -371,7 +374,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let mut lv = Leaves::new(planner.leaves.clone(), grid);
     let bar = progress_bar(opts.progress, rows, "scan");
     let lo = from - max_range - leaves::LOOKBACK_MS;
-    let stats = match data::guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
+    let stats = match guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
         Ok(s) => data::Stats { out_of_range, ..s },
         Err(es) => return Err(data_failure(sources, es)),
     };
@@ -594,7 +597,7 @@ pub fn inspect_selectors(
     // One step: what is wanted is which series match, not their values.
     let mut lv = Leaves::new(planner.leaves.clone(), Grid { from: data::MAX_MS, step: 1, len: 1 });
     let bar = indicatif::ProgressBar::hidden();
-    data::guarded(&src.paths, || data::scan(src, &mut lv, data::MIN_MS, data::MAX_MS, &rt, &bar))?;
+    guarded(&src.paths, || data::scan(src, &mut lv, data::MIN_MS, data::MAX_MS, &rt, &bar))?;
     let outs = lv.finish();
     let mut found: BTreeMap<String, u64> = BTreeMap::new();
     for (spec, out) in planner.leaves.iter().zip(&outs) {

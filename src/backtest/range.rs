@@ -231,28 +231,9 @@ impl Samples {
                     }
                 }
             }
-            let n = hi - lo;
-            *o = if n == 0 {
-                ABSENT
-            } else {
-                match f {
-                    RangeFn::CountOverTime => n as f64,
-                    RangeFn::SumOverTime => self.prefix.as_ref().unwrap().sum(lo, hi),
-                    RangeFn::AvgOverTime => self.prefix.as_ref().unwrap().sum(lo, hi) / n as f64,
-                    RangeFn::LastOverTime => v[hi - 1],
-                    RangeFn::MinOverTime | RangeFn::MaxOverTime => {
-                        let j = *deque.front().unwrap();
-                        if v[j].is_nan() {
-                            // Only NaNs left in front: any number in the window wins.
-                            v[lo..hi].iter().copied().find(|x| !x.is_nan()).unwrap_or(f64::NAN)
-                        } else {
-                            v[j]
-                        }
-                    }
-                    // Counters returned early through `eval_counter`.
-                    RangeFn::Rate | RangeFn::Increase => ABSENT,
-                }
-            };
+            let window =
+                Window { ts, v, lo, hi, prefix: self.prefix.as_ref(), resets: None, extreme: deque.front().copied() };
+            *o = window.apply(f, t, range);
         }
     }
 }
@@ -266,19 +247,14 @@ impl Samples {
         let (mut lo, mut hi) = (0usize, 0usize);
         let mut t = grid.from;
         for o in out.iter_mut() {
-            let start = t - range;
             while hi < ts.len() && ts[hi] <= t {
                 hi += 1;
             }
-            while lo < hi && ts[lo] <= start {
+            while lo < hi && ts[lo] <= t - range {
                 lo += 1;
             }
-            *o = if hi - lo < 2 {
-                ABSENT
-            } else {
-                let correction = r[hi - 1] - r[lo];
-                extrapolated(ts[lo], v[lo], ts[hi - 1], v[hi - 1], hi - lo, correction, start, t, range, is_rate)
-            };
+            let window = Window { ts, v, lo, hi, prefix: None, resets: Some(r), extreme: None };
+            *o = window.counter(t, range, is_rate);
             t += grid.step;
         }
     }
@@ -333,40 +309,92 @@ pub fn extrapolated(
 /// whose windows are read at one step at a time).
 #[allow(clippy::too_many_arguments)]
 pub fn eval_slice(f: RangeFn, ts: &[i64], v: &[f64], prefix: &Prefix, lo: usize, hi: usize, t: i64, range: i64) -> f64 {
-    let n = hi - lo;
-    if n == 0 {
-        return ABSENT;
-    }
-    match f {
-        RangeFn::CountOverTime => n as f64,
-        RangeFn::SumOverTime => prefix.sum(lo, hi),
-        RangeFn::AvgOverTime => prefix.sum(lo, hi) / n as f64,
-        RangeFn::LastOverTime => v[hi - 1],
-        RangeFn::MinOverTime => fold_minmax(&v[lo..hi], |a, b| a < b),
-        RangeFn::MaxOverTime => fold_minmax(&v[lo..hi], |a, b| a > b),
-        RangeFn::Rate | RangeFn::Increase => {
-            if n < 2 {
-                return ABSENT;
-            }
-            let mut correction = 0.0;
-            for i in lo + 1..hi {
-                if v[i] < v[i - 1] {
-                    correction += v[i - 1];
-                }
-            }
-            extrapolated(ts[lo], v[lo], ts[hi - 1], v[hi - 1], n, correction, t - range, t, range, f == RangeFn::Rate)
-        }
-    }
+    Window { ts, v, lo, hi, prefix: Some(prefix), resets: None, extreme: None }.apply(f, t, range)
 }
 
-fn fold_minmax(v: &[f64], better: impl Fn(f64, f64) -> bool) -> f64 {
-    let mut acc = v[0];
-    for &x in &v[1..] {
-        if better(x, acc) || acc.is_nan() {
-            acc = x;
+/// The samples `[lo, hi)` a range selection at `t` takes from one series,
+/// and the one kernel per range function over them. The streaming pass
+/// ([`Samples::eval`]) brings running aids — the counter-reset prefix and
+/// the min/max deque's front — that a one-off slice read
+/// ([`eval_slice`]) computes by folding the window instead.
+struct Window<'a> {
+    ts: &'a [i64],
+    v: &'a [f64],
+    lo: usize,
+    hi: usize,
+    /// Needed by `sum_over_time` and `avg_over_time`.
+    prefix: Option<&'a Prefix>,
+    /// `Samples::resets`, when the pass keeps them.
+    resets: Option<&'a [f64]>,
+    /// Front of the sliding min/max deque, when the pass keeps one.
+    extreme: Option<usize>,
+}
+
+impl Window<'_> {
+    /// `f` at `t` (ABSENT where Prometheus returns nothing).
+    #[inline]
+    fn apply(&self, f: RangeFn, t: i64, range: i64) -> f64 {
+        let n = self.hi - self.lo;
+        if n == 0 {
+            return ABSENT;
+        }
+        match f {
+            RangeFn::CountOverTime => n as f64,
+            RangeFn::SumOverTime => self.sum(),
+            RangeFn::AvgOverTime => self.sum() / n as f64,
+            RangeFn::LastOverTime => self.v[self.hi - 1],
+            RangeFn::MinOverTime => self.extreme(|a, b| a < b),
+            RangeFn::MaxOverTime => self.extreme(|a, b| a > b),
+            RangeFn::Rate | RangeFn::Increase => self.counter(t, range, f == RangeFn::Rate),
         }
     }
-    acc
+
+    fn sum(&self) -> f64 {
+        self.prefix.expect("a prefix for sums").sum(self.lo, self.hi)
+    }
+
+    /// `rate` / `increase`: at least two samples, extrapolated.
+    #[inline]
+    fn counter(&self, t: i64, range: i64, is_rate: bool) -> f64 {
+        let (ts, v, lo, hi) = (self.ts, self.v, self.lo, self.hi);
+        if hi - lo < 2 {
+            return ABSENT;
+        }
+        let correction = match self.resets {
+            Some(r) => r[hi - 1] - r[lo],
+            None => {
+                let mut correction = 0.0;
+                for i in lo + 1..hi {
+                    if v[i] < v[i - 1] {
+                        correction += v[i - 1];
+                    }
+                }
+                correction
+            }
+        };
+        extrapolated(ts[lo], v[lo], ts[hi - 1], v[hi - 1], hi - lo, correction, t - range, t, range, is_rate)
+    }
+
+    /// `min_over_time` / `max_over_time` (`better` is `<` or `>`):
+    /// Prometheus replaces a NaN by any later number and keeps it only
+    /// when every value is NaN.
+    fn extreme(&self, better: impl Fn(f64, f64) -> bool) -> f64 {
+        let v = &self.v[self.lo..self.hi];
+        match self.extreme {
+            // Only NaNs left in front: any number in the window wins.
+            Some(j) if self.v[j].is_nan() => v.iter().copied().find(|x| !x.is_nan()).unwrap_or(f64::NAN),
+            Some(j) => self.v[j],
+            None => {
+                let mut acc = v[0];
+                for &x in &v[1..] {
+                    if better(x, acc) || acc.is_nan() {
+                        acc = x;
+                    }
+                }
+                acc
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 //! valid `--data` for another run, and comparable sample by sample with
 //! what Prometheus would have stored.
 
-use super::writer::LongWriter;
 use super::Backtest;
+use crate::layout::writer::LongWriter;
 use std::collections::BTreeSet;
 use std::path::Path;
 

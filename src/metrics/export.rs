@@ -12,7 +12,7 @@
 //! markers are written as `NaN`; `slo data import --nan-as-stale` turns
 //! them back into markers.
 
-use crate::backtest::data::{each_series, DataError, Series, SeriesSink, Source};
+use crate::layout::reader::{each_series, DataError, Series, SeriesSink, Source};
 use std::io::{Seek, Write};
 use std::path::Path;
 
@@ -167,7 +167,7 @@ pub fn run(src: &Source, out: &Path) -> Result<Written, Failure> {
     let file = tmp.reopen().map_err(werr)?;
     let mut lines =
         Lines { out: std::io::BufWriter::with_capacity(1 << 20, file), written: Written::default(), error: None };
-    crate::backtest::data::guarded(&src.paths, || each_series(src, &rt, &mut lines)).map_err(Failure::Data)?;
+    crate::layout::reader::guarded(&src.paths, || each_series(src, &rt, &mut lines)).map_err(Failure::Data)?;
     if let Some(e) = lines.error.take() {
         return Err(werr(e));
     }

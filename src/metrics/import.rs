@@ -18,8 +18,8 @@
 //! one column per label name, so the distinct names are capped too.
 
 use super::Problem;
-use crate::backtest::data::STALE_NAN_BITS;
-use crate::backtest::writer::LongWriter;
+use crate::layout::schema::{NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE};
+use crate::layout::writer::LongWriter;
 use rustc_hash::FxHashMap;
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
@@ -150,13 +150,13 @@ pub const MAX_LABEL_VALUE_BYTES: usize = 16 * 1024;
 pub const MAX_LABEL_SET_BYTES: usize = 32 * 1024;
 /// Distinct label names of an import at most: each is a column of the
 /// Parquet file, and every reader of it handles every column of every row.
-pub const MAX_LABEL_NAMES: usize = crate::backtest::data::MAX_LABEL_COLUMNS;
+pub const MAX_LABEL_NAMES: usize = crate::layout::schema::MAX_LABEL_COLUMNS;
 
 /// Why a label set is refused: a stable code, the message and help.
 pub(super) type Refusal = (&'static str, String, String);
 
 /// Label names the native layout uses for its own columns.
-const RESERVED: [&str; 4] = ["timestamp", "value", "stale", "metric"];
+const RESERVED: [&str; 4] = [TIMESTAMP, VALUE, STALE, NAME_ALIAS];
 
 impl Store {
     fn new(nan_as_stale: bool) -> Store {

@@ -3,7 +3,7 @@
 //! range, the resolution, gaps and staleness markers.
 //!
 //! The files are read series by series with the backtest's own reader
-//! ([`crate::backtest::data::each_series`]), so what is shown is exactly
+//! ([`crate::layout::reader::each_series`]), so what is shown is exactly
 //! what a backtest would see (same schema checks, same duplicate rules).
 //!
 //! Definitions: a series' *spacing* is the time between consecutive
@@ -11,7 +11,7 @@
 //! times); its *resolution* is the median spacing (the lower middle value).
 //! A *gap* is a spacing longer than twice the series' resolution.
 
-use crate::backtest::data::{each_series, DataError, Series, SeriesSink, Source};
+use crate::layout::reader::{each_series, DataError, Series, SeriesSink, Source};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -273,7 +273,7 @@ pub fn run(src: &Source, program: Option<&crate::ir::Program>) -> Result<Report,
         .build()
         .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
     let mut sink = Tally::new(src.paths.iter().map(|p| p.display().to_string()).collect());
-    crate::backtest::data::guarded(&src.paths, || each_series(src, &rt, &mut sink))?;
+    crate::layout::reader::guarded(&src.paths, || each_series(src, &rt, &mut sink))?;
     let mut report = sink.report();
     if let Some(program) = program {
         crate::memory::phase("matching the SLOs' selectors");

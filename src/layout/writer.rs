@@ -1,20 +1,42 @@
 //! Writing Parquet files in the native long layout (one row per sample),
-//! shared by every producer of data: `--timeline`, `slo synth` and
-//! `slo data import`.
+//! shared by every producer of data: `--timeline` and `slo data import`
+//! whole series at a time ([`LongWriter`]), `slo synth` row by row
+//! ([`DictBatch`]), all through [`AtomicParquet`].
 //!
 //! Files are written to a temporary file beside the target and renamed over
 //! it when complete, so a failed or interrupted write leaves the old file
 //! untouched; they end up with the usual 0644 permissions. The same rows
 //! give the same bytes.
 
+use super::schema::{self, NAME};
 use crate::output;
-use datafusion::arrow::array::{ArrayRef, BooleanBuilder, Float64Builder, StringBuilder, TimestampMillisecondBuilder};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, StringBuilder, StringDictionaryBuilder, TimestampMillisecondBuilder,
+};
+use datafusion::arrow::datatypes::{DataType, Int32Type, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::file::properties::WriterProperties;
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+
+/// One batch of rows with the columns in the layout's order
+/// ([`schema::schema`]): timestamp, name, labels, value, then `stale` if any.
+fn record_batch(
+    schema: &SchemaRef,
+    ts: ArrayRef,
+    name: ArrayRef,
+    labels: impl Iterator<Item = ArrayRef>,
+    value: ArrayRef,
+    stale: Option<ArrayRef>,
+) -> Result<RecordBatch, String> {
+    let mut cols: Vec<ArrayRef> = vec![ts, name];
+    cols.extend(labels);
+    cols.push(value);
+    cols.extend(stale);
+    RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
+}
 
 /// A Parquet file being written to a temporary file beside its target
 /// (an [`output::TempFile`]: removed on failure, on SIGINT/SIGTERM, or by
@@ -60,9 +82,8 @@ const BATCH_CELLS: usize = 4 << 20;
 /// values): a series with long label values is written in shorter batches.
 const BATCH_BYTES: usize = 64 << 20;
 
-/// Writes whole series, in the order given, in the native layout:
-/// `timestamp` (ms, UTC), `__name__`, one nullable Utf8 column per label
-/// name (sorted), `value`, and optionally `stale`.
+/// Writes whole series, in the order given, in the native layout
+/// ([`schema::schema`] with Utf8 strings), `stale` optional.
 pub struct LongWriter {
     file: AtomicParquet,
     schema: SchemaRef,
@@ -84,27 +105,8 @@ pub struct LongWriter {
 impl LongWriter {
     /// `label_names` are the label columns (without `__name__`), sorted.
     pub fn create(path: &Path, label_names: Vec<String>, with_stale: bool, zstd: i32) -> Result<LongWriter, String> {
-        let mut fields = vec![
-            Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
-            Field::new("__name__", DataType::Utf8, false),
-        ];
-        fields.extend(label_names.iter().map(|n| Field::new(n, DataType::Utf8, true)));
-        fields.push(Field::new("value", DataType::Float64, false));
-        if with_stale {
-            fields.push(Field::new("stale", DataType::Boolean, false));
-        }
-        let schema = Arc::new(Schema::new(fields));
-        use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
-        use datafusion::parquet::schema::types::ColumnPath;
-        // Regular scrape times delta-encode to almost nothing; split float
-        // bytes compress far better than plain ones.
-        let props = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(ZstdLevel::try_new(zstd).map_err(|e| e.to_string())?))
-            .set_column_encoding(ColumnPath::from("timestamp"), Encoding::DELTA_BINARY_PACKED)
-            .set_column_dictionary_enabled(ColumnPath::from("timestamp"), false)
-            .set_column_encoding(ColumnPath::from("value"), Encoding::BYTE_STREAM_SPLIT)
-            .set_column_dictionary_enabled(ColumnPath::from("value"), false)
-            .build();
+        let schema = schema::schema(&label_names, DataType::Utf8, with_stale);
+        let props = schema::properties(zstd)?.build();
         let file = AtomicParquet::create(path, schema.clone(), props)?;
         let n = label_names.len();
         Ok(LongWriter {
@@ -130,7 +132,7 @@ impl LongWriter {
     /// is filled by runs (the series' value, or nulls), so the work per
     /// series grows with its labels and samples, not their product.
     pub fn series(&mut self, labels: &[(String, String)], ts: &[i64], v: &[f64], stale: &[bool]) -> Result<(), String> {
-        let name = labels.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
+        let name = labels.iter().find(|(k, _)| k == NAME).map_or("", |(_, v)| v.as_str());
         // The series' value per column (`names` is sorted), none elsewhere.
         let mut values: Vec<Option<&str>> = vec![None; self.names.len()];
         for (k, val) in labels {
@@ -175,13 +177,16 @@ impl LongWriter {
         if self.rows == 0 {
             return Ok(());
         }
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.ts.finish()), Arc::new(self.name.finish())];
-        cols.extend(self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
-        cols.push(Arc::new(self.value.finish()));
-        if self.with_stale {
-            cols.push(Arc::new(self.stale.finish()));
-        }
-        let batch = RecordBatch::try_new(self.schema.clone(), cols).map_err(|e| e.to_string())?;
+        let labels = self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef);
+        let stale = self.with_stale.then(|| Arc::new(self.stale.finish()) as ArrayRef);
+        let batch = record_batch(
+            &self.schema,
+            Arc::new(self.ts.finish()),
+            Arc::new(self.name.finish()),
+            labels,
+            Arc::new(self.value.finish()),
+            stale,
+        )?;
         self.file.write(&batch)?;
         self.rows = 0;
         self.bytes = 0;
@@ -193,5 +198,57 @@ impl LongWriter {
         self.flush()?;
         self.file.finish(path)?;
         Ok(self.total)
+    }
+}
+
+/// Rows of a dictionary-encoded file in the native layout ([`schema::schema`]
+/// with dictionary strings and `stale`), appended one sample at a time:
+/// `slo synth` writes its series step by step with it.
+pub(crate) struct DictBatch {
+    pub(crate) len: usize,
+    ts: TimestampMillisecondBuilder,
+    name: StringDictionaryBuilder<Int32Type>,
+    labels: Vec<StringDictionaryBuilder<Int32Type>>,
+    value: Float64Builder,
+    stale: BooleanBuilder,
+}
+
+impl DictBatch {
+    pub(crate) fn new(labels: usize) -> DictBatch {
+        DictBatch {
+            len: 0,
+            ts: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            name: StringDictionaryBuilder::new(),
+            labels: (0..labels).map(|_| StringDictionaryBuilder::new()).collect(),
+            value: Float64Builder::new(),
+            stale: BooleanBuilder::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, t: i64, labels: &BTreeMap<String, String>, names: &[String], v: f64, stale: bool) {
+        self.ts.append_value(t);
+        self.name.append_value(&labels[NAME]);
+        for (b, n) in self.labels.iter_mut().zip(names) {
+            match labels.get(n) {
+                Some(v) => b.append_value(v),
+                None => b.append_null(),
+            }
+        }
+        self.value.append_value(v);
+        self.stale.append_value(stale);
+        self.len += 1;
+    }
+
+    pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, String> {
+        self.len = 0;
+        let labels = self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef);
+        record_batch(
+            schema,
+            Arc::new(self.ts.finish()),
+            Arc::new(self.name.finish()),
+            labels,
+            Arc::new(self.value.finish()),
+            Some(Arc::new(self.stale.finish())),
+        )
     }
 }

@@ -1,0 +1,812 @@
+//! Reading metric samples from Parquet in the native long layout
+//! (DESIGN.md): one row per sample with `timestamp`, `__name__` (or
+//! `metric`), `value`, an optional `stale` flag, and the labels either as
+//! one column each or as a `labels` Map column. Owns the schema check, the
+//! DataFusion session and scan, and the pass that assembles rows into whole
+//! series: [`each_series`] for `slo data inspect` / `export`; the
+//! backtester's filtered scans (`backtest::data`) are built on the same
+//! pieces.
+//!
+//! DataFusion scans the files with the metric-name, label and time filters
+//! pushed into the Parquet reader (row groups pruned by statistics, rows by
+//! predicate). Rows arrive series by series when the files are sorted that
+//! way (the fast path: one streaming pass, memory bounded by one series);
+//! otherwise DataFusion sorts them first, under the memory pool, spilling to
+//! disk when the pool is full.
+
+use super::schema::{LABELS_MAP, MAX_LABEL_COLUMNS, NAME, NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
+};
+use datafusion::arrow::compute::{cast, partition};
+use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
+use datafusion::common::ScalarValue;
+use datafusion::execution::disk_manager::DiskManagerBuilder;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::prelude::*;
+use futures::StreamExt;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where the data is and how much memory the scan may use.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub paths: Vec<PathBuf>,
+    pub memory_limit: usize,
+}
+
+/// What reading the data can go wrong with. `Io` exits 2, the rest 1.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataError {
+    /// A file is missing, unreadable or not Parquet.
+    Io { path: String, message: String },
+    /// A required column is missing or has the wrong type.
+    Schema { message: String, help: String },
+    /// The same series has two different values at one timestamp.
+    Duplicate { series: String, ts: i64, count: u64 },
+    /// The scan itself failed.
+    Engine { message: String },
+    /// The memory pool is too small even with spilling.
+    Memory { message: String },
+}
+
+/// Counts for the report and for warnings.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Stats {
+    pub rows: u64,
+    pub series: u64,
+    pub samples: u64,
+    pub stale_markers: u64,
+    pub nan_values: u64,
+    pub inf_values: u64,
+    /// Identical repeated samples (same series, time and value), dropped.
+    pub duplicates_dropped: u64,
+    /// Whether rows had to be sorted (files not ordered by series, time).
+    pub sorted_by_engine: bool,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+    /// First series seen with a NaN or infinite value.
+    pub nonfinite_example: Option<String>,
+    /// Rows skipped because their timestamp is null.
+    pub null_timestamps: u64,
+    /// Rows skipped because their metric name is null or empty.
+    pub unnamed_rows: u64,
+    /// Rows of the selected metrics skipped because their timestamp lies
+    /// outside [`MIN_MS`]..=[`MAX_MS`].
+    pub out_of_range: u64,
+    /// Rows whose `labels` map gives a label column's label another value
+    /// (the map's value is used).
+    pub label_conflicts: u64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Columns {
+    pub(crate) timestamp: String,
+    pub(crate) ts_type: DataType,
+    pub(crate) name: String,
+    pub(crate) value: String,
+    pub(crate) stale: Option<String>,
+    pub(crate) map: Option<String>,
+    pub(crate) labels: Vec<String>,
+}
+
+fn is_string(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => is_string(v),
+        _ => false,
+    }
+}
+
+pub(crate) fn schema_error(message: String, help: &str) -> DataError {
+    DataError::Schema { message, help: help.into() }
+}
+
+pub(crate) fn columns(schema: &datafusion::common::DFSchema) -> Result<Columns, Vec<DataError>> {
+    let mut errors = Vec::new();
+    let fields: Vec<_> = schema.fields().iter().map(|f| (f.name().clone(), f.data_type().clone())).collect();
+    let find = |n: &str| fields.iter().find(|(f, _)| f == n).cloned();
+    let layout_help = "the native layout has `timestamp`, `__name__` (or `metric`), `value`, optional `stale`, and one string column per label or a Map<Utf8, Utf8> `labels` column";
+    let timestamp = match find(TIMESTAMP) {
+        Some((n, t @ (DataType::Timestamp(_, _) | DataType::Int64))) => Some((n, t)),
+        Some((n, t)) => {
+            errors.push(schema_error(
+                format!("column `{n}` has type {t}, not a timestamp"),
+                "store timestamps as Timestamp (ms, µs or ns, UTC) or as Int64 milliseconds since the epoch",
+            ));
+            None
+        }
+        None => {
+            errors.push(schema_error("the data has no `timestamp` column".into(), layout_help));
+            None
+        }
+    };
+    let name = match find(NAME).or_else(|| find(NAME_ALIAS)) {
+        Some((n, t)) if is_string(&t) => Some(n),
+        Some((n, t)) => {
+            errors.push(schema_error(format!("column `{n}` has type {t}, not a string"), "metric names are strings"));
+            None
+        }
+        None => {
+            errors.push(schema_error("the data has no `__name__` (or `metric`) column".into(), layout_help));
+            None
+        }
+    };
+    let value = match find(VALUE) {
+        Some((n, t)) if t.is_numeric() => Some(n),
+        Some((n, t)) => {
+            errors.push(schema_error(
+                format!("column `{n}` has type {t}, not a number"),
+                "sample values are Float64 (other numeric types are converted)",
+            ));
+            None
+        }
+        None => {
+            errors.push(schema_error("the data has no `value` column".into(), layout_help));
+            None
+        }
+    };
+    let stale = match find(STALE) {
+        Some((n, DataType::Boolean)) => Some(n),
+        Some((n, t)) => {
+            errors.push(schema_error(
+                format!("column `{n}` has type {t}, not Boolean"),
+                "`stale` marks Prometheus staleness markers with true",
+            ));
+            None
+        }
+        None => None,
+    };
+    let mut map = None;
+    let mut labels = Vec::new();
+    for (n, t) in &fields {
+        if [TIMESTAMP, VALUE, STALE].contains(&n.as_str()) || Some(n) == name.as_ref() {
+            continue;
+        }
+        if n == NAME_ALIAS || n == NAME {
+            continue;
+        }
+        match t {
+            DataType::Map(_, _) if n == LABELS_MAP => map = Some(n.clone()),
+            t if is_string(t) => labels.push(n.clone()),
+            t => errors.push(schema_error(
+                format!("label column `{n}` has type {t}, not a string"),
+                "label values are strings (Utf8, Utf8View or a dictionary of them); drop or convert the column",
+            )),
+        }
+    }
+    labels.sort();
+    if labels.len() > MAX_LABEL_COLUMNS {
+        errors.push(schema_error(
+            format!("the data has {} label columns, more than {MAX_LABEL_COLUMNS}", labels.len()),
+            "every row is read with every label column: drop the columns no SLO reads (or re-import the data, which caps label names too)",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let (timestamp, ts_type) = timestamp.expect("checked");
+    Ok(Columns { timestamp, ts_type, name: name.expect("checked"), value: value.expect("checked"), stale, map, labels })
+}
+
+pub(crate) fn ts_literal(t: &DataType, ms: i64) -> Expr {
+    lit(match t {
+        DataType::Timestamp(unit, tz) => match unit {
+            TimeUnit::Second => ScalarValue::TimestampSecond(Some(ms.div_euclid(1000)), tz.clone()),
+            TimeUnit::Millisecond => ScalarValue::TimestampMillisecond(Some(ms), tz.clone()),
+            TimeUnit::Microsecond => ScalarValue::TimestampMicrosecond(Some(ms.saturating_mul(1000)), tz.clone()),
+            TimeUnit::Nanosecond => ScalarValue::TimestampNanosecond(Some(ms.saturating_mul(1_000_000)), tz.clone()),
+        },
+        _ => ScalarValue::Int64(Some(ms)),
+    })
+}
+
+/// Timestamps of a batch column as Int64 milliseconds.
+pub(crate) fn millis(a: &ArrayRef) -> Result<Int64Array, String> {
+    let (div, raw) = match a.data_type() {
+        DataType::Timestamp(unit, _) => {
+            let div = match unit {
+                TimeUnit::Second => -1000,
+                TimeUnit::Millisecond => 1,
+                TimeUnit::Microsecond => 1000,
+                TimeUnit::Nanosecond => 1_000_000,
+            };
+            (div, cast(a, &DataType::Int64).map_err(|e| e.to_string())?)
+        }
+        _ => (1, cast(a, &DataType::Int64).map_err(|e| e.to_string())?),
+    };
+    let raw = raw.as_primitive::<datafusion::arrow::datatypes::Int64Type>().clone();
+    Ok(match div {
+        1 => raw,
+        -1000 => raw.iter().map(|x| x.map(|x| x.saturating_mul(1000))).collect(),
+        d => raw.iter().map(|x| x.map(|x| x.div_euclid(d))).collect(),
+    })
+}
+
+/// String access to a label column of any string type.
+enum StrCol {
+    Plain(StringArray),
+    Dict(datafusion::arrow::array::Int32Array, StringArray),
+}
+
+impl StrCol {
+    fn new(a: &ArrayRef) -> Result<StrCol, String> {
+        Ok(match a.data_type() {
+            DataType::Dictionary(_, _) => {
+                let d = cast(a, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))
+                    .map_err(|e| e.to_string())?;
+                let d = d.as_dictionary::<Int32Type>();
+                StrCol::Dict(d.keys().clone(), d.values().as_string::<i32>().clone())
+            }
+            _ => StrCol::Plain(cast(a, &DataType::Utf8).map_err(|e| e.to_string())?.as_string::<i32>().clone()),
+        })
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        match self {
+            StrCol::Plain(s) => (!s.is_null(i)).then(|| s.value(i)),
+            StrCol::Dict(k, v) => (!k.is_null(i)).then(|| v.value(k.value(i) as usize)),
+        }
+    }
+}
+
+/// The series being assembled from consecutive rows.
+struct Current {
+    key: Vec<(String, String)>,
+    wanted: bool,
+    ts: Vec<i64>,
+    v: Vec<f64>,
+    stale: Vec<i64>,
+}
+
+/// Why a streaming pass stopped early.
+enum Restart {
+    /// Rows are not grouped by series and ordered by time: sort first.
+    Unsorted,
+}
+
+/// A complete series on its way to a worker.
+pub(crate) type Job = (Vec<(String, String)>, Vec<i64>, Vec<f64>, Vec<i64>);
+
+pub(crate) struct Pass<'a> {
+    /// Whether a series (its sorted labels) is read at all.
+    wants: &'a dyn Fn(&[(String, String)]) -> bool,
+    /// Where each complete, wanted series goes.
+    sink: &'a mut dyn FnMut(Job),
+    stats: Stats,
+    cur: Option<Current>,
+    /// Hashes of the series already finished: one seen again means the rows
+    /// are not grouped by series. A hash collision only costs a sorted
+    /// re-read (never a wrong answer), and 8 bytes a series keep memory
+    /// small when there are millions.
+    done: HashSet<u64>,
+    lo: i64,
+    hi: i64,
+    conflict: Option<(String, i64)>,
+    conflicts: u64,
+}
+
+impl<'a> Pass<'a> {
+    pub(crate) fn new(
+        wants: &'a dyn Fn(&[(String, String)]) -> bool,
+        sink: &'a mut dyn FnMut(Job),
+        sorted: bool,
+        lo: i64,
+        hi: i64,
+    ) -> Pass<'a> {
+        Pass {
+            wants,
+            sink,
+            stats: Stats { sorted_by_engine: sorted, ..Default::default() },
+            cur: None,
+            done: HashSet::new(),
+            lo,
+            hi,
+            conflict: None,
+            conflicts: 0,
+        }
+    }
+
+    /// Runs the pass over the whole stream: its statistics, or `None` when
+    /// the files turned out not to be sorted by series (read again, sorted).
+    pub(crate) async fn drain(
+        mut self,
+        stream: &mut datafusion::physical_plan::SendableRecordBatchStream,
+        cols: &Columns,
+        paths: &[PathBuf],
+        mut on_batch: impl FnMut(usize),
+    ) -> Result<Option<Stats>, Vec<DataError>> {
+        while let Some(b) = stream.next().await {
+            let b = b.map_err(|e| vec![scan_error(paths, e)])?;
+            on_batch(b.num_rows());
+            match self.batch(&b, cols).map_err(|e| vec![e])? {
+                Ok(()) => {}
+                Err(Restart::Unsorted) => return Ok(None),
+            }
+        }
+        self.finish_current();
+        if let Some((series, ts)) = self.conflict {
+            return Err(vec![DataError::Duplicate { series, ts, count: self.conflicts }]);
+        }
+        Ok(Some(self.stats))
+    }
+}
+
+fn series_text(key: &[(String, String)]) -> String {
+    let name = key.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
+    let rest: Vec<String> = key
+        .iter()
+        .filter(|(k, _)| k != "__name__")
+        .map(|(k, v)| format!("{k}={}", crate::syntax::strings::quote(v)))
+        .collect();
+    format!("{name}{{{}}}", rest.join(", "))
+}
+
+/// A fixed-key hash of a series' labels (the same in every run).
+fn series_hash(key: &[(String, String)]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    key.hash(&mut h);
+    h.finish()
+}
+
+impl Pass<'_> {
+    fn finish_current(&mut self) {
+        if let Some(c) = self.cur.take() {
+            if c.wanted {
+                self.stats.series += 1;
+                self.stats.samples += c.ts.len() as u64;
+                self.done.insert(series_hash(&c.key));
+                (self.sink)((c.key, c.ts, c.v, c.stale));
+                return;
+            }
+            self.done.insert(series_hash(&c.key));
+        }
+    }
+
+    fn batch(&mut self, b: &RecordBatch, cols: &Columns) -> Result<Result<(), Restart>, DataError> {
+        let engine = |e: String| DataError::Engine { message: e };
+        let n = b.num_rows();
+        if n == 0 {
+            return Ok(Ok(()));
+        }
+        self.stats.rows += n as u64;
+        let ts = millis(b.column_by_name(&cols.timestamp).expect("projected")).map_err(engine)?;
+        let val = cast(b.column_by_name(&cols.value).expect("projected"), &DataType::Float64)
+            .map_err(|e| engine(e.to_string()))?;
+        let val: &Float64Array = val.as_primitive();
+        let stale: Option<BooleanArray> =
+            cols.stale.as_ref().map(|s| b.column_by_name(s).expect("projected").as_boolean().clone());
+        let name_arr = b.column_by_name(&cols.name).expect("projected");
+        let label_arrs: Vec<ArrayRef> =
+            cols.labels.iter().map(|l| b.column_by_name(l).expect("projected").clone()).collect();
+        let map: Option<MapArray> = cols.map.as_ref().map(|m| b.column_by_name(m).expect("projected").as_map().clone());
+        let names = StrCol::new(name_arr).map_err(engine)?;
+        let labels: Vec<StrCol> = label_arrs.iter().map(StrCol::new).collect::<Result<_, _>>().map_err(engine)?;
+        // Runs of rows with identical labels (a map column is compared row by row).
+        let mut part_cols: Vec<ArrayRef> = vec![name_arr.clone()];
+        part_cols.extend(label_arrs.iter().cloned());
+        let ranges: Vec<std::ops::Range<usize>> = if map.is_some() {
+            (0..n).map(|i| i..i + 1).collect()
+        } else {
+            partition(&part_cols).map_err(|e| engine(e.to_string()))?.ranges()
+        };
+        for r in ranges {
+            let row = r.start;
+            let mut key: Vec<(String, String)> = Vec::with_capacity(labels.len() + 1);
+            // Prometheus has no series without a name: such rows are
+            // skipped and counted (null names from the files' statistics,
+            // see `null_rows`; empty ones here).
+            match names.get(row) {
+                Some(nm) if !nm.is_empty() => key.push(("__name__".into(), nm.into())),
+                Some(_) => {
+                    self.stats.unnamed_rows += r.len() as u64;
+                    continue;
+                }
+                None => continue,
+            }
+            for (l, c) in cols.labels.iter().zip(&labels) {
+                if let Some(v) = c.get(row).filter(|s| !s.is_empty()) {
+                    key.push((l.clone(), v.into()));
+                }
+            }
+            if let Some(m) = &map {
+                if !m.is_null(row) {
+                    let entries = m.value(row);
+                    let ks = cast(entries.column(0), &DataType::Utf8).map_err(|e| engine(e.to_string()))?;
+                    let vs = cast(entries.column(1), &DataType::Utf8).map_err(|e| engine(e.to_string()))?;
+                    let (ks, vs) = (ks.as_string::<i32>(), vs.as_string::<i32>());
+                    for j in 0..ks.len() {
+                        if !ks.is_null(j) && !vs.is_null(j) && !vs.value(j).is_empty() && ks.value(j) != "__name__" {
+                            if key.iter().any(|(k, v)| k == ks.value(j) && v != vs.value(j)) {
+                                self.stats.label_conflicts += 1;
+                            }
+                            key.retain(|(k, _)| k != ks.value(j));
+                            key.push((ks.value(j).into(), vs.value(j).into()));
+                        }
+                    }
+                }
+            }
+            key.sort();
+            if self.cur.as_ref().is_none_or(|c| c.key != key) {
+                self.finish_current();
+                if self.done.contains(&series_hash(&key)) {
+                    return Ok(Err(Restart::Unsorted));
+                }
+                let wanted = (self.wants)(&key);
+                self.cur = Some(Current { key, wanted, ts: Vec::new(), v: Vec::new(), stale: Vec::new() });
+            }
+            let cur = self.cur.as_mut().expect("set above");
+            for i in r {
+                if ts.is_null(i) {
+                    // Counted by `null_rows`.
+                    continue;
+                }
+                let t = ts.value(i);
+                self.stats.first_ms = Some(self.stats.first_ms.map_or(t, |f| f.min(t)));
+                self.stats.last_ms = Some(self.stats.last_ms.map_or(t, |f| f.max(t)));
+                if !cur.wanted || t < self.lo || t > self.hi {
+                    continue;
+                }
+                let v = if val.is_null(i) { f64::NAN } else { val.value(i) };
+                let is_stale =
+                    v.to_bits() == STALE_NAN_BITS || stale.as_ref().is_some_and(|s| !s.is_null(i) && s.value(i));
+                let last = cur.ts.last().copied().max(cur.stale.last().copied());
+                if let Some(last) = last {
+                    if t < last {
+                        return Ok(Err(Restart::Unsorted));
+                    }
+                    if t == last {
+                        let same = if is_stale {
+                            cur.stale.last() == Some(&t)
+                        } else {
+                            cur.ts.last() == Some(&t) && cur.v.last().is_some_and(|&p| p.to_bits() == v.to_bits())
+                        };
+                        if same {
+                            self.stats.duplicates_dropped += 1;
+                        } else {
+                            self.conflicts += 1;
+                            if self.conflict.is_none() {
+                                self.conflict = Some((series_text(&cur.key), t));
+                            }
+                        }
+                        continue;
+                    }
+                }
+                if is_stale {
+                    self.stats.stale_markers += 1;
+                    cur.stale.push(t);
+                } else {
+                    if !v.is_finite() {
+                        if v.is_nan() {
+                            self.stats.nan_values += 1;
+                        } else {
+                            self.stats.inf_values += 1;
+                        }
+                        if self.stats.nonfinite_example.is_none() {
+                            self.stats.nonfinite_example = Some(series_text(&cur.key));
+                        }
+                    }
+                    cur.ts.push(t);
+                    cur.v.push(v);
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+}
+
+fn io_error(paths: &[PathBuf], e: impl std::fmt::Display) -> DataError {
+    let path = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    DataError::Io { path, message: e.to_string() }
+}
+
+/// A session with the memory pool and spill directory.
+pub(crate) fn session(src: &Source, partitions: usize) -> Result<SessionContext, DataError> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(src.memory_limit)))
+        .with_disk_manager_builder(DiskManagerBuilder::default())
+        .build_arc()
+        .map_err(|e| DataError::Engine { message: e.to_string() })?;
+    let mut config = SessionConfig::new().with_target_partitions(partitions.max(1));
+    config.options_mut().execution.parquet.pushdown_filters = true;
+    config.options_mut().execution.parquet.reorder_filters = true;
+    // The sorter reserves this much up front for merging its spills: keep it
+    // a fraction of the pool so that small pools still sort (by spilling).
+    let reserve = (src.memory_limit / 4).min(10 << 20);
+    config.options_mut().execution.sort_spill_reservation_bytes = reserve;
+    Ok(SessionContext::new_with_config_rt(config, runtime))
+}
+
+/// Runs `f`, turning a panic inside a reader library (a corrupt file can
+/// trip an assertion deep in a decoder) into an error, without printing it.
+pub fn guarded<T>(what: &[PathBuf], f: impl FnOnce() -> Result<T, Vec<DataError>>) -> Result<T, Vec<DataError>> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    match r {
+        Ok(r) => r,
+        Err(p) => {
+            let m = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(vec![io_error(what, format!("the Parquet reader failed on corrupt data ({m})"))])
+        }
+    }
+}
+
+/// Every Parquet file under the paths must have a readable footer. A
+/// directory reached twice (symlinks to `.` or a parent: the walk would
+/// never end, and the scan would read its files twice) is an error.
+/// The Parquet files at `p` (itself when not a directory; a directory's
+/// `*.parquet` files and subdirectories, sorted), into `files`. A directory
+/// reached twice through links is an error, so loops end.
+fn parquet_files(
+    p: &std::path::Path,
+    seen: &mut std::collections::HashSet<(u64, u64)>,
+    files: &mut Vec<PathBuf>,
+    out: &mut Vec<DataError>,
+) {
+    let Some(meta) = std::fs::metadata(p).ok().filter(|m| m.is_dir()) else {
+        files.push(p.to_path_buf());
+        return;
+    };
+    if !seen.insert(crate::input::identity(&meta, p)) {
+        let msg = "this directory is reached twice through symbolic links (a loop, or two links to one place)";
+        out.push(io_error(&[p.to_path_buf()], msg));
+        return;
+    }
+    let Ok(rd) = std::fs::read_dir(p) else { return };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries {
+        if e.is_dir() || e.extension().is_some_and(|x| x == "parquet") {
+            parquet_files(&e, seen, files, out);
+            if !out.is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+type Footer = (PathBuf, datafusion::parquet::file::metadata::ParquetMetaData);
+
+/// Every Parquet file under `paths` with its parsed footer, each read once
+/// (the walk, the footer check, the file facts and the union schema all use
+/// them). A FIFO or device named like a Parquet file is refused, never
+/// opened for reading; a broken footer is an I/O error (the reader would
+/// panic on it later).
+pub(crate) fn footers(paths: &[PathBuf]) -> Result<Vec<Footer>, DataError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let (mut files, mut errors) = (Vec::new(), Vec::new());
+        parquet_files(p, &mut Default::default(), &mut files, &mut errors);
+        if let Some(e) = errors.into_iter().next() {
+            return Err(e);
+        }
+        for f in files {
+            let one = [f.clone()];
+            let meta = guarded(&one, || {
+                let (file, _) = crate::input::open(&f).map_err(|e| vec![io_error(&one, e.reason())])?;
+                datafusion::parquet::file::metadata::ParquetMetaDataReader::new()
+                    .parse_and_finish(&file)
+                    .map_err(|e| vec![io_error(&one, e)])
+            })
+            .map_err(|es| es.into_iter().next().unwrap_or_else(|| io_error(&one, "unreadable footer")))?;
+            out.push((f, meta));
+        }
+    }
+    Ok(out)
+}
+
+/// What the files' footers say before any data is read: rows with a null
+/// timestamp and with a null metric name (from the column statistics; the
+/// scan's filters drop such rows before it sees them, so this is where
+/// they are counted), and top-level columns a file repeats (the engine
+/// would silently keep one of them).
+#[derive(Default)]
+pub(crate) struct FileFacts {
+    pub(crate) null_timestamps: u64,
+    pub(crate) null_names: u64,
+    pub(crate) repeated_columns: Vec<(PathBuf, String)>,
+}
+
+pub(crate) fn file_facts(footers: &[Footer]) -> FileFacts {
+    let mut facts = FileFacts::default();
+    for (f, meta) in footers {
+        let schema = meta.file_metadata().schema_descr();
+        let mut top: Vec<&str> = schema.root_schema().get_fields().iter().map(|f| f.name()).collect();
+        top.sort_unstable();
+        let mut repeated: Vec<&str> = top.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+        repeated.dedup();
+        facts.repeated_columns.extend(repeated.into_iter().map(|c| (f.clone(), c.to_string())));
+        let index = |n: &str| (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == n);
+        let name_col = index(NAME).or_else(|| index(NAME_ALIAS));
+        for rg in meta.row_groups() {
+            let nulls = |i: Option<usize>| {
+                i.and_then(|i| rg.column(i).statistics().and_then(|s| s.null_count_opt())).unwrap_or(0)
+            };
+            facts.null_timestamps += nulls(index(TIMESTAMP));
+            facts.null_names += nulls(name_col);
+        }
+    }
+    facts
+}
+
+/// The paths as the engine takes them (directories with a trailing `/`),
+/// and every file's footer, checked.
+fn check_paths(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<Footer>), DataError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| io_error(std::slice::from_ref(p), e))?;
+        let mut s = p.display().to_string();
+        if meta.is_dir() && !s.ends_with('/') {
+            s.push('/');
+        }
+        out.push(s);
+    }
+    Ok((out, footers(paths)?))
+}
+
+pub(crate) async fn frame(ctx: &SessionContext, src: &Source) -> Result<DataFrame, Vec<DataError>> {
+    let (paths, footers) = check_paths(&src.paths).map_err(|e| vec![e])?;
+    let union = union_schema(&footers)?;
+    let options = ParquetReadOptions { schema: union.as_ref(), ..Default::default() };
+    ctx.read_parquet(paths, options).await.map_err(|e| vec![io_error(&src.paths, e)])
+}
+
+/// The union of the columns of every file, when there are several: the
+/// engine infers a multi-path scan's schema from the first path alone,
+/// which dropped the label columns only later files have (their series
+/// then collided as duplicates). Files may differ in their label columns;
+/// a row's missing labels read as absent. A column that is a string in
+/// one file and a dictionary of strings in another is read as a string;
+/// any other disagreement of types is a schema error naming both files.
+fn union_schema(footers: &[Footer]) -> Result<Option<Schema>, Vec<DataError>> {
+    if footers.len() < 2 {
+        return Ok(None);
+    }
+    let mut errors = Vec::new();
+    let mut fields: Vec<(Field, PathBuf)> = Vec::new();
+    for (f, meta) in footers {
+        let fm = meta.file_metadata();
+        let schema = datafusion::parquet::arrow::parquet_to_arrow_schema(fm.schema_descr(), fm.key_value_metadata())
+            .map_err(|e| vec![io_error(std::slice::from_ref(f), e)])?;
+        for field in schema.fields() {
+            let field = field.as_ref().clone().with_nullable(true);
+            match fields.iter_mut().find(|(g, _)| g.name() == field.name()) {
+                None => fields.push((field, f.clone())),
+                Some((g, _)) if g.data_type() == field.data_type() => {}
+                Some((g, _)) if is_string(g.data_type()) && is_string(field.data_type()) => {
+                    *g = Field::new(g.name(), DataType::Utf8, true);
+                }
+                Some((g, first)) => {
+                    errors.push(schema_error(
+                        format!(
+                            "column `{}` is {} in {} but {} in {}",
+                            g.name(),
+                            g.data_type(),
+                            first.display(),
+                            field.data_type(),
+                            f.display()
+                        ),
+                        "give the column one type in every file of the dataset",
+                    ));
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Some(Schema::new(fields.into_iter().map(|(f, _)| f).collect::<Vec<_>>())))
+}
+
+/// The earliest timestamp a sample may have: 0000-01-01T00:00:00Z.
+pub const MIN_MS: i64 = -62_167_219_200_000;
+/// The latest: 9999-12-31T23:59:59.999Z. Times outside cannot be written
+/// as RFC 3339, and no scrape ever made them.
+pub const MAX_MS: i64 = 253_402_300_799_999;
+
+/// Errors from executing a scan: a broken file reads as an I/O error.
+pub(crate) fn scan_error(paths: &[PathBuf], e: datafusion::error::DataFusionError) -> DataError {
+    let m = e.to_string();
+    if m.contains("Resources exhausted") || m.contains("Not enough memory") {
+        return DataError::Memory { message: m };
+    }
+    if m.contains("Parquet") || m.contains("parquet") || m.contains("IO error") || m.contains("External") {
+        io_error(paths, m)
+    } else {
+        DataError::Engine { message: m }
+    }
+}
+
+/// The projected (and, when `sorted`, engine-sorted) rows of the files.
+pub(crate) async fn rows(
+    ctx: &SessionContext,
+    src: &Source,
+    sorted: bool,
+    filter: impl FnOnce(&Columns) -> Expr,
+) -> Result<(datafusion::physical_plan::SendableRecordBatchStream, Columns), Vec<DataError>> {
+    let df = frame(ctx, src).await?;
+    let cols = columns(df.schema())?;
+    let mut proj: Vec<Expr> = vec![ident(&cols.timestamp), ident(&cols.name), ident(&cols.value)];
+    proj.extend(cols.labels.iter().map(ident));
+    if let Some(s) = &cols.stale {
+        proj.push(ident(s));
+    }
+    if let Some(m) = &cols.map {
+        proj.push(ident(m));
+    }
+    let mut df = df
+        .filter(filter(&cols))
+        .and_then(|d| d.select(proj))
+        .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+    if sorted {
+        if cols.map.is_some() {
+            return Err(vec![schema_error(
+                "rows with a `labels` map column must be sorted by series, then time".into(),
+                "sort the file by its labels and timestamp, or store one column per label",
+            )]);
+        }
+        let mut order: Vec<datafusion::logical_expr::SortExpr> = vec![ident(&cols.name).sort(true, true)];
+        order.extend(cols.labels.iter().map(|l| ident(l).sort(true, true)));
+        order.push(ident(&cols.timestamp).sort(true, true));
+        df = df.sort(order).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+    }
+    let stream = df.execute_stream().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
+    Ok((stream, cols))
+}
+
+/// One complete series as read: sorted labels (with `__name__`), the
+/// sample times and values (staleness markers apart) and the markers' times.
+pub type Series = Job;
+
+/// What consumes whole series from [`each_series`].
+pub trait SeriesSink {
+    fn series(&mut self, s: Series);
+    /// The files turned out not to be sorted: everything handed over so far
+    /// is void, and every series comes again, sorted by the engine.
+    fn restart(&mut self);
+}
+
+/// Reads every series of the files, whole and in time order, into `sink`
+/// (for `slo data inspect` and `export`).
+pub fn each_series(
+    src: &Source,
+    rt: &tokio::runtime::Runtime,
+    sink: &mut dyn SeriesSink,
+) -> Result<Stats, Vec<DataError>> {
+    for sorted in [false, true] {
+        if sorted {
+            sink.restart();
+        }
+        let outcome = rt.block_on(async {
+            let ctx = session(src, 1).map_err(|e| vec![e])?;
+            let all = i64::MIN / 4..=i64::MAX / 4;
+            let (mut stream, cols) = rows(&ctx, src, sorted, |cols| {
+                let ts = ident(&cols.timestamp);
+                ts.clone()
+                    .gt_eq(ts_literal(&cols.ts_type, *all.start()))
+                    .and(ts.lt_eq(ts_literal(&cols.ts_type, *all.end())))
+            })
+            .await?;
+            let wants = |_: &[(String, String)]| true;
+            let mut to_sink = |s: Series| sink.series(s);
+            Pass::new(&wants, &mut to_sink, sorted, *all.start(), *all.end())
+                .drain(&mut stream, &cols, &src.paths, |_| {})
+                .await
+        })?;
+        if let Some(stats) = outcome {
+            return Ok(stats);
+        }
+    }
+    Err(vec![DataError::Engine {
+        message: "rows could not be grouped by series even after sorting (a label both empty and null?)".into(),
+    }])
+}
