@@ -1,7 +1,7 @@
 //! Turns a replay into decisions: incidents (from a file, or derived from
 //! the budget the data consumed), alert quality against them, what-if
 //! sweeps over objectives and alert presets, and a compliance report per
-//! calendar month or week. REFERENCE.md §7 has the maths.
+//! calendar month or week. docs/semantics.md §7 has the maths.
 //!
 //! Everything here reads the series the compiled rules recorded — the
 //! per-bucket events (`slo:sli_events_{bad,total}:increase<Δ>`), the window
@@ -312,7 +312,7 @@ pub fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String,
             });
         };
         if let Some(w) = name.strip_prefix("slo:sli_error:ratio_rate") {
-            if let Some(w) = crate::sema::eval::parse_duration(w) {
+            if let Some(w) = crate::units::parse_duration(w) {
                 entry(&mut out);
                 out.get_mut(&key).expect("just made").ratios.insert(w, s);
             }
@@ -359,7 +359,7 @@ pub fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String,
 /// `increase5m` → 5m.
 fn bucket_len(suffix: &str) -> Option<u64> {
     let i = suffix.find(|c: char| c.is_ascii_digit())?;
-    crate::sema::eval::parse_duration(&suffix[i..])
+    crate::units::parse_duration(&suffix[i..])
 }
 
 /// Share of the window's budget each bucket consumed: its bad events over
@@ -430,7 +430,7 @@ pub fn derive_incidents(sig: &Signals, slo: &ir::Slo, budget: f64, min_share: f6
             (share >= min_share).then(|| Incident {
                 start_ms: a,
                 end_ms: b,
-                title: format!("consumed {} of the budget", crate::sema::eval::fmt_pct(share)),
+                title: format!("consumed {} of the budget", crate::units::fmt_pct(share)),
                 service: Some(slo.service.clone()),
                 slo: Some(slo.name.clone()),
                 labels: sig.labels.clone(),
@@ -625,7 +625,7 @@ pub fn replay_alert(
             let s = sig
                 .ratios
                 .get(w)
-                .ok_or_else(|| format!("no error ratio over {} was recorded", crate::sema::eval::fmt_duration(*w)))?;
+                .ok_or_else(|| format!("no error ratio over {} was recorded", crate::units::fmt_duration(*w)))?;
             dense_cache.insert(*w, dense(s, g));
         }
     }
@@ -1025,7 +1025,7 @@ fn recommend(rows: &[SweepRow], margin: f64, full: bool) -> Recommendation {
     let mut objectives: Vec<f64> = rows.iter().map(|r| r.objective).collect();
     objectives.sort_by(|a, b| b.total_cmp(a));
     objectives.dedup();
-    let pct = crate::sema::eval::fmt_pct;
+    let pct = crate::units::fmt_pct;
     let over = if full {
         "at every evaluation with a full window of data behind it"
     } else {

@@ -9,7 +9,7 @@ use super::analysis::{self, Signals};
 use super::report::{self, human_secs, pct, Report, SloReport};
 use super::Backtest;
 use crate::ir;
-use crate::sema::eval::{fmt_duration, fmt_factor, fmt_pct};
+use crate::units::{fmt_duration, fmt_factor, fmt_pct};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -183,8 +183,11 @@ fn line_chart(
     })
 }
 
+/// One row of a band chart: its name, colour and intervals (x from, x to).
+type BandRow = (String, RGBColor, Vec<(f64, f64)>);
+
 /// Rows of intervals on the time axis (alerts, policy actions, incidents).
-fn band_chart(title: &str, x: (f64, f64), rows: &[(String, RGBColor, Vec<(f64, f64)>)]) -> String {
+fn band_chart(title: &str, x: (f64, f64), rows: &[BandRow]) -> String {
     let height = 60 + 22 * rows.len().max(1) as u32;
     svg(height, |root| {
         let span = x.1 - x.0;
@@ -320,7 +323,7 @@ fn charts_for(
         &|y| fmt_factor(*y),
     ));
     // 4. Bands: alerts, policy actions, incidents.
-    let mut rows: Vec<(String, RGBColor, Vec<(f64, f64)>)> = Vec::new();
+    let mut rows: Vec<BandRow> = Vec::new();
     let end_x = x.1 + g.step as f64;
     let span = |i: &super::report::Interval| -> Option<(f64, f64)> {
         Some((parse_ts(&i.start)?, i.end.as_deref().and_then(parse_ts).unwrap_or(end_x)))
@@ -398,9 +401,9 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
         esc(&r.from),
         esc(&r.to)
     );
-    let _ = write!(
+    let _ = writeln!(
         o,
-        "<h1>SLO backtest</h1><p>{} .. {} every {} ({} evaluations); {} series, {} samples; incidents: {}.</p>\n",
+        "<h1>SLO backtest</h1><p>{} .. {} every {} ({} evaluations); {} series, {} samples; incidents: {}.</p>",
         esc(&r.from),
         esc(&r.to),
         esc(&r.step),
@@ -415,9 +418,9 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
     table(&mut o, &report::SUMMARY_HEAD, rows);
 
     for (slo, s) in program.slos.iter().zip(&r.slos) {
-        let _ = write!(
+        let _ = writeln!(
             o,
-            "<h2 id=\"{}\">{}/{}</h2>\n",
+            "<h2 id=\"{}\">{}/{}</h2>",
             esc(&format!("{}-{}", s.service, s.slo)),
             esc(&s.service),
             esc(&s.slo)
@@ -425,9 +428,9 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
         let sigs = analysis::signals(bt, slo);
         for g in &s.groups {
             let (v, class) = verdict(g.met);
-            let _ = write!(
+            let _ = writeln!(
                 o,
-                "<p><span class=\"{class}\">{v}</span> {}: SLI {} vs objective {} over {}{}; budget remaining {} (lowest {}).</p>\n",
+                "<p><span class=\"{class}\">{v}</span> {}: SLI {} vs objective {} over {}{}; budget remaining {} (lowest {}).</p>",
                 esc(&report::who(s, &g.labels)),
                 esc(&pct(g.sli)),
                 esc(&fmt_pct(s.objective)),

@@ -190,7 +190,7 @@ fn collect_ranges(n: &Node, out: &mut HashSet<String>) {
 }
 
 fn dur_ms(s: &Option<String>) -> i64 {
-    s.as_deref().and_then(crate::sema::eval::parse_duration).map_or(0, |ms| ms as i64)
+    s.as_deref().and_then(crate::units::parse_duration).map_or(0, |ms| ms as i64)
 }
 
 /// Plans the compiled rules: steps in group order plus the raw leaves.
@@ -363,7 +363,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 "{} .. {} every {} is {} evaluations, more than {MAX_STEPS}",
                 fmt_ts(from),
                 fmt_ts(to),
-                crate::sema::eval::fmt_duration(step as u64),
+                crate::units::fmt_duration(step as u64),
                 (to - from) / step + 1
             ),
             "narrow the range with --from/--to, or use a longer --step",

@@ -4,7 +4,7 @@
 //! per window however many steps there are.
 //!
 //! Range selection is left-open: `x[r]` at `t` takes samples with
-//! `t − r < ts ≤ t` (Prometheus ≥ 3.0, REFERENCE.md §2). Staleness markers
+//! `t − r < ts ≤ t` (Prometheus ≥ 3.0, docs/semantics.md §2). Staleness markers
 //! never reach these functions: the loader keeps them apart.
 
 /// A step without output. A NaN payload no arithmetic produces, so a real
@@ -405,7 +405,7 @@ mod tests {
         Grid { from: t, step: 60_000, len: 1 }
     }
 
-    /// REFERENCE.md §3: `c='45+60x10'` at a 1m interval, `rate(c[5m])` at
+    /// docs/semantics.md §3: `c='45+60x10'` at a 1m interval, `rate(c[5m])` at
     /// 150 s is 0.6 on Prometheus ≥ 2.51 (the zero clamp after the threshold).
     #[test]
     fn rate_matches_reference_example() {

@@ -7,7 +7,7 @@ use super::analysis::{self, label};
 use super::eval::RecSeries;
 use super::{fmt_ts, Backtest};
 use crate::ir;
-use crate::sema::eval::{fmt_duration, fmt_pct};
+use crate::units::{fmt_duration, fmt_pct};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -289,7 +289,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
             .filter_map(|s| {
                 let name = label(s, "__name__")?;
                 let w = name.strip_prefix("slo:sli_error:ratio_rate")?;
-                Some((crate::sema::eval::parse_duration(w)?, s))
+                Some((crate::units::parse_duration(w)?, s))
             })
             .collect();
         windows.sort_by_key(|(w, _)| *w);
@@ -374,7 +374,9 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
             compliance: an.compliance,
         });
     }
-    let mut services: BTreeMap<String, BTreeMap<(String, String, Option<String>), (usize, f64)>> = BTreeMap::new();
+    // Per service, per (policy, action, target): (how often, for how long).
+    type Actions = BTreeMap<(String, String, Option<String>), (usize, f64)>;
+    let mut services: BTreeMap<String, Actions> = BTreeMap::new();
     for s in &slos {
         let svc = services.entry(s.service.clone()).or_default();
         for p in &s.policies {

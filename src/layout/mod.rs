@@ -1,4 +1,4 @@
-//! The native Parquet layout of metric samples (DESIGN.md): one row per
+//! The native Parquet layout of metric samples (README, "Data layout"; docs/semantics.md §8): one row per
 //! sample with `timestamp`, `__name__`, one string column per label,
 //! `value` and an optional `stale` flag. [`schema`] owns its column names,
 //! types and writer settings; [`writer`] writes files in it atomically;

@@ -1,5 +1,5 @@
 //! Reading metric samples from Parquet in the native long layout
-//! (DESIGN.md): one row per sample with `timestamp`, `__name__` (or
+//! (README, "Data layout"; docs/semantics.md §8): one row per sample with `timestamp`, `__name__` (or
 //! `metric`), `value`, an optional `stale` flag, and the labels either as
 //! one column each or as a `labels` Map column. Owns the schema check, the
 //! DataFusion session and scan, and the pass that assembles rows into whole
@@ -270,9 +270,12 @@ enum Restart {
 /// A complete series on its way to a worker.
 pub(crate) type Job = (Vec<(String, String)>, Vec<i64>, Vec<f64>, Vec<i64>);
 
+/// Whether a series (its sorted labels) is read at all.
+pub(crate) type Wants<'a> = dyn Fn(&[(String, String)]) -> bool + 'a;
+
 pub(crate) struct Pass<'a> {
     /// Whether a series (its sorted labels) is read at all.
-    wants: &'a dyn Fn(&[(String, String)]) -> bool,
+    wants: &'a Wants<'a>,
     /// Where each complete, wanted series goes.
     sink: &'a mut dyn FnMut(Job),
     stats: Stats,
@@ -289,13 +292,7 @@ pub(crate) struct Pass<'a> {
 }
 
 impl<'a> Pass<'a> {
-    pub(crate) fn new(
-        wants: &'a dyn Fn(&[(String, String)]) -> bool,
-        sink: &'a mut dyn FnMut(Job),
-        sorted: bool,
-        lo: i64,
-        hi: i64,
-    ) -> Pass<'a> {
+    pub(crate) fn new(wants: &'a Wants<'a>, sink: &'a mut dyn FnMut(Job), sorted: bool, lo: i64, hi: i64) -> Pass<'a> {
         Pass {
             wants,
             sink,

@@ -2,7 +2,7 @@
 //!
 //! A tier's burn factor may be written directly (`14.4x`) or as the share
 //! of the budget it stands for (`2% of budget`), which depends on the SLO's
-//! window T: b* = share × T / long window (REFERENCE.md §7). Both forms end
+//! window T: b* = share × T / long window (docs/semantics.md §7). Both forms end
 //! up in the IR as a factor *and* the share it spends over the long window.
 
 use super::error;
