@@ -556,3 +556,14 @@ impl ActionKind {
         ActionKind::ALL.iter().find(|(_, k)| *k == self).map(|(n, _)| *n).unwrap_or("?")
     }
 }
+
+/// The window an alert's `min_events` guard counts valid events over: its
+/// longest window, else the current window (`slo:burn_rate:current`).
+pub fn guard_window(slo: &Slo, a: &Alert) -> u64 {
+    a.long_window().unwrap_or_else(|| current_window(slo))
+}
+
+/// The window of `slo:burn_rate:current`: 1h, or the SLO window if shorter.
+pub fn current_window(slo: &Slo) -> u64 {
+    3_600_000.min(slo.window.nominal_ms())
+}

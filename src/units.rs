@@ -297,6 +297,35 @@ pub fn fmt_factor(f: f64) -> String {
     Factor(f).to_string()
 }
 
+/// A float for PromQL, rounded to 12 significant digits so that float
+/// noise (1 − 0.999 = 0.0010000000000000009) does not reach the rules;
+/// SLO arithmetic never needs more.
+pub fn promql_number(x: f64) -> String {
+    if !x.is_finite() {
+        return if x.is_nan() {
+            "NaN".into()
+        } else if x > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let rounded: f64 = format!("{x:.11e}").parse().unwrap_or(x);
+    if rounded == 1.0 && (x - 1.0).abs() > 1e-15 {
+        // An objective like 99.99999999999% (0.9999999999999) must not print
+        // as 1; float noise (1 − 1e-16) still does.
+        return format!("{x:?}");
+    }
+    if rounded == rounded.trunc() && rounded.abs() < 1e15 {
+        format!("{}", rounded as i64)
+    } else {
+        format!("{rounded:?}")
+    }
+}
+
 /// A point in time, milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);

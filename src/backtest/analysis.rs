@@ -615,7 +615,7 @@ pub fn replay_alert(
     g: Grid,
 ) -> Result<Vec<(i64, i64)>, String> {
     // The numbers as the compiled rules print them (12 significant digits).
-    let printed = |x: f64| crate::promql::expr::num(x).parse::<f64>().unwrap_or(x);
+    let printed = |x: f64| crate::units::promql_number(x).parse::<f64>().unwrap_or(x);
     let budget = printed(1.0 - objective);
     let mut need = a.windows();
     need.sort();
@@ -633,7 +633,7 @@ pub fn replay_alert(
     let guard: Option<Vec<bool>> = match a.min_events {
         None => None,
         Some(n) => {
-            let w = crate::promql::rules::guard_window(slo, a) as i64;
+            let w = crate::ir::guard_window(slo, a) as i64;
             if sig.buckets.is_empty() || !sig.events {
                 return Err("`min_events` needs the per-bucket event series".into());
             }
@@ -1142,7 +1142,7 @@ fn compliance(
         PeriodUnit::Month => ir::CalendarUnit::Month,
     };
     let end = g.to() + g.step;
-    let Some(mut p) = super::report::period_start(cal, tz, g.from) else { return Vec::new() };
+    let Some(mut p) = period_start(cal, tz, g.from) else { return Vec::new() };
     let severity: BTreeMap<&str, &str> = slo.alerts.iter().map(|a| (a.name.as_str(), a.severity.as_str())).collect();
     let mut out = Vec::new();
     while p < end {
@@ -1241,4 +1241,18 @@ mod tests {
         assert_eq!(q.detection_seconds.unwrap().median, 30.0);
         assert_eq!(q.reset_seconds.unwrap().median, 60.0);
     }
+}
+
+/// Start of the calendar period (in `tz`) that contains `ms`.
+pub fn period_start(unit: ir::CalendarUnit, tz: &str, ms: i64) -> Option<i64> {
+    let zone = jiff::tz::TimeZone::get(tz).ok()?;
+    let d = zone.to_datetime(jiff::Timestamp::from_millisecond(ms).ok()?).date();
+    let first = match unit {
+        ir::CalendarUnit::Week => {
+            d.checked_sub(jiff::Span::new().days(d.weekday().to_monday_zero_offset() as i64)).ok()?
+        }
+        ir::CalendarUnit::Month => d.first_of_month(),
+        ir::CalendarUnit::Quarter => jiff::civil::date(d.year(), (d.month() - 1) / 3 * 3 + 1, 1),
+    };
+    Some(zone.to_timestamp(first.to_datetime(jiff::civil::time(0, 0, 0, 0))).ok()?.as_millisecond())
 }

@@ -3,7 +3,7 @@
 //! The JSON form (`--format json`) is versioned by its `schema` field and
 //! documented in README.md; fields are only ever added.
 
-use super::analysis::{self, label};
+use super::analysis::{self, label, period_start};
 use super::eval::RecSeries;
 use super::{fmt_ts, Backtest};
 use crate::ir;
@@ -422,20 +422,6 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
         slos,
         services,
     }
-}
-
-/// Start of the calendar period (in `tz`) that contains `ms`.
-pub fn period_start(unit: ir::CalendarUnit, tz: &str, ms: i64) -> Option<i64> {
-    let zone = jiff::tz::TimeZone::get(tz).ok()?;
-    let d = zone.to_datetime(jiff::Timestamp::from_millisecond(ms).ok()?).date();
-    let first = match unit {
-        ir::CalendarUnit::Week => {
-            d.checked_sub(jiff::Span::new().days(d.weekday().to_monday_zero_offset() as i64)).ok()?
-        }
-        ir::CalendarUnit::Month => d.first_of_month(),
-        ir::CalendarUnit::Quarter => jiff::civil::date(d.year(), (d.month() - 1) / 3 * 3 + 1, 1),
-    };
-    Some(zone.to_timestamp(first.to_datetime(jiff::civil::time(0, 0, 0, 0))).ok()?.as_millisecond())
 }
 
 pub fn pct(x: Option<f64>) -> String {

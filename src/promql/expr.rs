@@ -51,34 +51,7 @@ pub fn dur(ms: u64) -> String {
     crate::units::fmt_duration(ms)
 }
 
-/// A float for PromQL, rounded to 12 significant digits so that float
-/// noise (1 − 0.999 = 0.0010000000000000009) does not reach the rules;
-/// SLO arithmetic never needs more.
-pub fn num(x: f64) -> String {
-    if !x.is_finite() {
-        return if x.is_nan() {
-            "NaN".into()
-        } else if x > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let rounded: f64 = format!("{x:.11e}").parse().unwrap_or(x);
-    if rounded == 1.0 && (x - 1.0).abs() > 1e-15 {
-        // An objective like 99.99999999999% (0.9999999999999) must not print
-        // as 1; float noise (1 − 1e-16) still does.
-        return format!("{x:?}");
-    }
-    if rounded == rounded.trunc() && rounded.abs() < 1e15 {
-        format!("{}", rounded as i64)
-    } else {
-        format!("{rounded:?}")
-    }
-}
+pub use crate::units::promql_number as num;
 
 /// A regex matching every spelling of the bucket boundary `v` as a decimal
 /// number: `0.5` also matches `0.50`, `00.5` and `.5`; `1` matches `1.0`.

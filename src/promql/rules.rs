@@ -147,16 +147,7 @@ pub fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
     w
 }
 
-/// The window an alert's `min_events` guard counts valid events over: its
-/// longest window, else the current window (`slo:burn_rate:current`).
-pub fn guard_window(slo: &ir::Slo, a: &ir::Alert) -> u64 {
-    a.long_window().unwrap_or_else(|| current_window(slo))
-}
-
-/// The window of `slo:burn_rate:current`: 1h, or the SLO window if shorter.
-pub fn current_window(slo: &ir::Slo) -> u64 {
-    3_600_000.min(slo.window.nominal_ms())
-}
+pub use crate::ir::{current_window, guard_window};
 
 /// Lowers one SLO to its rule group.
 pub struct SloRules<'a> {
