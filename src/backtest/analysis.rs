@@ -1187,6 +1187,20 @@ fn compliance(
     out
 }
 
+/// Start of the calendar period (in `tz`) that contains `ms`.
+pub fn period_start(unit: ir::CalendarUnit, tz: &str, ms: i64) -> Option<i64> {
+    let zone = jiff::tz::TimeZone::get(tz).ok()?;
+    let d = zone.to_datetime(jiff::Timestamp::from_millisecond(ms).ok()?).date();
+    let first = match unit {
+        ir::CalendarUnit::Week => {
+            d.checked_sub(jiff::Span::new().days(d.weekday().to_monday_zero_offset() as i64)).ok()?
+        }
+        ir::CalendarUnit::Month => d.first_of_month(),
+        ir::CalendarUnit::Quarter => jiff::civil::date(d.year(), (d.month() - 1) / 3 * 3 + 1, 1),
+    };
+    Some(zone.to_timestamp(first.to_datetime(jiff::civil::time(0, 0, 0, 0))).ok()?.as_millisecond())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1241,18 +1255,4 @@ mod tests {
         assert_eq!(q.detection_seconds.unwrap().median, 30.0);
         assert_eq!(q.reset_seconds.unwrap().median, 60.0);
     }
-}
-
-/// Start of the calendar period (in `tz`) that contains `ms`.
-pub fn period_start(unit: ir::CalendarUnit, tz: &str, ms: i64) -> Option<i64> {
-    let zone = jiff::tz::TimeZone::get(tz).ok()?;
-    let d = zone.to_datetime(jiff::Timestamp::from_millisecond(ms).ok()?).date();
-    let first = match unit {
-        ir::CalendarUnit::Week => {
-            d.checked_sub(jiff::Span::new().days(d.weekday().to_monday_zero_offset() as i64)).ok()?
-        }
-        ir::CalendarUnit::Month => d.first_of_month(),
-        ir::CalendarUnit::Quarter => jiff::civil::date(d.year(), (d.month() - 1) / 3 * 3 + 1, 1),
-    };
-    Some(zone.to_timestamp(first.to_datetime(jiff::civil::time(0, 0, 0, 0))).ok()?.as_millisecond())
 }
