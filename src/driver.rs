@@ -488,3 +488,11 @@ pub fn check(loaded: &Loaded) -> (ir::Program, Diagnostics) {
     }
     (program, all.sorted())
 }
+
+/// The alert policy `name` (the user's, else the stdlib's) instantiated
+/// with its defaults for every SLO of a checked program, as if each said
+/// `alerts = name()`: the presets `slo backtest --alerts` compares. The
+/// checker does it, on the loaded modules, only when asked.
+pub fn preset_alerts(loaded: &Loaded, name: &str, program: &ir::Program) -> Result<Vec<Vec<ir::Alert>>, String> {
+    sema::preset_alerts(&loaded.sources, &loaded.modules, name, &program.slos)
+}

@@ -165,8 +165,8 @@ pub fn run(
             settings.presets.push(slo::backtest::analysis::Preset { name: name.clone(), alerts: None });
             continue;
         }
-        let per_slo = slo::sema::preset_alerts(&loaded.sources, &loaded.modules, name, &program.slos)
-            .map_err(|e| IoError::new(format!("--alerts: {e}")))?;
+        let per_slo =
+            driver::preset_alerts(&loaded, name, &program).map_err(|e| IoError::new(format!("--alerts: {e}")))?;
         for (s, list) in program.slos.iter().zip(&per_slo) {
             let w = extra_windows.entry((s.service.clone(), s.name.clone())).or_default();
             w.extend(list.iter().flat_map(slo::ir::Alert::windows));
@@ -227,6 +227,6 @@ pub fn run(
         // The report escapes user text itself; the colours are its own.
         None => slo::term::out_raw(&text),
     }
-    std::mem::forget((bt, program));
+    super::leak_at_exit((bt, program));
     Ok(0)
 }

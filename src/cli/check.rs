@@ -36,7 +36,6 @@ pub fn run(Args { paths, format, deny_warnings, root }: Args) -> Result<u8, IoEr
             files.len()
         );
     }
-    // The process ends here: skip freeing the trees node by node.
-    std::mem::forget((loaded, program, diags));
+    super::leak_at_exit((loaded, program, diags));
     Ok(if failed { 1 } else { 0 })
 }

@@ -124,6 +124,6 @@ pub fn run(
         w.unchanged,
         w.removed
     );
-    std::mem::forget((loaded, program));
+    super::leak_at_exit((loaded, program));
     Ok(0)
 }
