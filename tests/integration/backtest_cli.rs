@@ -438,17 +438,7 @@ fn unsorted_data_under_a_small_memory_limit_spills_and_agrees() {
         }
     }
     let n = ts.len();
-    write(
-        &path,
-        vec![
-            ("timestamp", Arc::new(Int64Array::from(ts))),
-            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
-            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
-            ("instance", Arc::new(StringArray::from(insts))),
-            ("code", Arc::new(StringArray::from(codes))),
-            ("value", Arc::new(Float64Array::from(vals))),
-        ],
-    );
+    write_requests(&path, ts, insts, codes, vals);
     let p = path.to_str().unwrap();
     let roomy = json(&["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet"]);
     let tight =
@@ -882,18 +872,7 @@ fn memory_limit_bounds_the_whole_process() {
             vals.push((t * 60 + (i % 7) as i64) as f64);
         }
     }
-    let n = ts.len();
-    write(
-        &many,
-        vec![
-            ("timestamp", Arc::new(Int64Array::from(ts))),
-            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
-            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
-            ("instance", Arc::new(StringArray::from(insts))),
-            ("code", Arc::new(StringArray::from(codes))),
-            ("value", Arc::new(Float64Array::from(vals))),
-        ],
-    );
+    write_requests(&many, ts, insts, codes, vals);
     let tiny = d.path().join("tiny.parquet");
     write(
         &tiny,
@@ -938,4 +917,20 @@ fn memory_limit_bounds_the_whole_process() {
     args.extend(year);
     let (code, _, err, _) = slo_peak_rss(&args);
     assert_eq!(code, 0, "{err}");
+}
+
+/// `http_requests_total{job="api", instance, code}` samples as one Parquet file.
+fn write_requests(path: &Path, ts: Vec<i64>, insts: Vec<String>, codes: Vec<&str>, vals: Vec<f64>) {
+    let n = ts.len();
+    write(
+        path,
+        vec![
+            ("timestamp", Arc::new(Int64Array::from(ts))),
+            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
+            ("instance", Arc::new(StringArray::from(insts))),
+            ("code", Arc::new(StringArray::from(codes))),
+            ("value", Arc::new(Float64Array::from(vals))),
+        ],
+    );
 }
