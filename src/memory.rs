@@ -243,7 +243,7 @@ fn message(now: usize) -> (String, String) {
     )
 }
 
-const HELP: &str = "raise --memory-limit; the query engine spills to disk within half of it, but slo's own state (per series, per rule and per evaluation step) does not: fewer series, a shorter --from/--to range or a longer --step need less";
+const HELP: &str = "raise --memory-limit; the query engine spills to disk within half of it, but slo's own state (per series, and in a backtest per rule and evaluation step) does not: fewer series, a shorter time range or a longer --step need less";
 
 fn mib(b: usize) -> String {
     format!("{:.1} MiB", b as f64 / (1 << 20) as f64)

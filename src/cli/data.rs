@@ -29,6 +29,9 @@ pub enum Command {
         /// Problems listed at most (all are counted).
         #[arg(long, default_value_t = 100)]
         max_errors: usize,
+        /// Memory the whole run may hold (e.g. 512M, 2G; `auto`: half of physical memory).
+        #[arg(long, default_value = "auto")]
+        memory_limit: String,
     },
     /// Summarise Parquet data: metrics, series, time range, resolution, gaps, staleness markers.
     Inspect {
@@ -92,7 +95,9 @@ pub fn run(command: Command) -> Result<u8, IoError> {
         f.exit
     };
     match command {
-        Command::Import { inputs, from, out, default_time, nan_as_stale, max_errors } => {
+        Command::Import { inputs, from, out, default_time, nan_as_stale, max_errors, memory_limit } => {
+            memory_limit_flag(&memory_limit)?;
+            slo::memory::phase("importing the data");
             let default_time_ms = match default_time {
                 None => None,
                 Some(t) => Some(slo::backtest::parse_time(&t).ok_or_else(|| {

@@ -917,6 +917,15 @@ fn memory_limit_bounds_the_whole_process() {
     args.extend(year);
     let (code, _, err, _) = slo_peak_rss(&args);
     assert_eq!(code, 0, "{err}");
+    // `data import` holds every series until it writes them: bounded too.
+    let om = d.path().join("m.om");
+    let back = d.path().join("back.parquet");
+    let args = ["data", "import", om.to_str().unwrap(), "--out", back.to_str().unwrap(), "--memory-limit", "32M"];
+    let (code, _, err, rss) = slo_peak_rss(&args);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("error[slo::memory::limit]") && err.contains("while importing the data"), "{err}");
+    assert!(rss <= bound(32), "peak RSS {rss} KiB > {} KiB", bound(32));
+    assert!(!back.exists(), "a stopped import leaves no output");
 }
 
 /// `http_requests_total{job="api", instance, code}` samples as one Parquet file.
