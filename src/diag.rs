@@ -52,11 +52,11 @@ impl Diagnostic {
     pub fn warning(code: &'static str, span: Span, message: impl Into<String>, label: impl Into<String>) -> Self {
         Diagnostic { severity: Severity::Warning, ..Diagnostic::error(code, span, message, label) }
     }
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
-    pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
+    pub(crate) fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
         self.related.push((span, label.into()));
         self
     }
@@ -107,7 +107,7 @@ impl Diagnostics {
 
 /// A diagnostic with its sources attached, ready for miette's renderer.
 /// Labels in other files than the primary one become related reports.
-pub struct Rendered<'a> {
+pub(crate) struct Rendered<'a> {
     diag: &'a Diagnostic,
     src: NamedSource<String>,
     labels: Vec<LabeledSpan>,
@@ -224,7 +224,7 @@ fn sanitized(d: &Diagnostic) -> Diagnostic {
 }
 
 /// Reports rendered in full by [`render_human`].
-pub const HUMAN_LIMIT: usize = 200;
+pub(crate) const HUMAN_LIMIT: usize = 200;
 
 /// One line per diagnostic, as JSON objects in an array (stable field order).
 pub fn render_json(diags: &Diagnostics, sources: &SourceMap) -> String {

@@ -172,8 +172,8 @@ impl Walk {
     }
 }
 
-pub const SYMLINK_ESCAPES: &str = "slo::input::symlink_escapes";
-pub const SYMLINK_OUTSIDE_ROOT: &str = "slo::input::symlink_outside_root";
+pub(crate) const SYMLINK_ESCAPES: &str = "slo::input::symlink_escapes";
+pub(crate) const SYMLINK_OUTSIDE_ROOT: &str = "slo::input::symlink_outside_root";
 
 /// Writes a formatted source back where it came from, atomically. A
 /// symlink (the file, or a directory on its path) is written through: its target is replaced (temp file + rename
@@ -205,7 +205,7 @@ pub fn write_source(path: &Path, root: &Path, bytes: &[u8]) -> Result<(), IoErro
 }
 
 /// Removes `.` and `..` lexically (no symlinks followed).
-pub fn normalize(p: &Path) -> PathBuf {
+pub(crate) fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in p.components() {
         match c {

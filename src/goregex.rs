@@ -120,7 +120,7 @@ pub fn validate(pattern: &str) -> Result<(), Error> {
 impl Regex {
     /// The equivalent pattern for Rust's `regex` crate, anchored at both
     /// ends as Prometheus anchors it.
-    pub fn to_rust(&self) -> String {
+    pub(crate) fn to_rust(&self) -> String {
         let mut out = String::from(r"\A(?:");
         write_node(&self.root, &mut out);
         out.push_str(r")\z");
@@ -153,14 +153,14 @@ impl Matcher {
     }
 
     /// The compiled Rust regex (already anchored: match it as a whole).
-    pub fn into_regex(self) -> regex::Regex {
+    pub(crate) fn into_regex(self) -> regex::Regex {
         self.re
     }
 }
 
 /// Whether the pattern matches the empty string (as Prometheus decides
 /// whether a selector can match every series). `None` if it is invalid.
-pub fn matches_empty(pattern: &str) -> Option<bool> {
+pub(crate) fn matches_empty(pattern: &str) -> Option<bool> {
     Matcher::new(pattern).ok().map(|m| m.is_match(""))
 }
 
@@ -176,7 +176,7 @@ const GO_REGEX: &str = "__slo_goregex_";
 /// regex engine accepts (the pattern hex-encoded), so promql-parser, which
 /// compiles regexes with Rust's dialect, never rejects or misreads a Go
 /// pattern; [`protected_pattern`] gives the pattern back.
-pub fn protect_promql(text: &str) -> String {
+pub(crate) fn protect_promql(text: &str) -> String {
     let b = text.as_bytes();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -228,7 +228,7 @@ pub fn protect_promql(text: &str) -> String {
 }
 
 /// Undoes [`protect_promql`] in printed PromQL, for messages.
-pub fn restore_promql(text: &str) -> String {
+pub(crate) fn restore_promql(text: &str) -> String {
     let stand_in = format!("\"{GO_REGEX}");
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -261,14 +261,14 @@ fn decode_hex(hex: &str) -> Option<String> {
 
 /// Parses PromQL with promql-parser, its regex literals protected (see
 /// [`protect_promql`]); an error is reported on the text as written.
-pub fn parse_promql(text: &str) -> Result<promql_parser::parser::Expr, String> {
+pub(crate) fn parse_promql(text: &str) -> Result<promql_parser::parser::Expr, String> {
     promql_parser::parser::parse(&protect_promql(text))
         .map_err(|protected| promql_parser::parser::parse(text).err().unwrap_or(protected))
 }
 
 /// The pattern behind a [`protect_promql`] stand-in (a parsed matcher's
 /// value), or `None` for any other value.
-pub fn protected_pattern(value: &str) -> Option<String> {
+pub(crate) fn protected_pattern(value: &str) -> Option<String> {
     value.strip_prefix(GO_REGEX).and_then(decode_hex)
 }
 

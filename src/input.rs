@@ -16,7 +16,7 @@ use std::path::Path;
 /// The most one source or spec file may hold (8 MiB): ten times the
 /// largest real-world input we know of, and small enough that reading,
 /// parsing and reporting stay fast and bounded.
-pub const MAX_FILE_BYTES: u64 = 8 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 8 << 20;
 
 /// Why a file was not read.
 #[derive(Debug)]
@@ -34,7 +34,7 @@ pub enum ReadError {
 
 impl ReadError {
     /// A short reason for a sentence about `path` (also used in import diagnostics).
-    pub fn reason(&self) -> String {
+    pub(crate) fn reason(&self) -> String {
         match self {
             ReadError::NotAFile { kind } => format!("it is {kind}, not a regular file"),
             ReadError::TooLarge { limit } => {
@@ -55,7 +55,7 @@ impl ReadError {
 
     /// An exit-2 error about a path the user named (`what` says what the
     /// file is for, e.g. "--incidents: " or "").
-    pub fn into_io_error(self, what: &str, path: &Path) -> IoError {
+    pub(crate) fn into_io_error(self, what: &str, path: &Path) -> IoError {
         let message = format!("{what}cannot read {}: {}", path.display(), self.reason());
         match self {
             ReadError::NotAFile { .. } => {
@@ -71,8 +71,8 @@ impl ReadError {
     }
 }
 
-pub const NOT_A_FILE: &str = "slo::input::not_a_file";
-pub const TOO_LARGE: &str = "slo::input::too_large";
+pub(crate) const NOT_A_FILE: &str = "slo::input::not_a_file";
+pub(crate) const TOO_LARGE: &str = "slo::input::too_large";
 
 /// `8 MiB`, `512 KiB`, `100 bytes`.
 pub fn size(n: u64) -> String {
@@ -178,7 +178,7 @@ pub fn open(path: &Path) -> Result<(std::fs::File, u64), ReadError> {
 
 /// [`open`] as a plain `std::io` result (a FIFO or device is an error of
 /// kind `InvalidInput`), for readers that speak `std::io`.
-pub fn open_io(path: &Path) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_io(path: &Path) -> std::io::Result<std::fs::File> {
     match open(path) {
         Ok((f, _)) => Ok(f),
         Err(ReadError::Io(e)) => Err(e),
@@ -188,7 +188,7 @@ pub fn open_io(path: &Path) -> std::io::Result<std::fs::File> {
 
 /// The whole regular file at `path`, uncapped (files slo wrote itself),
 /// never blocking on a FIFO: [`open_io`] then read.
-pub fn read_io(path: &Path) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_io(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     open_io(path)?.read_to_end(&mut buf)?;
     Ok(buf)

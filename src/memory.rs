@@ -172,7 +172,7 @@ pub fn engine_share(limit: usize) -> usize {
 }
 
 /// Bytes the process holds on its heap now.
-pub fn in_use() -> usize {
+pub(crate) fn in_use() -> usize {
     IN_USE.load(Relaxed).max(0) as usize
 }
 

@@ -28,14 +28,14 @@
 use crate::promql::Target;
 
 /// Longest file name (bytes, extension included) of ext4, APFS, NTFS.
-pub const MAX_FILE_NAME: usize = 255;
+pub(crate) const MAX_FILE_NAME: usize = 255;
 /// Longest Kubernetes object name (a DNS-1123 subdomain).
-pub const MAX_K8S_NAME: usize = 253;
+pub(crate) const MAX_K8S_NAME: usize = 253;
 /// Longest Grafana dashboard uid.
-pub const MAX_GRAFANA_UID: usize = 40;
+pub(crate) const MAX_GRAFANA_UID: usize = 40;
 
 /// The rule file of a service for a Prometheus-family target.
-pub fn rule_file(target: Target, service: &str) -> String {
+pub(crate) fn rule_file(target: Target, service: &str) -> String {
     match target {
         Target::Prometheus => format!("{service}.rules.yml"),
         Target::PrometheusOperator | Target::Mimir => format!("{service}.yaml"),
@@ -43,40 +43,40 @@ pub fn rule_file(target: Target, service: &str) -> String {
 }
 
 /// The Grafana dashboard file of a service.
-pub fn dashboard_file(service: &str) -> String {
+pub(crate) fn dashboard_file(service: &str) -> String {
     format!("{service}.dashboard.json")
 }
 
 /// A Kubernetes object name from a service name (`lead_processing` →
 /// `slo-lead-processing`): the PrometheusRule's `metadata.name`.
-pub fn k8s_name(service: &str) -> String {
+pub(crate) fn k8s_name(service: &str) -> String {
     format!("slo-{}", service.to_ascii_lowercase().replace('_', "-"))
 }
 
 /// The Mimir ruler namespace of a service (the PrometheusRule's name).
-pub fn mimir_namespace(service: &str) -> String {
+pub(crate) fn mimir_namespace(service: &str) -> String {
     k8s_name(service)
 }
 
 /// The rule group of an SLO.
-pub fn rule_group(service: &str, slo: &str) -> String {
+pub(crate) fn rule_group(service: &str, slo: &str) -> String {
     format!("slo/{service}/{slo}")
 }
 
 /// The labels that tell one SLO's recorded series from another's
 /// (every other label of a recorded series is the SLO's own).
-pub fn series_identity<'a>(service: &'a str, slo: &'a str) -> [(&'static str, &'a str); 2] {
+pub(crate) fn series_identity<'a>(service: &'a str, slo: &'a str) -> [(&'static str, &'a str); 2] {
     [("service", service), ("slo", slo)]
 }
 
 /// The Grafana dashboard title of a service.
-pub fn dashboard_title(service: &str) -> String {
+pub(crate) fn dashboard_title(service: &str) -> String {
     format!("SLOs / {service}")
 }
 
 /// A Grafana uid (8–40 of `[A-Za-z0-9_-]`): `slo-<service>` when that
 /// fits, else a prefix and a hash of the name.
-pub fn dashboard_uid(service: &str) -> String {
+pub(crate) fn dashboard_uid(service: &str) -> String {
     let clean: String =
         service.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).collect();
     let plain = format!("slo-{clean}");
@@ -90,12 +90,12 @@ pub fn dashboard_uid(service: &str) -> String {
 }
 
 /// An OpenSLO `metadata.name`: lower case, every other character `-`.
-pub fn openslo_name(name: &str) -> String {
+pub(crate) fn openslo_name(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
 }
 
 /// The OpenSLO name of an SLO.
-pub fn openslo_slo(service: &str, slo: &str) -> String {
+pub(crate) fn openslo_slo(service: &str, slo: &str) -> String {
     openslo_name(&format!("{service}-{slo}"))
 }
 
@@ -140,7 +140,7 @@ impl Generated {
     }
 
     /// Why the name cannot be used where it goes, if it cannot.
-    pub fn problem(&self) -> Option<Problem> {
+    pub(crate) fn problem(&self) -> Option<Problem> {
         match self.rule {
             Rule::Any => None,
             Rule::FileName if self.name.len() > MAX_FILE_NAME => Some(Problem::TooLong(format!(
@@ -189,7 +189,7 @@ fn windows_reserved(file: &str) -> Option<String> {
 }
 
 /// Every name a service generates, for every target.
-pub fn for_service(service: &str) -> Vec<Generated> {
+pub(crate) fn for_service(service: &str) -> Vec<Generated> {
     let g = |what, name, compare, rule| Generated { what, name, compare, rule };
     vec![
         g("rule file (prometheus)", rule_file(Target::Prometheus, service), Compare::IgnoringCase, Rule::FileName),
@@ -209,7 +209,7 @@ pub fn for_service(service: &str) -> Vec<Generated> {
 }
 
 /// Every name an SLO generates, for every target.
-pub fn for_slo(service: &str, slo: &str) -> Vec<Generated> {
+pub(crate) fn for_slo(service: &str, slo: &str) -> Vec<Generated> {
     let identity: Vec<String> = series_identity(service, slo).iter().map(|(k, v)| format!("{k}={v:?}")).collect();
     vec![
         Generated { what: "rule group", name: rule_group(service, slo), compare: Compare::Exact, rule: Rule::Any },
@@ -229,7 +229,7 @@ pub fn for_slo(service: &str, slo: &str) -> Vec<Generated> {
 }
 
 /// Why `s` is not a DNS-1123 label (`[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 63).
-pub fn dns1123_label_problem(s: &str) -> Option<String> {
+pub(crate) fn dns1123_label_problem(s: &str) -> Option<String> {
     if s.len() > 63 {
         return Some(format!("{} characters, over the 63 a DNS-1123 label allows", s.len()));
     }
@@ -252,7 +252,7 @@ fn label_shape_problem(s: &str) -> Option<String> {
 
 /// Why `s` is not a DNS-1123 subdomain as Kubernetes checks object names
 /// (dot-separated `[a-z0-9]([-a-z0-9]*[a-z0-9])?`, at most 253 in all).
-pub fn dns1123_subdomain_problem(s: &str) -> Option<String> {
+pub(crate) fn dns1123_subdomain_problem(s: &str) -> Option<String> {
     if s.len() > MAX_K8S_NAME {
         return Some(format!("{} characters, over the {MAX_K8S_NAME} Kubernetes allows", s.len()));
     }

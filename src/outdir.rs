@@ -60,7 +60,7 @@ pub struct Kind {
 }
 
 impl Kind {
-    pub const PROMETHEUS: Kind = Kind {
+    pub(crate) const PROMETHEUS: Kind = Kind {
         name: "prometheus",
         suffix: ".rules.yml",
         start: concat!(
@@ -68,7 +68,7 @@ impl Kind {
             "groups:"
         ),
     };
-    pub const PROMETHEUS_OPERATOR: Kind = Kind {
+    pub(crate) const PROMETHEUS_OPERATOR: Kind = Kind {
         name: "prometheus-operator",
         suffix: ".yaml",
         start: concat!(
@@ -76,7 +76,7 @@ impl Kind {
             "apiVersion: monitoring.coreos.com/v1\n"
         ),
     };
-    pub const MIMIR: Kind = Kind {
+    pub(crate) const MIMIR: Kind = Kind {
         name: "mimir",
         suffix: ".yaml",
         start: concat!(
@@ -99,7 +99,7 @@ impl Kind {
         }
     }
 
-    pub fn manifest_name(&self) -> String {
+    pub(crate) fn manifest_name(&self) -> String {
         format!(".slo-manifest.{}", self.name)
     }
 
@@ -117,7 +117,7 @@ impl Kind {
 }
 
 /// The lock file in every output directory.
-pub const LOCK: &str = ".slo.lock";
+pub(crate) const LOCK: &str = ".slo.lock";
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Written {
@@ -155,10 +155,10 @@ fn io<'a>(what: &str, p: &'a Path) -> impl Fn(std::io::Error) -> IoError + 'a {
 
 /// An exclusive (or, for `--check`, shared) lock on a directory, released
 /// on drop.
-pub struct DirLock(#[allow(dead_code)] std::fs::File);
+pub(crate) struct DirLock(#[allow(dead_code)] std::fs::File);
 
 impl DirLock {
-    pub fn acquire(dir: &Path, shared: bool) -> Result<DirLock, IoError> {
+    pub(crate) fn acquire(dir: &Path, shared: bool) -> Result<DirLock, IoError> {
         let path = dir.join(LOCK);
         let f = std::fs::OpenOptions::new()
             .read(true)

@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
 
 /// The prefix of every temporary file slo creates.
-pub const TEMP_PREFIX: &str = ".slo-tmp-";
+pub(crate) const TEMP_PREFIX: &str = ".slo-tmp-";
 
 /// Temporary files this process created and has not yet renamed or removed.
 static LIVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -44,7 +44,7 @@ fn live() -> MutexGuard<'static, Vec<PathBuf>> {
 
 /// Runs `f` with SIGINT/SIGTERM deferred: a signal that arrives meanwhile
 /// is acted on (temporary files removed, exit) only once `f` returned.
-pub fn critical<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn critical<T>(f: impl FnOnce() -> T) -> T {
     let _g = CRITICAL.lock().unwrap_or_else(|e| e.into_inner());
     f()
 }
@@ -52,7 +52,7 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
 /// Installs the SIGINT/SIGTERM handler (once per process): it waits for any
 /// [`critical`] section, removes our live temporary files and exits with
 /// 128 + the signal number.
-pub fn handle_signals() {
+pub(crate) fn handle_signals() {
     SIGNALS.call_once(|| {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
@@ -67,7 +67,7 @@ pub fn handle_signals() {
 /// Ends the process the way an interrupted run ends: waits for any
 /// [`critical`] section, removes our live temporary files, then exits with
 /// the code `last` returns (it may print why first).
-pub fn exit_cleanly(last: impl FnOnce() -> i32) -> ! {
+pub(crate) fn exit_cleanly(last: impl FnOnce() -> i32) -> ! {
     let _g = CRITICAL.lock().unwrap_or_else(|e| e.into_inner());
     for p in live().drain(..) {
         let _ = std::fs::remove_file(p);
@@ -76,12 +76,12 @@ pub fn exit_cleanly(last: impl FnOnce() -> i32) -> ! {
 }
 
 /// The directory a file path lives in (`.` for a bare name).
-pub fn parent_dir(path: &Path) -> &Path {
+pub(crate) fn parent_dir(path: &Path) -> &Path {
     path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 /// A temporary file beside its target, removed on drop unless persisted.
-pub struct TempFile {
+pub(crate) struct TempFile {
     path: PathBuf,
     file: Option<File>,
 }
@@ -89,7 +89,7 @@ pub struct TempFile {
 impl TempFile {
     /// Creates `.slo-tmp-<pid>-<n>-<name>` in `dir`, after removing stale
     /// temporary files of ours from `dir` (once per directory per process).
-    pub fn new_in(dir: &Path, name: &str) -> std::io::Result<TempFile> {
+    pub(crate) fn new_in(dir: &Path, name: &str) -> std::io::Result<TempFile> {
         handle_signals();
         sweep_once(dir);
         let mut live = live();
@@ -125,14 +125,14 @@ impl TempFile {
     }
 
     /// Another handle on the same file (for writers that take ownership).
-    pub fn reopen(&self) -> std::io::Result<File> {
+    pub(crate) fn reopen(&self) -> std::io::Result<File> {
         self.file.as_ref().expect("open until persisted").try_clone()
     }
 
     /// Gives the file the permissions of `target` if it exists, else 0644
     /// (a temporary file starts private; outputs are read by others, e.g.
     /// a Prometheus running as another user).
-    pub fn take_mode_of(&self, target: &Path) -> std::io::Result<()> {
+    pub(crate) fn take_mode_of(&self, target: &Path) -> std::io::Result<()> {
         let perms = match std::fs::metadata(target) {
             Ok(m) if m.is_file() => m.permissions(),
             _ => {
@@ -144,7 +144,7 @@ impl TempFile {
     }
 
     /// Renames the file over `target` (atomically, same directory).
-    pub fn persist(mut self, target: &Path) -> std::io::Result<()> {
+    pub(crate) fn persist(mut self, target: &Path) -> std::io::Result<()> {
         self.file = None;
         std::fs::rename(&self.path, target)?;
         forget(&self.path);
@@ -179,7 +179,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
 }
 
 /// Whether process `pid` exists (a zombie counts).
-pub fn pid_alive(pid: u32) -> bool {
+pub(crate) fn pid_alive(pid: u32) -> bool {
     let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
     // SAFETY: kill with signal 0 only checks for the process's existence.
     let r = unsafe { libc::kill(pid, 0) };

@@ -17,7 +17,7 @@ pub fn module(name: &str) -> Option<&'static str> {
 
 /// The stdlib module that declares `name`, if any (for "add this import"
 /// hints on unknown names).
-pub fn module_declaring(name: &str) -> Option<&'static str> {
+pub(crate) fn module_declaring(name: &str) -> Option<&'static str> {
     static INDEX: std::sync::OnceLock<Vec<(&'static str, String)>> = std::sync::OnceLock::new();
     let index = INDEX.get_or_init(|| {
         let mut out = Vec::new();

@@ -352,9 +352,9 @@ fn hash(s: &str) -> u64 {
 }
 
 /// Series written at most (each costs its label set in memory).
-pub const MAX_SERIES: u64 = 1_000_000;
+pub(crate) const MAX_SERIES: u64 = 1_000_000;
 /// Samples written at most (series × steps): about 10 GB of Parquet.
-pub const MAX_SAMPLES: u64 = 2_000_000_000;
+pub(crate) const MAX_SAMPLES: u64 = 2_000_000_000;
 
 /// Checks the dataset's size before anything is allocated: `series` and
 /// `steps` as the options ask (the product in u128, it cannot overflow).

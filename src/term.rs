@@ -25,10 +25,10 @@ use std::borrow::Cow;
 use std::io::Write;
 
 /// The exit status after a closed stdout or stderr: 128 + SIGPIPE.
-pub const BROKEN_PIPE_EXIT: i32 = 141;
+pub(crate) const BROKEN_PIPE_EXIT: i32 = 141;
 
 /// Whether `c` must not reach a terminal raw.
-pub fn is_dangerous(c: char) -> bool {
+pub(crate) fn is_dangerous(c: char) -> bool {
     matches!(c,
         '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
         | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
@@ -62,7 +62,7 @@ pub fn sanitize(s: &str) -> Cow<'_, str> {
 /// `s` with every dangerous character replaced by a visible one of the same
 /// UTF-8 length (`?` for C0 and DEL, `¿` for C1, `�` for bidi controls), so
 /// byte offsets into `s` stay valid: for source text under spans.
-pub fn same_len(s: &str) -> Cow<'_, str> {
+pub(crate) fn same_len(s: &str) -> Cow<'_, str> {
     if !s.char_indices().any(|(i, c)| is_dangerous(c) && !(c == '\r' && keep_cr(s, i))) {
         return Cow::Borrowed(s);
     }

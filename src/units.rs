@@ -136,7 +136,7 @@ pub fn fmt_span(ms: i64) -> String {
 
 /// A ratio in [0, 1], printed as a percent.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
-pub struct Ratio(pub f64);
+pub(crate) struct Ratio(pub f64);
 
 impl fmt::Display for Ratio {
     /// 0.999 → `99.9%`; a ratio just below 1 keeps the digits that make it
@@ -282,7 +282,7 @@ pub const PERCENT_PRECISION: &str = "slo::value::percent_precision";
 
 /// A burn-rate factor (how many times the sustainable rate).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Default)]
-pub struct Factor(pub f64);
+pub(crate) struct Factor(pub f64);
 
 impl fmt::Display for Factor {
     /// 14.4 → `14.4x`, 0.93333… → `0.9333x`.
@@ -328,7 +328,7 @@ pub fn promql_number(x: f64) -> String {
 
 /// A point in time, milliseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Timestamp(pub i64);
+pub(crate) struct Timestamp(pub i64);
 
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC (`2026-01-01T00:00:00Z`); `<n>ms` outside the years
@@ -364,7 +364,7 @@ pub fn parse_time(s: &str) -> Option<i64> {
 
 /// A number of bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
-pub struct ByteSize(pub usize);
+pub(crate) struct ByteSize(pub usize);
 
 impl FromStr for ByteSize {
     type Err = ();

@@ -22,14 +22,14 @@ use unsafe_libyaml as unsafe_libyaml_sys;
 
 /// The deepest nesting of sequences and mappings accepted. Real specs
 /// nest less than 15 deep; the .slo parser stops at 48.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// The most nodes one document may have once its aliases are expanded.
-pub const MAX_NODES: u64 = 1_000_000;
+pub(crate) const MAX_NODES: u64 = 1_000_000;
 /// The most scalar bytes one document may have once its aliases are expanded.
-pub const MAX_SCALAR_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_SCALAR_BYTES: u64 = 64 << 20;
 
-pub const TOO_DEEP: &str = "slo::input::yaml_too_deep";
-pub const ALIASES: &str = "slo::input::yaml_aliases";
+pub(crate) const TOO_DEEP: &str = "slo::input::yaml_too_deep";
+pub(crate) const ALIASES: &str = "slo::input::yaml_aliases";
 
 /// A document past a limit: where (byte offset in the text given to
 /// [`guard`]) and why.

@@ -129,7 +129,7 @@ impl<'a> Input<'a> {
     }
 
     /// Where `name: <value>` (a list item's identifying key) starts.
-    pub fn anchor(&self, from: usize, key: &str, value: &str) -> usize {
+    pub(crate) fn anchor(&self, from: usize, key: &str, value: &str) -> usize {
         let t = self.text;
         let from = floor(t, from);
         if value.is_empty() {
@@ -182,7 +182,7 @@ impl<'a> Input<'a> {
 
 /// A .slo identifier from a name (`requests-availability` →
 /// `requests_availability`), and whether it had to change.
-pub fn ident(name: &str) -> (String, bool) {
+pub(crate) fn ident(name: &str) -> (String, bool) {
     let mut s: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c.to_ascii_lowercase() } else { '_' })
@@ -204,7 +204,7 @@ fn floor(t: &str, i: usize) -> usize {
 }
 
 /// An alert name: ASCII letters, digits and `_`, case kept.
-pub fn alert_ident(name: &str) -> String {
+pub(crate) fn alert_ident(name: &str) -> String {
     let mut s: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
         s.insert(0, 'A');
@@ -213,12 +213,12 @@ pub fn alert_ident(name: &str) -> String {
 }
 
 /// A .slo string literal.
-pub fn lit(s: &str) -> String {
+pub(crate) fn lit(s: &str) -> String {
     quote(s)
 }
 
 /// `{ k: "v", … }` (keys quoted when they are not identifiers).
-pub fn map_lit(m: &[(String, String)]) -> String {
+pub(crate) fn map_lit(m: &[(String, String)]) -> String {
     let items: Vec<String> = m
         .iter()
         .map(|(k, v)| {
@@ -230,18 +230,18 @@ pub fn map_lit(m: &[(String, String)]) -> String {
 }
 
 /// A percentage literal: 0.999 → `99.9%`.
-pub fn pct(ratio: f64) -> String {
+pub(crate) fn pct(ratio: f64) -> String {
     let s = format!("{:.6}", ratio * 100.0);
     format!("{}%", s.trim_end_matches('0').trim_end_matches('.'))
 }
 
 /// A duration literal in the largest unit that divides it.
-pub fn dur(ms: u64) -> String {
+pub(crate) fn dur(ms: u64) -> String {
     crate::units::fmt_duration(ms)
 }
 
 /// String pairs of a YAML mapping (non-string scalars are stringified).
-pub fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
+pub(crate) fn string_map(v: Option<&Value>) -> Vec<(String, String)> {
     let Some(Value::Mapping(m)) = v else { return Vec::new() };
     let mut out: Vec<(String, String)> = m
         .iter()
@@ -271,12 +271,12 @@ pub fn get<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
     }
 }
 
-pub fn get_str(v: &Value, key: &str) -> Option<String> {
+pub(crate) fn get_str(v: &Value, key: &str) -> Option<String> {
     get(v, key).and_then(scalar)
 }
 
 /// A PromQL vector selector as an SLI selector.
-pub fn selector_of(vs: &promql_parser::parser::VectorSelector) -> Result<ir::Selector, String> {
+pub(crate) fn selector_of(vs: &promql_parser::parser::VectorSelector) -> Result<ir::Selector, String> {
     use promql_parser::label::MatchOp;
     if vs.offset.is_some() || vs.at.is_some() {
         return Err("`offset` and `@` have no counterpart in an SLI selector".into());
@@ -325,7 +325,7 @@ pub fn summed_rate_selector(query: &str) -> Result<String, String> {
 /// [`summed_rate_selector`] that also takes `sum by (l, …)`: the selector
 /// and the grouping labels (empty without `by`), which are the SLO's
 /// `group_by`. `sum without (…)` has no counterpart.
-pub fn summed_rate_grouped(query: &str) -> Result<(String, Vec<String>), String> {
+pub(crate) fn summed_rate_grouped(query: &str) -> Result<(String, Vec<String>), String> {
     // Regexes are Go's: promql-parser must not compile them with Rust's rules.
     let e = crate::goregex::parse_promql(query).map_err(|e| format!("not valid PromQL: {e}"))?;
     let by = match strip(&e) {
@@ -379,7 +379,7 @@ fn summed_rate(e: &promql_parser::parser::Expr, grouped: bool) -> Result<ir::Sel
 /// specs spell one: errors `sum(rate(H_count[w])) - sum(rate(H_bucket{le="X"}[w]))`
 /// over `sum(rate(H_count[w]))` (same matchers) are the requests of `H`
 /// slower than X. Gives the histogram (without suffix) and X in ms.
-pub fn latency_from_events(bad: &str, total: &str) -> Option<(ir::Selector, u64)> {
+pub(crate) fn latency_from_events(bad: &str, total: &str) -> Option<(ir::Selector, u64)> {
     use promql_parser::parser::Expr;
     let e = crate::goregex::parse_promql(bad).ok()?;
     let Expr::Binary(b) = strip(&e) else { return None };
@@ -415,7 +415,7 @@ pub fn formatted(text: &str) -> Result<String, String> {
     })
 }
 
-pub const UNCHECKED: &str = "slo::interop::unchecked";
+pub(crate) const UNCHECKED: &str = "slo::interop::unchecked";
 
 /// What an import writes: the files, and what to show after the
 /// importers' own diagnostics.
@@ -646,7 +646,7 @@ pub fn text(name: &str, bytes: Vec<u8>) -> Result<String, Imported> {
     })
 }
 
-pub const NOT_UTF8: &str = "slo::interop::not_utf8";
+pub(crate) const NOT_UTF8: &str = "slo::interop::not_utf8";
 
 /// Splits multi-document YAML and parses each document (each first
 /// through [`crate::yamlin`]'s limits).

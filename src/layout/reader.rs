@@ -519,7 +519,7 @@ pub(crate) fn session(src: &Source, partitions: usize) -> Result<SessionContext,
 
 /// Runs `f`, turning a panic inside a reader library (a corrupt file can
 /// trip an assertion deep in a decoder) into an error, without printing it.
-pub fn guarded<T>(what: &[PathBuf], f: impl FnOnce() -> Result<T, Vec<DataError>>) -> Result<T, Vec<DataError>> {
+pub(crate) fn guarded<T>(what: &[PathBuf], f: impl FnOnce() -> Result<T, Vec<DataError>>) -> Result<T, Vec<DataError>> {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
@@ -765,7 +765,7 @@ pub(crate) async fn rows(
 pub type Series = Job;
 
 /// What consumes whole series from [`each_series`].
-pub trait SeriesSink {
+pub(crate) trait SeriesSink {
     fn series(&mut self, s: Series);
     /// The files turned out not to be sorted: everything handed over so far
     /// is void, and every series comes again, sorted by the engine.
@@ -774,7 +774,7 @@ pub trait SeriesSink {
 
 /// Reads every series of the files, whole and in time order, into `sink`
 /// (for `slo data inspect` and `export`).
-pub fn each_series(
+pub(crate) fn each_series(
     src: &Source,
     rt: &tokio::runtime::Runtime,
     sink: &mut dyn SeriesSink,

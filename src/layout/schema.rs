@@ -10,25 +10,25 @@ use datafusion::parquet::schema::types::ColumnPath;
 use std::sync::Arc;
 
 /// Sample time: Timestamp (ms, UTC) when slo writes it.
-pub const TIMESTAMP: &str = "timestamp";
+pub(crate) const TIMESTAMP: &str = "timestamp";
 /// The metric name.
 pub const NAME: &str = "__name__";
 /// What readers also accept for [`NAME`].
-pub const NAME_ALIAS: &str = "metric";
+pub(crate) const NAME_ALIAS: &str = "metric";
 /// The sample value, Float64.
 pub const VALUE: &str = "value";
 /// Optional: true on a staleness marker.
-pub const STALE: &str = "stale";
+pub(crate) const STALE: &str = "stale";
 /// Readers' alternative to label columns: one Map<Utf8, Utf8> column.
-pub const LABELS_MAP: &str = "labels";
+pub(crate) const LABELS_MAP: &str = "labels";
 
 /// Prometheus's staleness marker: a NaN with this exact bit pattern.
-pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+pub(crate) const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
 
 /// Label columns a dataset may have at most (the importer caps distinct
 /// label names at the same number): every row is read, grouped and sorted
 /// with every label column, so thousands of them cost gigabytes.
-pub const MAX_LABEL_COLUMNS: usize = 1024;
+pub(crate) const MAX_LABEL_COLUMNS: usize = 1024;
 
 /// The schema of a file slo writes: `timestamp`, `__name__`, one nullable
 /// column per label name (`label_names` sorted, without `__name__`),

@@ -41,7 +41,7 @@ fn record_batch(
 /// A Parquet file being written to a temporary file beside its target
 /// (an [`output::TempFile`]: removed on failure, on SIGINT/SIGTERM, or by
 /// the next run after a kill).
-pub struct AtomicParquet {
+pub(crate) struct AtomicParquet {
     tmp: output::TempFile,
     writer: ArrowWriter<std::fs::File>,
 }
@@ -84,7 +84,7 @@ const BATCH_BYTES: usize = 64 << 20;
 
 /// Writes whole series, in the order given, in the native layout
 /// ([`schema::schema`] with Utf8 strings), `stale` optional.
-pub struct LongWriter {
+pub(crate) struct LongWriter {
     file: AtomicParquet,
     schema: SchemaRef,
     names: Vec<String>,

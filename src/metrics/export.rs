@@ -44,7 +44,7 @@ fn escape(s: &str, out: &mut String) {
 
 /// `name{a="b",c="d"}`; names that are not legacy identifiers are quoted
 /// (`{"my.metric","my.label"="x"}`, Prometheus 3's spelling).
-pub fn series_line_prefix(labels: &[(String, String)]) -> String {
+pub(crate) fn series_line_prefix(labels: &[(String, String)]) -> String {
     let name = labels.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
     let mut out = String::new();
     let mut items: Vec<String> = Vec::new();
@@ -79,7 +79,7 @@ pub fn series_line_prefix(labels: &[(String, String)]) -> String {
 }
 
 /// A float as Go's `strconv.ParseFloat` reads it back exactly.
-pub fn value_text(v: f64) -> String {
+pub(crate) fn value_text(v: f64) -> String {
     if v.is_nan() {
         "NaN".into()
     } else if v == f64::INFINITY {
@@ -92,7 +92,7 @@ pub fn value_text(v: f64) -> String {
 }
 
 /// Milliseconds as seconds with three decimals.
-pub fn seconds_text(ms: i64) -> String {
+pub(crate) fn seconds_text(ms: i64) -> String {
     let a = ms.unsigned_abs();
     format!("{}{}.{:03}", if ms < 0 { "-" } else { "" }, a / 1000, a % 1000)
 }

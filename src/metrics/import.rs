@@ -139,18 +139,18 @@ pub(super) struct Store {
 }
 
 /// Labels of one series at most, `__name__` included (Prometheus's `label_limit`).
-pub const MAX_LABELS_PER_SERIES: usize = 128;
+pub(crate) const MAX_LABELS_PER_SERIES: usize = 128;
 /// Bytes of a label name at most (Prometheus's `label_name_length_limit`).
-pub const MAX_LABEL_NAME_BYTES: usize = 1024;
+pub(crate) const MAX_LABEL_NAME_BYTES: usize = 1024;
 /// Bytes of a label value (or metric name) at most (`label_value_length_limit`).
-pub const MAX_LABEL_VALUE_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_LABEL_VALUE_BYTES: usize = 16 * 1024;
 /// Bytes of one series' label values (metric name included) at most:
 /// every row of the layout repeats them, and readers decode thousands of
 /// rows at a time.
-pub const MAX_LABEL_SET_BYTES: usize = 32 * 1024;
+pub(crate) const MAX_LABEL_SET_BYTES: usize = 32 * 1024;
 /// Distinct label names of an import at most: each is a column of the
 /// Parquet file, and every reader of it handles every column of every row.
-pub const MAX_LABEL_NAMES: usize = crate::layout::schema::MAX_LABEL_COLUMNS;
+pub(crate) const MAX_LABEL_NAMES: usize = crate::layout::schema::MAX_LABEL_COLUMNS;
 
 /// Why a label set is refused: a stable code, the message and help.
 pub(super) type Refusal = (&'static str, String, String);
@@ -170,7 +170,7 @@ impl Store {
         }
     }
 
-    pub fn by_raw(&self, raw: &str) -> Option<u32> {
+    pub(crate) fn by_raw(&self, raw: &str) -> Option<u32> {
         self.raw.get(raw).copied()
     }
 
@@ -178,7 +178,7 @@ impl Store {
     /// dropped (absent, as in Prometheus); a missing name, a repeated label,
     /// a reserved label name, a label past the caps or a new label name
     /// past [`MAX_LABEL_NAMES`] is refused.
-    pub fn intern(&mut self, raw: Option<&str>, mut labels: Vec<(String, String)>) -> Result<u32, Refusal> {
+    pub(crate) fn intern(&mut self, raw: Option<&str>, mut labels: Vec<(String, String)>) -> Result<u32, Refusal> {
         labels.retain(|(_, v)| !v.is_empty());
         check_caps(&labels)?;
         labels.sort();

@@ -83,11 +83,11 @@ impl Problem {
         self.excerpt = Some((shown, caret));
         self
     }
-    pub fn at_path(mut self, path: impl Into<String>) -> Problem {
+    pub(crate) fn at_path(mut self, path: impl Into<String>) -> Problem {
         self.path = path.into();
         self
     }
-    pub fn with_help(mut self, help: impl Into<String>) -> Problem {
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Problem {
         self.help = Some(help.into());
         self
     }
@@ -151,7 +151,7 @@ pub fn short(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// `name{a="b", …}` for messages, labels in the order given (long names
 /// and values cut short).
-pub fn series_text(labels: &[(String, String)]) -> String {
+pub(crate) fn series_text(labels: &[(String, String)]) -> String {
     let name = labels.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
     let name = short(name);
     let rest: Vec<String> = labels

@@ -71,7 +71,7 @@ impl Cx<'_> {
     }
 
     /// The alerts one alert-policy instance yields for one SLO.
-    pub fn alerts_for(&mut self, slo: &SloCtx, inst: &Inst) -> Vec<ir::Alert> {
+    pub(crate) fn alerts_for(&mut self, slo: &SloCtx, inst: &Inst) -> Vec<ir::Alert> {
         let ast::Item::Alerts(decl) = &self.modules[inst.decl.module].file.items[inst.decl.item] else { return vec![] };
         let env = Env { module: inst.decl.module, params: inst.args.clone() };
         let context = format!("alert policy `{}`", decl.name.name);
@@ -305,7 +305,7 @@ impl Cx<'_> {
     }
 
     /// A condition over SLO quantities (thresholds and budget policies).
-    pub fn slo_cond(&mut self, c: &ast::Cond, env: &Env, slo: &SloCtx, policy: bool) -> Option<ir::SloCond> {
+    pub(crate) fn slo_cond(&mut self, c: &ast::Cond, env: &Env, slo: &SloCtx, policy: bool) -> Option<ir::SloCond> {
         let mut all = Vec::new();
         let mut ok = true;
         for term in &c.terms {
@@ -456,7 +456,7 @@ impl Cx<'_> {
     }
 
     /// The rules one budget-policy instance yields for one SLO.
-    pub fn policy_for(&mut self, slo: &SloCtx, inst: &Inst) -> Vec<ir::PolicyRule> {
+    pub(crate) fn policy_for(&mut self, slo: &SloCtx, inst: &Inst) -> Vec<ir::PolicyRule> {
         let ast::Item::Policy(decl) = &self.modules[inst.decl.module].file.items[inst.decl.item] else { return vec![] };
         let env = Env { module: inst.decl.module, params: inst.args.clone() };
         let context = format!("budget policy `{}`", decl.name.name);

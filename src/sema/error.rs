@@ -5,7 +5,7 @@ use crate::diag::Diagnostic;
 use crate::source::Span;
 
 /// "did you mean `x`?" from the closest candidates by edit distance.
-pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+pub(crate) fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let mut best: Vec<(f64, &str)> = candidates
         .into_iter()
         .filter(|c| *c != name)
@@ -30,7 +30,7 @@ fn with_choices(d: Diagnostic, name: &str, candidates: &[&str], what: &str) -> D
     }
 }
 
-pub fn unknown_name(span: Span, name: &str, what: &str, candidates: &[&str]) -> Diagnostic {
+pub(crate) fn unknown_name(span: Span, name: &str, what: &str, candidates: &[&str]) -> Diagnostic {
     let d = Diagnostic::error(
         "slo::name::unknown",
         span,
@@ -53,7 +53,7 @@ pub fn unknown_service(span: Span, name: &str, candidates: &[&str]) -> Diagnosti
     }
 }
 
-pub fn unknown_slo(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
+pub(crate) fn unknown_slo(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
     let d = Diagnostic::error(
         "slo::name::unknown_slo",
         span,
@@ -69,7 +69,7 @@ pub fn duplicate(span: Span, what: &str, name: &str, first: Span) -> Diagnostic 
         .with_help(format!("rename one of them or remove the duplicate {what}"))
 }
 
-pub fn unknown_module(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
+pub(crate) fn unknown_module(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
     let d = Diagnostic::error(
         "slo::import::unknown_module",
         span,
@@ -79,22 +79,22 @@ pub fn unknown_module(span: Span, name: &str, candidates: &[&str]) -> Diagnostic
     with_choices(d, name, candidates, "stdlib module")
 }
 
-pub fn import_not_found(span: Span, path: &str, why: &str) -> Diagnostic {
+pub(crate) fn import_not_found(span: Span, path: &str, why: &str) -> Diagnostic {
     Diagnostic::error("slo::import::not_found", span, format!("cannot read imported file `{path}`"), why.to_string())
         .with_help("import paths are relative to the importing file; check the spelling and that the file exists")
 }
 
-pub fn import_escapes(span: Span, path: &str) -> Diagnostic {
+pub(crate) fn import_escapes(span: Span, path: &str) -> Diagnostic {
     Diagnostic::error("slo::import::escapes_root", span, format!("`{path}` is outside the project root"), "this path leaves the project")
         .with_help("imports may only reach files under the project root (the current directory, or --root); move the file into the project")
 }
 
-pub fn import_cycle(span: Span, cycle: &str) -> Diagnostic {
+pub(crate) fn import_cycle(span: Span, cycle: &str) -> Diagnostic {
     Diagnostic::error("slo::import::cycle", span, format!("import cycle: {cycle}"), "this import closes the cycle")
         .with_help("move the shared declarations into a file both can import")
 }
 
-pub fn unknown_import_name(span: Span, name: &str, module: &str, candidates: &[&str]) -> Diagnostic {
+pub(crate) fn unknown_import_name(span: Span, name: &str, module: &str, candidates: &[&str]) -> Diagnostic {
     let d = Diagnostic::error(
         "slo::import::unknown_name",
         span,
@@ -104,18 +104,18 @@ pub fn unknown_import_name(span: Span, name: &str, module: &str, candidates: &[&
     with_choices(d, name, candidates, "declaration")
 }
 
-pub fn unknown_field(span: Span, name: &str, context: &str, candidates: &[&str]) -> Diagnostic {
+pub(crate) fn unknown_field(span: Span, name: &str, context: &str, candidates: &[&str]) -> Diagnostic {
     let d = Diagnostic::error("slo::field::unknown", span, format!("{context} has no field `{name}`"), "unknown field");
     with_choices(d, name, candidates, "field")
 }
 
-pub fn duplicate_field(span: Span, name: &str, first: Span) -> Diagnostic {
+pub(crate) fn duplicate_field(span: Span, name: &str, first: Span) -> Diagnostic {
     Diagnostic::error("slo::field::duplicate", span, format!("field `{name}` is set twice"), "set again here")
         .with_related(first, "first set here")
         .with_help("keep one of the two")
 }
 
-pub fn missing_field(span: Span, name: &str, context: &str, example: &str) -> Diagnostic {
+pub(crate) fn missing_field(span: Span, name: &str, context: &str, example: &str) -> Diagnostic {
     let name = if name.contains('`') || name.contains(' ') { name.to_string() } else { format!("`{name}`") };
     Diagnostic::error(
         "slo::field::missing",
@@ -126,7 +126,7 @@ pub fn missing_field(span: Span, name: &str, context: &str, example: &str) -> Di
     .with_help(format!("add `{example}`"))
 }
 
-pub fn misplaced(span: Span, what: &str, context: &str, help: &str) -> Diagnostic {
+pub(crate) fn misplaced(span: Span, what: &str, context: &str, help: &str) -> Diagnostic {
     Diagnostic::error("slo::field::misplaced", span, format!("{what} cannot appear in {context}"), "not allowed here")
         .with_help(help.to_string())
 }
@@ -144,7 +144,7 @@ pub fn mismatch(span: Span, expected: &str, found: &str, help: Option<String>) -
     }
 }
 
-pub fn unknown_type(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
+pub(crate) fn unknown_type(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
     let d = Diagnostic::error("slo::type::unknown", span, format!("unknown parameter type `{name}`"), "not a type");
     with_choices(d, name, candidates, "type")
 }
@@ -154,7 +154,7 @@ pub fn out_of_range(code: &'static str, span: Span, message: String, label: &str
 }
 
 /// `rename` is the part of `name` the user would rename (an SLO's own name).
-pub fn name_collision(
+pub(crate) fn name_collision(
     span: Span,
     kind: &str,
     name: &str,
@@ -177,7 +177,14 @@ pub fn name_collision(
     ))
 }
 
-pub fn name_too_long(span: Span, kind: &str, name: &str, len: usize, too_long: &[String], max: usize) -> Diagnostic {
+pub(crate) fn name_too_long(
+    span: Span,
+    kind: &str,
+    name: &str,
+    len: usize,
+    too_long: &[String],
+    max: usize,
+) -> Diagnostic {
     Diagnostic::error(
         "slo::name::too_long",
         span,
@@ -187,7 +194,7 @@ pub fn name_too_long(span: Span, kind: &str, name: &str, len: usize, too_long: &
     .with_help(format!("{}; shorten the {kind} name to at most {max} characters", too_long.join("; ")))
 }
 
-pub fn name_invalid(span: Span, kind: &str, name: &str, problems: &[String]) -> Diagnostic {
+pub(crate) fn name_invalid(span: Span, kind: &str, name: &str, problems: &[String]) -> Diagnostic {
     Diagnostic::error(
         "slo::name::invalid",
         span,

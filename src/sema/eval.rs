@@ -10,7 +10,7 @@ use crate::syntax::ast::{self, ValueKind};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ty {
+pub(crate) enum Ty {
     String,
     Number,
     Percent,
@@ -27,7 +27,7 @@ pub enum Ty {
 }
 
 impl Ty {
-    pub const NAMES: [(&'static str, Ty); 13] = [
+    pub(crate) const NAMES: [(&'static str, Ty); 13] = [
         ("string", Ty::String),
         ("number", Ty::Number),
         ("percent", Ty::Percent),
@@ -43,12 +43,12 @@ impl Ty {
         ("policy", Ty::Policy),
     ];
 
-    pub fn from_name(n: &str) -> Option<Ty> {
+    pub(crate) fn from_name(n: &str) -> Option<Ty> {
         Ty::NAMES.iter().find(|(k, _)| *k == n).map(|(_, t)| *t)
     }
 
     /// "a percent", for messages.
-    pub fn article(self) -> &'static str {
+    pub(crate) fn article(self) -> &'static str {
         match self {
             Ty::String => "a string",
             Ty::Number => "a number",
@@ -74,7 +74,7 @@ impl Ty {
 
 /// An evaluated value.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Val {
+pub(crate) enum Val {
     Str(String),
     Num(f64),
     /// A percent, as a ratio (99.9% → 0.999).
@@ -93,7 +93,7 @@ pub enum Val {
 
 /// A call to an alert policy or budget policy, with bound arguments.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Inst {
+pub(crate) struct Inst {
     pub decl: super::scope::DeclRef,
     /// Shared: every environment built from the instance points at it.
     pub args: std::rc::Rc<HashMap<String, Bound>>,
@@ -102,14 +102,14 @@ pub struct Inst {
 
 /// A parameter binding.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Bound {
+pub(crate) struct Bound {
     pub val: Val,
     pub ty: Ty,
 }
 
 /// What names mean while evaluating: the module and bound parameters.
 #[derive(Debug, Clone, Default)]
-pub struct Env {
+pub(crate) struct Env {
     pub module: usize,
     pub params: std::rc::Rc<HashMap<String, Bound>>,
 }
@@ -135,7 +135,7 @@ pub fn found(v: &ast::Value) -> &'static str {
     }
 }
 
-pub fn num(lit: &ast::Lit, strip: &str, diags: &mut Diagnostics) -> Option<f64> {
+pub(crate) fn num(lit: &ast::Lit, strip: &str, diags: &mut Diagnostics) -> Option<f64> {
     let t = lit.text.strip_suffix(strip).unwrap_or(&lit.text);
     match t.parse::<f64>() {
         Ok(v) if v.is_finite() => Some(v),
@@ -163,7 +163,7 @@ pub use crate::units::{percent_parts, share_parts, PercentParts};
 
 pub use crate::units::PERCENT_PRECISION;
 
-pub fn rate_per_sec(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<f64> {
+pub(crate) fn rate_per_sec(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<f64> {
     let (n, unit) = lit.text.split_once('/')?;
     let v: f64 = match n.parse::<f64>() {
         Ok(v) if v.is_finite() => v,
@@ -180,14 +180,14 @@ pub fn rate_per_sec(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<f64> {
     Some(v / per)
 }
 
-pub fn valid_label_name(s: &str) -> bool {
+pub(crate) fn valid_label_name(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some(ch) if ch.is_ascii_alphabetic() || ch == '_')
         && c.all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
 }
 
 /// The evaluator: needs the diagnostics sink and the environment.
-pub struct Eval<'a> {
+pub(crate) struct Eval<'a> {
     pub diags: &'a mut Diagnostics,
     pub env: &'a Env,
 }
@@ -574,7 +574,7 @@ fn ir_op(op: ir::MatchOp) -> &'static str {
 }
 
 /// Whether a matcher accepts the empty string (as Prometheus decides it).
-pub fn matches_empty(m: &ir::Matcher) -> bool {
+pub(crate) fn matches_empty(m: &ir::Matcher) -> bool {
     match m.op {
         ir::MatchOp::Eq => m.value.is_empty(),
         ir::MatchOp::Ne => !m.value.is_empty(),

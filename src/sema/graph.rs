@@ -53,7 +53,7 @@ fn cyclic_sccs(g: &DiGraphMap<usize, ()>) -> Vec<Vec<usize>> {
     out
 }
 
-pub fn import_cycles(modules: &[Module], diags: &mut Diagnostics) {
+pub(crate) fn import_cycles(modules: &[Module], diags: &mut Diagnostics) {
     let mut g = DiGraphMap::<usize, ()>::new();
     for (mi, m) in modules.iter().enumerate() {
         g.add_node(mi);
@@ -80,7 +80,7 @@ pub fn import_cycles(modules: &[Module], diags: &mut Diagnostics) {
     }
 }
 
-pub fn composite_cycles(program: &ir::Program, catalogue: &Catalogue, diags: &mut Diagnostics) {
+pub(crate) fn composite_cycles(program: &ir::Program, catalogue: &Catalogue, diags: &mut Diagnostics) {
     let keys: Vec<&(String, String)> = catalogue.slos.keys().collect();
     let by_name: std::collections::HashMap<(&str, &str), usize> =
         keys.iter().enumerate().map(|(i, (a, b))| ((a.as_str(), b.as_str()), i)).collect();

@@ -24,7 +24,7 @@ pub enum DeclKind {
 }
 
 impl DeclKind {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             DeclKind::Template => "an SLO template",
             DeclKind::Alerts => "an alert policy",
@@ -43,7 +43,7 @@ pub struct Scope {
     pub exports: BTreeMap<String, (DeclRef, Span)>,
 }
 
-pub fn decl_of(item: &ast::Item) -> Option<(&ast::Ident, DeclKind)> {
+pub(crate) fn decl_of(item: &ast::Item) -> Option<(&ast::Ident, DeclKind)> {
     match item {
         ast::Item::Template(t) => Some((&t.name, DeclKind::Template)),
         ast::Item::Alerts(a) => Some((&a.name, DeclKind::Alerts)),
@@ -120,7 +120,7 @@ pub fn build(modules: &[Module], diags: &mut Diagnostics) -> Vec<Scope> {
 
 /// Services and SLOs of the whole compilation.
 #[derive(Debug, Default)]
-pub struct Catalogue {
+pub(crate) struct Catalogue {
     /// name → (module, item)
     pub services: BTreeMap<String, (usize, usize)>,
     /// (service, slo) → (module, item)
@@ -161,7 +161,7 @@ impl Catalogue {
         c
     }
 
-    pub fn slo_names(&self) -> Vec<String> {
+    pub(crate) fn slo_names(&self) -> Vec<String> {
         self.slos.keys().map(|(s, n)| format!("{s}.{n}")).collect()
     }
 }

@@ -56,7 +56,7 @@ pub fn comments(text: &str) -> Vec<Comment> {
 /// Splits a file into chunks that each hold whole top-level declarations:
 /// a cut follows every `}` that closes the outermost level. Strings and
 /// comments are skipped, so a brace inside them never cuts.
-pub fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
+pub(crate) fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
     let mut cuts = vec![0];
     let mut depth = 0usize;
     scan(
@@ -104,7 +104,7 @@ fn starts_declaration(text: &str, at: usize) -> bool {
 }
 
 /// Offset of the first bracket that nests deeper than `limit`, if any.
-pub fn too_deep(text: &str, limit: usize) -> Option<usize> {
+pub(crate) fn too_deep(text: &str, limit: usize) -> Option<usize> {
     let mut depth = 0usize;
     let mut found = None;
     scan(

@@ -3,12 +3,12 @@
 use crate::diag::Diagnostic;
 use crate::source::Span;
 
-pub const UNEXPECTED: &str = "slo::syntax::unexpected";
-pub const BAD_ESCAPE: &str = "slo::syntax::bad_escape";
-pub const TOO_DEEP: &str = "slo::syntax::too_deep";
-pub const BAD_NUMBER: &str = "slo::syntax::bad_number";
-pub const NOT_UTF8: &str = "slo::syntax::not_utf8";
-pub const TOO_LARGE: &str = "slo::syntax::too_large";
+pub(crate) const UNEXPECTED: &str = "slo::syntax::unexpected";
+pub(crate) const BAD_ESCAPE: &str = "slo::syntax::bad_escape";
+pub(crate) const TOO_DEEP: &str = "slo::syntax::too_deep";
+pub(crate) const BAD_NUMBER: &str = "slo::syntax::bad_number";
+pub(crate) const NOT_UTF8: &str = "slo::syntax::not_utf8";
+pub(crate) const TOO_LARGE: &str = "slo::syntax::too_large";
 
 pub fn too_large(span: Span) -> Diagnostic {
     Diagnostic::error(TOO_LARGE, span, "a declaration here is too large to parse", "the declaration starting here")
@@ -41,14 +41,14 @@ pub fn unexpected(span: Span, found: &str, expected: &[String]) -> Diagnostic {
     d
 }
 
-pub fn bad_escape(span: Span, reason: &str) -> Diagnostic {
+pub(crate) fn bad_escape(span: Span, reason: &str) -> Diagnostic {
     Diagnostic::error(BAD_ESCAPE, span, "invalid escape sequence in a string", reason.to_string()).with_help(
         "valid escapes are \\\" \\' \\\\ \\n \\r \\t \\a \\b \\f \\v \\xHH \\uHHHH \\UHHHHHHHH and octal \\NNN; \
          use a `raw` string for regexes full of backslashes",
     )
 }
 
-pub fn too_deep(span: Span, limit: usize) -> Diagnostic {
+pub(crate) fn too_deep(span: Span, limit: usize) -> Diagnostic {
     Diagnostic::error(
         TOO_DEEP,
         span,
@@ -58,7 +58,7 @@ pub fn too_deep(span: Span, limit: usize) -> Diagnostic {
     .with_help("flatten the value: no SLO needs lists or maps nested this deep")
 }
 
-pub fn bad_number(span: Span, text: &str) -> Diagnostic {
+pub(crate) fn bad_number(span: Span, text: &str) -> Diagnostic {
     Diagnostic::error(BAD_NUMBER, span, format!("`{text}` is not a number slo can represent"), "out of range")
         .with_help("write a finite number or duration of reasonable size")
 }

@@ -22,7 +22,7 @@ use crate::diag::Diagnostic;
 use crate::source::{SourceId, Span};
 
 /// Deepest nesting of `{`, `[` and `(` accepted.
-pub const MAX_DEPTH: usize = 48;
+pub(crate) const MAX_DEPTH: usize = 48;
 
 /// Parses one file. On a syntax error returns the diagnostics (one per
 /// broken top-level declaration, and every bad string escape).

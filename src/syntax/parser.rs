@@ -25,7 +25,7 @@ struct Cx<'t> {
     base: usize,
 }
 
-pub fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
+pub(crate) fn parse_file(src: SourceId, text: &str) -> Result<File, Vec<Diagnostic>> {
     // Bound pest's work on pathological input (deep backtracking).
     pest::set_call_limit(std::num::NonZeroUsize::new(50_000_000));
     let comments: Vec<(usize, usize)> = super::comments::comments(text).into_iter().map(|c| (c.start, c.end)).collect();

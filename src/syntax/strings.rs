@@ -7,14 +7,14 @@
 
 /// A bad escape: byte offsets relative to the literal's start and a reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EscapeError {
+pub(crate) struct EscapeError {
     pub start: usize,
     pub end: usize,
     pub reason: String,
 }
 
 /// Unescapes a literal including its quotes.
-pub fn unescape(raw: &str) -> Result<String, Vec<EscapeError>> {
+pub(crate) fn unescape(raw: &str) -> Result<String, Vec<EscapeError>> {
     let quote = raw.chars().next().unwrap_or('"');
     let inner = &raw[1..raw.len().saturating_sub(1).max(1)];
     if quote == '`' {

@@ -32,7 +32,7 @@ mod sli;
 mod template;
 mod window;
 
-pub struct Cx<'a> {
+pub(crate) struct Cx<'a> {
     pub sources: &'a SourceMap,
     pub modules: &'a [Module],
     pub scopes: &'a [Scope],
@@ -48,11 +48,11 @@ pub struct Cx<'a> {
 }
 
 const DAY: u64 = 86_400_000;
-pub const MIN_WINDOW_MS: u64 = 5 * 60_000;
-pub const MAX_WINDOW_MS: u64 = 365 * DAY;
+pub(crate) const MIN_WINDOW_MS: u64 = 5 * 60_000;
+pub(crate) const MAX_WINDOW_MS: u64 = 365 * DAY;
 
-pub const SERVICE_FIELDS: &[&str] = &["owner", "runbook", "description", "labels", "policy", "scrape_interval"];
-pub const SLO_FIELDS: &[&str] = &[
+pub(crate) const SERVICE_FIELDS: &[&str] = &["owner", "runbook", "description", "labels", "policy", "scrape_interval"];
+pub(crate) const SLO_FIELDS: &[&str] = &[
     "description",
     "objective",
     "budgeting",
@@ -67,7 +67,7 @@ pub const SLO_FIELDS: &[&str] = &[
 
 /// A field gathered from a block, with the environment it is evaluated in.
 #[derive(Clone, Copy)]
-pub struct Got<'a> {
+pub(crate) struct Got<'a> {
     pub entry: &'a Entry,
     pub env: &'a Env,
 }
@@ -87,7 +87,7 @@ impl<'a> Got<'a> {
 /// The fields of a block by name: a short vector (blocks have a handful
 /// of fields; a map would cost more than it saves).
 #[derive(Default)]
-pub struct Fields<'a>(Vec<(&'a str, Got<'a>)>);
+pub(crate) struct Fields<'a>(Vec<(&'a str, Got<'a>)>);
 
 impl<'a> Fields<'a> {
     /// Sets a field, replacing an earlier one of the same name (overrides).
@@ -112,7 +112,7 @@ impl<'a> std::ops::Index<&str> for Fields<'a> {
     }
 }
 
-pub fn entry_key(e: &Entry) -> (&str, Span) {
+pub(crate) fn entry_key(e: &Entry) -> (&str, Span) {
     match e {
         Entry::Field(f) => (f.name.name.as_str(), f.name.span),
         Entry::Sli(s) => ("sli", s.span),
@@ -124,7 +124,7 @@ pub fn entry_key(e: &Entry) -> (&str, Span) {
 
 /// Shared context data about the SLO an alert or policy is instantiated for.
 #[derive(Debug, Clone)]
-pub struct SloCtx {
+pub(crate) struct SloCtx {
     pub objective: f64,
     pub window_ms: u64,
     pub span: Span,
@@ -142,7 +142,7 @@ impl<'a> Cx<'a> {
     }
 
     /// Reports labels slo sets itself on series and alerts.
-    pub fn reserved_labels(&mut self, labels: &ir::Labels, span: Span) -> bool {
+    pub(crate) fn reserved_labels(&mut self, labels: &ir::Labels, span: Span) -> bool {
         let mut ok = true;
         for k in labels.keys() {
             if RESERVED_LABELS.contains(&k.as_str()) {
@@ -177,7 +177,7 @@ impl<'a> Cx<'a> {
 
     /// [`Cx::collect`], leaving out the entries `skip` picks (a policy's
     /// tiers and rules, which its own loop handles).
-    pub fn collect_skipping<'b>(
+    pub(crate) fn collect_skipping<'b>(
         &mut self,
         block: &'b ast::Block,
         env: &'b Env,
@@ -286,7 +286,7 @@ impl<'a> Cx<'a> {
     }
 }
 
-pub const RESERVED_LABELS: &[&str] =
+pub(crate) const RESERVED_LABELS: &[&str] =
     &["slo", "service", "severity", "alertname", "receiver", "le", "objective", "window"];
 
 pub fn empty_range(span: Span) -> Diagnostic {

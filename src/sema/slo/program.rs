@@ -15,7 +15,7 @@ use crate::syntax::ast;
 use std::collections::HashMap;
 
 impl Cx<'_> {
-    pub fn lower_program(&mut self) -> ir::Program {
+    pub(crate) fn lower_program(&mut self) -> ir::Program {
         let mut program = ir::Program::default();
         for &(mi, ii) in self.catalogue.services.values() {
             if let ast::Item::Service(s) = &self.modules[mi].file.items[ii] {
@@ -38,7 +38,7 @@ impl Cx<'_> {
     /// so a library file reports its mistakes before anyone uses it.
     /// Declarations with required parameters can only be checked in use.
     /// Lints are dropped here: they depend on the SLO a policy serves.
-    pub fn check_unused(&mut self) {
+    pub(crate) fn check_unused(&mut self) {
         let stand_in = ir::Service {
             name: String::new(),
             owner: None,

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 impl Cx<'_> {
     /// Resolves and binds a call to a template, alert policy or budget policy.
-    pub fn instantiate(&mut self, call: &ast::Call, kind: DeclKind, env: &Env) -> Option<Inst> {
+    pub(crate) fn instantiate(&mut self, call: &ast::Call, kind: DeclKind, env: &Env) -> Option<Inst> {
         let r = scope::resolve(self.modules, self.scopes, env.module, &call.callee, self.diags)?;
         self.used.insert((r.module, r.item));
         if r.kind != kind {
