@@ -31,6 +31,7 @@
 
 use crate::ir;
 use crate::promql::expr::{dur, num};
+use crate::promql::model::Series;
 use crate::promql::rules::{Group, Rule};
 use crate::promql::{self, OutFile, OutputError};
 use crate::syntax::strings::quote;
@@ -490,7 +491,7 @@ fn runbook_link(title: String, url: &str, tooltip: String) -> DashboardLink {
 
 /// One SLO's row and panels from grid row `y`; returns the next free row.
 fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
-    let sel = |series: &str| format!("{series}{{service={}, slo={}}}", quote(&slo.service), quote(&slo.name));
+    let sel = |series: Series| format!("{series}{{service={}, slo={}}}", quote(&slo.service), quote(&slo.name));
     // Series names per group, in the legend.
     let per_group: String = slo.group_by.iter().map(|g| format!(" {g}={{{{{g}}}}}")).collect();
     let legend = |what: &str| format!("{what}{per_group}");
@@ -516,7 +517,7 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
     }
     b.push("row", row_title, GridPos { h: 1, w: 24, x: 0, y });
     let decimals = pct_decimals(slo.objective) + 1;
-    let sli = format!("1 - {}", sel("slo:period_error:ratio"));
+    let sli = format!("1 - {}", sel(Series::PeriodErrorRatio));
     let objective = clean(slo.objective);
     // The window as the panels name it: `30d`, `calendar month in Europe/Berlin`.
     let t = &window;
@@ -531,7 +532,7 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
 
     let p = b.push("stat", "Error budget remaining".into(), GridPos { h: 4, w: 4, x: 0, y: y + 5 });
     p.links = links.clone();
-    p.targets = Some(vec![target("A", sel("slo:error_budget_remaining:ratio"), legend("remaining"))]);
+    p.targets = Some(vec![target("A", sel(Series::BudgetRemaining), legend("remaining"))]);
     p.field_config = Some(stat_field_config("percentunit", 1, vec![step("red", None), step("green", Some(0.0))]));
     p.options = Some(stat_options());
 
@@ -541,8 +542,7 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
         crate::units::fmt_pct(slo.objective)
     ));
     p.links = links.clone();
-    p.targets =
-        Some(vec![target("A", sli, legend("SLI")), target("B", sel("slo:objective:ratio"), "objective".into())]);
+    p.targets = Some(vec![target("A", sli, legend("SLI")), target("B", sel(Series::Objective), "objective".into())]);
     p.field_config = Some(timeseries_field_config(
         "percentunit",
         vec![step("green", None)],
@@ -561,30 +561,32 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
     p.description =
         Some(format!("1 − error ratio of the SLO window ({t}) / error budget; below 0 the budget is spent."));
     p.links = links.clone();
-    p.targets = Some(vec![target("A", sel("slo:error_budget_remaining:ratio"), legend("remaining"))]);
+    p.targets = Some(vec![target("A", sel(Series::BudgetRemaining), legend("remaining"))]);
     p.field_config =
         Some(timeseries_field_config("percentunit", vec![step("red", None), step("green", Some(0.0))], "line", vec![]));
     p.options = Some(timeseries_options());
 
     // Every error-ratio window the rules record, shortest first.
-    let prefix = "slo:sli_error:ratio_rate";
-    let mut windows: Vec<(u64, &str)> = group
+    let mut windows: Vec<u64> = group
         .rules
         .iter()
         .filter_map(|r| match r {
-            Rule::Record(r) => r.record.strip_prefix(prefix).map(|w| (&r.record, w)),
+            Rule::Record(r) => match Series::parse(&r.record) {
+                Some(Series::ErrorRatio { window_ms }) => Some(window_ms),
+                _ => None,
+            },
             Rule::Alert(_) => None,
         })
-        .filter_map(|(name, w)| crate::units::parse_duration(w).map(|ms| (ms, name.as_str())))
         .collect();
     windows.sort();
     windows.dedup();
-    let budget_sel = sel("slo:error_budget:ratio");
+    let budget_sel = sel(Series::ErrorBudget);
     let burn_targets: Vec<Target> = windows
         .iter()
         .enumerate()
-        .map(|(i, (ms, name))| {
-            target(&ref_id(i), format!("{} / on(service, slo) group_left() {budget_sel}", sel(name)), legend(&dur(*ms)))
+        .map(|(i, &window_ms)| {
+            let ratio = sel(Series::ErrorRatio { window_ms });
+            target(&ref_id(i), format!("{ratio} / on(service, slo) group_left() {budget_sel}"), legend(&dur(window_ms)))
         })
         .collect();
     let mut th = thresholds(slo);

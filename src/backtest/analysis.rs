@@ -16,6 +16,7 @@ use super::eval::RecSeries;
 use super::range::Grid;
 use super::{fmt_ts, Backtest};
 use crate::ir;
+use crate::promql::model::{Events, Series};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -311,22 +312,24 @@ pub fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String,
                 period: None,
             });
         };
-        if let Some(w) = name.strip_prefix("slo:sli_error:ratio_rate") {
-            if let Some(w) = crate::units::parse_duration(w) {
+        match Series::parse(name) {
+            Some(Series::ErrorRatio { window_ms }) => {
                 entry(&mut out);
-                out.get_mut(&key).expect("just made").ratios.insert(w, s);
+                out.get_mut(&key).expect("just made").ratios.insert(window_ms, s);
             }
-        } else if name == "slo:period_error:ratio" {
-            entry(&mut out);
-            out.get_mut(&key).expect("just made").period = Some(s);
-        } else if let Some(rest) = name.strip_prefix("slo:sli_events_bad:") {
-            entry(&mut out);
-            bad.insert(key, s);
-            bucket_ms = bucket_len(rest).unwrap_or(0);
-        } else if let Some(rest) = name.strip_prefix("slo:sli_events_total:") {
-            entry(&mut out);
-            total.insert(key, s);
-            bucket_ms = bucket_len(rest).unwrap_or(0);
+            Some(Series::PeriodErrorRatio) => {
+                entry(&mut out);
+                out.get_mut(&key).expect("just made").period = Some(s);
+            }
+            Some(Series::Bucket { events, bucket_ms: ms }) => {
+                entry(&mut out);
+                match events {
+                    Events::Bad => bad.insert(key, s),
+                    Events::Total => total.insert(key, s),
+                };
+                bucket_ms = ms;
+            }
+            _ => {}
         }
     }
     for (key, sig) in out.iter_mut() {
@@ -354,12 +357,6 @@ pub fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String,
         }
     }
     out
-}
-
-/// `increase5m` → 5m.
-fn bucket_len(suffix: &str) -> Option<u64> {
-    let i = suffix.find(|c: char| c.is_ascii_digit())?;
-    crate::units::parse_duration(&suffix[i..])
 }
 
 /// Share of the window's budget each bucket consumed: its bad events over

@@ -7,6 +7,7 @@ use super::analysis::{self, label, period_start};
 use super::eval::RecSeries;
 use super::{fmt_ts, Backtest};
 use crate::ir;
+use crate::promql::model::{Events, Series};
 use crate::units::{fmt_duration, fmt_pct};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -190,11 +191,13 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
     let g = bt.grid;
     let mut slos = Vec::new();
     for (slo_index, slo) in program.slos.iter().enumerate() {
-        let mine: Vec<&RecSeries> = bt
+        // This SLO's recorded series, by kind.
+        let mine: Vec<(Series, &RecSeries)> = bt
             .store
             .series
             .iter()
             .filter(|s| label(s, "service") == Some(&slo.service) && label(s, "slo") == Some(&slo.name))
+            .filter_map(|s| Some((Series::parse(label(s, "__name__")?)?, s)))
             .collect();
         let window_ms = slo.window.nominal_ms() as i64;
         let history = (g.to() - bt.data_start_ms).max(0);
@@ -205,10 +208,10 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
             ir::Window::Rolling { .. } => history >= window_ms,
         };
         let mut groups: BTreeMap<BTreeMap<String, String>, GroupReport> = BTreeMap::new();
-        let by_name = |name: &'static str| mine.iter().copied().filter(move |s| label(s, "__name__") == Some(name));
+        let by_name = |series: Series| mine.iter().filter(move |(k, _)| *k == series).map(|(_, s)| *s);
         let last_value =
             |s: &RecSeries| -> Option<f64> { (s.ts.last() == Some(&g.to())).then(|| *s.v.last().expect("non-empty")) };
-        for s in by_name("slo:period_error:ratio") {
+        for s in by_name(Series::PeriodErrorRatio) {
             let key = group_key(s, slo);
             let sli = last_value(s).map(|e| 1.0 - e).filter(|x| x.is_finite());
             groups.insert(
@@ -217,10 +220,12 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
             );
         }
         // Exact period figures from the bucket series.
-        let bucket_names: Vec<&RecSeries> = mine
+        let buckets: Vec<(Events, &RecSeries)> = mine
             .iter()
-            .copied()
-            .filter(|s| label(s, "__name__").is_some_and(|n| n.starts_with("slo:sli_events_")))
+            .filter_map(|(k, s)| match k {
+                Series::Bucket { events, .. } => Some((*events, *s)),
+                _ => None,
+            })
             .collect();
         let start = match &slo.window {
             ir::Window::Calendar { unit, tz } => period_start(*unit, tz, g.to()),
@@ -243,12 +248,10 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
                 (s.v[lo..hi].iter().filter(|v| v.is_finite()).fold(0.0, |a, b| a + b), (hi - lo) as u64)
             };
             for gr in groups.values_mut() {
-                let of = |which: &str| {
-                    bucket_names.iter().copied().find(|s| {
-                        label(s, "__name__").is_some_and(|n| n.starts_with(which)) && group_key(s, slo) == gr.labels
-                    })
+                let of = |which: Events| {
+                    buckets.iter().find(|(e, s)| *e == which && group_key(s, slo) == gr.labels).map(|(_, s)| *s)
                 };
-                if let (Some(bad), Some(total)) = (of("slo:sli_events_bad:"), of("slo:sli_events_total:")) {
+                if let (Some(bad), Some(total)) = (of(Events::Bad), of(Events::Total)) {
                     let ((b, _), (t, n)) = (window_sum(bad), window_sum(total));
                     if matches!(slo.window, ir::Window::Calendar { .. }) && t > 0.0 {
                         gr.sli_exact = Some(1.0 - b / t);
@@ -260,7 +263,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
                 }
             }
         }
-        for s in by_name("slo:error_budget_remaining:ratio") {
+        for s in by_name(Series::BudgetRemaining) {
             let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
             gr.budget_remaining = last_value(s).filter(|x| x.is_finite());
             let from_idx = if full_window { s.ts.partition_point(|&t| t < full_from) } else { 0 };
@@ -275,7 +278,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
             gr.budget_exhausted_at =
                 s.ts[from_idx..].iter().zip(&s.v[from_idx..]).find(|(_, v)| **v <= 0.0).map(|(t, _)| fmt_ts(*t));
         }
-        for s in by_name("slo:burn_rate:current") {
+        for s in by_name(Series::BurnRateCurrent) {
             let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
             if let (Some(b), Some(r)) = (last_value(s), gr.budget_remaining) {
                 gr.time_to_exhaustion_seconds =
@@ -285,11 +288,9 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
         let budget = slo.budget();
         let mut windows: Vec<(u64, &RecSeries)> = mine
             .iter()
-            .copied()
-            .filter_map(|s| {
-                let name = label(s, "__name__")?;
-                let w = name.strip_prefix("slo:sli_error:ratio_rate")?;
-                Some((crate::units::parse_duration(w)?, s))
+            .filter_map(|(k, s)| match k {
+                Series::ErrorRatio { window_ms } => Some((*window_ms, *s)),
+                _ => None,
             })
             .collect();
         windows.sort_by_key(|(w, _)| *w);

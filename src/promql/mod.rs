@@ -20,6 +20,7 @@
 //! maps are ordered, and nothing depends on time or hashing.
 
 pub mod expr;
+pub mod model;
 pub mod order;
 pub mod rules;
 pub mod yaml;

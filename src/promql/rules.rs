@@ -40,6 +40,7 @@
 //! absent rather than "every request slow".
 
 use super::expr::{agg, dur, le_regex, num, selector, with_suffix};
+use super::model::{Events, Series};
 use super::{Options, OutputError};
 use crate::ir::{self, AlertCondition, SloQuantity};
 use crate::syntax::strings::quote;
@@ -101,12 +102,9 @@ pub fn template_literal(s: &str) -> String {
     s.replace("{{", "{{ \"{{\" }}")
 }
 
-fn window_name(ms: u64) -> String {
-    dur(ms)
-}
-
-pub fn ratio_name(ms: u64) -> String {
-    format!("slo:sli_error:ratio_rate{}", window_name(ms))
+/// The error ratio over `ms`.
+fn ratio(ms: u64) -> Series {
+    Series::ErrorRatio { window_ms: ms }
 }
 
 /// Most terms a k-of-n composite's error ratio is spelled out with; larger
@@ -172,12 +170,12 @@ impl SloRules<'_> {
     }
 
     /// `{service="api", slo="availability"}` for reading this SLO's series.
-    fn own(&self, name: &str) -> String {
-        format!("{name}{{service={}, slo={}}}", quote(&self.slo.service), quote(&self.slo.name))
+    fn own(&self, series: Series) -> String {
+        Self::of(self.slo, series)
     }
 
-    fn of(slo: &ir::Slo, name: &str) -> String {
-        format!("{name}{{service={}, slo={}}}", quote(&slo.service), quote(&slo.name))
+    fn of(slo: &ir::Slo, series: Series) -> String {
+        format!("{series}{{service={}, slo={}}}", quote(&slo.service), quote(&slo.name))
     }
 
     fn e(&self) -> String {
@@ -215,8 +213,8 @@ impl SloRules<'_> {
     }
 
     /// `slo:sli_events_bad:increase5m` and the like, for this SLO.
-    fn inc_name(&self, which: &str) -> String {
-        format!("slo:sli_events_{which}:increase{}", dur(self.bucket_ms()))
+    fn inc(&self, events: Events) -> Series {
+        Series::Bucket { events, bucket_ms: self.bucket_ms() }
     }
 
     /// (bad, valid) events of one bucket, recorded once per bucket: at the
@@ -358,19 +356,19 @@ impl SloRules<'_> {
         let w = dur(w);
         format!(
             "sum_over_time({}[{w}]) / sum_over_time({}[{w}])",
-            self.own(&self.inc_name("bad")),
-            self.own(&self.inc_name("total"))
+            self.own(self.inc(Events::Bad)),
+            self.own(self.inc(Events::Total))
         )
     }
 
-    /// Error ratio over `w` of a composite, from its components' series
-    /// named `series` (each component is a single ungrouped series), plus
+    /// Error ratio over `w` of a composite, from its components' error
+    /// ratios over `w` (each component is a single ungrouped series), plus
     /// the rules it needs recorded first (the k-of-n recurrence).
-    fn composite_ratio(&self, combine: &ir::Combine, components: &[ir::SloRef], series: &str) -> (Vec<Rule>, String) {
+    fn composite_ratio(&self, combine: &ir::Combine, components: &[ir::SloRef], w: u64) -> (Vec<Rule>, String) {
         let comps: Vec<String> = components
             .iter()
             .filter_map(|c| self.program.slo(&c.service, &c.name))
-            .map(|c| format!("sum({})", Self::of(c, series)))
+            .map(|c| format!("sum({})", Self::of(c, ratio(w))))
             .collect();
         match combine {
             ir::Combine::Serial => {
@@ -380,7 +378,7 @@ impl SloRules<'_> {
                 vec![],
                 comps.iter().zip(ws).map(|(c, w)| format!("{} * {c}", num(*w))).collect::<Vec<_>>().join(" + "),
             ),
-            ir::Combine::KOfN(k) => self.k_of_n(*k as usize, &comps, series),
+            ir::Combine::KOfN(k) => self.k_of_n(*k as usize, &comps, w),
         }
     }
 
@@ -395,7 +393,7 @@ impl SloRules<'_> {
     /// (components seen `j`, good among them `m < k`):
     /// `P(j, m) = P(j−1, m)·e_j + P(j−1, m−1)·(1 − e_j)`, at most
     /// `n·k` rules of constant size, each reading the two it depends on.
-    fn k_of_n(&self, k: usize, comps: &[String], series: &str) -> (Vec<Rule>, String) {
+    fn k_of_n(&self, k: usize, comps: &[String], w: u64) -> (Vec<Rule>, String) {
         let n = comps.len();
         if k_of_n_terms(n, k) <= K_OF_N_MAX_TERMS {
             // Every set of fewer than k good components, as sorted indices,
@@ -426,8 +424,7 @@ impl SloRules<'_> {
                 .collect();
             return (vec![], terms.join(" + "));
         }
-        let suffix = series.rsplit(':').next().unwrap_or(series);
-        let name = |j: usize, m: usize| format!("slo:k_of_n_p{j}_{m}:{suffix}");
+        let name = |j: usize, m: usize| Series::KOfN { components: j, good: m, window_ms: w };
         // P(1, 0) = e_1 and P(1, 1) = 1 − e_1; then one step per component,
         // each reading the previous step's recorded series (the first
         // step's are short enough to inline).
@@ -441,8 +438,8 @@ impl SloRules<'_> {
                 let mut read = Vec::new();
                 for (m, expr) in exprs.into_iter().enumerate() {
                     let record = name(j, m);
-                    rules.push(self.record(record.clone(), expr, &[]));
-                    read.push(format!("sum({})", self.own(&record)));
+                    rules.push(self.record(record, expr, &[]));
+                    read.push(format!("sum({})", self.own(record)));
                 }
                 read
             };
@@ -457,12 +454,12 @@ impl SloRules<'_> {
         (rules, exprs.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(" + "))
     }
 
-    fn record(&self, name: String, expr: String, extra: &[(&str, String)]) -> Rule {
+    fn record(&self, series: Series, expr: String, extra: &[(&str, String)]) -> Rule {
         let mut labels = self.base_labels();
         for (k, v) in extra {
             labels.insert(k.to_string(), v.clone());
         }
-        Rule::Record(RecordRule { record: name, expr, labels })
+        Rule::Record(RecordRule { record: series.name(), expr, labels })
     }
 
     /// All rules of the SLO, in dependency order.
@@ -484,14 +481,14 @@ impl SloRules<'_> {
         };
         // Per-interval events.
         if let Some((bad, total)) = self.interval_events() {
-            rules.push(self.record(self.inc_name("bad"), bad, &[]));
-            rules.push(self.record(self.inc_name("total"), total, &[]));
+            rules.push(self.record(self.inc(Events::Bad), bad, &[]));
+            rules.push(self.record(self.inc(Events::Total), total, &[]));
         }
         // Window ratios.
         for &w in &windows {
             let expr = match composite {
                 Some((c, comps)) => {
-                    let (steps, expr) = self.composite_ratio(c, comps, &ratio_name(w));
+                    let (steps, expr) = self.composite_ratio(c, comps, w);
                     rules.extend(steps);
                     expr
                 }
@@ -505,13 +502,13 @@ impl SloRules<'_> {
                     None => self.summed_ratio(w),
                 },
             };
-            rules.push(self.record(ratio_name(w), expr, &[]));
+            rules.push(self.record(ratio(w), expr, &[]));
         }
         // The period.
         let mut trailing = None;
         let period = match (composite, &slo.window) {
             (Some((c, comps)), _) => {
-                let (steps, expr) = self.composite_ratio(c, comps, &ratio_name(t));
+                let (steps, expr) = self.composite_ratio(c, comps, t);
                 rules.extend(steps);
                 expr
             }
@@ -524,33 +521,29 @@ impl SloRules<'_> {
                 // between): read their latest value.
                 format!(
                     "last_over_time({}[1d]) / last_over_time({}[1d])",
-                    self.own("slo:calendar_bad:sum"),
-                    self.own("slo:calendar_total:sum")
+                    self.own(Series::CalendarSum(Events::Bad)),
+                    self.own(Series::CalendarSum(Events::Total))
                 )
             }
         };
         let b = num(self.budget());
-        rules.push(self.record("slo:period_error:ratio".into(), period, &[]));
-        rules.push(self.record("slo:objective:ratio".into(), format!("vector({})", num(slo.objective)), &[]));
-        rules.push(self.record("slo:error_budget:ratio".into(), format!("vector({b})"), &[]));
+        rules.push(self.record(Series::PeriodErrorRatio, period, &[]));
+        rules.push(self.record(Series::Objective, format!("vector({})", num(slo.objective)), &[]));
+        rules.push(self.record(Series::ErrorBudget, format!("vector({b})"), &[]));
         rules.push(self.record(
-            "slo:error_budget_remaining:ratio".into(),
-            format!("1 - {} / {b}", self.own("slo:period_error:ratio")),
+            Series::BudgetRemaining,
+            format!("1 - {} / {b}", self.own(Series::PeriodErrorRatio)),
             &[],
         ));
         rules.push(self.record(
-            "slo:burn_rate:current".into(),
-            format!("{} / {b}", self.own(&ratio_name(current_window(slo)))),
+            Series::BurnRateCurrent,
+            format!("{} / {b}", self.own(ratio(current_window(slo)))),
             &[],
         ));
-        rules.push(self.record(
-            "slo:burn_rate:period".into(),
-            format!("{} / {b}", self.own("slo:period_error:ratio")),
-            &[],
-        ));
+        rules.push(self.record(Series::BurnRatePeriod, format!("{} / {b}", self.own(Series::PeriodErrorRatio)), &[]));
         let (sli_kind, budgeting) = describe(slo);
         rules.push(self.record(
-            "slo:info".into(),
+            Series::Info,
             "vector(1)".into(),
             &[
                 ("objective", num(slo.objective)),
@@ -603,37 +596,38 @@ impl SloRules<'_> {
         // A bucket recorded at t holds the events of (t − bucket, t]: it
         // belongs to the period of its last second.
         let now = period_id(unit, &local_seconds(tz, "time() - 1"));
-        let same = format!("last_over_time({}[1d]) == on() {now}", self.own("slo:calendar_period:id"));
+        let same = format!("last_over_time({}[1d]) == on() {now}", self.own(Series::CalendarPeriodId));
         let mut rules = Vec::new();
-        for (acc, which) in [("slo:calendar_bad:sum", "bad"), ("slo:calendar_total:sum", "total")] {
-            let inc = self.own(&self.inc_name(which));
+        for which in [Events::Bad, Events::Total] {
+            let acc = Series::CalendarSum(which);
+            let inc = self.own(self.inc(which));
             rules.push(self.record(
-                acc.into(),
+                acc,
                 format!("{inc} + ((last_over_time({}[1d]) and on() ({same})) or {inc} * 0)", self.own(acc)),
                 &[],
             ));
         }
         let id = format!("{now} and {}", self.aligned(self.bucket_ms()));
-        (rules, self.record("slo:calendar_period:id".into(), id, &[]))
+        (rules, self.record(Series::CalendarPeriodId, id, &[]))
     }
 
     /// An SLO quantity as PromQL over this SLO's recorded series.
     fn quantity(&self, q: &SloQuantity) -> Result<String, OutputError> {
         let b = num(self.budget());
         Ok(match q {
-            SloQuantity::Sli { window_ms } => format!("(1 - {})", self.own(&ratio_name(*window_ms))),
-            SloQuantity::ErrorRatio { window_ms } => self.own(&ratio_name(*window_ms)),
-            SloQuantity::BurnRate { window_ms } => format!("({} / {b})", self.own(&ratio_name(*window_ms))),
-            SloQuantity::BudgetRemaining => self.own("slo:error_budget_remaining:ratio"),
-            SloQuantity::BudgetConsumed => format!("(1 - {})", self.own("slo:error_budget_remaining:ratio")),
+            SloQuantity::Sli { window_ms } => format!("(1 - {})", self.own(ratio(*window_ms))),
+            SloQuantity::ErrorRatio { window_ms } => self.own(ratio(*window_ms)),
+            SloQuantity::BurnRate { window_ms } => format!("({} / {b})", self.own(ratio(*window_ms))),
+            SloQuantity::BudgetRemaining => self.own(Series::BudgetRemaining),
+            SloQuantity::BudgetConsumed => format!("(1 - {})", self.own(Series::BudgetRemaining)),
             SloQuantity::IncidentShare => {
                 // In PromQL an incident is approximated by the last day:
                 // the budget share spent in it. The backtester finds
                 // incidents exactly.
                 format!(
                     "(sum_over_time({}[1d]) / ({b} * sum_over_time({}[{}])))",
-                    self.own(&self.inc_name("bad")),
-                    self.own(&self.inc_name("total")),
+                    self.own(self.inc(Events::Bad)),
+                    self.own(self.inc(Events::Total)),
                     dur(self.slo.window.nominal_ms())
                 )
             }
@@ -662,7 +656,7 @@ impl SloRules<'_> {
         };
         match raw {
             Some(r) => self.sum(&r),
-            None => format!("sum_over_time({}[{wd}])", self.own(&self.inc_name("total"))),
+            None => format!("sum_over_time({}[{wd}])", self.own(self.inc(Events::Total))),
         }
     }
 
@@ -710,8 +704,8 @@ impl SloRules<'_> {
                 let threshold = num(factor * b);
                 let mut expr = format!(
                     "{} > {threshold} and {} > {threshold}",
-                    self.own(&ratio_name(*long_ms)),
-                    self.own(&ratio_name(*short_ms))
+                    self.own(ratio(*long_ms)),
+                    self.own(ratio(*short_ms))
                 );
                 if let Some(n) = a.min_events {
                     let w = guard_window(self.slo, a);

@@ -1,0 +1,217 @@
+//! The recorded series of the compiled rules, as a type.
+//!
+//! Every series name the Prometheus backend records (`slo:sli_error:ratio_rate5m`,
+//! `slo:period_error:ratio`, …) is a [`Series`]: [`Series::name`] (also its
+//! `Display`) is the one place such a name is printed and [`Series::parse`]
+//! the one place one is read back. The rules ([`super::rules`]), the
+//! backtester's analysis and report and the Grafana dashboards key series by
+//! this type, so a window is a number of milliseconds carried by the
+//! variant, never a suffix cut off a string and parsed again. What each
+//! series means is explained in [`super::rules`].
+
+use crate::units::{fmt_duration, parse_duration};
+use std::fmt;
+
+/// Which events a bucket series or a calendar accumulator counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Events {
+    /// Bad events (or bad slices).
+    Bad,
+    /// Valid events (or slices).
+    Total,
+}
+
+impl Events {
+    fn as_str(self) -> &'static str {
+        match self {
+            Events::Bad => "bad",
+            Events::Total => "total",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Events> {
+        match s {
+            "bad" => Some(Events::Bad),
+            "total" => Some(Events::Total),
+            _ => None,
+        }
+    }
+}
+
+/// One recorded series of an SLO's rule group, windows in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Series {
+    /// `slo:sli_events_bad:increase5m`, `slo:sli_events_total:increase5m`:
+    /// the events of the last bucket of `bucket_ms`.
+    Bucket { events: Events, bucket_ms: u64 },
+    /// `slo:sli_error:ratio_rate1h`: the error ratio over `window_ms`.
+    ErrorRatio { window_ms: u64 },
+    /// `slo:k_of_n_p3_1:ratio_rate1h`: a step of a large k-of-n composite's
+    /// recurrence over `window_ms`, P(`good` of the first `components`
+    /// components good).
+    KOfN { components: usize, good: usize, window_ms: u64 },
+    /// `slo:period_error:ratio`: the error ratio over the SLO window.
+    PeriodErrorRatio,
+    /// `slo:objective:ratio`.
+    Objective,
+    /// `slo:error_budget:ratio`: `1 − objective`.
+    ErrorBudget,
+    /// `slo:error_budget_remaining:ratio`.
+    BudgetRemaining,
+    /// `slo:burn_rate:current`.
+    BurnRateCurrent,
+    /// `slo:burn_rate:period`.
+    BurnRatePeriod,
+    /// `slo:info`.
+    Info,
+    /// `slo:calendar_bad:sum`, `slo:calendar_total:sum`: a calendar
+    /// window's running sums.
+    CalendarSum(Events),
+    /// `slo:calendar_period:id`: the calendar period of the last evaluation.
+    CalendarPeriodId,
+}
+
+const RATIO_RATE: &str = "ratio_rate";
+
+impl Series {
+    /// The recorded series name.
+    pub fn name(&self) -> String {
+        self.to_string()
+    }
+
+    /// The series a recorded name denotes; `None` for any other name
+    /// (including a window not spelled the way [`Series::name`] spells it).
+    pub fn parse(name: &str) -> Option<Series> {
+        let rest = name.strip_prefix("slo:")?;
+        if rest == "info" {
+            return Some(Series::Info);
+        }
+        let (kind, suffix) = rest.split_once(':')?;
+        let window = |s: &str| -> Option<u64> {
+            let ms = parse_duration(s.strip_prefix(RATIO_RATE)?)?;
+            (fmt_duration(ms) == s[RATIO_RATE.len()..]).then_some(ms)
+        };
+        let series = match (kind, suffix) {
+            ("sli_error", s) => Series::ErrorRatio { window_ms: window(s)? },
+            ("period_error", "ratio") => Series::PeriodErrorRatio,
+            ("objective", "ratio") => Series::Objective,
+            ("error_budget", "ratio") => Series::ErrorBudget,
+            ("error_budget_remaining", "ratio") => Series::BudgetRemaining,
+            ("burn_rate", "current") => Series::BurnRateCurrent,
+            ("burn_rate", "period") => Series::BurnRatePeriod,
+            ("calendar_period", "id") => Series::CalendarPeriodId,
+            (k, s) => {
+                if let Some(which) = k.strip_prefix("sli_events_") {
+                    let ms = parse_duration(s.strip_prefix("increase")?)?;
+                    Series::Bucket { events: Events::parse(which)?, bucket_ms: ms }
+                } else if let Some(which) = k.strip_prefix("calendar_") {
+                    if s != "sum" {
+                        return None;
+                    }
+                    Series::CalendarSum(Events::parse(which)?)
+                } else if let Some(jm) = k.strip_prefix("k_of_n_p") {
+                    let (j, m) = jm.split_once('_')?;
+                    Series::KOfN { components: j.parse().ok()?, good: m.parse().ok()?, window_ms: window(s)? }
+                } else {
+                    return None;
+                }
+            }
+        };
+        // Only the spelling `name` prints: `ratio_rate60m` is not a series.
+        (series.name() == name).then_some(series)
+    }
+}
+
+impl fmt::Display for Series {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Series::Bucket { events, bucket_ms } => {
+                write!(f, "slo:sli_events_{}:increase{}", events.as_str(), fmt_duration(*bucket_ms))
+            }
+            Series::ErrorRatio { window_ms } => write!(f, "slo:sli_error:{RATIO_RATE}{}", fmt_duration(*window_ms)),
+            Series::KOfN { components, good, window_ms } => {
+                write!(f, "slo:k_of_n_p{components}_{good}:{RATIO_RATE}{}", fmt_duration(*window_ms))
+            }
+            Series::PeriodErrorRatio => f.write_str("slo:period_error:ratio"),
+            Series::Objective => f.write_str("slo:objective:ratio"),
+            Series::ErrorBudget => f.write_str("slo:error_budget:ratio"),
+            Series::BudgetRemaining => f.write_str("slo:error_budget_remaining:ratio"),
+            Series::BurnRateCurrent => f.write_str("slo:burn_rate:current"),
+            Series::BurnRatePeriod => f.write_str("slo:burn_rate:period"),
+            Series::Info => f.write_str("slo:info"),
+            Series::CalendarSum(events) => write!(f, "slo:calendar_{}:sum", events.as_str()),
+            Series::CalendarPeriodId => f.write_str("slo:calendar_period:id"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Events, Series};
+
+    fn all() -> Vec<Series> {
+        let mut v = Vec::new();
+        for ms in [60_000, 300_000, 900_000, 3_600_000, 5_400_000, 86_400_000, 28 * 86_400_000, 500] {
+            for events in [Events::Bad, Events::Total] {
+                v.push(Series::Bucket { events, bucket_ms: ms });
+            }
+            v.push(Series::ErrorRatio { window_ms: ms });
+            v.push(Series::KOfN { components: 3, good: 0, window_ms: ms });
+            v.push(Series::KOfN { components: 21, good: 10, window_ms: ms });
+        }
+        v.extend([
+            Series::PeriodErrorRatio,
+            Series::Objective,
+            Series::ErrorBudget,
+            Series::BudgetRemaining,
+            Series::BurnRateCurrent,
+            Series::BurnRatePeriod,
+            Series::Info,
+            Series::CalendarSum(Events::Bad),
+            Series::CalendarSum(Events::Total),
+            Series::CalendarPeriodId,
+        ]);
+        v
+    }
+
+    #[test]
+    fn every_series_reads_back_as_itself() {
+        for s in all() {
+            assert_eq!(Series::parse(&s.name()), Some(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn other_names_and_other_spellings_are_not_series() {
+        for name in [
+            "slo:sli_error:ratio_rate60m",
+            "slo:sli_error:ratio_rate",
+            "slo:sli_events_good:increase5m",
+            "slo:calendar_bad:ratio",
+            "slo:info:x",
+            "slo:k_of_n_p3:ratio_rate1h",
+            "http_requests_total",
+            "slo:period_error:ratio ",
+        ] {
+            assert_eq!(Series::parse(name), None, "{name}");
+        }
+    }
+
+    /// Every series the shipped examples compile to is a [`Series`].
+    #[test]
+    fn every_compiled_example_series_parses() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/integration/snapshots");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("snapshots") {
+            let path = entry.expect("entry").path();
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            for line in text.lines() {
+                let Some(rest) = line.trim_start().trim_start_matches("- ").strip_prefix("record: ") else { continue };
+                let name = rest.trim().trim_matches('"');
+                assert!(Series::parse(name).is_some(), "{name} in {}", path.display());
+                seen += 1;
+            }
+        }
+        assert!(seen > 100, "only {seen} recorded series found");
+    }
+}
