@@ -22,12 +22,12 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Alerts with one of these severities are pages; all others are tickets.
-pub fn is_page(severity: &str) -> bool {
+pub(crate) fn is_page(severity: &str) -> bool {
     matches!(severity, "page" | "critical")
 }
 
 /// Two runs of burning buckets closer than this are one incident.
-pub const MERGE_GAP_MS: i64 = 15 * 60_000;
+pub(crate) const MERGE_GAP_MS: i64 = 15 * 60_000;
 const WEEK_MS: f64 = 7.0 * 86_400_000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -76,7 +76,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    pub fn sweeping(&self) -> bool {
+    pub(crate) fn sweeping(&self) -> bool {
         !self.objectives.is_empty() || !self.presets.is_empty()
     }
 }
@@ -242,7 +242,7 @@ fn unknown_target(program: &ir::Program, service: Option<&str>, slo: Option<&str
 }
 
 /// The recorded series of one group of one SLO.
-pub struct Signals<'a> {
+pub(crate) struct Signals<'a> {
     pub labels: BTreeMap<String, String>,
     /// (bucket end, bad, valid) per bucket, in time order.
     pub buckets: Vec<(i64, f64, f64)>,
@@ -279,7 +279,7 @@ pub fn label<'a>(s: &'a RecSeries, k: &str) -> Option<&'a str> {
 }
 
 /// Labels identifying a group of a grouped SLO.
-pub fn group_key(labels: &[(String, String)], slo: &ir::Slo) -> BTreeMap<String, String> {
+pub(crate) fn group_key(labels: &[(String, String)], slo: &ir::Slo) -> BTreeMap<String, String> {
     labels
         .iter()
         .filter(|(k, _)| k != "__name__" && k != "service" && k != "slo" && slo.labels.get(k).is_none())
@@ -289,7 +289,7 @@ pub fn group_key(labels: &[(String, String)], slo: &ir::Slo) -> BTreeMap<String,
 }
 
 /// The series of every group of `slo`, by group labels.
-pub fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String, String>, Signals<'a>> {
+pub(crate) fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<String, String>, Signals<'a>> {
     let mut out: BTreeMap<BTreeMap<String, String>, Signals<'a>> = BTreeMap::new();
     let mut bad: BTreeMap<BTreeMap<String, String>, &RecSeries> = BTreeMap::new();
     let mut total: BTreeMap<BTreeMap<String, String>, &RecSeries> = BTreeMap::new();
@@ -407,7 +407,7 @@ fn consumed(shares: &[(i64, f64)], a: i64, b: i64) -> f64 {
 /// budget faster than it accrues (burn rate > 1), runs closer than
 /// [`MERGE_GAP_MS`] merged, that consumed at least `min_share` of the
 /// window's budget.
-pub fn derive_incidents(sig: &Signals, slo: &ir::Slo, budget: f64, min_share: f64) -> Vec<Incident> {
+pub(crate) fn derive_incidents(sig: &Signals, slo: &ir::Slo, budget: f64, min_share: f64) -> Vec<Incident> {
     let window_ms = slo.window.nominal_ms() as f64;
     let shares = bucket_shares(sig, budget, window_ms);
     let hot = burning(sig, budget);
@@ -495,7 +495,7 @@ pub struct Spread {
     pub max: f64,
 }
 
-pub fn spread(mut xs: Vec<f64>) -> Option<Spread> {
+pub(crate) fn spread(mut xs: Vec<f64>) -> Option<Spread> {
     if xs.is_empty() {
         return None;
     }
@@ -596,13 +596,13 @@ pub fn quality(
 }
 
 /// How long after an incident an alert may still see it: its longest window.
-pub fn grace_ms(a: &ir::Alert) -> i64 {
+pub(crate) fn grace_ms(a: &ir::Alert) -> i64 {
     a.long_window().unwrap_or(0) as i64
 }
 
 /// Replays `alert` natively for one group at `objective` from the recorded
 /// error ratios. `Err` names what the native replay cannot evaluate.
-pub fn replay_alert(
+pub(crate) fn replay_alert(
     a: &ir::Alert,
     slo: &ir::Slo,
     sig: &Signals,
@@ -778,7 +778,7 @@ pub struct CompliancePeriod {
 
 /// All analysis sections of one SLO.
 #[derive(Debug, Default)]
-pub struct SloAnalysis {
+pub(crate) struct SloAnalysis {
     pub incidents: Vec<IncidentReport>,
     pub alert_quality: Vec<AlertQuality>,
     pub sweep: Vec<SweepRow>,
@@ -839,7 +839,7 @@ fn incidents_for(
     }
 }
 
-pub fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, settings: &Settings) -> SloAnalysis {
+pub(crate) fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, settings: &Settings) -> SloAnalysis {
     let slo = &program.slos[slo_index];
     let g = bt.grid;
     let sigs = signals(bt, slo);
@@ -1185,7 +1185,7 @@ fn compliance(
 }
 
 /// Start of the calendar period (in `tz`) that contains `ms`.
-pub fn period_start(unit: ir::CalendarUnit, tz: &str, ms: i64) -> Option<i64> {
+pub(crate) fn period_start(unit: ir::CalendarUnit, tz: &str, ms: i64) -> Option<i64> {
     let zone = jiff::tz::TimeZone::get(tz).ok()?;
     let d = zone.to_datetime(jiff::Timestamp::from_millisecond(ms).ok()?).date();
     let first = match unit {

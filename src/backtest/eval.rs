@@ -212,7 +212,7 @@ fn drop_name(labels: &Labels) -> Labels {
 }
 
 /// Evaluation context at one step.
-pub struct Cx<'a> {
+pub(crate) struct Cx<'a> {
     pub leaves: &'a [LeafOut],
     pub store: &'a Store,
     pub k: usize,
@@ -444,7 +444,7 @@ impl Cx<'_> {
 }
 
 /// A bucket bound as Prometheus parses it (`+Inf`, `0.5`, `1e3`).
-pub fn parse_le(s: &str) -> Option<f64> {
+pub(crate) fn parse_le(s: &str) -> Option<f64> {
     match s.trim() {
         "+Inf" | "Inf" | "+inf" | "inf" => Some(f64::INFINITY),
         "-Inf" | "-inf" => Some(f64::NEG_INFINITY),

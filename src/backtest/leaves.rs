@@ -9,11 +9,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// A label set, sorted by name.
-pub type LabelSet = Vec<(String, String)>;
+pub(crate) type LabelSet = Vec<(String, String)>;
 pub type Labels = Arc<LabelSet>;
 
 /// Prometheus's instant-selector lookback (v3: `ts > t − 5m`).
-pub const LOOKBACK_MS: i64 = 300_000;
+pub(crate) const LOOKBACK_MS: i64 = 300_000;
 
 struct Acc {
     sum: Vec<f64>,
@@ -39,10 +39,10 @@ pub struct LeafOut {
 }
 
 /// How many label names a grouped leaf keeps for suggestions.
-pub const LABELS_KEPT: usize = 256;
+pub(crate) const LABELS_KEPT: usize = 256;
 
 /// How many missed bucket boundaries a leaf keeps for its warning.
-pub const MISSED_BUCKETS_KEPT: usize = 64;
+pub(crate) const MISSED_BUCKETS_KEPT: usize = 64;
 
 pub struct Leaves {
     pub specs: Vec<LeafSpec>,
@@ -79,7 +79,7 @@ impl Leaves {
 
     /// Notes the buckets of histograms a leaf's `le` matcher misses (see
     /// [`LeafOut::missed_buckets`]).
-    pub fn note_missed_buckets(&self, labels: &[(String, String)], into: &mut [BTreeSet<String>]) {
+    pub(crate) fn note_missed_buckets(&self, labels: &[(String, String)], into: &mut [BTreeSet<String>]) {
         for (spec, set) in self.specs.iter().zip(into.iter_mut()) {
             if let Some(le) = spec.sel.missed_bucket(labels) {
                 if set.len() < MISSED_BUCKETS_KEPT {

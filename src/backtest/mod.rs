@@ -194,7 +194,7 @@ fn dur_ms(s: &Option<String>) -> i64 {
 }
 
 /// Plans the compiled rules: steps in group order plus the raw leaves.
-pub fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Planner), String> {
+pub(crate) fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Planner), String> {
     let recorded: BTreeSet<String> = groups
         .iter()
         .flat_map(|g| g.rules.iter())
@@ -495,7 +495,7 @@ pub struct SelectorFinding {
 /// selectors matching nothing (by selector text), then absent grouping
 /// labels (by label and metric). The backtest reports them as warnings and
 /// `slo data inspect --slo` lists them.
-pub fn selector_problems(specs: &[plan::LeafSpec], outs: &[leaves::LeafOut]) -> Vec<Problem> {
+pub(crate) fn selector_problems(specs: &[plan::LeafSpec], outs: &[leaves::LeafOut]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut note = |code: &'static str, message: String, label: &str, help: &str| {
         problems.push(Problem { code, message, label: label.to_string(), help: help.to_string() });
@@ -581,7 +581,7 @@ pub fn problem_warnings(problems: &[Problem], sources: &mut SourceMap) -> Vec<Di
 /// Every selector the SLOs read, with how many series of the data it
 /// matches (over all of the data's time), and the problems of
 /// [`selector_problems`]: `slo data inspect --slo`.
-pub fn inspect_selectors(
+pub(crate) fn inspect_selectors(
     program: &ir::Program,
     src: &data::Source,
 ) -> Result<(Vec<SelectorFinding>, Vec<Problem>), Vec<data::DataError>> {

@@ -25,7 +25,7 @@ impl Sel {
     /// `le` matchers: a bucket of the histogram the selector reads, just
     /// not the one it asks for (a latency threshold that is not a bucket
     /// boundary).
-    pub fn missed_bucket<'l>(&self, labels: &'l [(String, String)]) -> Option<&'l str> {
+    pub(crate) fn missed_bucket<'l>(&self, labels: &'l [(String, String)]) -> Option<&'l str> {
         let le = labels.iter().find(|(k, _)| k == "le").map(|(_, v)| v.as_str())?;
         if !self.matchers.iter().any(|m| m.name == "le") {
             return None;
@@ -56,7 +56,7 @@ impl Sel {
 
     /// Label equalities every matching series has (for pushdown), with the
     /// metric name first when known.
-    pub fn equalities(&self) -> Vec<(String, String)> {
+    pub(crate) fn equalities(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         if let Some(n) = &self.name {
             out.push(("__name__".into(), n.clone()));
@@ -127,10 +127,10 @@ pub enum BinOp {
 }
 
 impl BinOp {
-    pub fn is_comparison(self) -> bool {
+    pub(crate) fn is_comparison(self) -> bool {
         matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Gt | BinOp::Lt | BinOp::Ge | BinOp::Le)
     }
-    pub fn is_set(self) -> bool {
+    pub(crate) fn is_set(self) -> bool {
         matches!(self, BinOp::And | BinOp::Or | BinOp::Unless)
     }
 }

@@ -9,9 +9,9 @@
 
 /// A step without output. A NaN payload no arithmetic produces, so a real
 /// NaN result (a NaN sample, 0/0) stays distinguishable from "no sample".
-pub const ABSENT: f64 = f64::from_bits(0x7ff8_0000_5105_ab5e);
+pub(crate) const ABSENT: f64 = f64::from_bits(0x7ff8_0000_5105_ab5e);
 
-pub fn is_absent(x: f64) -> bool {
+pub(crate) fn is_absent(x: f64) -> bool {
     x.to_bits() == ABSENT.to_bits()
 }
 
@@ -45,7 +45,7 @@ pub enum RangeFn {
 }
 
 impl RangeFn {
-    pub fn from_name(name: &str) -> Option<RangeFn> {
+    pub(crate) fn from_name(name: &str) -> Option<RangeFn> {
         Some(match name {
             "rate" => RangeFn::Rate,
             "increase" => RangeFn::Increase,
@@ -61,7 +61,7 @@ impl RangeFn {
 
     /// Prometheus drops the metric name from every range function's output
     /// except `last_over_time`'s.
-    pub fn keeps_name(self) -> bool {
+    pub(crate) fn keeps_name(self) -> bool {
         self == RangeFn::LastOverTime
     }
 }
@@ -70,7 +70,7 @@ impl RangeFn {
 /// counts of NaN, +Inf and −Inf, so any window's sum is as exact as
 /// Prometheus's compensated sum and a NaN poisons only the windows it is in.
 #[derive(Debug, Default, Clone)]
-pub struct Prefix {
+pub(crate) struct Prefix {
     hi: Vec<f64>,
     lo: Vec<f64>,
     nan: Vec<u32>,
@@ -111,7 +111,7 @@ impl Prefix {
         self.ninf.push(m);
     }
 
-    pub fn from_values(v: &[f64]) -> Prefix {
+    pub(crate) fn from_values(v: &[f64]) -> Prefix {
         let mut p = Prefix::new();
         for &x in v {
             p.push(x);
@@ -264,7 +264,7 @@ impl Samples {
 /// given the window's first and last samples, the sample count and the sum
 /// of values before each counter reset inside the window.
 #[allow(clippy::too_many_arguments)]
-pub fn extrapolated(
+pub(crate) fn extrapolated(
     first_t: i64,
     first_v: f64,
     last_t: i64,
@@ -308,7 +308,16 @@ pub fn extrapolated(
 /// `f` over the samples `[lo, hi)` of a slice (used for recorded series,
 /// whose windows are read at one step at a time).
 #[allow(clippy::too_many_arguments)]
-pub fn eval_slice(f: RangeFn, ts: &[i64], v: &[f64], prefix: &Prefix, lo: usize, hi: usize, t: i64, range: i64) -> f64 {
+pub(crate) fn eval_slice(
+    f: RangeFn,
+    ts: &[i64],
+    v: &[f64],
+    prefix: &Prefix,
+    lo: usize,
+    hi: usize,
+    t: i64,
+    range: i64,
+) -> f64 {
     Window { ts, v, lo, hi, prefix: Some(prefix), resets: None, extreme: None }.apply(f, t, range)
 }
 

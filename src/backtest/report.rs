@@ -12,7 +12,7 @@ use crate::units::{fmt_duration, fmt_pct};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub const SCHEMA: &str = "slo.backtest/v2";
+pub(crate) const SCHEMA: &str = "slo.backtest/v2";
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -425,11 +425,11 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
     }
 }
 
-pub fn pct(x: Option<f64>) -> String {
+pub(crate) fn pct(x: Option<f64>) -> String {
     x.map_or("–".into(), fmt_pct)
 }
 
-pub fn human_secs(s: f64) -> String {
+pub(crate) fn human_secs(s: f64) -> String {
     let ms = (s * 1000.0).round();
     if ms >= 60_000.0 {
         fmt_duration(((ms / 60_000.0).round() * 60_000.0) as u64)
@@ -463,10 +463,10 @@ fn secs(x: Option<f64>) -> String {
 // The rows of the report's tables, shared by the terminal and the HTML
 // report: each `*_HEAD` names the cells its `*_cells` function returns.
 
-pub const SUMMARY_HEAD: [&str; 8] =
+pub(crate) const SUMMARY_HEAD: [&str; 8] =
     ["SLO", "objective", "window", "SLI", "budget left", "lowest", "alerts fired", "verdict"];
 
-pub fn summary_cells(s: &SloReport, g: &GroupReport) -> Vec<String> {
+pub(crate) fn summary_cells(s: &SloReport, g: &GroupReport) -> Vec<String> {
     let fired: usize = s.alerts.iter().filter(|a| !a.labels.contains_key("policy")).map(|a| a.firing.len()).sum();
     vec![
         who(s, &g.labels),
@@ -480,7 +480,7 @@ pub fn summary_cells(s: &SloReport, g: &GroupReport) -> Vec<String> {
     ]
 }
 
-pub const QUALITY_HEAD: [&str; 12] = [
+pub(crate) const QUALITY_HEAD: [&str; 12] = [
     "policy / alert",
     "severity",
     "rate",
@@ -495,7 +495,7 @@ pub const QUALITY_HEAD: [&str; 12] = [
     "budget before",
 ];
 
-pub fn quality_cells(a: &analysis::AlertQuality) -> Vec<String> {
+pub(crate) fn quality_cells(a: &analysis::AlertQuality) -> Vec<String> {
     let q = &a.quality;
     let d = |f: fn(&analysis::Spread) -> f64| secs(q.detection_seconds.as_ref().map(f));
     vec![
@@ -514,7 +514,7 @@ pub fn quality_cells(a: &analysis::AlertQuality) -> Vec<String> {
     ]
 }
 
-pub const SWEEP_HEAD: [&str; 13] = [
+pub(crate) const SWEEP_HEAD: [&str; 13] = [
     "objective",
     "alerts",
     "SLI",
@@ -530,7 +530,7 @@ pub const SWEEP_HEAD: [&str; 13] = [
     "detect p50",
 ];
 
-pub fn sweep_cells(w: &analysis::SweepRow) -> Vec<String> {
+pub(crate) fn sweep_cells(w: &analysis::SweepRow) -> Vec<String> {
     vec![
         fmt_pct(w.objective),
         w.alerts.clone(),
@@ -548,10 +548,10 @@ pub fn sweep_cells(w: &analysis::SweepRow) -> Vec<String> {
     ]
 }
 
-pub const COMPLIANCE_HEAD: [&str; 8] =
+pub(crate) const COMPLIANCE_HEAD: [&str; 8] =
     ["period", "covered", "attainment", "verdict", "budget used", "incidents", "pages", "tickets"];
 
-pub fn compliance_cells(c: &analysis::CompliancePeriod) -> Vec<String> {
+pub(crate) fn compliance_cells(c: &analysis::CompliancePeriod) -> Vec<String> {
     vec![
         c.period.clone(),
         fmt_pct(c.coverage),

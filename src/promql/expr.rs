@@ -33,12 +33,12 @@ pub fn selector(s: &ir::Selector, extra: &[(&str, &str, String)]) -> String {
 }
 
 /// The same selector for another series of a histogram (`_bucket`, `_count`).
-pub fn with_suffix(s: &ir::Selector, suffix: &str) -> ir::Selector {
+pub(crate) fn with_suffix(s: &ir::Selector, suffix: &str) -> ir::Selector {
     ir::Selector { metric: s.metric.as_ref().map(|m| format!("{m}{suffix}")), matchers: s.matchers.clone() }
 }
 
 /// `sum by (route) (inner)`, or `sum(inner)` without grouping.
-pub fn agg(op: &str, by: &[String], inner: &str) -> String {
+pub(crate) fn agg(op: &str, by: &[String], inner: &str) -> String {
     if by.is_empty() {
         format!("{op}({inner})")
     } else {
@@ -47,7 +47,7 @@ pub fn agg(op: &str, by: &[String], inner: &str) -> String {
 }
 
 /// A PromQL duration (`5m`, `1h30m`, `28d`).
-pub fn dur(ms: u64) -> String {
+pub(crate) fn dur(ms: u64) -> String {
     crate::units::fmt_duration(ms)
 }
 
@@ -57,7 +57,7 @@ pub use crate::units::promql_number as num;
 /// number: `0.5` also matches `0.50`, `00.5` and `.5`; `1` matches `1.0`.
 /// Prometheus 3 normalises `le` to a float's canonical text at ingestion,
 /// but older data may hold the exporter's own spelling (docs/semantics.md §4).
-pub fn le_regex(v: f64) -> String {
+pub(crate) fn le_regex(v: f64) -> String {
     let text = format!("{v:?}"); // e.g. "0.5", "1.0", "2.5"
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
     let frac = frac.trim_end_matches('0');

@@ -70,7 +70,7 @@ fn reads(expr: &str, name: &str) -> bool {
     names(expr).any(|n| n == name)
 }
 
-pub fn topological(rules: Vec<Rule>) -> Vec<Rule> {
+pub(crate) fn topological(rules: Vec<Rule>) -> Vec<Rule> {
     let mut g = DiGraph::<usize, ()>::new();
     let nodes: Vec<_> = (0..rules.len()).map(|i| g.add_node(i)).collect();
     let mut producers: HashMap<&str, Vec<usize>> = HashMap::new();

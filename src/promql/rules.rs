@@ -49,7 +49,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest window read from raw series with `rate`; longer windows sum the
 /// per-interval increases.
-pub const RAW_MAX_MS: u64 = 6 * 3_600_000;
+pub(crate) const RAW_MAX_MS: u64 = 6 * 3_600_000;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Group {
@@ -109,11 +109,11 @@ fn ratio(ms: u64) -> Series {
 
 /// Most terms a k-of-n composite's error ratio is spelled out with; larger
 /// ones record the Poisson-binomial recurrence (see `Lower::k_of_n`).
-pub const K_OF_N_MAX_TERMS: u128 = 32;
+pub(crate) const K_OF_N_MAX_TERMS: u128 = 32;
 
 /// Terms of the spelled-out k-of-n sum: the subsets of fewer than `k` of
 /// `n` components, Σ_{m<k} C(n, m) (saturating).
-pub fn k_of_n_terms(n: usize, k: usize) -> u128 {
+pub(crate) fn k_of_n_terms(n: usize, k: usize) -> u128 {
     let mut c: u128 = 1;
     let mut total: u128 = 0;
     for m in 0..k.min(n + 1) {
@@ -125,10 +125,10 @@ pub fn k_of_n_terms(n: usize, k: usize) -> u128 {
 
 /// Per SLO (service, name), the windows it must record ratios for: its
 /// own, and those of composites that read it.
-pub type Needs = BTreeMap<(String, String), BTreeSet<u64>>;
+pub(crate) type Needs = BTreeMap<(String, String), BTreeSet<u64>>;
 
 /// Windows an SLO's own alerts, conditions and burn rates read.
-pub fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
+pub(crate) fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
     let mut w = BTreeSet::new();
     w.insert(current_window(slo));
     // A composite's period combines its components' ratios over its own
@@ -148,7 +148,7 @@ pub fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
 pub use crate::ir::{current_window, guard_window};
 
 /// Lowers one SLO to its rule group.
-pub struct SloRules<'a> {
+pub(crate) struct SloRules<'a> {
     pub slo: &'a ir::Slo,
     pub program: &'a ir::Program,
     pub opts: &'a Options,
@@ -201,7 +201,7 @@ impl SloRules<'_> {
     /// Length of the buckets the interval series count events in: one
     /// slice for slice-based SLOs, else five evaluation intervals (5m by
     /// default), so that even 1m scrapes put several samples in each.
-    pub fn bucket_ms(&self) -> u64 {
+    pub(crate) fn bucket_ms(&self) -> u64 {
         match (&self.slo.sli, &self.slo.budgeting) {
             (ir::Sli::Timeslices { slice_ms, .. }, _) => *slice_ms,
             (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms }) => *slice_ms,
@@ -829,7 +829,7 @@ pub fn unsupported(slo: &ir::Slo) -> Option<OutputError> {
 }
 
 /// Whether the evaluation interval can judge every slice of the SLO.
-pub fn slices_fit(slo: &ir::Slo, eval_interval_ms: u64) -> Option<OutputError> {
+pub(crate) fn slices_fit(slo: &ir::Slo, eval_interval_ms: u64) -> Option<OutputError> {
     let slice = match (&slo.sli, &slo.budgeting) {
         (ir::Sli::Timeslices { slice_ms, .. }, _) => *slice_ms,
         (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms }) => *slice_ms,
@@ -866,7 +866,7 @@ const TZ_UNTIL: i64 = 2_208_988_800; // 2040-01-01T00:00:00Z
 
 /// `at` (a PromQL scalar of UTC seconds) shifted by the zone's UTC offset
 /// at that instant: the offset in 2020 plus a step at every transition.
-pub fn local_seconds(tz: &str, at: &str) -> String {
+pub(crate) fn local_seconds(tz: &str, at: &str) -> String {
     let Ok(zone) = jiff::tz::TimeZone::get(tz) else { return at.to_string() };
     let from = jiff::Timestamp::from_second(TZ_FROM).expect("valid instant");
     let mut offset = zone.to_offset(from).seconds() as i64;

@@ -42,7 +42,7 @@ const WORDS: [&str; 9] = ["y", "n", "yes", "no", "true", "false", "on", "off", "
 
 /// Whether `s` may be written as a plain scalar: see the module docs for
 /// why this is safe in every YAML 1.1 and 1.2 reader.
-pub fn plain_ok(s: &str) -> bool {
+pub(crate) fn plain_ok(s: &str) -> bool {
     let b = s.as_bytes();
     if !b.first().is_some_and(u8::is_ascii_alphabetic) || b.last() == Some(&b' ') {
         return false;
@@ -106,7 +106,7 @@ pub fn entry(out: &mut String, indent: &str, key: &str, value: &str) {
 const MAX_IMPLICIT_KEY: usize = 1000;
 
 /// `key:` and a string-to-string mapping below it.
-pub fn mapping(out: &mut String, indent: &str, key: &str, m: &BTreeMap<String, String>) {
+pub(crate) fn mapping(out: &mut String, indent: &str, key: &str, m: &BTreeMap<String, String>) {
     out.push_str(indent);
     out.push_str(key);
     if m.is_empty() {
