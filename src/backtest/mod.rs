@@ -13,18 +13,20 @@
 //!    firing state ([`eval`], [`alert`]).
 //! 5. The report reads the recorded series ([`report`]); `--timeline`
 //!    writes them all back to Parquet ([`timeline`]).
+//!
+//! Steps 2–4 and the timeline are the replay engine, in [`replay`]: it
+//! knows nothing of reports. The analysis ([`analysis`]: incidents, alert
+//! quality, sweeps, compliance, computed once) and their renderings
+//! ([`report`]: table and JSON, [`html`]) read what the replay recorded.
 
-pub(crate) mod agg;
-pub mod alert;
 pub mod analysis;
-pub mod data;
-pub mod eval;
 pub mod html;
-pub mod leaves;
-pub mod plan;
-pub mod range;
+pub mod replay;
 pub mod report;
-pub mod timeline;
+
+// The replay engine's modules, under the names the rest of the crate (and
+// the tests) use.
+pub use replay::{alert, data, eval, leaves, plan, range, timeline};
 
 use crate::diag::Diagnostic;
 use crate::ir;

@@ -1,7 +1,7 @@
 //! The alert state machine — pending, firing after `for`, held by
 //! `keep_firing_for` — following Prometheus's `rules/alerting.go`. The rule
 //! engine ([`super::eval`]) steps every instance an alerting rule returns
-//! through [`Instance`]; the what-if sweep ([`super::analysis::fire`])
+//! through [`Instance`]; the what-if sweep ([`crate::backtest::analysis::fire`])
 //! replays a variant's alert through the same transitions.
 
 use super::eval::Sample;

@@ -3,7 +3,7 @@
 //! valid `--data` for another run, and comparable sample by sample with
 //! what Prometheus would have stored.
 
-use super::Backtest;
+use crate::backtest::Backtest;
 use crate::layout::writer::LongWriter;
 use std::collections::BTreeSet;
 use std::path::Path;
