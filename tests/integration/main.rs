@@ -19,5 +19,6 @@ mod harm_out;
 mod harm_read;
 mod harm_res;
 mod interop;
+mod layering;
 mod regex;
 mod stdlib;
