@@ -93,6 +93,13 @@ impl fmt::Display for Duration {
     }
 }
 
+/// Serialized as written (`5m`), as rule files and JSON carry durations.
+impl serde::Serialize for Duration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
 impl FromStr for Duration {
     type Err = DurationError;
     fn from_str(s: &str) -> Result<Duration, DurationError> {

@@ -191,10 +191,6 @@ fn collect_ranges(n: &Node, out: &mut HashSet<String>) {
     }
 }
 
-fn dur_ms(s: &Option<String>) -> i64 {
-    s.as_deref().and_then(crate::units::parse_duration).map_or(0, |ms| ms as i64)
-}
-
 /// Plans the compiled rules: steps in group order plus the raw leaves.
 pub(crate) fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Planner), String> {
     let recorded: BTreeSet<String> = groups
@@ -224,8 +220,8 @@ pub(crate) fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Plann
                         name: a.alert.clone(),
                         labels: a.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                         node,
-                        for_ms: dur_ms(&a.for_),
-                        keep_ms: dur_ms(&a.keep_firing_for),
+                        for_ms: a.for_.map_or(0, |d| d.ms() as i64),
+                        keep_ms: a.keep_firing_for.map_or(0, |d| d.ms() as i64),
                         state: Default::default(),
                     },
                 },

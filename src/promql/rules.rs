@@ -44,6 +44,7 @@ use super::model::{Events, Series};
 use super::{Options, OutputError};
 use crate::ir::{self, AlertCondition, SloQuantity};
 use crate::syntax::strings::quote;
+use crate::units::Duration;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -89,9 +90,9 @@ pub struct AlertRule {
     pub alert: String,
     pub expr: String,
     #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
-    pub for_: Option<String>,
+    pub for_: Option<Duration>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub keep_firing_for: Option<String>,
+    pub keep_firing_for: Option<Duration>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
 }
@@ -751,8 +752,8 @@ impl SloRules<'_> {
         Ok(Rule::Alert(AlertRule {
             alert: a.name.clone(),
             expr,
-            for_: (a.for_ms > 0).then(|| dur(a.for_ms)),
-            keep_firing_for: (a.keep_firing_for_ms > 0).then(|| dur(a.keep_firing_for_ms)),
+            for_: (a.for_ms > 0).then_some(Duration(a.for_ms)),
+            keep_firing_for: (a.keep_firing_for_ms > 0).then_some(Duration(a.keep_firing_for_ms)),
             labels: self.alert_labels(&a.severity, &a.labels),
             annotations: self.annotations(&a.annotations, summary, description),
         }))

@@ -179,10 +179,10 @@ pub fn groups(out: &mut String, indent: &str, groups: &[Group]) {
                     out.push('\n');
                     entry(out, &field, "expr", &a.expr);
                     if let Some(f) = &a.for_ {
-                        entry(out, &field, "for", f);
+                        entry(out, &field, "for", &f.to_string());
                     }
                     if let Some(k) = &a.keep_firing_for {
-                        entry(out, &field, "keep_firing_for", k);
+                        entry(out, &field, "keep_firing_for", &k.to_string());
                     }
                     mapping(out, &field, "labels", &a.labels);
                     mapping(out, &field, "annotations", &a.annotations);
