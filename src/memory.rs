@@ -19,6 +19,7 @@
 //! "Memory" section gives the figures measured by
 //! `memory_limit_bounds_the_whole_process`.
 
+use crate::units::ByteSize;
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
@@ -198,8 +199,8 @@ pub fn default_limit() -> usize {
     }
 }
 
-/// Sets the limit for the rest of the process (once; later calls only lower
-/// it) and starts the watcher that stops the run when it is reached.
+/// Sets the limit for the rest of the process and starts (once) the
+/// watcher that stops the run when it is reached.
 pub fn set_limit(limit: usize, flag: &str) {
     *FLAG.lock().unwrap_or_else(|e| e.into_inner()) = flag.to_string();
     HARD.store(limit.saturating_add(slack(limit)), Relaxed);
@@ -211,9 +212,7 @@ pub fn set_limit(limit: usize, flag: &str) {
                 std::thread::park();
                 if TRIPPED.load(Relaxed) {
                     crate::output::exit_cleanly(|| {
-                        let (msg, help) = message(in_use());
-                        eprintln!("{msg}");
-                        eprintln!("{help}");
+                        eprintln!("{}", message(in_use()));
                         2
                     });
                 }
@@ -229,25 +228,18 @@ pub fn set_limit(limit: usize, flag: &str) {
 
 static FLAG: Mutex<String> = Mutex::new(String::new());
 
-fn message(now: usize) -> (String, String) {
+/// The error and its help, two lines.
+fn message(now: usize) -> String {
     let phase = *PHASE.lock().unwrap_or_else(|e| e.into_inner());
     let flag = FLAG.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let limit = LIMIT.load(Relaxed);
-    (
-        format!(
-            "error[slo::memory::limit]: the run needs more memory than --memory-limit {flag} ({}) while {phase} (it held {})",
-            mib(limit),
-            mib(now)
-        ),
-        format!("  help: {HELP}"),
+    let limit = ByteSize(LIMIT.load(Relaxed));
+    let now = ByteSize(now);
+    format!(
+        "error[slo::memory::limit]: the run needs more memory than --memory-limit {flag} ({limit}) while {phase} (it held {now})\n  help: {HELP}"
     )
 }
 
 const HELP: &str = "raise --memory-limit; the query engine spills to disk within half of it, but slo's own state (per series, and in a backtest per rule and evaluation step) does not: fewer series, a shorter time range or a longer --step need less";
-
-fn mib(b: usize) -> String {
-    format!("{:.1} MiB", b as f64 / (1 << 20) as f64)
-}
 
 /// Writes the message without allocating and ends the process at once.
 #[cold]

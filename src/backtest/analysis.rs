@@ -14,9 +14,10 @@
 use super::alert::Instance;
 use super::eval::RecSeries;
 use super::range::Grid;
-use super::{fmt_ts, Backtest};
+use super::Backtest;
 use crate::ir;
 use crate::promql::model::{Events, Series};
+use crate::units::fmt_ts;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -175,7 +176,7 @@ pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident
     for (i, r) in rows.into_iter().enumerate() {
         let n = i + 1;
         let (start, end) = (r.start.text(), r.end.text());
-        let (Some(start_ms), Some(end_ms)) = (super::parse_time(&start), super::parse_time(&end)) else {
+        let (Some(start_ms), Some(end_ms)) = (crate::units::parse_time(&start), crate::units::parse_time(&end)) else {
             errors.push(format!("incident {n}: start and end must be RFC 3339 or unix seconds"));
             continue;
         };

@@ -240,7 +240,7 @@ fn band_chart(title: &str, x: (f64, f64), rows: &[BandRow]) -> String {
 }
 
 fn parse_ts(s: &str) -> Option<f64> {
-    super::parse_time(s).map(|t| t as f64)
+    crate::units::parse_time(s).map(|t| t as f64)
 }
 
 fn charts_for(

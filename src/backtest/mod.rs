@@ -33,6 +33,7 @@ use crate::ir;
 use crate::layout::reader::guarded;
 use crate::promql::rules::{Group, Rule};
 use crate::source::{Origin, Source, SourceMap, Span};
+use crate::units::fmt_ts;
 use alert::AlertHistory;
 use eval::{Step, Store};
 use leaves::Leaves;
@@ -171,8 +172,6 @@ pub fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Fai
     }
     Failure { diagnostics, sources, exit }
 }
-
-pub use crate::units::{fmt_ts, parse_size, parse_time};
 
 fn collect_ranges(n: &Node, out: &mut HashSet<String>) {
     match n {
@@ -314,9 +313,9 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         .max()
         .unwrap_or(0);
     let src = data::Source { paths: opts.data.clone(), memory_limit: opts.memory_limit };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match crate::layout::reader::runtime() {
         Ok(rt) => rt,
-        Err(e) => return Err(Failure::usage(sources, "slo::backtest::runtime", e.to_string(), "")),
+        Err(e) => return Err(Failure::usage(sources, "slo::backtest::runtime", e.message(), "")),
     };
     let t0 = std::time::Instant::now();
     crate::memory::phase("reading the data");
@@ -582,20 +581,16 @@ pub fn problem_warnings(problems: &[Problem], sources: &mut SourceMap) -> Vec<Di
 pub(crate) fn inspect_selectors(
     program: &ir::Program,
     src: &data::Source,
+    rt: &tokio::runtime::Runtime,
 ) -> Result<(Vec<SelectorFinding>, Vec<Problem>), Vec<data::DataError>> {
     let engine = |message: String| vec![data::DataError::Engine { message }];
     let popts = crate::promql::Options::default();
     let groups = crate::promql::groups(program, &popts).map_err(|e| engine(e.diagnostic().message))?;
     let (_, planner) = plan_groups(&groups).map_err(engine)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| engine(e.to_string()))?;
     // One step: what is wanted is which series match, not their values.
     let mut lv = Leaves::new(planner.leaves.clone(), Grid { from: data::MAX_MS, step: 1, len: 1 });
     let bar = indicatif::ProgressBar::hidden();
-    guarded(&src.paths, || data::scan(src, &mut lv, data::MIN_MS, data::MAX_MS, &rt, &bar))?;
+    guarded(&src.paths, || data::scan(src, &mut lv, data::MIN_MS, data::MAX_MS, rt, &bar))?;
     let outs = lv.finish();
     let mut found: BTreeMap<String, u64> = BTreeMap::new();
     for (spec, out) in planner.leaves.iter().zip(&outs) {

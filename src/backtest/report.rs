@@ -5,9 +5,10 @@
 
 use super::analysis::{self, label, period_start};
 use super::eval::RecSeries;
-use super::{fmt_ts, Backtest};
+use super::Backtest;
 use crate::ir;
 use crate::promql::model::{Events, Series};
+use crate::units::fmt_ts;
 use crate::units::{fmt_duration, fmt_pct};
 use serde::Serialize;
 use std::collections::BTreeMap;

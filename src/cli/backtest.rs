@@ -107,7 +107,7 @@ pub fn run(
 ) -> Result<u8, IoError> {
     let time = |flag: &str, v: Option<String>| -> Result<Option<i64>, IoError> {
         v.map(|v| {
-            slo::backtest::parse_time(&v).ok_or_else(|| {
+            slo::units::parse_time(&v).ok_or_else(|| {
                 IoError::new(format!("{flag}: `{v}` is neither RFC 3339 (2026-01-31T00:00:00Z) nor unix seconds"))
             })
         })

@@ -100,7 +100,7 @@ pub fn run(command: Command) -> Result<u8, IoError> {
             slo::memory::phase("importing the data");
             let default_time_ms = match default_time {
                 None => None,
-                Some(t) => Some(slo::backtest::parse_time(&t).ok_or_else(|| {
+                Some(t) => Some(slo::units::parse_time(&t).ok_or_else(|| {
                     IoError::new(format!("--default-time: `{t}` is neither RFC 3339 nor unix seconds"))
                 })?),
             };
@@ -117,7 +117,7 @@ pub fn run(command: Command) -> Result<u8, IoError> {
                 Ok(s) => {
                     eprint!("{}", metrics::render(&s.warnings));
                     let range = match (s.first_ms, s.last_ms) {
-                        (Some(a), Some(b)) => format!(" from {} to {}", metrics::fmt_ms(a), metrics::fmt_ms(b)),
+                        (Some(a), Some(b)) => format!(" from {} to {}", slo::units::fmt_ts(a), slo::units::fmt_ts(b)),
                         _ => String::new(),
                     };
                     let formats: Vec<String> = s.files.iter().map(|(f, k)| format!("{f} ({})", k.name())).collect();

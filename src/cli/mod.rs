@@ -50,7 +50,7 @@ pub fn memory_limit_flag(flag: &str) -> Result<usize, IoError> {
     let limit = if flag.trim().eq_ignore_ascii_case("auto") {
         slo::memory::default_limit()
     } else {
-        match slo::backtest::parse_size(flag) {
+        match slo::units::parse_size(flag) {
             Some(n) if n >= 16 << 20 => n,
             _ => {
                 return Err(IoError::new(format!(

@@ -63,7 +63,7 @@ pub fn run(
     let Some(resolution_ms) = slo::units::parse_duration(&resolution).filter(|ms| *ms >= 1000) else {
         return Err(IoError::new(format!("--resolution: `{resolution}` is not a duration of 1s or more")));
     };
-    let Some(start_ms) = slo::backtest::parse_time(&start) else {
+    let Some(start_ms) = slo::units::parse_time(&start) else {
         return Err(IoError::new(format!("--start: `{start}` is neither RFC 3339 nor unix seconds")));
     };
     if !(days > 0.0 && days <= 3660.0) {

@@ -517,6 +517,26 @@ pub(crate) fn session(src: &Source, partitions: usize) -> Result<SessionContext,
     Ok(SessionContext::new_with_config_rt(config, runtime))
 }
 
+/// The runtime every reader of the layout drives DataFusion on: two
+/// workers (the machine's cores; the scan's own workers run beside it).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, DataError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| DataError::Engine { message: e.to_string() })
+}
+
+impl DataError {
+    /// The message alone (for callers that give it their own code).
+    pub(crate) fn message(&self) -> String {
+        match self {
+            DataError::Engine { message } => message.clone(),
+            other => format!("{other:?}"),
+        }
+    }
+}
+
 /// Runs `f`, turning a panic inside a reader library (a corrupt file can
 /// trip an assertion deep in a decoder) into an error, without printing it.
 pub(crate) fn guarded<T>(what: &[PathBuf], f: impl FnOnce() -> Result<T, Vec<DataError>>) -> Result<T, Vec<DataError>> {

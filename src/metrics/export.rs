@@ -157,11 +157,7 @@ pub enum Failure {
 /// Writes the data as OpenMetrics to `out` (atomically, 0644).
 pub fn run(src: &Source, out: &Path) -> Result<Written, Failure> {
     crate::memory::phase("exporting the data");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Data(vec![DataError::Engine { message: e.to_string() }]))?;
+    let rt = crate::layout::reader::runtime().map_err(|e| Failure::Data(vec![e]))?;
     let werr = |e: std::io::Error| Failure::Write(format!("cannot write {}: {e}", out.display()));
     let tmp = crate::output::TempFile::beside(out).map_err(werr)?;
     let file = tmp.reopen().map_err(werr)?;

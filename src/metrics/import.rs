@@ -515,7 +515,7 @@ fn finish(store: Store, files: &[String], problems: &mut Problems) -> Finished {
                         format!(
                             "{} has two values at {}: {} ({}) and {} here",
                             super::series_text(key),
-                            super::fmt_ms(x.ts),
+                            crate::units::fmt_ts(x.ts),
                             value_text(prev.bits),
                             location(files, prev.at),
                             value_text(x.bits)

@@ -133,8 +133,8 @@ fn summarise((key, ts, v, stale): Series) -> One {
                 gap_count += 1;
                 gaps.push(Gap {
                     series: series.clone(),
-                    from: super::fmt_ms(w[0].0),
-                    to: super::fmt_ms(w[1].0),
+                    from: crate::units::fmt_ts(w[0].0),
+                    to: crate::units::fmt_ts(w[1].0),
                     from_ms: w[0].0,
                     to_ms: w[1].0,
                     duration_ms: d,
@@ -241,8 +241,8 @@ impl Tally {
         r.resolution.min_ms = resolutions.iter().min().copied();
         r.resolution.max_ms = resolutions.iter().max().copied();
         r.resolution.median_ms = lower_median(&mut resolutions);
-        r.first = r.first_ms.map(super::fmt_ms);
-        r.last = r.last_ms.map(super::fmt_ms);
+        r.first = r.first_ms.map(crate::units::fmt_ts);
+        r.last = r.last_ms.map(crate::units::fmt_ts);
         r.metrics = metrics
             .into_values()
             .map(|(mut m, mut res)| {
@@ -267,17 +267,13 @@ impl SeriesSink for Tally {
 /// selectors of its SLOs find in the data.
 pub fn run(src: &Source, program: Option<&crate::ir::Program>) -> Result<Report, Vec<DataError>> {
     crate::memory::phase("reading the data");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+    let rt = crate::layout::reader::runtime().map_err(|e| vec![e])?;
     let mut sink = Tally::new(src.paths.iter().map(|p| p.display().to_string()).collect());
     crate::layout::reader::guarded(&src.paths, || each_series(src, &rt, &mut sink))?;
     let mut report = sink.report();
     if let Some(program) = program {
         crate::memory::phase("matching the SLOs' selectors");
-        let (selectors, problems) = crate::backtest::inspect_selectors(program, src)?;
+        let (selectors, problems) = crate::backtest::inspect_selectors(program, src, &rt)?;
         report.selectors = Some(selectors);
         report.problems = Some(problems);
     }
@@ -291,7 +287,7 @@ fn sort_gaps(g: &mut [Gap]) {
 }
 
 fn opt_dur(ms: Option<i64>) -> String {
-    ms.map_or("-".into(), super::fmt_duration)
+    ms.map_or("-".into(), crate::units::fmt_span)
 }
 
 /// The report as plain text.
@@ -308,9 +304,9 @@ pub fn table(r: &Report) -> String {
     match (r.first_ms, r.last_ms) {
         (Some(f), Some(l)) => out.push_str(&format!(
             "range: {} .. {} ({})\n",
-            super::fmt_ms(f),
-            super::fmt_ms(l),
-            super::fmt_duration(l - f)
+            crate::units::fmt_ts(f),
+            crate::units::fmt_ts(l),
+            crate::units::fmt_span(l - f)
         )),
         _ => out.push_str("range: no samples\n"),
     }
@@ -335,7 +331,7 @@ pub fn table(r: &Report) -> String {
             g.series,
             g.from,
             g.to,
-            super::fmt_duration(g.duration_ms),
+            crate::units::fmt_span(g.duration_ms),
             if g.after_stale_marker { ", after a staleness marker" } else { "" }
         ));
     }

@@ -217,8 +217,8 @@ impl Cx<'_> {
                     wv.span,
                     format!(
                         "the short window {} is not shorter than the long window {}",
-                        eval::fmt_duration(short),
-                        eval::fmt_duration(long)
+                        crate::units::fmt_duration(short),
+                        crate::units::fmt_duration(long)
                     ),
                     "short window must be shorter",
                 )
@@ -230,7 +230,7 @@ impl Cx<'_> {
             self.diags.push(error::out_of_range(
                 "slo::window::too_short",
                 short_v.span,
-                format!("an alert window of {} is too short to compute a rate", eval::fmt_duration(short)),
+                format!("an alert window of {} is too short to compute a rate", crate::units::fmt_duration(short)),
                 "shorter than 1m",
                 "use 1m or more so each window holds several scrapes",
             ));
@@ -238,7 +238,7 @@ impl Cx<'_> {
         }
         if long > slo.window_ms {
             self.diags.push(
-                Diagnostic::error("slo::window::alert_exceeds_slo", long_v.span, format!("the alert window {} is longer than the SLO window {}", eval::fmt_duration(long), eval::fmt_duration(slo.window_ms)), "longer than the SLO window")
+                Diagnostic::error("slo::window::alert_exceeds_slo", long_v.span, format!("the alert window {} is longer than the SLO window {}", crate::units::fmt_duration(long), crate::units::fmt_duration(slo.window_ms)), "longer than the SLO window")
                     .with_related(slo.span, "SLO defined here")
                     .with_help("an alert cannot look further back than the budget it protects; use a shorter window or a preset for this SLO window"),
             );
@@ -277,8 +277,8 @@ impl Cx<'_> {
                     format!(
                         "tier `{}` can never fire: burn rate {} needs an error ratio of {}",
                         r.name.name,
-                        eval::fmt_factor(factor),
-                        eval::fmt_pct(factor * budget)
+                        crate::units::fmt_factor(factor),
+                        crate::units::fmt_pct(factor * budget)
                     ),
                     "unreachable threshold",
                 )
@@ -286,18 +286,18 @@ impl Cx<'_> {
                     slo.span,
                     format!(
                         "objective {} allows at most {}",
-                        eval::fmt_pct(slo.objective),
-                        eval::fmt_factor(1.0 / budget)
+                        crate::units::fmt_pct(slo.objective),
+                        crate::units::fmt_factor(1.0 / budget)
                     ),
                 )
                 .with_help(format!(
                     "even 100% errors burn at only {}; lower the factor below that",
-                    eval::fmt_factor(1.0 / budget)
+                    crate::units::fmt_factor(1.0 / budget)
                 )),
             );
         } else if share >= 1.0 {
             self.diags.push(
-                Diagnostic::warning("slo::lint::tier_after_budget", bv.span, format!("tier `{}` fires only after {} of the budget is spent", r.name.name, eval::fmt_pct(share)), "the budget is gone before this fires")
+                Diagnostic::warning("slo::lint::tier_after_budget", bv.span, format!("tier `{}` fires only after {} of the budget is spent", r.name.name, crate::units::fmt_pct(share)), "the budget is gone before this fires")
                     .with_help("at this factor the long window spends the whole budget before the alert can fire; lower the factor or shorten the long window"),
             );
         }
@@ -389,7 +389,7 @@ impl Cx<'_> {
                     self.diags.push(error::out_of_range(
                         "slo::window::too_short",
                         c.args[0].value.span,
-                        format!("a window of {} is too short to compute a rate", eval::fmt_duration(ms)),
+                        format!("a window of {} is too short to compute a rate", crate::units::fmt_duration(ms)),
                         "shorter than 1m",
                         "use 1m or more",
                     ));
@@ -402,8 +402,8 @@ impl Cx<'_> {
                             c.args[0].value.span,
                             format!(
                                 "the window {} is longer than the SLO window {}",
-                                eval::fmt_duration(ms),
-                                eval::fmt_duration(slo.window_ms)
+                                crate::units::fmt_duration(ms),
+                                crate::units::fmt_duration(slo.window_ms)
                             ),
                             "longer than the SLO window",
                         )

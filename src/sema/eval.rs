@@ -7,6 +7,7 @@ use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir;
 use crate::source::Span;
 use crate::syntax::ast::{self, ValueKind};
+use crate::units::{fmt_pct, percent_parts, PERCENT_PRECISION};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,12 +157,6 @@ pub fn duration_ms(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<u64> {
         }
     }
 }
-
-pub use crate::units::{fmt_duration, fmt_factor, fmt_pct, parse_duration};
-
-pub use crate::units::{percent_parts, share_parts, PercentParts};
-
-pub use crate::units::PERCENT_PRECISION;
 
 pub(crate) fn rate_per_sec(lit: &ast::Lit, diags: &mut Diagnostics) -> Option<f64> {
     let (n, unit) = lit.text.split_once('/')?;
@@ -638,6 +633,7 @@ fn regex_error_span(st: &ast::StrLit, e: &crate::goregex::Error) -> Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::units::share_parts;
     use std::cmp::Ordering::*;
 
     #[test]

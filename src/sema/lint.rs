@@ -1,9 +1,9 @@
 //! Warnings: definitions that are legal but surely a mistake. They never
 //! fail `slo check` unless `--deny-warnings` is given.
 
-use super::eval::fmt_pct;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir;
+use crate::units::fmt_pct;
 
 pub fn program(p: &ir::Program, diags: &mut Diagnostics) {
     for s in &p.services {

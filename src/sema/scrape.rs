@@ -12,7 +12,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir;
-use crate::sema::eval::fmt_duration;
+use crate::units::fmt_duration;
 
 /// Whether a slice condition reads a range function that needs two samples.
 fn needs_two(q: &ir::SliceQuantity) -> bool {

@@ -443,7 +443,7 @@ fn promtool_answers(bin: &Path, name: &str, all: &[Series], dir: &Path) -> Answe
         if let Some(rest) = l.strip_prefix("expr:") {
             let tpos = rest.rfind("time: ").expect("time");
             let tt = rest[tpos + 6..].trim_end_matches(',');
-            let secs = slo::sema::eval::parse_duration(tt).map(|ms| ms as i64 / 1000).unwrap_or(0);
+            let secs = slo::units::parse_duration(tt).map(|ms| ms as i64 / 1000).unwrap_or(0);
             cur = Some(secs);
         } else if let Some(rest) = l.strip_prefix("got:") {
             let t = cur.expect("got before expr");

@@ -195,7 +195,7 @@ fn promtool_firing(bin: &Path, dir: &Path) -> Firing {
         let l = line.trim();
         if let Some(rest) = l.strip_prefix("expr:") {
             let tt = rest[rest.rfind("time: ").expect("time") + 6..].trim_end_matches(',');
-            cur = Some(slo::sema::eval::parse_duration(tt).map_or(0, |ms| ms as i64 / 1000));
+            cur = Some(slo::units::parse_duration(tt).map_or(0, |ms| ms as i64 / 1000));
         } else if let Some(rest) = l.strip_prefix("got:") {
             let set = firing.entry(cur.expect("got after expr")).or_default();
             for labels in parse_got(rest.trim()).keys() {

@@ -8,7 +8,7 @@ use super::{Cx, Fields, SloCtx, MAX_WINDOW_MS, SERVICE_FIELDS};
 use crate::diag::Diagnostic;
 use crate::ir;
 use crate::sema::error;
-use crate::sema::eval::{self, Env, Inst, Ty, Val};
+use crate::sema::eval::{Env, Inst, Ty, Val};
 use crate::sema::scope::{self, DeclKind, DeclRef};
 use crate::source::Span;
 use crate::syntax::ast;
@@ -155,7 +155,7 @@ impl Cx<'_> {
                 Some((v, Val::Dur(ms))) => self.diags.push(error::out_of_range(
                     "slo::scrape::range",
                     v.span,
-                    format!("a scrape interval of {} is outside 1s..1h", eval::fmt_duration(ms)),
+                    format!("a scrape interval of {} is outside 1s..1h", crate::units::fmt_duration(ms)),
                     "out of range",
                     "Prometheus scrapes every 1s to 1h; write the interval its scrape config uses (e.g. 15s, 30s, 1m)",
                 )),

@@ -34,7 +34,7 @@ impl Cx<'_> {
                     target.span,
                     format!(
                         "objective {} leaves {}",
-                        eval::fmt_pct(x),
+                        crate::units::fmt_pct(x),
                         if x >= 1.0 { "no error budget" } else { "no room for success" }
                     ),
                     "must be strictly between 0% and 100%",
@@ -59,7 +59,7 @@ impl Cx<'_> {
                     self.diags.push(error::out_of_range(
                         "slo::window::range",
                         v.span,
-                        format!("an SLO window of {} is out of range", eval::fmt_duration(ms)),
+                        format!("an SLO window of {} is out of range", crate::units::fmt_duration(ms)),
                         "must be between 5m and 1y",
                         "SLO windows run from 5m to 1y; 28d or 30d are common",
                     ));
@@ -124,7 +124,7 @@ impl Cx<'_> {
             self.diags.push(error::out_of_range(
                 "slo::timeslice::too_short",
                 v.span,
-                format!("a timeslice of {} is shorter than 1m", eval::fmt_duration(ms)),
+                format!("a timeslice of {} is shorter than 1m", crate::units::fmt_duration(ms)),
                 "too short",
                 "a slice needs several scrapes to judge; use 1m or more",
             ));
@@ -137,8 +137,8 @@ impl Cx<'_> {
                     v.span,
                     format!(
                         "{} slices do not divide the {} window evenly",
-                        eval::fmt_duration(ms),
-                        eval::fmt_duration(w)
+                        crate::units::fmt_duration(ms),
+                        crate::units::fmt_duration(w)
                     ),
                     "does not divide the window",
                     "pick a slice length that divides the SLO window (1m, 5m, 10m, 1h…)",
