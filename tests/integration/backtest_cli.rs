@@ -174,33 +174,12 @@ fn labelled_counters(path: &Path, job: &str, label: &str, series: &[(&str, &str,
             v.push(i as f64 * per_minute);
         }
     }
-    let n = ts.len();
-    write(
-        path,
-        vec![
-            ("timestamp", Arc::new(Int64Array::from(ts))),
-            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
-            ("code", Arc::new(StringArray::from(code))),
-            ("job", Arc::new(StringArray::from(vec![job; n]))),
-            (label, Arc::new(StringArray::from(value_of_label))),
-            ("value", Arc::new(Float64Array::from(v))),
-        ],
-    );
+    write_requests(path, job, ts, code, vec![(label, value_of_label)], v);
 }
 
 fn dataset(path: &Path, shuffle: bool) {
     let (ts, code, v) = rows(600, shuffle);
-    let n = ts.len();
-    write(
-        path,
-        vec![
-            ("timestamp", Arc::new(Int64Array::from(ts))),
-            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
-            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
-            ("code", Arc::new(StringArray::from(code))),
-            ("value", Arc::new(Float64Array::from(v))),
-        ],
-    );
+    write_requests::<&str>(path, "api", ts, code, vec![], v);
 }
 
 #[test]
@@ -438,7 +417,7 @@ fn unsorted_data_under_a_small_memory_limit_spills_and_agrees() {
         }
     }
     let n = ts.len();
-    write_requests(&path, ts, insts, codes, vals);
+    write_requests(&path, "api", ts, codes, vec![("instance", insts)], vals);
     let p = path.to_str().unwrap();
     let roomy = json(&["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet"]);
     let tight =
@@ -872,7 +851,7 @@ fn memory_limit_bounds_the_whole_process() {
             vals.push((t * 60 + (i % 7) as i64) as f64);
         }
     }
-    write_requests(&many, ts, insts, codes, vals);
+    write_requests(&many, "api", ts, codes, vec![("instance", insts)], vals);
     let tiny = d.path().join("tiny.parquet");
     write(
         &tiny,
@@ -928,18 +907,25 @@ fn memory_limit_bounds_the_whole_process() {
     assert!(!back.exists(), "a stopped import leaves no output");
 }
 
-/// `http_requests_total{job="api", instance, code}` samples as one Parquet file.
-fn write_requests(path: &Path, ts: Vec<i64>, insts: Vec<String>, codes: Vec<&str>, vals: Vec<f64>) {
+/// `http_requests_total{job, code, <extra labels>}` samples as one Parquet file.
+fn write_requests<L: AsRef<str>>(
+    path: &Path,
+    job: &str,
+    ts: Vec<i64>,
+    codes: Vec<&str>,
+    extra: Vec<(&str, Vec<L>)>,
+    vals: Vec<f64>,
+) {
     let n = ts.len();
-    write(
-        path,
-        vec![
-            ("timestamp", Arc::new(Int64Array::from(ts))),
-            ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
-            ("job", Arc::new(StringArray::from(vec!["api"; n]))),
-            ("instance", Arc::new(StringArray::from(insts))),
-            ("code", Arc::new(StringArray::from(codes))),
-            ("value", Arc::new(Float64Array::from(vals))),
-        ],
-    );
+    let mut cols: Vec<(&str, datafusion::arrow::array::ArrayRef)> = vec![
+        ("timestamp", Arc::new(Int64Array::from(ts))),
+        ("__name__", Arc::new(StringArray::from(vec!["http_requests_total"; n]))),
+        ("job", Arc::new(StringArray::from(vec![job; n]))),
+        ("code", Arc::new(StringArray::from(codes))),
+    ];
+    for (name, values) in extra {
+        cols.push((name, Arc::new(StringArray::from_iter_values(values.iter().map(|v| v.as_ref())))));
+    }
+    cols.push(("value", Arc::new(Float64Array::from(vals))));
+    write(path, cols);
 }
