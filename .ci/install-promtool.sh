@@ -5,6 +5,8 @@
 #   <repo>/.tools/promtool3/usr/bin/promtool   3.5.x, from Debian sid's `promtool` package (downloaded
 #                                              and unpacked with `dpkg -x`; the system's apt sources,
 #                                              lists and dpkg database are left alone)
+#   <repo>/.tools/prometheus3/usr/bin/prometheus  the 3.5.x server, from sid's `prometheus` package, the same way
+#                                              (/usr/bin/prometheus 2.42 comes with step 1's package)
 #
 # Must run as root on Debian 12 (bookworm) for step 1; a second run with both binaries present
 # does no network access and finishes in well under a second.
@@ -26,6 +28,8 @@ REPO_ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd -P)"
 PROMTOOL2_BIN=/usr/bin/promtool
 PROMTOOL3_DIR="$REPO_ROOT/.tools/promtool3"
 PROMTOOL3_BIN="$PROMTOOL3_DIR/usr/bin/promtool"
+PROMETHEUS3_DIR="$REPO_ROOT/.tools/prometheus3"
+PROMETHEUS3_BIN="$PROMETHEUS3_DIR/usr/bin/prometheus"
 PROMTOOL3_SERIES="${PROMTOOL3_SERIES:-3.5.}"
 POLICY_RC=/usr/sbin/policy-rc.d
 POLICY_RC_BACKUP="$POLICY_RC.install-promtool-backup"
@@ -85,11 +89,11 @@ first_version_line() {
     printf '%s\n' "${out%%$'\n'*}"
 }
 
-# has_version <binary> <version-prefix>: true if the binary runs and reports that version.
+# has_version <binary> <version-prefix> [name]: true if the binary runs and reports that version.
 has_version() {
     local line
     line="$(first_version_line "$1")" || return 1
-    [[ "$line" == "promtool, version $2"* ]]
+    [[ "$line" == "${3:-promtool}, version $2"* ]]
 }
 
 require_root() {
@@ -234,86 +238,97 @@ detect_debian_mirror() {
     done
 }
 
-install_promtool3() {
-    if has_version "$PROMTOOL3_BIN" "$PROMTOOL3_SERIES"; then
-        log "promtool ${PROMTOOL3_SERIES}x already present at $PROMTOOL3_BIN; skipping download"
+# install_sid <package> <dir>: sid's <package> (its binary /usr/bin/<package>) unpacked under <dir>.
+SID_OPTS=()
+SID_MIRROR=""
+install_sid() {
+    local pkg="$1" dir="$2"
+    local bin="$dir/usr/bin/$pkg"
+    if has_version "$bin" "$PROMTOOL3_SERIES" "$pkg"; then
+        log "$pkg ${PROMTOOL3_SERIES}x already present at $bin; skipping download"
         return 0
     fi
     command -v apt-get >/dev/null || die "apt-get not found; this script expects Debian 12"
     command -v dpkg >/dev/null || die "dpkg not found; this script expects Debian 12"
 
-    local mirror="${PROMTOOL3_MIRROR:-}"
-    if [[ -z "$mirror" ]]; then
-        mirror="$(detect_debian_mirror || true)"
+    if ((${#SID_OPTS[@]} == 0)); then
+        local mirror="${PROMTOOL3_MIRROR:-}"
         if [[ -z "$mirror" ]]; then
-            mirror=http://deb.debian.org/debian
-            warn "could not find a Debian mirror in /etc/apt/sources.list{,.d/*}; using $mirror"
+            mirror="$(detect_debian_mirror || true)"
+            if [[ -z "$mirror" ]]; then
+                mirror=http://deb.debian.org/debian
+                warn "could not find a Debian mirror in /etc/apt/sources.list{,.d/*}; using $mirror"
+            fi
         fi
-    fi
-    mirror="${mirror%/}"
-    log "fetching promtool from sid via $mirror"
+        mirror="${mirror%/}"
+        SID_MIRROR="$mirror"
+        log "fetching from sid via $mirror"
 
-    make_tmp
-    mkdir -p "$TMP/lists/partial" "$TMP/cache/archives/partial" "$TMP/deb"
-    printf 'deb [target=Packages] %s sid main\n' "$mirror" >"$TMP/sources.list"
-    # Only the Packages index is fetched (target=Packages); the system's post-update hooks
-    # (appstream, packagekit) are about the system lists, so skip them for this private update.
-    cat >"$TMP/apt.conf" <<'EOF'
+        make_tmp
+        mkdir -p "$TMP/lists/partial" "$TMP/cache/archives/partial" "$TMP/deb"
+        printf 'deb [target=Packages] %s sid main\n' "$mirror" >"$TMP/sources.list"
+        # Only the Packages index is fetched (target=Packages); the system's post-update hooks
+        # (appstream, packagekit) are about the system lists, so skip them for this private update.
+        cat >"$TMP/apt.conf" <<'EOF'
 #clear APT::Update::Pre-Invoke;
 #clear APT::Update::Post-Invoke;
 #clear APT::Update::Post-Invoke-Success;
 EOF
-    local opts=(
-        -c "$TMP/apt.conf"
-        -o "Dir::Etc::SourceList=$TMP/sources.list"
-        -o Dir::Etc::SourceParts=/dev/null
-        -o "Dir::State::Lists=$TMP/lists"
-        -o "Dir::Cache=$TMP/cache"
-        -o Dir::Cache::pkgcache=
-        -o Dir::Cache::srcpkgcache=
-        -o Dir::Etc::Preferences=/dev/null
-        -o Dir::Etc::PreferencesParts=/dev/null
-    )
-    # Snapshot archives are frozen in time, so their Release files are "expired" by design.
-    if [[ "$mirror" == *snapshot.debian.org* ]]; then
-        opts+=(-o Acquire::Check-Valid-Until=false)
-    fi
-    if id _apt >/dev/null 2>&1; then
-        chown _apt "$TMP/deb" 2>/dev/null || true
-    fi
+        SID_OPTS=(
+            -c "$TMP/apt.conf"
+            -o "Dir::Etc::SourceList=$TMP/sources.list"
+            -o Dir::Etc::SourceParts=/dev/null
+            -o "Dir::State::Lists=$TMP/lists"
+            -o "Dir::Cache=$TMP/cache"
+            -o Dir::Cache::pkgcache=
+            -o Dir::Cache::srcpkgcache=
+            -o Dir::Etc::Preferences=/dev/null
+            -o Dir::Etc::PreferencesParts=/dev/null
+        )
+        # Snapshot archives are frozen in time, so their Release files are "expired" by design.
+        if [[ "$mirror" == *snapshot.debian.org* ]]; then
+            SID_OPTS+=(-o Acquire::Check-Valid-Until=false)
+        fi
+        if id _apt >/dev/null 2>&1; then
+            chown _apt "$TMP/deb" 2>/dev/null || true
+        fi
 
-    retry apt-get -q "${opts[@]}" --error-on=any update ||
-        die "apt-get update for sid ($mirror) failed"
+        retry apt-get -q "${SID_OPTS[@]}" --error-on=any update ||
+            die "apt-get update for sid ($mirror) failed"
+    fi
+    local opts=("${SID_OPTS[@]}")
 
     local cand
-    cand="$(apt_candidate promtool "${opts[@]}")"
-    [[ -n "$cand" && "$cand" != "(none)" ]] || die "sid at $mirror has no 'promtool' package"
+    cand="$(apt_candidate "$pkg" "${opts[@]}")"
+    [[ -n "$cand" && "$cand" != "(none)" ]] || die "sid at $SID_MIRROR has no '$pkg' package"
     [[ "$cand" == "$PROMTOOL3_SERIES"* ]] ||
-        die "sid's promtool is $cand, not ${PROMTOOL3_SERIES}x; point PROMTOOL3_MIRROR at a snapshot (e.g. http://snapshot.debian.org/archive/debian/20251120T000000Z) or update this script"
+        die "sid's $pkg is $cand, not ${PROMTOOL3_SERIES}x; point PROMTOOL3_MIRROR at a snapshot (e.g. http://snapshot.debian.org/archive/debian/20251120T000000Z) or update this script"
 
-    log "downloading promtool $cand"
-    (cd "$TMP/deb" && retry apt-get -q "${opts[@]}" download "promtool=$cand") ||
-        die "apt-get download promtool=$cand failed"
-    local debs=("$TMP"/deb/promtool_*.deb)
-    [[ -f "${debs[0]}" ]] || die "apt-get download reported success but no promtool_*.deb appeared"
+    log "downloading $pkg $cand"
+    (cd "$TMP/deb" && retry apt-get -q "${opts[@]}" download "$pkg=$cand") ||
+        die "apt-get download $pkg=$cand failed"
+    local debs=("$TMP"/deb/${pkg}_*.deb)
+    [[ -f "${debs[0]}" ]] || die "apt-get download reported success but no ${pkg}_*.deb appeared"
 
     # Unpack into a staging dir next to the target, then swap it in.
-    mkdir -p "$(dirname "$PROMTOOL3_DIR")"
-    STAGE="$(mktemp -d "$PROMTOOL3_DIR.partial.XXXXXX")"
+    mkdir -p "$(dirname "$dir")"
+    STAGE="$(mktemp -d "$dir.partial.XXXXXX")"
     dpkg -x "${debs[0]}" "$STAGE" || die "dpkg -x ${debs[0]} failed"
     printf '%s\n' "$cand" >"$STAGE/DEBIAN_VERSION"
-    has_version "$STAGE/usr/bin/promtool" "$PROMTOOL3_SERIES" ||
-        die "unpacked promtool $cand does not run here: $("$STAGE/usr/bin/promtool" --version 2>&1 | head -n3 || true) (it needs libc6 >= 2.34; this system has $(dpkg-query -W -f='${Version}' libc6 2>/dev/null || echo unknown))"
+    has_version "$STAGE/usr/bin/$pkg" "$PROMTOOL3_SERIES" "$pkg" ||
+        die "unpacked $pkg $cand does not run here: $("$STAGE/usr/bin/$pkg" --version 2>&1 | head -n3 || true) (it needs libc6 >= 2.34; this system has $(dpkg-query -W -f='${Version}' libc6 2>/dev/null || echo unknown))"
     chmod 755 "$STAGE"
-    rm -rf -- "$PROMTOOL3_DIR"
-    mv -- "$STAGE" "$PROMTOOL3_DIR"
+    rm -rf -- "$dir"
+    mv -- "$STAGE" "$dir"
     STAGE=""
 }
 
 # ---------------------------------------------------------------------------------------------
 
 install_promtool2
-install_promtool3
+install_sid promtool "$PROMTOOL3_DIR"
+# The Prometheus 3.5 server (tests/integration/pull.rs pulls from it as from 2.42).
+install_sid prometheus "$PROMETHEUS3_DIR"
 
 status=0
 if v2="$(first_version_line "$PROMTOOL2_BIN")" && [[ "$v2" == "promtool, version 2."* ]]; then
@@ -326,6 +341,12 @@ if v3="$(first_version_line "$PROMTOOL3_BIN")" && [[ "$v3" == "promtool, version
     printf '%s: %s\n' "$PROMTOOL3_BIN" "$v3"
 else
     printf '%s: MISSING or broken\n' "$PROMTOOL3_BIN" >&2
+    status=1
+fi
+if v3="$(first_version_line "$PROMETHEUS3_BIN")" && [[ "$v3" == "prometheus, version $PROMTOOL3_SERIES"* ]]; then
+    printf '%s: %s\n' "$PROMETHEUS3_BIN" "$v3"
+else
+    printf '%s: MISSING or broken\n' "$PROMETHEUS3_BIN" >&2
     status=1
 fi
 exit "$status"

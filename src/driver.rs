@@ -10,9 +10,10 @@
 //!
 //! Errors in the user's *sources* (an import that names a missing file, a
 //! file that is not UTF-8, a syntax error) are diagnostics; failing to read
-//! a path given on the command line is an [`IoError`] (exit code 2).
+//! a path given on the command line is an [`Error`] (exit code 2).
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::error::Error;
 use crate::input;
 use crate::ir;
 use crate::sema::{self, error, Module};
@@ -21,38 +22,6 @@ use crate::stdlib;
 use crate::syntax::{self, ast};
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
-
-/// A problem outside the user's sources that ends the run with exit code 2:
-/// a path that cannot be read or written, a bad flag, a refusal to touch a
-/// file that is not slo's. Like a [`Diagnostic`] it has a stable code and,
-/// where there is one, help that says what to do.
-#[derive(Debug)]
-pub struct IoError {
-    pub code: &'static str,
-    pub message: String,
-    pub help: Option<String>,
-}
-
-impl IoError {
-    /// An I/O failure (`slo::io`): the message names the path and the OS error.
-    pub fn new(message: impl Into<String>) -> IoError {
-        IoError { code: "slo::io", message: message.into(), help: None }
-    }
-    /// A problem with its own stable code and help.
-    pub fn coded(code: &'static str, message: impl Into<String>, help: impl Into<String>) -> IoError {
-        IoError { code, message: message.into(), help: Some(help.into()) }
-    }
-}
-
-impl std::fmt::Display for IoError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "[{}] {}", self.code, self.message)?;
-        if let Some(h) = &self.help {
-            write!(f, "\n  help: {h}")?;
-        }
-        Ok(())
-    }
-}
 
 /// Everything one compilation read, and what the front end made of it.
 pub struct Loaded {
@@ -75,13 +44,13 @@ pub struct Loaded {
 /// parent) is walked once. A file reached under two names is listed once.
 /// Only regular files are listed: a FIFO, socket or device named `*.slo` is
 /// an error (`slo::input::not_a_file`), never opened.
-pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, IoError> {
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
     let mut w = Walk { seen_dirs: HashSet::new(), seen_files: HashSet::new(), out: Vec::new() };
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| IoError::new(format!("cannot read {}: {e}", p.display())))?;
+        let meta = std::fs::metadata(p).map_err(|e| Error::new(format!("cannot read {}: {e}", p.display())))?;
         if meta.is_dir() {
             let boundary =
-                std::fs::canonicalize(p).map_err(|e| IoError::new(format!("cannot read {}: {e}", p.display())))?;
+                std::fs::canonicalize(p).map_err(|e| Error::new(format!("cannot read {}: {e}", p.display())))?;
             w.seen_dirs.insert(input::identity(&meta, &boundary));
             w.walk(p, &boundary)?;
         } else if meta.is_file() {
@@ -107,8 +76,8 @@ struct Walk {
 
 impl Walk {
     /// Lists the `*.slo` files under `dir`, never leaving `boundary` (a canonical path).
-    fn walk(&mut self, dir: &Path, boundary: &Path) -> Result<(), IoError> {
-        let rd = std::fs::read_dir(dir).map_err(|e| IoError::new(format!("cannot list {}: {e}", dir.display())))?;
+    fn walk(&mut self, dir: &Path, boundary: &Path) -> Result<(), Error> {
+        let rd = std::fs::read_dir(dir).map_err(|e| Error::new(format!("cannot list {}: {e}", dir.display())))?;
         let mut entries: Vec<(PathBuf, Option<std::fs::FileType>)> =
             rd.filter_map(|e| e.ok().map(|e| (e.path(), e.file_type().ok()))).collect();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -122,7 +91,7 @@ impl Walk {
             let meta = if ft.is_symlink() {
                 let Ok(real) = std::fs::canonicalize(&e) else {
                     if is_slo {
-                        return Err(IoError::new(format!("cannot read {}: the link leads nowhere", e.display())));
+                        return Err(Error::new(format!("cannot read {}: the link leads nowhere", e.display())));
                     }
                     continue;
                 };
@@ -131,7 +100,7 @@ impl Walk {
                         // A directory (or other file) outside: not part of this tree.
                         continue;
                     }
-                    return Err(IoError::coded(
+                    return Err(Error::coded(
                         SYMLINK_ESCAPES,
                         format!(
                             "{} is a symbolic link to {}, outside {}",
@@ -181,16 +150,15 @@ pub(crate) const SYMLINK_OUTSIDE_ROOT: &str = "slo::input::symlink_outside_root"
 /// target is inside `root`; a link that leads out of `root` is refused
 /// (`slo::input::symlink_outside_root`), since formatting must not rewrite
 /// files outside the project a link happens to point at.
-pub fn write_source(path: &Path, root: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let real =
-        std::fs::canonicalize(path).map_err(|e| IoError::new(format!("cannot write {}: {e}", path.display())))?;
+pub fn write_source(path: &Path, root: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let real = std::fs::canonicalize(path).map_err(|e| Error::new(format!("cannot write {}: {e}", path.display())))?;
     if real == absolute(path) {
         // No link on the way (the file itself or a directory above it).
         return crate::outdir::write_atomic(path, bytes);
     }
     let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| absolute(root));
     if !real.starts_with(&real_root) {
-        return Err(IoError::coded(
+        return Err(Error::coded(
             SYMLINK_OUTSIDE_ROOT,
             format!(
                 "{} leads through a symbolic link to {}, outside the project root {}: not rewritten",
@@ -221,7 +189,7 @@ pub(crate) fn normalize(p: &Path) -> PathBuf {
     out
 }
 
-fn absolute(p: &Path) -> PathBuf {
+pub(crate) fn absolute(p: &Path) -> PathBuf {
     if p.is_absolute() {
         normalize(p)
     } else {
@@ -229,13 +197,19 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
-struct Loader {
+struct Loader<'a> {
     root: PathBuf,
     /// `root` with every symlink resolved: imports must stay below it.
     real_root: PathBuf,
     /// Sources given as strings (tests, fuzzing): relative imports resolve
     /// among them by name, never on disk.
     in_memory: bool,
+    /// Texts that stand in for files (the language server's unsaved
+    /// buffers and its cache of the workspace), by absolute path: a file
+    /// found here is not read from disk.
+    overlay: Option<&'a HashMap<PathBuf, String>>,
+    /// Parses of the last load, reused for files whose text did not change.
+    cache: Option<&'a mut ParseCache>,
     sources: SourceMap,
     modules: Vec<Module>,
     diags: Diagnostics,
@@ -243,7 +217,7 @@ struct Loader {
     by_key: HashMap<String, usize>,
 }
 
-impl Loader {
+impl Loader<'_> {
     fn display(&self, abs: &Path) -> String {
         abs.strip_prefix(&self.root).map(|r| r.display().to_string()).unwrap_or_else(|_| abs.display().to_string())
     }
@@ -251,7 +225,11 @@ impl Loader {
     fn add(&mut self, key: String, name: String, text: String, origin: Origin, root: bool) -> usize {
         let id = self.sources.add(Source::new(name.clone(), text, origin));
         let text = &self.sources.get(id).text;
-        let file = match syntax::parse(id, text) {
+        let parsed = match self.cache.as_deref_mut() {
+            Some(cache) => cache.parse(&key, id, text),
+            None => syntax::parse(id, text),
+        };
+        let file = match parsed {
             Ok(f) => f,
             Err(ds) => {
                 self.diags.extend(ds);
@@ -275,8 +253,11 @@ impl Loader {
             }
             return Ok(i);
         }
-        let bytes = input::read(real.unwrap_or(abs), input::MAX_FILE_BYTES)?;
         let name = self.display(abs);
+        if let Some(text) = self.overlay.and_then(|o| o.get(abs).or_else(|| real.and_then(|r| o.get(r)))) {
+            return Ok(self.add(key, name, text.clone(), Origin::User, root));
+        }
+        let bytes = input::read(real.unwrap_or(abs), input::MAX_FILE_BYTES)?;
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
@@ -384,6 +365,10 @@ impl Loader {
             self.diags.push(error::import_escapes(s.span, &s.value));
             return None;
         }
+        if self.overlay.is_some_and(|o| o.contains_key(&target)) && !target.exists() {
+            // An unsaved buffer with no file behind it yet.
+            return self.load_file(&target, None, false).ok();
+        }
         let real = match std::fs::canonicalize(&target) {
             Ok(real) => real,
             Err(e) => {
@@ -422,12 +407,65 @@ impl Loader {
 
 /// Reads `files` (already expanded) and everything they import, relative
 /// to the project `root`.
-pub fn load(files: &[PathBuf], root: &Path) -> Result<Loaded, IoError> {
+pub fn load(files: &[PathBuf], root: &Path) -> Result<Loaded, Error> {
+    load_overlay(files, root, None, None)
+}
+
+/// The parses of one load, kept for the next: a file whose text and source
+/// id are the same is not parsed again (the language server loads the
+/// whole project on every change; most files did not change). Parsing is
+/// a pure function of the id and the text, so a hit is what a parse would give.
+#[derive(Default)]
+pub struct ParseCache {
+    files: HashMap<String, Parsed>,
+    /// Keys parsed (or reused) by the load under way.
+    used: HashSet<String>,
+}
+
+/// One file's parse: for this source id and text.
+struct Parsed {
+    id: SourceId,
+    text: String,
+    result: Result<ast::File, Vec<Diagnostic>>,
+}
+
+impl ParseCache {
+    fn parse(&mut self, key: &str, id: SourceId, text: &str) -> Result<ast::File, Vec<Diagnostic>> {
+        self.used.insert(key.to_string());
+        if let Some(p) = self.files.get(key) {
+            if p.id == id && p.text == text {
+                return p.result.clone();
+            }
+        }
+        let result = syntax::parse(id, text);
+        self.files.insert(key.to_string(), Parsed { id, text: text.to_string(), result: result.clone() });
+        result
+    }
+
+    /// Forgets the files the last load did not read.
+    fn finish(&mut self) {
+        let used = std::mem::take(&mut self.used);
+        self.files.retain(|k, _| used.contains(k));
+    }
+}
+
+/// [`load`], with `overlay` (absolute, normalized paths → text) standing in
+/// for the files it names, on disk or not: the language server checks
+/// unsaved buffers this way, over the rest of the project on disk. A file
+/// in the overlay is never read; anything else is read as [`load`] reads it.
+pub fn load_overlay(
+    files: &[PathBuf],
+    root: &Path,
+    overlay: Option<&HashMap<PathBuf, String>>,
+    cache: Option<&mut ParseCache>,
+) -> Result<Loaded, Error> {
     let root = absolute(root);
     let mut l = Loader {
         real_root: std::fs::canonicalize(&root).unwrap_or_else(|_| root.clone()),
         root,
         in_memory: false,
+        overlay,
+        cache,
         sources: SourceMap::new(),
         modules: vec![],
         diags: Diagnostics::default(),
@@ -446,6 +484,9 @@ pub fn load(files: &[PathBuf], root: &Path) -> Result<Loaded, IoError> {
         l.resolve_imports(i);
         i += 1;
     }
+    if let Some(c) = l.cache.as_deref_mut() {
+        c.finish();
+    }
     Ok(Loaded { sources: l.sources, modules: l.modules, diags: l.diags, broken: l.broken })
 }
 
@@ -456,6 +497,8 @@ pub fn load_strs(files: &[(&str, &str)]) -> Loaded {
         root: PathBuf::from("/"),
         real_root: PathBuf::from("/"),
         in_memory: true,
+        overlay: None,
+        cache: None,
         sources: SourceMap::new(),
         modules: vec![],
         diags: Diagnostics::default(),

@@ -30,11 +30,12 @@
 //! several times that). What stays is the text itself.
 
 use crate::ir;
-use crate::promql::expr::{dur, num};
+use crate::promql::expr::num;
 use crate::promql::model::Series;
 use crate::promql::rules::{Group, Rule};
 use crate::promql::{self, OutFile, OutputError};
 use crate::syntax::strings::quote;
+use crate::units::Duration;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
@@ -257,13 +258,12 @@ fn thresholds(slo: &ir::Slo) -> Vec<Threshold> {
     let mut out = Vec::new();
     let on_burn = |c: &ir::SloCond, name: &str, severity: &str, out: &mut Vec<Threshold>| {
         for cmp in &c.all {
-            if let ir::SloQuantity::BurnRate { window_ms } = cmp.lhs {
+            if let ir::SloQuantity::BurnRate { window } = cmp.lhs {
                 out.push(Threshold {
                     factor: cmp.rhs,
                     severe: severe(severity),
                     what: format!(
-                        "{name} ({severity}): burn rate over {} {} {}",
-                        dur(window_ms),
+                        "{name} ({severity}): burn rate over {window} {} {}",
                         cmp.op.as_str(),
                         crate::units::fmt_factor(cmp.rhs)
                     ),
@@ -273,7 +273,7 @@ fn thresholds(slo: &ir::Slo) -> Vec<Threshold> {
     };
     for a in &slo.alerts {
         match &a.condition {
-            ir::AlertCondition::BurnRate { long_ms, short_ms, factor, .. } => out.push(Threshold {
+            ir::AlertCondition::BurnRate { long, short, factor, .. } => out.push(Threshold {
                 factor: *factor,
                 severe: severe(&a.severity),
                 what: format!(
@@ -281,8 +281,8 @@ fn thresholds(slo: &ir::Slo) -> Vec<Threshold> {
                     a.name,
                     a.severity,
                     crate::units::fmt_factor(*factor),
-                    dur(*long_ms),
-                    dur(*short_ms)
+                    long,
+                    short
                 ),
             }),
             ir::AlertCondition::Threshold(c) => on_burn(c, &a.name, &a.severity, &mut out),
@@ -501,7 +501,7 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
         .map(|rb| PanelLink { title: "Runbook".into(), url: rb.clone(), target_blank: true })
         .collect();
     let window = match &slo.window {
-        ir::Window::Rolling { ms } => dur(*ms),
+        ir::Window::Rolling { length } => length.to_string(),
         ir::Window::Calendar { unit, tz } => {
             let unit = match unit {
                 ir::CalendarUnit::Week => "week",
@@ -567,12 +567,12 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
     p.options = Some(timeseries_options());
 
     // Every error-ratio window the rules record, shortest first.
-    let mut windows: Vec<u64> = group
+    let mut windows: Vec<Duration> = group
         .rules
         .iter()
         .filter_map(|r| match r {
-            Rule::Record(r) => match Series::parse(&r.record) {
-                Some(Series::ErrorRatio { window_ms }) => Some(window_ms),
+            Rule::Record(r) => match r.record {
+                Series::ErrorRatio { window } => Some(window),
                 _ => None,
             },
             Rule::Alert(_) => None,
@@ -584,9 +584,13 @@ fn slo_panels(b: &mut Builder, slo: &ir::Slo, group: &Group, y: u32) -> u32 {
     let burn_targets: Vec<Target> = windows
         .iter()
         .enumerate()
-        .map(|(i, &window_ms)| {
-            let ratio = sel(Series::ErrorRatio { window_ms });
-            target(&ref_id(i), format!("{ratio} / on(service, slo) group_left() {budget_sel}"), legend(&dur(window_ms)))
+        .map(|(i, &window)| {
+            let ratio = sel(Series::ErrorRatio { window });
+            target(
+                &ref_id(i),
+                format!("{ratio} / on(service, slo) group_left() {budget_sel}"),
+                legend(&window.to_string()),
+            )
         })
         .collect();
     let mut th = thresholds(slo);

@@ -9,7 +9,7 @@
 //! between), and reads at most `limit + 1` bytes to tell "exactly the
 //! limit" from "over it".
 
-use crate::driver::IoError;
+use crate::error::Error;
 use std::io::Read;
 use std::path::Path;
 
@@ -55,18 +55,18 @@ impl ReadError {
 
     /// An exit-2 error about a path the user named (`what` says what the
     /// file is for, e.g. "--incidents: " or "").
-    pub(crate) fn into_io_error(self, what: &str, path: &Path) -> IoError {
+    pub(crate) fn into_io_error(self, what: &str, path: &Path) -> Error {
         let message = format!("{what}cannot read {}: {}", path.display(), self.reason());
         match self {
             ReadError::NotAFile { .. } => {
-                IoError::coded(NOT_A_FILE, message, "name a regular file; slo does not read FIFOs, sockets or devices")
+                Error::coded(NOT_A_FILE, message, "name a regular file; slo does not read FIFOs, sockets or devices")
             }
-            ReadError::TooLarge { .. } => IoError::coded(
+            ReadError::TooLarge { .. } => Error::coded(
                 TOO_LARGE,
                 message,
                 "split the file into several smaller ones (.slo files can import each other)",
             ),
-            ReadError::Io(_) => IoError::new(message),
+            ReadError::Io(_) => Error::new(message),
         }
     }
 }
@@ -196,7 +196,7 @@ pub(crate) fn read_io(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// [`read`] with the default cap, for a path named on the command line:
 /// failures are exit-2 errors that say what the file was for.
-pub fn read_named(what: &str, path: &Path) -> Result<Vec<u8>, IoError> {
+pub fn read_named(what: &str, path: &Path) -> Result<Vec<u8>, Error> {
     read(path, MAX_FILE_BYTES).map_err(|e| e.into_io_error(what, path))
 }
 

@@ -1,8 +1,8 @@
 //! The typed, resolved program: what every backend lowers.
 //!
 //! Produced by [`crate::sema::check`]. Templates are expanded, names are
-//! resolved, units are normalised (ratios in [0, 1], durations in
-//! milliseconds, rates per second, latencies in seconds), alert tiers carry
+//! resolved, units are normalised (ratios in [0, 1], durations as
+//! [`Duration`]s, rates per second, latencies in seconds), alert tiers carry
 //! their computed burn factor for their SLO's window, and every default is
 //! applied. Nothing here is optional because it is "not computed yet": an
 //! `Option` means the user may leave it out.
@@ -12,6 +12,7 @@
 //! the same IR).
 
 use crate::source::Span;
+use crate::units::{serialize_ms, Duration};
 use serde::Serialize;
 /// A label set: names to values, kept sorted by name. A sorted vector, not
 /// a `BTreeMap`: alerts carry a few labels each, and a B-tree node costs
@@ -127,9 +128,10 @@ pub struct Service {
     pub description: Option<String>,
     pub labels: Labels,
     /// How often Prometheus scrapes the service's targets (`scrape_interval`,
-    /// default [`DEFAULT_SCRAPE_INTERVAL_MS`]): a `rate` range must hold two
+    /// default [`DEFAULT_SCRAPE_INTERVAL`]): a `rate` range must hold two
     /// samples.
-    pub scrape_interval_ms: u64,
+    #[serde(rename = "scrape_interval_ms", serialize_with = "serialize_ms")]
+    pub scrape_interval: Duration,
     #[serde(skip)]
     pub span: Span,
 }
@@ -137,7 +139,7 @@ pub struct Service {
 /// The scrape interval a service has unless it says otherwise: 30s, the
 /// default of kube-prometheus-stack's ServiceMonitors (Prometheus's own
 /// global default is 1m; a service scraped that slowly says so).
-pub const DEFAULT_SCRAPE_INTERVAL_MS: u64 = 30_000;
+pub const DEFAULT_SCRAPE_INTERVAL: Duration = Duration::from_ms(30_000);
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Slo {
@@ -169,24 +171,43 @@ impl Slo {
     pub fn budget(&self) -> f64 {
         1.0 - self.objective
     }
+
+    /// The length of its slices: a timeslice SLI's, else timeslice
+    /// budgeting's; `None` when it counts events.
+    pub fn slice(&self) -> Option<Duration> {
+        match (&self.sli, &self.budgeting) {
+            (Sli::Timeslices { slice, .. }, _) => Some(*slice),
+            (_, Budgeting::Timeslices { slice, .. } | Budgeting::RatioTimeslices { slice }) => Some(*slice),
+            (
+                Sli::Events { .. } | Sli::Latency { .. } | Sli::Gauge { .. } | Sli::Composite { .. },
+                Budgeting::Occurrences,
+            ) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum Window {
-    Rolling { ms: u64 },
-    Calendar { unit: CalendarUnit, tz: String },
+    Rolling {
+        #[serde(rename = "ms", serialize_with = "serialize_ms")]
+        length: Duration,
+    },
+    Calendar {
+        unit: CalendarUnit,
+        tz: String,
+    },
 }
 
 impl Window {
     /// Length used for budget arithmetic: the rolling length, or the
     /// nominal length of a calendar period (7d, 30d, 91d).
-    pub fn nominal_ms(&self) -> u64 {
+    pub fn nominal(&self) -> Duration {
         const DAY: u64 = 86_400_000;
         match self {
-            Window::Rolling { ms } => *ms,
-            Window::Calendar { unit: CalendarUnit::Week, .. } => 7 * DAY,
-            Window::Calendar { unit: CalendarUnit::Month, .. } => 30 * DAY,
-            Window::Calendar { unit: CalendarUnit::Quarter, .. } => 91 * DAY,
+            Window::Rolling { length } => *length,
+            Window::Calendar { unit: CalendarUnit::Week, .. } => Duration::from_ms(7 * DAY),
+            Window::Calendar { unit: CalendarUnit::Month, .. } => Duration::from_ms(30 * DAY),
+            Window::Calendar { unit: CalendarUnit::Quarter, .. } => Duration::from_ms(91 * DAY),
         }
     }
 }
@@ -204,13 +225,29 @@ pub enum Budgeting {
     Occurrences,
     /// A slice is good iff its ratio reaches `target`; SLI = good slices / slices.
     Timeslices {
-        slice_ms: u64,
+        #[serde(rename = "slice_ms", serialize_with = "serialize_ms")]
+        slice: Duration,
         target: f64,
     },
     /// SLI = mean of the slices' ratios.
     RatioTimeslices {
-        slice_ms: u64,
+        #[serde(rename = "slice_ms", serialize_with = "serialize_ms")]
+        slice: Duration,
     },
+}
+
+impl std::fmt::Display for Budgeting {
+    /// As the source writes it: `occurrences`, `timeslices(1m, 95%)`,
+    /// `ratio_timeslices(5m)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Budgeting::Occurrences => f.write_str("occurrences"),
+            Budgeting::Timeslices { slice, target } => {
+                write!(f, "timeslices({slice}, {})", crate::units::fmt_pct(*target))
+            }
+            Budgeting::RatioTimeslices { slice } => write!(f, "ratio_timeslices({slice})"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -233,7 +270,8 @@ pub enum Sli {
     },
     /// good slices / slices, a slice being good when `good` holds.
     Timeslices {
-        slice_ms: u64,
+        #[serde(rename = "slice_ms", serialize_with = "serialize_ms")]
+        slice: Duration,
         good: SliceCond,
     },
     Composite {
@@ -433,8 +471,10 @@ pub struct Alert {
     pub policy: String,
     pub condition: AlertCondition,
     pub severity: String,
-    pub for_ms: u64,
-    pub keep_firing_for_ms: u64,
+    #[serde(rename = "for_ms", serialize_with = "serialize_ms")]
+    pub for_: Duration,
+    #[serde(rename = "keep_firing_for_ms", serialize_with = "serialize_ms")]
+    pub keep_firing_for: Duration,
     /// Routing and user labels (severity, slo and service are added by backends).
     pub labels: Labels,
     /// The policy's and the rule's own annotations. Backends add
@@ -447,15 +487,15 @@ pub struct Alert {
 impl Alert {
     /// The windows its condition reads: a tier's long and short window, a
     /// threshold's windowed quantities.
-    pub fn windows(&self) -> Vec<u64> {
+    pub fn windows(&self) -> Vec<Duration> {
         match &self.condition {
-            AlertCondition::BurnRate { long_ms, short_ms, .. } => vec![*long_ms, *short_ms],
+            AlertCondition::BurnRate { long, short, .. } => vec![*long, *short],
             AlertCondition::Threshold(c) => c.windows().collect(),
         }
     }
 
     /// Its longest window, if it reads any.
-    pub fn long_window(&self) -> Option<u64> {
+    pub fn long_window(&self) -> Option<Duration> {
         self.windows().into_iter().max()
     }
 }
@@ -465,7 +505,14 @@ pub enum AlertCondition {
     /// Multiwindow burn-rate tier: fire when the burn rate over both windows
     /// exceeds `factor`. `budget_share` is the share of the budget spent at
     /// that rate over the long window (factor × long / SLO window).
-    BurnRate { long_ms: u64, short_ms: u64, factor: f64, budget_share: f64 },
+    BurnRate {
+        #[serde(rename = "long_ms", serialize_with = "serialize_ms")]
+        long: Duration,
+        #[serde(rename = "short_ms", serialize_with = "serialize_ms")]
+        short: Duration,
+        factor: f64,
+        budget_share: f64,
+    },
     /// A condition on SLO quantities.
     Threshold(SloCond),
 }
@@ -478,11 +525,11 @@ pub struct SloCond {
 
 impl SloCond {
     /// The windows its quantities read (SLI, error ratio and burn rate over a window).
-    pub fn windows(&self) -> impl Iterator<Item = u64> + '_ {
+    pub fn windows(&self) -> impl Iterator<Item = Duration> + '_ {
         self.all.iter().filter_map(|x| match x.lhs {
-            SloQuantity::Sli { window_ms }
-            | SloQuantity::ErrorRatio { window_ms }
-            | SloQuantity::BurnRate { window_ms } => Some(window_ms),
+            SloQuantity::Sli { window } | SloQuantity::ErrorRatio { window } | SloQuantity::BurnRate { window } => {
+                Some(window)
+            }
             _ => None,
         })
     }
@@ -500,13 +547,16 @@ pub struct SloCmp {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum SloQuantity {
     Sli {
-        window_ms: u64,
+        #[serde(rename = "window_ms", serialize_with = "serialize_ms")]
+        window: Duration,
     },
     ErrorRatio {
-        window_ms: u64,
+        #[serde(rename = "window_ms", serialize_with = "serialize_ms")]
+        window: Duration,
     },
     BurnRate {
-        window_ms: u64,
+        #[serde(rename = "window_ms", serialize_with = "serialize_ms")]
+        window: Duration,
     },
     BudgetRemaining,
     BudgetConsumed,
@@ -559,11 +609,11 @@ impl ActionKind {
 
 /// The window an alert's `min_events` guard counts valid events over: its
 /// longest window, else the current window (`slo:burn_rate:current`).
-pub fn guard_window(slo: &Slo, a: &Alert) -> u64 {
+pub fn guard_window(slo: &Slo, a: &Alert) -> Duration {
     a.long_window().unwrap_or_else(|| current_window(slo))
 }
 
 /// The window of `slo:burn_rate:current`: 1h, or the SLO window if shorter.
-pub fn current_window(slo: &Slo) -> u64 {
-    3_600_000.min(slo.window.nominal_ms())
+pub fn current_window(slo: &Slo) -> Duration {
+    Duration::from_ms(3_600_000).min(slo.window.nominal())
 }

@@ -13,7 +13,9 @@
 
 pub mod backtest;
 pub mod diag;
+pub mod doc;
 pub mod driver;
+pub mod error;
 pub mod fmt;
 pub mod goregex;
 pub mod grafana;
@@ -21,6 +23,7 @@ pub mod input;
 pub mod interop;
 pub mod ir;
 pub mod layout;
+pub mod lsp;
 pub mod memory;
 pub mod metrics;
 pub mod names;

@@ -55,6 +55,10 @@ enum Command {
     },
     /// Print a stage's tree as JSON.
     Debug(cli::debug::Args),
+    /// Markdown reference: the standard library (`--stdlib`), or a catalogue of the services and SLOs in PATHS.
+    Doc(cli::doc::Args),
+    /// Run the language server over stdin/stdout (for editors).
+    Lsp(cli::lsp::Args),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -76,7 +80,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<u8, slo::driver::IoError> {
+fn run(cli: Cli) -> Result<u8, slo::error::Error> {
     match cli.command {
         Command::Check(args) => cli::check::run(args),
         Command::Fmt(args) => cli::fmt::run(args),
@@ -87,6 +91,8 @@ fn run(cli: Cli) -> Result<u8, slo::driver::IoError> {
         Command::Synth(args) => cli::synth::run(args),
         Command::Data { command } => cli::data::run(command),
         Command::Debug(args) => cli::debug::run(args),
+        Command::Doc(args) => cli::doc::run(args),
+        Command::Lsp(args) => cli::lsp::run(args),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.
             let mut buf = Vec::new();

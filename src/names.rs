@@ -42,6 +42,13 @@ pub(crate) fn rule_file(target: Target, service: &str) -> String {
     }
 }
 
+/// The `slo doc` catalogue page of a service. The catalogue's index is
+/// `README.md`, which no `<service>.service.md` can be; names that differ
+/// only in case already collide as rule files.
+pub(crate) fn doc_file(service: &str) -> String {
+    format!("{service}.service.md")
+}
+
 /// The Grafana dashboard file of a service.
 pub(crate) fn dashboard_file(service: &str) -> String {
     format!("{service}.dashboard.json")

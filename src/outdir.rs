@@ -37,7 +37,7 @@
 //! next run undoes them from the journal. The new manifest is the commit
 //! point.
 
-use crate::driver::IoError;
+use crate::error::Error;
 use crate::output::{self, TempFile};
 use crate::promql::{self, OutFile};
 use serde::{Deserialize, Serialize};
@@ -85,6 +85,8 @@ impl Kind {
         ),
     };
     pub const GRAFANA: Kind = Kind { name: "grafana", suffix: ".dashboard.json", start: crate::grafana::HEADER };
+    /// `slo doc`'s catalogue pages.
+    pub const DOC: Kind = Kind { name: "doc", suffix: ".md", start: crate::doc::HEADER };
 
     /// The kind of a rule-file target.
     pub fn rules(target: promql::Target) -> Kind {
@@ -125,6 +127,13 @@ pub struct Written {
     pub notes: Vec<String>,
 }
 
+impl std::fmt::Display for Written {
+    /// `3 written, 2 unchanged, 0 stale removed`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} written, {} unchanged, {} stale removed", self.changed, self.unchanged, self.removed)
+    }
+}
+
 #[derive(Debug, Default, Clone, Serialize, Deserialize, PartialEq, Eq)]
 struct Manifest {
     version: u32,
@@ -144,9 +153,9 @@ fn hash(bytes: &[u8]) -> String {
     s
 }
 
-fn io<'a>(what: &str, p: &'a Path) -> impl Fn(std::io::Error) -> IoError + 'a {
+fn io<'a>(what: &str, p: &'a Path) -> impl Fn(std::io::Error) -> Error + 'a {
     let what = what.to_string();
-    move |e| IoError::new(format!("cannot {what} {}: {e}", p.display()))
+    move |e| Error::new(format!("cannot {what} {}: {e}", p.display()))
 }
 
 /// An exclusive (or, for `--check`, shared) lock on a directory, released
@@ -154,7 +163,7 @@ fn io<'a>(what: &str, p: &'a Path) -> impl Fn(std::io::Error) -> IoError + 'a {
 pub(crate) struct DirLock(#[allow(dead_code)] std::fs::File);
 
 impl DirLock {
-    pub(crate) fn acquire(dir: &Path, shared: bool) -> Result<DirLock, IoError> {
+    pub(crate) fn acquire(dir: &Path, shared: bool) -> Result<DirLock, Error> {
         let path = dir.join(LOCK);
         let f = std::fs::OpenOptions::new()
             .read(true)
@@ -175,7 +184,7 @@ impl DirLock {
                 Ok(()) => return Ok(DirLock(f)),
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if start.elapsed().as_secs_f64() >= timeout {
-                        return Err(IoError::coded(
+                        return Err(Error::coded(
                             "slo::out::locked",
                             format!(
                                 "{} is in use by another slo run (waited {timeout:.0}s for {})",
@@ -193,7 +202,7 @@ impl DirLock {
     }
 }
 
-fn read_manifest(dir: &Path, file: &str) -> Result<Option<Manifest>, IoError> {
+fn read_manifest(dir: &Path, file: &str) -> Result<Option<Manifest>, Error> {
     let p = dir.join(file);
     let text = match crate::input::read_io(&p) {
         Ok(t) => t,
@@ -201,7 +210,7 @@ fn read_manifest(dir: &Path, file: &str) -> Result<Option<Manifest>, IoError> {
         Err(e) => return Err(io("read", &p)(e)),
     };
     serde_json::from_slice(&text).map(Some).map_err(|e| {
-        IoError::coded(
+        Error::coded(
             "slo::out::manifest",
             format!("{} is not a manifest slo wrote: {e}", p.display()),
             "delete it: files at output names that start like generated ones are then adopted, and no file is removed",
@@ -210,7 +219,7 @@ fn read_manifest(dir: &Path, file: &str) -> Result<Option<Manifest>, IoError> {
 }
 
 /// Every other target's claimed file names, from their manifests.
-fn claimed_by_others(dir: &Path, kind: &Kind) -> Result<BTreeMap<String, &'static str>, IoError> {
+fn claimed_by_others(dir: &Path, kind: &Kind) -> Result<BTreeMap<String, &'static str>, Error> {
     let mut out = BTreeMap::new();
     for other in [Kind::PROMETHEUS, Kind::PROMETHEUS_OPERATOR, Kind::MIMIR, Kind::GRAFANA] {
         if other != *kind {
@@ -241,7 +250,7 @@ enum Verdict {
 }
 
 impl Survey<'_> {
-    fn open<'a>(dir: &'a Path, kind: &'a Kind) -> Result<Survey<'a>, IoError> {
+    fn open<'a>(dir: &'a Path, kind: &'a Kind) -> Result<Survey<'a>, Error> {
         Ok(Survey {
             dir,
             kind,
@@ -261,9 +270,9 @@ impl Survey<'_> {
 
     /// The verdict on the output `name` with new content `new`; a collision
     /// is recorded and gives `None`.
-    fn output(&mut self, name: &str, new: &[u8]) -> Result<Option<Verdict>, IoError> {
+    fn output(&mut self, name: &str, new: &[u8]) -> Result<Option<Verdict>, Error> {
         if !self.kind.fits(name) {
-            return Err(IoError::new(format!("internal: output name `{name}` is not a {} file name", self.kind.name)));
+            return Err(Error::new(format!("internal: output name `{name}` is not a {} file name", self.kind.name)));
         }
         let p = self.dir.join(name);
         let meta = match std::fs::symlink_metadata(&p) {
@@ -298,7 +307,7 @@ impl Survey<'_> {
     }
 
     /// Files to remove (ours, no longer produced), and notes on files left.
-    fn stale(&self, produced: &BTreeSet<String>, notes: &mut Vec<String>) -> Result<Vec<String>, IoError> {
+    fn stale(&self, produced: &BTreeSet<String>, notes: &mut Vec<String>) -> Result<Vec<String>, Error> {
         let mut out = Vec::new();
         match &self.own {
             Some(m) => {
@@ -340,11 +349,11 @@ impl Survey<'_> {
         Ok(out)
     }
 
-    fn refuse_collisions(&self) -> Result<(), IoError> {
+    fn refuse_collisions(&self) -> Result<(), Error> {
         if self.collisions.is_empty() {
             return Ok(());
         }
-        Err(IoError::coded(
+        Err(Error::coded(
             "slo::out::collision",
             format!(
                 "{} in {}: {}; nothing was written",
@@ -388,7 +397,7 @@ fn backup_name(name: &str) -> String {
 
 /// Undoes `steps` (in reverse): old content back from its backup, created
 /// files removed.
-fn roll_back(dir: &Path, steps: &[Step]) -> Result<(), IoError> {
+fn roll_back(dir: &Path, steps: &[Step]) -> Result<(), Error> {
     let mut first_err = None;
     for s in steps.iter().rev() {
         let target = dir.join(&s.name);
@@ -416,12 +425,12 @@ fn roll_back(dir: &Path, steps: &[Step]) -> Result<(), IoError> {
 
 /// Finishes an interrupted commit found in `dir`: forward when its manifest
 /// was written, else back.
-fn recover(dir: &Path, kind: &Kind) -> Result<(), IoError> {
+fn recover(dir: &Path, kind: &Kind) -> Result<(), Error> {
     let jp = dir.join(kind.journal_name());
     let Ok(text) = crate::input::read_io(&jp) else { return Ok(()) };
     let Ok(j) = serde_json::from_slice::<Journal>(&text) else {
         // Written atomically, so a journal that does not parse is not ours.
-        return Err(IoError::coded(
+        return Err(Error::coded(
             "slo::out::manifest",
             format!("{} is not a journal slo wrote", jp.display()),
             "delete it",
@@ -453,7 +462,7 @@ pub fn write<E: std::fmt::Display>(
     dir: &Path,
     files: impl IntoIterator<Item = Result<OutFile, E>>,
     kind: &Kind,
-) -> Result<Written, IoError> {
+) -> Result<Written, Error> {
     std::fs::create_dir_all(dir).map_err(io("create", dir))?;
     let _lock = DirLock::acquire(dir, false)?;
     recover(dir, kind)?;
@@ -464,10 +473,10 @@ pub fn write<E: std::fmt::Display>(
     let mut manifest = Manifest { version: 1, target: kind.name.into(), files: BTreeMap::new() };
     let mut produced = BTreeSet::new();
     for f in files {
-        let f = f.map_err(|e| IoError::new(e.to_string()))?;
+        let f = f.map_err(|e| Error::new(e.to_string()))?;
         w.files += 1;
         if !produced.insert(f.path.clone()) {
-            return Err(IoError::new(format!("internal: two outputs named {}", f.path)));
+            return Err(Error::new(format!("internal: two outputs named {}", f.path)));
         }
         manifest.files.insert(f.path.clone(), hash(f.contents.as_bytes()));
         let Some(verdict) = survey.output(&f.path, f.contents.as_bytes())? else { continue };
@@ -496,7 +505,7 @@ pub fn write<E: std::fmt::Display>(
         return Ok(w);
     }
     let journal_path = dir.join(kind.journal_name());
-    output::critical(|| -> Result<(), IoError> {
+    output::critical(|| -> Result<(), Error> {
         // The journal lists every step before any is taken.
         let mut steps: Vec<Step> = staged
             .iter()
@@ -511,7 +520,7 @@ pub fn write<E: std::fmt::Display>(
             Journal { pid: std::process::id(), steps: steps.clone(), manifest: hash(manifest_text.as_bytes()) };
         output::write_atomic(&journal_path, &serde_json::to_vec(&journal).expect("journal serializes"))?;
         let mut done = 0;
-        let result = (|| -> Result<(), IoError> {
+        let result = (|| -> Result<(), Error> {
             for (i, (name, tmp, _)) in staged.drain(..).enumerate() {
                 let target = dir.join(&name);
                 if let Some(b) = &steps[i].backup {
@@ -538,7 +547,7 @@ pub fn write<E: std::fmt::Display>(
             steps.truncate(done);
             if let Err(u) = roll_back(dir, &steps) {
                 // The journal and the backups stay, for the next run to finish.
-                return Err(IoError {
+                return Err(Error {
                     help: Some(format!(
                         "undoing the files already replaced failed too ({}): the next `slo compile` into {} restores them",
                         u.message,
@@ -553,7 +562,7 @@ pub fn write<E: std::fmt::Display>(
                 }
             }
             let _ = std::fs::remove_file(&journal_path);
-            return Err(IoError { help: Some("no file was changed: the output directory is as it was".into()), ..e });
+            return Err(Error { help: Some("no file was changed: the output directory is as it was".into()), ..e });
         }
         let _ = std::fs::remove_file(&journal_path);
         for s in &steps {
@@ -576,7 +585,7 @@ pub fn diff<E: std::fmt::Display>(
     dir: &Path,
     files: impl IntoIterator<Item = Result<OutFile, E>>,
     kind: &Kind,
-) -> Result<Option<String>, IoError> {
+) -> Result<Option<String>, Error> {
     let _lock = if dir.join(LOCK).exists() { Some(DirLock::acquire(dir, true)?) } else { None };
     let mut survey = Survey::open(dir, kind)?;
     let mut out = String::new();
@@ -590,7 +599,7 @@ pub fn diff<E: std::fmt::Display>(
     };
     let mut produced = BTreeSet::new();
     for f in files {
-        let f = f.map_err(|e| IoError::new(e.to_string()))?;
+        let f = f.map_err(|e| Error::new(e.to_string()))?;
         produced.insert(f.path.clone());
         match survey.output(&f.path, f.contents.as_bytes())? {
             Some(Verdict::Ours(old)) => show(&f.path, &String::from_utf8_lossy(&old), &f.contents),
@@ -609,13 +618,13 @@ pub fn diff<E: std::fmt::Display>(
 /// Refuses (`slo::out::input`) a compile whose output directory is one of
 /// its `inputs`, or holds an input under a name the `kind` target may write
 /// or remove (an output's name, or slo's own `.slo*` files).
-pub fn refuse_inputs(dir: &Path, kind: &Kind, inputs: &[PathBuf]) -> Result<(), IoError> {
+pub fn refuse_inputs(dir: &Path, kind: &Kind, inputs: &[PathBuf]) -> Result<(), Error> {
     output::refuse_inputs(&output::file_inputs(inputs), &[("--out", dir)])?;
     let c_dir = output::canonical(dir);
     for p in inputs {
         let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if output::canonical(output::parent_dir(p)) == c_dir && (kind.fits(&name) || name.starts_with(".slo")) {
-            return Err(IoError::coded(
+            return Err(Error::coded(
                 "slo::out::input",
                 format!(
                     "--out {} holds the input {} under a name the {} target writes",

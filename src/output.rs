@@ -17,9 +17,9 @@
 //!   hard link or a symlink to an input is caught too); an output inside a
 //!   data directory given as input is refused as well.
 //!
-//! Problems are [`IoError`]s with codes under `slo::out::`.
+//! Problems are [`Error`]s with codes under `slo::out::`.
 
-use crate::driver::IoError;
+use crate::error::Error;
 use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -169,9 +169,9 @@ fn forget(path: &Path) {
 
 /// Writes `bytes` to `path` atomically (temp file + rename), keeping an
 /// existing file's permissions (0644 for a new one).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     use std::io::Write;
-    let err = |e: std::io::Error| IoError::new(format!("cannot write {}: {e}", path.display()));
+    let err = |e: std::io::Error| Error::new(format!("cannot write {}: {e}", path.display()));
     let mut tmp = TempFile::beside(path).map_err(err)?;
     tmp.file().write_all(bytes).map_err(err)?;
     tmp.take_mode_of(path).map_err(err)?;
@@ -276,9 +276,9 @@ pub fn canonical(p: &Path) -> PathBuf {
 /// the same canonical path, the same file (device and inode: a hard link or
 /// a symlink), or a path inside an input [`Input::Tree`]. Two outputs of
 /// one run may not be the same file either. `outputs` are `(flag, path)`.
-pub fn refuse_inputs(inputs: &[Input], outputs: &[(&str, &Path)]) -> Result<(), IoError> {
+pub fn refuse_inputs(inputs: &[Input], outputs: &[(&str, &Path)]) -> Result<(), Error> {
     let refuse = |flag: &str, out: &Path, input: &Path, why: &str| {
-        IoError::coded(
+        Error::coded(
             "slo::out::input",
             format!("{flag} {} {why} {}", out.display(), input.display()),
             format!("write {flag} somewhere else: slo never overwrites a file the same run reads"),
@@ -310,7 +310,7 @@ pub fn refuse_inputs(inputs: &[Input], outputs: &[(&str, &Path)]) -> Result<(), 
         }
         for (flag2, out2) in &outputs[..i] {
             if canonical(out2) == c_out {
-                return Err(IoError::coded(
+                return Err(Error::coded(
                     "slo::out::input",
                     format!("{flag} and {flag2} are the same file, {}", out.display()),
                     "give each output its own path",

@@ -93,4 +93,11 @@ impl SourceMap {
     pub fn get(&self, id: SourceId) -> &Source {
         &self.files[id.0 as usize]
     }
+    /// The number of files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
 }

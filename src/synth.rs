@@ -17,7 +17,7 @@
 //! samples are streamed in batches, so memory grows with the series, never
 //! with the days.
 
-use crate::driver::IoError;
+use crate::error::Error;
 use crate::ir::{self, MatchOp, Selector};
 use crate::layout::{self, schema::STALE_NAN_BITS, writer::DictBatch};
 use datafusion::arrow::datatypes::DataType;
@@ -358,16 +358,16 @@ pub(crate) const MAX_SAMPLES: u64 = 2_000_000_000;
 
 /// Checks the dataset's size before anything is allocated: `series` and
 /// `steps` as the options ask (the product in u128, it cannot overflow).
-fn check_size(series: u64, steps: u64) -> Result<(), IoError> {
+fn check_size(series: u64, steps: u64) -> Result<(), Error> {
     if series > MAX_SERIES {
-        return Err(IoError::coded(
+        return Err(Error::coded(
             "slo::synth::too_large",
             format!("{series} series is more than synth writes ({MAX_SERIES})"),
             "lower --series or --instances (with SLO sources, each instance repeats every selector's series)",
         ));
     }
     if series as u128 * steps as u128 > MAX_SAMPLES as u128 {
-        return Err(IoError::coded(
+        return Err(Error::coded(
             "slo::synth::too_large",
             format!("{series} series × {steps} steps is more samples than synth writes ({MAX_SAMPLES})"),
             "lower --series, --days or --instances, or raise --resolution",
@@ -384,7 +384,7 @@ fn steps(opts: &Options) -> u64 {
 }
 
 /// Writes the dataset; returns (series, samples).
-pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Result<(usize, u64), IoError> {
+pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Result<(usize, u64), Error> {
     let mut needs = Needs::new();
     let steps = steps(opts);
     let mut specs = match program {
@@ -409,7 +409,7 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
             .map(|sel| crate::promql::expr::selector(sel, &[]))
             .collect();
         if !unsatisfied.is_empty() {
-            return Err(IoError::coded(
+            return Err(Error::coded(
                 "slo::synth::unsatisfiable",
                 format!(
                     "synthetic data cannot satisfy {}",
@@ -421,13 +421,13 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
         }
     }
     if specs.is_empty() {
-        return Err(IoError::new("the SLOs read no metric selectors that synthetic data could satisfy"));
+        return Err(Error::new("the SLOs read no metric selectors that synthetic data could satisfy"));
     }
     // An incident aimed at a job no series has would change nothing.
     let jobs: BTreeSet<String> = specs.iter().map(|s| job_of(&s.labels)).collect();
     for i in &opts.incidents {
         if let Some(j) = i.job.as_ref().filter(|j| !jobs.contains(*j)) {
-            return Err(IoError::coded(
+            return Err(Error::coded(
                 "slo::synth::incident_target",
                 format!(
                     "--incident …@{j}: no series has job (or service, cluster) `{j}`; the series' are: {}",
@@ -437,7 +437,7 @@ pub fn write(program: Option<&ir::Program>, opts: &Options, path: &Path) -> Resu
             ));
         }
     }
-    write_specs(&mut specs, &needs, steps, opts, path).map_err(IoError::new)
+    write_specs(&mut specs, &needs, steps, opts, path)
 }
 
 fn write_specs(
@@ -446,7 +446,7 @@ fn write_specs(
     steps: u64,
     opts: &Options,
     path: &Path,
-) -> Result<(usize, u64), String> {
+) -> Result<(usize, u64), Error> {
     specs.sort_by(|a, b| a.labels.cmp(&b.labels));
     let label_names: Vec<String> = {
         let mut s: std::collections::BTreeSet<String> = specs.iter().flat_map(|s| s.labels.keys().cloned()).collect();
@@ -473,7 +473,7 @@ fn write_specs(
         let restart_p = dt / (4.0 * 86_400.0);
         let gap_p = dt / (2.0 * 86_400.0);
         let mut gap_left = 0usize;
-        let lat = LogNormal::new(spec.median_s.max(1e-3).ln(), 0.6).map_err(|e| e.to_string())?;
+        let lat = LogNormal::new(spec.median_s.max(1e-3).ln(), 0.6).map_err(|e| Error::new(e.to_string()))?;
         for k in 0..steps as usize {
             let t = opts.start_ms + k as i64 * opts.resolution_ms;
             let off = t - opts.start_ms;

@@ -100,6 +100,19 @@ impl serde::Serialize for Duration {
     }
 }
 
+impl std::ops::Mul<u64> for Duration {
+    type Output = Duration;
+    fn mul(self, n: u64) -> Duration {
+        Duration(self.0 * n)
+    }
+}
+
+/// Serialises a duration as its milliseconds (the IR's JSON dump keeps
+/// numbers: `slo debug ir` prints `"long_ms": 3600000`).
+pub(crate) fn serialize_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.0)
+}
+
 impl FromStr for Duration {
     type Err = DurationError;
     fn from_str(s: &str) -> Result<Duration, DurationError> {

@@ -16,8 +16,8 @@ use super::eval::RecSeries;
 use super::range::Grid;
 use super::Backtest;
 use crate::ir;
-use crate::promql::model::{Events, Series};
-use crate::units::fmt_ts;
+use crate::promql::model::{AlertSpec, Events, Series};
+use crate::units::{fmt_ts, Duration};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -140,12 +140,12 @@ enum IncidentDoc {
 /// with an `incidents` list). Times are RFC 3339 or unix seconds. The file
 /// is read like every input ([`crate::input::read`]: a regular file within
 /// the size cap) and YAML passes [`crate::yamlin`]'s limits.
-pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident>, crate::driver::IoError> {
-    use crate::driver::IoError;
+pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident>, crate::error::Error> {
+    use crate::error::Error;
     let shown = path.display();
     let bytes = crate::input::read_named("--incidents: ", path)?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        IoError::new(format!(
+        Error::new(format!(
             "--incidents: {shown} is not UTF-8 (first invalid byte at offset {})",
             e.utf8_error().valid_up_to()
         ))
@@ -155,17 +155,17 @@ pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident
         let mut r = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
         let mut rows = Vec::new();
         for (i, rec) in r.deserialize::<IncidentRow>().enumerate() {
-            rows.push(rec.map_err(|e| IoError::new(format!("--incidents: {shown}, record {}: {e}", i + 1)))?);
+            rows.push(rec.map_err(|e| Error::new(format!("--incidents: {shown}, record {}: {e}", i + 1)))?);
         }
         rows
     } else {
         match crate::yamlin::from_str::<IncidentDoc>(&text) {
             Ok(IncidentDoc::List(v) | IncidentDoc::Wrapped { incidents: v }) => v,
             Err(crate::yamlin::Error::Refused(r)) => {
-                return Err(IoError::coded(r.code, format!("--incidents: {shown}: {r}"), r.help));
+                return Err(Error::coded(r.code, format!("--incidents: {shown}: {r}"), r.help));
             }
             Err(crate::yamlin::Error::Yaml(e)) => {
-                return Err(IoError::new(format!(
+                return Err(Error::new(format!(
                     "--incidents: {shown} is not a list of incidents (start, end, service, slo, title): {e}"
                 )))
             }
@@ -201,7 +201,7 @@ pub fn load_incidents(path: &Path, program: &ir::Program) -> Result<Vec<Incident
         });
     }
     if !errors.is_empty() {
-        return Err(IoError::coded(
+        return Err(Error::coded(
             "slo::backtest::incidents",
             format!("--incidents: {shown}: {}", errors.join("; ")),
             "each row needs an RFC 3339 or unix-second start before its end, and a service/slo the checked sources declare",
@@ -254,7 +254,7 @@ pub(crate) struct Signals<'a> {
     pub events: bool,
     pub bucket_ms: i64,
     /// Error ratio per window.
-    pub ratios: BTreeMap<u64, &'a RecSeries>,
+    pub ratios: BTreeMap<Duration, &'a RecSeries>,
     pub period: Option<&'a RecSeries>,
 }
 
@@ -299,7 +299,6 @@ pub(crate) fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<
         if label(s, "service") != Some(&slo.service) || label(s, "slo") != Some(&slo.name) {
             continue;
         }
-        let Some(name) = label(s, "__name__") else { continue };
         let key = group_key(&s.labels, slo);
         // Only the series that carry a group's figures make a group: the
         // constant ones (`slo:objective:ratio`, `slo:info`, …) carry no group labels.
@@ -313,22 +312,22 @@ pub(crate) fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<
                 period: None,
             });
         };
-        match Series::parse(name) {
-            Some(Series::ErrorRatio { window_ms }) => {
+        match s.series {
+            Series::ErrorRatio { window } => {
                 entry(&mut out);
-                out.get_mut(&key).expect("just made").ratios.insert(window_ms, s);
+                out.get_mut(&key).expect("just made").ratios.insert(window, s);
             }
-            Some(Series::PeriodErrorRatio) => {
+            Series::PeriodErrorRatio => {
                 entry(&mut out);
                 out.get_mut(&key).expect("just made").period = Some(s);
             }
-            Some(Series::Bucket { events, bucket_ms: ms }) => {
+            Series::Bucket { events, bucket } => {
                 entry(&mut out);
                 match events {
                     Events::Bad => bad.insert(key, s),
                     Events::Total => total.insert(key, s),
                 };
-                bucket_ms = ms;
+                bucket_ms = bucket.ms();
             }
             _ => {}
         }
@@ -346,7 +345,7 @@ pub(crate) fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<
             }
         } else if let (ir::Sli::Composite { .. }, Some((&w, s))) = (&slo.sli, sig.ratios.iter().next()) {
             // Disjoint windows of the shortest ratio, ending on its multiples.
-            let w = w as i64;
+            let w = w.ms() as i64;
             sig.events = false;
             sig.bucket_ms = w;
             sig.buckets =
@@ -409,7 +408,7 @@ fn consumed(shares: &[(i64, f64)], a: i64, b: i64) -> f64 {
 /// [`MERGE_GAP_MS`] merged, that consumed at least `min_share` of the
 /// window's budget.
 pub(crate) fn derive_incidents(sig: &Signals, slo: &ir::Slo, budget: f64, min_share: f64) -> Vec<Incident> {
-    let window_ms = slo.window.nominal_ms() as f64;
+    let window_ms = slo.window.nominal().ms() as f64;
     let shares = bucket_shares(sig, budget, window_ms);
     let hot = burning(sig, budget);
     let mut runs: Vec<(i64, i64)> = Vec::new();
@@ -598,7 +597,7 @@ pub fn quality(
 
 /// How long after an incident an alert may still see it: its longest window.
 pub(crate) fn grace_ms(a: &ir::Alert) -> i64 {
-    a.long_window().unwrap_or(0) as i64
+    a.long_window().map_or(0, |w| w.ms() as i64)
 }
 
 /// Replays `alert` natively for one group at `objective` from the recorded
@@ -607,7 +606,7 @@ pub(crate) fn replay_alert(
     a: &ir::Alert,
     slo: &ir::Slo,
     sig: &Signals,
-    dense_cache: &mut BTreeMap<u64, Vec<f64>>,
+    dense_cache: &mut BTreeMap<Duration, Vec<f64>>,
     period: &[f64],
     objective: f64,
     g: Grid,
@@ -620,10 +619,7 @@ pub(crate) fn replay_alert(
     need.dedup();
     for w in &need {
         if !dense_cache.contains_key(w) {
-            let s = sig
-                .ratios
-                .get(w)
-                .ok_or_else(|| format!("no error ratio over {} was recorded", crate::units::fmt_duration(*w)))?;
+            let s = sig.ratios.get(w).ok_or_else(|| format!("no error ratio over {w} was recorded"))?;
             dense_cache.insert(*w, dense(s, g));
         }
     }
@@ -631,7 +627,7 @@ pub(crate) fn replay_alert(
     let guard: Option<Vec<bool>> = match a.min_events {
         None => None,
         Some(n) => {
-            let w = crate::ir::guard_window(slo, a) as i64;
+            let w = crate::ir::guard_window(slo, a).ms() as i64;
             if sig.buckets.is_empty() || !sig.events {
                 return Err("`min_events` needs the per-bucket event series".into());
             }
@@ -653,23 +649,21 @@ pub(crate) fn replay_alert(
         }
     };
     let guard_ok = |k: usize| guard.as_ref().is_none_or(|g| g[k]);
-    let for_ms = a.for_ms as i64;
-    let keep = a.keep_firing_for_ms as i64;
+    let for_ms = a.for_.ms() as i64;
+    let keep = a.keep_firing_for.ms() as i64;
     match &a.condition {
-        ir::AlertCondition::BurnRate { long_ms, short_ms, factor, .. } => {
+        ir::AlertCondition::BurnRate { long, short, factor, .. } => {
             let thr = printed(factor * (1.0 - objective));
-            let (l, s) = (&dense_cache[long_ms], &dense_cache[short_ms]);
+            let (l, s) = (&dense_cache[long], &dense_cache[short]);
             Ok(fire(g.len, g, for_ms, keep, |k| l[k] > thr && s[k] > thr && guard_ok(k)))
         }
         ir::AlertCondition::Threshold(c) => {
             let mut cols: Vec<(Vec<f64>, ir::CmpOp, f64)> = Vec::new();
             for cmp in &c.all {
                 let v: Vec<f64> = match cmp.lhs {
-                    ir::SloQuantity::Sli { window_ms } => dense_cache[&window_ms].iter().map(|e| 1.0 - e).collect(),
-                    ir::SloQuantity::ErrorRatio { window_ms } => dense_cache[&window_ms].clone(),
-                    ir::SloQuantity::BurnRate { window_ms } => {
-                        dense_cache[&window_ms].iter().map(|e| e / budget).collect()
-                    }
+                    ir::SloQuantity::Sli { window } => dense_cache[&window].iter().map(|e| 1.0 - e).collect(),
+                    ir::SloQuantity::ErrorRatio { window } => dense_cache[&window].clone(),
+                    ir::SloQuantity::BurnRate { window } => dense_cache[&window].iter().map(|e| e / budget).collect(),
                     ir::SloQuantity::BudgetRemaining => period.iter().map(|e| 1.0 - e / budget).collect(),
                     ir::SloQuantity::BudgetConsumed => period.iter().map(|e| e / budget).collect(),
                     ir::SloQuantity::IncidentShare => {
@@ -787,21 +781,15 @@ pub(crate) struct SloAnalysis {
     pub compliance: Vec<CompliancePeriod>,
 }
 
-/// The firings of the SLO's replayed (compiled) alerts, per alert name,
-/// without budget-policy actions.
-fn replayed_firings(bt: &Backtest, slo: &ir::Slo) -> BTreeMap<String, Vec<Firing>> {
-    let group = format!("slo/{}/{}", slo.service, slo.name);
-    let mut out: BTreeMap<String, Vec<Firing>> = BTreeMap::new();
-    for run in &bt.alerts {
-        if bt.groups[run.group].name != group {
-            continue;
-        }
+/// The firings of the SLO's replayed (compiled) alerts, per alert (index
+/// into `slo.alerts`), without budget-policy actions.
+fn replayed_firings(bt: &Backtest, slo_index: usize, slo: &ir::Slo) -> Vec<Vec<Firing>> {
+    let mut out: Vec<Vec<Firing>> = vec![Vec::new(); slo.alerts.len()];
+    for run in bt.alerts.iter().filter(|r| r.group == slo_index) {
+        let AlertSpec::Alert { index } = run.spec else { continue };
+        let Some(e) = out.get_mut(index) else { continue };
         for (labels, h) in &run.history {
-            if labels.iter().any(|(k, _)| k == "policy") {
-                continue;
-            }
             let key = group_key(labels, slo);
-            let e = out.entry(run.name.clone()).or_default();
             for (start, end) in intervals(&h.firing, bt.grid.step) {
                 e.push(Firing { labels: key.clone(), start, end });
             }
@@ -844,17 +832,17 @@ pub(crate) fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, se
     let slo = &program.slos[slo_index];
     let g = bt.grid;
     let sigs = signals(bt, slo);
-    let window_ms = slo.window.nominal_ms() as f64;
+    let window_ms = slo.window.nominal().ms() as f64;
     let budget = slo.budget();
     let shares = group_shares(&sigs, budget, window_ms);
     let incidents = incidents_for(settings, slo, &sigs, slo.objective);
     let mut out = SloAnalysis::default();
 
     // Alert quality of the replayed alerts, per tier and per policy.
-    let fired = replayed_firings(bt, slo);
+    let fired = replayed_firings(bt, slo_index, slo);
     let mut by_policy: BTreeMap<String, (Vec<Firing>, i64)> = BTreeMap::new();
-    for a in &slo.alerts {
-        let f = fired.get(&a.name).cloned().unwrap_or_default();
+    for (a, f) in slo.alerts.iter().zip(&fired) {
+        let f = f.clone();
         let q = quality(&f, &incidents, grace_ms(a), weeks(g), &shares, g.to());
         out.alert_quality.push(AlertQuality {
             policy: a.policy.clone(),
@@ -884,8 +872,8 @@ pub(crate) fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, se
             shares.get(&i.labels).filter(|s| !s.is_empty()).map(|s| consumed(s, i.start_ms, i.end_ms))
         };
         let mut first: Option<(i64, &str)> = None;
-        for a in &slo.alerts {
-            for f in fired.get(&a.name).into_iter().flatten() {
+        for (a, fs) in slo.alerts.iter().zip(&fired) {
+            for f in fs {
                 if matches(f, i, grace_ms(a)) {
                     let at = f.start.max(i.start_ms);
                     if first.is_none_or(|(t, _)| at < t) {
@@ -924,7 +912,7 @@ fn sweep(
 ) {
     let slo = &program.slos[slo_index];
     let g = bt.grid;
-    let window_ms = slo.window.nominal_ms() as f64;
+    let window_ms = slo.window.nominal().ms() as f64;
     let mut objectives = settings.objectives.clone();
     if objectives.is_empty() {
         objectives.push(slo.objective);
@@ -932,14 +920,14 @@ fn sweep(
     let own = Preset { name: "own".into(), alerts: None };
     let presets: Vec<&Preset> =
         if settings.presets.is_empty() { vec![&own] } else { settings.presets.iter().collect() };
-    let full_from = bt.data_start_ms + slo.window.nominal_ms() as i64;
+    let full_from = bt.data_start_ms + slo.window.nominal().ms() as i64;
     let first_full = if full_from <= g.to() { ((full_from - g.from).max(0) + g.step - 1) / g.step } else { 0 } as usize;
     // Per group, once: the period ratio on the grid, and the error ratios
     // the alerts read (filled as they are asked for; neither depends on the
     // objective or the preset).
     let periods: Vec<Vec<f64>> =
         sigs.values().map(|sig| sig.period.map(|s| dense(s, g)).unwrap_or_else(|| vec![f64::NAN; g.len])).collect();
-    let mut caches: Vec<BTreeMap<u64, Vec<f64>>> = vec![BTreeMap::new(); sigs.len()];
+    let mut caches: Vec<BTreeMap<Duration, Vec<f64>>> = vec![BTreeMap::new(); sigs.len()];
     for &objective in &objectives {
         let budget = 1.0 - objective;
         let incidents = incidents_for(settings, slo, sigs, objective);
@@ -1126,7 +1114,7 @@ fn compliance(
     slo: &ir::Slo,
     settings: &Settings,
     sigs: &BTreeMap<BTreeMap<String, String>, Signals>,
-    fired: &BTreeMap<String, Vec<Firing>>,
+    fired: &[Vec<Firing>],
     incidents: &[Incident],
 ) -> Vec<CompliancePeriod> {
     let g = bt.grid;
@@ -1141,7 +1129,6 @@ fn compliance(
     };
     let end = g.to() + g.step;
     let Some(mut p) = period_start(cal, tz, g.from) else { return Vec::new() };
-    let severity: BTreeMap<&str, &str> = slo.alerts.iter().map(|a| (a.name.as_str(), a.severity.as_str())).collect();
     let mut out = Vec::new();
     while p < end {
         let Some(next) = next_period(unit, tz, p) else { break };
@@ -1154,9 +1141,9 @@ fn compliance(
             };
             let attainment = error.map(|e| 1.0 - e);
             let (mut pages, mut tickets) = (0, 0);
-            for (name, fs) in fired {
+            for (a, fs) in slo.alerts.iter().zip(fired) {
                 for _ in fs.iter().filter(|f| f.labels == *labels && f.start >= p && f.start < next) {
-                    if is_page(severity.get(name.as_str()).copied().unwrap_or("")) {
+                    if is_page(&a.severity) {
                         pages += 1;
                     } else {
                         tickets += 1;

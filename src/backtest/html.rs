@@ -9,7 +9,7 @@ use super::analysis::{self, Signals};
 use super::report::{self, human_secs, pct, Report, SloReport};
 use super::Backtest;
 use crate::ir;
-use crate::units::{fmt_duration, fmt_factor, fmt_pct};
+use crate::units::{fmt_factor, fmt_pct};
 use plotters::prelude::*;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -298,17 +298,13 @@ fn charts_for(
         if let Some((_, m)) = finite(&v) {
             top = top.max(m);
         }
-        lines.push(Line { name: fmt_duration(*w), color: PALETTE[i % PALETTE.len()], segs: thin(at, &v) });
+        lines.push(Line { name: w.to_string(), color: PALETTE[i % PALETTE.len()], segs: thin(at, &v) });
     }
     let mut refs: Vec<(String, f64, RGBColor)> = Vec::new();
     for a in &slo.alerts {
-        if let ir::AlertCondition::BurnRate { factor, long_ms, .. } = &a.condition {
+        if let ir::AlertCondition::BurnRate { factor, long, .. } = &a.condition {
             if !refs.iter().any(|r| (r.1 - factor).abs() < 1e-9) {
-                refs.push((
-                    format!("{} {} ({})", a.name, fmt_factor(*factor), fmt_duration(*long_ms)),
-                    *factor,
-                    RGBColor(120, 120, 120),
-                ));
+                refs.push((format!("{} {} ({})", a.name, fmt_factor(*factor), long), *factor, RGBColor(120, 120, 120)));
                 top = top.max(*factor);
             }
         }
@@ -329,7 +325,7 @@ fn charts_for(
         Some((parse_ts(&i.start)?, i.end.as_deref().and_then(parse_ts).unwrap_or(end_x)))
     };
     let same_group = |l: &BTreeMap<String, String>| labels.iter().all(|(k, v)| l.get(k) == Some(v));
-    for a in report.alerts.iter().filter(|a| !a.labels.contains_key("policy") && same_group(&a.labels)) {
+    for a in report.alerts.iter().filter(|a| !a.is_action() && same_group(&a.labels)) {
         let sev = a.labels.get("severity").map_or("", |s| s.as_str());
         let c = if analysis::is_page(sev) { RGBColor(214, 39, 40) } else { RGBColor(255, 127, 14) };
         rows.push((format!("{} ({sev})", a.alert), c, a.firing.iter().filter_map(span).collect()));

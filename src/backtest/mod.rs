@@ -59,7 +59,10 @@ pub struct Options {
 /// Runs only the benchmark baseline: a bare DataFusion scan of the columns
 /// the backtest reads, with the same filters. Returns (sum, rows, seconds).
 pub fn bare_scan(program: &ir::Program, opts: &Options) -> Result<(f64, u64, f64), String> {
-    let popts = crate::promql::Options { eval_interval_ms: opts.step_ms as u64, ..Default::default() };
+    let popts = crate::promql::Options {
+        eval_interval: crate::units::Duration::from_ms(opts.step_ms as u64),
+        ..Default::default()
+    };
     let groups = crate::promql::groups(program, &popts).map_err(|e| e.diagnostic().message)?;
     let (_, planner) = plan_groups(&groups)?;
     let src = data::Source { paths: opts.data.clone(), memory_limit: opts.memory_limit };
@@ -68,6 +71,30 @@ pub fn bare_scan(program: &ir::Program, opts: &Options) -> Result<(f64, u64, f64
     let t0 = std::time::Instant::now();
     let (s, n) = data::bare_scan(&src, &lv, &rt).map_err(|e| format!("{e:?}"))?;
     Ok((s, n, t0.elapsed().as_secs_f64()))
+}
+
+/// What the compiled rules read of the raw data: every leaf's selector
+/// (each once, in plan order) and the lead-in before the first evaluation
+/// a replay reads, `longest range + lookback` — exactly the
+/// `from − lead .. to` a backtest scans (what `slo data pull` fetches).
+pub fn raw_reads(program: &ir::Program, step_ms: i64) -> Result<(Vec<plan::Sel>, i64), String> {
+    let popts =
+        crate::promql::Options { eval_interval: crate::units::Duration::from_ms(step_ms as u64), ..Default::default() };
+    let groups = crate::promql::groups(program, &popts).map_err(|e| e.diagnostic().message)?;
+    let (_, planner) = plan_groups(&groups)?;
+    let mut seen = HashSet::new();
+    let mut sels = Vec::new();
+    let mut lead = 0;
+    for l in &planner.leaves {
+        lead = lead.max(match l.kind {
+            plan::LeafKind::Range(_, r) => r,
+            plan::LeafKind::Instant => leaves::LOOKBACK_MS,
+        });
+        if seen.insert(l.sel.text()) {
+            sels.push(l.sel.clone());
+        }
+    }
+    Ok((sels, lead + leaves::LOOKBACK_MS))
 }
 
 /// The outcome of a replay: the grid, every recorded series, every alert.
@@ -87,8 +114,12 @@ pub struct Backtest {
 }
 
 pub struct AlertRun {
+    /// Its rule group: the group of `program.slos[group]`
+    /// ([`crate::promql::groups`] makes one per SLO, in order).
     pub group: usize,
     pub name: String,
+    /// Which alert or policy action of that SLO it is.
+    pub spec: crate::promql::model::AlertSpec,
     pub history: BTreeMap<Vec<(String, String)>, AlertHistory>,
 }
 
@@ -196,7 +227,7 @@ pub(crate) fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Plann
         .iter()
         .flat_map(|g| g.rules.iter())
         .filter_map(|r| match r {
-            Rule::Record(r) => Some(r.record.clone()),
+            Rule::Record(r) => Some(r.record.name()),
             Rule::Alert(_) => None,
         })
         .collect();
@@ -209,7 +240,8 @@ pub(crate) fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Plann
                 gi,
                 match r {
                     Rule::Record(rr) => Step::Record {
-                        name: rr.record.clone(),
+                        series: rr.record,
+                        name: rr.record.name(),
                         labels: rr.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                         node,
                         last: Vec::new(),
@@ -217,6 +249,7 @@ pub(crate) fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Plann
                     },
                     Rule::Alert(a) => Step::Alert {
                         name: a.alert.clone(),
+                        spec: a.spec,
                         labels: a.labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                         node,
                         for_ms: a.for_.map_or(0, |d| d.ms() as i64),
@@ -275,7 +308,7 @@ fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
 /// Replays `program` over the data.
 pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<Backtest, Failure> {
     let popts = crate::promql::Options {
-        eval_interval_ms: opts.step_ms as u64,
+        eval_interval: crate::units::Duration::from_ms(opts.step_ms as u64),
         extra_windows: opts.extra_windows.clone(),
         ..Default::default()
     };
@@ -315,7 +348,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let src = data::Source { paths: opts.data.clone(), memory_limit: opts.memory_limit };
     let rt = match crate::layout::reader::runtime() {
         Ok(rt) => rt,
-        Err(e) => return Err(Failure::usage(sources, "slo::backtest::runtime", e.message(), "")),
+        Err(e) => return Err(Failure::usage(sources, "slo::backtest::runtime", e.to_string(), "")),
     };
     let t0 = std::time::Instant::now();
     crate::memory::phase("reading the data");
@@ -464,7 +497,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let alerts = steps
         .into_iter()
         .filter_map(|(g, s)| match s {
-            Step::Alert { name, state, .. } => Some(AlertRun { group: g, name, history: state.history }),
+            Step::Alert { name, spec, state, .. } => Some(AlertRun { group: g, name, spec, history: state.history }),
             Step::Record { .. } => None,
         })
         .collect();

@@ -7,7 +7,7 @@ use super::analysis::{self, label, period_start};
 use super::eval::RecSeries;
 use super::Backtest;
 use crate::ir;
-use crate::promql::model::{Events, Series};
+use crate::promql::model::{AlertSpec, Events, Series};
 use crate::units::fmt_ts;
 use crate::units::{fmt_duration, fmt_pct};
 use serde::Serialize;
@@ -162,11 +162,21 @@ pub struct BurnReport {
 
 #[derive(Debug, Serialize)]
 pub struct AlertReport {
+    /// Which alert or policy action of the SLO it is (not in the JSON).
+    #[serde(skip)]
+    pub spec: AlertSpec,
     pub alert: String,
     pub labels: BTreeMap<String, String>,
     pub firing: Vec<Interval>,
     pub firing_seconds: f64,
     pub pending_evaluations: usize,
+}
+
+impl AlertReport {
+    /// Whether it is a budget-policy action rather than an alert.
+    pub fn is_action(&self) -> bool {
+        matches!(self.spec, AlertSpec::Action { .. })
+    }
 }
 
 #[derive(Debug, Serialize, Clone)]
@@ -179,7 +189,7 @@ pub struct Interval {
 
 fn window_text(w: &ir::Window) -> String {
     match w {
-        ir::Window::Rolling { ms } => fmt_duration(*ms),
+        ir::Window::Rolling { length } => length.to_string(),
         ir::Window::Calendar { unit, tz } => format!("calendar {} ({tz})", format!("{unit:?}").to_lowercase()),
     }
 }
@@ -198,9 +208,9 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
             .series
             .iter()
             .filter(|s| label(s, "service") == Some(&slo.service) && label(s, "slo") == Some(&slo.name))
-            .filter_map(|s| Some((Series::parse(label(s, "__name__")?)?, s)))
+            .map(|s| (s.series, s))
             .collect();
-        let window_ms = slo.window.nominal_ms() as i64;
+        let window_ms = slo.window.nominal().ms() as i64;
         let history = (g.to() - bt.data_start_ms).max(0);
         let full_from = bt.data_start_ms + window_ms;
         // A calendar window needs data from the start of its current period.
@@ -230,18 +240,9 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
             .collect();
         let start = match &slo.window {
             ir::Window::Calendar { unit, tz } => period_start(*unit, tz, g.to()),
-            ir::Window::Rolling { ms } => Some(g.to() - *ms as i64),
+            ir::Window::Rolling { length } => Some(g.to() - length.ms() as i64),
         };
-        let slice_ms = match (&slo.sli, &slo.budgeting) {
-            (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms, .. }) => {
-                Some(*slice_ms)
-            }
-            (ir::Sli::Timeslices { slice_ms, .. }, _) => Some(*slice_ms),
-            (
-                ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Composite { .. },
-                ir::Budgeting::Occurrences,
-            ) => None,
-        };
+        let slice = slo.slice();
         if let Some(start) = start {
             let window_sum = |s: &RecSeries| -> (f64, u64) {
                 let lo = s.ts.partition_point(|&t| t <= start);
@@ -257,8 +258,8 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
                     if matches!(slo.window, ir::Window::Calendar { .. }) && t > 0.0 {
                         gr.sli_exact = Some(1.0 - b / t);
                     }
-                    if let Some(slice) = slice_ms {
-                        gr.slices_expected = Some(((g.to() - start).max(0) as u64) / slice);
+                    if let Some(slice) = slice {
+                        gr.slices_expected = Some(((g.to() - start).max(0) as u64) / slice.ms());
                         gr.slices_with_data = Some(n);
                     }
                 }
@@ -290,7 +291,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
         let mut windows: Vec<(u64, &RecSeries)> = mine
             .iter()
             .filter_map(|(k, s)| match k {
-                Series::ErrorRatio { window_ms } => Some((*window_ms, *s)),
+                Series::ErrorRatio { window } => Some((window.ms(), *s)),
                 _ => None,
             })
             .collect();
@@ -313,23 +314,25 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
         }
         let mut alerts = Vec::new();
         let mut policies = Vec::new();
-        for run in &bt.alerts {
-            if bt.groups[run.group].name != format!("slo/{}/{}", slo.service, slo.name) {
-                continue;
-            }
+        for run in bt.alerts.iter().filter(|r| r.group == slo_index) {
+            // A budget-policy action: its rule and action, from the IR.
+            let action = match run.spec {
+                AlertSpec::Action { rule, action } => {
+                    slo.policy_rules.get(rule).and_then(|p| Some((p, p.actions.get(action)?)))
+                }
+                AlertSpec::Alert { .. } => None,
+            };
             for (labels, h) in &run.history {
                 let firing = analysis::intervals(&h.firing, g.step);
                 let secs: f64 = firing.iter().fold(0.0, |s, (a, b)| s + (b - a) as f64 / 1000.0);
-                if let (Some(policy), Some(action)) =
-                    (labels.iter().find(|(k, _)| k == "policy"), labels.iter().find(|(k, _)| k == "action"))
-                {
-                    let target =
-                        labels.iter().find(|(k, _)| k == "action_target" || k == "receiver").map(|(_, v)| v.clone());
+                if let Some((rule, action)) = action {
+                    // The action's own target, else the rule's route.
+                    let target = action.target.clone().or_else(|| rule.labels.get("receiver").cloned());
                     let full: f64 =
                         firing.iter().fold(0.0, |s, &(a, b)| s + (b - a.max(full_from).min(b)) as f64 / 1000.0);
                     policies.push(PolicyReport {
-                        policy: policy.1.clone(),
-                        action: action.1.clone(),
+                        policy: rule.policy.clone(),
+                        action: action.kind.as_str().into(),
                         target,
                         alert: run.name.clone(),
                         intervals: firing
@@ -342,6 +345,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
                     });
                 }
                 alerts.push(AlertReport {
+                    spec: run.spec,
                     alert: run.name.clone(),
                     labels: labels.iter().cloned().collect(),
                     firing: firing
@@ -359,10 +363,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
             slo: slo.name.clone(),
             objective: slo.objective,
             window: window_text(&slo.window),
-            budgeting: match &slo.budgeting {
-                ir::Budgeting::Occurrences => "occurrences".into(),
-                other => format!("{other:?}").to_lowercase(),
-            },
+            budgeting: slo.budgeting.to_string(),
             full_window,
             history: fmt_duration(history as u64),
             full_window_from: (full_from <= g.to()).then(|| fmt_ts(full_from)),
@@ -468,7 +469,7 @@ pub(crate) const SUMMARY_HEAD: [&str; 8] =
     ["SLO", "objective", "window", "SLI", "budget left", "lowest", "alerts fired", "verdict"];
 
 pub(crate) fn summary_cells(s: &SloReport, g: &GroupReport) -> Vec<String> {
-    let fired: usize = s.alerts.iter().filter(|a| !a.labels.contains_key("policy")).map(|a| a.firing.len()).sum();
+    let fired: usize = s.alerts.iter().filter(|a| !a.is_action()).map(|a| a.firing.len()).sum();
     vec![
         who(s, &g.labels),
         fmt_pct(s.objective),
@@ -680,7 +681,7 @@ pub fn table(r: &Report, color: bool) -> String {
             );
         }
         for a in &s.alerts {
-            if a.firing.is_empty() || a.labels.contains_key("policy") {
+            if a.firing.is_empty() || a.is_action() {
                 continue;
             }
             let _ = writeln!(

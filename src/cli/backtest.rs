@@ -4,7 +4,8 @@
 use super::{checked, default_paths, memory_limit_flag, parse_ratio, print_diags, Format};
 use clap::ValueEnum;
 use slo::diag::Diagnostics;
-use slo::driver::{self, IoError};
+use slo::driver;
+use slo::error::Error;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -27,8 +28,14 @@ pub struct Args {
     /// .slo files or directories (default: every *.slo under the current directory).
     pub paths: Vec<PathBuf>,
     /// Parquet files or directories in the native long layout (repeatable).
-    #[arg(long, required = true, num_args = 1..)]
+    #[arg(long, num_args = 1.., required_unless_present = "url", conflicts_with = "url")]
     pub data: Vec<PathBuf>,
+    /// Pull the data from this Prometheus-compatible server first (as `slo data pull`, into a
+    /// temporary file removed afterwards); needs --from and --to.
+    #[arg(long, requires_all = ["from", "to"])]
+    pub url: Option<String>,
+    #[command(flatten)]
+    pub server: Box<super::ServerArgs>,
     /// First evaluation: RFC 3339 or unix seconds (default: the data's first sample, rounded up to --step).
     #[arg(long)]
     pub from: Option<String>,
@@ -85,7 +92,9 @@ pub struct Args {
 pub fn run(
     Args {
         paths,
-        data,
+        mut data,
+        url,
+        server,
         from,
         to,
         step,
@@ -104,11 +113,11 @@ pub fn run(
         bare_scan,
         root,
     }: Args,
-) -> Result<u8, IoError> {
-    let time = |flag: &str, v: Option<String>| -> Result<Option<i64>, IoError> {
+) -> Result<u8, Error> {
+    let time = |flag: &str, v: Option<String>| -> Result<Option<i64>, Error> {
         v.map(|v| {
             slo::units::parse_time(&v).ok_or_else(|| {
-                IoError::new(format!("{flag}: `{v}` is neither RFC 3339 (2026-01-31T00:00:00Z) nor unix seconds"))
+                Error::new(format!("{flag}: `{v}` is neither RFC 3339 (2026-01-31T00:00:00Z) nor unix seconds"))
             })
         })
         .transpose()
@@ -116,12 +125,12 @@ pub fn run(
     let from_ms = time("--from", from)?;
     let to_ms = time("--to", to)?;
     let Some(step_ms) = slo::units::parse_duration(&step).filter(|ms| *ms >= 1000) else {
-        return Err(IoError::new(format!("--step: `{step}` is not a duration of 1s or more")));
+        return Err(Error::new(format!("--step: `{step}` is not a duration of 1s or more")));
     };
     let memory_limit = memory_limit_flag(&memory_limit)?;
     let files = driver::expand(&default_paths(paths))?;
     if files.is_empty() {
-        return Err(IoError::new("no .slo files found"));
+        return Err(Error::new("no .slo files found"));
     }
     let mut inputs = slo::output::file_inputs(&files);
     inputs.extend(slo::output::data_inputs(&data));
@@ -132,7 +141,7 @@ pub fn run(
     slo::output::refuse_inputs(&inputs, &outputs)?;
     let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
     if matches!(format, ReportFormat::Html) && out.is_none() {
-        return Err(IoError::new("--format html needs --out FILE"));
+        return Err(Error::new("--format html needs --out FILE"));
     }
     let mut settings = slo::backtest::analysis::Settings {
         incident_share: parse_ratio("--incident-budget", &incident_budget)?,
@@ -146,7 +155,7 @@ pub fn run(
     for o in &objective {
         let r = parse_ratio("--objective", o)?;
         if !(r > 0.0 && r < 1.0) {
-            return Err(IoError::coded(
+            return Err(Error::coded(
                 "slo::objective::range",
                 format!("--objective: `{o}` must be strictly between 0% and 100%"),
                 "100% leaves no error budget and 0% is always met; use e.g. 99.9%",
@@ -158,21 +167,37 @@ pub fn run(
         let list = slo::backtest::analysis::load_incidents(path, &program)?;
         settings.incidents = Some((path.display().to_string(), list));
     }
-    let mut extra_windows: std::collections::BTreeMap<(String, String), std::collections::BTreeSet<u64>> =
-        Default::default();
+    let mut extra_windows: std::collections::BTreeMap<
+        (String, String),
+        std::collections::BTreeSet<slo::units::Duration>,
+    > = Default::default();
     for name in &alerts {
         if name == "own" {
             settings.presets.push(slo::backtest::analysis::Preset { name: name.clone(), alerts: None });
             continue;
         }
         let per_slo =
-            driver::preset_alerts(&loaded, name, &program).map_err(|e| IoError::new(format!("--alerts: {e}")))?;
+            driver::preset_alerts(&loaded, name, &program).map_err(|e| Error::new(format!("--alerts: {e}")))?;
         for (s, list) in program.slos.iter().zip(&per_slo) {
             let w = extra_windows.entry((s.service.clone(), s.name.clone())).or_default();
             w.extend(list.iter().flat_map(slo::ir::Alert::windows));
         }
         settings.presets.push(slo::backtest::analysis::Preset { name: name.clone(), alerts: Some(per_slo) });
     }
+    // With --url: the data pulled into a temporary directory, removed when the run ends.
+    let _pulled = match (&url, from_ms, to_ms) {
+        (Some(url), Some(f), Some(t)) => {
+            let dir = tempfile::Builder::new()
+                .prefix(".slo-pull-")
+                .tempdir()
+                .map_err(|e| Error::new(format!("cannot create a temporary directory: {e}")))?;
+            let path = dir.path().join("pulled.parquet");
+            super::pull(&program, url, &server, (f, t, step_ms as i64), &path, quiet)?;
+            data = vec![path];
+            Some(dir)
+        }
+        _ => None,
+    };
     let opts = slo::backtest::Options {
         data,
         from_ms,
@@ -184,7 +209,7 @@ pub fn run(
         extra_windows,
     };
     if bare_scan {
-        let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(IoError::new)?;
+        let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(Error::new)?;
         println!("bare scan: {rows} rows, sum(value) = {sum}, {secs:.3}s");
         return Ok(0);
     }
@@ -200,7 +225,7 @@ pub fn run(
     }
     if let Some(path) = &timeline {
         slo::memory::phase("writing the timeline");
-        let n = slo::backtest::timeline::write(&bt, path).map_err(IoError::new)?;
+        let n = slo::backtest::timeline::write(&bt, path)?;
         if !quiet {
             eprintln!("timeline: {n} samples written to {}", path.display());
         }

@@ -1,7 +1,8 @@
 //! `slo check`: parse and type-check, print every diagnostic.
 
 use super::{default_paths, print_diags, root_for, Format};
-use slo::driver::{self, IoError};
+use slo::driver;
+use slo::error::Error;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -19,10 +20,10 @@ pub struct Args {
     pub root: Option<PathBuf>,
 }
 
-pub fn run(Args { paths, format, deny_warnings, root }: Args) -> Result<u8, IoError> {
+pub fn run(Args { paths, format, deny_warnings, root }: Args) -> Result<u8, Error> {
     let files = driver::expand(&default_paths(paths))?;
     if files.is_empty() {
-        return Err(IoError::new("no .slo files found"));
+        return Err(Error::new("no .slo files found"));
     }
     let loaded = driver::load(&files, &root_for(root))?;
     let (program, diags) = driver::check(&loaded);

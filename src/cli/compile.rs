@@ -4,7 +4,8 @@
 use super::{checked, default_paths, print_diags, Format};
 use clap::ValueEnum;
 use slo::diag::Diagnostics;
-use slo::driver::{self, IoError};
+use slo::driver;
+use slo::error::Error;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -46,12 +47,12 @@ pub struct Args {
 
 pub fn run(
     Args { paths, out, target, eval_interval, namespace, labels, partial_response, check, root }: Args,
-) -> Result<u8, IoError> {
+) -> Result<u8, Error> {
     let Some(eval_interval_ms) = slo::units::parse_duration(&eval_interval).filter(|ms| *ms >= 1000) else {
-        return Err(IoError::new(format!("--eval-interval: `{eval_interval}` is not a duration of 1s or more")));
+        return Err(Error::new(format!("--eval-interval: `{eval_interval}` is not a duration of 1s or more")));
     };
     if let Some(why) = slo::names::k8s_namespace_problem(&namespace) {
-        return Err(IoError::coded(
+        return Err(Error::coded(
             "slo::flag::namespace",
             format!("--namespace: `{namespace}` is not a Kubernetes namespace name: {why}"),
             "a namespace is at most 63 lower-case letters, digits and `-`, starting and ending with a letter or digit",
@@ -60,14 +61,14 @@ pub fn run(
     let mut crd_labels = std::collections::BTreeMap::new();
     for l in labels {
         let Some((k, v)) = l.split_once('=') else {
-            return Err(IoError::coded(
+            return Err(Error::coded(
                 "slo::flag::label",
                 format!("--label: `{l}` is not key=value"),
                 "write `--label key=value`, e.g. `--label release=kube-prometheus`",
             ));
         };
         if let Some(why) = slo::names::k8s_label_problem(k, v) {
-            return Err(IoError::coded(
+            return Err(Error::coded(
                     "slo::flag::label",
                     format!("--label: `{l}` is not a Kubernetes label: {why}"),
                     "keys are an optional DNS subdomain and `/`, then a name of at most 63 letters, digits, `-`, `_`, `.`; values are empty or such a name",
@@ -81,7 +82,7 @@ pub fn run(
             TargetArg::PrometheusOperator => slo::promql::Target::PrometheusOperator,
             TargetArg::Mimir => slo::promql::Target::Mimir,
         },
-        eval_interval_ms,
+        eval_interval: slo::units::Duration::from_ms(eval_interval_ms),
         namespace,
         crd_labels,
         partial_response,
@@ -101,29 +102,11 @@ pub fn run(
     };
     slo::outdir::refuse_inputs(&out, &kind, &files)?;
     if check {
-        return Ok(match slo::outdir::diff(&out, outputs, &kind)? {
-            None => {
-                eprintln!("up to date: {}", out.display());
-                0
-            }
-            Some(d) => {
-                print!("{d}");
-                eprintln!("{} is out of date: run `slo compile --out {}`", out.display(), out.display());
-                1
-            }
-        });
+        return super::check_dir(&out, outputs, &kind, "slo compile");
     }
     let w = slo::outdir::write(&out, outputs, &kind)?;
     w.notes.iter().for_each(|n| eprintln!("note: {n}"));
-    eprintln!(
-        "compiled {} SLOs into {} files in {} ({} written, {} unchanged, {} stale removed)",
-        program.slos.len(),
-        w.files,
-        out.display(),
-        w.changed,
-        w.unchanged,
-        w.removed
-    );
+    eprintln!("compiled {} SLOs into {} files in {} ({w})", program.slos.len(), w.files, out.display());
     super::leak_at_exit((loaded, program));
     Ok(0)
 }

@@ -1,10 +1,11 @@
 //! `slo data import|inspect|export`: metric data into, about and out of
 //! the native Parquet layout.
 
-use super::{checked, memory_limit_flag, print_diags, Format};
+use super::{checked, default_paths, memory_limit_flag, print_diags, Format, ServerArgs};
 use clap::{Subcommand, ValueEnum};
 use slo::diag::Diagnostics;
-use slo::driver::{self, IoError};
+use slo::driver;
+use slo::error::Error;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
@@ -49,6 +50,38 @@ pub enum Command {
         #[arg(long, default_value = "auto")]
         memory_limit: String,
     },
+    /// Fetch the raw samples the SLOs' selectors read (plus the lead-in their longest window needs)
+    /// from a Prometheus-compatible server into one Parquet file.
+    Pull {
+        /// .slo files or directories (default: every *.slo under the current directory).
+        paths: Vec<PathBuf>,
+        /// The server's base URL, e.g. http://prometheus:9090 (Mimir: …/prometheus).
+        #[arg(long)]
+        url: String,
+        /// First evaluation the data is for: RFC 3339 or unix seconds (the pull starts the
+        /// SLOs' longest range plus 5m earlier).
+        #[arg(long)]
+        from: String,
+        /// Last sample: RFC 3339 or unix seconds.
+        #[arg(long)]
+        to: String,
+        /// The Parquet file to write (atomically).
+        #[arg(long)]
+        out: PathBuf,
+        /// Evaluation interval the rules are compiled with (as `slo backtest --step`).
+        #[arg(long, default_value = "1m")]
+        step: String,
+        #[command(flatten)]
+        server: Box<ServerArgs>,
+        /// No progress bar, no summary.
+        #[arg(long)]
+        quiet: bool,
+        /// Memory the whole run may hold (e.g. 512M, 2G; `auto`: half of physical memory).
+        #[arg(long, default_value = "auto")]
+        memory_limit: String,
+        #[arg(long)]
+        root: Option<PathBuf>,
+    },
     /// Write Parquet data as OpenMetrics text (for promtool tsdb create-blocks-from openmetrics).
     Export {
         /// Parquet files or directories in the native layout.
@@ -84,9 +117,9 @@ pub enum ExportFormat {
     Openmetrics,
 }
 
-pub fn run(command: Command) -> Result<u8, IoError> {
+pub fn run(command: Command) -> Result<u8, Error> {
     use slo::metrics::{self, import::Format as F};
-    let source = |paths: Vec<PathBuf>, memory_limit: &str| -> Result<slo::backtest::data::Source, IoError> {
+    let source = |paths: Vec<PathBuf>, memory_limit: &str| -> Result<slo::backtest::data::Source, Error> {
         Ok(slo::backtest::data::Source { paths, memory_limit: memory_limit_flag(memory_limit)? })
     };
     let data_failure = |errs| {
@@ -101,7 +134,7 @@ pub fn run(command: Command) -> Result<u8, IoError> {
             let default_time_ms = match default_time {
                 None => None,
                 Some(t) => Some(slo::units::parse_time(&t).ok_or_else(|| {
-                    IoError::new(format!("--default-time: `{t}` is neither RFC 3339 nor unix seconds"))
+                    Error::new(format!("--default-time: `{t}` is neither RFC 3339 nor unix seconds"))
                 })?),
             };
             let format = match from {
@@ -144,6 +177,26 @@ pub fn run(command: Command) -> Result<u8, IoError> {
                 }
             }
         }
+        Command::Pull { paths, url, from, to, out, step, server, quiet, memory_limit, root } => {
+            memory_limit_flag(&memory_limit)?;
+            let time = |flag: &str, v: &str| {
+                slo::units::parse_time(v).ok_or_else(|| {
+                    Error::new(format!("{flag}: `{v}` is neither RFC 3339 (2026-01-31T00:00:00Z) nor unix seconds"))
+                })
+            };
+            let (from_ms, to_ms) = (time("--from", &from)?, time("--to", &to)?);
+            let Some(step_ms) = slo::units::parse_duration(&step).filter(|ms| *ms >= 1000) else {
+                return Err(Error::new(format!("--step: `{step}` is not a duration of 1s or more")));
+            };
+            let files = driver::expand(&default_paths(paths))?;
+            if files.is_empty() {
+                return Err(Error::new("no .slo files found"));
+            }
+            slo::output::refuse_inputs(&slo::output::file_inputs(&files), &[("--out", &out)])?;
+            let Some((_, program)) = checked(&files, root)? else { return Ok(1) };
+            super::pull(&program, &url, &server, (from_ms, to_ms, step_ms as i64), &out, quiet)?;
+            Ok(0)
+        }
         Command::Inspect { paths, format, slos, memory_limit } => {
             let src = source(paths, &memory_limit)?;
             let program = if slos.is_empty() {
@@ -151,13 +204,17 @@ pub fn run(command: Command) -> Result<u8, IoError> {
             } else {
                 let files = driver::expand(&slos)?;
                 if files.is_empty() {
-                    return Err(IoError::new("--slo: no .slo files found"));
+                    return Err(Error::new("--slo: no .slo files found"));
                 }
                 let Some((_, program)) = checked(&files, None)? else { return Ok(1) };
                 Some(program)
             };
             match metrics::inspect::run(&src, program.as_ref()) {
                 Ok(mut r) => {
+                    if let Some(g) = &r.grid {
+                        let w = metrics::resampled_warning(g.step_ms, g.offset_ms, &r.files.join(", "));
+                        eprint!("{}", metrics::render(&[w]));
+                    }
                     if let Some(problems) = r.problems.take() {
                         let mut sources = slo::source::SourceMap::new();
                         let warnings = slo::backtest::problem_warnings(&problems, &mut sources);
@@ -200,7 +257,7 @@ pub fn run(command: Command) -> Result<u8, IoError> {
                     Ok(0)
                 }
                 Err(metrics::export::Failure::Data(errs)) => Ok(data_failure(errs)),
-                Err(metrics::export::Failure::Write(m)) => Err(IoError::new(m)),
+                Err(metrics::export::Failure::Write(e)) => Err(e),
             }
         }
     }

@@ -3,7 +3,8 @@
 use super::{print_diags, root_for, Format};
 use clap::ValueEnum;
 use slo::diag::Diagnostics;
-use slo::driver::{self, IoError};
+use slo::driver;
+use slo::error::Error;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -21,9 +22,9 @@ pub struct Args {
     pub root: Option<PathBuf>,
 }
 
-pub fn run(Args { stage, file, root }: Args) -> Result<u8, IoError> {
+pub fn run(Args { stage, file, root }: Args) -> Result<u8, Error> {
     let text = String::from_utf8(slo::input::read_named("", &file)?)
-        .map_err(|_| IoError::new(format!("cannot read {}: not UTF-8", file.display())))?;
+        .map_err(|_| Error::new(format!("cannot read {}: not UTF-8", file.display())))?;
     match stage {
         Stage::Ast => {
             let mut sources = slo::source::SourceMap::new();

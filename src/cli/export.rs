@@ -3,7 +3,8 @@
 use super::{checked, default_paths, print_diags, Format};
 use clap::ValueEnum;
 use slo::diag::Diagnostics;
-use slo::driver::{self, IoError};
+use slo::driver;
+use slo::error::Error;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -24,7 +25,7 @@ pub struct Args {
     pub root: Option<PathBuf>,
 }
 
-pub fn run(Args { to: ExportTo::Openslo, paths, out, root }: Args) -> Result<u8, IoError> {
+pub fn run(Args { to: ExportTo::Openslo, paths, out, root }: Args) -> Result<u8, Error> {
     let files = driver::expand(&default_paths(paths))?;
     if let Some(p) = &out {
         slo::output::refuse_inputs(&slo::output::file_inputs(&files), &[("--out", p)])?;

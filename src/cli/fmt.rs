@@ -2,7 +2,8 @@
 
 use super::{default_paths, print_diags, root_for, Format};
 use slo::diag::Diagnostics;
-use slo::driver::{self, IoError};
+use slo::driver;
+use slo::error::Error;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -14,7 +15,7 @@ pub struct Args {
     pub check: bool,
 }
 
-pub fn run(Args { paths, check }: Args) -> Result<u8, IoError> {
+pub fn run(Args { paths, check }: Args) -> Result<u8, Error> {
     let files = driver::expand(&default_paths(paths))?;
     let root = root_for(None);
     let mut code = 0;

@@ -4,7 +4,7 @@
 use super::{print_diags, Format};
 use clap::ValueEnum;
 use slo::diag::Diagnostics;
-use slo::driver::IoError;
+use slo::error::Error;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -28,9 +28,9 @@ pub struct Args {
     pub period: String,
 }
 
-pub fn run(Args { from, files, out, period }: Args) -> Result<u8, IoError> {
+pub fn run(Args { from, files, out, period }: Args) -> Result<u8, Error> {
     if slo::units::parse_duration(&period).is_none() {
-        return Err(IoError::new(format!("--period: `{period}` is not a duration")));
+        return Err(Error::new(format!("--period: `{period}` is not a duration")));
     }
     let mut imports = Vec::new();
     for f in &files {
@@ -46,7 +46,7 @@ pub fn run(Args { from, files, out, period }: Args) -> Result<u8, IoError> {
         imports.push(r);
     }
     // What did not translate or check is skipped (errors above); the rest is written.
-    let done = slo::interop::finish(imports).map_err(IoError::new)?;
+    let done = slo::interop::finish(imports).map_err(Error::new)?;
     for (diags, sources) in done.reports.iter() {
         print_diags(&Diagnostics(diags.clone()), sources, Format::Human);
     }
@@ -57,7 +57,7 @@ pub fn run(Args { from, files, out, period }: Args) -> Result<u8, IoError> {
             let paths: Vec<PathBuf> = written.iter().map(|(name, _)| dir.join(name)).collect();
             let outputs: Vec<(&str, &std::path::Path)> = paths.iter().map(|p| ("--out", p.as_path())).collect();
             slo::output::refuse_inputs(&slo::output::file_inputs(&files), &outputs)?;
-            std::fs::create_dir_all(dir).map_err(|e| IoError::new(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
             for (name, text) in &written {
                 slo::outdir::write_atomic(&dir.join(name), text.as_bytes())?;
                 eprintln!("wrote {}", dir.join(name).display());

@@ -8,14 +8,17 @@ pub mod check;
 pub mod compile;
 pub mod data;
 pub mod debug;
+pub mod doc;
 pub mod export;
 pub mod fmt;
 pub mod import;
+pub mod lsp;
 pub mod synth;
 
 use clap::ValueEnum;
 use slo::diag::{self, Diagnostics};
-use slo::driver::{self, IoError};
+use slo::driver;
+use slo::error::Error;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -28,11 +31,11 @@ pub enum Format {
 
 /// `99.9%` or `0.999` as a ratio, computed from the decimal digits: 99.99999999999%
 /// stays below 1 (its budget is 1e-13, not 0).
-pub fn parse_ratio(flag: &str, s: &str) -> Result<f64, IoError> {
-    let bad = || IoError::new(format!("{flag}: `{s}` is not a share like 99.9% or 0.999"));
+pub fn parse_ratio(flag: &str, s: &str) -> Result<f64, Error> {
+    let bad = || Error::new(format!("{flag}: `{s}` is not a share like 99.9% or 0.999"));
     let p = slo::units::share_parts(s).ok_or_else(bad)?;
     if !p.precise() {
-        return Err(IoError::coded(
+        return Err(Error::coded(
             slo::units::PERCENT_PRECISION,
             format!("{flag}: `{s}` is below 100% by {:e}, closer than a 64-bit float can hold", p.complement),
             "its complement (the error budget) would be off by more than 1% or be 0; use at most 14 nines, e.g. 99.999999999999%",
@@ -46,14 +49,14 @@ pub fn parse_ratio(flag: &str, s: &str) -> Result<f64, IoError> {
 
 /// Parses `--memory-limit` (a size, or `auto` for half of physical
 /// memory), bounds the process by it and returns the query engine's share.
-pub fn memory_limit_flag(flag: &str) -> Result<usize, IoError> {
+pub fn memory_limit_flag(flag: &str) -> Result<usize, Error> {
     let limit = if flag.trim().eq_ignore_ascii_case("auto") {
         slo::memory::default_limit()
     } else {
         match slo::units::parse_size(flag) {
             Some(n) if n >= 16 << 20 => n,
             _ => {
-                return Err(IoError::new(format!(
+                return Err(Error::new(format!(
                     "--memory-limit: `{flag}` is not a size of 16M or more like 512M or 2G (or `auto`)"
                 )))
             }
@@ -61,6 +64,140 @@ pub fn memory_limit_flag(flag: &str) -> Result<usize, IoError> {
     };
     slo::memory::set_limit(limit, flag.trim());
     Ok(slo::memory::engine_share(limit))
+}
+
+/// Where and how `slo data pull` and `slo backtest --url` reach the
+/// server (the URL is each command's own flag).
+#[derive(clap::Args, Clone)]
+pub struct ServerArgs {
+    /// Send `Authorization: Bearer <token>`, the token read from this file.
+    #[arg(long, value_name = "FILE")]
+    pub bearer_token_file: Option<PathBuf>,
+    /// Basic auth: the user, and a file holding the password.
+    #[arg(long, value_name = "USER:PASSWORD_FILE")]
+    pub basic_auth: Option<String>,
+    /// PEM file of the CA certificate(s) to trust instead of the Mozilla roots.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Do not verify the server's TLS certificate (test servers only).
+    #[arg(long)]
+    pub insecure_skip_verify: bool,
+    /// Extra request header (repeatable), e.g. 'X-Scope-OrgID: tenant-1' for Mimir or Cortex.
+    #[arg(long = "header", value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// Time range of one request; a piece the server finds too large is split.
+    #[arg(long, default_value = "2h")]
+    pub chunk: String,
+    /// Time one request may take.
+    #[arg(long, default_value = "2m")]
+    pub timeout: String,
+    /// Retries of a request that failed with 429, 5xx or a connection error (exponential backoff).
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+    /// How to read samples: remote read (`/api/v1/read`, streamed chunks where offered) when the
+    /// server has it, else instant queries of range vectors (`auto`); or only one of them.
+    #[arg(long, value_enum, default_value_t = ApiArg::Auto)]
+    pub api: ApiArg,
+    /// Pulled NaN values are staleness markers (for a TSDB backfilled from text, where markers became NaN).
+    #[arg(long)]
+    pub nan_as_stale: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ApiArg {
+    Auto,
+    RemoteRead,
+    /// Remote read of samples, never streamed chunks (for the tests).
+    #[value(hide = true)]
+    RemoteReadSamples,
+    Query,
+}
+
+/// Pulls the raw series `program`'s rules read over `from .. to` (plus
+/// their lead-in) from `url` into `out`, printing the summary and warnings.
+pub fn pull(
+    program: &slo::ir::Program,
+    url: &str,
+    server: &ServerArgs,
+    (from_ms, to_ms, step_ms): (i64, i64, i64),
+    out: &std::path::Path,
+    quiet: bool,
+) -> Result<slo::metrics::pull::Summary, Error> {
+    let dur = |flag: &str, v: &str| {
+        slo::units::parse_duration(v)
+            .filter(|ms| *ms >= 1000)
+            .ok_or_else(|| Error::new(format!("{flag}: `{v}` is not a duration of 1s or more")))
+    };
+    let settings = slo::metrics::http::Settings {
+        url: url.to_string(),
+        headers: server.headers.clone(),
+        bearer_token_file: server.bearer_token_file.clone(),
+        basic_auth: server.basic_auth.clone(),
+        ca_file: server.ca_file.clone(),
+        insecure_skip_verify: server.insecure_skip_verify,
+        timeout: std::time::Duration::from_millis(dur("--timeout", &server.timeout)?),
+        retries: server.retries.min(20),
+    };
+    let (sels, lead_ms) = slo::backtest::raw_reads(program, step_ms).map_err(|e| {
+        Error::coded("slo::backtest::unsupported", e, "the compiled rules could not be planned; please report this")
+    })?;
+    if sels.is_empty() {
+        return Err(Error::coded(
+            "slo::pull::nothing",
+            "the SLOs read no raw series (only composites or recorded series?)",
+            "name the .slo files whose SLIs read metrics",
+        ));
+    }
+    let opts = slo::metrics::pull::Options {
+        from_ms,
+        lead_ms,
+        to_ms,
+        chunk_ms: dur("--chunk", &server.chunk)? as i64,
+        nan_as_stale: server.nan_as_stale,
+        progress: !quiet && std::io::stderr().is_terminal(),
+        api: match server.api {
+            ApiArg::Auto => slo::metrics::pull::Api::Auto,
+            ApiArg::RemoteRead => slo::metrics::pull::Api::RemoteRead,
+            ApiArg::RemoteReadSamples => slo::metrics::pull::Api::RemoteReadSamples,
+            ApiArg::Query => slo::metrics::pull::Api::Query,
+        },
+    };
+    slo::memory::phase("pulling the data");
+    let s = slo::metrics::pull::run(&settings, &sels, &opts, out)?;
+    for sel in &s.unmatched {
+        eprintln!("warning[slo::pull::no_match]: {sel} matches no series on the server in the range");
+    }
+    for w in &s.server_warnings {
+        eprintln!("warning[slo::pull::server_warning]: the server warns: {w}");
+    }
+    if s.native_histograms > 0 {
+        eprintln!(
+            "warning[slo::import::native_histogram]: {} native-histogram sample(s) skipped (the layout holds float samples)",
+            s.native_histograms
+        );
+    }
+    if !quiet {
+        let range = match (s.first_ms, s.last_ms) {
+            (Some(a), Some(b)) => format!(" from {} to {}", slo::units::fmt_ts(a), slo::units::fmt_ts(b)),
+            _ => String::new(),
+        };
+        eprintln!(
+            "pulled {} series, {} samples ({} staleness markers){range} through the {} ({} selectors, {} requests, {} retries, {} split, {:.1} MiB) in {:.1}s ({:.0} samples/s) into {}",
+            s.series,
+            s.samples - s.stale_markers,
+            s.stale_markers,
+            s.api.join(" and "),
+            s.selectors.len(),
+            s.traffic.requests,
+            s.traffic.retries,
+            s.splits,
+            s.traffic.bytes as f64 / (1 << 20) as f64,
+            s.seconds,
+            s.samples as f64 / s.seconds.max(1e-9),
+            out.display()
+        );
+    }
+    Ok(s)
 }
 
 pub fn default_paths(paths: Vec<PathBuf>) -> Vec<PathBuf> {
@@ -93,10 +230,7 @@ pub fn print_diags(diags: &Diagnostics, sources: &slo::source::SourceMap, format
 
 /// Loads and checks `files`; prints the diagnostics and gives `None` (exit 1)
 /// when there are errors.
-pub fn checked(
-    files: &[PathBuf],
-    root: Option<PathBuf>,
-) -> Result<Option<(driver::Loaded, slo::ir::Program)>, IoError> {
+pub fn checked(files: &[PathBuf], root: Option<PathBuf>) -> Result<Option<(driver::Loaded, slo::ir::Program)>, Error> {
     let loaded = driver::load(files, &root_for(root))?;
     let (program, diags) = driver::check(&loaded);
     if diags.has_errors() {
@@ -104,6 +238,27 @@ pub fn checked(
         return Ok(None);
     }
     Ok(Some((loaded, program)))
+}
+
+/// `--check` of a command that writes an output directory: prints the
+/// difference and exits 1 when `out` is not what `command` would write.
+pub fn check_dir<E: std::fmt::Display>(
+    out: &std::path::Path,
+    files: impl IntoIterator<Item = Result<slo::promql::OutFile, E>>,
+    kind: &slo::outdir::Kind,
+    command: &str,
+) -> Result<u8, Error> {
+    Ok(match slo::outdir::diff(out, files, kind)? {
+        None => {
+            eprintln!("up to date: {}", out.display());
+            0
+        }
+        Some(d) => {
+            print!("{d}");
+            eprintln!("{} is out of date: run `{command} --out {}`", out.display(), out.display());
+            1
+        }
+    })
 }
 
 /// Hands over what a command built when the process is about to exit:

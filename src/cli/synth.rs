@@ -1,7 +1,8 @@
 //! `slo synth`: synthetic metrics in the native Parquet layout.
 
 use super::checked;
-use slo::driver::{self, IoError};
+use slo::driver;
+use slo::error::Error;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -59,21 +60,21 @@ pub fn run(
         instances,
         root,
     }: Args,
-) -> Result<u8, IoError> {
+) -> Result<u8, Error> {
     let Some(resolution_ms) = slo::units::parse_duration(&resolution).filter(|ms| *ms >= 1000) else {
-        return Err(IoError::new(format!("--resolution: `{resolution}` is not a duration of 1s or more")));
+        return Err(Error::new(format!("--resolution: `{resolution}` is not a duration of 1s or more")));
     };
     let Some(start_ms) = slo::units::parse_time(&start) else {
-        return Err(IoError::new(format!("--start: `{start}` is neither RFC 3339 nor unix seconds")));
+        return Err(Error::new(format!("--start: `{start}` is neither RFC 3339 nor unix seconds")));
     };
     if !(days > 0.0 && days <= 3660.0) {
-        return Err(IoError::new(format!("--days: {days} is not between 0 and 3660")));
+        return Err(Error::new(format!("--days: {days} is not between 0 and 3660")));
     }
     let day = 86_400_000.0;
     let mut parsed = Vec::new();
     for i in &incidents {
         parsed.push(slo::synth::Incident::parse(i).ok_or_else(|| {
-            IoError::new(format!("--incident: `{i}` is not OFFSET/DURATION/RATIO[@JOB], e.g. 20d/2h/0.05@api"))
+            Error::new(format!("--incident: `{i}` is not OFFSET/DURATION/RATIO[@JOB], e.g. 20d/2h/0.05@api"))
         })?);
     }
     if parsed.is_empty() && !no_incidents {

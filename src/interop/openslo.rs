@@ -32,6 +32,7 @@ use super::{dur, get, get_str, ident, lit, map_lit, pct, scalar, Imported, Input
 use crate::diag::Diagnostic;
 use crate::ir;
 use crate::source::{SourceMap, Span};
+use crate::units::Duration;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -883,7 +884,8 @@ fn prom(query: String) -> Value {
 
 use crate::names::openslo_name as dns;
 
-fn duration_text(ms: u64) -> String {
+fn duration_text(d: Duration) -> String {
+    let ms = d.ms();
     if ms.is_multiple_of(86_400_000) {
         format!("{}d", ms / 86_400_000)
     } else if ms.is_multiple_of(3_600_000) {
@@ -955,8 +957,8 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
         };
         let Some(indicator) = indicator else { continue };
         let window = match &slo.window {
-            ir::Window::Rolling { ms } => {
-                m(vec![("duration", s(&duration_text(*ms))), ("isRolling", Value::Bool(true))])
+            ir::Window::Rolling { length } => {
+                m(vec![("duration", s(&duration_text(*length))), ("isRolling", Value::Bool(true))])
             }
             ir::Window::Calendar { unit, tz } => m(vec![
                 (
@@ -988,30 +990,30 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
         let mut objective = vec![("target", Value::Number(slo.objective.into()))];
         let method = match &slo.budgeting {
             ir::Budgeting::Occurrences => "Occurrences",
-            ir::Budgeting::Timeslices { slice_ms, target } => {
+            ir::Budgeting::Timeslices { slice, target } => {
                 objective.push(("timeSliceTarget", Value::Number((*target).into())));
-                objective.push(("timeSliceWindow", s(&duration_text(*slice_ms))));
+                objective.push(("timeSliceWindow", s(&duration_text(*slice))));
                 "Timeslices"
             }
-            ir::Budgeting::RatioTimeslices { slice_ms } => {
-                objective.push(("timeSliceWindow", s(&duration_text(*slice_ms))));
+            ir::Budgeting::RatioTimeslices { slice } => {
+                objective.push(("timeSliceWindow", s(&duration_text(*slice))));
                 "RatioTimeslices"
             }
         };
         let mut alert_refs = Vec::new();
         for a in &slo.alerts {
             match &a.condition {
-                ir::AlertCondition::BurnRate { long_ms, factor, .. } => {
+                ir::AlertCondition::BurnRate { long, factor, .. } => {
                     // OpenSLO v1 allows one condition per alert policy: one policy per tier.
                     let pname = dns(&format!("{}-{}", name, a.name));
                     let mut condition = vec![
                         ("kind", s("burnrate")),
                         ("op", s("gte")),
                         ("threshold", Value::Number((*factor).into())),
-                        ("lookbackWindow", s(&duration_text(*long_ms))),
+                        ("lookbackWindow", s(&duration_text(*long))),
                     ];
-                    if a.for_ms > 0 {
-                        condition.push(("alertAfter", s(&duration_text(a.for_ms))));
+                    if a.for_ > Duration::default() {
+                        condition.push(("alertAfter", s(&duration_text(a.for_))));
                     }
                     let cond = m(vec![
                         ("kind", s("AlertCondition")),

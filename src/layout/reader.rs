@@ -527,12 +527,16 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, DataError> {
         .map_err(|e| DataError::Engine { message: e.to_string() })
 }
 
-impl DataError {
+impl std::fmt::Display for DataError {
     /// The message alone (for callers that give it their own code).
-    pub(crate) fn message(&self) -> String {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DataError::Engine { message } => message.clone(),
-            other => format!("{other:?}"),
+            DataError::Io { path, message } => write!(f, "cannot read {path}: {message}"),
+            DataError::Schema { message, .. } => write!(f, "the data is not in the native layout: {message}"),
+            DataError::Duplicate { series, count, .. } => {
+                write!(f, "{series}: {count} sample(s) repeat a timestamp with a different value")
+            }
+            DataError::Engine { message } | DataError::Memory { message } => f.write_str(message),
         }
     }
 }

@@ -50,9 +50,11 @@ pub(crate) fn schema(label_names: &[String], strings: DataType, with_stale: bool
 /// Writer settings at zstd level `zstd`: regular scrape times
 /// delta-encode to almost nothing; split float bytes compress far better
 /// than plain ones.
-pub(crate) fn properties(zstd: i32) -> Result<WriterPropertiesBuilder, String> {
+pub(crate) fn properties(zstd: i32) -> Result<WriterPropertiesBuilder, crate::error::Error> {
     Ok(WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(zstd).map_err(|e| e.to_string())?))
+        .set_compression(Compression::ZSTD(
+            ZstdLevel::try_new(zstd).map_err(|e| crate::error::Error::new(e.to_string()))?,
+        ))
         .set_column_encoding(ColumnPath::from(TIMESTAMP), Encoding::DELTA_BINARY_PACKED)
         .set_column_dictionary_enabled(ColumnPath::from(TIMESTAMP), false)
         .set_column_encoding(ColumnPath::from(VALUE), Encoding::BYTE_STREAM_SPLIT)

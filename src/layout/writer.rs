@@ -9,6 +9,7 @@
 //! give the same bytes.
 
 use super::schema::{self, NAME};
+use crate::error::Error;
 use crate::output;
 use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, StringBuilder, StringDictionaryBuilder, TimestampMillisecondBuilder,
@@ -30,12 +31,12 @@ fn record_batch(
     labels: impl Iterator<Item = ArrayRef>,
     value: ArrayRef,
     stale: Option<ArrayRef>,
-) -> Result<RecordBatch, String> {
+) -> Result<RecordBatch, Error> {
     let mut cols: Vec<ArrayRef> = vec![ts, name];
     cols.extend(labels);
     cols.push(value);
     cols.extend(stale);
-    RecordBatch::try_new(schema.clone(), cols).map_err(|e| e.to_string())
+    RecordBatch::try_new(schema.clone(), cols).map_err(|e| Error::new(e.to_string()))
 }
 
 /// A Parquet file being written to a temporary file beside its target
@@ -48,26 +49,27 @@ pub(crate) struct AtomicParquet {
 
 impl AtomicParquet {
     /// Starts the file; the parent directory is created if missing.
-    pub fn create(path: &Path, schema: SchemaRef, props: WriterProperties) -> Result<AtomicParquet, String> {
+    pub fn create(path: &Path, schema: SchemaRef, props: WriterProperties) -> Result<AtomicParquet, Error> {
         let dir = output::parent_dir(path);
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let tmp = output::TempFile::beside(path).map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-        let file = tmp.reopen().map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::new(format!("cannot create {}: {e}", dir.display())))?;
+        let tmp = output::TempFile::beside(path)
+            .map_err(|e| Error::new(format!("cannot write in {}: {e}", dir.display())))?;
+        let file = tmp.reopen().map_err(|e| Error::new(format!("cannot write in {}: {e}", dir.display())))?;
+        let writer = ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| Error::new(e.to_string()))?;
         Ok(AtomicParquet { tmp, writer })
     }
 
-    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), String> {
-        self.writer.write(batch).map_err(|e| format!("cannot write Parquet: {e}"))
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), Error> {
+        self.writer.write(batch).map_err(|e| Error::new(format!("cannot write Parquet: {e}")))
     }
 
     /// Closes the file and renames it over `path`.
-    pub fn finish(self, path: &Path) -> Result<(), String> {
-        self.writer.close().map_err(|e| format!("cannot write Parquet: {e}"))?;
+    pub fn finish(self, path: &Path) -> Result<(), Error> {
+        self.writer.close().map_err(|e| Error::new(format!("cannot write Parquet: {e}")))?;
         // Like any other file the user writes (a temp file starts at 0600).
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(self.tmp.path(), std::fs::Permissions::from_mode(0o644));
-        self.tmp.persist(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        self.tmp.persist(path).map_err(|e| Error::write(path, e))?;
         Ok(())
     }
 }
@@ -104,7 +106,7 @@ pub(crate) struct LongWriter {
 
 impl LongWriter {
     /// `label_names` are the label columns (without `__name__`), sorted.
-    pub fn create(path: &Path, label_names: Vec<String>, with_stale: bool, zstd: i32) -> Result<LongWriter, String> {
+    pub fn create(path: &Path, label_names: Vec<String>, with_stale: bool, zstd: i32) -> Result<LongWriter, Error> {
         let schema = schema::schema(&label_names, DataType::Utf8, with_stale);
         let props = schema::properties(zstd)?.build();
         let file = AtomicParquet::create(path, schema.clone(), props)?;
@@ -131,7 +133,7 @@ impl LongWriter {
     /// staleness-NaN value). A long series spans batches; each label column
     /// is filled by runs (the series' value, or nulls), so the work per
     /// series grows with its labels and samples, not their product.
-    pub fn series(&mut self, labels: &[(String, String)], ts: &[i64], v: &[f64], stale: &[bool]) -> Result<(), String> {
+    pub fn series(&mut self, labels: &[(String, String)], ts: &[i64], v: &[f64], stale: &[bool]) -> Result<(), Error> {
         let name = labels.iter().find(|(k, _)| k == NAME).map_or("", |(_, v)| v.as_str());
         // The series' value per column (`names` is sorted), none elsewhere.
         let mut values: Vec<Option<&str>> = vec![None; self.names.len()];
@@ -173,7 +175,7 @@ impl LongWriter {
         Ok(())
     }
 
-    fn flush(&mut self) -> Result<(), String> {
+    fn flush(&mut self) -> Result<(), Error> {
         if self.rows == 0 {
             return Ok(());
         }
@@ -194,7 +196,7 @@ impl LongWriter {
     }
 
     /// Writes the last rows and moves the file into place; returns the row count.
-    pub fn finish(mut self, path: &Path) -> Result<u64, String> {
+    pub fn finish(mut self, path: &Path) -> Result<u64, Error> {
         self.flush()?;
         self.file.finish(path)?;
         Ok(self.total)
@@ -239,7 +241,7 @@ impl DictBatch {
         self.len += 1;
     }
 
-    pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, String> {
+    pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, Error> {
         self.len = 0;
         let labels = self.labels.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef);
         record_batch(

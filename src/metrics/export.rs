@@ -151,14 +151,14 @@ impl<W: Write + Seek> SeriesSink for Lines<W> {
 /// Why an export failed: the data (as the backtest reports it) or writing.
 pub enum Failure {
     Data(Vec<DataError>),
-    Write(String),
+    Write(crate::error::Error),
 }
 
 /// Writes the data as OpenMetrics to `out` (atomically, 0644).
 pub fn run(src: &Source, out: &Path) -> Result<Written, Failure> {
     crate::memory::phase("exporting the data");
     let rt = crate::layout::reader::runtime().map_err(|e| Failure::Data(vec![e]))?;
-    let werr = |e: std::io::Error| Failure::Write(format!("cannot write {}: {e}", out.display()));
+    let werr = |e: std::io::Error| Failure::Write(crate::error::Error::write(out, e));
     let tmp = crate::output::TempFile::beside(out).map_err(werr)?;
     let file = tmp.reopen().map_err(werr)?;
     let mut lines =

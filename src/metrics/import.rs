@@ -100,7 +100,7 @@ pub(super) struct Problems {
 }
 
 impl Problems {
-    fn new(cap: usize) -> Problems {
+    pub(super) fn new(cap: usize) -> Problems {
         Problems { list: Vec::new(), errors: 0, warnings: 0, cap: cap.max(1) }
     }
     pub fn push(&mut self, p: Problem) {
@@ -118,9 +118,9 @@ impl Problems {
 /// One sample: time, value bits (staleness markers are Prometheus's
 /// staleness NaN), and where it came from (file index << 40 | line).
 #[derive(Clone, Copy)]
-struct Sample {
-    ts: i64,
-    bits: u64,
+pub(super) struct Sample {
+    pub ts: i64,
+    pub bits: u64,
     at: u64,
 }
 
@@ -159,7 +159,7 @@ pub(super) type Refusal = (&'static str, String, String);
 const RESERVED: [&str; 4] = [TIMESTAMP, VALUE, STALE, NAME_ALIAS];
 
 impl Store {
-    fn new(nan_as_stale: bool) -> Store {
+    pub(super) fn new(nan_as_stale: bool) -> Store {
         Store {
             ids: FxHashMap::default(),
             raw: FxHashMap::default(),
@@ -422,6 +422,9 @@ pub fn run(inputs: &[PathBuf], opts: &Options, out: &Path) -> Result<Summary, Fa
     }
     let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
     let mut summary = finish(store, &names, &mut problems);
+    if let Some(w) = summary.grid.warning(&names.join(", ")) {
+        problems.push(w);
+    }
     if problems.errors == 0 && summary.samples == 0 {
         problems.push(
             Problem::error("slo::import::empty", &names.join(", "), "the inputs hold no samples")
@@ -433,7 +436,7 @@ pub fn run(inputs: &[PathBuf], opts: &Options, out: &Path) -> Result<Summary, Fa
     }
     let labels = std::mem::take(&mut summary.labels);
     write(out, &summary.list, labels).map_err(|e| Failure {
-        problems: vec![Problem::error("slo::import::io", &out.display().to_string(), e)],
+        problems: vec![Problem::error("slo::import::io", &out.display().to_string(), e.message)],
         errors: 1,
         exit: 2,
     })?;
@@ -450,20 +453,22 @@ pub fn run(inputs: &[PathBuf], opts: &Options, out: &Path) -> Result<Summary, Fa
 }
 
 /// The store, sorted and deduplicated, ready to write.
-struct Finished {
-    series: usize,
-    samples: u64,
-    stale: u64,
-    duplicates: u64,
-    first_ms: Option<i64>,
-    last_ms: Option<i64>,
+pub(super) struct Finished {
+    pub series: usize,
+    pub samples: u64,
+    pub stale: u64,
+    pub duplicates: u64,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
     /// The series in output order, and the label columns.
-    list: Vec<SeriesSamples>,
-    labels: Vec<String>,
+    pub list: Vec<SeriesSamples>,
+    pub labels: Vec<String>,
+    /// The kept samples' times.
+    pub grid: super::Grid,
 }
 
 /// A series (its sorted labels) and its samples in time order.
-type SeriesSamples = (Vec<(String, String)>, Vec<Sample>);
+pub(super) type SeriesSamples = (Vec<(String, String)>, Vec<Sample>);
 
 fn location(files: &[String], at: u64) -> String {
     let file = files.get((at >> 40) as usize).map_or("?", |s| s.as_str());
@@ -483,7 +488,7 @@ fn value_text(bits: u64) -> String {
     }
 }
 
-fn finish(store: Store, files: &[String], problems: &mut Problems) -> Finished {
+pub(super) fn finish(store: Store, files: &[String], problems: &mut Problems) -> Finished {
     let Store { keys, samples, .. } = store;
     let mut series: Vec<SeriesSamples> = keys.into_iter().zip(samples).collect();
     // By name, then the other labels.
@@ -498,6 +503,7 @@ fn finish(store: Store, files: &[String], problems: &mut Problems) -> Finished {
         last_ms: None,
         list: Vec::new(),
         labels: Vec::new(),
+        grid: super::Grid::default(),
     };
     let mut label_names = std::collections::BTreeSet::new();
     for (key, s) in series.iter_mut() {
@@ -533,6 +539,9 @@ fn finish(store: Store, files: &[String], problems: &mut Problems) -> Finished {
         if s.is_empty() {
             continue;
         }
+        for x in s.iter() {
+            out.grid.add(x.ts);
+        }
         out.series += 1;
         out.samples += s.len() as u64;
         out.stale += s.iter().filter(|x| x.bits == STALE_NAN_BITS).count() as u64;
@@ -547,7 +556,7 @@ fn finish(store: Store, files: &[String], problems: &mut Problems) -> Finished {
     out
 }
 
-fn write(out: &Path, series: &[SeriesSamples], labels: Vec<String>) -> Result<u64, String> {
+fn write(out: &Path, series: &[SeriesSamples], labels: Vec<String>) -> Result<u64, crate::error::Error> {
     let mut w = LongWriter::create(out, labels, true, 6)?;
     let (mut ts, mut v, mut st) = (Vec::new(), Vec::new(), Vec::new());
     for (key, samples) in series {

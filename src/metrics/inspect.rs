@@ -32,6 +32,10 @@ pub struct Report {
     pub resolution: Resolution,
     pub gaps: Gaps,
     pub metrics: Vec<Metric>,
+    /// When every sample (and staleness marker) sits on one grid of at least
+    /// 5s: resampled data, e.g. `query_range` output (`slo::data::resampled`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grid: Option<GridFinding>,
     /// With `--slo`: every selector the SLOs read and the series it matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selectors: Option<Vec<crate::backtest::SelectorFinding>>,
@@ -39,6 +43,12 @@ pub struct Report {
     /// bucket, grouping labels no series has.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problems: Option<Vec<crate::backtest::Problem>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GridFinding {
+    pub step_ms: i64,
+    pub offset_ms: i64,
 }
 
 /// Series' resolutions (median spacings), summarised over the series with
@@ -97,6 +107,7 @@ struct One {
     resolution: Option<i64>,
     gaps: Vec<Gap>,
     gap_count: u64,
+    grid: super::Grid,
 }
 
 fn lower_median(v: &mut [i64]) -> Option<i64> {
@@ -120,6 +131,10 @@ fn summarise((key, ts, v, stale): Series) -> One {
             times.push((stale[j], true));
             j += 1;
         }
+    }
+    let mut grid = super::Grid::default();
+    for t in &times {
+        grid.add(t.0);
     }
     let mut spacing: Vec<i64> = times.windows(2).map(|w| w[1].0 - w[0].0).collect();
     let resolution = lower_median(&mut spacing);
@@ -156,6 +171,7 @@ fn summarise((key, ts, v, stale): Series) -> One {
         resolution,
         gaps,
         gap_count,
+        grid,
     }
 }
 
@@ -167,6 +183,7 @@ struct Tally {
     metrics: BTreeMap<String, (Metric, Vec<i64>)>,
     resolutions: Vec<i64>,
     gaps: Vec<Gap>,
+    grid: super::Grid,
 }
 
 impl Tally {
@@ -185,16 +202,19 @@ impl Tally {
                 resolution: Resolution::default(),
                 gaps: Gaps::default(),
                 metrics: Vec::new(),
+                grid: None,
                 selectors: None,
                 problems: None,
             },
             metrics: BTreeMap::new(),
             resolutions: Vec::new(),
             gaps: Vec::new(),
+            grid: super::Grid::default(),
         }
     }
 
     fn add(&mut self, one: One) {
+        self.grid.merge(&one.grid);
         let r = &mut self.r;
         r.series += 1;
         r.samples += one.samples;
@@ -234,7 +254,8 @@ impl Tally {
     }
 
     fn report(self) -> Report {
-        let Tally { mut r, metrics, mut resolutions, mut gaps } = self;
+        let Tally { mut r, metrics, mut resolutions, mut gaps, grid } = self;
+        r.grid = grid.resampled().map(|(step_ms, offset_ms)| GridFinding { step_ms, offset_ms });
         sort_gaps(&mut gaps);
         gaps.truncate(LARGEST_GAPS);
         r.gaps.largest = gaps;

@@ -16,9 +16,12 @@
 //! gigabytes long and only the offending line is worth keeping.
 
 pub mod export;
+pub mod http;
 pub mod import;
 pub mod inspect;
 mod promapi;
+pub mod pull;
+mod remote;
 mod text;
 
 use serde::Serialize;
@@ -132,6 +135,76 @@ pub fn render(problems: &[Problem]) -> String {
     out
 }
 
+/// Whether every timestamp of a dataset sits on one grid: the greatest
+/// common divisor of every timestamp's distance to the first. Raw scrapes
+/// never do (each target has its own offset, and every scrape a few
+/// milliseconds of jitter); `query_range` output always does, at its step.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Grid {
+    origin: Option<i64>,
+    step: u64,
+    samples: u64,
+}
+
+/// The shortest step [`Grid::resampled`] reports: coarser timestamps
+/// (whole seconds) are common in raw data written by other tools.
+const GRID_MIN_STEP_MS: u64 = 5_000;
+
+impl Grid {
+    pub fn add(&mut self, ts: i64) {
+        self.samples += 1;
+        match self.origin {
+            None => self.origin = Some(ts),
+            Some(o) => self.step = gcd(self.step, ts.abs_diff(o)),
+        }
+    }
+
+    /// The grid of both sets of timestamps.
+    pub fn merge(&mut self, other: &Grid) {
+        let Some(o) = other.origin else { return };
+        let samples = self.samples + other.samples;
+        self.add(o);
+        self.step = gcd(self.step, other.step);
+        self.samples = samples;
+    }
+
+    /// `(step, offset)` when at least 10 samples all sit on one grid of
+    /// at least 5 s: `offset + k·step`.
+    pub fn resampled(&self) -> Option<(i64, i64)> {
+        let step = self.step as i64;
+        (self.samples >= 10 && self.step >= GRID_MIN_STEP_MS).then(|| (step, self.origin.unwrap_or(0).rem_euclid(step)))
+    }
+
+    /// The `slo::data::resampled` warning for `files`, if the grid is one.
+    pub fn warning(&self, files: &str) -> Option<Problem> {
+        let (step, offset) = self.resampled()?;
+        Some(resampled_warning(step, offset, files))
+    }
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// Every sample of `files` sits on `offset + k·step`.
+pub fn resampled_warning(step: i64, offset: i64, files: &str) -> Problem {
+    let at = if offset == 0 { String::new() } else { format!(" (offset {})", fmt_duration(offset)) };
+    Problem::warning(
+                "slo::data::resampled",
+                files,
+                format!(
+                    "every sample sits on one {} grid{at}: this looks like resampled data (`query_range` output), not raw scrapes",
+                    fmt_duration(step)
+                ),
+            )
+            .with_help(
+                "query_range evaluates at its own steps and loses the scrape times, so rate() and increase() over it differ from what Prometheus computes on the raw samples: pull raw samples with `slo data pull` (or import instant queries of range vectors, `metric[6h]`). Data from `slo synth` sits on its grid by design",
+            )
+}
+
 /// A span in milliseconds as `1h2m3.5s`-style text.
 pub use crate::units::fmt_span as fmt_duration;
 /// Millisecond timestamps as RFC 3339.
@@ -160,4 +233,36 @@ pub(crate) fn series_text(labels: &[(String, String)]) -> String {
         .map(|(k, v)| format!("{}={}", short(k), crate::syntax::strings::quote(&short(v))))
         .collect();
     format!("{name}{{{}}}", rest.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Grid;
+
+    fn grid(ts: &[i64]) -> Grid {
+        let mut g = Grid::default();
+        ts.iter().for_each(|&t| g.add(t));
+        g
+    }
+
+    #[test]
+    fn a_grid_is_found_only_where_every_sample_sits_on_it() {
+        let step: Vec<i64> = (0..20).map(|k| 1_767_225_615_000 + k * 30_000).collect();
+        assert_eq!(grid(&step).resampled(), Some((30_000, 15_000)));
+        // Scrape jitter of a millisecond: raw data.
+        let mut jitter = step.clone();
+        jitter[7] += 1;
+        assert_eq!(grid(&jitter).resampled(), None);
+        // Whole seconds are common in raw data; too few samples prove nothing.
+        assert_eq!(grid(&(0..20).map(|k| k * 1000).collect::<Vec<_>>()).resampled(), None);
+        assert_eq!(grid(&step[..5]).resampled(), None);
+        // Merging two series' grids: the same as one grid of all samples.
+        let (mut a, b) = (grid(&step[..10]), grid(&step[10..]));
+        a.merge(&b);
+        assert_eq!(a.resampled(), Some((30_000, 15_000)));
+        let mut c = grid(&step[..10]);
+        c.merge(&grid(&jitter[5..]));
+        assert_eq!(c.resampled(), None);
+        assert!(grid(&step).warning("f.json").is_some_and(|p| p.code == "slo::data::resampled"));
+    }
 }

@@ -46,11 +46,6 @@ pub(crate) fn agg(op: &str, by: &[String], inner: &str) -> String {
     }
 }
 
-/// A PromQL duration (`5m`, `1h30m`, `28d`).
-pub(crate) fn dur(ms: u64) -> String {
-    crate::units::fmt_duration(ms)
-}
-
 pub use crate::units::promql_number as num;
 
 /// A regex matching every spelling of the bucket boundary `v` as a decimal

@@ -42,7 +42,7 @@ pub enum Target {
 pub struct Options {
     pub target: Target,
     /// Rule group evaluation interval.
-    pub eval_interval_ms: u64,
+    pub eval_interval: crate::units::Duration,
     /// prometheus-operator: the PrometheusRule's namespace.
     pub namespace: String,
     /// prometheus-operator: labels on the PrometheusRule (for ruleSelector).
@@ -59,7 +59,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             target: Target::Prometheus,
-            eval_interval_ms: 60_000,
+            eval_interval: crate::units::Duration::from_ms(60_000),
             namespace: "monitoring".into(),
             crd_labels: BTreeMap::new(),
             partial_response: None,
@@ -141,8 +141,9 @@ fn needs(program: &ir::Program, opts: &Options) -> Needs {
     out
 }
 
-/// Every rule group of a validated program, in file and group order: the
-/// very rules the files hold (the backtester evaluates these).
+/// Every rule group of a validated program: one per SLO, `groups[i]` for
+/// `program.slos[i]`; the very rules the files hold (the backtester
+/// evaluates these).
 pub fn groups(program: &ir::Program, opts: &Options) -> Result<Vec<Group>, OutputError> {
     groups_iter(program, opts).collect()
 }
@@ -154,6 +155,14 @@ pub(crate) fn groups_iter<'a>(
 ) -> impl Iterator<Item = Result<Group, OutputError>> + 'a {
     let needs = needs(program, opts);
     program.slos.iter().map(move |slo| SloRules { slo, program, opts, needs: &needs }.group())
+}
+
+/// The group of `program.slos[index]` alone (what [`groups`] gives at
+/// `index`), without building the groups before it.
+pub(crate) fn group_of(program: &ir::Program, index: usize, opts: &Options) -> Option<Result<Group, OutputError>> {
+    let slo = program.slos.get(index)?;
+    let needs = needs(program, opts);
+    Some(SloRules { slo, program, opts, needs: &needs }.group())
 }
 
 /// Compiles a checked program into all its files at once.
@@ -168,7 +177,7 @@ pub fn validate(program: &ir::Program, opts: &Options) -> Result<(), Vec<OutputE
     let errors: Vec<OutputError> = program
         .slos
         .iter()
-        .filter_map(|s| rules::unsupported(s).or_else(|| rules::slices_fit(s, opts.eval_interval_ms)))
+        .filter_map(|s| rules::unsupported(s).or_else(|| rules::slices_fit(s, opts.eval_interval)))
         .collect();
     if errors.is_empty() {
         Ok(())
@@ -331,4 +340,25 @@ fn file_via_serde(service: &str, groups: Vec<Group>, opts: &Options) -> String {
         }),
     };
     format!("{HEADER}{body}")
+}
+
+#[cfg(test)]
+mod tests {
+    /// One SLO's group built alone is the group [`super::groups`] builds
+    /// for it among all the others (composites included).
+    #[test]
+    fn one_group_alone_equals_it_among_all() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        let files = crate::driver::expand(std::slice::from_ref(&root)).expect("examples");
+        let loaded = crate::driver::load(&files, &root).expect("load");
+        let (program, diags) = crate::driver::check(&loaded);
+        assert!(!diags.has_errors());
+        let opts = super::Options::default();
+        let all = super::groups(&program, &opts).expect("groups");
+        assert!(all.len() > 30);
+        for (i, g) in all.iter().enumerate() {
+            assert_eq!(super::group_of(&program, i, &opts).expect("in range").as_ref(), Ok(g), "{}", g.name);
+        }
+        assert!(super::group_of(&program, all.len(), &opts).is_none());
+    }
 }

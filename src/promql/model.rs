@@ -1,15 +1,17 @@
 //! The recorded series of the compiled rules, as a type.
 //!
 //! Every series name the Prometheus backend records (`slo:sli_error:ratio_rate5m`,
-//! `slo:period_error:ratio`, …) is a [`Series`]: [`Series::name`] (also its
-//! `Display`) is the one place such a name is printed and [`Series::parse`]
-//! the one place one is read back. The rules ([`super::rules`]), the
-//! backtester's analysis and report and the Grafana dashboards key series by
-//! this type, so a window is a number of milliseconds carried by the
-//! variant, never a suffix cut off a string and parsed again. What each
+//! `slo:period_error:ratio`, …) is a [`Series`], and [`Series::name`] (also
+//! its `Display`) is the one place such a name is printed. The rules carry
+//! the type ([`super::rules::RecordRule::record`]), the backtester's store
+//! carries it on every recorded series it holds, and the analysis, the
+//! report and the Grafana dashboards key series by it: a window is a number
+//! of milliseconds carried by the variant, never a suffix cut off a string
+//! and parsed again. Nothing outside the tests reads a name back
+//! ([`Series::parse`] exists to prove the printing is one-to-one). What each
 //! series means is explained in [`super::rules`].
 
-use crate::units::{fmt_duration, parse_duration};
+use crate::units::Duration;
 use std::fmt;
 
 /// Which events a bucket series or a calendar accumulator counts.
@@ -29,6 +31,7 @@ impl Events {
         }
     }
 
+    #[cfg(test)]
     fn parse(s: &str) -> Option<Events> {
         match s {
             "bad" => Some(Events::Bad),
@@ -38,18 +41,18 @@ impl Events {
     }
 }
 
-/// One recorded series of an SLO's rule group, windows in milliseconds.
+/// One recorded series of an SLO's rule group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Series {
     /// `slo:sli_events_bad:increase5m`, `slo:sli_events_total:increase5m`:
-    /// the events of the last bucket of `bucket_ms`.
-    Bucket { events: Events, bucket_ms: u64 },
-    /// `slo:sli_error:ratio_rate1h`: the error ratio over `window_ms`.
-    ErrorRatio { window_ms: u64 },
+    /// the events of the last bucket of `bucket`.
+    Bucket { events: Events, bucket: Duration },
+    /// `slo:sli_error:ratio_rate1h`: the error ratio over `window`.
+    ErrorRatio { window: Duration },
     /// `slo:k_of_n_p3_1:ratio_rate1h`: a step of a large k-of-n composite's
-    /// recurrence over `window_ms`, P(`good` of the first `components`
+    /// recurrence over `window`, P(`good` of the first `components`
     /// components good).
-    KOfN { components: usize, good: usize, window_ms: u64 },
+    KOfN { components: usize, good: usize, window: Duration },
     /// `slo:period_error:ratio`: the error ratio over the SLO window.
     PeriodErrorRatio,
     /// `slo:objective:ratio`.
@@ -73,6 +76,11 @@ pub enum Series {
 
 const RATIO_RATE: &str = "ratio_rate";
 
+/// Serialises a series as its name (for rule structs that derive `Serialize`).
+pub(crate) fn serialize_series<S: serde::Serializer>(series: &Series, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(series)
+}
+
 impl Series {
     /// The recorded series name.
     pub fn name(&self) -> String {
@@ -81,18 +89,16 @@ impl Series {
 
     /// The series a recorded name denotes; `None` for any other name
     /// (including a window not spelled the way [`Series::name`] spells it).
-    pub fn parse(name: &str) -> Option<Series> {
+    #[cfg(test)]
+    pub(crate) fn parse(name: &str) -> Option<Series> {
         let rest = name.strip_prefix("slo:")?;
         if rest == "info" {
             return Some(Series::Info);
         }
         let (kind, suffix) = rest.split_once(':')?;
-        let window = |s: &str| -> Option<u64> {
-            let ms = parse_duration(s.strip_prefix(RATIO_RATE)?)?;
-            (fmt_duration(ms) == s[RATIO_RATE.len()..]).then_some(ms)
-        };
+        let window = |s: &str| -> Option<Duration> { s.strip_prefix(RATIO_RATE)?.parse().ok() };
         let series = match (kind, suffix) {
-            ("sli_error", s) => Series::ErrorRatio { window_ms: window(s)? },
+            ("sli_error", s) => Series::ErrorRatio { window: window(s)? },
             ("period_error", "ratio") => Series::PeriodErrorRatio,
             ("objective", "ratio") => Series::Objective,
             ("error_budget", "ratio") => Series::ErrorBudget,
@@ -102,8 +108,7 @@ impl Series {
             ("calendar_period", "id") => Series::CalendarPeriodId,
             (k, s) => {
                 if let Some(which) = k.strip_prefix("sli_events_") {
-                    let ms = parse_duration(s.strip_prefix("increase")?)?;
-                    Series::Bucket { events: Events::parse(which)?, bucket_ms: ms }
+                    Series::Bucket { events: Events::parse(which)?, bucket: s.strip_prefix("increase")?.parse().ok()? }
                 } else if let Some(which) = k.strip_prefix("calendar_") {
                     if s != "sum" {
                         return None;
@@ -111,7 +116,7 @@ impl Series {
                     Series::CalendarSum(Events::parse(which)?)
                 } else if let Some(jm) = k.strip_prefix("k_of_n_p") {
                     let (j, m) = jm.split_once('_')?;
-                    Series::KOfN { components: j.parse().ok()?, good: m.parse().ok()?, window_ms: window(s)? }
+                    Series::KOfN { components: j.parse().ok()?, good: m.parse().ok()?, window: window(s)? }
                 } else {
                     return None;
                 }
@@ -125,12 +130,10 @@ impl Series {
 impl fmt::Display for Series {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Series::Bucket { events, bucket_ms } => {
-                write!(f, "slo:sli_events_{}:increase{}", events.as_str(), fmt_duration(*bucket_ms))
-            }
-            Series::ErrorRatio { window_ms } => write!(f, "slo:sli_error:{RATIO_RATE}{}", fmt_duration(*window_ms)),
-            Series::KOfN { components, good, window_ms } => {
-                write!(f, "slo:k_of_n_p{components}_{good}:{RATIO_RATE}{}", fmt_duration(*window_ms))
+            Series::Bucket { events, bucket } => write!(f, "slo:sli_events_{}:increase{bucket}", events.as_str()),
+            Series::ErrorRatio { window } => write!(f, "slo:sli_error:{RATIO_RATE}{window}"),
+            Series::KOfN { components, good, window } => {
+                write!(f, "slo:k_of_n_p{components}_{good}:{RATIO_RATE}{window}")
             }
             Series::PeriodErrorRatio => f.write_str("slo:period_error:ratio"),
             Series::Objective => f.write_str("slo:objective:ratio"),
@@ -145,6 +148,18 @@ impl fmt::Display for Series {
     }
 }
 
+/// What an alerting rule of an SLO's group stands for, as indices into
+/// that SLO's IR ([`crate::ir::Slo`]): the typed condition, thresholds and
+/// durations live there, so consumers (the backtest report, the analysis)
+/// read them from the IR instead of decoding the rule's labels or text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlertSpec {
+    /// The SLO's `alerts[index]`: a burn-rate tier or a threshold condition.
+    Alert { index: usize },
+    /// Action `action` of the SLO's `policy_rules[rule]`.
+    Action { rule: usize, action: usize },
+}
+
 #[cfg(test)]
 mod tests {
     use super::{Events, Series};
@@ -152,12 +167,13 @@ mod tests {
     fn all() -> Vec<Series> {
         let mut v = Vec::new();
         for ms in [60_000, 300_000, 900_000, 3_600_000, 5_400_000, 86_400_000, 28 * 86_400_000, 500] {
+            let d = crate::units::Duration::from_ms(ms);
             for events in [Events::Bad, Events::Total] {
-                v.push(Series::Bucket { events, bucket_ms: ms });
+                v.push(Series::Bucket { events, bucket: d });
             }
-            v.push(Series::ErrorRatio { window_ms: ms });
-            v.push(Series::KOfN { components: 3, good: 0, window_ms: ms });
-            v.push(Series::KOfN { components: 21, good: 10, window_ms: ms });
+            v.push(Series::ErrorRatio { window: d });
+            v.push(Series::KOfN { components: 3, good: 0, window: d });
+            v.push(Series::KOfN { components: 21, good: 10, window: d });
         }
         v.extend([
             Series::PeriodErrorRatio,

@@ -6,49 +6,32 @@
 
 use super::rules::Rule;
 use petgraph::graph::DiGraph;
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
-/// `expr` with the contents of string literals blanked, so a label value
-/// that happens to spell a series name is not taken for a read.
-fn code_only(expr: &str) -> String {
-    let mut out = String::with_capacity(expr.len());
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in expr.chars() {
-        match quote {
-            Some(q) => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                    out.push(c);
-                    continue;
-                }
-                // Same byte length, so offsets in `out` are offsets in `expr`.
-                out.extend(std::iter::repeat_n(' ', c.len_utf8()));
-            }
-            None => {
-                if c == '"' || c == '\'' || c == '`' {
-                    quote = Some(c);
-                }
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
-/// The metric names `expr` mentions (outside string literals).
+/// The metric names `expr` mentions outside string literals (a label value
+/// that happens to spell a series name is not a read). One pass over the
+/// bytes: quotes are ASCII and UTF-8 continuation bytes never are, so a
+/// byte scan finds the same tokens as a character scan.
 fn names(expr: &str) -> impl Iterator<Item = &str> {
-    let code = code_only(expr);
-    let is_name = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
-    // Token boundaries are the same in `code` and `expr` (only string
-    // contents were blanked), so slice the original text.
+    let b = expr.as_bytes();
+    let is_name = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b':';
     let mut spans = Vec::new();
-    let mut start = None;
-    for (i, c) in code.char_indices() {
+    let mut start: Option<usize> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if matches!(c, b'"' | b'\'' | b'`') {
+            if let Some(s) = start.take() {
+                spans.push((s, i));
+            }
+            // Skip the literal, escapes included, to its closing quote.
+            i += 1;
+            while i < b.len() && b[i] != c {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            continue;
+        }
         match (is_name(c), start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
@@ -57,9 +40,10 @@ fn names(expr: &str) -> impl Iterator<Item = &str> {
             }
             _ => {}
         }
+        i += 1;
     }
     if let Some(s) = start {
-        spans.push((s, code.len()));
+        spans.push((s, b.len()));
     }
     spans.into_iter().map(move |(a, b)| &expr[a..b])
 }
@@ -73,14 +57,14 @@ fn reads(expr: &str, name: &str) -> bool {
 pub(crate) fn topological(rules: Vec<Rule>) -> Vec<Rule> {
     let mut g = DiGraph::<usize, ()>::new();
     let nodes: Vec<_> = (0..rules.len()).map(|i| g.add_node(i)).collect();
-    let mut producers: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut producers: HashMap<String, Vec<usize>> = HashMap::default();
     for (i, r) in rules.iter().enumerate() {
         if let Rule::Record(rec) = r {
-            producers.entry(rec.record.as_str()).or_default().push(i);
+            producers.entry(rec.record.name()).or_default().push(i);
         }
     }
     for (i, r) in rules.iter().enumerate() {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::default();
         for name in names(r.expr()) {
             if !seen.insert(name) {
                 continue;
@@ -127,5 +111,13 @@ mod tests {
         assert!(!reads("xa:b:c", "a:b:c"));
         assert!(!reads("x{l=\"a:b:c\"}", "a:b:c"));
         assert!(reads("x{l=\"ü😀\"} / a:b:c", "a:b:c"));
+        // An escaped quote does not end the literal; a name after it counts.
+        assert!(!reads(r#"x{l="q\"a:b:c"}"#, "a:b:c"));
+        assert!(reads(r#"x{l="q\\"} / a:b:c"#, "a:b:c"));
+        assert!(!reads("x{l='a:b:c'} + y{l=`a:b:c`}", "a:b:c"));
+        // Unterminated literals and a trailing backslash end the scan quietly.
+        assert!(!reads("x{l=\"a:b:c", "a:b:c"));
+        assert!(!reads("x{l=\"\\", "a:b:c"));
+        assert_eq!(names("sum(a:b[5m]) by (l)").collect::<Vec<_>>(), ["sum", "a:b", "5m", "by", "l"]);
     }
 }

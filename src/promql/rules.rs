@@ -39,10 +39,11 @@
 //! `le` is a threshold that is not a bucket boundary, and the SLI is
 //! absent rather than "every request slow".
 
-use super::expr::{agg, dur, le_regex, num, selector, with_suffix};
-use super::model::{Events, Series};
+use super::expr::{agg, le_regex, num, selector, with_suffix};
+use super::model::{AlertSpec, Events, Series};
 use super::{Options, OutputError};
 use crate::ir::{self, AlertCondition, SloQuantity};
+use crate::ir::{current_window, guard_window};
 use crate::syntax::strings::quote;
 use crate::units::Duration;
 use serde::Serialize;
@@ -50,7 +51,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest window read from raw series with `rate`; longer windows sum the
 /// per-interval increases.
-pub(crate) const RAW_MAX_MS: u64 = 6 * 3_600_000;
+pub(crate) const RAW_MAX: Duration = Duration::from_ms(6 * 3_600_000);
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Group {
@@ -79,7 +80,9 @@ impl Rule {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RecordRule {
-    pub record: String,
+    /// The recorded series, printed by its `Display`.
+    #[serde(serialize_with = "crate::promql::model::serialize_series")]
+    pub record: Series,
     pub expr: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: BTreeMap<String, String>,
@@ -95,6 +98,9 @@ pub struct AlertRule {
     pub keep_firing_for: Option<Duration>,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// Which alert or policy action of the SLO this is (not written out).
+    #[serde(skip)]
+    pub spec: AlertSpec,
 }
 
 /// Makes user text literal inside a Go template (alert labels and
@@ -103,9 +109,9 @@ pub fn template_literal(s: &str) -> String {
     s.replace("{{", "{{ \"{{\" }}")
 }
 
-/// The error ratio over `ms`.
-fn ratio(ms: u64) -> Series {
-    Series::ErrorRatio { window_ms: ms }
+/// The error ratio over `window`.
+fn ratio(window: Duration) -> Series {
+    Series::ErrorRatio { window }
 }
 
 /// Most terms a k-of-n composite's error ratio is spelled out with; larger
@@ -126,16 +132,16 @@ pub(crate) fn k_of_n_terms(n: usize, k: usize) -> u128 {
 
 /// Per SLO (service, name), the windows it must record ratios for: its
 /// own, and those of composites that read it.
-pub(crate) type Needs = BTreeMap<(String, String), BTreeSet<u64>>;
+pub(crate) type Needs = BTreeMap<(String, String), BTreeSet<Duration>>;
 
 /// Windows an SLO's own alerts, conditions and burn rates read.
-pub(crate) fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
+pub(crate) fn own_windows(slo: &ir::Slo) -> BTreeSet<Duration> {
     let mut w = BTreeSet::new();
     w.insert(current_window(slo));
     // A composite's period combines its components' ratios over its own
     // window (not over theirs), so they must record that window too.
     if let ir::Sli::Composite { .. } = slo.sli {
-        w.insert(slo.window.nominal_ms());
+        w.insert(slo.window.nominal());
     }
     for a in &slo.alerts {
         w.extend(a.windows());
@@ -145,8 +151,6 @@ pub(crate) fn own_windows(slo: &ir::Slo) -> BTreeSet<u64> {
     }
     w
 }
-
-pub use crate::ir::{current_window, guard_window};
 
 /// Lowers one SLO to its rule group.
 pub(crate) struct SloRules<'a> {
@@ -180,7 +184,7 @@ impl SloRules<'_> {
     }
 
     fn e(&self) -> String {
-        dur(self.opts.eval_interval_ms)
+        self.opts.eval_interval.to_string()
     }
 
     fn by(&self) -> &[String] {
@@ -191,31 +195,24 @@ impl SloRules<'_> {
         agg("sum", self.by(), inner)
     }
 
-    fn aligned(&self, slice_ms: u64) -> String {
+    fn aligned(&self, slice: Duration) -> String {
         format!(
             "on() (vector(time()) % {} < {})",
-            num(slice_ms as f64 / 1000.0),
-            num(self.opts.eval_interval_ms as f64 / 1000.0)
+            num(slice.ms() as f64 / 1000.0),
+            num(self.opts.eval_interval.ms() as f64 / 1000.0)
         )
     }
 
     /// Length of the buckets the interval series count events in: one
     /// slice for slice-based SLOs, else five evaluation intervals (5m by
     /// default), so that even 1m scrapes put several samples in each.
-    pub(crate) fn bucket_ms(&self) -> u64 {
-        match (&self.slo.sli, &self.slo.budgeting) {
-            (ir::Sli::Timeslices { slice_ms, .. }, _) => *slice_ms,
-            (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms }) => *slice_ms,
-            (
-                ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Composite { .. },
-                ir::Budgeting::Occurrences,
-            ) => 5 * self.opts.eval_interval_ms,
-        }
+    pub(crate) fn bucket_len(&self) -> Duration {
+        self.slo.slice().unwrap_or(self.opts.eval_interval * 5)
     }
 
     /// `slo:sli_events_bad:increase5m` and the like, for this SLO.
     fn inc(&self, events: Events) -> Series {
-        Series::Bucket { events, bucket_ms: self.bucket_ms() }
+        Series::Bucket { events, bucket: self.bucket_len() }
     }
 
     /// (bad, valid) events of one bucket, recorded once per bucket: at the
@@ -226,25 +223,25 @@ impl SloRules<'_> {
     /// counter does not exist yet has no errors, and one whose success
     /// counter does not exist has no successes.
     fn interval_events(&self) -> Option<(String, String)> {
-        let bucket = self.bucket_ms();
+        let bucket = self.bucket_len();
         let aligned = self.aligned(bucket);
-        let w = dur(bucket);
+        let w = bucket;
         match (&self.slo.budgeting, &self.slo.sli) {
             (_, ir::Sli::Timeslices { .. } | ir::Sli::Composite { .. }) | (ir::Budgeting::Occurrences, _) => {}
             (
-                ir::Budgeting::Timeslices { slice_ms, target },
+                ir::Budgeting::Timeslices { slice, target },
                 ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. },
             ) => {
                 // A slice without traffic is neither good nor bad.
-                let ratio = self.raw_ratio(*slice_ms)?;
+                let ratio = self.raw_ratio(*slice)?;
                 let good = format!("(1 - ({ratio}) >= bool {}) and (({ratio}) >= 0)", num(*target));
                 return Some((format!("1 - ({good}) and {aligned}"), format!("({good}) * 0 + 1 and {aligned}")));
             }
             (
-                ir::Budgeting::RatioTimeslices { slice_ms },
+                ir::Budgeting::RatioTimeslices { slice },
                 ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. },
             ) => {
-                let ratio = format!("({}) >= 0", self.raw_ratio(*slice_ms)?);
+                let ratio = format!("({}) >= 0", self.raw_ratio(*slice)?);
                 return Some((format!("({ratio}) and {aligned}"), format!("({ratio}) * 0 + 1 and {aligned}")));
             }
         }
@@ -271,8 +268,8 @@ impl SloRules<'_> {
                 let good = self.sum(&format!("sum_over_time({}[{w}])", selector(series, &[])));
                 (format!("{count} - {good}"), count)
             }
-            ir::Sli::Timeslices { slice_ms, good } => {
-                let indicator = self.slice_good(*slice_ms, good);
+            ir::Sli::Timeslices { slice, good } => {
+                let indicator = self.slice_good(*slice, good);
                 return Some((
                     format!("1 - ({indicator}) and {aligned}"),
                     format!("({indicator}) * 0 + 1 and {aligned}"),
@@ -288,8 +285,7 @@ impl SloRules<'_> {
     }
 
     /// 1 for a good slice, 0 for a bad one.
-    fn slice_good(&self, slice_ms: u64, c: &ir::SliceCond) -> String {
-        let w = dur(slice_ms);
+    fn slice_good(&self, w: Duration, c: &ir::SliceCond) -> String {
         let by = self.by();
         let parts: Vec<String> = c
             .all
@@ -327,8 +323,7 @@ impl SloRules<'_> {
     }
 
     /// Error ratio over `w` straight from raw series (windows ≤ 6h).
-    fn raw_ratio(&self, w: u64) -> Option<String> {
-        let w = dur(w);
+    fn raw_ratio(&self, w: Duration) -> Option<String> {
         Some(match &self.slo.sli {
             // A numerator without series counts as 0 (see interval_events).
             ir::Sli::Events { numerator: ir::EventsNumerator::Bad(b), total } => {
@@ -353,8 +348,7 @@ impl SloRules<'_> {
     }
 
     /// Error ratio over `w` from the per-interval sums.
-    fn summed_ratio(&self, w: u64) -> String {
-        let w = dur(w);
+    fn summed_ratio(&self, w: Duration) -> String {
         format!(
             "sum_over_time({}[{w}]) / sum_over_time({}[{w}])",
             self.own(self.inc(Events::Bad)),
@@ -365,7 +359,7 @@ impl SloRules<'_> {
     /// Error ratio over `w` of a composite, from its components' error
     /// ratios over `w` (each component is a single ungrouped series), plus
     /// the rules it needs recorded first (the k-of-n recurrence).
-    fn composite_ratio(&self, combine: &ir::Combine, components: &[ir::SloRef], w: u64) -> (Vec<Rule>, String) {
+    fn composite_ratio(&self, combine: &ir::Combine, components: &[ir::SloRef], w: Duration) -> (Vec<Rule>, String) {
         let comps: Vec<String> = components
             .iter()
             .filter_map(|c| self.program.slo(&c.service, &c.name))
@@ -394,7 +388,7 @@ impl SloRules<'_> {
     /// (components seen `j`, good among them `m < k`):
     /// `P(j, m) = P(j−1, m)·e_j + P(j−1, m−1)·(1 − e_j)`, at most
     /// `n·k` rules of constant size, each reading the two it depends on.
-    fn k_of_n(&self, k: usize, comps: &[String], w: u64) -> (Vec<Rule>, String) {
+    fn k_of_n(&self, k: usize, comps: &[String], w: Duration) -> (Vec<Rule>, String) {
         let n = comps.len();
         if k_of_n_terms(n, k) <= K_OF_N_MAX_TERMS {
             // Every set of fewer than k good components, as sorted indices,
@@ -425,7 +419,7 @@ impl SloRules<'_> {
                 .collect();
             return (vec![], terms.join(" + "));
         }
-        let name = |j: usize, m: usize| Series::KOfN { components: j, good: m, window_ms: w };
+        let name = |j: usize, m: usize| Series::KOfN { components: j, good: m, window: w };
         // P(1, 0) = e_1 and P(1, 1) = 1 − e_1; then one step per component,
         // each reading the previous step's recorded series (the first
         // step's are short enough to inline).
@@ -460,7 +454,7 @@ impl SloRules<'_> {
         for (k, v) in extra {
             labels.insert(k.to_string(), v.clone());
         }
-        Rule::Record(RecordRule { record: series.name(), expr, labels })
+        Rule::Record(RecordRule { record: series, expr, labels })
     }
 
     /// All rules of the SLO, in dependency order.
@@ -469,11 +463,11 @@ impl SloRules<'_> {
         if let Some(e) = unsupported(slo) {
             return Err(e);
         }
-        let t = slo.window.nominal_ms();
+        let t = slo.window.nominal();
         let e = self.e();
         let mut rules = Vec::new();
         let key = (slo.service.clone(), slo.name.clone());
-        let windows: BTreeSet<u64> = self.needs.get(&key).cloned().unwrap_or_default();
+        let windows: BTreeSet<Duration> = self.needs.get(&key).cloned().unwrap_or_default();
         let composite = match &slo.sli {
             ir::Sli::Composite { combine, components } => Some((combine, components)),
             ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Timeslices { .. } => {
@@ -495,7 +489,7 @@ impl SloRules<'_> {
                 }
                 // With timeslice budgeting the interval series count
                 // slices, so alert windows read the raw events at any length.
-                None => match (w <= RAW_MAX_MS || slo.budgeting != ir::Budgeting::Occurrences)
+                None => match (w <= RAW_MAX || slo.budgeting != ir::Budgeting::Occurrences)
                     .then(|| self.raw_ratio(w))
                     .flatten()
                 {
@@ -548,17 +542,17 @@ impl SloRules<'_> {
             "vector(1)".into(),
             &[
                 ("objective", num(slo.objective)),
-                ("window", dur(t)),
+                ("window", t.to_string()),
                 ("sli", sli_kind.into()),
                 ("budgeting", budgeting),
             ],
         ));
         // Alerts.
-        for a in &slo.alerts {
-            rules.push(self.alert(a)?);
+        for (index, a) in slo.alerts.iter().enumerate() {
+            rules.push(self.alert(a, AlertSpec::Alert { index })?);
         }
-        for p in &slo.policy_rules {
-            rules.extend(self.policy(p)?);
+        for (rule, p) in slo.policy_rules.iter().enumerate() {
+            rules.extend(self.policy(rule, p)?);
         }
         Ok(Group {
             name: crate::names::rule_group(&slo.service, &slo.name),
@@ -608,7 +602,7 @@ impl SloRules<'_> {
                 &[],
             ));
         }
-        let id = format!("{now} and {}", self.aligned(self.bucket_ms()));
+        let id = format!("{now} and {}", self.aligned(self.bucket_len()));
         (rules, self.record(Series::CalendarPeriodId, id, &[]))
     }
 
@@ -616,9 +610,9 @@ impl SloRules<'_> {
     fn quantity(&self, q: &SloQuantity) -> Result<String, OutputError> {
         let b = num(self.budget());
         Ok(match q {
-            SloQuantity::Sli { window_ms } => format!("(1 - {})", self.own(ratio(*window_ms))),
-            SloQuantity::ErrorRatio { window_ms } => self.own(ratio(*window_ms)),
-            SloQuantity::BurnRate { window_ms } => format!("({} / {b})", self.own(ratio(*window_ms))),
+            SloQuantity::Sli { window } => format!("(1 - {})", self.own(ratio(*window))),
+            SloQuantity::ErrorRatio { window } => self.own(ratio(*window)),
+            SloQuantity::BurnRate { window } => format!("({} / {b})", self.own(ratio(*window))),
             SloQuantity::BudgetRemaining => self.own(Series::BudgetRemaining),
             SloQuantity::BudgetConsumed => format!("(1 - {})", self.own(Series::BudgetRemaining)),
             SloQuantity::IncidentShare => {
@@ -629,7 +623,7 @@ impl SloRules<'_> {
                     "(sum_over_time({}[1d]) / ({b} * sum_over_time({}[{}])))",
                     self.own(self.inc(Events::Bad)),
                     self.own(self.inc(Events::Total)),
-                    dur(self.slo.window.nominal_ms())
+                    self.slo.window.nominal()
                 )
             }
         })
@@ -645,8 +639,7 @@ impl SloRules<'_> {
     }
 
     /// Valid events over `w`, for minimum-traffic guards.
-    fn events_in(&self, w: u64) -> String {
-        let wd = dur(w);
+    fn events_in(&self, wd: Duration) -> String {
         let raw = match &self.slo.sli {
             ir::Sli::Events { total, .. } => Some(format!("increase({}[{wd}])", selector(total, &[]))),
             ir::Sli::Latency { histogram, .. } => {
@@ -695,19 +688,16 @@ impl SloRules<'_> {
     }
 
     fn objective_text(&self) -> String {
-        format!("objective {} over {}", crate::units::fmt_pct(self.slo.objective), dur(self.slo.window.nominal_ms()))
+        format!("objective {} over {}", crate::units::fmt_pct(self.slo.objective), self.slo.window.nominal())
     }
 
-    fn alert(&self, a: &ir::Alert) -> Result<Rule, OutputError> {
+    fn alert(&self, a: &ir::Alert, spec: AlertSpec) -> Result<Rule, OutputError> {
         let b = self.budget();
         let (expr, summary, description) = match &a.condition {
-            AlertCondition::BurnRate { long_ms, short_ms, factor, budget_share } => {
+            AlertCondition::BurnRate { long, short, factor, budget_share } => {
                 let threshold = num(factor * b);
-                let mut expr = format!(
-                    "{} > {threshold} and {} > {threshold}",
-                    self.own(ratio(*long_ms)),
-                    self.own(ratio(*short_ms))
-                );
+                let mut expr =
+                    format!("{} > {threshold} and {} > {threshold}", self.own(ratio(*long)), self.own(ratio(*short)));
                 if let Some(n) = a.min_events {
                     let w = guard_window(self.slo, a);
                     expr = format!("{expr} and {} ({} >= {})", self.on_groups(), self.events_in(w), num(n));
@@ -715,14 +705,14 @@ impl SloRules<'_> {
                 let f = crate::units::fmt_factor(*factor);
                 (
                     expr,
-                    format!("{}: error budget burning at over {f} ({} / {})", self.who(), dur(*long_ms), dur(*short_ms)),
+                    format!("{}: error budget burning at over {f} ({} / {})", self.who(), long, short),
                     format!(
                         "The error ratio over {} is {{{{ $value | humanizePercentage }}}}, above {} ({f} the budget of the {}); at this rate {} of the budget is gone in {}.{}",
-                        dur(*long_ms),
+                        long,
                         crate::units::fmt_pct(factor * b),
                         self.objective_text(),
                         crate::units::fmt_pct(*budget_share),
-                        dur(*long_ms),
+                        long,
                         self.slo.description.as_deref().map(|d| format!(" SLO: {}", template_literal(d))).unwrap_or_default()
                     ),
                 )
@@ -752,19 +742,20 @@ impl SloRules<'_> {
         Ok(Rule::Alert(AlertRule {
             alert: a.name.clone(),
             expr,
-            for_: (a.for_ms > 0).then_some(Duration(a.for_ms)),
-            keep_firing_for: (a.keep_firing_for_ms > 0).then_some(Duration(a.keep_firing_for_ms)),
+            for_: (a.for_ > Duration::default()).then_some(a.for_),
+            keep_firing_for: (a.keep_firing_for > Duration::default()).then_some(a.keep_firing_for),
             labels: self.alert_labels(&a.severity, &a.labels),
             annotations: self.annotations(&a.annotations, summary, description),
+            spec,
         }))
     }
 
     /// One alert per action of a budget-policy rule, its labels carrying
     /// the action (`action="freeze"`) and its target.
-    fn policy(&self, p: &ir::PolicyRule) -> Result<Vec<Rule>, OutputError> {
+    fn policy(&self, rule: usize, p: &ir::PolicyRule) -> Result<Vec<Rule>, OutputError> {
         let expr = self.cond(&p.condition)?;
         let mut out = Vec::new();
-        for action in &p.actions {
+        for (index, action) in p.actions.iter().enumerate() {
             let mut labels = self.alert_labels(&p.severity, &p.labels);
             labels.insert("action".into(), action.kind.as_str().into());
             labels.insert("policy".into(), template_literal(&p.policy));
@@ -795,6 +786,7 @@ impl SloRules<'_> {
                         self.objective_text()
                     ),
                 ),
+                spec: AlertSpec::Action { rule, action: index },
             }));
         }
         Ok(out)
@@ -830,21 +822,14 @@ pub fn unsupported(slo: &ir::Slo) -> Option<OutputError> {
 }
 
 /// Whether the evaluation interval can judge every slice of the SLO.
-pub(crate) fn slices_fit(slo: &ir::Slo, eval_interval_ms: u64) -> Option<OutputError> {
-    let slice = match (&slo.sli, &slo.budgeting) {
-        (ir::Sli::Timeslices { slice_ms, .. }, _) => *slice_ms,
-        (_, ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms }) => *slice_ms,
-        (
-            ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Composite { .. },
-            ir::Budgeting::Occurrences,
-        ) => return None,
-    };
-    (slice % eval_interval_ms != 0).then(|| OutputError::Unsupported {
+pub(crate) fn slices_fit(slo: &ir::Slo, eval_interval: Duration) -> Option<OutputError> {
+    let slice = slo.slice()?;
+    (slice.ms() % eval_interval.ms() != 0).then(|| OutputError::Unsupported {
         slo: format!("{}.{}", slo.service, slo.name),
         what: format!(
             "its {} slices are not a whole number of {} evaluation intervals, so some slices would never be judged; use an --eval-interval that divides the slice",
-            dur(slice),
-            dur(eval_interval_ms)
+            slice,
+            eval_interval
         ),
         span: slo.span,
     })
@@ -886,14 +871,14 @@ pub(crate) fn local_seconds(tz: &str, at: &str) -> String {
     format!("({out})")
 }
 
-fn cond_text(c: &ir::SloCond) -> String {
+pub(crate) fn cond_text(c: &ir::SloCond) -> String {
     c.all
         .iter()
         .map(|cmp| {
             let (q, pct) = match cmp.lhs {
-                SloQuantity::Sli { window_ms } => (format!("SLI over {}", dur(window_ms)), true),
-                SloQuantity::ErrorRatio { window_ms } => (format!("error ratio over {}", dur(window_ms)), true),
-                SloQuantity::BurnRate { window_ms } => (format!("burn rate over {}", dur(window_ms)), false),
+                SloQuantity::Sli { window } => (format!("SLI over {window}"), true),
+                SloQuantity::ErrorRatio { window } => (format!("error ratio over {window}"), true),
+                SloQuantity::BurnRate { window } => (format!("burn rate over {window}"), false),
                 SloQuantity::BudgetRemaining => ("budget remaining".into(), true),
                 SloQuantity::BudgetConsumed => ("budget consumed".into(), true),
                 SloQuantity::IncidentShare => ("budget share of the last day".into(), true),
@@ -915,8 +900,8 @@ fn describe(slo: &ir::Slo) -> (&'static str, String) {
     };
     let budgeting = match &slo.budgeting {
         ir::Budgeting::Occurrences => "occurrences".to_string(),
-        ir::Budgeting::Timeslices { slice_ms, .. } => format!("timeslices/{}", dur(*slice_ms)),
-        ir::Budgeting::RatioTimeslices { slice_ms } => format!("ratio_timeslices/{}", dur(*slice_ms)),
+        ir::Budgeting::Timeslices { slice, .. } => format!("timeslices/{slice}"),
+        ir::Budgeting::RatioTimeslices { slice } => format!("ratio_timeslices/{slice}"),
     };
     (kind, budgeting)
 }

@@ -68,9 +68,14 @@ fn needs_escape(c: char) -> bool {
 pub fn scalar(out: &mut String, s: &str) {
     if plain_ok(s) {
         out.push_str(s);
-    } else if !s.chars().any(needs_escape) {
+    } else if s.is_ascii() && !s.bytes().any(|b| b.is_ascii_control()) || !s.chars().any(needs_escape) {
         out.push('\'');
-        out.push_str(&s.replace('\'', "''"));
+        for (i, part) in s.split('\'').enumerate() {
+            if i > 0 {
+                out.push_str("''");
+            }
+            out.push_str(part);
+        }
         out.push('\'');
     } else {
         out.push('"');
@@ -166,7 +171,7 @@ pub fn groups(out: &mut String, indent: &str, groups: &[Group]) {
             match r {
                 Rule::Record(rec) => {
                     out.push_str("record: ");
-                    scalar(out, &rec.record);
+                    scalar(out, &rec.record.name());
                     out.push('\n');
                     entry(out, &field, "expr", &rec.expr);
                     if !rec.labels.is_empty() {

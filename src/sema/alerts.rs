@@ -11,14 +11,15 @@ use super::slo::{Cx, Fields, Got, SloCtx};
 use crate::diag::Diagnostic;
 use crate::ir;
 use crate::syntax::ast::{self, Entry, ValueKind};
+use crate::units::Duration;
 
 use crate::ir::SEVERITIES;
-const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations"];
-const TIER_FIELDS: &[&str] =
+pub(crate) const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations"];
+pub(crate) const TIER_FIELDS: &[&str] =
     &["windows", "burn", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
-const THRESHOLD_FIELDS: &[&str] =
+pub(crate) const THRESHOLD_FIELDS: &[&str] =
     &["when", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
-const BUDGET_FIELDS: &[&str] = &["labels", "annotations"];
+pub(crate) const BUDGET_FIELDS: &[&str] = &["labels", "annotations"];
 
 impl Cx<'_> {
     fn labels_of(&mut self, g: Option<&Got>) -> Option<ir::Labels> {
@@ -37,16 +38,20 @@ impl Cx<'_> {
         }
     }
 
-    fn severity(&mut self, name: &str, span: crate::source::Span) -> Option<String> {
+    /// `name` as a severity; `fixable` when `span` is the name itself (so a
+    /// did-you-mean may replace it), not a value that evaluated to it.
+    fn severity(&mut self, name: &str, span: crate::source::Span, fixable: bool) -> Option<String> {
         if SEVERITIES.contains(&name) {
             return Some(name.to_string());
         }
         let mut d =
             Diagnostic::error("slo::alert::severity", span, format!("unknown severity `{name}`"), "not a severity");
-        d = match error::suggest(name, SEVERITIES) {
-            Some(h) => d.with_help(h),
-            None => d.with_help("severities are `page`, `ticket`, `critical`, `warning` and `info`"),
-        };
+        if !error::did_you_mean(&mut d, name, SEVERITIES) {
+            d = d.with_help("severities are `page`, `ticket`, `critical`, `warning` and `info`");
+        }
+        if !fixable {
+            d.fixes.clear();
+        }
         self.diags.push(d);
         None
     }
@@ -118,10 +123,10 @@ impl Cx<'_> {
             let severity = match f.get("severity") {
                 Some(g) => match g.value().map(|v| &v.kind) {
                     Some(ValueKind::Path(p)) if p.parts.len() == 1 && !g.env.params.contains_key(&p.parts[0].name) => {
-                        self.severity(&p.parts[0].name, p.span)
+                        self.severity(&p.parts[0].name, p.span, true)
                     }
                     Some(_) => match self.value(g.value().unwrap(), Ty::String, g.env) {
-                        Some(Val::Str(s)) => self.severity(&s, g.span()),
+                        Some(Val::Str(s)) => self.severity(&s, g.span(), false),
                         _ => None,
                     },
                     None => None,
@@ -166,8 +171,8 @@ impl Cx<'_> {
                 policy: decl.name.name.clone(),
                 condition,
                 severity,
-                for_ms,
-                keep_firing_for_ms: keep,
+                for_: Duration::from_ms(for_ms),
+                keep_firing_for: Duration::from_ms(keep),
                 labels,
                 annotations,
                 min_events: min.or(policy_min),
@@ -301,7 +306,12 @@ impl Cx<'_> {
                     .with_help("at this factor the long window spends the whole budget before the alert can fire; lower the factor or shorten the long window"),
             );
         }
-        Some(ir::AlertCondition::BurnRate { long_ms: long, short_ms: short, factor, budget_share: share })
+        Some(ir::AlertCondition::BurnRate {
+            long: Duration::from_ms(long),
+            short: Duration::from_ms(short),
+            factor,
+            budget_share: share,
+        })
     }
 
     /// A condition over SLO quantities (thresholds and budget policies).
@@ -413,9 +423,9 @@ impl Cx<'_> {
                     return None;
                 }
                 Some(match name.as_str() {
-                    "sli" => (ir::SloQuantity::Sli { window_ms: ms }, Ty::Percent),
-                    "error_ratio" => (ir::SloQuantity::ErrorRatio { window_ms: ms }, Ty::Percent),
-                    _ => (ir::SloQuantity::BurnRate { window_ms: ms }, Ty::Factor),
+                    "sli" => (ir::SloQuantity::Sli { window: Duration::from_ms(ms) }, Ty::Percent),
+                    "error_ratio" => (ir::SloQuantity::ErrorRatio { window: Duration::from_ms(ms) }, Ty::Percent),
+                    _ => (ir::SloQuantity::BurnRate { window: Duration::from_ms(ms) }, Ty::Factor),
                 })
             }
             ValueKind::Path(p) => match p.dotted().as_str() {
@@ -465,6 +475,7 @@ impl Cx<'_> {
         let labels = self.labels_of(top.get("labels")).unwrap_or_default();
         if let Some(g) = top.get("labels") {
             self.reserved_labels(&labels, g.span());
+            self.policy_labels(&labels, g.span(), None);
         }
         let annotations = self.labels_of(top.get("annotations")).unwrap_or_default();
         let mut out = Vec::new();
@@ -503,7 +514,7 @@ impl Cx<'_> {
                 }
             }
             let severity = match &w.severity {
-                Some(s) => self.severity(&s.name, s.span),
+                Some(s) => self.severity(&s.name, s.span, true),
                 None => Some(
                     if actions.iter().any(|a| a.kind == ir::ActionKind::Page) { "critical" } else { "warning" }
                         .to_string(),
@@ -533,10 +544,9 @@ impl Cx<'_> {
                 format!("unknown action `{}`", a.kind.name),
                 "not an action",
             );
-            d = match error::suggest(&a.kind.name, names.iter().copied()) {
-                Some(h) => d.with_help(h),
-                None => d.with_help("actions are `freeze`, `review`, `notify`, `page`, `ticket` and `postmortem`"),
-            };
+            if !error::did_you_mean(&mut d, &a.kind.name, names.iter().copied()) {
+                d = d.with_help("actions are `freeze`, `review`, `notify`, `page`, `ticket` and `postmortem`");
+            }
             self.diags.push(d);
             return None;
         };

@@ -6,6 +6,11 @@ use crate::source::Span;
 
 /// "did you mean `x`?" from the closest candidates by edit distance.
 pub(crate) fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+/// The candidate closest to `name` by edit distance, if any is close.
+pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Vec<(f64, &str)> = candidates
         .into_iter()
         .filter(|c| *c != name)
@@ -13,14 +18,23 @@ pub(crate) fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a s
         .filter(|(s, c)| *s > 0.8 || strsim::levenshtein(name, c) <= 2.max(name.len() / 4))
         .collect();
     best.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    best.first().map(|(_, c)| format!("did you mean `{c}`?"))
+    best.first().map(|(_, c)| *c)
 }
 
-fn with_choices(d: Diagnostic, name: &str, candidates: &[&str], what: &str) -> Diagnostic {
-    match suggest(name, candidates.iter().copied()) {
-        Some(s) => d.with_help(s),
-        None if candidates.is_empty() => d.with_help(format!("no {what} is defined here")),
-        None => {
+/// Gives `d` "did you mean `x`?" as its help and, as its fix, its span
+/// replaced by `x`, when some candidate `x` is close to `name`; says whether one was.
+pub(crate) fn did_you_mean<'a>(d: &mut Diagnostic, name: &str, candidates: impl IntoIterator<Item = &'a str>) -> bool {
+    let Some(c) = closest(name, candidates) else { return false };
+    d.help = Some(format!("did you mean `{c}`?"));
+    d.fixes.push(crate::diag::Fix { title: format!("replace with `{c}`"), edits: vec![(d.span, c.to_string())] });
+    true
+}
+
+fn with_choices(mut d: Diagnostic, name: &str, candidates: &[&str], what: &str) -> Diagnostic {
+    match did_you_mean(&mut d, name, candidates.iter().copied()) {
+        true => d,
+        false if candidates.is_empty() => d.with_help(format!("no {what} is defined here")),
+        false => {
             let mut c: Vec<&str> = candidates.to_vec();
             c.sort();
             c.dedup();
@@ -41,15 +55,15 @@ pub(crate) fn unknown_name(span: Span, name: &str, what: &str, candidates: &[&st
 }
 
 pub fn unknown_service(span: Span, name: &str, candidates: &[&str]) -> Diagnostic {
-    let d = Diagnostic::error(
+    let mut d = Diagnostic::error(
         "slo::name::unknown_service",
         span,
         format!("unknown service `{name}`"),
         "no service is declared with this name",
     );
-    match suggest(name, candidates.iter().copied()) {
-        Some(s) => d.with_help(s),
-        None => d.with_help(format!("declare it: `service {name} {{ owner = \"…\" }}`")),
+    match did_you_mean(&mut d, name, candidates.iter().copied()) {
+        true => d,
+        false => d.with_help(format!("declare it: `service {name} {{ owner = \"…\" }}`")),
     }
 }
 
@@ -76,7 +90,14 @@ pub(crate) fn unknown_module(span: Span, name: &str, candidates: &[&str]) -> Dia
         format!("there is no stdlib module `std.{name}`"),
         "unknown module",
     );
-    with_choices(d, name, candidates, "stdlib module")
+    let mut d = with_choices(d, name, candidates, "stdlib module");
+    // The span covers `std.` too.
+    for f in &mut d.fixes {
+        for (_, text) in &mut f.edits {
+            *text = format!("std.{text}");
+        }
+    }
+    d
 }
 
 pub(crate) fn import_not_found(span: Span, path: &str, why: &str) -> Diagnostic {

@@ -217,7 +217,19 @@ impl Eval<'_> {
             (ValueKind::Over(..), _) => Some("`over` belongs only in `objective = 99.9% over 28d`".into()),
             _ => None,
         };
-        self.push(error::mismatch(v.span, want.article(), found(v), help));
+        let mut d = error::mismatch(v.span, want.article(), found(v), help);
+        // The unit the position wants, when the number can only have meant one spelling.
+        let fix = match (&v.kind, want) {
+            (ValueKind::Number(l), Ty::Percent) => {
+                l.text.parse::<f64>().ok().map(|x| if x <= 1.0 { fmt_pct(x) } else { format!("{}%", l.text) })
+            }
+            (ValueKind::Number(l), Ty::Factor) => Some(format!("{}x", l.text)),
+            _ => None,
+        };
+        if let Some(text) = fix {
+            d = d.with_fix(format!("write `{text}`"), v.span, text);
+        }
+        self.push(d);
         None
     }
 

@@ -47,6 +47,25 @@ use crate::ir;
 use crate::source::{SourceId, SourceMap};
 use crate::syntax::ast;
 
+/// The names each kind of block takes, as the checker accepts them: for
+/// tools that offer them (the language server's completion).
+pub(crate) mod vocabulary {
+    pub(crate) use super::alerts::{
+        BUDGET_FIELDS, POLICY_FIELDS as ALERT_POLICY_FIELDS, THRESHOLD_FIELDS, TIER_FIELDS,
+    };
+    pub(crate) use super::slo::{SERVICE_FIELDS, SLO_FIELDS};
+
+    /// The parameter types (`string`, `percent`, …).
+    pub(crate) fn param_types() -> Vec<&'static str> {
+        super::eval::Ty::NAMES.iter().map(|(n, _)| *n).collect()
+    }
+
+    /// Every SLI kind (`events`, …) with the fields its block takes.
+    pub(crate) fn sli_kinds() -> Vec<(&'static str, &'static [&'static str])> {
+        super::slo::sli::kinds().collect()
+    }
+}
+
 /// A parsed module with its imports resolved to module indices.
 #[derive(Debug, Clone)]
 pub struct Module {
@@ -132,7 +151,7 @@ pub fn preset_alerts(
     let out = slos
         .iter()
         .map(|s| {
-            let ctx = slo::SloCtx { objective: s.objective, window_ms: s.window.nominal_ms(), span: decl.name.span };
+            let ctx = slo::SloCtx { objective: s.objective, window_ms: s.window.nominal().ms(), span: decl.name.span };
             cx.alerts_for(&ctx, &inst)
         })
         .collect();

@@ -166,6 +166,16 @@ impl Catalogue {
     }
 }
 
+/// Adds `import` to `file`: after its last import, else at its top.
+fn import_fix(file: &ast::File, import: &str) -> crate::diag::Fix {
+    let last = file.items.iter().filter(|i| matches!(i, ast::Item::Import(_))).map(|i| i.span().end).max();
+    let (at, text) = match last {
+        Some(end) => (end as usize, format!("\n{import}")),
+        None => (0, format!("{import}\n\n")),
+    };
+    crate::diag::Fix { title: format!("add `{import}`"), edits: vec![(Span::new(file.span.source, at, at), text)] }
+}
+
 /// Resolves a (possibly qualified) declaration name as seen from `module`.
 pub fn resolve(
     modules: &[Module],
@@ -183,8 +193,9 @@ pub fn resolve(
                 cands.sort();
                 let mut d = error::unknown_name(name.span, &name.name, "declaration", &cands);
                 if let Some(m) = crate::stdlib::module_declaring(&name.name) {
-                    d = d
-                        .with_help(format!("`{}` is in the stdlib: add `import std.{m}.{{{}}}`", name.name, name.name));
+                    let import = format!("import std.{m}.{{{}}}", name.name);
+                    d = d.with_help(format!("`{}` is in the stdlib: add `{import}`", name.name));
+                    d.fixes = vec![import_fix(&modules[module].file, &import)];
                 }
                 diags.push(d);
                 None

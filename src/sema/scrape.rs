@@ -6,13 +6,12 @@
 //! the same way), so a slice shorter than two scrape intervals never holds
 //! two samples of a target scraped that often: the SLO records nothing, in
 //! Prometheus and in the backtest, and nobody is told. The scrape interval
-//! is the service's `scrape_interval` ([`ir::DEFAULT_SCRAPE_INTERVAL_MS`]
+//! is the service's `scrape_interval` ([`ir::DEFAULT_SCRAPE_INTERVAL`]
 //! when it says nothing). Windows of alerts and of the SLO are at least 5m
 //! and are not checked here.
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::ir;
-use crate::units::fmt_duration;
 
 /// Whether a slice condition reads a range function that needs two samples.
 fn needs_two(q: &ir::SliceQuantity) -> bool {
@@ -29,40 +28,36 @@ fn needs_two(q: &ir::SliceQuantity) -> bool {
 pub fn check(program: &ir::Program, diags: &mut Diagnostics) {
     for slo in &program.slos {
         let Some(service) = program.services.iter().find(|s| s.name == slo.service) else { continue };
-        let (slice_ms, what) = match (&slo.sli, &slo.budgeting) {
-            (ir::Sli::Timeslices { slice_ms, good }, _) => {
+        let (slice, what) = match (&slo.sli, &slo.budgeting) {
+            (ir::Sli::Timeslices { slice, good }, _) => {
                 if !good.all.iter().any(|c| needs_two(&c.lhs)) {
                     continue;
                 }
-                (*slice_ms, "its conditions read `rate`/`increase` over each slice")
+                (*slice, "its conditions read `rate`/`increase` over each slice")
             }
             (
                 ir::Sli::Events { .. } | ir::Sli::Latency { .. },
-                ir::Budgeting::Timeslices { slice_ms, .. } | ir::Budgeting::RatioTimeslices { slice_ms },
-            ) => (*slice_ms, "each slice's error ratio is a `rate` over the slice"),
+                ir::Budgeting::Timeslices { slice, .. } | ir::Budgeting::RatioTimeslices { slice },
+            ) => (*slice, "each slice's error ratio is a `rate` over the slice"),
             (
                 ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Composite { .. },
                 _,
             ) => continue,
         };
-        let scrape = service.scrape_interval_ms;
-        if slice_ms < 2 * scrape {
+        let scrape = service.scrape_interval;
+        if slice < scrape * 2 {
             diags.push(
                 Diagnostic::error(
                     "slo::scrape::too_coarse",
                     slo.span,
-                    format!(
-                        "{} slices cannot hold two samples of a target scraped every {}",
-                        fmt_duration(slice_ms),
-                        fmt_duration(scrape)
-                    ),
+                    format!("{slice} slices cannot hold two samples of a target scraped every {scrape}"),
                     format!("{what}: with one sample per slice it never has a value"),
                 )
-                .with_related(service.span, format!("scraped every {}", fmt_duration(scrape)))
+                .with_related(service.span, format!("scraped every {scrape}"))
                 .with_help(format!(
                     "use slices of {} or more, or, if the targets are scraped more often, say so with \
                      `scrape_interval = 15s` on the service",
-                    fmt_duration(2 * scrape)
+                    scrape * 2
                 )),
             );
         }

@@ -56,6 +56,23 @@ pub fn comments(text: &str) -> Vec<Comment> {
 /// Splits a file into chunks that each hold whole top-level declarations:
 /// a cut follows every `}` that closes the outermost level. Strings and
 /// comments are skipped, so a brace inside them never cuts.
+/// The doc comment of a declaration starting at byte `at`: the `//` lines
+/// right above it (no blank line between), without their `//` and one
+/// space, in order. Whatever precedes the declaration on its own line
+/// (indentation) is not a line above it.
+pub fn doc_lines(text: &str, at: usize) -> Vec<&str> {
+    let before = &text[..at.min(text.len())];
+    let mut lines: Vec<&str> = Vec::new();
+    for l in before.lines().rev().skip(usize::from(!before.is_empty() && !before.ends_with('\n'))) {
+        match l.trim().strip_prefix("//") {
+            Some(c) => lines.push(c.strip_prefix(' ').unwrap_or(c)),
+            None => break,
+        }
+    }
+    lines.reverse();
+    lines
+}
+
 pub(crate) fn top_level_chunks(text: &str) -> Vec<(usize, usize)> {
     let mut cuts = vec![0];
     let mut depth = 0usize;

@@ -548,3 +548,35 @@ fn grouped_slos_are_analysed_per_group() {
     }
     assert!(firings > 0, "the incident must fire something");
 }
+
+/// An alert is told from a budget-policy action by what it was compiled
+/// from, not by its labels: an alert labelled `policy` and `action` by its
+/// team is still an alert (counted, its quality measured), and the one
+/// real policy action is reported with its own target.
+#[test]
+fn alerts_labelled_like_policy_actions_are_still_alerts() {
+    let d = tempfile::tempdir().unwrap();
+    let (slo_path, data) = dataset(d.path());
+    let text = SLO
+        .replace(
+            "    burn = 14.4x\n    severity = page\n",
+            "    burn = 14.4x\n    severity = page\n    labels = { policy: \"oncall\", action: \"escalate\" }\n",
+        )
+        .replace(
+            "  alerts = closed_form()\n}",
+            "  alerts = closed_form()\n}\n\npolicy gate for svc.availability {\n  when burn_rate(1h) > 10x => notify \"slack-{{sre}}\" severity info as GateBurn\n}\n",
+        );
+    assert!(text.contains("policy: \"oncall\"") && text.contains("GateBurn"), "the SLO text was edited");
+    std::fs::write(&slo_path, text).unwrap();
+    let v = backtest(&slo_path, &data, &[]);
+    let s = &v["slos"][0];
+    let fast = quality(s, "Fast");
+    assert_eq!(f(&fast["fired"]), 1.0, "{fast}");
+    let policies = s["policies"].as_array().unwrap();
+    assert_eq!(policies.len(), 1, "{policies:?}");
+    assert_eq!(policies[0]["policy"], "gate");
+    assert_eq!(policies[0]["action"], "notify");
+    // The target as written, not as escaped for the alert's Go template.
+    assert_eq!(policies[0]["target"], "slack-{{sre}}");
+    assert_eq!(policies[0]["alert"], "GateBurn");
+}

@@ -407,7 +407,7 @@ fn promtool_answers(bin: &Path, name: &str, all: &[Series], dir: &Path) -> Answe
     let file = repo().join(format!("tests/backtest/{name}.slo"));
     let loaded = slo::driver::load(&[file], &repo()).unwrap();
     let (program, _) = slo::driver::check(&loaded);
-    let opts = slo::promql::Options { eval_interval_ms: 60_000, ..Default::default() };
+    let opts = slo::promql::Options { eval_interval: slo::units::Duration(60_000), ..Default::default() };
     for f in slo::promql::emit(&program, &opts).unwrap() {
         std::fs::write(dir.join("rules.yml"), f.contents).unwrap();
     }

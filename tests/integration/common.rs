@@ -144,3 +144,43 @@ pub fn slo_capped(dir: &Path, args: &[&str], mem_mib: u64, secs: u64) -> Capped 
         elapsed,
     }
 }
+
+/// Copies a directory tree (regular files and directories).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// `slo synth` data (6 series, 3 days at 30s, an incident on day 2) at
+/// `dir/orig.parquet`, exported as OpenMetrics to `dir/orig.om`; the
+/// export's stderr.
+pub fn synth_openmetrics(dir: &std::path::Path) -> String {
+    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let (code, _, err) = slo(&[
+        "synth",
+        "--out",
+        &p("orig.parquet"),
+        "--series",
+        "6",
+        "--days",
+        "3",
+        "--resolution",
+        "30s",
+        "--seed",
+        "7",
+        "--incident",
+        "2d/1h/0.2@api",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = slo(&["data", "export", &p("orig.parquet"), "--out", &p("orig.om")]);
+    assert_eq!(code, 0, "{err}");
+    err
+}

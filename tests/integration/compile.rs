@@ -328,7 +328,7 @@ fn unsupported_constructs_are_reported() {
     let errs = promql::emit(&program, &Options::default()).unwrap_err();
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].to_string().contains("min_events"), "{errs:?}");
-    let slow = Options { eval_interval_ms: 120_000, ..Options::default() };
+    let slow = Options { eval_interval: slo::units::Duration(120_000), ..Options::default() };
     let errs = promql::emit(&program, &slow).unwrap_err();
     assert_eq!(errs.len(), 2, "{errs:?}");
     assert!(errs.iter().any(|e| e.to_string().contains("evaluation intervals")), "{errs:?}");

@@ -390,24 +390,7 @@ fn data_import_round_trips_through_the_prometheus_tsdb() {
     };
     let d = tempfile::tempdir().unwrap();
     let p = |n: &str| d.path().join(n).to_str().unwrap().to_string();
-    let (code, _, err) = slo(&[
-        "synth",
-        "--out",
-        &p("orig.parquet"),
-        "--series",
-        "6",
-        "--days",
-        "3",
-        "--resolution",
-        "30s",
-        "--seed",
-        "7",
-        "--incident",
-        "2d/1h/0.2@api",
-    ]);
-    assert_eq!(code, 0, "{err}");
-    let (code, _, err) = slo(&["data", "export", &p("orig.parquet"), "--out", &p("orig.om")]);
-    assert_eq!(code, 0, "{err}");
+    let err = super::common::synth_openmetrics(d.path());
     assert!(err.contains("staleness markers written as NaN"), "synth writes scrape gaps: {err}");
     run(Command::new(&promtool).args(["tsdb", "create-blocks-from", "openmetrics", &p("orig.om"), &p("tsdb")]));
     // `tsdb dump` opens the directory as a database, which needs a WAL dir.
@@ -439,4 +422,36 @@ fn data_import_round_trips_through_the_prometheus_tsdb() {
         std::fs::read(p("orig.om")).unwrap() == std::fs::read(p("back.om")).unwrap(),
         "the exported text differs after the round trip"
     );
+}
+
+/// `query_range` output sits on its step: import and inspect say so
+/// (`slo::data::resampled`); raw scrape times, a millisecond off the
+/// grid, do not trigger it.
+#[test]
+fn resampled_data_is_flagged_on_import_and_inspect() {
+    let d = tempfile::tempdir().unwrap();
+    let doc = |jitter: i64| {
+        let values: Vec<String> = (0..40)
+            .map(|k| format!("[{}, \"{k}\"]", (1_767_225_600_000 + k * 15_000 + jitter * (k % 2)) as f64 / 1000.0))
+            .collect();
+        format!(
+            "{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[{{\"metric\":{{\"__name__\":\"up\",\"job\":\"a\"}},\"values\":[{}]}}]}}}}",
+            values.join(",")
+        )
+    };
+    for (jitter, flagged) in [(0, true), (1, false)] {
+        let json = d.path().join(format!("r{jitter}.json"));
+        std::fs::write(&json, doc(jitter)).unwrap();
+        let out = d.path().join(format!("r{jitter}.parquet"));
+        let err = import_ok(&[json.to_str().unwrap()], out.to_str().unwrap());
+        assert_eq!(err.contains("warning[slo::data::resampled]: every sample sits on one 15s grid"), flagged, "{err}");
+        let (code, stdout, err) = slo(&["data", "inspect", out.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(err.contains("slo::data::resampled"), flagged, "{err}");
+        let r: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+        assert_eq!(r["grid"].is_object(), flagged, "{stdout}");
+        if flagged {
+            assert_eq!(r["grid"]["step_ms"], 15_000);
+        }
+    }
 }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 /// (file, line of the opening fence, info string, body) of every fenced block.
 fn blocks() -> Vec<(String, usize, String, String)> {
-    let mut files: Vec<PathBuf> = vec![repo().join("README.md"), repo().join("ARCHITECTURE.md")];
+    let mut files: Vec<PathBuf> =
+        vec![repo().join("README.md"), repo().join("ARCHITECTURE.md"), repo().join("editors/README.md")];
     let mut docs: Vec<PathBuf> = std::fs::read_dir(repo().join("docs"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -93,4 +94,70 @@ fn every_yaml_and_json_sample_parses() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// docs/stdlib.md is what `slo doc --stdlib` prints today.
+#[test]
+fn the_stdlib_reference_is_current() {
+    let want = slo::doc::stdlib_reference().expect("every stdlib example checks");
+    let have = std::fs::read_to_string(repo().join("docs/stdlib.md")).unwrap();
+    assert!(have == want, "docs/stdlib.md is stale: run `slo doc --stdlib --out docs/stdlib.md`");
+    // Every declaration of every module is documented.
+    for (module, text) in slo::stdlib::MODULES {
+        for line in text.lines() {
+            for kind in ["template ", "alerts ", "policy "] {
+                if let Some(rest) = line.strip_prefix(kind) {
+                    let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    assert!(
+                        want.contains(&format!("### `{kind}{name}`")),
+                        "std.{module}.{name} is not in docs/stdlib.md"
+                    );
+                }
+            }
+        }
+    }
+    let (code, _, err) = slo(&["doc", "--stdlib", "--out", "docs/stdlib.md", "--check"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// `slo doc PATHS --out DIR`: an index and a page per service, figures
+/// read off the program, written like compile's output directory.
+#[test]
+fn the_catalogue_documents_every_service_and_slo() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("catalogue");
+    let o = out.to_str().unwrap();
+    let (code, _, err) = slo(&["doc", "examples/platform", "--out", o]);
+    assert_eq!(code, 0, "{err}");
+    let index = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(index.contains("| [api](api.service.md) | platform-api |"), "{index}");
+    let api = std::fs::read_to_string(out.join("api.service.md")).unwrap();
+    // 99.9% over 28d: 0.1% of 40,320 minutes.
+    assert!(api.contains("| 99.9% | rolling 28d | 40.3 min |"), "{api}");
+    assert!(api.contains("burn rate over 1h and 5m above"), "{api}");
+    let pages = std::fs::read_dir(&out)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "md"))
+        .count();
+    assert_eq!(pages, 7, "README.md and one page for each of the six services");
+    // Up to date, then stale once a page is gone; a rerun restores it.
+    assert_eq!(slo(&["doc", "examples/platform", "--out", o, "--check"]).0, 0);
+    std::fs::remove_file(out.join("api.service.md")).unwrap();
+    assert_eq!(slo(&["doc", "examples/platform", "--out", o, "--check"]).0, 1);
+    let (code, _, err) = slo(&["doc", "examples/platform", "--out", o]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("api.service.md")).unwrap(), api);
+    // A page edited by hand is not overwritten (as with compile's output).
+    std::fs::write(out.join("api.service.md"), "edited\n").unwrap();
+    let (code, _, err) = slo(&["doc", "examples/platform", "--out", o]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("slo::out::collision"), "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("api.service.md")).unwrap(), "edited\n");
+    std::fs::remove_file(out.join("api.service.md")).unwrap();
+    // A file slo did not write is left alone.
+    std::fs::write(out.join("notes.md"), "mine\n").unwrap();
+    assert_eq!(slo(&["doc", "examples/platform", "--out", o]).0, 0);
+    assert_eq!(std::fs::read_to_string(out.join("notes.md")).unwrap(), "mine\n");
+    // Without --out there is nowhere to write a directory of pages.
+    assert_eq!(slo(&["doc", "examples/platform"]).0, 2);
 }

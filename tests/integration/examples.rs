@@ -78,7 +78,7 @@ fn platform_catalogue_matches_the_seed() {
     for (svc, obj) in [("api", 0.999), ("data", 0.9995), ("orchestrator", 0.999), ("database", 0.9999)] {
         let s = avail(svc);
         assert!((s.objective - obj).abs() < 1e-12, "{svc}: {}", s.objective);
-        assert_eq!(s.window, slo::ir::Window::Rolling { ms: 28 * day });
+        assert_eq!(s.window, slo::ir::Window::Rolling { length: slo::units::Duration(28 * day) });
     }
     // Latency thresholds in seconds, all over 7 days.
     let lat: Vec<(String, f64, f64)> = program
@@ -86,7 +86,7 @@ fn platform_catalogue_matches_the_seed() {
         .iter()
         .filter_map(|s| match &s.sli {
             slo::ir::Sli::Latency { below_seconds, .. } => {
-                assert_eq!(s.window, slo::ir::Window::Rolling { ms: 7 * day }, "{}", s.name);
+                assert_eq!(s.window, slo::ir::Window::Rolling { length: slo::units::Duration(7 * day) }, "{}", s.name);
                 Some((s.service.clone(), *below_seconds, s.objective))
             }
             _ => None,

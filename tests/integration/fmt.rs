@@ -60,19 +60,6 @@ fn fmt_then_check_gives_same_ir() {
     }
 }
 
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 #[test]
 fn canonical_layout() {
     let messy = "// head\nimport std.alerting.{google_28d}\nservice   api{owner=\"sre\" // who\nlabels={team:\"a\",tier:\"1\"}}\n\n\n\nslo a for api {objective=99.9% over 28d\nsli events{bad=x{code=~\"5..\",job=\"api\"} total=x{job='api'}}}\n// tail\n";

@@ -76,7 +76,7 @@ fn grafana_queries_read_recorded_series() {
         let names = recorded.entry((slo.service.clone(), slo.name.clone())).or_default();
         for r in &g.rules {
             if let Rule::Record(r) = r {
-                names.insert(r.record.clone());
+                names.insert(r.record.name());
             }
         }
     }

@@ -66,7 +66,7 @@ fn openslo_features_mean_the_same_in_slo() {
     let (p, warnings) = program("openslo", "storefront.yaml");
     // Referenced SLI, rolling 28d, Occurrences, labels with a list value.
     let a = find(&p, "availability");
-    assert_eq!((a.objective, &a.window), (0.999, &Window::Rolling { ms: 28 * 86_400_000 }));
+    assert_eq!((a.objective, &a.window), (0.999, &Window::Rolling { length: slo::units::Duration(28 * 86_400_000) }));
     assert!(matches!(&a.sli, Sli::Events { numerator: EventsNumerator::Bad(_), .. }));
     assert_eq!(a.labels.get("team").map(String::as_str), Some("web"));
     // The referenced alert policy: a referenced and an inline condition.
@@ -74,8 +74,8 @@ fn openslo_features_mean_the_same_in_slo() {
         .alerts
         .iter()
         .map(|x| match &x.condition {
-            AlertCondition::BurnRate { long_ms, short_ms, factor, .. } => {
-                (x.name.clone(), *factor, *long_ms, *short_ms, x.severity.clone())
+            AlertCondition::BurnRate { long, short, factor, .. } => {
+                (x.name.clone(), *factor, long.ms(), short.ms(), x.severity.clone())
             }
             _ => panic!("a burn-rate tier"),
         })
@@ -87,11 +87,11 @@ fn openslo_features_mean_the_same_in_slo() {
             ("SlowBurn".into(), 1.0, 3 * 86_400_000, 6 * 3_600_000, "ticket".into())
         ]
     );
-    assert_eq!(a.alerts[0].for_ms, 120_000);
+    assert_eq!(a.alerts[0].for_.ms(), 120_000);
     // Calendar month in a zone, Timeslices budgeting, a good-ratio `sum(rate(…))` query.
     let c = find(&p, "checkout_good_minutes");
     assert_eq!(c.window, Window::Calendar { unit: CalendarUnit::Month, tz: "Europe/Berlin".into() });
-    assert_eq!(c.budgeting, Budgeting::Timeslices { slice_ms: 60_000, target: 0.95 });
+    assert_eq!(c.budgeting, Budgeting::Timeslices { slice: slo::units::Duration(60_000), target: 0.95 });
     assert!(matches!(&c.sli, Sli::Events { numerator: EventsNumerator::Good(_), .. }));
     // Objectives with their own indicators and weights: a weighted composite over 4w = 28d.
     let j = find(&p, "journeys");
@@ -102,11 +102,11 @@ fn openslo_features_mean_the_same_in_slo() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(j.window, Window::Rolling { ms: 28 * 86_400_000 });
+    assert_eq!(j.window, Window::Rolling { length: slo::units::Duration(28 * 86_400_000) });
     assert!(warnings.contains("short window is added") || warnings.contains("becomes windows"), "{warnings}");
     // A threshold metric over timeslices.
     let (p, _) = program("openslo", "latency-threshold.yaml");
-    assert!(matches!(find(&p, "queue_lag").sli, Sli::Timeslices { slice_ms: 60_000, .. }));
+    assert!(matches!(find(&p, "queue_lag").sli, Sli::Timeslices { slice: slo::units::Duration(60_000), .. }));
 }
 
 fn import_text(kind: &str, yaml: &str) -> (i32, String, String) {
@@ -220,7 +220,7 @@ fn imported_sloth_alerts_fire_when_sloths_own_rules_do() {
     let loaded = slo::driver::load(&[d.path().join("search.slo")], d.path()).unwrap();
     let (program, diags) = slo::driver::check(&loaded);
     assert!(!diags.has_errors());
-    let opts = slo::promql::Options { eval_interval_ms: 60_000, ..Default::default() };
+    let opts = slo::promql::Options { eval_interval: slo::units::Duration(60_000), ..Default::default() };
     let files = slo::promql::emit(&program, &opts).unwrap();
     std::fs::write(d.path().join("ours.yml"), &files[0].contents).unwrap();
     std::fs::copy(repo().join("tests/interop/sloth-search.rules.yml"), d.path().join("sloth.yml")).unwrap();
@@ -313,8 +313,8 @@ fn export_openslo_validates_and_round_trips() {
             .alerts
             .iter()
             .filter_map(|a| match &a.condition {
-                slo::ir::AlertCondition::BurnRate { long_ms, factor, .. } => {
-                    Some(format!("{long_ms}/{factor:.4}/{}/{}", a.for_ms, a.severity))
+                slo::ir::AlertCondition::BurnRate { long, factor, .. } => {
+                    Some(format!("{}/{factor:.4}/{}/{}", long.ms(), a.for_.ms(), a.severity))
                 }
                 _ => None,
             })
@@ -652,7 +652,7 @@ fn openslo_quantile_thresholds_and_sum_by_translate_and_the_rest_is_kept() {
     let q = find(&p, "p99_latency");
     assert_eq!(q.group_by, vec!["route".to_string()]);
     match &q.sli {
-        Sli::Timeslices { slice_ms: 60_000, good } => {
+        Sli::Timeslices { slice: slo::units::Duration(60_000), good } => {
             let [c] = good.all.as_slice() else { panic!("{good:?}") };
             assert!(matches!(&c.lhs, SliceQuantity::Quantile { q, histogram }
                 if *q == 0.99 && histogram.metric.as_deref() == Some("http_request_duration_seconds")));

@@ -58,7 +58,9 @@ fn rel(p: &Path) -> String {
 #[test]
 fn nothing_above_the_checker_imports_it() {
     let mut files = Vec::new();
-    for d in ["promql", "grafana", "backtest", "layout", "metrics", "synth", "interop", "cli", "main", "units", "ir"] {
+    for d in
+        ["promql", "grafana", "backtest", "layout", "metrics", "synth", "interop", "cli", "main", "units", "ir", "doc"]
+    {
         files.extend(sources(d));
     }
     assert!(files.len() > 30, "{files:?}");
@@ -82,8 +84,10 @@ fn the_replay_engine_reads_no_analysis_or_report() {
 /// no stage; the front end on no backend.
 #[test]
 fn lower_layers_do_not_reach_up() {
-    let units = offenders(&sources("units"), &["crate::"]);
-    assert!(units.is_empty(), "units depends on the crate:\n{}", units.join("\n"));
+    for ground in ["units", "error"] {
+        let bad = offenders(&sources(ground), &["crate::"]);
+        assert!(bad.is_empty(), "{ground} depends on the crate:\n{}", bad.join("\n"));
+    }
     let stages =
         ["crate::sema", "crate::backtest", "crate::promql", "crate::metrics", "crate::synth", "crate::grafana"];
     let layout = offenders(&sources("layout"), &stages);
@@ -96,4 +100,36 @@ fn lower_layers_do_not_reach_up() {
     assert!(bad.is_empty(), "the front end depends on a backend:\n{}", bad.join("\n"));
     let syntax = offenders(&sources("syntax"), &["crate::sema"]);
     assert!(syntax.is_empty(), "syntax depends on sema:\n{}", syntax.join("\n"));
+}
+
+/// The language server sits beside the CLI, on the front end: it reads the
+/// program as `ir::Program` (through `driver`) and the checker only for the
+/// names it resolves — each module's namespace (`sema::scope`), the module
+/// type, and the vocabulary of fields completion offers — never its
+/// internals. Nothing but its command names the server.
+#[test]
+fn the_language_server_reads_only_the_checkers_names() {
+    let files = sources("lsp");
+    assert!(files.len() >= 8, "{files:?}");
+    let allowed = ["crate::sema::scope", "crate::sema::Module", "crate::sema::vocabulary"];
+    let bad: Vec<String> = offenders(&files, &["crate::sema", "super::sema"])
+        .into_iter()
+        .filter(|l| {
+            let mut rest = l.as_str();
+            while let Some(i) = rest.find("crate::sema") {
+                if !allowed.iter().any(|a| rest[i..].starts_with(a)) {
+                    return true;
+                }
+                rest = &rest[i + "crate::sema".len()..];
+            }
+            rest.contains("super::sema")
+        })
+        .collect();
+    assert!(bad.is_empty(), "the language server names the checker's internals:\n{}", bad.join("\n"));
+    let mut others = Vec::new();
+    for d in ["driver", "sema", "syntax", "fmt", "promql", "backtest", "grafana", "interop", "metrics", "ir", "diag"] {
+        others.extend(sources(d));
+    }
+    let users = offenders(&others, &["crate::lsp", "slo::lsp"]);
+    assert!(users.is_empty(), "a stage names the language server:\n{}", users.join("\n"));
 }

@@ -20,5 +20,7 @@ mod harm_read;
 mod harm_res;
 mod interop;
 mod layering;
+mod lsp;
+mod pull;
 mod regex;
 mod stdlib;

@@ -7,6 +7,7 @@ use super::alert::AlertState;
 use super::leaves::{LabelSet, Labels, LeafOut, LOOKBACK_MS};
 use super::plan::{AggOp, BinOp, Card, Grouping, InstFn, Node, Sel};
 use super::range::{eval_slice, is_absent, Prefix, RangeFn};
+use crate::promql::model::{AlertSpec, Series};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -27,6 +28,8 @@ pub enum Value {
 /// One series a recording rule writes.
 #[derive(Debug)]
 pub struct RecSeries {
+    /// Which recorded series of the model this is (its `__name__`).
+    pub series: Series,
     pub labels: Labels,
     pub ts: Vec<i64>,
     pub v: Vec<f64>,
@@ -69,7 +72,7 @@ impl Store {
         }
     }
 
-    fn append(&mut self, labels: Labels, t: i64, v: f64) -> usize {
+    fn append(&mut self, series: Series, labels: Labels, t: i64, v: f64) -> usize {
         let i = match self.index.get(&labels) {
             Some(&i) => i,
             None => {
@@ -78,7 +81,7 @@ impl Store {
                 let prefix = self.summed.contains(&name).then(Prefix::new);
                 self.by_name.entry(name).or_default().push(i);
                 self.index.insert(labels.clone(), i);
-                self.series.push(RecSeries { labels, ts: vec![], v: vec![], prefix, stale_marks: vec![] });
+                self.series.push(RecSeries { series, labels, ts: vec![], v: vec![], prefix, stale_marks: vec![] });
                 i
             }
         };
@@ -587,6 +590,8 @@ fn binary(
 /// One rule ready to run.
 pub enum Step {
     Record {
+        series: Series,
+        /// `series`' name, printed once.
         name: String,
         labels: Vec<(String, String)>,
         node: Node,
@@ -597,6 +602,8 @@ pub enum Step {
     },
     Alert {
         name: String,
+        /// Which alert or policy action of its SLO this is.
+        spec: AlertSpec,
         labels: Vec<(String, String)>,
         node: Node,
         for_ms: i64,
@@ -609,7 +616,7 @@ impl Step {
     /// Evaluates the rule at `cx` and records its output in `store`.
     pub fn run(&mut self, leaves: &[LeafOut], store: &mut Store, k: usize, t: i64) -> R<()> {
         match self {
-            Step::Record { name, labels, node, last, last_inputs } => {
+            Step::Record { series, name, labels, node, last, last_inputs } => {
                 let out = Cx { leaves, store, k, t }.eval(node)?;
                 let Value::Vector(v) = out else {
                     return Err(format!("recording rule `{name}` returned a scalar"));
@@ -642,7 +649,7 @@ impl Step {
                             "recording rule `{name}`: vector contains metrics with the same labelset after applying rule labels"
                         ));
                     }
-                    written.push(store.append(l, t, s.v));
+                    written.push(store.append(*series, l, t, s.v));
                 }
                 // Series written last time but not now get a staleness marker.
                 let now: HashSet<usize> = written.iter().copied().collect();
@@ -654,7 +661,7 @@ impl Step {
                 }
                 *last = written;
             }
-            Step::Alert { name, labels, node, for_ms, keep_ms, state } => {
+            Step::Alert { name, labels, node, for_ms, keep_ms, state, .. } => {
                 let out = Cx { leaves, store, k, t }.eval(node)?;
                 let Value::Vector(v) = out else {
                     return Err(format!("alerting rule `{name}` returned a scalar"));

@@ -11,7 +11,7 @@ use std::path::Path;
 type Row<'a> = (Vec<(String, String)>, &'a [i64], Option<&'a [f64]>);
 
 /// Writes the timeline atomically: a failed write leaves `path` untouched.
-pub fn write(bt: &Backtest, path: &Path) -> Result<u64, String> {
+pub fn write(bt: &Backtest, path: &Path) -> Result<u64, crate::error::Error> {
     // Every series as (labels, timestamps, values); ALERTS have value 1.
     let mut rows: Vec<Row<'_>> = Vec::new();
     for s in &bt.store.series {

@@ -13,6 +13,7 @@ use crate::sema::eval::{self, Env, Inst, Ty, Val};
 use crate::sema::scope::{DeclKind, DeclRef};
 use crate::source::Span;
 use crate::syntax::ast::{self, Entry, ValueKind};
+use crate::units::Duration;
 use std::collections::HashMap;
 
 impl Cx<'_> {
@@ -66,7 +67,7 @@ impl Cx<'_> {
             runbook: None,
             description: None,
             labels: Default::default(),
-            scrape_interval_ms: ir::DEFAULT_SCRAPE_INTERVAL_MS,
+            scrape_interval: ir::DEFAULT_SCRAPE_INTERVAL,
             span: d.service.span,
         };
         let service = service.unwrap_or(&placeholder);
@@ -77,16 +78,16 @@ impl Cx<'_> {
                 Some(o) => o,
                 None => {
                     ok = false;
-                    (0.99, ir::Window::Rolling { ms: 28 * DAY })
+                    (0.99, ir::Window::Rolling { length: Duration::from_ms(28 * DAY) })
                 }
             },
             None => {
                 self.diags.push(error::missing_field(d.name.span, "objective", &context, "objective = 99.9% over 28d"));
                 ok = false;
-                (0.99, ir::Window::Rolling { ms: 28 * DAY })
+                (0.99, ir::Window::Rolling { length: Duration::from_ms(28 * DAY) })
             }
         };
-        let window_ms = window.nominal_ms();
+        let window_ms = window.nominal().ms();
 
         let string = |cx: &mut Self, key: &str, ok: &mut bool| -> Option<String> {
             let g = f.get(key)?;
@@ -102,13 +103,18 @@ impl Cx<'_> {
         let runbook = string(self, "runbook", &mut ok).or_else(|| service.runbook.clone());
         let mut labels = service.labels.clone();
         let mut annotations = ir::Labels::new();
+        // The SLO's own labels and where they are written.
+        let mut own_labels = (d.name.span, ir::Labels::new());
         for (key, target) in [("labels", &mut labels), ("annotations", &mut annotations)] {
             if let Some(g) = f.get(key) {
                 let Some(v) = g.value() else { continue };
                 match self.value(v, Ty::Labels, g.env) {
                     Some(Val::Labels(l)) => {
-                        if key == "labels" && !self.reserved_labels(&l, v.span) {
-                            ok = false;
+                        if key == "labels" {
+                            if !self.reserved_labels(&l, v.span) {
+                                ok = false;
+                            }
+                            own_labels = (v.span, l.clone());
                         }
                         target.extend(l);
                     }
@@ -140,9 +146,7 @@ impl Cx<'_> {
 
         // budgeting
         let budgeting = match (f.get("budgeting"), &sli) {
-            (None, Some(ir::Sli::Timeslices { slice_ms, .. })) => {
-                ir::Budgeting::Timeslices { slice_ms: *slice_ms, target: 1.0 }
-            }
+            (None, Some(ir::Sli::Timeslices { slice, .. })) => ir::Budgeting::Timeslices { slice: *slice, target: 1.0 },
             (Some(g), Some(ir::Sli::Timeslices { .. })) => {
                 self.diags.push(
                     Diagnostic::error(
@@ -353,6 +357,24 @@ impl Cx<'_> {
                 policy_rules.push(rule);
             }
             self.point_at_use(before, i.span);
+        }
+        // Budget-policy alerts set `policy`, `action`, `action_target`: a
+        // label of that name on the SLO or its service would be overwritten.
+        if let Some(first) = insts.first() {
+            let policy_name = match &self.modules[first.decl.module].file.items[first.decl.item] {
+                ast::Item::Policy(p) => p.name.span,
+                _ => first.span,
+            };
+            let (span, mine) = &own_labels;
+            self.policy_labels(mine, *span, Some(policy_name));
+            let inherited: ir::Labels = service
+                .labels
+                .iter()
+                .filter(|(k, _)| !mine.contains_key(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            let service_labels = self.service_labels_span(&d.service.name).unwrap_or(service.span);
+            self.policy_labels(&inherited, service_labels, Some(policy_name));
         }
 
         let sli = sli?;

@@ -28,7 +28,7 @@ use std::collections::HashMap;
 
 mod decl;
 mod program;
-mod sli;
+pub(crate) mod sli;
 mod template;
 mod window;
 
@@ -142,6 +142,41 @@ impl<'a> Cx<'a> {
     }
 
     /// Reports labels slo sets itself on series and alerts.
+    /// Reports labels that budget-policy alerts set themselves (`policy`,
+    /// `action`, `action_target`): on a policy, or on an SLO (or its
+    /// service) that a policy applies to, they would be overwritten.
+    pub(crate) fn policy_labels(&mut self, labels: &ir::Labels, span: Span, policy: Option<Span>) {
+        for k in labels.keys().filter(|k| POLICY_LABELS.contains(&k.as_str())) {
+            let mut d = Diagnostic::error(
+                "slo::label::reserved",
+                span,
+                format!("label `{k}` is set by slo on budget-policy alerts"),
+                "reserved on budget-policy alerts",
+            )
+            .with_help(format!(
+                "every budget-policy alert carries `{k}` (the policy, its action and the action's target); rename this label"
+            ));
+            if let Some(p) = policy {
+                d = d.with_related(p, "this budget policy applies to the SLO");
+            }
+            // A service's label is found once per SLO: report it once.
+            let seen = self.diags.0.iter().any(|x| x.code == d.code && x.span == d.span && x.message == d.message);
+            if !seen {
+                self.diags.push(d);
+            }
+        }
+    }
+
+    /// The span of service `name`'s `labels` field, if it has one.
+    pub(crate) fn service_labels_span(&self, name: &str) -> Option<Span> {
+        let (m, i) = self.catalogue.services.get(name)?;
+        let ast::Item::Service(s) = &self.modules[*m].file.items[*i] else { return None };
+        s.body.entries.iter().find_map(|e| match e {
+            ast::Entry::Field(f) if f.name.name == "labels" => Some(f.span),
+            _ => None,
+        })
+    }
+
     pub(crate) fn reserved_labels(&mut self, labels: &ir::Labels, span: Span) -> bool {
         let mut ok = true;
         for k in labels.keys() {
@@ -285,6 +320,9 @@ impl<'a> Cx<'a> {
         }
     }
 }
+
+/// Labels budget-policy alerts carry besides [`RESERVED_LABELS`].
+pub(crate) const POLICY_LABELS: &[&str] = &["policy", "action", "action_target"];
 
 pub(crate) const RESERVED_LABELS: &[&str] =
     &["slo", "service", "severity", "alertname", "receiver", "le", "objective", "window"];

@@ -12,6 +12,7 @@ use crate::sema::eval::{Env, Inst, Ty, Val};
 use crate::sema::scope::{self, DeclKind, DeclRef};
 use crate::source::Span;
 use crate::syntax::ast;
+use crate::units::Duration;
 use std::collections::HashMap;
 
 impl Cx<'_> {
@@ -45,7 +46,7 @@ impl Cx<'_> {
             runbook: None,
             description: None,
             labels: Default::default(),
-            scrape_interval_ms: ir::DEFAULT_SCRAPE_INTERVAL_MS,
+            scrape_interval: ir::DEFAULT_SCRAPE_INTERVAL,
             span: Span::default(),
         };
         for (mi, m) in self.modules.iter().enumerate() {
@@ -148,10 +149,10 @@ impl Cx<'_> {
                 self.value(v, Ty::Policy, g.env);
             }
         }
-        let mut scrape_interval_ms = ir::DEFAULT_SCRAPE_INTERVAL_MS;
+        let mut scrape_interval = ir::DEFAULT_SCRAPE_INTERVAL;
         if let Some(g) = f.get("scrape_interval") {
             match g.value().and_then(|v| self.value(v, Ty::Duration, g.env).map(|x| (v, x))) {
-                Some((_, Val::Dur(ms))) if (1_000..=3_600_000).contains(&ms) => scrape_interval_ms = ms,
+                Some((_, Val::Dur(ms))) if (1_000..=3_600_000).contains(&ms) => scrape_interval = Duration::from_ms(ms),
                 Some((v, Val::Dur(ms))) => self.diags.push(error::out_of_range(
                     "slo::scrape::range",
                     v.span,
@@ -168,7 +169,7 @@ impl Cx<'_> {
             runbook,
             description,
             labels,
-            scrape_interval_ms,
+            scrape_interval,
             span: s.name.span,
         }
     }

@@ -116,20 +116,22 @@ impl Cx<'_> {
                         Some(i) => i,
                         None => {
                             let names: Vec<&str> = params.iter().map(|p| p.name.name.as_str()).collect();
-                            let d = Diagnostic::error(
+                            let mut d = Diagnostic::error(
                                 "slo::template::unknown_arg",
                                 n.span,
                                 format!("`{}` has no parameter `{}`", call.callee.dotted(), n.name),
                                 "unknown parameter",
                             );
-                            let d = match error::suggest(&n.name, names.iter().copied()) {
-                                Some(s) => d.with_help(s),
-                                None if names.is_empty() => d.with_help("it takes no parameters"),
-                                None => d.with_help(format!(
-                                    "its parameters are {}",
-                                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
-                                )),
-                            };
+                            if !error::did_you_mean(&mut d, &n.name, names.iter().copied()) {
+                                d = if names.is_empty() {
+                                    d.with_help("it takes no parameters")
+                                } else {
+                                    d.with_help(format!(
+                                        "its parameters are {}",
+                                        names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                                    ))
+                                };
+                            }
                             self.diags.push(d);
                             ok = false;
                             continue;

@@ -9,6 +9,7 @@ use crate::ir;
 use crate::sema::error;
 use crate::sema::eval::{self, Env, Ty, Val};
 use crate::syntax::ast::{self, ValueKind};
+use crate::units::Duration;
 
 impl Cx<'_> {
     pub(super) fn objective(&mut self, g: &Got) -> Option<(f64, ir::Window)> {
@@ -65,7 +66,7 @@ impl Cx<'_> {
                     ));
                     return None;
                 }
-                Some(ir::Window::Rolling { ms })
+                Some(ir::Window::Rolling { length: Duration::from_ms(ms) })
             }
             ast::Window::Calendar { unit, tz, .. } => {
                 let u = match unit.name.as_str() {
@@ -79,12 +80,11 @@ impl Cx<'_> {
                             format!("`{other}` is not a calendar period"),
                             "unknown period",
                         );
-                        d = match error::suggest(other, ["week", "month", "quarter"]) {
-                            Some(s) => d.with_help(s),
-                            None => d.with_help(
+                        if !error::did_you_mean(&mut d, other, ["week", "month", "quarter"]) {
+                            d = d.with_help(
                                 "calendar windows are `week`, `month` or `quarter`; for a year use a rolling `365d`",
-                            ),
-                        };
+                            );
+                        }
                         self.diags.push(d);
                         None
                     }
@@ -103,10 +103,17 @@ impl Cx<'_> {
                                     "not in the IANA time zone database",
                                 );
                                 let names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
-                                let d = match error::suggest(&s.value, names.iter().map(String::as_str)) {
-                                Some(h) => d.with_help(h),
-                                None => d.with_help("use an IANA name such as \"Europe/Berlin\" or \"America/New_York\", or \"UTC\""),
-                            };
+                                let mut d = d;
+                                if error::did_you_mean(&mut d, &s.value, names.iter().map(String::as_str)) {
+                                    // The span is the string literal, quotes and all.
+                                    for f in &mut d.fixes {
+                                        for (_, t) in &mut f.edits {
+                                            *t = format!("\"{t}\"");
+                                        }
+                                    }
+                                } else {
+                                    d = d.with_help("use an IANA name such as \"Europe/Berlin\" or \"America/New_York\", or \"UTC\"");
+                                }
                                 self.diags.push(d);
                                 None
                             }
@@ -175,7 +182,7 @@ impl Cx<'_> {
                 }
                 let slice = self.slice(&c.args[0].value, g.env, Some(window_ms));
                 if ratio {
-                    return Some(ir::Budgeting::RatioTimeslices { slice_ms: slice? });
+                    return Some(ir::Budgeting::RatioTimeslices { slice: Duration::from_ms(slice?) });
                 }
                 let target = match self.value(&c.args[1].value, Ty::Percent, g.env) {
                     Some(Val::Pct(x)) if x > 0.0 => Some(x),
@@ -191,7 +198,7 @@ impl Cx<'_> {
                     }
                     None => None,
                 };
-                Some(ir::Budgeting::Timeslices { slice_ms: slice?, target: target? })
+                Some(ir::Budgeting::Timeslices { slice: Duration::from_ms(slice?), target: target? })
             }
             _ => {
                 let name = match &v.kind {

@@ -55,6 +55,11 @@ impl Kind {
     }
 }
 
+/// Every SLI kind with the fields its block takes.
+pub(crate) fn kinds() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    Kind::ALL.into_iter().map(|k| (k.name(), k.fields()))
+}
+
 impl Cx<'_> {
     pub(super) fn sli(&mut self, s: &ast::SliBlock, env: &Env, window_ms: u64) -> Option<ir::Sli> {
         let kind = s.kind.name.as_str();
@@ -65,10 +70,9 @@ impl Cx<'_> {
                 format!("unknown SLI kind `{kind}`"),
                 "not an SLI kind",
             );
-            d = match error::suggest(kind, Kind::ALL.map(Kind::name)) {
-                Some(h) => d.with_help(h),
-                None => d.with_help("SLI kinds: `events`, `latency`, `gauge`, `timeslices`, `composite`"),
-            };
+            if !error::did_you_mean(&mut d, kind, Kind::ALL.map(Kind::name)) {
+                d = d.with_help("SLI kinds: `events`, `latency`, `gauge`, `timeslices`, `composite`");
+            }
             self.diags.push(d);
             return None;
         };

@@ -12,6 +12,7 @@ use crate::sema::error;
 use crate::sema::eval::{Env, Ty, Val};
 use crate::sema::slo::{Cx, Fields, Got};
 use crate::syntax::ast::{self, Entry, ValueKind};
+use crate::units::Duration;
 
 /// The fields an `sli timeslices` block takes.
 pub(super) const FIELDS: &[&str] = &["good when"];
@@ -49,7 +50,7 @@ impl Cx<'_> {
             return None;
         };
         let good = self.slice_cond(cond, cenv);
-        Some(ir::Sli::Timeslices { slice_ms: slice?, good: good? })
+        Some(ir::Sli::Timeslices { slice: Duration::from_ms(slice?), good: good? })
     }
 
     fn slice_cond(&mut self, c: &ast::Cond, env: &Env) -> Option<ir::SliceCond> {
