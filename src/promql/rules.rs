@@ -583,7 +583,8 @@ impl SloRules<'_> {
     /// Each sum carries its last value forward for up to a day, so gaps in
     /// the data or in evaluation shorter than that do not restart it; a
     /// bucket counts in the period of its last second. Consequences: sums
-    /// start when the rules are first deployed (no backfill), events of
+    /// start when the rules are first deployed (unless `slo backfill`
+    /// wrote their history), events of
     /// buckets Prometheus did not evaluate are missed, and a bucket that
     /// straddles a boundary (when the group's evaluation offset is not a
     /// multiple of the bucket) counts wholly in the new period.
@@ -592,10 +593,17 @@ impl SloRules<'_> {
         // belongs to the period of its last second.
         let now = period_id(unit, &local_seconds(tz, "time() - 1"));
         let same = format!("last_over_time({}[1d]) == on() {now}", self.own(Series::CalendarPeriodId));
+        // The bucket of this evaluation only: a range shorter than the
+        // interval holds the sample the bucket rule has just written and
+        // nothing older. (An instant selector would also find an older
+        // bucket through the 5m lookback wherever no staleness marker ends
+        // it — after a server restart, or over backfilled history — and
+        // add it again at every evaluation until the next bucket.)
+        let fresh = Duration::from_ms((self.opts.eval_interval.ms() / 2).max(1));
         let mut rules = Vec::new();
         for which in [Events::Bad, Events::Total] {
             let acc = Series::CalendarSum(which);
-            let inc = self.own(self.inc(which));
+            let inc = format!("last_over_time({}[{fresh}])", self.own(self.inc(which)));
             rules.push(self.record(
                 acc,
                 format!("{inc} + ((last_over_time({}[1d]) and on() ({same})) or {inc} * 0)", self.own(acc)),
