@@ -55,6 +55,8 @@ enum Command {
     },
     /// Print a stage's tree as JSON.
     Debug(cli::debug::Args),
+    /// Write what the rules would have recorded over history as Prometheus TSDB blocks.
+    Backfill(Box<cli::backfill::Args>),
     /// Markdown reference: the standard library (`--stdlib`), or a catalogue of the services and SLOs in PATHS.
     Doc(cli::doc::Args),
     /// Run the language server over stdin/stdout (for editors).
@@ -91,6 +93,7 @@ fn run(cli: Cli) -> Result<u8, slo::error::Error> {
         Command::Synth(args) => cli::synth::run(args),
         Command::Data { command } => cli::data::run(command),
         Command::Debug(args) => cli::debug::run(args),
+        Command::Backfill(args) => cli::backfill::run(*args),
         Command::Doc(args) => cli::doc::run(args),
         Command::Lsp(args) => cli::lsp::run(args),
         Command::Completions { shell } => {

@@ -830,7 +830,7 @@ fn incidents_for(
 
 pub(crate) fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, settings: &Settings) -> SloAnalysis {
     let slo = &program.slos[slo_index];
-    let g = bt.grid;
+    let g = bt.group_grids[slo_index];
     let sigs = signals(bt, slo);
     let window_ms = slo.window.nominal().ms() as f64;
     let budget = slo.budget();
@@ -898,7 +898,7 @@ pub(crate) fn analyse(bt: &Backtest, slo_index: usize, program: &ir::Program, se
     if settings.sweeping() {
         sweep(bt, slo_index, program, settings, &sigs, &mut out);
     }
-    out.compliance = compliance(bt, program, slo, settings, &sigs, &fired, &incidents);
+    out.compliance = compliance(bt, g, program, slo, settings, &sigs, &fired, &incidents);
     out
 }
 
@@ -911,7 +911,7 @@ fn sweep(
     out: &mut SloAnalysis,
 ) {
     let slo = &program.slos[slo_index];
-    let g = bt.grid;
+    let g = bt.group_grids[slo_index];
     let window_ms = slo.window.nominal().ms() as f64;
     let mut objectives = settings.objectives.clone();
     if objectives.is_empty() {
@@ -1108,8 +1108,10 @@ fn period_error(bt: &Backtest, program: &ir::Program, slo: &ir::Slo, p: i64, nex
     (valid > 0.0).then(|| bad / valid)
 }
 
+#[allow(clippy::too_many_arguments)] // reason: the per-SLO context analyse() already holds
 fn compliance(
     bt: &Backtest,
+    g: Grid,
     program: &ir::Program,
     slo: &ir::Slo,
     settings: &Settings,
@@ -1117,7 +1119,6 @@ fn compliance(
     fired: &[Vec<Firing>],
     incidents: &[Incident],
 ) -> Vec<CompliancePeriod> {
-    let g = bt.grid;
     let unit = settings.period;
     let tz = match &slo.window {
         ir::Window::Calendar { tz, .. } => tz.as_str(),

@@ -6,6 +6,7 @@
 //! compliance tables of the JSON report.
 
 use super::analysis::{self, Signals};
+use super::range::Grid;
 use super::report::{self, human_secs, pct, Report, SloReport};
 use super::Backtest;
 use crate::ir;
@@ -245,13 +246,12 @@ fn parse_ts(s: &str) -> Option<f64> {
 
 fn charts_for(
     out: &mut String,
-    bt: &Backtest,
+    g: Grid,
     slo: &ir::Slo,
     report: &SloReport,
     labels: &BTreeMap<String, String>,
     sig: &Signals,
 ) {
-    let g = bt.grid;
     let x = (g.from as f64, g.to() as f64);
     let at = |k: usize| g.at(k) as f64;
     let budget = slo.budget();
@@ -413,7 +413,7 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
     let rows = r.slos.iter().flat_map(|s| s.groups.iter().map(move |g| report::summary_cells(s, g))).collect();
     table(&mut o, &report::SUMMARY_HEAD, rows);
 
-    for (slo, s) in program.slos.iter().zip(&r.slos) {
+    for (i, (slo, s)) in program.slos.iter().zip(&r.slos).enumerate() {
         let _ = writeln!(
             o,
             "<h2 id=\"{}\">{}/{}</h2>",
@@ -437,7 +437,7 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
             );
             if let Some(sig) = sigs.get(&g.labels) {
                 o.push_str("<div class=\"chart\">");
-                charts_for(&mut o, bt, slo, s, &g.labels, sig);
+                charts_for(&mut o, bt.group_grids[i], slo, s, &g.labels, sig);
                 o.push_str("</div>\n");
             }
         }

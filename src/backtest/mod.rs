@@ -54,6 +54,16 @@ pub struct Options {
     pub timing: bool,
     /// Error-ratio windows to record beyond the SLOs' own (for sweeps).
     pub extra_windows: crate::promql::rules::Needs,
+    /// Per rule group (`groups[i]` ↔ `program.slos[i]`), the phase of its
+    /// evaluations within the step, in ms (`t ≡ phase (mod step)`), as a
+    /// server evaluates it ([`crate::promql::schedule`]); the range then
+    /// starts at `--from` exactly, nothing evaluated before it. `None`:
+    /// every group at `from + k·step`.
+    pub phases: Option<Vec<i64>>,
+    /// Ranges `[from, to)` in which the server evaluated nothing (it was
+    /// down, or the rules were not loaded yet): no rule runs at a time in
+    /// them; alerts keep their state across, as a restart restores it.
+    pub downtime: Vec<(i64, i64)>,
 }
 
 /// Runs only the benchmark baseline: a bare DataFusion scan of the columns
@@ -64,7 +74,7 @@ pub fn bare_scan(program: &ir::Program, opts: &Options) -> Result<(f64, u64, f64
         ..Default::default()
     };
     let groups = crate::promql::groups(program, &popts).map_err(|e| e.diagnostic().message)?;
-    let (_, planner) = plan_groups(&groups)?;
+    let (_, planner) = plan_groups(&groups, &[])?;
     let src = data::Source { paths: opts.data.clone(), memory_limit: opts.memory_limit };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     let lv = Leaves::new(planner.leaves.clone(), Grid { from: 0, step: 1, len: 0 });
@@ -81,7 +91,7 @@ pub fn raw_reads(program: &ir::Program, step_ms: i64) -> Result<(Vec<plan::Sel>,
     let popts =
         crate::promql::Options { eval_interval: crate::units::Duration::from_ms(step_ms as u64), ..Default::default() };
     let groups = crate::promql::groups(program, &popts).map_err(|e| e.diagnostic().message)?;
-    let (_, planner) = plan_groups(&groups)?;
+    let (_, planner) = plan_groups(&groups, &[])?;
     let mut seen = HashSet::new();
     let mut sels = Vec::new();
     let mut lead = 0;
@@ -99,7 +109,11 @@ pub fn raw_reads(program: &ir::Program, step_ms: i64) -> Result<(Vec<plan::Sel>,
 
 /// The outcome of a replay: the grid, every recorded series, every alert.
 pub struct Backtest {
+    /// The range's grid: `from`, `to` and the step.
     pub grid: Grid,
+    /// Per rule group, the times it was evaluated at: the range's grid
+    /// unless groups run at their own phases ([`Options::phases`]).
+    pub group_grids: Vec<Grid>,
     /// Earliest sample of the selected metrics.
     pub data_start_ms: i64,
     pub groups: Vec<Group>,
@@ -222,7 +236,9 @@ fn collect_ranges(n: &Node, out: &mut HashSet<String>) {
 }
 
 /// Plans the compiled rules: steps in group order plus the raw leaves.
-pub(crate) fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Planner), String> {
+/// `class[g]` is group `g`'s schedule class (its leaves' grid, see
+/// [`plan::LeafSpec::phase`]); empty: one class.
+pub(crate) fn plan_groups(groups: &[Group], class: &[usize]) -> Result<(Vec<(usize, Step)>, Planner), String> {
     let recorded: BTreeSet<String> = groups
         .iter()
         .flat_map(|g| g.rules.iter())
@@ -234,6 +250,7 @@ pub(crate) fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Plann
     let mut planner = Planner::new(recorded);
     let mut steps = Vec::new();
     for (gi, g) in groups.iter().enumerate() {
+        planner.phase = class.get(gi).copied().unwrap_or(0);
         for r in &g.rules {
             let node = planner.parse(r.expr()).map_err(|e| format!("group `{}`: `{}`: {e}", g.name, r.expr()))?;
             steps.push((
@@ -263,19 +280,32 @@ pub(crate) fn plan_groups(groups: &[Group]) -> Result<(Vec<(usize, Step)>, Plann
     Ok((steps, planner))
 }
 
-/// Evaluates planned steps over finished leaves at every grid step.
+/// Evaluates planned steps over finished leaves at every step of their
+/// group's grid, in time order: at the `k`-th step of every grid (all start
+/// within one step of each other), groups run in the order of their phase,
+/// then of their index, so a group reading another's recorded series sees
+/// what the server would have written by then.
 pub fn evaluate(
     steps: &mut [(usize, Step)],
     leaves: &[leaves::LeafOut],
-    grid: &Grid,
+    grids: &[Grid],
+    downtime: &[(i64, i64)],
     summed: HashSet<String>,
     progress: &indicatif::ProgressBar,
 ) -> (Store, Vec<String>) {
     let mut store = Store::new(summed);
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
-    for k in 0..grid.len {
-        let t = grid.at(k);
-        for (_, s) in steps.iter_mut() {
+    let mut order: Vec<usize> = (0..steps.len()).collect();
+    order.sort_by_key(|&i| (grids[steps[i].0].from, steps[i].0));
+    let len = grids.iter().map(|g| g.len).max().unwrap_or(0);
+    for k in 0..len {
+        for &i in &order {
+            let (g, s) = &mut steps[i];
+            let grid = &grids[*g];
+            let t = grid.at(k);
+            if k >= grid.len || downtime.iter().any(|&(a, b)| a <= t && t < b) {
+                continue;
+            }
             if let Err(e) = s.run(leaves, &mut store, k, t) {
                 *errors.entry(e).or_default() += 1;
             }
@@ -284,7 +314,7 @@ pub fn evaluate(
             progress.set_position(k as u64);
         }
     }
-    progress.set_position(grid.len as u64);
+    progress.set_position(len as u64);
     (store, errors.into_iter().map(|(e, n)| format!("{e} (at {n} evaluations)")).collect())
 }
 
@@ -319,7 +349,26 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         Ok(g) => g,
         Err(e) => return Err(Failure { diagnostics: vec![e.diagnostic()], sources, exit: 1 }),
     };
-    let (mut steps, planner) = match plan_groups(&groups) {
+    if let Some(p) = &opts.phases {
+        if p.len() != groups.len() {
+            return Err(Failure::usage(
+                sources,
+                "slo::backtest::schedule",
+                format!("{} group offsets for {} rule groups", p.len(), groups.len()),
+                "give one offset per rule group",
+            ));
+        }
+    }
+    // Schedule classes: groups evaluated at the same phase share leaves.
+    let phase_list: Vec<i64> = match &opts.phases {
+        Some(p) => p.iter().map(|x| x.rem_euclid(opts.step_ms)).collect::<BTreeSet<_>>().into_iter().collect(),
+        None => vec![0],
+    };
+    let class: Vec<usize> = match &opts.phases {
+        Some(p) => p.iter().map(|x| phase_list.binary_search(&x.rem_euclid(opts.step_ms)).unwrap_or(0)).collect(),
+        None => Vec::new(),
+    };
+    let (mut steps, planner) = match plan_groups(&groups, &class) {
         Ok(p) => p,
         Err(e) => {
             return Err(Failure::usage(
@@ -371,9 +420,11 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         });
     };
     let step = opts.step_ms;
-    let from = opts
-        .from_ms
-        .unwrap_or_else(|| first.div_euclid(step) * step + if first.rem_euclid(step) == 0 { 0 } else { step });
+    let from = opts.from_ms.unwrap_or_else(|| match opts.phases {
+        // A server's evaluations start where the data does.
+        Some(_) => first,
+        None => first.div_euclid(step) * step + if first.rem_euclid(step) == 0 { 0 } else { step },
+    });
     let to = opts.to_ms.unwrap_or(last);
     if to < from {
         return Err(Failure::usage(
@@ -401,7 +452,19 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     }
     let len = ((to - from) / step + 1) as usize;
     let grid = Grid { from, step, len };
-    let mut lv = Leaves::new(planner.leaves.clone(), grid);
+    // Per class, the first time at or after `from` with its phase.
+    let class_grids: Vec<Grid> = match opts.phases {
+        None => vec![grid],
+        Some(_) => phase_list
+            .iter()
+            .map(|&p| {
+                let start = from + (p - from).rem_euclid(step);
+                Grid { from: start, step, len: if start > to { 0 } else { ((to - start) / step + 1) as usize } }
+            })
+            .collect(),
+    };
+    let group_grids: Vec<Grid> = (0..groups.len()).map(|g| class_grids[class.get(g).copied().unwrap_or(0)]).collect();
+    let mut lv = Leaves::phased(planner.leaves.clone(), class_grids);
     let bar = progress_bar(opts.progress, rows, "scan");
     let lo = from - max_range - leaves::LOOKBACK_MS;
     let stats = match guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
@@ -416,7 +479,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let selector_problems = selector_problems(&planner.leaves, &outs);
     crate::memory::phase("evaluating the rules");
     let bar = progress_bar(opts.progress, len as u64, "evaluate");
-    let (store, eval_errors) = evaluate(&mut steps, &outs, &grid, summed, &bar);
+    let (store, eval_errors) = evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, &bar);
     bar.finish_and_clear();
     if opts.timing {
         crate::errln!(
@@ -501,7 +564,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             Step::Record { .. } => None,
         })
         .collect();
-    Ok(Backtest { grid, data_start_ms: first, groups, store, alerts, stats, warnings, sources })
+    Ok(Backtest { grid, group_grids, data_start_ms: first, groups, store, alerts, stats, warnings, sources })
 }
 
 /// A problem a selector of the SLOs has with the data: it matches nothing,
@@ -619,7 +682,7 @@ pub(crate) fn inspect_selectors(
     let engine = |message: String| vec![data::DataError::Engine { message }];
     let popts = crate::promql::Options::default();
     let groups = crate::promql::groups(program, &popts).map_err(|e| engine(e.diagnostic().message))?;
-    let (_, planner) = plan_groups(&groups).map_err(engine)?;
+    let (_, planner) = plan_groups(&groups, &[]).map_err(engine)?;
     // One step: what is wanted is which series match, not their values.
     let mut lv = Leaves::new(planner.leaves.clone(), Grid { from: data::MAX_MS, step: 1, len: 1 });
     let bar = indicatif::ProgressBar::hidden();

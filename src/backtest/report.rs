@@ -199,9 +199,9 @@ fn group_key(s: &RecSeries, slo: &ir::Slo) -> BTreeMap<String, String> {
 }
 
 pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings) -> Report {
-    let g = bt.grid;
     let mut slos = Vec::new();
     for (slo_index, slo) in program.slos.iter().enumerate() {
+        let g = bt.group_grids[slo_index];
         // This SLO's recorded series, by kind.
         let mine: Vec<(Series, &RecSeries)> = bt
             .store
@@ -406,10 +406,10 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
         .collect();
     Report {
         schema: SCHEMA,
-        from: fmt_ts(g.from),
-        to: fmt_ts(g.to()),
-        step: fmt_duration(g.step as u64),
-        evaluations: g.len,
+        from: fmt_ts(bt.grid.from),
+        to: fmt_ts(bt.grid.to()),
+        step: fmt_duration(bt.grid.step as u64),
+        evaluations: bt.grid.len,
         data: bt.stats.clone(),
         analysis: AnalysisInfo {
             incidents: match &settings.incidents {

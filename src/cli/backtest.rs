@@ -36,6 +36,8 @@ pub struct Args {
     pub url: Option<String>,
     #[command(flatten)]
     pub server: Box<super::ServerArgs>,
+    #[command(flatten)]
+    pub schedule: super::ScheduleArgs,
     /// First evaluation: RFC 3339 or unix seconds (default: the data's first sample, rounded up to --step).
     #[arg(long)]
     pub from: Option<String>,
@@ -95,6 +97,7 @@ pub fn run(
         mut data,
         url,
         server,
+        schedule,
         from,
         to,
         step,
@@ -198,7 +201,10 @@ pub fn run(
         }
         _ => None,
     };
+    let phases = schedule.phases(&program, url.as_deref(), &server, step_ms as i64)?;
     let opts = slo::backtest::Options {
+        downtime: schedule.downtime()?,
+        phases,
         data,
         from_ms,
         to_ms,

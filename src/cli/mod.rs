@@ -3,6 +3,7 @@
 //! printed, loading and checking sources, and the flags several commands
 //! take. Every print goes through `slo::term` (see the macros in main.rs).
 
+pub mod backfill;
 pub mod backtest;
 pub mod check;
 pub mod compile;
@@ -113,6 +114,111 @@ pub enum ApiArg {
     Query,
 }
 
+fn duration_flag(flag: &str, v: &str) -> Result<u64, Error> {
+    slo::units::parse_duration(v)
+        .filter(|ms| *ms >= 1000)
+        .ok_or_else(|| Error::new(format!("{flag}: `{v}` is not a duration of 1s or more")))
+}
+
+/// How to reach the server at `url`.
+pub fn http_settings(url: &str, server: &ServerArgs) -> Result<slo::metrics::http::Settings, Error> {
+    Ok(slo::metrics::http::Settings {
+        url: url.to_string(),
+        headers: server.headers.clone(),
+        bearer_token_file: server.bearer_token_file.clone(),
+        basic_auth: server.basic_auth.clone(),
+        ca_file: server.ca_file.clone(),
+        insecure_skip_verify: server.insecure_skip_verify,
+        timeout: std::time::Duration::from_millis(duration_flag("--timeout", &server.timeout)?),
+        retries: server.retries.min(20),
+    })
+}
+
+/// When the rule groups are evaluated (`slo backtest`, `slo backfill`):
+/// on the plain grid, or at the offsets a Prometheus server gives them.
+#[derive(clap::Args, Clone, Default)]
+pub struct ScheduleArgs {
+    /// Evaluate each rule group at the offset a Prometheus server gives it when it loads the
+    /// compiled rule files from this directory (the path its `rule_files` expand to, as
+    /// `/api/v1/rules` shows it, e.g. /etc/prometheus/rules); --from is then the deployment time.
+    #[arg(long, value_name = "DIR", conflicts_with = "offsets_from_server")]
+    pub rule_dir: Option<String>,
+    /// With --rule-dir: how the server hashes group names. `stringlabels`: Prometheus 3 and the
+    /// official 2.x release binaries; `slicelabels`: 2.x builds without that tag (Debian's 2.x).
+    #[arg(long, value_enum, default_value_t = LabelsHashArg::Stringlabels, requires = "rule_dir")]
+    pub labels_hash: LabelsHashArg,
+    /// Evaluate each rule group at the offset the server at --url evaluates it (the compiled
+    /// rules must be deployed there: read from the timestamps of their `slo:info` samples).
+    #[arg(long, requires = "url")]
+    pub offsets_from_server: bool,
+    /// With --rule-dir: the groups' `query_offset` (or the server's `rule_query_offset`).
+    #[arg(long, value_name = "DURATION", requires = "rule_dir")]
+    pub query_offset: Option<String>,
+    /// A time range in which the server evaluated no rules (down, or the rules not yet loaded),
+    /// as FROM..TO (RFC 3339 or unix seconds; repeatable): nothing is evaluated in it.
+    #[arg(long, value_name = "FROM..TO")]
+    pub downtime: Vec<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum, Default)]
+pub enum LabelsHashArg {
+    #[default]
+    Stringlabels,
+    Slicelabels,
+}
+
+impl ScheduleArgs {
+    /// `--downtime` as `[from, to)` in ms.
+    pub fn downtime(&self) -> Result<Vec<(i64, i64)>, Error> {
+        self.downtime
+            .iter()
+            .map(|r| {
+                let bad = || {
+                    Error::new(format!("--downtime: `{r}` is not FROM..TO (RFC 3339 or unix seconds, FROM before TO)"))
+                };
+                let (a, b) = r.split_once("..").ok_or_else(bad)?;
+                let (a, b) = (slo::units::parse_time(a).ok_or_else(bad)?, slo::units::parse_time(b).ok_or_else(bad)?);
+                if b <= a {
+                    return Err(bad());
+                }
+                Ok((a, b))
+            })
+            .collect()
+    }
+
+    /// The per-group phases of [`slo::backtest::Options::phases`], or
+    /// `None` for the plain grid.
+    pub fn phases(
+        &self,
+        program: &slo::ir::Program,
+        url: Option<&str>,
+        server: &ServerArgs,
+        step_ms: i64,
+    ) -> Result<Option<Vec<i64>>, Error> {
+        let interval = slo::units::Duration::from_ms(step_ms as u64);
+        if let Some(dir) = &self.rule_dir {
+            let query_offset = match &self.query_offset {
+                Some(q) => slo::units::parse_duration(q)
+                    .ok_or_else(|| Error::new(format!("--query-offset: `{q}` is not a duration like 30s or 1m")))?,
+                None => 0,
+            };
+            let how = match self.labels_hash {
+                LabelsHashArg::Stringlabels => slo::promql::schedule::LabelsHash::String,
+                LabelsHashArg::Slicelabels => slo::promql::schedule::LabelsHash::Slice,
+            };
+            let q = slo::units::Duration::from_ms(query_offset);
+            return Ok(Some(slo::promql::schedule::phases(program, dir, how, q, interval)));
+        }
+        if self.offsets_from_server {
+            let Some(url) = url else { return Err(Error::new("--offsets-from-server needs --url")) };
+            let slos: Vec<(String, String)> =
+                program.slos.iter().map(|s| (s.service.clone(), s.name.clone())).collect();
+            return Ok(Some(slo::metrics::pull::group_phases(&http_settings(url, server)?, &slos, step_ms)?));
+        }
+        Ok(None)
+    }
+}
+
 /// Pulls the raw series `program`'s rules read over `from .. to` (plus
 /// their lead-in) from `url` into `out`, printing the summary and warnings.
 pub fn pull(
@@ -123,21 +229,7 @@ pub fn pull(
     out: &std::path::Path,
     quiet: bool,
 ) -> Result<slo::metrics::pull::Summary, Error> {
-    let dur = |flag: &str, v: &str| {
-        slo::units::parse_duration(v)
-            .filter(|ms| *ms >= 1000)
-            .ok_or_else(|| Error::new(format!("{flag}: `{v}` is not a duration of 1s or more")))
-    };
-    let settings = slo::metrics::http::Settings {
-        url: url.to_string(),
-        headers: server.headers.clone(),
-        bearer_token_file: server.bearer_token_file.clone(),
-        basic_auth: server.basic_auth.clone(),
-        ca_file: server.ca_file.clone(),
-        insecure_skip_verify: server.insecure_skip_verify,
-        timeout: std::time::Duration::from_millis(dur("--timeout", &server.timeout)?),
-        retries: server.retries.min(20),
-    };
+    let settings = http_settings(url, server)?;
     let (sels, lead_ms) = slo::backtest::raw_reads(program, step_ms).map_err(|e| {
         Error::coded("slo::backtest::unsupported", e, "the compiled rules could not be planned; please report this")
     })?;
@@ -152,7 +244,7 @@ pub fn pull(
         from_ms,
         lead_ms,
         to_ms,
-        chunk_ms: dur("--chunk", &server.chunk)? as i64,
+        chunk_ms: duration_flag("--chunk", &server.chunk)? as i64,
         nan_as_stale: server.nan_as_stale,
         progress: !quiet && std::io::stderr().is_terminal(),
         api: match server.api {

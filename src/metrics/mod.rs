@@ -15,6 +15,7 @@
 //! rather than through the `.slo` source map, because input files can be
 //! gigabytes long and only the offending line is worth keeping.
 
+pub mod backfill;
 pub mod export;
 pub mod http;
 pub mod import;

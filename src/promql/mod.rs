@@ -23,6 +23,7 @@ pub mod expr;
 pub mod model;
 pub mod order;
 pub mod rules;
+pub mod schedule;
 pub mod yaml;
 
 use crate::ir;

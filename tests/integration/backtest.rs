@@ -301,6 +301,8 @@ fn backtest_answers(name: &str, all: &[Series], dir: &Path) -> Answers {
         progress: false,
         timing: false,
         extra_windows: Default::default(),
+        phases: None,
+        downtime: Vec::new(),
     };
     let bt = slo::backtest::run(&program, loaded.sources, &opts).unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
     let mut out = Answers::new();

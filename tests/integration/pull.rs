@@ -12,17 +12,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn required() -> bool {
+pub(super) fn required() -> bool {
     std::env::var("SLO_REQUIRE_PROMTOOL").is_ok_and(|v| v == "1")
 }
 
-fn runs(p: &Path) -> bool {
+pub(super) fn runs(p: &Path) -> bool {
     Command::new(p).arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
 /// The Prometheus server of `version` ("2" or "3"), or None (skip) when it
 /// is absent and not required.
-fn server_bin(version: &str) -> Option<PathBuf> {
+pub(super) fn server_bin(version: &str) -> Option<PathBuf> {
     let bin = match version {
         "2" => PathBuf::from("/usr/bin/prometheus"),
         _ => repo().join(".tools/prometheus3/usr/bin/prometheus"),
@@ -44,7 +44,7 @@ fn server_bin(version: &str) -> Option<PathBuf> {
 }
 
 /// promtool 3.5 from `.tools/`, else one on PATH.
-fn promtool() -> Option<PathBuf> {
+pub(super) fn promtool() -> Option<PathBuf> {
     let pinned = repo().join(".tools/promtool3/usr/bin/promtool");
     if runs(&pinned) {
         return Some(pinned);
@@ -60,9 +60,9 @@ fn promtool() -> Option<PathBuf> {
 }
 
 /// A running server, killed when dropped (also when a test panics).
-struct Server {
-    child: Child,
-    url: String,
+pub(super) struct Server {
+    pub child: Child,
+    pub url: String,
 }
 
 impl Drop for Server {
@@ -74,18 +74,18 @@ impl Drop for Server {
 
 /// How the server is started beyond the defaults.
 #[derive(Default)]
-struct Start<'a> {
+pub(super) struct Start<'a> {
     /// Extra flags.
-    flags: Vec<String>,
+    pub flags: Vec<String>,
     /// `--web.config.file` contents (TLS, basic auth), and how to probe
     /// readiness then: an agent and an Authorization header.
-    web_config: Option<&'a str>,
+    pub web_config: Option<&'a str>,
     /// The configuration file (`{self}`: the server's own address);
     /// default: no scrape targets.
-    config: Option<&'a str>,
+    pub config: Option<&'a str>,
 }
 
-fn probe_agent(insecure: bool) -> ureq::Agent {
+pub(super) fn probe_agent(insecure: bool) -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(5)))
@@ -96,7 +96,7 @@ fn probe_agent(insecure: bool) -> ureq::Agent {
 
 /// Starts `bin` on a free loopback port over the TSDB at `tsdb` and waits
 /// (at most 60 s) until `/-/ready` answers 200.
-fn start(bin: &Path, tsdb: &Path, dir: &Path, how: &Start) -> Server {
+pub(super) fn start(bin: &Path, tsdb: &Path, dir: &Path, how: &Start) -> Server {
     let config = dir.join("prometheus.yml");
     // By default no scrape targets: the server only serves what was backfilled.
     let text = how.config.unwrap_or("global:\n  scrape_interval: 1m\n");
@@ -206,7 +206,7 @@ fn pull(url: &str, out: &str, extra: &[&str]) -> (i32, String) {
 }
 
 /// The number before `label` in the pull's summary line.
-fn figure(summary: &str, label: &str) -> u64 {
+pub(super) fn figure(summary: &str, label: &str) -> u64 {
     let at = summary.find(label).unwrap_or_else(|| panic!("no `{label}` in {summary}"));
     summary[..at].trim_end().rsplit([' ', '(']).next().unwrap().parse().unwrap()
 }

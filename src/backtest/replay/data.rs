@@ -139,8 +139,8 @@ pub fn scan(
     }
     for sorted in [false, true] {
         let specs = leaves.specs.clone();
-        let grid = leaves.grid();
-        let fresh = Leaves::new(specs.clone(), grid);
+        let grids = leaves.grids();
+        let fresh = Leaves::phased(specs.clone(), grids.clone());
         let missed = std::cell::RefCell::new(vec![std::collections::BTreeSet::new(); specs.len()]);
         // Workers fold finished series into their own leaves while the scan
         // goes on; series are dealt round-robin, so the merge is deterministic.
@@ -149,10 +149,10 @@ pub fn scan(
         let mut handles = Vec::new();
         for _ in 0..n {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(16);
-            let specs = specs.clone();
+            let (specs, grids) = (specs.clone(), grids.clone());
             senders.push(tx);
             handles.push(std::thread::spawn(move || {
-                let mut lv = Leaves::new(specs, grid);
+                let mut lv = Leaves::phased(specs, grids);
                 for (key, ts, v, stale) in rx {
                     let mut s = Samples::new(ts, v);
                     lv.feed(&key, &mut s, &stale);

@@ -46,7 +46,8 @@ pub(crate) const MISSED_BUCKETS_KEPT: usize = 64;
 
 pub struct Leaves {
     pub specs: Vec<LeafSpec>,
-    grid: Grid,
+    /// Per schedule class ([`LeafSpec::phase`]), the steps it is computed at.
+    grids: Vec<Grid>,
     accs: Vec<HashMap<Vec<(String, String)>, Acc>>,
     matched: Vec<u64>,
     /// Per leaf, see [`LeafOut::missed_buckets`].
@@ -59,22 +60,31 @@ pub struct Leaves {
 }
 
 impl Leaves {
+    /// Leaves computed on one grid, whatever their schedule class.
     pub fn new(specs: Vec<LeafSpec>, grid: Grid) -> Leaves {
+        let classes = specs.iter().map(|s| s.phase + 1).max().unwrap_or(1);
+        Leaves::phased(specs, vec![grid; classes])
+    }
+
+    /// Leaves each computed on the grid of its schedule class.
+    pub fn phased(specs: Vec<LeafSpec>, grids: Vec<Grid>) -> Leaves {
         let n = specs.len();
+        let longest = grids.iter().map(|g| g.len).max().unwrap_or(0);
+        debug_assert!(specs.iter().all(|s| s.phase < grids.len()));
         Leaves {
             specs,
-            grid,
+            grids,
             accs: (0..n).map(|_| HashMap::new()).collect(),
             matched: vec![0; n],
             missed_buckets: vec![BTreeSet::new(); n],
             labels_seen: vec![BTreeSet::new(); n],
-            scratch: vec![0.0; grid.len],
+            scratch: Vec::with_capacity(longest),
             errors: Vec::new(),
         }
     }
 
-    pub fn grid(&self) -> Grid {
-        self.grid
+    pub fn grids(&self) -> Vec<Grid> {
+        self.grids.clone()
     }
 
     /// Notes the buckets of histograms a leaf's `le` matcher misses (see
@@ -103,13 +113,15 @@ impl Leaves {
             }
             self.matched[i] += 1;
             let mut vals = std::mem::take(&mut self.scratch);
+            let grid = &self.grids[self.specs[i].phase];
+            vals.resize(grid.len, 0.0);
             let keeps_name = match self.specs[i].kind {
                 LeafKind::Range(f, r) => {
-                    samples.eval(f, r, &self.grid, &mut vals);
+                    samples.eval(f, r, grid, &mut vals);
                     f.keeps_name()
                 }
                 LeafKind::Instant => {
-                    instant(&samples.ts, &samples.v, stale, &self.grid, &mut vals);
+                    instant(&samples.ts, &samples.v, stale, grid, &mut vals);
                     true
                 }
             };

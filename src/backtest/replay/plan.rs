@@ -203,6 +203,10 @@ pub struct LeafSpec {
     pub agg: Option<(AggOp, Grouping)>,
     /// The PromQL text, for messages.
     pub text: String,
+    /// Which evaluation grid it is computed on: the index of its rule
+    /// groups' schedule class (0 unless groups are evaluated at their own
+    /// offsets, see [`Planner::phase`]).
+    pub phase: usize,
 }
 
 /// Lowers rule expressions, sharing identical leaves across rules.
@@ -211,7 +215,10 @@ pub struct Planner {
     /// rules' output, not the data.
     pub recorded: BTreeSet<String>,
     pub leaves: Vec<LeafSpec>,
-    by_text: HashMap<String, usize>,
+    /// The schedule class of the group whose rules are being lowered: a
+    /// leaf is shared only between groups evaluated on the same grid.
+    pub phase: usize,
+    by_text: HashMap<(usize, String), usize>,
 }
 
 fn dur_ms(d: &std::time::Duration) -> i64 {
@@ -264,7 +271,7 @@ fn go_regex(m: &Matcher) -> Result<Matcher, String> {
 
 impl Planner {
     pub fn new(recorded: BTreeSet<String>) -> Planner {
-        Planner { recorded, leaves: Vec::new(), by_text: HashMap::new() }
+        Planner { recorded, leaves: Vec::new(), phase: 0, by_text: HashMap::new() }
     }
 
     fn is_recorded(&self, sel: &Sel) -> bool {
@@ -273,11 +280,13 @@ impl Planner {
 
     fn leaf(&mut self, mut spec: LeafSpec) -> Node {
         spec.text = crate::goregex::restore_promql(&spec.text);
-        if let Some(&i) = self.by_text.get(&spec.text) {
+        spec.phase = self.phase;
+        let key = (self.phase, spec.text.clone());
+        if let Some(&i) = self.by_text.get(&key) {
             return Node::Leaf(i);
         }
         let i = self.leaves.len();
-        self.by_text.insert(spec.text.clone(), i);
+        self.by_text.insert(key, i);
         self.leaves.push(spec);
         Node::Leaf(i)
     }
@@ -312,7 +321,7 @@ impl Planner {
             Expr::Unary(u) => Node::Neg(Box::new(self.lower(&u.expr)?)),
             Expr::VectorSelector(vs) => {
                 if let Some((sel, kind)) = self.raw_leaf(e)? {
-                    self.leaf(LeafSpec { sel, kind, agg: None, text: e.to_string() })
+                    self.leaf(LeafSpec { sel, kind, agg: None, text: e.to_string(), phase: 0 })
                 } else {
                     Node::RecInstant(sel_of(vs)?)
                 }
@@ -335,7 +344,7 @@ impl Planner {
                     },
                 };
                 if let Some((sel, kind)) = self.raw_leaf(&a.expr)? {
-                    self.leaf(LeafSpec { sel, kind, agg: Some((op, grouping)), text: e.to_string() })
+                    self.leaf(LeafSpec { sel, kind, agg: Some((op, grouping)), text: e.to_string(), phase: 0 })
                 } else {
                     Node::Agg { op, grouping, expr: Box::new(self.lower(&a.expr)?) }
                 }
@@ -383,7 +392,7 @@ impl Planner {
             }
             Expr::Call(c) => {
                 if let Some((sel, kind)) = self.raw_leaf(e)? {
-                    return Ok(self.leaf(LeafSpec { sel, kind, agg: None, text: e.to_string() }));
+                    return Ok(self.leaf(LeafSpec { sel, kind, agg: None, text: e.to_string(), phase: 0 }));
                 }
                 if let Some(f) = RangeFn::from_name(c.func.name) {
                     let Some(Expr::MatrixSelector(ms)) = c.args.args.first().map(|b| &**b) else {
