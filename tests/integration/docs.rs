@@ -161,3 +161,64 @@ fn the_catalogue_documents_every_service_and_slo() {
     // Without --out there is nowhere to write a directory of pages.
     assert_eq!(slo(&["doc", "examples/platform"]).0, 2);
 }
+
+/// Words of a shell command line: whitespace-separated, quotes removed.
+fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let (mut cur, mut quote, mut any) = (String::new(), None, false);
+    for c in line.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => (quote, any) = (Some(c), true),
+            (Some(q), c) if c == q => quote = None,
+            (None, c) if c.is_whitespace() => {
+                if any {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            (_, c) => {
+                cur.push(c);
+                any = true;
+            }
+        }
+    }
+    if any {
+        out.push(cur);
+    }
+    out
+}
+
+/// Every `slo …` (or `cargo run … -- …`) command in the shell blocks of the
+/// docs names a real subcommand and real flags: it parses up to a `--help`
+/// appended to it.
+#[test]
+fn every_slo_command_in_the_docs_parses() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (file, line, info, body) in blocks() {
+        if !matches!(info.as_str(), "sh" | "bash" | "shell" | "console") {
+            continue;
+        }
+        for cmd in body.replace("\\\n", " ").lines().flat_map(|l| l.split("&&")) {
+            let cmd = cmd.trim().trim_start_matches("$ ");
+            let cmd = cmd.split(['#', '|', ';', '>']).next().unwrap_or("");
+            let args = if let Some(rest) = cmd.strip_prefix("slo ") {
+                rest
+            } else if cmd.starts_with("cargo run") && cmd.contains(" -- ") {
+                cmd.split_once(" -- ").unwrap().1
+            } else {
+                continue;
+            };
+            let mut args = words(args);
+            args.push("--help".into());
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            let (code, _, err) = slo(&refs);
+            checked += 1;
+            if code != 0 {
+                failures.push(format!("{file}:{line}: slo {}\n{err}", args.join(" ")));
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} commands found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
