@@ -45,7 +45,7 @@ t0=$(date +%s.%N)
   --output-dir="$W/promtool-blocks" "$W"/rules/*.rules.yml >"$W/promtool.log" 2>&1 || echo "promtool failed: $(tail -3 "$W/promtool.log")"
 t1=$(date +%s.%N)
 "$BIN" backfill examples/platform --url "http://127.0.0.1:$PORT" --from $START --to $END \
-  --promtool "$PROMTOOL" --out "$W/slo-blocks" --quiet
+  --promtool "$PROMTOOL" --out "$W/slo-blocks" --nan-as-stale --quiet
 t2=$(date +%s.%N)
 blocks() { find "$1" -name meta.json 2>/dev/null | wc -l; }
 python3 - "$t0" "$t1" "$t2" "$(blocks "$W/promtool-blocks")" "$(blocks "$W/slo-blocks")" <<'EOF'

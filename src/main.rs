@@ -41,7 +41,7 @@ enum Command {
     /// Compile SLOs to Prometheus rule files (or Grafana dashboards), one per service.
     Compile(cli::compile::Args),
     /// Replay the compiled rules over historical samples in Parquet, as Prometheus would evaluate them.
-    Backtest(cli::backtest::Args),
+    Backtest(Box<cli::backtest::Args>),
     /// Translate Sloth or OpenSLO files into .slo files (formatted; a diagnostic for anything untranslatable).
     Import(cli::import::Args),
     /// Write .slo programs in another format.
@@ -87,7 +87,7 @@ fn run(cli: Cli) -> Result<u8, slo::error::Error> {
         Command::Check(args) => cli::check::run(args),
         Command::Fmt(args) => cli::fmt::run(args),
         Command::Compile(args) => cli::compile::run(args),
-        Command::Backtest(args) => cli::backtest::run(args),
+        Command::Backtest(args) => cli::backtest::run(*args),
         Command::Import(args) => cli::import::run(args),
         Command::Export(args) => cli::export::run(args),
         Command::Synth(args) => cli::synth::run(args),

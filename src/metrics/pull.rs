@@ -595,6 +595,72 @@ fn client_name(c: &Client) -> String {
     c.base().to_string()
 }
 
+/// Each SLO's rule-group phase as the server at `settings.url` evaluates
+/// it: the timestamp of the latest `slo:info` sample the deployed rules
+/// wrote (`timestamp(slo:info)`), modulo `step_ms`. Query offsets are in it
+/// already (the server writes samples at its evaluation time minus the
+/// offset). `slos` are `(service, slo)` in group order.
+pub fn group_phases(settings: &Settings, slos: &[(String, String)], step_ms: i64) -> Result<Vec<i64>, Error> {
+    #[derive(serde::Deserialize)]
+    struct QueryReply {
+        data: Data,
+    }
+    #[derive(serde::Deserialize)]
+    struct Data {
+        result: Vec<Sample>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Sample {
+        metric: std::collections::BTreeMap<String, String>,
+        value: (f64, String),
+    }
+    let mut client = Client::new(settings)?;
+    let what = "timestamp(slo:info)";
+    let body = match client.get("/api/v1/query", &[("query", what)])? {
+        Reply::Ok(b) => b,
+        Reply::TooMuch(why) => {
+            return Err(Error::coded(
+                "slo::schedule::server",
+                format!("{what}: the server refused: {}", super::short(&why)),
+                "give the offsets with --rule-dir instead",
+            ))
+        }
+    };
+    let r: QueryReply = serde_json::from_slice(&body).map_err(|e| bad_response(what, e))?;
+    let mut at = std::collections::HashMap::new();
+    for s in r.data.result {
+        let key =
+            (s.metric.get("service").cloned().unwrap_or_default(), s.metric.get("slo").cloned().unwrap_or_default());
+        let Ok(secs) = s.value.1.parse::<f64>() else { continue };
+        at.insert(key, (secs * 1000.0).round() as i64);
+    }
+    let mut missing = Vec::new();
+    let phases = slos
+        .iter()
+        .map(|k| match at.get(k) {
+            Some(t) => t.rem_euclid(step_ms.max(1)),
+            None => {
+                missing.push(format!("{}/{}", k.0, k.1));
+                0
+            }
+        })
+        .collect();
+    if !missing.is_empty() {
+        let n = missing.len();
+        missing.truncate(5);
+        return Err(Error::coded(
+            "slo::schedule::not_deployed",
+            format!(
+                "the server has no `slo:info` of {n} SLOs ({}{})",
+                missing.join(", "),
+                if n > 5 { ", …" } else { "" }
+            ),
+            "deploy the compiled rules there first (and let them evaluate once), or give the offsets with --rule-dir",
+        ));
+    }
+    Ok(phases)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -722,70 +788,4 @@ mod tests {
         assert_eq!(api_time(1767225600123), "1767225600.123");
         assert_eq!(api_time(-1500), "-1.5");
     }
-}
-
-/// Each SLO's rule-group phase as the server at `settings.url` evaluates
-/// it: the timestamp of the latest `slo:info` sample the deployed rules
-/// wrote (`timestamp(slo:info)`), modulo `step_ms`. Query offsets are in it
-/// already (the server writes samples at its evaluation time minus the
-/// offset). `slos` are `(service, slo)` in group order.
-pub fn group_phases(settings: &Settings, slos: &[(String, String)], step_ms: i64) -> Result<Vec<i64>, Error> {
-    #[derive(serde::Deserialize)]
-    struct QueryReply {
-        data: Data,
-    }
-    #[derive(serde::Deserialize)]
-    struct Data {
-        result: Vec<Sample>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Sample {
-        metric: std::collections::BTreeMap<String, String>,
-        value: (f64, String),
-    }
-    let mut client = Client::new(settings)?;
-    let what = "timestamp(slo:info)";
-    let body = match client.get("/api/v1/query", &[("query", what)])? {
-        Reply::Ok(b) => b,
-        Reply::TooMuch(why) => {
-            return Err(Error::coded(
-                "slo::schedule::server",
-                format!("{what}: the server refused: {}", super::short(&why)),
-                "give the offsets with --rule-dir instead",
-            ))
-        }
-    };
-    let r: QueryReply = serde_json::from_slice(&body).map_err(|e| bad_response(what, e))?;
-    let mut at = std::collections::HashMap::new();
-    for s in r.data.result {
-        let key =
-            (s.metric.get("service").cloned().unwrap_or_default(), s.metric.get("slo").cloned().unwrap_or_default());
-        let Ok(secs) = s.value.1.parse::<f64>() else { continue };
-        at.insert(key, (secs * 1000.0).round() as i64);
-    }
-    let mut missing = Vec::new();
-    let phases = slos
-        .iter()
-        .map(|k| match at.get(k) {
-            Some(t) => t.rem_euclid(step_ms.max(1)),
-            None => {
-                missing.push(format!("{}/{}", k.0, k.1));
-                0
-            }
-        })
-        .collect();
-    if !missing.is_empty() {
-        let n = missing.len();
-        missing.truncate(5);
-        return Err(Error::coded(
-            "slo::schedule::not_deployed",
-            format!(
-                "the server has no `slo:info` of {n} SLOs ({}{})",
-                missing.join(", "),
-                if n > 5 { ", …" } else { "" }
-            ),
-            "deploy the compiled rules there first (and let them evaluate once), or give the offsets with --rule-dir",
-        ));
-    }
-    Ok(phases)
 }
