@@ -29,6 +29,13 @@ use crate::ir::SEVERITIES;
 /// Imports one Sloth file (one or more YAML documents). `period` is Sloth's
 /// SLO period (`--default-slo-period`, 30d by default), as .slo text.
 pub fn import(name: &str, text: &str, period: &str) -> Imported {
+    import_with(name, text, period, true)
+}
+
+/// [`import`]; without `share`, as it was before alert policies were
+/// shared: a policy per SLO, every label where Sloth has it (the tests
+/// compare the two).
+fn import_with(name: &str, text: &str, period: &str, share: bool) -> Imported {
     let mut sources = SourceMap::new();
     let mut input = Input::new(&mut sources, name, text);
     let mut files = Vec::new();
@@ -109,10 +116,8 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
         if let Some((_, owner)) = labels.iter().find(|(k, _)| k == "owner" || k == "team") {
             let _ = writeln!(out, "  owner = {}", lit(owner));
         }
-        if !labels.is_empty() {
-            let _ = writeln!(out, "  labels = {}", map_lit(&labels));
-        }
-        let _ = writeln!(out, "}}\n");
+        // The service's labels and its closing brace follow with its SLOs
+        // (labels all of them share move up): see `write_units`.
         let Some(Value::Sequence(slos)) = get(spec, "slos") else {
             let s = at(&input, "service");
             input.invalid(s, "the spec has no `slos` list", "list the service's SLOs under `slos`");
@@ -120,6 +125,7 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
         };
         file.head = out;
         let mut from = start;
+        let mut pending: Vec<Pending> = Vec::new();
         for slo in slos {
             let Some(sname) = get_str(slo, "name") else {
                 let s = input.key(from, "slos");
@@ -130,7 +136,7 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
             from = input.anchor(from, "name", &sname);
             let here = from;
             let before = input.errors();
-            let unit: Option<super::Unit> = 'slo: {
+            let unit: Option<(super::Unit, Pending)> = 'slo: {
                 // A key in the other format's spelling would be silently unknown.
                 let mut wrong = Vec::new();
                 spelled_as_other_format(slo, crd, &mut wrong);
@@ -263,8 +269,7 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
                 let Some(sli_text) = sli_text else { break 'slo None };
                 // Alerting.
                 let alerting = get(slo, "alerting");
-                let mut alerts_name = None;
-                let mut policy = String::new();
+                let mut plan = None;
                 if let Some(al) = alerting {
                     let page = get(al, key("page_alert", "pageAlert"));
                     let ticket = get(al, key("ticket_alert", "ticketAlert"));
@@ -285,17 +290,14 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
                             Some(an) => {
                                 let aname = super::alert_ident(&an);
                                 let mut made: Vec<String> = Vec::new();
-                                let pname = format!("{id}_sloth_alerts");
-                                let _ = writeln!(policy, "alerts {pname}() {{");
-                                let labels = string_map(get(al, "labels"));
-                                let ann = string_map(get(al, "annotations"));
-                                if !labels.is_empty() {
-                                    let _ = writeln!(policy, "  labels = {}", map_lit(&labels));
+                                let mut p = Plan { name: aname.clone(), tiers: Vec::new(), slots: Vec::new() };
+                                for (k, v) in string_map(get(al, "labels")) {
+                                    p.slots.push((("labels", k), v));
                                 }
-                                if !ann.is_empty() {
-                                    let _ = writeln!(policy, "  annotations = {}", map_lit(&ann));
+                                for (k, v) in string_map(get(al, "annotations")) {
+                                    p.slots.push((("annotations", k), v));
                                 }
-                                for (sev, suffix, long, short, share) in TIERS {
+                                for (i, &(sev, suffix, ..)) in TIERS.iter().enumerate() {
                                     let (on, spec) = if sev == "page" { (page_on, page) } else { (ticket_on, ticket) };
                                     if !on {
                                         continue;
@@ -316,21 +318,19 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
                                         );
                                         }
                                     }
-                                    tl.push(("sloth_severity".into(), sev.into()));
-                                    tl.sort();
-                                    let ta = string_map(spec.and_then(|s| get(s, "annotations")));
                                     made.push(format!("{aname}{suffix}"));
-                                    let _ = writeln!(policy, "  tier {aname}{suffix} {{");
-                                    let _ = writeln!(policy, "    windows = {long} / {short}");
-                                    let _ = writeln!(policy, "    burn = {share} of budget");
-                                    let _ = writeln!(policy, "    severity = {severity}");
-                                    let _ = writeln!(policy, "    labels = {}", map_lit(&tl));
-                                    if !ta.is_empty() {
-                                        let _ = writeln!(policy, "    annotations = {}", map_lit(&ta));
+                                    p.tiers.push(i);
+                                    // A severity's two tiers read the same labels: its slots once.
+                                    if !p.slots.iter().any(|((c, _), _)| *c == sev_slot(sev, "severity")) {
+                                        p.slots.push(((sev_slot(sev, "severity"), String::new()), severity));
+                                        for (k, v) in tl {
+                                            p.slots.push(((sev_slot(sev, "labels"), k), v));
+                                        }
+                                        for (k, v) in string_map(spec.and_then(|s| get(s, "annotations"))) {
+                                            p.slots.push(((sev_slot(sev, "annotations"), k), v));
+                                        }
                                     }
-                                    let _ = writeln!(policy, "  }}");
                                 }
-                                let _ = writeln!(policy, "}}\n");
                                 let s = input.key(here, "alerting");
                                 input.warn(
                                 s,
@@ -341,28 +341,19 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
                                 "one alert per window",
                                 "each tier keeps Sloth's `sloth_severity` label: route on it, or on `severity`, rather than on the alert name",
                             );
-                                alerts_name = Some(pname);
+                                plan = Some(p);
                             }
                         }
                     }
                 }
-                let mut out = policy;
+                let mut out = String::new();
                 let _ = writeln!(out, "slo {id} for {svc} {{");
                 if let Some(d) = get_str(slo, "description") {
                     let _ = writeln!(out, "  description = {}", lit(&d));
                 }
                 let _ = writeln!(out, "  objective = {} over {period}", pct(objective / 100.0));
-                let sl = string_map(get(slo, "labels"));
-                if !sl.is_empty() {
-                    let _ = writeln!(out, "  labels = {}", map_lit(&sl));
-                }
-                out.push_str(&sli_text);
-                if let Some(a) = &alerts_name {
-                    let _ = writeln!(out, "  alerts = {a}()");
-                }
-                let _ = writeln!(out, "}}\n");
-                let mut decls = vec![format!("slo {id}")];
-                decls.extend(alerts_name.map(|a| format!("alerts {a}")));
+                let slo_labels = string_map(get(slo, "labels"));
+                let decls = vec![format!("slo {id}")];
                 // Fields that do not carry over, at every level Sloth reads:
                 // a misspelled `disable` would otherwise page silently.
                 let k2 = |k: &'static str, c: &'static str| if crd { c } else { k };
@@ -399,10 +390,14 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
                     }
                 }
                 let at = input.key(here, "name");
-                Some(super::Unit { name: sname.clone(), at, text: out, decls, uses: Vec::new() })
+                let unit = super::Unit { name: sname.clone(), at, text: String::new(), decls, uses: Vec::new() };
+                Some((unit, Pending { id, head: out, labels: slo_labels, sli: sli_text, plan }))
             };
             match unit {
-                Some(u) if input.errors() == before => file.units.push(u),
+                Some((u, p)) if input.errors() == before => {
+                    file.units.push(u);
+                    pending.push(p);
+                }
                 _ => {
                     let s = input.key(here, "name");
                     input.skipped(s, &sname);
@@ -410,9 +405,236 @@ pub fn import(name: &str, text: &str, period: &str) -> Imported {
                 }
             }
         }
+        write_units(&mut file, &svc, labels, pending, share);
         files.push(file);
     }
     Imported { files, diagnostics: input.diags, sources, skipped }
+}
+
+/// One SLO's Sloth alerting as the slots a policy fills: its alert name,
+/// its tiers (indices into [`TIERS`]) and ((component, key), value) pairs,
+/// components being the policy's `labels` and `annotations` and each
+/// severity's `severity`, `labels` and `annotations`.
+struct Plan {
+    name: String,
+    tiers: Vec<usize>,
+    slots: Vec<(Slot, String)>,
+}
+
+type Slot = (&'static str, String);
+
+fn sev_slot(sev: &str, what: &str) -> &'static str {
+    match (sev, what) {
+        ("page", "severity") => "page.severity",
+        ("page", "labels") => "page.labels",
+        ("page", _) => "page.annotations",
+        (_, "severity") => "ticket.severity",
+        (_, "labels") => "ticket.labels",
+        _ => "ticket.annotations",
+    }
+}
+
+/// A translated SLO whose text waits for its file's alert policies.
+struct Pending {
+    id: String,
+    /// `slo … {`, description and objective.
+    head: String,
+    labels: Vec<(String, String)>,
+    sli: String,
+    plan: Option<Plan>,
+}
+
+/// Names a parameter may not take: keywords, severities (`severity = page`
+/// would read the parameter) and the alert name's own parameter.
+const NOT_PARAMS: &[&str] = &[
+    "import",
+    "service",
+    "slo",
+    "for",
+    "template",
+    "alerts",
+    "policy",
+    "sli",
+    "tier",
+    "threshold",
+    "when",
+    "good",
+    "as",
+    "over",
+    "calendar",
+    "in",
+    "of",
+    "budget",
+    "between",
+    "and",
+    "severity",
+    "std",
+    "true",
+    "false",
+    "page",
+    "ticket",
+    "critical",
+    "warning",
+    "info",
+    "name",
+];
+
+/// Writes the service's labels and its SLOs, with one alert policy per set
+/// of SLOs whose alerting has the same shape (the same tiers and the same
+/// label and annotation keys): what differs between them — the alert name,
+/// a severity, a label or annotation value — is a parameter each SLO passes.
+/// Labels every SLO of the service carries with one value move to the
+/// service. The compiled rules are the same as with a policy per SLO.
+fn write_units(
+    file: &mut super::Translated,
+    svc: &str,
+    mut labels: Vec<(String, String)>,
+    pending: Vec<Pending>,
+    share: bool,
+) {
+    let shared: Vec<(String, String)> = match pending.split_first() {
+        Some((first, rest)) if share && !rest.is_empty() => first
+            .labels
+            .iter()
+            .filter(|l| rest.iter().all(|p| p.labels.contains(l)) && !labels.iter().any(|(k, _)| *k == l.0))
+            .cloned()
+            .collect(),
+        _ => Vec::new(),
+    };
+    labels.extend(shared.iter().cloned());
+    labels.sort();
+    if !labels.is_empty() {
+        let _ = writeln!(file.head, "  labels = {}", map_lit(&labels));
+    }
+    let _ = writeln!(file.head, "}}\n");
+    // Groups of SLOs with alerting of one shape, in order of appearance.
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let shape = |p: &Plan| (p.tiers.clone(), p.slots.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>());
+    for (i, p) in pending.iter().enumerate() {
+        let Some(plan) = &p.plan else { continue };
+        match groups.iter_mut().find(|g| share && pending[g[0]].plan.as_ref().map(shape) == Some(shape(plan))) {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    let ids: Vec<&str> = pending.iter().map(|p| p.id.as_str()).collect();
+    let mut calls: Vec<Option<(String, String)>> = vec![None; pending.len()];
+    let mut n = 0;
+    for g in &groups {
+        let plans: Vec<&Plan> = g.iter().filter_map(|&i| pending[i].plan.as_ref()).collect();
+        let first = plans[0];
+        let pname = loop {
+            n += 1;
+            let c = match (share, n) {
+                (false, _) => format!("{}_sloth_alerts", pending[g[0]].id),
+                (true, 1) => format!("{svc}_alerts"),
+                (true, _) => format!("{svc}_alerts_{n}"),
+            };
+            if !ids.contains(&c.as_str()) {
+                break c;
+            }
+        };
+        // Parameters: the alert name, then each slot whose value differs.
+        let mut params: Vec<String> = Vec::new();
+        let named = plans.iter().any(|p| p.name != first.name);
+        if named {
+            params.push("name".into());
+        }
+        let mut slot_param: Vec<Option<String>> = Vec::new();
+        for (j, ((comp, key), v)) in first.slots.iter().enumerate() {
+            if plans.iter().all(|p| p.slots[j].1 == *v) {
+                slot_param.push(None);
+                continue;
+            }
+            let (section, what) = comp.split_once('.').unwrap_or(("alert", comp));
+            let mut base = if key.is_empty() { format!("{section}_{what}") } else { super::ident(key).0 };
+            if NOT_PARAMS.contains(&base.as_str()) || params.contains(&base) {
+                base = format!("{section}_{base}");
+            }
+            let mut p = base.clone();
+            let mut k = 1;
+            while NOT_PARAMS.contains(&p.as_str()) || params.contains(&p) {
+                k += 1;
+                p = format!("{base}_{k}");
+            }
+            params.push(p.clone());
+            slot_param.push(Some(p));
+        }
+        // A map of the slots of `comp` (plus `extra`), values literal or a parameter.
+        let map = |comp: &str, extra: Option<(&str, &str)>| -> Option<String> {
+            let mut items: Vec<(String, String)> = first
+                .slots
+                .iter()
+                .zip(&slot_param)
+                .filter(|(((c, _), _), _)| *c == comp)
+                .map(|(((_, k), v), p)| (k.clone(), p.clone().unwrap_or_else(|| lit(v))))
+                .collect();
+            items.extend(extra.map(|(k, v)| (k.to_string(), lit(v))));
+            items.sort();
+            let items: Vec<String> = items
+                .iter()
+                .map(|(k, v)| format!("{}: {v}", if super::ident(k).1 { lit(k) } else { k.clone() }))
+                .collect();
+            (!items.is_empty()).then(|| format!("{{ {} }}", items.join(", ")))
+        };
+        let mut t = String::new();
+        let sig: Vec<String> = params.iter().map(|p| format!("{p}: string")).collect();
+        let _ = writeln!(t, "alerts {pname}({}) {{", sig.join(", "));
+        if named {
+            let _ = writeln!(t, "  alert_prefix = name");
+        }
+        for comp in ["labels", "annotations"] {
+            if let Some(m) = map(comp, None) {
+                let _ = writeln!(t, "  {comp} = {m}");
+            }
+        }
+        for &i in &first.tiers {
+            let (sev, suffix, long, short, share) = TIERS[i];
+            let tier = if named { suffix.to_string() } else { format!("{}{suffix}", first.name) };
+            let _ = writeln!(t, "  tier {tier} {{");
+            let _ = writeln!(t, "    windows = {long} / {short}");
+            let _ = writeln!(t, "    burn = {share} of budget");
+            let j = first.slots.iter().position(|((c, _), _)| *c == sev_slot(sev, "severity")).unwrap_or(0);
+            let severity = slot_param[j].clone().unwrap_or_else(|| first.slots[j].1.clone());
+            let _ = writeln!(t, "    severity = {severity}");
+            if let Some(m) = map(sev_slot(sev, "labels"), Some(("sloth_severity", sev))) {
+                let _ = writeln!(t, "    labels = {m}");
+            }
+            if let Some(m) = map(sev_slot(sev, "annotations"), None) {
+                let _ = writeln!(t, "    annotations = {m}");
+            }
+            let _ = writeln!(t, "  }}");
+        }
+        let _ = writeln!(t, "}}\n");
+        file.shared.push((format!("alerts {pname}"), t));
+        for &i in g {
+            let Some(p) = &pending[i].plan else { continue };
+            let mut args: Vec<String> = Vec::new();
+            if named {
+                args.push(format!("name: {}", lit(&p.name)));
+            }
+            for (((_, v), param), _) in p.slots.iter().zip(&slot_param).zip(&first.slots) {
+                if let Some(param) = param {
+                    args.push(format!("{param}: {}", lit(v)));
+                }
+            }
+            calls[i] = Some((format!("alerts {pname}"), format!("{pname}({})", args.join(", "))));
+        }
+    }
+    for ((u, p), call) in file.units.iter_mut().zip(pending).zip(calls) {
+        let mut out = p.head;
+        let own: Vec<(String, String)> = p.labels.into_iter().filter(|l| !shared.contains(l)).collect();
+        if !own.is_empty() {
+            let _ = writeln!(out, "  labels = {}", map_lit(&own));
+        }
+        out.push_str(&p.sli);
+        if let Some((key, call)) = call {
+            let _ = writeln!(out, "  alerts = {call}");
+            u.uses.push(key);
+        }
+        let _ = writeln!(out, "}}\n");
+        u.text = out;
+    }
 }
 
 /// Sloth's `{{.window}}` placeholder, replaced by a window so the query parses.
@@ -504,6 +726,125 @@ slos:
         // Renames and the split alert are reported.
         let codes: Vec<&str> = r.diagnostics.iter().map(|d| d.code).collect();
         assert!(codes.iter().filter(|c| **c == "slo::interop::changed").count() >= 3, "{codes:?}");
+    }
+
+    /// Three SLOs of one service (two alike but for their names, a
+    /// severity and a summary; one without ticket alerts), one without
+    /// alerting, and a second service.
+    const MULTI: &str = r##"version: "prometheus/v1"
+service: "checkout"
+labels:
+  owner: "shop"
+slos:
+  - name: "requests-availability"
+    objective: 99.9
+    labels: { team: "payments", tier: "1" }
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="checkout",code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="checkout"}[{{.window}}]))
+    alerting:
+      name: CheckoutAvailability
+      labels: { category: "availability" }
+      annotations: { summary: "Checkout fails" }
+      page_alert:
+        labels: { severity: critical, routing_key: shop }
+      ticket_alert:
+        labels: { severity: ticket, slack_channel: "#shop" }
+  - name: "cart-availability"
+    objective: 99.5
+    labels: { team: "payments", tier: "2" }
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="cart",code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total{job="cart"}[{{.window}}]))
+    alerting:
+      name: CartAvailability
+      labels: { category: "availability" }
+      annotations: { summary: "Cart fails" }
+      page_alert:
+        labels: { severity: page, routing_key: shop }
+      ticket_alert:
+        labels: { severity: ticket, slack_channel: "#shop" }
+  - name: "payments"
+    objective: 99
+    labels: { team: "payments" }
+    sli:
+      events:
+        error_query: sum(rate(payments_total{job="pay",result="error"}[{{.window}}]))
+        total_query: sum(rate(payments_total{job="pay"}[{{.window}}]))
+    alerting:
+      name: Payments
+      page_alert:
+        labels: { routing_key: pay }
+      ticket_alert:
+        disable: true
+  - name: "quiet"
+    objective: 95
+    labels: { team: "payments" }
+    sli:
+      events:
+        error_query: sum(rate(jobs_total{job="q",result="error"}[{{.window}}]))
+        total_query: sum(rate(jobs_total{job="q"}[{{.window}}]))
+---
+version: "prometheus/v1"
+service: "search"
+slos:
+  - name: "queries"
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(search_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(search_total[{{.window}}]))
+    alerting:
+      name: SearchQueries
+      page_alert: { labels: { routing_key: search } }
+      ticket_alert: { labels: { routing_key: search } }
+"##;
+
+    /// The formatted files of an import, and the rule files they compile to.
+    type Files = Vec<(String, String)>;
+
+    fn compiled(share: bool) -> (Files, Files) {
+        let r = import_with("spec.yml", MULTI, "30d", share);
+        assert!(!r.has_errors(), "{:?}", r.diagnostics);
+        let texts: Vec<(String, String)> = r.texts().into_iter().map(|(n, t)| (n, t.unwrap())).collect();
+        for (_, t) in &texts {
+            assert_eq!(&crate::interop::formatted(t).unwrap(), t, "not formatted");
+        }
+        let named: Vec<(&str, &str)> = texts.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+        let loaded = crate::driver::load_strs(&named);
+        let (program, diags) = crate::driver::check(&loaded);
+        assert!(!diags.has_errors(), "{:?}\n{texts:#?}", diags.0);
+        let files = crate::promql::emit(&program, &crate::promql::Options::default()).unwrap();
+        (texts, files.into_iter().map(|f| (f.path, f.contents)).collect())
+    }
+
+    #[test]
+    fn shared_alert_policies_compile_to_the_rules_of_a_policy_per_slo() {
+        let (verbose, old_rules) = compiled(false);
+        let (shared, new_rules) = compiled(true);
+        assert_eq!(old_rules, new_rules, "the shared policies change the compiled rules");
+        assert!(new_rules.iter().any(|(_, c)| c.contains("alert: CartAvailabilityPage1h")), "{new_rules:?}");
+        let checkout = &shared.iter().find(|(n, _)| n == "checkout.slo").unwrap().1;
+        // One parameterised policy for the two alike SLOs, one for the other.
+        assert!(checkout.contains(
+            "alerts checkout_alerts(name: string, summary: string, page_severity: string) {\n  alert_prefix = name\n"
+        ), "{checkout}");
+        assert!(checkout.contains("alerts checkout_alerts_2() {\n"), "{checkout}");
+        assert!(checkout.contains("  tier PaymentsPage1h {\n"), "{checkout}");
+        assert!(
+            checkout.contains(
+                r#"alerts = checkout_alerts(name: "CartAvailability", summary: "Cart fails", page_severity: "page")"#
+            ),
+            "{checkout}"
+        );
+        assert_eq!(checkout.matches("alerts checkout").count(), 2, "{checkout}");
+        // The label every SLO carries moves to the service.
+        assert!(checkout.contains(r#"labels = { owner: "shop", team: "payments" }"#), "{checkout}");
+        assert!(!checkout.contains(r#"labels = { team: "payments", tier: "1" }"#), "{checkout}");
+        let size = |t: &[(String, String)]| t.iter().map(|(_, t)| t.len()).sum::<usize>();
+        assert!(size(&shared) < size(&verbose));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::syntax::ast::{self, Entry, ValueKind};
 use crate::units::Duration;
 
 use crate::ir::SEVERITIES;
-pub(crate) const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations"];
+pub(crate) const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations", "alert_prefix"];
 pub(crate) const TIER_FIELDS: &[&str] =
     &["windows", "burn", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
 pub(crate) const THRESHOLD_FIELDS: &[&str] =
@@ -75,6 +75,29 @@ impl Cx<'_> {
         }
     }
 
+    /// `alert_prefix = "X"`: the start of every alert name of the policy
+    /// (`X` + the tier's name), so one policy serves SLOs whose alerts are
+    /// named after them. It must keep the alert name an identifier.
+    fn alert_prefix(&mut self, g: Option<&Got>) -> Option<String> {
+        let Some(g) = g else { return Some(String::new()) };
+        let Some(Val::Str(p)) = self.value(g.value()?, Ty::String, g.env) else { return None };
+        let ok =
+            p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !p.starts_with(|c: char| c.is_ascii_digit());
+        if !ok {
+            self.diags.push(
+                Diagnostic::error(
+                    "slo::alert::prefix",
+                    g.span(),
+                    format!("alert prefix `{p}` would make alert names that are not identifiers"),
+                    "letters, digits and `_` only",
+                )
+                .with_help("an alert prefix starts with a letter or `_` and holds ASCII letters, digits and `_`, e.g. `CheckoutAvailability`"),
+            );
+            return None;
+        }
+        Some(p)
+    }
+
     /// The alerts one alert-policy instance yields for one SLO.
     pub(crate) fn alerts_for(&mut self, slo: &SloCtx, inst: &Inst) -> Vec<ir::Alert> {
         let ast::Item::Alerts(decl) = &self.modules[inst.decl.module].file.items[inst.decl.item] else { return vec![] };
@@ -86,6 +109,7 @@ impl Cx<'_> {
         let policy_labels = self.labels_of(top.get("labels")).unwrap_or_default();
         let policy_annotations = self.labels_of(top.get("annotations")).unwrap_or_default();
         let policy_min = self.min_events(top.get("min_events")).unwrap_or(None);
+        let prefix = self.alert_prefix(top.get("alert_prefix"));
         let mut out = Vec::new();
         let mut rules = 0;
         for e in &decl.body.entries {
@@ -166,8 +190,9 @@ impl Cx<'_> {
                 labels.insert("receiver".into(), r);
             }
             annotations.extend(own_ann);
+            let Some(prefix) = &prefix else { continue };
             out.push(ir::Alert {
-                name: r.name.name.clone(),
+                name: format!("{prefix}{}", r.name.name),
                 policy: decl.name.name.clone(),
                 condition,
                 severity,
