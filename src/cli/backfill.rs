@@ -104,12 +104,7 @@ pub fn run(a: Args) -> Result<u8, Error> {
     let mut data = a.data;
     let _pulled = match &a.url {
         Some(url) => {
-            let dir = tempfile::Builder::new()
-                .prefix(".slo-pull-")
-                .tempdir()
-                .map_err(|e| Error::new(format!("cannot create a temporary directory: {e}")))?;
-            let path = dir.path().join("pulled.parquet");
-            super::pull(&program, url, &a.server, (from_ms, to_ms, step_ms as i64), &path, a.quiet)?;
+            let (path, dir) = super::pull_to_temp(&program, url, &a.server, (from_ms, to_ms, step_ms as i64), a.quiet)?;
             data = vec![path];
             Some(dir)
         }

@@ -190,12 +190,7 @@ pub fn run(
     // With --url: the data pulled into a temporary directory, removed when the run ends.
     let _pulled = match (&url, from_ms, to_ms) {
         (Some(url), Some(f), Some(t)) => {
-            let dir = tempfile::Builder::new()
-                .prefix(".slo-pull-")
-                .tempdir()
-                .map_err(|e| Error::new(format!("cannot create a temporary directory: {e}")))?;
-            let path = dir.path().join("pulled.parquet");
-            super::pull(&program, url, &server, (f, t, step_ms as i64), &path, quiet)?;
+            let (path, dir) = super::pull_to_temp(&program, url, &server, (f, t, step_ms as i64), quiet)?;
             data = vec![path];
             Some(dir)
         }

@@ -219,6 +219,24 @@ impl ScheduleArgs {
     }
 }
 
+/// [`pull`] into a temporary directory (removed when the returned guard
+/// drops): for `backtest --url` and `backfill --url`.
+pub fn pull_to_temp(
+    program: &slo::ir::Program,
+    url: &str,
+    server: &ServerArgs,
+    range: (i64, i64, i64),
+    quiet: bool,
+) -> Result<(PathBuf, tempfile::TempDir), Error> {
+    let dir = tempfile::Builder::new()
+        .prefix(".slo-pull-")
+        .tempdir()
+        .map_err(|e| Error::new(format!("cannot create a temporary directory: {e}")))?;
+    let path = dir.path().join("pulled.parquet");
+    pull(program, url, server, range, &path, quiet)?;
+    Ok((path, dir))
+}
+
 /// Pulls the raw series `program`'s rules read over `from .. to` (plus
 /// their lead-in) from `url` into `out`, printing the summary and warnings.
 pub fn pull(
