@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
-# Benchmark (issue 14): backfilling the shipped catalogue's recorded series
+# Benchmark (issue 14): pulling and backfilling. First the pull: `slo data
+# pull` of the raw series the catalogue reads over the range (remote read,
+# raw samples) against a `query_range` export of the same metrics at the
+# data's 30s resolution (what users script today), in samples/s. Then
+# backfilling the shipped catalogue's recorded series
 # over DAYS days of the shipped data, `slo backfill` against `promtool tsdb
 # create-blocks-from rules` (the only other tool) on the same rules, range
 # and server, in one run; prints both times and their ratio.
@@ -39,6 +43,24 @@ done
 END=$(python3 -c 'import datetime; print(int(datetime.datetime(2026,2,6,tzinfo=datetime.timezone.utc).timestamp()))')
 START=$((END - DAYS * 86400))
 echo "range: $DAYS day(s) ending $(date -u -d @$END +%FT%TZ), 17 SLOs, rules every 1m"
+
+# Pull against query_range, over the same range.
+URL="http://127.0.0.1:$PORT"
+"$BIN" data pull examples/platform --url "$URL" --from $START --to $END --out "$W/pulled.parquet" 2>"$W/pull.log"
+grep -o 'pulled .*' "$W/pull.log" | head -1
+python3 - "$URL" $START $END <<'PY'
+import json, sys, time, urllib.parse, urllib.request
+url, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+get = lambda path, **q: json.load(urllib.request.urlopen(f"{url}{path}?{urllib.parse.urlencode(q)}"))
+names = [n for n in get("/api/v1/label/__name__/values")["data"] if not n.startswith(("prometheus_", "go_", "process_", "scrape_", "up"))]
+t0, samples = time.time(), 0
+for n in names:
+    for s in range(start - 86400, end, 86400):  # a day per request: under the 11,000-point limit at 30s
+        r = get("/api/v1/query_range", query=n, start=s, end=min(s + 86400, end), step="30s")
+        samples += sum(len(x["values"]) for x in r["data"]["result"])
+dt = time.time() - t0
+print(f"query_range export: {samples} samples of {len(names)} metrics in {dt:.1f}s ({samples / dt:.0f} samples/s, resampled onto 30s steps)")
+PY
 
 t0=$(date +%s.%N)
 "$PROMTOOL" tsdb create-blocks-from rules --start=$START --end=$END --url="http://127.0.0.1:$PORT" \
