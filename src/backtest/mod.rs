@@ -295,19 +295,28 @@ pub fn evaluate(
 ) -> (Store, Vec<String>) {
     let mut store = Store::new(summed);
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
-    let mut order: Vec<usize> = (0..steps.len()).collect();
-    order.sort_by_key(|&i| (grids[steps[i].0].from, steps[i].0));
+    // Each group's steps (contiguous: they are planned in group order),
+    // the groups in the order of their phase.
+    let mut runs: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
+    for (i, (g, _)) in steps.iter().enumerate() {
+        match runs.last_mut() {
+            Some((last, r)) if last == g => r.end = i + 1,
+            _ => runs.push((*g, i..i + 1)),
+        }
+    }
+    runs.sort_by_key(|(g, _)| (grids[*g].from, *g));
     let len = grids.iter().map(|g| g.len).max().unwrap_or(0);
     for k in 0..len {
-        for &i in &order {
-            let (g, s) = &mut steps[i];
+        for (g, r) in &runs {
             let grid = &grids[*g];
             let t = grid.at(k);
             if k >= grid.len || downtime.iter().any(|&(a, b)| a <= t && t < b) {
                 continue;
             }
-            if let Err(e) = s.run(leaves, &mut store, k, t) {
-                *errors.entry(e).or_default() += 1;
+            for (_, s) in &mut steps[r.clone()] {
+                if let Err(e) = s.run(leaves, &mut store, k, t) {
+                    *errors.entry(e).or_default() += 1;
+                }
             }
         }
         if k % 1024 == 0 {
@@ -360,14 +369,9 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         }
     }
     // Schedule classes: groups evaluated at the same phase share leaves.
-    let phase_list: Vec<i64> = match &opts.phases {
-        Some(p) => p.iter().map(|x| x.rem_euclid(opts.step_ms)).collect::<BTreeSet<_>>().into_iter().collect(),
-        None => vec![0],
-    };
-    let class: Vec<usize> = match &opts.phases {
-        Some(p) => p.iter().map(|x| phase_list.binary_search(&x.rem_euclid(opts.step_ms)).unwrap_or(0)).collect(),
-        None => Vec::new(),
-    };
+    let phases: Vec<i64> = opts.phases.iter().flatten().map(|x| x.rem_euclid(opts.step_ms)).collect();
+    let phase_list: Vec<i64> = phases.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
+    let class: Vec<usize> = phases.iter().map(|x| phase_list.binary_search(x).unwrap_or(0)).collect();
     let (mut steps, planner) = match plan_groups(&groups, &class) {
         Ok(p) => p,
         Err(e) => {

@@ -133,10 +133,7 @@ pub fn run(a: Args) -> Result<u8, Error> {
     if !bt.warnings.is_empty() {
         print_diags(&Diagnostics(bt.warnings.clone()), &bt.sources, Format::Human);
     }
-    let query_offset_ms = match &a.schedule.query_offset {
-        Some(q) => slo::units::parse_duration(q).unwrap_or(0) as i64,
-        None => 0,
-    };
+    let query_offset_ms = a.schedule.query_offset_ms()?;
     let bopts = slo::metrics::backfill::Options {
         promtool: a.openmetrics.is_none().then_some(a.promtool.as_path()),
         max_block_duration: a.max_block_duration,

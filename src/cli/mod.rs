@@ -168,6 +168,16 @@ pub enum LabelsHashArg {
 }
 
 impl ScheduleArgs {
+    /// `--query-offset` in ms (0 without it).
+    pub fn query_offset_ms(&self) -> Result<i64, Error> {
+        match &self.query_offset {
+            Some(q) => slo::units::parse_duration(q)
+                .map(|ms| ms as i64)
+                .ok_or_else(|| Error::new(format!("--query-offset: `{q}` is not a duration like 30s or 1m"))),
+            None => Ok(0),
+        }
+    }
+
     /// `--downtime` as `[from, to)` in ms.
     pub fn downtime(&self) -> Result<Vec<(i64, i64)>, Error> {
         self.downtime
@@ -197,16 +207,11 @@ impl ScheduleArgs {
     ) -> Result<Option<Vec<i64>>, Error> {
         let interval = slo::units::Duration::from_ms(step_ms as u64);
         if let Some(dir) = &self.rule_dir {
-            let query_offset = match &self.query_offset {
-                Some(q) => slo::units::parse_duration(q)
-                    .ok_or_else(|| Error::new(format!("--query-offset: `{q}` is not a duration like 30s or 1m")))?,
-                None => 0,
-            };
             let how = match self.labels_hash {
                 LabelsHashArg::Stringlabels => slo::promql::schedule::LabelsHash::String,
                 LabelsHashArg::Slicelabels => slo::promql::schedule::LabelsHash::Slice,
             };
-            let q = slo::units::Duration::from_ms(query_offset);
+            let q = slo::units::Duration::from_ms(self.query_offset_ms()? as u64);
             return Ok(Some(slo::promql::schedule::phases(program, dir, how, q, interval)));
         }
         if self.offsets_from_server {

@@ -444,40 +444,12 @@ struct Pending {
     plan: Option<Plan>,
 }
 
-/// Names a parameter may not take: keywords, severities (`severity = page`
-/// would read the parameter) and the alert name's own parameter.
-const NOT_PARAMS: &[&str] = &[
-    "import",
-    "service",
-    "slo",
-    "for",
-    "template",
-    "alerts",
-    "policy",
-    "sli",
-    "tier",
-    "threshold",
-    "when",
-    "good",
-    "as",
-    "over",
-    "calendar",
-    "in",
-    "of",
-    "budget",
-    "between",
-    "and",
-    "severity",
-    "std",
-    "true",
-    "false",
-    "page",
-    "ticket",
-    "critical",
-    "warning",
-    "info",
-    "name",
-];
+/// Whether a parameter may not take `name`: a keyword, a severity
+/// (`severity = page` would read the parameter) or the alert name's own
+/// parameter.
+fn not_param(name: &str) -> bool {
+    crate::syntax::KEYWORDS.contains(&name) || SEVERITIES.contains(&name) || name == "name"
+}
 
 /// Writes the service's labels and its SLOs, with one alert policy per set
 /// of SLOs whose alerting has the same shape (the same tiers and the same
@@ -548,12 +520,12 @@ fn write_units(
             }
             let (section, what) = comp.split_once('.').unwrap_or(("alert", comp));
             let mut base = if key.is_empty() { format!("{section}_{what}") } else { super::ident(key).0 };
-            if NOT_PARAMS.contains(&base.as_str()) || params.contains(&base) {
+            if not_param(&base) || params.contains(&base) {
                 base = format!("{section}_{base}");
             }
             let mut p = base.clone();
             let mut k = 1;
-            while NOT_PARAMS.contains(&p.as_str()) || params.contains(&p) {
+            while not_param(&p) || params.contains(&p) {
                 k += 1;
                 p = format!("{base}_{k}");
             }

@@ -21,33 +21,7 @@ use crate::syntax::ast;
 use lsp_types as lt;
 use std::sync::OnceLock;
 
-/// The language's keywords (not valid as names).
-pub const KEYWORDS: &[&str] = &[
-    "import",
-    "service",
-    "slo",
-    "for",
-    "template",
-    "alerts",
-    "policy",
-    "sli",
-    "tier",
-    "threshold",
-    "when",
-    "good",
-    "as",
-    "over",
-    "calendar",
-    "in",
-    "of",
-    "budget",
-    "between",
-    "and",
-    "severity",
-    "std",
-    "true",
-    "false",
-];
+pub use crate::syntax::KEYWORDS;
 
 /// Every declaration of the stdlib: (module, name, kind, parameters as text).
 fn stdlib_decls() -> &'static [(&'static str, String, DeclKind, String)] {

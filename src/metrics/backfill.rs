@@ -49,15 +49,10 @@ pub struct Options<'a> {
     pub memory_limit: usize,
 }
 
-fn io(path: &Path, e: std::io::Error) -> Error {
-    Error::write(path, e)
-}
-
 /// Writes the replay's series as blocks into `out` (see the module docs).
+/// Whether `out` may take the blocks is decided when they are swapped in
+/// (callers check it with [`check_out`] before the replay, to fail early).
 pub fn write(bt: &Backtest, out: &Path, opts: &Options) -> Result<Written, Error> {
-    if opts.promtool.is_some() {
-        check_out(out)?;
-    }
     let parent = match out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -126,13 +121,13 @@ pub fn write(bt: &Backtest, out: &Path, opts: &Options) -> Result<Written, Error
         ));
     }
     let mut blocks: Vec<String> = std::fs::read_dir(&fresh)
-        .map_err(|e| io(&fresh, e))?
+        .map_err(|e| Error::write(&fresh, e))?
         .filter_map(|e| e.ok())
         .filter(|e| e.path().join("meta.json").is_file())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     blocks.sort();
-    std::fs::write(fresh.join(MANIFEST), blocks.join("\n") + "\n").map_err(|e| io(&fresh, e))?;
+    std::fs::write(fresh.join(MANIFEST), blocks.join("\n") + "\n").map_err(|e| Error::write(&fresh, e))?;
     swap_in(&fresh, out)?;
     written.blocks = blocks;
     Ok(written)
@@ -163,7 +158,7 @@ pub fn check_out(out: &Path) -> Result<bool, Error> {
 /// Puts the directory `fresh` at `out` (see [`check_out`]).
 fn swap_in(fresh: &Path, out: &Path) -> Result<(), Error> {
     if !check_out(out)? {
-        return std::fs::rename(fresh, out).map_err(|e| io(out, e));
+        return std::fs::rename(fresh, out).map_err(|e| Error::write(out, e));
     }
     // Old output aside, new in, old removed: a crash in between leaves
     // either the old or the new directory at `out`, and the other beside it.
@@ -172,10 +167,10 @@ fn swap_in(fresh: &Path, out: &Path) -> Result<(), Error> {
         std::process::id(),
         out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
     ));
-    std::fs::rename(out, &old).map_err(|e| io(out, e))?;
+    std::fs::rename(out, &old).map_err(|e| Error::write(out, e))?;
     if let Err(e) = std::fs::rename(fresh, out) {
         let _ = std::fs::rename(&old, out);
-        return Err(io(out, e));
+        return Err(Error::write(out, e));
     }
     let _ = std::fs::remove_dir_all(&old);
     Ok(())

@@ -21,6 +21,35 @@ pub mod strings;
 use crate::diag::Diagnostic;
 use crate::source::{SourceId, Span};
 
+/// The language's keywords (not valid as names: the language server's
+/// rename and tokens, the importers' generated names).
+pub const KEYWORDS: &[&str] = &[
+    "import",
+    "service",
+    "slo",
+    "for",
+    "template",
+    "alerts",
+    "policy",
+    "sli",
+    "tier",
+    "threshold",
+    "when",
+    "good",
+    "as",
+    "over",
+    "calendar",
+    "in",
+    "of",
+    "budget",
+    "between",
+    "and",
+    "severity",
+    "std",
+    "true",
+    "false",
+];
+
 /// Deepest nesting of `{`, `[` and `(` accepted.
 pub(crate) const MAX_DEPTH: usize = 48;
 

@@ -48,13 +48,12 @@ fn write_rows(bt: &Backtest, path: &Path, for_state: Option<i64>) -> Result<u64,
     let mut alert_ts: Vec<(super::leaves::LabelSet, Vec<i64>)> = Vec::new();
     let mut for_rows: Vec<(super::leaves::LabelSet, Vec<i64>, Vec<f64>)> = Vec::new();
     for run in &bt.alerts {
-        let step = bt.group_grids.get(run.group).map_or(bt.grid.step, |g| g.step);
         for (labels, h) in &run.history {
             if let Some(offset) = for_state {
                 let mut active: Vec<i64> = h.pending.iter().chain(&h.firing).copied().collect();
                 active.sort_unstable();
                 let (mut ts, mut v) = (Vec::new(), Vec::new());
-                for (at, run_ts) in activations(&active, step) {
+                for (at, run_ts) in activations(&active, bt.grid.step) {
                     ts.extend_from_slice(run_ts);
                     v.extend(std::iter::repeat_n((at + offset).div_euclid(1000) as f64, run_ts.len()));
                 }
