@@ -17,6 +17,14 @@ pub enum TargetArg {
     Grafana,
 }
 
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+pub enum SplitArg {
+    /// The rules that read raw series, for each cluster's Prometheus.
+    Local,
+    /// Ratios, budget, alerts over the clusters' local series, for the global ruler.
+    Global,
+}
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Files or directories (default: every *.slo under the current directory).
@@ -38,6 +46,13 @@ pub struct Args {
     /// Thanos ruler: partial_response_strategy for every group.
     #[arg(long, value_parser = ["abort", "warn"])]
     pub partial_response: Option<String>,
+    /// Multi-cluster: write only the local part (each cluster's Prometheus) or only the global
+    /// part (Thanos Ruler, Mimir ruler) of the rules; see README "Multi-cluster".
+    #[arg(long, value_enum)]
+    pub split: Option<SplitArg>,
+    /// With --split: the label that tells clusters apart (each cluster's `external_labels`).
+    #[arg(long, default_value = "cluster", value_name = "NAME")]
+    pub cluster_label: String,
     /// Do not write: exit 1 with a unified diff if OUT is not what the sources produce.
     #[arg(long)]
     pub check: bool,
@@ -46,8 +61,34 @@ pub struct Args {
 }
 
 pub fn run(
-    Args { paths, out, target, eval_interval, namespace, labels, partial_response, check, root }: Args,
+    Args {
+        paths,
+        out,
+        target,
+        eval_interval,
+        namespace,
+        labels,
+        partial_response,
+        split,
+        cluster_label,
+        check,
+        root,
+    }: Args,
 ) -> Result<u8, Error> {
+    if let Some(why) = slo::promql::split::cluster_label_problem(&cluster_label) {
+        return Err(Error::coded(
+            "slo::flag::cluster_label",
+            format!("--cluster-label: `{cluster_label}` cannot be the cluster label: {why}"),
+            "name the label each cluster's Prometheus sets in `global.external_labels`, e.g. `--cluster-label cluster`",
+        ));
+    }
+    if split.is_some() && target == TargetArg::Grafana {
+        return Err(Error::coded(
+            "slo::flag::split",
+            "--split writes rule files; --target grafana writes dashboards",
+            "compile the dashboards without --split: they read the global part's series, which have the same names and labels as the unsplit rules'",
+        ));
+    }
     let Some(eval_interval_ms) = slo::units::parse_duration(&eval_interval).filter(|ms| *ms >= 1000) else {
         return Err(Error::new(format!("--eval-interval: `{eval_interval}` is not a duration of 1s or more")));
     };
@@ -87,6 +128,13 @@ pub fn run(
         crd_labels,
         partial_response,
         extra_windows: Default::default(),
+        split: split.map(|s| slo::promql::Split {
+            part: match s {
+                SplitArg::Local => slo::promql::Part::Local,
+                SplitArg::Global => slo::promql::Part::Global,
+            },
+            cluster_label,
+        }),
     };
     let files = driver::expand(&default_paths(paths))?;
     let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
@@ -98,7 +146,13 @@ pub fn run(
     type Outputs<'a> = Box<dyn Iterator<Item = Result<slo::promql::OutFile, slo::promql::OutputError>> + 'a>;
     let (outputs, kind): (Outputs, slo::outdir::Kind) = match target {
         TargetArg::Grafana => (Box::new(slo::grafana::files(&program, &opts)), slo::outdir::Kind::GRAFANA),
-        _ => (Box::new(slo::promql::files(&program, &opts)), slo::outdir::Kind::rules(opts.target)),
+        _ => {
+            let kind = match &opts.split {
+                Some(s) => slo::outdir::Kind::split_rules(opts.target, s.part),
+                None => slo::outdir::Kind::rules(opts.target),
+            };
+            (Box::new(slo::promql::files(&program, &opts)), kind)
+        }
     };
     slo::outdir::refuse_inputs(&out, &kind, &files)?;
     if check {

@@ -24,6 +24,7 @@ pub mod model;
 pub mod order;
 pub mod rules;
 pub mod schedule;
+pub mod split;
 pub mod yaml;
 
 use crate::ir;
@@ -37,6 +38,32 @@ pub enum Target {
     Prometheus,
     PrometheusOperator,
     Mimir,
+}
+
+/// Which half of a multi-cluster split a compile writes (see [`split`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The rules that read raw series, for each cluster's Prometheus.
+    Local,
+    /// Everything else, for the global ruler (Thanos Ruler, Mimir ruler).
+    Global,
+}
+
+impl Part {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Local => "local",
+            Part::Global => "global",
+        }
+    }
+}
+
+/// A multi-cluster split: the part to write and the label that tells the
+/// clusters apart (added by each cluster's `external_labels`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    pub part: Part,
+    pub cluster_label: String,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +81,8 @@ pub struct Options {
     /// those its alerts read: the backtester's sweeps evaluate other alert
     /// presets over these.
     pub extra_windows: Needs,
+    /// Write one part of a multi-cluster split instead of whole groups.
+    pub split: Option<Split>,
 }
 
 impl Default for Options {
@@ -65,6 +94,7 @@ impl Default for Options {
             crd_labels: BTreeMap::new(),
             partial_response: None,
             extra_windows: Default::default(),
+            split: None,
         }
     }
 }
@@ -80,6 +110,8 @@ pub struct OutFile {
 pub enum OutputError {
     /// The IR is valid but this backend cannot express it (yet).
     Unsupported { slo: String, what: String, span: crate::source::Span },
+    /// The SLO cannot be split into local and global rules.
+    Unsplittable { code: &'static str, slo: String, what: String, help: String, span: crate::source::Span },
 }
 
 impl OutputError {
@@ -92,6 +124,13 @@ impl OutputError {
                 "this SLO",
             )
             .with_help(what.clone()),
+            OutputError::Unsplittable { code, slo, what, help, span } => crate::diag::Diagnostic::error(
+                code,
+                *span,
+                format!("SLO {slo} cannot be split into local and global rules: {what}"),
+                "this SLO",
+            )
+            .with_help(help.clone()),
         }
     }
 }
@@ -100,6 +139,7 @@ impl std::fmt::Display for OutputError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             OutputError::Unsupported { slo, what, .. } => write!(f, "cannot compile SLO {slo}: {what}"),
+            OutputError::Unsplittable { slo, what, .. } => write!(f, "cannot split SLO {slo}: {what}"),
         }
     }
 }
@@ -155,7 +195,7 @@ pub(crate) fn groups_iter<'a>(
     opts: &'a Options,
 ) -> impl Iterator<Item = Result<Group, OutputError>> + 'a {
     let needs = needs(program, opts);
-    program.slos.iter().map(move |slo| SloRules { slo, program, opts, needs: &needs }.group())
+    program.slos.iter().map(move |slo| SloRules::new(slo, program, opts, &needs).group())
 }
 
 /// The group of `program.slos[index]` alone (what [`groups`] gives at
@@ -163,7 +203,7 @@ pub(crate) fn groups_iter<'a>(
 pub(crate) fn group_of(program: &ir::Program, index: usize, opts: &Options) -> Option<Result<Group, OutputError>> {
     let slo = program.slos.get(index)?;
     let needs = needs(program, opts);
-    Some(SloRules { slo, program, opts, needs: &needs }.group())
+    Some(SloRules::new(slo, program, opts, &needs).group())
 }
 
 /// Compiles a checked program into all its files at once.
@@ -178,7 +218,11 @@ pub fn validate(program: &ir::Program, opts: &Options) -> Result<(), Vec<OutputE
     let errors: Vec<OutputError> = program
         .slos
         .iter()
-        .filter_map(|s| rules::unsupported(s).or_else(|| rules::slices_fit(s, opts.eval_interval)))
+        .filter_map(|s| {
+            rules::unsupported(s)
+                .or_else(|| rules::slices_fit(s, opts.eval_interval))
+                .or_else(|| opts.split.as_ref().and_then(|sp| split::unsplittable(s, &sp.cluster_label)))
+        })
         .collect();
     if errors.is_empty() {
         Ok(())
@@ -227,10 +271,13 @@ const BATCH: usize = 64;
 
 impl Files<'_> {
     fn build(&self, slos: &[ir::Slo]) -> Result<OutFile, OutputError> {
-        let groups: Result<Vec<Group>, OutputError> = slos
-            .iter()
-            .map(|slo| SloRules { slo, program: self.program, opts: self.opts, needs: &self.needs }.group())
-            .collect();
+        let mut groups: Result<Vec<Group>, OutputError> =
+            slos.iter().map(|slo| SloRules::new(slo, self.program, self.opts, &self.needs).group()).collect();
+        // A local part has no group for an SLO that reads no raw series (a
+        // composite).
+        if let (Ok(gs), Some(Split { part: Part::Local, .. })) = (&mut groups, &self.opts.split) {
+            gs.retain(|g| !g.rules.is_empty());
+        }
         let service = &slos[0].service;
         if self.via_serde {
             let f = file(service, vec![], self.opts);
@@ -301,13 +348,21 @@ fn yaml_serde<T: Serialize>(v: &T) -> String {
 fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
     let mut out = String::with_capacity(8192 * groups.len());
     out.push_str(HEADER);
+    let part = opts.split.as_ref().map(|s| s.part);
+    if let Some(p) = part {
+        out.push_str(split::header(p));
+    }
+    let object = |name: String| match part {
+        Some(p) => split::object_name(&name, p),
+        None => name,
+    };
     let path = match opts.target {
         Target::Prometheus => {
             yaml::groups(&mut out, "", &groups);
             rule_file(opts.target, service)
         }
         Target::Mimir => {
-            yaml::entry(&mut out, "", "namespace", &mimir_namespace(service));
+            yaml::entry(&mut out, "", "namespace", &object(mimir_namespace(service)));
             yaml::groups(&mut out, "", &groups);
             rule_file(opts.target, service)
         }
@@ -315,7 +370,7 @@ fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
             yaml::entry(&mut out, "", "apiVersion", "monitoring.coreos.com/v1");
             yaml::entry(&mut out, "", "kind", "PrometheusRule");
             out.push_str("metadata:\n");
-            yaml::entry(&mut out, "  ", "name", &k8s_name(service));
+            yaml::entry(&mut out, "  ", "name", &object(k8s_name(service)));
             yaml::entry(&mut out, "  ", "namespace", &opts.namespace);
             if !opts.crd_labels.is_empty() {
                 yaml::mapping(&mut out, "  ", "labels", &opts.crd_labels);
@@ -330,17 +385,26 @@ fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
 
 /// The same file through serde_yaml_ng.
 fn file_via_serde(service: &str, groups: Vec<Group>, opts: &Options) -> String {
+    let part = opts.split.as_ref().map(|s| s.part);
+    let object = |name: String| match part {
+        Some(p) => split::object_name(&name, p),
+        None => name,
+    };
     let body = match opts.target {
         Target::Prometheus => yaml_serde(&Groups { groups }),
-        Target::Mimir => yaml_serde(&Namespace { namespace: &mimir_namespace(service), groups }),
+        Target::Mimir => yaml_serde(&Namespace { namespace: &object(mimir_namespace(service)), groups }),
         Target::PrometheusOperator => yaml_serde(&PrometheusRule {
             api_version: "monitoring.coreos.com/v1",
             kind: "PrometheusRule",
-            metadata: Metadata { name: k8s_name(service), namespace: &opts.namespace, labels: &opts.crd_labels },
+            metadata: Metadata {
+                name: object(k8s_name(service)),
+                namespace: &opts.namespace,
+                labels: &opts.crd_labels,
+            },
             spec: Groups { groups },
         }),
     };
-    format!("{HEADER}{body}")
+    format!("{HEADER}{}{body}", part.map_or("", split::header))
 }
 
 #[cfg(test)]

@@ -47,6 +47,11 @@ pub enum Series {
     /// `slo:sli_events_bad:increase5m`, `slo:sli_events_total:increase5m`:
     /// the events of the last bucket of `bucket`.
     Bucket { events: Events, bucket: Duration },
+    /// `slo:window_bad:increase1h`, `slo:window_total:increase1h`: a
+    /// multi-cluster split's local series, the events of one cluster over
+    /// the last `window`, recorded at every evaluation (the global part
+    /// sums them over the clusters).
+    WindowEvents { events: Events, window: Duration },
     /// `slo:sli_error:ratio_rate1h`: the error ratio over `window`.
     ErrorRatio { window: Duration },
     /// `slo:k_of_n_p3_1:ratio_rate1h`: a step of a large k-of-n composite's
@@ -107,7 +112,12 @@ impl Series {
             ("burn_rate", "period") => Series::BurnRatePeriod,
             ("calendar_period", "id") => Series::CalendarPeriodId,
             (k, s) => {
-                if let Some(which) = k.strip_prefix("sli_events_") {
+                if let Some(which) = k.strip_prefix("window_") {
+                    Series::WindowEvents {
+                        events: Events::parse(which)?,
+                        window: s.strip_prefix("increase")?.parse().ok()?,
+                    }
+                } else if let Some(which) = k.strip_prefix("sli_events_") {
                     Series::Bucket { events: Events::parse(which)?, bucket: s.strip_prefix("increase")?.parse().ok()? }
                 } else if let Some(which) = k.strip_prefix("calendar_") {
                     if s != "sum" {
@@ -131,6 +141,7 @@ impl fmt::Display for Series {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Series::Bucket { events, bucket } => write!(f, "slo:sli_events_{}:increase{bucket}", events.as_str()),
+            Series::WindowEvents { events, window } => write!(f, "slo:window_{}:increase{window}", events.as_str()),
             Series::ErrorRatio { window } => write!(f, "slo:sli_error:{RATIO_RATE}{window}"),
             Series::KOfN { components, good, window } => {
                 write!(f, "slo:k_of_n_p{components}_{good}:{RATIO_RATE}{window}")
@@ -170,6 +181,7 @@ mod tests {
             let d = crate::units::Duration::from_ms(ms);
             for events in [Events::Bad, Events::Total] {
                 v.push(Series::Bucket { events, bucket: d });
+                v.push(Series::WindowEvents { events, window: d });
             }
             v.push(Series::ErrorRatio { window: d });
             v.push(Series::KOfN { components: 3, good: 0, window: d });
@@ -203,6 +215,8 @@ mod tests {
             "slo:sli_error:ratio_rate60m",
             "slo:sli_error:ratio_rate",
             "slo:sli_events_good:increase5m",
+            "slo:window_good:increase5m",
+            "slo:window_bad:rate5m",
             "slo:calendar_bad:ratio",
             "slo:info:x",
             "slo:k_of_n_p3:ratio_rate1h",

@@ -41,12 +41,13 @@
 
 use super::expr::{agg, le_regex, num, selector, with_suffix};
 use super::model::{AlertSpec, Events, Series};
-use super::{Options, OutputError};
+use super::{Options, OutputError, Part};
 use crate::ir::{self, AlertCondition, SloQuantity};
 use crate::ir::{current_window, guard_window};
 use crate::syntax::strings::quote;
 use crate::units::Duration;
 use serde::Serialize;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Longest window read from raw series with `rate`; longer windows sum the
@@ -154,13 +155,64 @@ pub(crate) fn own_windows(slo: &ir::Slo) -> BTreeSet<Duration> {
 
 /// Lowers one SLO to its rule group.
 pub(crate) struct SloRules<'a> {
-    pub slo: &'a ir::Slo,
-    pub program: &'a ir::Program,
-    pub opts: &'a Options,
-    pub needs: &'a Needs,
+    slo: &'a ir::Slo,
+    program: &'a ir::Program,
+    opts: &'a Options,
+    needs: &'a Needs,
+    /// Under a split: the windows the global rules read local series of.
+    reads: RefCell<BTreeSet<Duration>>,
 }
 
-impl SloRules<'_> {
+impl<'a> SloRules<'a> {
+    pub(crate) fn new(slo: &'a ir::Slo, program: &'a ir::Program, opts: &'a Options, needs: &'a Needs) -> Self {
+        SloRules { slo, program, opts, needs, reads: RefCell::default() }
+    }
+
+    /// Whether raw series are read through a split's local series (both
+    /// parts build the global rules: the local part is what they read).
+    fn split(&self) -> bool {
+        self.opts.split.is_some()
+    }
+
+    /// Under a split, `events` over `w` summed over the clusters from the
+    /// local series (kept apart by group, and by cluster only when the SLO
+    /// groups by it).
+    fn local_sum(&self, events: Events, w: Duration) -> String {
+        self.reads.borrow_mut().insert(w);
+        self.sum(&self.own(Series::WindowEvents { events, window: w }))
+    }
+
+    /// (bad, valid) events over `w` straight from the raw series, summed by
+    /// `by`; `None` for SLIs without events of their own. A numerator with
+    /// no series at all counts as 0 (see [`Self::interval_events`]).
+    fn window_events(&self, w: Duration, by: &[String]) -> Option<(String, String)> {
+        let inc = |s: &ir::Selector| agg("sum", by, &format!("increase({}[{w}])", selector(s, &[])));
+        Some(match &self.slo.sli {
+            ir::Sli::Events { numerator, total } => {
+                let t = inc(total);
+                let bad = match numerator {
+                    ir::EventsNumerator::Bad(b) => format!("({} or 0 * {t})", inc(b)),
+                    ir::EventsNumerator::Good(g) => format!("{t} - ({} or 0 * {t})", inc(g)),
+                };
+                (bad, t)
+            }
+            ir::Sli::Latency { histogram, below_seconds } => {
+                let t = inc(&with_suffix(histogram, "_count"));
+                // No `or 0` here: a histogram exposes all its buckets from
+                // its first observation, so a missing bucket is a threshold
+                // that is not a bucket boundary (unknown, never "all slow").
+                let good = agg("sum", by, &format!("increase({}[{w}])", self.bucket(histogram, *below_seconds)));
+                (format!("{t} - {good}"), t)
+            }
+            ir::Sli::Gauge { series } => {
+                let count = agg("sum", by, &format!("count_over_time({}[{w}])", selector(series, &[])));
+                let good = agg("sum", by, &format!("sum_over_time({}[{w}])", selector(series, &[])));
+                (format!("{count} - {good}"), count)
+            }
+            ir::Sli::Timeslices { .. } | ir::Sli::Composite { .. } => return None,
+        })
+    }
+
     fn budget(&self) -> f64 {
         self.slo.budget()
     }
@@ -245,28 +297,12 @@ impl SloRules<'_> {
                 return Some((format!("({ratio}) and {aligned}"), format!("({ratio}) * 0 + 1 and {aligned}")));
             }
         }
-        let inc = |s: &ir::Selector| self.sum(&format!("increase({}[{w}])", selector(s, &[])));
         let (bad, total) = match &self.slo.sli {
-            ir::Sli::Events { numerator, total } => {
-                let t = inc(total);
-                let bad = match numerator {
-                    ir::EventsNumerator::Bad(b) => format!("({} or 0 * {t})", inc(b)),
-                    ir::EventsNumerator::Good(g) => format!("{t} - ({} or 0 * {t})", inc(g)),
-                };
-                (bad, t)
+            ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } if self.split() => {
+                (self.local_sum(Events::Bad, w), self.local_sum(Events::Total, w))
             }
-            ir::Sli::Latency { histogram, below_seconds } => {
-                let t = inc(&with_suffix(histogram, "_count"));
-                // No `or 0` here: a histogram exposes all its buckets from
-                // its first observation, so a missing bucket is a threshold
-                // that is not a bucket boundary (unknown, never "all slow").
-                let good = self.sum(&format!("increase({}[{w}])", self.bucket(histogram, *below_seconds)));
-                (format!("{t} - {good}"), t)
-            }
-            ir::Sli::Gauge { series } => {
-                let count = self.sum(&format!("count_over_time({}[{w}])", selector(series, &[])));
-                let good = self.sum(&format!("sum_over_time({}[{w}])", selector(series, &[])));
-                (format!("{count} - {good}"), count)
+            ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } => {
+                self.window_events(w, self.by())?
             }
             ir::Sli::Timeslices { slice, good } => {
                 let indicator = self.slice_good(*slice, good);
@@ -324,6 +360,15 @@ impl SloRules<'_> {
 
     /// Error ratio over `w` straight from raw series (windows ≤ 6h).
     fn raw_ratio(&self, w: Duration) -> Option<String> {
+        if self.split() {
+            // Σbad / Σvalid over every cluster: the SLO's one ratio.
+            return match &self.slo.sli {
+                ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } => {
+                    Some(format!("{} / {}", self.local_sum(Events::Bad, w), self.local_sum(Events::Total, w)))
+                }
+                ir::Sli::Timeslices { .. } | ir::Sli::Composite { .. } => None,
+            };
+        }
         Some(match &self.slo.sli {
             // A numerator without series counts as 0 (see interval_events).
             ir::Sli::Events { numerator: ir::EventsNumerator::Bad(b), total } => {
@@ -457,8 +502,41 @@ impl SloRules<'_> {
         Rule::Record(RecordRule { record: series, expr, labels })
     }
 
-    /// All rules of the SLO, in dependency order.
+    /// The SLO's group: all its rules, in dependency order — or, under a
+    /// split, the part asked for.
     pub fn group(&self) -> Result<Group, OutputError> {
+        let whole = self.whole()?;
+        match &self.opts.split {
+            None | Some(super::Split { part: Part::Global, .. }) => Ok(whole),
+            Some(super::Split { part: Part::Local, cluster_label }) => {
+                Ok(Group { rules: self.local(cluster_label), ..whole })
+            }
+        }
+    }
+
+    /// A split's local rules: the events of every window the global rules
+    /// read, from the raw series of the cluster the rules run in, summed by
+    /// the SLO's grouping labels and the cluster label (which each
+    /// cluster's series get from its `external_labels` when they leave it,
+    /// or already carry when every cluster's raw data is in one place).
+    fn local(&self, cluster_label: &str) -> Vec<Rule> {
+        let mut by = self.by().to_vec();
+        if !by.iter().any(|l| l == cluster_label) {
+            by.push(cluster_label.to_string());
+        }
+        let mut rules = Vec::new();
+        for &window in self.reads.borrow().iter() {
+            if let Some((bad, total)) = self.window_events(window, &by) {
+                rules.push(self.record(Series::WindowEvents { events: Events::Bad, window }, bad, &[]));
+                rules.push(self.record(Series::WindowEvents { events: Events::Total, window }, total, &[]));
+            }
+        }
+        rules
+    }
+
+    /// Every rule of the SLO, in dependency order (under a split, the
+    /// global part: raw reads go through the local series).
+    fn whole(&self) -> Result<Group, OutputError> {
         let slo = self.slo;
         if let Some(e) = unsupported(slo) {
             return Err(e);
@@ -649,6 +727,9 @@ impl SloRules<'_> {
     /// Valid events over `w`, for minimum-traffic guards.
     fn events_in(&self, wd: Duration) -> String {
         let raw = match &self.slo.sli {
+            ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } if self.split() => {
+                return self.local_sum(Events::Total, wd);
+            }
             ir::Sli::Events { total, .. } => Some(format!("increase({}[{wd}])", selector(total, &[]))),
             ir::Sli::Latency { histogram, .. } => {
                 Some(format!("increase({}[{wd}])", selector(&with_suffix(histogram, "_count"), &[])))
