@@ -257,7 +257,7 @@ fn write_parquet(all: &[Series], path: &Path) {
     w.close().unwrap();
 }
 
-type Answers = BTreeMap<i64, BTreeMap<String, String>>;
+pub(crate) type Answers = BTreeMap<i64, BTreeMap<String, String>>;
 
 fn fmt_v(x: f64) -> String {
     if x.is_nan() {
@@ -269,7 +269,7 @@ fn fmt_v(x: f64) -> String {
     }
 }
 
-fn parse_v(s: &str) -> f64 {
+pub(crate) fn parse_v(s: &str) -> f64 {
     match s {
         "NaN" => f64::NAN,
         "+Inf" => f64::INFINITY,
@@ -438,6 +438,19 @@ fn promtool_answers(bin: &Path, name: &str, all: &[Series], dir: &Path) -> Answe
     std::fs::write(dir.join("test.yml"), y).unwrap();
     let out = Command::new(bin).args(["test", "rules", "test.yml"]).current_dir(dir).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let mut answers = parse_answers(&text);
+    // A timestamp where promtool got nothing prints `got: nil` or no line.
+    let mut t = 0;
+    while t <= HOURS * 3600 {
+        answers.entry(t).or_default();
+        t += EVERY_S;
+    }
+    answers
+}
+
+/// What promtool printed it got for each `eval_time` (seconds) of a test
+/// that expects nothing.
+pub(crate) fn parse_answers(text: &str) -> Answers {
     let mut answers = Answers::new();
     let mut cur: Option<i64> = None;
     for line in text.lines() {
@@ -453,12 +466,6 @@ fn promtool_answers(bin: &Path, name: &str, all: &[Series], dir: &Path) -> Answe
         }
     }
     assert!(!answers.is_empty(), "promtool produced no answers:\n{text}");
-    // A timestamp where promtool got nothing prints `got: nil` or no line.
-    let mut t = 0;
-    while t <= HOURS * 3600 {
-        answers.entry(t).or_default();
-        t += EVERY_S;
-    }
     answers
 }
 

@@ -25,4 +25,5 @@ mod live;
 mod lsp;
 mod pull;
 mod regex;
+mod split;
 mod stdlib;

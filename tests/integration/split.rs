@@ -1,0 +1,312 @@
+//! Multi-cluster splits (`slo compile --split local|global`), against real
+//! servers, never a mock:
+//!
+//! 1. two Prometheus 3.5 servers, each with `external_labels: {cluster:
+//!    a|b}`, the local part as its rule file, and three hours of its own
+//!    cluster's raw series (backfilled with `promtool tsdb
+//!    create-blocks-from openmetrics`: cluster b has no error series on one
+//!    route, a counter reset, and its own incident);
+//! 2. each server evaluates every local rule at every minute of the three
+//!    hours (`query_range` at the rules' interval: what its rule manager
+//!    records at those instants), and the series get the server's
+//!    configured cluster label, as remote write or a Thanos sidecar adds it;
+//! 3. promtool 3.5 `test rules` evaluates the global part over both
+//!    clusters' local series, and the unsplit rules over the union of the
+//!    raw series (each carrying its cluster label, as in a central store):
+//!    every recorded series and `ALERTS` must agree at every minute, values
+//!    within 1e-9.
+//!
+//! With `SLO_REQUIRE_PROMTOOL=1` (CI) missing binaries fail the test.
+
+use super::backtest::{parse_answers, parse_v, promtool3, Answers};
+use super::common::*;
+use super::pull::{probe_agent, server_bin, start, Start};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+const SLO: &str = "tests/split/multicluster.slo";
+const SCRAPE_S: i64 = 15;
+const STEP_S: i64 = 60;
+const HOURS: i64 = 3;
+const END_S: i64 = HOURS * 3600;
+
+/// A series: labels (with `__name__`) and one value per scrape (`None`: no sample).
+type Raw = Vec<(Vec<(String, String)>, Vec<Option<f64>>)>;
+
+fn noise(i: i64, salt: u64) -> f64 {
+    let mut x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn labels(name: &str, l: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = l.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    v.push(("__name__".into(), name.into()));
+    v.sort();
+    v
+}
+
+/// A counter growing by `rate(minute) · (1 + noise)` per second; reset to 0
+/// at `reset` (minutes) if given.
+fn counter(rate: impl Fn(f64) -> f64, salt: u64, reset: Option<f64>) -> Vec<Option<f64>> {
+    let mut c = 0.0;
+    (0..=END_S / SCRAPE_S)
+        .map(|i| {
+            let m = (i * SCRAPE_S) as f64 / 60.0;
+            if reset.is_some_and(|r| (m - r).abs() < 1e-9) {
+                c = 0.0;
+            } else if i > 0 {
+                c += (rate(m) * SCRAPE_S as f64 * (0.8 + 0.4 * noise(i, salt))).round();
+            }
+            Some(c)
+        })
+        .collect()
+}
+
+/// One cluster's raw series: two routes, errors, a latency histogram.
+fn cluster(name: &str) -> Raw {
+    let b = name == "b";
+    let salt = if b { 1000 } else { 0 };
+    let mut out = Raw::new();
+    for (k, route) in ["/", "/checkout"].into_iter().enumerate() {
+        let k = k as u64;
+        let base = if b { 30.0 } else { 12.0 } / (k as f64 + 1.0);
+        let reset = (b && route == "/").then_some(95.0);
+        let l = |code: &str| labels("http_requests_total", &[("job", "shop"), ("route", route), ("code", code)]);
+        out.push((l("200"), counter(|_| base, salt + k, reset)));
+        // Cluster b never served an error on `/`: no series (counts as 0).
+        if b && route == "/" {
+            continue;
+        }
+        let incident = move |m: f64| {
+            let (from, to) = if b { (110.0, 130.0) } else { (50.0, 75.0) };
+            if (from..to).contains(&m) {
+                base * 0.3
+            } else {
+                base * 0.004
+            }
+        };
+        out.push((l("500"), counter(incident, salt + 10 + k, None)));
+    }
+    // The latency histogram: slow requests in cluster a from 140m.
+    let fast = move |m: f64| if !b && m >= 140.0 { 0.8 } else { 0.99 };
+    let total = move |_: f64| if b { 20.0 } else { 8.0 };
+    let h = |le: &str| labels("http_request_duration_seconds_bucket", &[("job", "shop"), ("le", le)]);
+    out.push((h("0.1"), counter(move |m| total(m) * fast(m) * 0.5, salt + 20, None)));
+    out.push((h("0.3"), counter(move |m| total(m) * fast(m), salt + 20, None)));
+    out.push((h("+Inf"), counter(total, salt + 20, None)));
+    out.push((labels("http_request_duration_seconds_count", &[("job", "shop")]), counter(total, salt + 20, None)));
+    out
+}
+
+/// `name{k="v",…}` (OpenMetrics allows no space after the commas).
+fn selector(l: &[(String, String)]) -> String {
+    let name = &l.iter().find(|(k, _)| k == "__name__").unwrap().1;
+    let rest: Vec<String> = l.iter().filter(|(k, _)| k != "__name__").map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{name}{{{}}}", rest.join(","))
+}
+
+fn openmetrics(raw: &Raw) -> String {
+    let mut out = String::new();
+    for (l, values) in raw {
+        for (i, v) in values.iter().enumerate() {
+            if let Some(v) = v {
+                out.push_str(&format!("{} {v} {}\n", selector(l), i as i64 * SCRAPE_S));
+            }
+        }
+    }
+    out.push_str("# EOF\n");
+    out
+}
+
+/// `promtool test rules` over `series` (`interval` seconds apart), one
+/// query of every `slo:` series and `ALERTS` per minute.
+fn promtool_answers(promtool: &Path, dir: &Path, rules: &Path, interval: i64, series: &Raw) -> Answers {
+    let mut y = format!(
+        "rule_files: [{}]\nevaluation_interval: 1m\ntests:\n- interval: {interval}s\n  input_series:\n",
+        rules.display()
+    );
+    for (l, values) in series {
+        let mut seen = false;
+        let vals: Vec<String> = values
+            .iter()
+            .map(|v| match v {
+                Some(x) => {
+                    seen = true;
+                    format!("{x}")
+                }
+                // A recorded series that disappears gets a staleness marker.
+                None if seen => "stale".into(),
+                None => "_".into(),
+            })
+            .collect();
+        y.push_str(&format!("  - series: '{}'\n    values: '{}'\n", selector(l), vals.join(" ")));
+    }
+    y.push_str("  promql_expr_test:\n");
+    for t in (0..=END_S).step_by(STEP_S as usize) {
+        y.push_str(&format!(
+            "  - expr: '{{__name__=~\"slo:.+|ALERTS\", __name__!~\"slo:window_.+\"}}'\n    eval_time: {t}s\n    exp_samples: [{{labels: '{{__name__=\"none\"}}', value: 0}}]\n"
+        ));
+    }
+    let test = dir.join(format!("test-{}.yml", rules.file_stem().unwrap().to_str().unwrap()));
+    std::fs::write(&test, y).unwrap();
+    let out = Command::new(promtool).args(["test", "rules"]).arg(&test).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(!text.contains("error in") && !text.contains("could not"), "{text}");
+    let mut answers = parse_answers(&text);
+    for t in (0..=END_S).step_by(STEP_S as usize) {
+        answers.entry(t).or_default();
+    }
+    answers
+}
+
+/// The cluster label a running server adds to what leaves it (its
+/// configured `external_labels`).
+fn external_cluster(url: &str) -> String {
+    let mut resp = probe_agent(false).get(format!("{url}/api/v1/status/config")).call().unwrap();
+    let body: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+    let config: serde_yaml_ng::Value = serde_yaml_ng::from_str(body["data"]["yaml"].as_str().unwrap()).unwrap();
+    config["global"]["external_labels"]["cluster"].as_str().expect("external label cluster").to_string()
+}
+
+/// Every local rule of `rules` evaluated by the server at every minute,
+/// labelled as the rule labels them plus the server's cluster label.
+fn local_series(url: &str, rules: &Path) -> Raw {
+    let cluster = external_cluster(url);
+    let file: serde_yaml_ng::Value = serde_yaml_ng::from_str(&std::fs::read_to_string(rules).unwrap()).unwrap();
+    let steps = (END_S / STEP_S + 1) as usize;
+    let mut out = Raw::new();
+    let mut rules_seen = 0;
+    for g in file["groups"].as_sequence().unwrap() {
+        for r in g["rules"].as_sequence().unwrap() {
+            rules_seen += 1;
+            let record = r["record"].as_str().expect("the local part records only");
+            let mut resp = probe_agent(false)
+                .get(format!("{url}/api/v1/query_range"))
+                .query("query", r["expr"].as_str().unwrap())
+                .query("start", "0")
+                .query("end", END_S.to_string())
+                .query("step", STEP_S.to_string())
+                .call()
+                .unwrap();
+            let body: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+            assert_eq!(body["status"], "success", "{body}");
+            for s in body["data"]["result"].as_array().unwrap() {
+                let mut l: BTreeMap<String, String> = s["metric"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                    .collect();
+                for (k, v) in r["labels"].as_mapping().unwrap() {
+                    l.insert(k.as_str().unwrap().into(), v.as_str().unwrap().into());
+                }
+                l.insert("__name__".into(), record.into());
+                assert!(!l.contains_key("cluster"), "a cluster's own series have no cluster label: {l:?}");
+                l.insert("cluster".into(), cluster.clone());
+                let mut values = vec![None; steps];
+                for p in s["values"].as_array().unwrap() {
+                    let t = p[0].as_f64().unwrap() as i64;
+                    values[(t / STEP_S) as usize] = Some(parse_v(p[1].as_str().unwrap()));
+                }
+                out.push((l.into_iter().collect(), values));
+            }
+        }
+    }
+    assert!(rules_seen >= 10, "only {rules_seen} local rules");
+    out
+}
+
+fn close(a: &str, b: &str) -> bool {
+    let (x, y) = (parse_v(a), parse_v(b));
+    (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0)
+}
+
+#[test]
+fn split_over_two_prometheus_servers_equals_the_unsplit_rules_over_the_union() {
+    let Some(bin) = server_bin("3") else { return };
+    let Some(promtool) = promtool3() else {
+        eprintln!("skipped: promtool 3.5 not found (set SLO_REQUIRE_PROMTOOL=1 to make this fail)");
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let compile = |out: &str, extra: &[&str]| {
+        let out = dir.join(out);
+        let mut args = vec!["compile", SLO, "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        let (code, _, err) = slo(&args);
+        assert_eq!(code, 0, "{err}");
+        out.join("shop.rules.yml")
+    };
+    let local = compile("local", &["--split", "local"]);
+    let global = compile("global", &["--split", "global"]);
+    let whole = compile("whole", &[]);
+
+    // Each cluster's Prometheus over its own raw series.
+    let mut union = Raw::new();
+    let mut locals = Raw::new();
+    for name in ["a", "b"] {
+        let raw = cluster(name);
+        let cdir = dir.join(name);
+        std::fs::create_dir(&cdir).unwrap();
+        std::fs::write(cdir.join("raw.om"), openmetrics(&raw)).unwrap();
+        let tsdb = cdir.join("tsdb");
+        let out = Command::new(&promtool)
+            .args(["tsdb", "create-blocks-from", "openmetrics"])
+            .arg(cdir.join("raw.om"))
+            .arg(&tsdb)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "create-blocks: {}", String::from_utf8_lossy(&out.stderr));
+        let config = format!(
+            "global:\n  scrape_interval: 1m\n  evaluation_interval: 1m\n  external_labels:\n    cluster: {name}\nrule_files:\n  - {}\n",
+            local.display()
+        );
+        let server = start(&bin, &tsdb, &cdir, &Start { config: Some(&config), ..Default::default() });
+        // The server loaded the local part as its rules.
+        let mut resp = probe_agent(false).get(format!("{}/api/v1/rules", server.url)).call().unwrap();
+        let rules: serde_json::Value = serde_json::from_str(&resp.body_mut().read_to_string().unwrap()).unwrap();
+        assert_eq!(rules["data"]["groups"].as_array().map(Vec::len), Some(4), "{rules}");
+        locals.extend(local_series(&server.url, &local));
+        drop(server);
+        for (mut l, v) in raw {
+            l.push(("cluster".into(), name.into()));
+            l.sort();
+            union.push((l, v));
+        }
+    }
+
+    let reference = promtool_answers(&promtool, dir, &whole, SCRAPE_S, &union);
+    let split = promtool_answers(&promtool, dir, &global, STEP_S, &locals);
+    let (mut compared, mut alerts, mut clusters) = (0, 0, 0);
+    let mut wrong = Vec::new();
+    for (t, want) in &reference {
+        let got = &split[t];
+        let keys = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(want), keys(got), "at {t}s: different series (unsplit, then split)");
+        for (k, v) in want {
+            compared += 1;
+            alerts += usize::from(k.contains("ALERTS"));
+            clusters += usize::from(k.contains("cluster="));
+            if !close(v, &got[k]) {
+                wrong.push(format!("{k} at {t}s: unsplit {v}, split {}", got[k]));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{} values differ:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(compared > 5000, "only {compared} values compared");
+    assert!(alerts > 20, "the incidents fire: only {alerts} alert samples");
+    assert!(clusters > 500, "the per-cluster SLO is per cluster: {clusters}");
+    let firing = |c: &str| {
+        reference
+            .values()
+            .flat_map(|m| m.keys())
+            .any(|k| k.contains("firing") && k.contains(&format!("cluster=\"{c}\"")))
+    };
+    assert!(firing("a") && firing("b"), "each cluster's incident fires its per-cluster alerts");
+    eprintln!("split: {compared} values ({alerts} alert samples) agree at {} evaluations", reference.len());
+}
