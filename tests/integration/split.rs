@@ -310,3 +310,205 @@ fn split_over_two_prometheus_servers_equals_the_unsplit_rules_over_the_union() {
     assert!(firing("a") && firing("b"), "each cluster's incident fires its per-cluster alerts");
     eprintln!("split: {compared} values ({alerts} alert samples) agree at {} evaluations", reference.len());
 }
+
+/// Every `name{` selector of a PromQL expression.
+fn selectors(expr: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let b = expr.as_bytes();
+    for (i, _) in expr.match_indices('{') {
+        let start =
+            expr[..i].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':')).map_or(0, |p| p + 1);
+        if start < i && b[start].is_ascii_alphabetic() {
+            out.push(&expr[start..i]);
+        }
+    }
+    out
+}
+
+fn load(files: &[std::path::PathBuf]) -> slo::ir::Program {
+    let loaded = slo::driver::load(files, &repo()).unwrap();
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors(), "{}", render(&loaded, &diags));
+    program
+}
+
+fn split_opts(target: slo::promql::Target, part: slo::promql::Part, label: &str) -> slo::promql::Options {
+    slo::promql::Options {
+        target,
+        split: Some(slo::promql::Split { part, cluster_label: label.into() }),
+        ..Default::default()
+    }
+}
+
+/// The seed platform splits (but for its timeslices SLIs, which are
+/// refused with their code, as its `cluster="leads-primary"` selectors are
+/// under the default cluster label); both parts of every target pass
+/// `promtool check rules`, the local part reads only raw series and the
+/// global part only recorded ones.
+#[test]
+fn platform_parts_check_with_promtool() {
+    use slo::promql::{Part, Target};
+    let all = slo_files("examples/platform");
+    let program = load(&all);
+    let codes = |label: &str| {
+        let errs = slo::promql::emit(&program, &split_opts(Target::Prometheus, Part::Global, label)).unwrap_err();
+        let mut c: Vec<String> = errs.iter().map(|e| e.diagnostic().code.to_string()).collect();
+        c.sort();
+        c
+    };
+    assert_eq!(codes("k8s_cluster"), vec!["slo::compile::split_timeslices"; 3]);
+    let with_default = codes("cluster");
+    assert!(with_default.contains(&"slo::compile::split_selector".to_string()), "{with_default:?}");
+    let files: Vec<_> = all.into_iter().filter(|f| !f.ends_with("throughput.slo")).collect();
+    let program = load(&files);
+    let tools: Vec<std::path::PathBuf> = [Some(std::path::PathBuf::from("/usr/bin/promtool")), promtool3()]
+        .into_iter()
+        .flatten()
+        .filter(|p| super::pull::runs(p))
+        .collect();
+    for target in [Target::Prometheus, Target::PrometheusOperator, Target::Mimir] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut paths = Vec::new();
+        for part in [Part::Local, Part::Global] {
+            let outs = slo::promql::emit(&program, &split_opts(target, part, "k8s_cluster")).unwrap();
+            assert_eq!(outs.len(), 6);
+            for o in &outs {
+                let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&o.contents).unwrap();
+                let groups = v.get("groups").or_else(|| v.get("spec").and_then(|s| s.get("groups"))).unwrap();
+                for g in groups.as_sequence().unwrap() {
+                    for r in g["rules"].as_sequence().unwrap() {
+                        let expr = r["expr"].as_str().unwrap();
+                        for s in selectors(expr) {
+                            assert_eq!(s.starts_with("slo:"), part == Part::Global, "{part:?}: {s} in {expr}");
+                        }
+                        if part == Part::Local {
+                            assert!(r["record"].as_str().unwrap().starts_with("slo:window_"), "{expr}");
+                            assert!(expr.contains("k8s_cluster)"), "{expr}");
+                        } else {
+                            assert!(!expr.contains("k8s_cluster"), "{expr}");
+                        }
+                    }
+                }
+                let mut m = serde_yaml_ng::Mapping::new();
+                m.insert("groups".into(), groups.clone());
+                let p = dir.path().join(format!("{}-{}.rules.yml", part.as_str(), o.path));
+                std::fs::write(&p, serde_yaml_ng::to_string(&m).unwrap()).unwrap();
+                paths.push(p.display().to_string());
+            }
+        }
+        for bin in &tools {
+            let out = Command::new(bin).args(["check", "rules"]).args(&paths).output().unwrap();
+            assert!(out.status.success(), "{}: {}", bin.display(), String::from_utf8_lossy(&out.stdout));
+        }
+    }
+}
+
+/// One small SLO's two parts, as files.
+#[test]
+fn small_split_snapshot() {
+    let d = tempfile::tempdir().unwrap();
+    let src = d.path().join("small.slo");
+    std::fs::write(
+        &src,
+        "service api {\n  owner = \"sre\"\n}\n\nalerts fast() {\n  tier Fast {\n    windows = 1h / 5m\n    burn = 14.4x\n    severity = page\n    min_events = 100\n  }\n}\n\nslo availability for api {\n  objective = 99.9% over 28d\n  sli events {\n    bad = http_requests_total{job=\"api\", code=~\"5..\"}\n    total = http_requests_total{job=\"api\"}\n  }\n  group_by = [region]\n  alerts = fast()\n}\n",
+    )
+    .unwrap();
+    let mut all = String::new();
+    for (part, target) in [("local", "prometheus"), ("global", "prometheus"), ("global", "prometheus-operator")] {
+        let out = d.path().join(format!("{part}-{target}"));
+        let (code, _, err) = slo(&[
+            "compile",
+            src.to_str().unwrap(),
+            "--root",
+            d.path().to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--split",
+            part,
+            "--target",
+            target,
+            "--cluster-label",
+            "k8s_cluster",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        for e in std::fs::read_dir(&out).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_str().unwrap().to_string();
+            if !name.starts_with('.') {
+                all.push_str(&format!("=== {part} {target}: {name}\n{}", std::fs::read_to_string(e.path()).unwrap()));
+            }
+        }
+    }
+    insta::assert_snapshot!("split_small", all);
+}
+
+/// The parts are written like any compile (own manifests, so one part
+/// never replaces the other's files; `--check` finds drift), and bad
+/// combinations are coded usage errors.
+#[test]
+fn split_outdir_and_flags() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("out");
+    let o = out.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["compile", SLO, "--out", o];
+        args.extend(extra);
+        slo(&args)
+    };
+    let (code, _, err) = run(&["--split", "local"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.join(".slo-manifest.prometheus-local").is_file());
+    let (code, _, err) = run(&["--split", "local", "--check"]);
+    assert_eq!(code, 0, "{err}");
+    // The other part into the same directory: a collision, nothing written.
+    let before = std::fs::read_to_string(out.join("shop.rules.yml")).unwrap();
+    let (code, _, err) = run(&["--split", "global"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("slo::out::collision"), "{err}");
+    assert_eq!(std::fs::read_to_string(out.join("shop.rules.yml")).unwrap(), before);
+    // Checking the other part against it is the same collision.
+    let (code, _, err) = run(&["--split", "global", "--check"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("slo::out::collision"), "{err}");
+    // Drift: the local part under another cluster label.
+    let (code, diff, _) = run(&["--split", "local", "--check", "--cluster-label", "k8s_cluster"]);
+    assert_eq!(code, 1);
+    assert!(diff.contains("k8s_cluster"), "{diff}");
+    // Operator and Mimir objects of the two parts have different names.
+    for (target, key) in [("prometheus-operator", "  name: slo-shop-global"), ("mimir", "namespace: slo-shop-global")] {
+        let dir = d.path().join(target);
+        let (code, _, err) =
+            slo(&["compile", SLO, "--out", dir.to_str().unwrap(), "--split", "global", "--target", target]);
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(dir.join("shop.yaml")).unwrap();
+        assert!(text.lines().any(|l| l == key), "{text}");
+    }
+    for (flags, want) in [
+        (&["--split", "local", "--target", "grafana"][..], "slo::flag::split"),
+        (&["--split", "local", "--cluster-label", "service"][..], "slo::flag::cluster_label"),
+        (&["--split", "local", "--cluster-label", "a-b"][..], "slo::flag::cluster_label"),
+    ] {
+        let (code, _, err) = run(flags);
+        assert_eq!(code, 2, "{flags:?}: {err}");
+        assert!(err.contains(want), "{flags:?}: {err}");
+    }
+}
+
+/// What cannot be split is an error with its code on the SLO.
+#[test]
+fn unsplittable_slos_are_reported() {
+    let loaded = slo::driver::load_strs(&[(
+        "u.slo",
+        "service s {\n  owner = \"o\"\n}\nslo labelled for s {\n  objective = 99% over 28d\n  sli events {\n    bad = e{job=\"a\"}\n    total = t{job=\"a\"}\n  }\n  labels = { cluster: \"eu\" }\n}\nslo t for s {\n  objective = 99% over 28d\n  sli timeslices 1m {\n    good when rate(x{job=\"b\"}) >= 1/s\n  }\n}\nslo sel for s {\n  objective = 99% over 28d\n  sli latency {\n    histogram = h{cluster=\"eu\"}\n    below = 300ms\n  }\n}\n",
+    )]);
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors(), "{}", render(&loaded, &diags));
+    let opts = split_opts(slo::promql::Target::Prometheus, slo::promql::Part::Local, "cluster");
+    let errs = slo::promql::emit(&program, &opts).unwrap_err();
+    let mut codes: Vec<String> = errs.iter().map(|e| e.diagnostic().code.to_string()).collect();
+    codes.sort();
+    assert_eq!(codes, ["slo::compile::split_label", "slo::compile::split_selector", "slo::compile::split_timeslices"]);
+    // Under another cluster label, only the timeslices SLI is refused.
+    let opts = split_opts(slo::promql::Target::Prometheus, slo::promql::Part::Local, "k8s_cluster");
+    assert_eq!(slo::promql::emit(&program, &opts).unwrap_err().len(), 1);
+}
