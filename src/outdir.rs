@@ -85,6 +85,8 @@ impl Kind {
         ),
     };
     pub const GRAFANA: Kind = Kind { name: "grafana", suffix: ".dashboard.json", start: crate::grafana::HEADER };
+    /// The Alertmanager configuration (one file, `alertmanager.yml`).
+    pub const ALERTMANAGER: Kind = Kind { name: "alertmanager", suffix: ".yml", start: crate::alertmanager::HEADER };
     /// `slo doc`'s catalogue pages.
     pub const DOC: Kind = Kind { name: "doc", suffix: ".md", start: crate::doc::HEADER };
 
@@ -221,7 +223,7 @@ fn read_manifest(dir: &Path, file: &str) -> Result<Option<Manifest>, Error> {
 /// Every other target's claimed file names, from their manifests.
 fn claimed_by_others(dir: &Path, kind: &Kind) -> Result<BTreeMap<String, &'static str>, Error> {
     let mut out = BTreeMap::new();
-    for other in [Kind::PROMETHEUS, Kind::PROMETHEUS_OPERATOR, Kind::MIMIR, Kind::GRAFANA] {
+    for other in [Kind::PROMETHEUS, Kind::PROMETHEUS_OPERATOR, Kind::MIMIR, Kind::GRAFANA, Kind::ALERTMANAGER] {
         if other != *kind {
             if let Some(m) = read_manifest(dir, &other.manifest_name())? {
                 for name in m.files.into_keys() {

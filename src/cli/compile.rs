@@ -1,4 +1,5 @@
-//! `slo compile`: rule files (or Grafana dashboards) per service, written
+//! `slo compile`: rule files (or Grafana dashboards) per service, or one
+//! Alertmanager configuration, written
 //! all-or-nothing into an output directory slo owns the files of.
 
 use super::{checked, default_paths, print_diags, Format};
@@ -15,6 +16,8 @@ pub enum TargetArg {
     Mimir,
     /// Grafana dashboards (JSON) over the prometheus target's recorded series.
     Grafana,
+    /// An Alertmanager configuration (alertmanager.yml): routes per receiver, inhibition between tiers.
+    Alertmanager,
 }
 
 #[derive(clap::Args)]
@@ -38,6 +41,9 @@ pub struct Args {
     /// Thanos ruler: partial_response_strategy for every group.
     #[arg(long, value_parser = ["abort", "warn"])]
     pub partial_response: Option<String>,
+    /// alertmanager: an existing alertmanager.yml to merge slo's routes, inhibition rules and missing receivers into (kept as it is otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub alertmanager_config: Option<PathBuf>,
     /// Do not write: exit 1 with a unified diff if OUT is not what the sources produce.
     #[arg(long)]
     pub check: bool,
@@ -46,7 +52,18 @@ pub struct Args {
 }
 
 pub fn run(
-    Args { paths, out, target, eval_interval, namespace, labels, partial_response, check, root }: Args,
+    Args {
+        paths,
+        out,
+        target,
+        eval_interval,
+        namespace,
+        labels,
+        partial_response,
+        alertmanager_config,
+        check,
+        root,
+    }: Args,
 ) -> Result<u8, Error> {
     let Some(eval_interval_ms) = slo::units::parse_duration(&eval_interval).filter(|ms| *ms >= 1000) else {
         return Err(Error::new(format!("--eval-interval: `{eval_interval}` is not a duration of 1s or more")));
@@ -78,7 +95,7 @@ pub fn run(
     }
     let opts = slo::promql::Options {
         target: match target {
-            TargetArg::Prometheus | TargetArg::Grafana => slo::promql::Target::Prometheus,
+            TargetArg::Prometheus | TargetArg::Grafana | TargetArg::Alertmanager => slo::promql::Target::Prometheus,
             TargetArg::PrometheusOperator => slo::promql::Target::PrometheusOperator,
             TargetArg::Mimir => slo::promql::Target::Mimir,
         },
@@ -88,8 +105,50 @@ pub fn run(
         partial_response,
         extra_windows: Default::default(),
     };
-    let files = driver::expand(&default_paths(paths))?;
+    if alertmanager_config.is_some() && target != TargetArg::Alertmanager {
+        return Err(Error::coded(
+            "slo::flag::alertmanager_config",
+            "--alertmanager-config is for --target alertmanager",
+            "drop the flag, or compile with `--target alertmanager`",
+        ));
+    }
+    // The base is read before the sources: a bad base file ends the run
+    // before any checking.
+    let base = match &alertmanager_config {
+        Some(p) => {
+            let bytes = slo::input::read_named("--alertmanager-config", p)?;
+            let name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let text = std::str::from_utf8(&bytes).map_err(|e| {
+                Error::coded(
+                    "slo::alertmanager::base",
+                    format!("{} is not UTF-8 text: {e}", p.display()),
+                    "give --alertmanager-config an alertmanager.yml",
+                )
+            })?;
+            Some(slo::alertmanager::Base::parse(text, &name)?)
+        }
+        None => None,
+    };
+    let mut files = driver::expand(&default_paths(paths))?;
     let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
+    if target == TargetArg::Alertmanager {
+        let am = slo::alertmanager::config(&program, base.as_ref());
+        let kind = slo::outdir::Kind::ALERTMANAGER;
+        files.extend(alertmanager_config);
+        slo::outdir::refuse_inputs(&out, &kind, &files)?;
+        let outputs = std::iter::once(Ok::<_, std::convert::Infallible>(am.file));
+        if check {
+            return super::check_dir(&out, outputs, &kind, "slo compile --target alertmanager");
+        }
+        let w = slo::outdir::write(&out, outputs, &kind)?;
+        w.notes.iter().chain(&am.notes).for_each(|n| eprintln!("note: {n}"));
+        eprintln!(
+            "compiled the routing of {} SLOs into {} ({w})",
+            program.slos.len(),
+            out.join(slo::alertmanager::FILE).display()
+        );
+        return Ok(0);
+    }
     if let Err(errs) = slo::promql::validate(&program, &opts) {
         let ds = Diagnostics(errs.iter().map(|e| e.diagnostic()).collect());
         print_diags(&ds, &loaded.sources, Format::Human);
@@ -98,7 +157,9 @@ pub fn run(
     type Outputs<'a> = Box<dyn Iterator<Item = Result<slo::promql::OutFile, slo::promql::OutputError>> + 'a>;
     let (outputs, kind): (Outputs, slo::outdir::Kind) = match target {
         TargetArg::Grafana => (Box::new(slo::grafana::files(&program, &opts)), slo::outdir::Kind::GRAFANA),
-        _ => (Box::new(slo::promql::files(&program, &opts)), slo::outdir::Kind::rules(opts.target)),
+        TargetArg::Prometheus | TargetArg::PrometheusOperator | TargetArg::Mimir | TargetArg::Alertmanager => {
+            (Box::new(slo::promql::files(&program, &opts)), slo::outdir::Kind::rules(opts.target))
+        }
     };
     slo::outdir::refuse_inputs(&out, &kind, &files)?;
     if check {
