@@ -11,6 +11,7 @@
 //! files to [`sema::check`]. Diagnostics ([`diag`]) carry spans into the
 //! [`source::SourceMap`] and are rendered only at the edge.
 
+pub mod alertmanager;
 pub mod backtest;
 pub mod diag;
 pub mod doc;

@@ -141,6 +141,8 @@ impl Kind {
         ),
     };
     pub const GRAFANA: Kind = Kind { name: "grafana", suffix: ".dashboard.json", start: crate::grafana::HEADER };
+    /// The Alertmanager configuration (one file, `alertmanager.yml`).
+    pub const ALERTMANAGER: Kind = Kind { name: "alertmanager", suffix: ".yml", start: crate::alertmanager::HEADER };
     /// `slo doc`'s catalogue pages.
     pub const DOC: Kind = Kind { name: "doc", suffix: ".md", start: crate::doc::HEADER };
 
@@ -166,7 +168,7 @@ impl Kind {
     }
 
     /// Every kind a compile writes (each one's manifest claims its files).
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 11] = [
         Kind::PROMETHEUS,
         Kind::PROMETHEUS_OPERATOR,
         Kind::MIMIR,
@@ -177,6 +179,7 @@ impl Kind {
         Kind::PROMETHEUS_OPERATOR_GLOBAL,
         Kind::MIMIR_GLOBAL,
         Kind::GRAFANA,
+        Kind::ALERTMANAGER,
     ];
 
     pub(crate) fn manifest_name(&self) -> String {

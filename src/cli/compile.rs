@@ -1,4 +1,5 @@
-//! `slo compile`: rule files (or Grafana dashboards) per service, written
+//! `slo compile`: rule files (or Grafana dashboards) per service, or one
+//! Alertmanager configuration, written
 //! all-or-nothing into an output directory slo owns the files of.
 
 use super::{checked, default_paths, print_diags, Format};
@@ -15,6 +16,8 @@ pub enum TargetArg {
     Mimir,
     /// Grafana dashboards (JSON) over the prometheus target's recorded series.
     Grafana,
+    /// An Alertmanager configuration (alertmanager.yml): routes per receiver, inhibition between tiers.
+    Alertmanager,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq)]
@@ -53,6 +56,9 @@ pub struct Args {
     /// With --split: the label that tells clusters apart (each cluster's `external_labels`).
     #[arg(long, default_value = "cluster", value_name = "NAME")]
     pub cluster_label: String,
+    /// alertmanager: an existing alertmanager.yml to merge slo's routes, inhibition rules and missing receivers into (kept as it is otherwise).
+    #[arg(long, value_name = "FILE")]
+    pub alertmanager_config: Option<PathBuf>,
     /// Do not write: exit 1 with a unified diff if OUT is not what the sources produce.
     #[arg(long)]
     pub check: bool,
@@ -71,6 +77,7 @@ pub fn run(
         partial_response,
         split,
         cluster_label,
+        alertmanager_config,
         check,
         root,
     }: Args,
@@ -87,6 +94,13 @@ pub fn run(
             "slo::flag::split",
             "--split writes rule files; --target grafana writes dashboards",
             "compile the dashboards without --split: they read the global part's series, which have the same names and labels as the unsplit rules'",
+        ));
+    }
+    if split.is_some() && target == TargetArg::Alertmanager {
+        return Err(Error::coded(
+            "slo::flag::split",
+            "--split writes rule files; --target alertmanager writes the routing",
+            "compile the routing without --split: the alerts come from the global part, with the same names and labels as the unsplit rules'",
         ));
     }
     let Some(eval_interval_ms) = slo::units::parse_duration(&eval_interval).filter(|ms| *ms >= 1000) else {
@@ -119,7 +133,7 @@ pub fn run(
     }
     let opts = slo::promql::Options {
         target: match target {
-            TargetArg::Prometheus | TargetArg::Grafana => slo::promql::Target::Prometheus,
+            TargetArg::Prometheus | TargetArg::Grafana | TargetArg::Alertmanager => slo::promql::Target::Prometheus,
             TargetArg::PrometheusOperator => slo::promql::Target::PrometheusOperator,
             TargetArg::Mimir => slo::promql::Target::Mimir,
         },
@@ -136,8 +150,50 @@ pub fn run(
             cluster_label,
         }),
     };
-    let files = driver::expand(&default_paths(paths))?;
+    if alertmanager_config.is_some() && target != TargetArg::Alertmanager {
+        return Err(Error::coded(
+            "slo::flag::alertmanager_config",
+            "--alertmanager-config is for --target alertmanager",
+            "drop the flag, or compile with `--target alertmanager`",
+        ));
+    }
+    // The base is read before the sources: a bad base file ends the run
+    // before any checking.
+    let base = match &alertmanager_config {
+        Some(p) => {
+            let bytes = slo::input::read_named("--alertmanager-config", p)?;
+            let name = p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned());
+            let text = std::str::from_utf8(&bytes).map_err(|e| {
+                Error::coded(
+                    "slo::alertmanager::base",
+                    format!("{} is not UTF-8 text: {e}", p.display()),
+                    "give --alertmanager-config an alertmanager.yml",
+                )
+            })?;
+            Some(slo::alertmanager::Base::parse(text, &name)?)
+        }
+        None => None,
+    };
+    let mut files = driver::expand(&default_paths(paths))?;
     let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
+    if target == TargetArg::Alertmanager {
+        let am = slo::alertmanager::config(&program, base.as_ref());
+        let kind = slo::outdir::Kind::ALERTMANAGER;
+        files.extend(alertmanager_config);
+        slo::outdir::refuse_inputs(&out, &kind, &files)?;
+        let outputs = std::iter::once(Ok::<_, std::convert::Infallible>(am.file));
+        if check {
+            return super::check_dir(&out, outputs, &kind, "slo compile --target alertmanager");
+        }
+        let w = slo::outdir::write(&out, outputs, &kind)?;
+        w.notes.iter().chain(&am.notes).for_each(|n| eprintln!("note: {n}"));
+        eprintln!(
+            "compiled the routing of {} SLOs into {} ({w})",
+            program.slos.len(),
+            out.join(slo::alertmanager::FILE).display()
+        );
+        return Ok(0);
+    }
     if let Err(errs) = slo::promql::validate(&program, &opts) {
         let ds = Diagnostics(errs.iter().map(|e| e.diagnostic()).collect());
         print_diags(&ds, &loaded.sources, Format::Human);

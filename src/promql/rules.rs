@@ -50,6 +50,13 @@ use serde::Serialize;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The label a burn-rate tier's alert carries with its long window
+/// (`long_window="1h"`): Alertmanager's inhibition rules compare it to let
+/// a firing fast tier silence the slower tiers of the same SLO and group
+/// only (see [`crate::alertmanager`]). Thresholds and budget-policy alerts
+/// do not carry it.
+pub const LONG_WINDOW_LABEL: &str = "long_window";
+
 /// Longest window read from raw series with `rate`; longer windows sum the
 /// per-interval increases.
 pub(crate) const RAW_MAX: Duration = Duration::from_ms(6 * 3_600_000);
@@ -833,7 +840,13 @@ impl<'a> SloRules<'a> {
             expr,
             for_: (a.for_ > Duration::default()).then_some(a.for_),
             keep_firing_for: (a.keep_firing_for > Duration::default()).then_some(a.keep_firing_for),
-            labels: self.alert_labels(&a.severity, &a.labels),
+            labels: {
+                let mut l = self.alert_labels(&a.severity, &a.labels);
+                if let AlertCondition::BurnRate { long, .. } = &a.condition {
+                    l.insert(LONG_WINDOW_LABEL.into(), long.to_string());
+                }
+                l
+            },
             annotations: self.annotations(&a.annotations, summary, description),
             spec,
         }))

@@ -163,6 +163,10 @@ impl Cx<'_> {
             let own = self.labels_of(f.get("labels"));
             let route = match f.get("route") {
                 Some(g) => match self.value(g.value().unwrap(), Ty::String, g.env) {
+                    Some(Val::Str(s)) if s.is_empty() => {
+                        self.diags.push(empty_receiver(g.span(), "`route`"));
+                        None
+                    }
                     Some(Val::Str(s)) => Some(Some(s)),
                     _ => None,
                 },
@@ -584,6 +588,10 @@ impl Cx<'_> {
         };
         let needs = matches!(kind, ir::ActionKind::Notify | ir::ActionKind::Page | ir::ActionKind::Ticket);
         let takes = needs || *kind == ir::ActionKind::Freeze;
+        if needs && target.as_deref() == Some("") {
+            self.diags.push(empty_receiver(a.arg.as_ref().map_or(a.span, |v| v.span), &format!("`{}`", a.kind.name)));
+            return None;
+        }
         if needs && target.is_none() {
             self.diags.push(
                 Diagnostic::error(
@@ -613,4 +621,19 @@ impl Cx<'_> {
             target: target.or_else(|| (*kind == ir::ActionKind::Freeze).then(|| "releases".to_string())),
         })
     }
+}
+
+/// A receiver named by the empty string: Prometheus drops a label whose
+/// value is empty, so the alert would carry no `receiver` at all, and
+/// Alertmanager refuses a receiver without a name.
+fn empty_receiver(span: crate::source::Span, what: &str) -> Diagnostic {
+    Diagnostic::error(
+        "slo::alert::receiver",
+        span,
+        format!("{what} names the empty receiver"),
+        "an empty receiver name",
+    )
+    .with_help(
+        "name an Alertmanager receiver, e.g. \"slack-sre\": an empty label value is no label to Prometheus, and Alertmanager rejects a receiver without a name",
+    )
 }

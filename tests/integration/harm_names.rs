@@ -398,8 +398,10 @@ fn hostile_source() -> String {
     );
     for (i, s) in HOSTILE.iter().enumerate() {
         src.push_str(&format!(
-            "slo s{i} for shop {{\n  description = {d}\n  objective = 99.9% over {w}\n  labels = {{ {labels}}}\n  annotations = {{ {annotations}}}\n  sli events {{\n    bad = m{{v={d}, code=\"5\"}}\n    total = m{{v={d}}}\n  }}\n  alerts = pages(r: {d})\n}}\n\n",
+            "slo s{i} for shop {{\n  description = {d}\n  objective = 99.9% over {w}\n  labels = {{ {labels}}}\n  annotations = {{ {annotations}}}\n  sli events {{\n    bad = m{{v={d}, code=\"5\"}}\n    total = m{{v={d}}}\n  }}\n  alerts = pages(r: {r})\n}}\n\n",
             d = q(s),
+            // An empty receiver is refused (slo::alert::receiver).
+            r = if s.is_empty() { q("(empty)") } else { q(s) },
             w = if i % 2 == 0 { "28d" } else { "calendar month in \"UTC\"" },
         ));
     }

@@ -325,7 +325,7 @@ impl<'a> Cx<'a> {
 pub(crate) const POLICY_LABELS: &[&str] = &["policy", "action", "action_target"];
 
 pub(crate) const RESERVED_LABELS: &[&str] =
-    &["slo", "service", "severity", "alertname", "receiver", "le", "objective", "window"];
+    &["slo", "service", "severity", "alertname", "receiver", "le", "objective", "window", "long_window"];
 
 pub fn empty_range(span: Span) -> Diagnostic {
     Diagnostic::error(
