@@ -41,6 +41,61 @@ impl Events {
     }
 }
 
+/// What a split's local slice series holds, per cluster, over a slice: the
+/// parts from which the global part computes a timeslice condition's
+/// quantity exactly (see [`super::split`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SlicePart {
+    /// `sum(rate(…))`.
+    Rate,
+    /// `sum(increase(…))`.
+    Increase,
+    /// A ratio's `sum(increase(numerator))`.
+    Numerator,
+    /// A ratio's `sum(increase(denominator))`.
+    Denominator,
+    /// `sum(avg_over_time(…))`: an `avg`'s numerator.
+    AvgSum,
+    /// `count(avg_over_time(…))`: an `avg`'s denominator.
+    AvgCount,
+    /// `min(min_over_time(…))`.
+    Min,
+    /// `max(max_over_time(…))`.
+    Max,
+    /// `sum by (le) (rate(…_bucket))`: a quantile's buckets.
+    Buckets,
+}
+
+impl SlicePart {
+    #[cfg(test)]
+    pub(crate) const ALL: [SlicePart; 9] = [
+        SlicePart::Rate,
+        SlicePart::Increase,
+        SlicePart::Numerator,
+        SlicePart::Denominator,
+        SlicePart::AvgSum,
+        SlicePart::AvgCount,
+        SlicePart::Min,
+        SlicePart::Max,
+        SlicePart::Buckets,
+    ];
+
+    /// (what, how): `slo:window_slice0_<what>:<how><window>`.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            SlicePart::Rate => ("rate", "sum"),
+            SlicePart::Increase => ("increase", "sum"),
+            SlicePart::Numerator => ("numerator", "increase"),
+            SlicePart::Denominator => ("denominator", "increase"),
+            SlicePart::AvgSum => ("avg", "sum"),
+            SlicePart::AvgCount => ("avg", "count"),
+            SlicePart::Min => ("min", "min"),
+            SlicePart::Max => ("max", "max"),
+            SlicePart::Buckets => ("bucket", "rate"),
+        }
+    }
+}
+
 /// One recorded series of an SLO's rule group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Series {
@@ -52,6 +107,11 @@ pub enum Series {
     /// the last `window`, recorded at every evaluation (the global part
     /// sums them over the clusters).
     WindowEvents { events: Events, window: Duration },
+    /// `slo:window_slice0_avg:sum1m`, `slo:window_slice0_avg:count1m`, …: a
+    /// multi-cluster split's local series for a timeslices SLI, one
+    /// `part` of condition `cond`'s quantity over the slice `window`, per
+    /// cluster (the global part combines the clusters' parts).
+    SliceLocal { cond: usize, part: SlicePart, window: Duration },
     /// `slo:sli_error:ratio_rate1h`: the error ratio over `window`.
     ErrorRatio { window: Duration },
     /// `slo:k_of_n_p3_1:ratio_rate1h`: a step of a large k-of-n composite's
@@ -112,7 +172,15 @@ impl Series {
             ("burn_rate", "period") => Series::BurnRatePeriod,
             ("calendar_period", "id") => Series::CalendarPeriodId,
             (k, s) => {
-                if let Some(which) = k.strip_prefix("window_") {
+                if let Some(rest) = k.strip_prefix("window_slice") {
+                    let (cond, what) = rest.split_once('_')?;
+                    let part = SlicePart::ALL.into_iter().find(|p| {
+                        let (w, h) = p.names();
+                        w == what && s.starts_with(h)
+                    })?;
+                    let how = part.names().1;
+                    Series::SliceLocal { cond: cond.parse().ok()?, part, window: s.strip_prefix(how)?.parse().ok()? }
+                } else if let Some(which) = k.strip_prefix("window_") {
                     Series::WindowEvents {
                         events: Events::parse(which)?,
                         window: s.strip_prefix("increase")?.parse().ok()?,
@@ -142,6 +210,10 @@ impl fmt::Display for Series {
         match self {
             Series::Bucket { events, bucket } => write!(f, "slo:sli_events_{}:increase{bucket}", events.as_str()),
             Series::WindowEvents { events, window } => write!(f, "slo:window_{}:increase{window}", events.as_str()),
+            Series::SliceLocal { cond, part, window } => {
+                let (what, how) = part.names();
+                write!(f, "slo:window_slice{cond}_{what}:{how}{window}")
+            }
             Series::ErrorRatio { window } => write!(f, "slo:sli_error:{RATIO_RATE}{window}"),
             Series::KOfN { components, good, window } => {
                 write!(f, "slo:k_of_n_p{components}_{good}:{RATIO_RATE}{window}")
@@ -173,7 +245,7 @@ pub enum AlertSpec {
 
 #[cfg(test)]
 mod tests {
-    use super::{Events, Series};
+    use super::{Events, Series, SlicePart};
 
     fn all() -> Vec<Series> {
         let mut v = Vec::new();
@@ -182,6 +254,10 @@ mod tests {
             for events in [Events::Bad, Events::Total] {
                 v.push(Series::Bucket { events, bucket: d });
                 v.push(Series::WindowEvents { events, window: d });
+            }
+            for part in SlicePart::ALL {
+                v.push(Series::SliceLocal { cond: 0, part, window: d });
+                v.push(Series::SliceLocal { cond: 12, part, window: d });
             }
             v.push(Series::ErrorRatio { window: d });
             v.push(Series::KOfN { components: 3, good: 0, window: d });
@@ -217,6 +293,9 @@ mod tests {
             "slo:sli_events_good:increase5m",
             "slo:window_good:increase5m",
             "slo:window_bad:rate5m",
+            "slo:window_slice0_avg:min5m",
+            "slo:window_slice_rate:sum5m",
+            "slo:window_slicex_rate:sum5m",
             "slo:calendar_bad:ratio",
             "slo:info:x",
             "slo:k_of_n_p3:ratio_rate1h",

@@ -40,7 +40,7 @@
 //! absent rather than "every request slow".
 
 use super::expr::{agg, le_regex, num, selector, with_suffix};
-use super::model::{AlertSpec, Events, Series};
+use super::model::{AlertSpec, Events, Series, SlicePart};
 use super::{Options, OutputError, Part};
 use crate::ir::{self, AlertCondition, SloQuantity};
 use crate::ir::{current_window, guard_window};
@@ -168,11 +168,14 @@ pub(crate) struct SloRules<'a> {
     needs: &'a Needs,
     /// Under a split: the windows the global rules read local series of.
     reads: RefCell<BTreeSet<Duration>>,
+    /// Under a split: the slices the global rules read a timeslices SLI's
+    /// local slice series over.
+    slice_reads: RefCell<BTreeSet<Duration>>,
 }
 
 impl<'a> SloRules<'a> {
     pub(crate) fn new(slo: &'a ir::Slo, program: &'a ir::Program, opts: &'a Options, needs: &'a Needs) -> Self {
-        SloRules { slo, program, opts, needs, reads: RefCell::default() }
+        SloRules { slo, program, opts, needs, reads: RefCell::default(), slice_reads: RefCell::default() }
     }
 
     /// Whether raw series are read through a split's local series (both
@@ -329,40 +332,100 @@ impl<'a> SloRules<'a> {
 
     /// 1 for a good slice, 0 for a bad one.
     fn slice_good(&self, w: Duration, c: &ir::SliceCond) -> String {
-        let by = self.by();
+        if self.split() {
+            self.slice_reads.borrow_mut().insert(w);
+        }
         let parts: Vec<String> = c
             .all
             .iter()
-            .map(|cmp| {
-                let q = match &cmp.lhs {
-                    ir::SliceQuantity::Rate(s) => agg("sum", by, &format!("rate({}[{w}])", selector(s, &[]))),
-                    ir::SliceQuantity::Increase(s) => agg("sum", by, &format!("increase({}[{w}])", selector(s, &[]))),
-                    ir::SliceQuantity::Avg(s) => agg("avg", by, &format!("avg_over_time({}[{w}])", selector(s, &[]))),
-                    ir::SliceQuantity::Min(s) => agg("min", by, &format!("min_over_time({}[{w}])", selector(s, &[]))),
-                    ir::SliceQuantity::Max(s) => agg("max", by, &format!("max_over_time({}[{w}])", selector(s, &[]))),
-                    ir::SliceQuantity::Ratio { numerator, denominator } => format!(
-                        "{} / {}",
-                        agg("sum", by, &format!("increase({}[{w}])", selector(numerator, &[]))),
-                        agg("sum", by, &format!("increase({}[{w}])", selector(denominator, &[])))
-                    ),
-                    ir::SliceQuantity::Quantile { q, histogram } => {
-                        let mut le_by: Vec<String> = by.to_vec();
-                        le_by.push("le".into());
-                        format!(
-                            "histogram_quantile({}, {})",
-                            num(*q),
-                            agg(
-                                "sum",
-                                &le_by,
-                                &format!("rate({}[{w}])", selector(&with_suffix(histogram, "_bucket"), &[]))
-                            )
-                        )
-                    }
-                };
+            .enumerate()
+            .map(|(i, cmp)| {
+                let q = if self.split() { self.slice_global(i, &cmp.lhs, w) } else { self.slice_raw(&cmp.lhs, w) };
                 format!("({q}) {} bool {}", cmp.op.as_str(), num(cmp.rhs))
             })
             .collect();
         parts.iter().map(|p| format!("({p})")).collect::<Vec<_>>().join(" * ")
+    }
+
+    /// A slice condition's quantity over `w`, straight from raw series.
+    fn slice_raw(&self, q: &ir::SliceQuantity, w: Duration) -> String {
+        let by = self.by();
+        let over = |f: &str, s: &ir::Selector| format!("{f}({}[{w}])", selector(s, &[]));
+        match q {
+            ir::SliceQuantity::Rate(s) => agg("sum", by, &over("rate", s)),
+            ir::SliceQuantity::Increase(s) => agg("sum", by, &over("increase", s)),
+            ir::SliceQuantity::Avg(s) => agg("avg", by, &over("avg_over_time", s)),
+            ir::SliceQuantity::Min(s) => agg("min", by, &over("min_over_time", s)),
+            ir::SliceQuantity::Max(s) => agg("max", by, &over("max_over_time", s)),
+            ir::SliceQuantity::Ratio { numerator, denominator } => {
+                format!(
+                    "{} / {}",
+                    agg("sum", by, &over("increase", numerator)),
+                    agg("sum", by, &over("increase", denominator))
+                )
+            }
+            ir::SliceQuantity::Quantile { q, histogram } => {
+                let mut le_by: Vec<String> = by.to_vec();
+                le_by.push("le".into());
+                format!(
+                    "histogram_quantile({}, {})",
+                    num(*q),
+                    agg("sum", &le_by, &over("rate", &with_suffix(histogram, "_bucket")))
+                )
+            }
+        }
+    }
+
+    /// The local parts of condition `i`'s quantity `q` (see
+    /// [`SlicePart`]), each with its expression over the cluster's raw
+    /// series summed (or min'd, max'd, counted) by `by`.
+    fn slice_parts(&self, q: &ir::SliceQuantity, w: Duration, by: &[String]) -> Vec<(SlicePart, String)> {
+        let over = |f: &str, s: &ir::Selector| format!("{f}({}[{w}])", selector(s, &[]));
+        match q {
+            ir::SliceQuantity::Rate(s) => vec![(SlicePart::Rate, agg("sum", by, &over("rate", s)))],
+            ir::SliceQuantity::Increase(s) => vec![(SlicePart::Increase, agg("sum", by, &over("increase", s)))],
+            ir::SliceQuantity::Avg(s) => vec![
+                (SlicePart::AvgSum, agg("sum", by, &over("avg_over_time", s))),
+                (SlicePart::AvgCount, agg("count", by, &over("avg_over_time", s))),
+            ],
+            ir::SliceQuantity::Min(s) => vec![(SlicePart::Min, agg("min", by, &over("min_over_time", s)))],
+            ir::SliceQuantity::Max(s) => vec![(SlicePart::Max, agg("max", by, &over("max_over_time", s)))],
+            ir::SliceQuantity::Ratio { numerator, denominator } => vec![
+                (SlicePart::Numerator, agg("sum", by, &over("increase", numerator))),
+                (SlicePart::Denominator, agg("sum", by, &over("increase", denominator))),
+            ],
+            ir::SliceQuantity::Quantile { histogram, .. } => {
+                let mut le_by = by.to_vec();
+                le_by.push("le".into());
+                vec![(SlicePart::Buckets, agg("sum", &le_by, &over("rate", &with_suffix(histogram, "_bucket"))))]
+            }
+        }
+    }
+
+    /// Under a split, condition `i`'s quantity over `w` from the clusters'
+    /// local slice series: sums of sums, the min of the minima, the max of
+    /// the maxima, Σsum / Σcount for `avg`, and the quantile of the
+    /// clusters' summed bucket rates — what the raw quantity over the
+    /// union of the clusters' series is.
+    fn slice_global(&self, i: usize, q: &ir::SliceQuantity, w: Duration) -> String {
+        let by = self.by();
+        let part = |part: SlicePart| self.own(Series::SliceLocal { cond: i, part, window: w });
+        let sum = |p: SlicePart| agg("sum", by, &part(p));
+        match q {
+            ir::SliceQuantity::Rate(_) => sum(SlicePart::Rate),
+            ir::SliceQuantity::Increase(_) => sum(SlicePart::Increase),
+            ir::SliceQuantity::Avg(_) => format!("{} / {}", sum(SlicePart::AvgSum), sum(SlicePart::AvgCount)),
+            ir::SliceQuantity::Min(_) => agg("min", by, &part(SlicePart::Min)),
+            ir::SliceQuantity::Max(_) => agg("max", by, &part(SlicePart::Max)),
+            ir::SliceQuantity::Ratio { .. } => {
+                format!("{} / {}", sum(SlicePart::Numerator), sum(SlicePart::Denominator))
+            }
+            ir::SliceQuantity::Quantile { q, .. } => {
+                let mut le_by: Vec<String> = by.to_vec();
+                le_by.push("le".into());
+                format!("histogram_quantile({}, {})", num(*q), agg("sum", &le_by, &part(SlicePart::Buckets)))
+            }
+        }
     }
 
     /// Error ratio over `w` straight from raw series (windows ≤ 6h).
@@ -536,6 +599,15 @@ impl<'a> SloRules<'a> {
             if let Some((bad, total)) = self.window_events(window, &by) {
                 rules.push(self.record(Series::WindowEvents { events: Events::Bad, window }, bad, &[]));
                 rules.push(self.record(Series::WindowEvents { events: Events::Total, window }, total, &[]));
+            }
+        }
+        if let ir::Sli::Timeslices { good, .. } = &self.slo.sli {
+            for &window in self.slice_reads.borrow().iter() {
+                for (cond, cmp) in good.all.iter().enumerate() {
+                    for (part, expr) in self.slice_parts(&cmp.lhs, window, &by) {
+                        rules.push(self.record(Series::SliceLocal { cond, part, window }, expr, &[]));
+                    }
+                }
             }
         }
         rules

@@ -50,13 +50,30 @@
 //!   the lookback (5m), or at once where its Prometheus wrote staleness
 //!   markers: the SLO is then the remaining clusters' SLO (as it would be
 //!   with its raw series missing unsplit).
-//! - nothing in either part uses `absent`, `count` of series or a
-//!   series-count comparison; `count_over_time` (gauge SLIs) counts one
-//!   series' samples, which is local.
+//! - nothing in either part uses `absent` or a series-count comparison;
+//!   `count_over_time` (gauge SLIs) counts one series' samples, and the
+//!   `count` of an `avg` slice condition counts a cluster's own series,
+//!   which the global part sums: both are local.
 //!
-//! **What cannot be split** ([`unsplittable`]): a `timeslices` SLI (its
-//! slice conditions aggregate raw series with `avg`, `min`, `max` and
-//! quantiles, which do not sum over clusters); an SLO whose own `labels`
+//! **Timeslices SLIs.** A slice condition's quantity over the union of
+//! the clusters' raw series is computed exactly from per-cluster parts
+//! over the slice, `slo:window_slice<i>_<what>:<how><slice>` (condition
+//! `i` of the `good when` list; [`super::model::SlicePart`]):
+//!
+//! | quantity | local part, per cluster | global part |
+//! |---|---|---|
+//! | `rate(s)`, `increase(s)` | `sum(rate(s[S]))`, `sum(increase(s[S]))` | their sum |
+//! | `ratio(n, d)` | `sum(increase(n[S]))`, `sum(increase(d[S]))` | Σn / Σd |
+//! | `avg(s)` | `sum(avg_over_time(s[S]))`, `count(avg_over_time(s[S]))` | Σsum / Σcount |
+//! | `min(s)`, `max(s)` | `min(min_over_time(s[S]))`, `max(max_over_time(s[S]))` | the min of the minima, the max of the maxima |
+//! | `quantile(q, h)` | `sum by (le) (rate(h_bucket[S]))` | `histogram_quantile(q, sum by (le) (…))` over the clusters' bucket rates |
+//!
+//! (each also by the SLO's `group_by`, and the cluster label locally).
+//! The global part compares the quantities with the thresholds and
+//! counts the slices as unsplit; the counting of series in `avg` is a
+//! cluster's own (`count` of its series, never of the clusters).
+//!
+//! **What cannot be split** ([`unsplittable`]): an SLO whose own `labels`
 //! set the cluster label (every cluster's local series would carry the
 //! same value and could not be told apart); a selector matching on the
 //! cluster label (a cluster's Prometheus does not have it: it is an
@@ -112,24 +129,7 @@ pub(crate) fn unsplittable(slo: &ir::Slo, cluster_label: &str) -> Option<OutputE
             span: slo.span,
         })
     };
-    let selectors: Vec<&ir::Selector> = match &slo.sli {
-        ir::Sli::Events { numerator, total } => {
-            let n = match numerator {
-                ir::EventsNumerator::Bad(s) | ir::EventsNumerator::Good(s) => s,
-            };
-            vec![n, total]
-        }
-        ir::Sli::Latency { histogram, .. } => vec![histogram],
-        ir::Sli::Gauge { series } => vec![series],
-        ir::Sli::Timeslices { .. } => {
-            return err(
-                "slo::compile::split_timeslices",
-                "a timeslices SLI judges each slice with `avg`, `min`, `max` or a quantile of raw series, which do not sum over clusters".into(),
-                "compile this SLO without --split (deploy it where every cluster's raw series are), or express it as an events or latency SLI with timeslice budgeting: `budgeting = timeslices(…)`".into(),
-            );
-        }
-        ir::Sli::Composite { .. } => vec![],
-    };
+    let selectors = slo.sli.selectors();
     if slo.labels.iter().any(|(k, _)| k == cluster_label) {
         return err(
             "slo::compile::split_label",
