@@ -13,6 +13,10 @@ pub enum TargetArg {
     Prometheus,
     PrometheusOperator,
     Mimir,
+    /// Rule files for vmalert (`-rule=`), evaluated against VictoriaMetrics.
+    Vmalert,
+    /// VMRule objects for the VictoriaMetrics operator.
+    Vmrule,
     /// Grafana dashboards (JSON) over the prometheus target's recorded series.
     Grafana,
 }
@@ -29,10 +33,10 @@ pub struct Args {
     /// Rule group evaluation interval.
     #[arg(long, default_value = "1m")]
     pub eval_interval: String,
-    /// prometheus-operator: namespace of the PrometheusRule objects.
+    /// prometheus-operator, vmrule: namespace of the PrometheusRule / VMRule objects.
     #[arg(long, default_value = "monitoring")]
     pub namespace: String,
-    /// prometheus-operator: a label for the PrometheusRule objects (repeatable), `key=value`.
+    /// prometheus-operator, vmrule: a label for the PrometheusRule / VMRule objects (repeatable), `key=value`.
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
     /// Thanos ruler: partial_response_strategy for every group.
@@ -76,11 +80,20 @@ pub fn run(
         }
         crd_labels.insert(k.to_string(), v.to_string());
     }
+    if partial_response.is_some() && matches!(target, TargetArg::Vmalert | TargetArg::Vmrule) {
+        return Err(Error::coded(
+            "slo::flag::partial_response",
+            "--partial-response is a Thanos ruler field, and vmalert rejects rule groups that carry it",
+            "drop --partial-response for the vmalert and vmrule targets",
+        ));
+    }
     let opts = slo::promql::Options {
         target: match target {
             TargetArg::Prometheus | TargetArg::Grafana => slo::promql::Target::Prometheus,
             TargetArg::PrometheusOperator => slo::promql::Target::PrometheusOperator,
             TargetArg::Mimir => slo::promql::Target::Mimir,
+            TargetArg::Vmalert => slo::promql::Target::Vmalert,
+            TargetArg::Vmrule => slo::promql::Target::VmRule,
         },
         eval_interval: slo::units::Duration::from_ms(eval_interval_ms),
         namespace,

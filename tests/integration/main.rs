@@ -26,3 +26,4 @@ mod lsp;
 mod pull;
 mod regex;
 mod stdlib;
+mod victoriametrics;
