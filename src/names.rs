@@ -11,9 +11,9 @@
 //!
 //! | name | from | where it must be unique | compared |
 //! |---|---|---|---|
-//! | rule file `<service>.rules.yml` / `<service>.yaml` | [`rule_file`] | the output directory | ignoring case (macOS and Windows file systems fold case) |
+//! | rule file `<service>.rules.yml` (prometheus, vmalert) / `<service>.yaml` (prometheus-operator, mimir, vmrule) | [`rule_file`] | the output directory | ignoring case (macOS and Windows file systems fold case) |
 //! | dashboard file `<service>.dashboard.json` | [`dashboard_file`] | the output directory | ignoring case |
-//! | PrometheusRule `slo-<service>` | [`k8s_name`] | a Kubernetes namespace | exactly (already lower case) |
+//! | PrometheusRule / VMRule `slo-<service>` | [`k8s_name`] | a Kubernetes namespace | exactly (already lower case) |
 //! | Mimir ruler namespace `slo-<service>` | [`mimir_namespace`] | a Mimir tenant | exactly |
 //! | Grafana dashboard uid | [`dashboard_uid`] | a Grafana organisation | ignoring case (Grafana on MySQL compares uids case-insensitively, grafana/grafana#56471) |
 //! | Grafana dashboard title `SLOs / <service>` | [`dashboard_title`] | a Grafana folder | ignoring case (same collation) |
@@ -37,8 +37,8 @@ pub(crate) const MAX_GRAFANA_UID: usize = 40;
 /// The rule file of a service for a Prometheus-family target.
 pub(crate) fn rule_file(target: Target, service: &str) -> String {
     match target {
-        Target::Prometheus => format!("{service}.rules.yml"),
-        Target::PrometheusOperator | Target::Mimir => format!("{service}.yaml"),
+        Target::Prometheus | Target::Vmalert => format!("{service}.rules.yml"),
+        Target::PrometheusOperator | Target::Mimir | Target::VmRule => format!("{service}.yaml"),
     }
 }
 
@@ -199,15 +199,25 @@ fn windows_reserved(file: &str) -> Option<String> {
 pub(crate) fn for_service(service: &str) -> Vec<Generated> {
     let g = |what, name, compare, rule| Generated { what, name, compare, rule };
     vec![
-        g("rule file (prometheus)", rule_file(Target::Prometheus, service), Compare::IgnoringCase, Rule::FileName),
         g(
-            "rule file (prometheus-operator, mimir)",
+            "rule file (prometheus, vmalert)",
+            rule_file(Target::Prometheus, service),
+            Compare::IgnoringCase,
+            Rule::FileName,
+        ),
+        g(
+            "rule file (prometheus-operator, mimir, vmrule)",
             rule_file(Target::Mimir, service),
             Compare::IgnoringCase,
             Rule::FileName,
         ),
         g("dashboard file (grafana)", dashboard_file(service), Compare::IgnoringCase, Rule::FileName),
-        g("PrometheusRule name (prometheus-operator)", k8s_name(service), Compare::Exact, Rule::K8sName),
+        g(
+            "PrometheusRule / VMRule name (prometheus-operator, vmrule)",
+            k8s_name(service),
+            Compare::Exact,
+            Rule::K8sName,
+        ),
         g("ruler namespace (mimir)", mimir_namespace(service), Compare::Exact, Rule::Any),
         g("dashboard uid (grafana)", dashboard_uid(service), Compare::IgnoringCase, Rule::GrafanaUid),
         g("dashboard title (grafana)", dashboard_title(service), Compare::IgnoringCase, Rule::Any),

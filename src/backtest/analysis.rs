@@ -595,6 +595,18 @@ pub fn quality(
     }
 }
 
+/// The key of `alerts[i]` in [`SweepRow::fired`]: its name, or where alerts
+/// share a name (as imported Sloth alerts do), the name with its severity
+/// and labels, which tell them apart.
+fn fired_key(alerts: &[ir::Alert], i: usize) -> String {
+    let a = &alerts[i];
+    if alerts.iter().filter(|b| b.name == a.name).count() < 2 {
+        return a.name.clone();
+    }
+    let labels: Vec<String> = a.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{}{{severity={:?}, {}}}", a.name, a.severity, labels.join(", "))
+}
+
 /// How long after an incident an alert may still see it: its longest window.
 pub(crate) fn grace_ms(a: &ir::Alert) -> i64 {
     a.long_window().map_or(0, |w| w.ms() as i64)
@@ -727,7 +739,8 @@ pub struct SweepRow {
     pub precision: Option<f64>,
     pub recall: Option<f64>,
     pub detection_median_seconds: Option<f64>,
-    /// Per alert of the preset: firings and seconds firing.
+    /// Per alert of the preset: firings and seconds firing, by alert
+    /// name (with its severity and labels when another alert has the name).
     pub fired: BTreeMap<String, Fired>,
     /// Alerts of the preset the native replay could not evaluate.
     pub skipped: Vec<String>,
@@ -960,11 +973,11 @@ fn sweep(
                 let (mut pages, mut tickets) = (0usize, 0usize);
                 let mut grace = 0;
                 let mut fired = BTreeMap::new();
-                for a in alerts {
+                for (ai, a) in alerts.iter().enumerate() {
                     match replay_alert(a, slo, sig, &mut caches[gi], period, objective, g) {
                         Ok(iv) => {
                             let seconds = iv.iter().fold(0.0, |s, (a, b)| s + (b - a) as f64 / 1000.0);
-                            fired.insert(a.name.clone(), Fired { count: iv.len(), seconds });
+                            fired.insert(fired_key(alerts, ai), Fired { count: iv.len(), seconds });
                             if is_page(&a.severity) {
                                 pages += iv.len();
                             } else {
@@ -1190,6 +1203,34 @@ pub(crate) fn period_start(unit: ir::CalendarUnit, tz: &str, ms: i64) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Alerts that share a name (imported Sloth tiers) keep apart in a
+    /// sweep's `fired`; a unique name stays the plain key.
+    #[test]
+    fn sweep_keys_tell_alerts_of_one_name_apart() {
+        let alert = |name: &str, window: &str| ir::Alert {
+            name: name.into(),
+            policy: "p".into(),
+            condition: ir::AlertCondition::BurnRate {
+                long: Duration::from_ms(3_600_000),
+                short: Duration::from_ms(300_000),
+                factor: 14.4,
+                budget_share: 0.02,
+            },
+            severity: "page".into(),
+            for_: Duration::default(),
+            keep_firing_for: Duration::default(),
+            labels: [("sloth_window".to_string(), window.to_string())].into_iter().collect(),
+            annotations: ir::Labels::new(),
+            min_events: None,
+        };
+        let alerts = [alert("X", "1h"), alert("X", "6h"), alert("Y", "1h")];
+        let keys: Vec<String> = (0..3).map(|i| fired_key(&alerts, i)).collect();
+        assert_eq!(
+            keys,
+            ["X{severity=\"page\", sloth_window=\"1h\"}", "X{severity=\"page\", sloth_window=\"6h\"}", "Y"]
+        );
+    }
 
     fn grid(len: usize) -> Grid {
         Grid { from: 0, step: 60_000, len }

@@ -14,6 +14,10 @@ pub enum TargetArg {
     Prometheus,
     PrometheusOperator,
     Mimir,
+    /// Rule files for vmalert (`-rule=`), evaluated against VictoriaMetrics.
+    Vmalert,
+    /// VMRule objects for the VictoriaMetrics operator.
+    Vmrule,
     /// Grafana dashboards (JSON) over the prometheus target's recorded series.
     Grafana,
     /// An Alertmanager configuration (alertmanager.yml): routes per receiver, inhibition between tiers.
@@ -40,10 +44,10 @@ pub struct Args {
     /// Rule group evaluation interval.
     #[arg(long, default_value = "1m")]
     pub eval_interval: String,
-    /// prometheus-operator: namespace of the PrometheusRule objects.
+    /// prometheus-operator, vmrule: namespace of the PrometheusRule / VMRule objects.
     #[arg(long, default_value = "monitoring")]
     pub namespace: String,
-    /// prometheus-operator: a label for the PrometheusRule objects (repeatable), `key=value`.
+    /// prometheus-operator, vmrule: a label for the PrometheusRule / VMRule objects (repeatable), `key=value`.
     #[arg(long = "label", value_name = "KEY=VALUE")]
     pub labels: Vec<String>,
     /// Thanos ruler: partial_response_strategy for every group.
@@ -103,6 +107,9 @@ pub fn run(
             "compile the routing without --split: the alerts come from the global part, with the same names and labels as the unsplit rules'",
         ));
     }
+    if split.is_some() && matches!(target, TargetArg::Vmalert | TargetArg::Vmrule) {
+        return Err(split_vm());
+    }
     let Some(eval_interval_ms) = slo::units::parse_duration(&eval_interval).filter(|ms| *ms >= 1000) else {
         return Err(Error::new(format!("--eval-interval: `{eval_interval}` is not a duration of 1s or more")));
     };
@@ -131,11 +138,20 @@ pub fn run(
         }
         crd_labels.insert(k.to_string(), v.to_string());
     }
+    if partial_response.is_some() && matches!(target, TargetArg::Vmalert | TargetArg::Vmrule) {
+        return Err(Error::coded(
+            "slo::flag::partial_response",
+            "--partial-response is a Thanos ruler field, and vmalert rejects rule groups that carry it",
+            "drop --partial-response for the vmalert and vmrule targets",
+        ));
+    }
     let opts = slo::promql::Options {
         target: match target {
             TargetArg::Prometheus | TargetArg::Grafana | TargetArg::Alertmanager => slo::promql::Target::Prometheus,
             TargetArg::PrometheusOperator => slo::promql::Target::PrometheusOperator,
             TargetArg::Mimir => slo::promql::Target::Mimir,
+            TargetArg::Vmalert => slo::promql::Target::Vmalert,
+            TargetArg::Vmrule => slo::promql::Target::VmRule,
         },
         eval_interval: slo::units::Duration::from_ms(eval_interval_ms),
         namespace,
@@ -204,7 +220,7 @@ pub fn run(
         TargetArg::Grafana => (Box::new(slo::grafana::files(&program, &opts)), slo::outdir::Kind::GRAFANA),
         _ => {
             let kind = match &opts.split {
-                Some(s) => slo::outdir::Kind::split_rules(opts.target, s.part),
+                Some(s) => slo::outdir::Kind::split_rules(opts.target, s.part).ok_or_else(split_vm)?,
                 None => slo::outdir::Kind::rules(opts.target),
             };
             (Box::new(slo::promql::files(&program, &opts)), kind)
@@ -219,4 +235,13 @@ pub fn run(
     eprintln!("compiled {} SLOs into {} files in {} ({w})", program.slos.len(), w.files, out.display());
     super::leak_at_exit((loaded, program));
     Ok(0)
+}
+
+/// `--split` with a VictoriaMetrics target (refused before any work).
+fn split_vm() -> Error {
+    Error::coded(
+        "slo::flag::split",
+        "--split is not available for --target vmalert or vmrule",
+        "vmalert's chained rules read the previous evaluation, which the global part's sums do not allow for: compile the split parts for Prometheus, Thanos Ruler or Mimir, or compile unsplit for vmalert",
+    )
 }

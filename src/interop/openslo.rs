@@ -1,8 +1,12 @@
 //! OpenSLO v1: `slo import openslo` and `slo export openslo`.
 //!
 //! Import reads multi-document YAML of `Service`, `SLI`, `SLO`,
-//! `AlertPolicy` and `AlertCondition` objects (inline or referenced by
-//! name) with Prometheus metric sources. Each `SLO` object is one
+//! `AlertPolicy`, `AlertCondition` and `DataSource` objects (inline or
+//! referenced by name) with Prometheus metric sources: a metric source is
+//! Prometheus by its own `type` or by the `spec.type` of the DataSource its
+//! `metricSourceRef` names (a ref to no DataSource of the input is
+//! `slo::interop::unknown_ref` at the ref; the connection details have no
+//! .slo counterpart: `slo backtest --url` takes the server). Each `SLO` object is one
 //! [`Unit`]: translated whole (its objectives, composite and alert
 //! policies) or skipped with an error at its name. Export writes one
 //! `Service` per service and one `SLO` per SLO (inline indicators), plus an
@@ -79,17 +83,85 @@ fn slo_duration(s: &str) -> Option<String> {
     }
 }
 
-/// The Prometheus query of a metric (inline `metricSource`).
-fn query(v: &Value) -> Result<String, String> {
+/// The DataSource objects of the input, by name: their `spec.type`
+/// (empty when they give none).
+type Sources = BTreeMap<String, String>;
+
+/// The Prometheus query of a metric: its `metricSource`'s `spec.query`,
+/// of type `Prometheus` given inline or by the DataSource its
+/// `metricSourceRef` names (unknown refs were reported by
+/// [`unknown_refs`]; the two types, when both are given, must agree).
+fn query(v: &Value, sources: &Sources) -> Result<String, String> {
     let ms = get(v, "metricSource").ok_or("no `metricSource`")?;
-    if let Some(t) = get_str(ms, "type") {
-        if !t.eq_ignore_ascii_case("prometheus") {
-            return Err(format!("metric source type `{t}`: only Prometheus sources translate"));
+    let inline = get_str(ms, "type");
+    let by_ref = match get_str(ms, "metricSourceRef") {
+        Some(r) => match sources.get(&r) {
+            Some(t) if t.is_empty() => return Err(format!("the DataSource `{r}` has no `spec.type`")),
+            Some(t) => Some((r, t.clone())),
+            None => return Err(format!("no DataSource named `{r}`")),
+        },
+        None => None,
+    };
+    match (&inline, &by_ref) {
+        (Some(i), Some((r, t))) if !i.eq_ignore_ascii_case(t) => {
+            return Err(format!("metric source type `{i}`, but its DataSource `{r}` is of type `{t}`"))
         }
-    } else if get(ms, "metricSourceRef").is_some() {
-        return Err("a `metricSourceRef` data source: only inline Prometheus sources translate".into());
+        _ => {}
+    }
+    // With neither a type nor a ref, the query is read as PromQL.
+    let t = inline.or_else(|| by_ref.map(|(_, t)| t)).unwrap_or_else(|| "Prometheus".into());
+    if !t.eq_ignore_ascii_case("prometheus") {
+        return Err(format!("metric source type `{t}`: only Prometheus sources translate"));
     }
     get(ms, "spec").and_then(|s| get_str(s, "query")).ok_or_else(|| "no `spec.query`".to_string())
+}
+
+/// Every `metricSourceRef` under `v` (an indicator) that names no
+/// DataSource of the input: an error at the ref's value, searched from
+/// byte `at` (where the indicator is written).
+fn unknown_refs(input: &mut Input, at: usize, v: &Value, sources: &Sources) {
+    let mut refs = Vec::new();
+    collect_refs(v, &mut refs);
+    for r in refs {
+        if sources.contains_key(&r) {
+            continue;
+        }
+        let line = input.anchor(at, "metricSourceRef", &r);
+        let span = input.key(line, "metricSourceRef");
+        let known: Vec<String> = sources.keys().map(|k| format!("`{k}`")).collect();
+        let help = if known.is_empty() {
+            "add a `kind: DataSource` object of this name (spec.type: Prometheus) to the same file (each file is imported on its own), or give the metric source `type: Prometheus` inline".to_string()
+        } else {
+            format!("the DataSources imported are {}; name one of them, or add this one", known.join(", "))
+        };
+        input.diags.push(
+            Diagnostic::error(
+                "slo::interop::unknown_ref",
+                span,
+                format!("`metricSourceRef: {r}` names no DataSource"),
+                "no DataSource of this name",
+            )
+            .with_help(help),
+        );
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Mapping(m) => {
+            for (k, x) in m {
+                if k.as_str() == Some("metricSourceRef") {
+                    if let Some(r) = scalar(x) {
+                        out.push(r);
+                    }
+                } else {
+                    collect_refs(x, out);
+                }
+            }
+        }
+        Value::Sequence(s) => s.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
 }
 
 /// A counter query as an SLI selector: a plain selector, or `sum(rate(…))`
@@ -138,6 +210,11 @@ pub fn import(name: &str, text: &str) -> Imported {
         }
     }
     let find = |kind: &str, name: &str| objs.iter().find(|o| o.kind == kind && o.name == name);
+    let data_sources: Sources = objs
+        .iter()
+        .filter(|o| o.kind == "DataSource")
+        .map(|o| (o.name.clone(), get(&o.v, "spec").and_then(|s| get_str(s, "type")).unwrap_or_default()))
+        .collect();
     // One file per service: the Service objects, then services only SLOs name.
     let mut out: BTreeMap<String, Translated> = BTreeMap::new();
     let head = |id: &str, body: &str| {
@@ -157,11 +234,16 @@ pub fn import(name: &str, text: &str) -> Imported {
     let mut policies_done: BTreeMap<(String, String), bool> = BTreeMap::new();
     for o in objs.iter() {
         match o.kind.as_str() {
-            "Service" | "SLI" | "AlertPolicy" | "AlertCondition" | "AlertNotificationTarget" => continue,
+            "Service" | "SLI" | "AlertPolicy" | "AlertCondition" | "AlertNotificationTarget" | "DataSource" => continue,
             "SLO" => {}
             other => {
                 let s = input.key(o.at, "kind");
-                input.warn(s, format!("`{other}` objects are not translated"), "ignored", "DataSource and other kinds have no .slo counterpart; metric sources must be inline Prometheus queries");
+                input.warn(
+                    s,
+                    format!("`{other}` objects are not translated"),
+                    "ignored",
+                    "this kind has no .slo counterpart",
+                );
                 continue;
             }
         }
@@ -361,7 +443,12 @@ pub fn import(name: &str, text: &str) -> Imported {
                     },
                     m => Err(format!("budgeting method `{m}`")),
                 };
-                let sli = sli_text(&ind, ob, &budgeting_method, slice.as_deref());
+                let errors = input.errors();
+                unknown_refs(&mut input, ind_at, &ind, &data_sources);
+                if input.errors() > errors {
+                    continue;
+                }
+                let sli = sli_text(&ind, ob, &budgeting_method, slice.as_deref(), &data_sources);
                 let (budgeting, sli) = match (budgeting, sli) {
                     (Ok(b), Ok(s)) => (b, s),
                     (b, s) => {
@@ -512,7 +599,13 @@ type SliError = (&'static str, String);
 
 /// The SLI of an indicator (an SLI object or inline `{metadata, spec}`)
 /// under one objective and the SLO's budgeting method.
-fn sli_text(ind: &Value, objective: &Value, method: &str, slice: Option<&str>) -> Result<SliText, SliError> {
+fn sli_text(
+    ind: &Value,
+    objective: &Value,
+    method: &str,
+    slice: Option<&str>,
+    sources: &Sources,
+) -> Result<SliText, SliError> {
     let spec = get(ind, "spec").unwrap_or(ind);
     if let Some(r) = get(spec, "ratioMetric") {
         if get(r, "counter").and_then(Value::as_bool) == Some(false) {
@@ -522,13 +615,13 @@ fn sli_text(ind: &Value, objective: &Value, method: &str, slice: Option<&str>) -
             return Err(("raw", "a raw ratio metric has no .slo counterpart".into()));
         }
         let total = get(r, "total").ok_or(("ratioMetric", "a ratio metric without `total`".to_string()))?;
-        let (total, total_by) = query(total).and_then(|q| counter_selector(&q)).map_err(|e| ("total", e))?;
+        let (total, total_by) = query(total, sources).and_then(|q| counter_selector(&q)).map_err(|e| ("total", e))?;
         let (which, m) = match (get(r, "good"), get(r, "bad")) {
             (Some(g), None) => ("good", g),
             (None, Some(b)) => ("bad", b),
             _ => return Err(("ratioMetric", "a ratio metric needs exactly one of `good` and `bad`".into())),
         };
-        let (sel, by) = query(m).and_then(|q| counter_selector(&q)).map_err(|e| (which, e))?;
+        let (sel, by) = query(m, sources).and_then(|q| counter_selector(&q)).map_err(|e| (which, e))?;
         if by != total_by {
             return Err((
                 which,
@@ -549,7 +642,7 @@ fn sli_text(ind: &Value, objective: &Value, method: &str, slice: Option<&str>) -
     let Some(t) = get(spec, "thresholdMetric") else {
         return Err(("indicator", "the indicator has neither `ratioMetric` nor `thresholdMetric`".into()));
     };
-    let q = query(t).map_err(|e| ("thresholdMetric", e))?;
+    let q = query(t, sources).map_err(|e| ("thresholdMetric", e))?;
     let parsed = crate::goregex::parse_promql(&q).map_err(|e| ("query", format!("not valid PromQL: {e}")))?;
     let op = get_str(objective, "op");
     let (cmp, value) = match (op.as_deref(), get(objective, "value").and_then(Value::as_f64)) {
@@ -1004,8 +1097,19 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
         for a in &slo.alerts {
             match &a.condition {
                 ir::AlertCondition::BurnRate { long, factor, .. } => {
-                    // OpenSLO v1 allows one condition per alert policy: one policy per tier.
-                    let pname = dns(&format!("{}-{}", name, a.name));
+                    // OpenSLO v1 allows one condition per alert policy: one policy per tier,
+                    // named after the alert, and its long window where alerts share a name
+                    // (imported Sloth tiers).
+                    let same: Vec<&ir::Alert> = slo.alerts.iter().filter(|b| b.name == a.name).collect();
+                    let same_long = same.iter().filter(|b| b.long_window() == Some(*long)).count();
+                    let pname = match (same.len(), same_long) {
+                        (1, _) => dns(&format!("{}-{}", name, a.name)),
+                        (_, 1) => dns(&format!("{}-{}-{}", name, a.name, duration_text(*long))),
+                        _ => {
+                            let k = same.iter().position(|b| std::ptr::eq(*b, a)).unwrap_or(0) + 1;
+                            dns(&format!("{}-{}-{}-{k}", name, a.name, duration_text(*long)))
+                        }
+                    };
                     let mut condition = vec![
                         ("kind", s("burnrate")),
                         ("op", s("gte")),

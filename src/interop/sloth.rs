@@ -6,10 +6,13 @@
 //! Sloth's SLO period (30 days unless told otherwise), and its page and
 //! ticket alerts are the Workbook's multiwindow tiers with budget shares
 //! 2% (1h/5m) and 5% (6h/30m) for pages, 10% (1d/2h and 3d/6h) for tickets.
-//! Sloth joins a severity's two windows with `or` in one rule; a .slo tier
-//! is one alert, so each window becomes its own tier (`<name>Page1h`, …)
-//! carrying Sloth's `sloth_severity` label — the union of a severity's
-//! tiers fires exactly when Sloth's alert does.
+//! Sloth joins a severity's two windows with `or` in one rule, and names
+//! the page and the ticket rule alike (`alerting.name`); a .slo tier is
+//! one window pair, so each window becomes its own tier (`Page1h`, …)
+//! whose alert keeps Sloth's name (`alert = "<name>"`), told apart by
+//! Sloth's `sloth_severity` label and a `sloth_window` label (the long
+//! window) — the union of a severity's tiers fires exactly when Sloth's
+//! alert does, under the name Sloth gives it.
 
 use super::{get, get_str, ident, lit, map_lit, pct, scalar, string_map, Imported, Input};
 use crate::source::SourceMap;
@@ -318,7 +321,7 @@ fn import_with(name: &str, text: &str, period: &str, share: bool) -> Imported {
                                         );
                                         }
                                     }
-                                    made.push(format!("{aname}{suffix}"));
+                                    made.push(suffix.to_string());
                                     p.tiers.push(i);
                                     // A severity's two tiers read the same labels: its slots once.
                                     if !p.slots.iter().any(|((c, _), _)| *c == sev_slot(sev, "severity")) {
@@ -335,11 +338,11 @@ fn import_with(name: &str, text: &str, period: &str, share: bool) -> Imported {
                                 input.warn(
                                 s,
                                 format!(
-                                    "SLO `{sname}`: Sloth's alert `{an}` (two windows per severity in one rule) becomes one tier per window: {}",
+                                    "SLO `{sname}`: Sloth's alert `{an}` (two windows per severity in one rule) becomes one tier per window ({}), each alerting as `{aname}`",
                                     made.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
                                 ),
                                 "one alert per window",
-                                "each tier keeps Sloth's `sloth_severity` label: route on it, or on `severity`, rather than on the alert name",
+                                "the tiers keep Sloth's alert name and `sloth_severity` label, and add `sloth_window` (the long window): an alert fires once per window pair where Sloth's fires once",
                             );
                                 plan = Some(p);
                             }
@@ -533,7 +536,7 @@ fn write_units(
             slot_param.push(Some(p));
         }
         // A map of the slots of `comp` (plus `extra`), values literal or a parameter.
-        let map = |comp: &str, extra: Option<(&str, &str)>| -> Option<String> {
+        let map = |comp: &str, extra: &[(&str, &str)]| -> Option<String> {
             let mut items: Vec<(String, String)> = first
                 .slots
                 .iter()
@@ -541,7 +544,7 @@ fn write_units(
                 .filter(|(((c, _), _), _)| *c == comp)
                 .map(|(((_, k), v), p)| (k.clone(), p.clone().unwrap_or_else(|| lit(v))))
                 .collect();
-            items.extend(extra.map(|(k, v)| (k.to_string(), lit(v))));
+            items.extend(extra.iter().map(|(k, v)| (k.to_string(), lit(v))));
             items.sort();
             let items: Vec<String> = items
                 .iter()
@@ -552,27 +555,24 @@ fn write_units(
         let mut t = String::new();
         let sig: Vec<String> = params.iter().map(|p| format!("{p}: string")).collect();
         let _ = writeln!(t, "alerts {pname}({}) {{", sig.join(", "));
-        if named {
-            let _ = writeln!(t, "  alert_prefix = name");
-        }
         for comp in ["labels", "annotations"] {
-            if let Some(m) = map(comp, None) {
+            if let Some(m) = map(comp, &[]) {
                 let _ = writeln!(t, "  {comp} = {m}");
             }
         }
         for &i in &first.tiers {
             let (sev, suffix, long, short, share) = TIERS[i];
-            let tier = if named { suffix.to_string() } else { format!("{}{suffix}", first.name) };
-            let _ = writeln!(t, "  tier {tier} {{");
+            let _ = writeln!(t, "  tier {suffix} {{");
+            let _ = writeln!(t, "    alert = {}", if named { "name".to_string() } else { lit(&first.name) });
             let _ = writeln!(t, "    windows = {long} / {short}");
             let _ = writeln!(t, "    burn = {share} of budget");
             let j = first.slots.iter().position(|((c, _), _)| *c == sev_slot(sev, "severity")).unwrap_or(0);
             let severity = slot_param[j].clone().unwrap_or_else(|| first.slots[j].1.clone());
             let _ = writeln!(t, "    severity = {severity}");
-            if let Some(m) = map(sev_slot(sev, "labels"), Some(("sloth_severity", sev))) {
+            if let Some(m) = map(sev_slot(sev, "labels"), &[("sloth_severity", sev), ("sloth_window", long)]) {
                 let _ = writeln!(t, "    labels = {m}");
             }
-            if let Some(m) = map(sev_slot(sev, "annotations"), None) {
+            if let Some(m) = map(sev_slot(sev, "annotations"), &[]) {
                 let _ = writeln!(t, "    annotations = {m}");
             }
             let _ = writeln!(t, "  }}");
@@ -693,7 +693,8 @@ slos:
             text.contains(r#"bad = http_request_duration_seconds_count{job="myservice", code=~"(5..|429)"}"#),
             "{text}"
         );
-        assert!(text.contains("tier MyServiceHighErrorRatePage6h"), "{text}");
+        assert!(text.contains("  tier Page6h {\n    alert = \"MyServiceHighErrorRate\"\n"), "{text}");
+        assert!(text.contains(r#"sloth_severity: "page", sloth_window: "6h""#), "{text}");
         assert!(text.contains("burn = 10% of budget"), "{text}");
         // Renames and the split alert are reported.
         let codes: Vec<&str> = r.diagnostics.iter().map(|d| d.code).collect();
@@ -797,14 +798,16 @@ slos:
         let (verbose, old_rules) = compiled(false);
         let (shared, new_rules) = compiled(true);
         assert_eq!(old_rules, new_rules, "the shared policies change the compiled rules");
-        assert!(new_rules.iter().any(|(_, c)| c.contains("alert: CartAvailabilityPage1h")), "{new_rules:?}");
+        assert!(new_rules.iter().any(|(_, c)| c.contains("alert: CartAvailability\n")), "{new_rules:?}");
         let checkout = &shared.iter().find(|(n, _)| n == "checkout.slo").unwrap().1;
         // One parameterised policy for the two alike SLOs, one for the other.
-        assert!(checkout.contains(
-            "alerts checkout_alerts(name: string, summary: string, page_severity: string) {\n  alert_prefix = name\n"
-        ), "{checkout}");
+        assert!(
+            checkout.contains("alerts checkout_alerts(name: string, summary: string, page_severity: string) {\n"),
+            "{checkout}"
+        );
+        assert!(checkout.contains("  tier Page1h {\n    alert = name\n"), "{checkout}");
         assert!(checkout.contains("alerts checkout_alerts_2() {\n"), "{checkout}");
-        assert!(checkout.contains("  tier PaymentsPage1h {\n"), "{checkout}");
+        assert!(checkout.contains("  tier Page1h {\n    alert = \"Payments\"\n"), "{checkout}");
         assert!(
             checkout.contains(
                 r#"alerts = checkout_alerts(name: "CartAvailability", summary: "Cart fails", page_severity: "page")"#

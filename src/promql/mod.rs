@@ -15,6 +15,11 @@
 //! | `prometheus` | `<service>.rules.yml` | `groups: [...]` |
 //! | `prometheus-operator` | `<service>.yaml` | a `PrometheusRule` (`monitoring.coreos.com/v1`) |
 //! | `mimir` | `<service>.yaml` | a Mimir/Cortex ruler namespace file (`namespace:` + `groups:`), as `mimirtool rules load` reads |
+//! | `vmalert` | `<service>.rules.yml` | `groups: [...]` for `vmalert -rule=`, each group `type: prometheus` |
+//! | `vmrule` | `<service>.yaml` | a `VMRule` (`operator.victoriametrics.com/v1beta1`) for the VictoriaMetrics operator |
+//!
+//! The VictoriaMetrics targets hold the same rules; [`validate`] refuses
+//! what vmalert cannot run as Prometheus does (see [`vm_unsupported`]).
 //!
 //! Output is byte-identical for the same input: groups and files are sorted,
 //! maps are ordered, and nothing depends on time or hashing.
@@ -38,6 +43,31 @@ pub enum Target {
     Prometheus,
     PrometheusOperator,
     Mimir,
+    /// vmalert's rule files (`-rule=`).
+    Vmalert,
+    /// VictoriaMetrics operator `VMRule` objects.
+    VmRule,
+}
+
+impl Target {
+    /// The target's name, as `--target` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Prometheus => "prometheus",
+            Target::PrometheusOperator => "prometheus-operator",
+            Target::Mimir => "mimir",
+            Target::Vmalert => "vmalert",
+            Target::VmRule => "vmrule",
+        }
+    }
+
+    /// Whether vmalert evaluates the rules (against VictoriaMetrics).
+    pub fn victoriametrics(self) -> bool {
+        match self {
+            Target::Vmalert | Target::VmRule => true,
+            Target::Prometheus | Target::PrometheusOperator | Target::Mimir => false,
+        }
+    }
 }
 
 /// Which half of a multi-cluster split a compile writes (see [`split`]).
@@ -112,6 +142,9 @@ pub enum OutputError {
     Unsupported { slo: String, what: String, span: crate::source::Span },
     /// The SLO cannot be split into local and global rules.
     Unsplittable { code: &'static str, slo: String, what: String, help: String, span: crate::source::Span },
+    /// The IR is valid and Prometheus runs it, but this target's rule
+    /// engine would not run it the same way.
+    TargetUnsupported { target: Target, slo: String, what: String, help: String, span: crate::source::Span },
 }
 
 impl OutputError {
@@ -131,6 +164,13 @@ impl OutputError {
                 "this SLO",
             )
             .with_help(help.clone()),
+            OutputError::TargetUnsupported { target, slo, what, help, span } => crate::diag::Diagnostic::error(
+                "slo::compile::target_unsupported",
+                *span,
+                format!("SLO {slo} cannot be compiled for {}: {what}", target.name()),
+                "this SLO",
+            )
+            .with_help(help.clone()),
         }
     }
 }
@@ -140,6 +180,9 @@ impl std::fmt::Display for OutputError {
         match self {
             OutputError::Unsupported { slo, what, .. } => write!(f, "cannot compile SLO {slo}: {what}"),
             OutputError::Unsplittable { slo, what, .. } => write!(f, "cannot split SLO {slo}: {what}"),
+            OutputError::TargetUnsupported { target, slo, what, .. } => {
+                write!(f, "cannot compile SLO {slo} for {}: {what}", target.name())
+            }
         }
     }
 }
@@ -222,6 +265,7 @@ pub fn validate(program: &ir::Program, opts: &Options) -> Result<(), Vec<OutputE
             rules::unsupported(s)
                 .or_else(|| rules::slices_fit(s, opts.eval_interval))
                 .or_else(|| opts.split.as_ref().and_then(|sp| split::unsplittable(s, &sp.cluster_label)))
+                .or_else(|| vm_unsupported(s, opts.target))
         })
         .collect();
     if errors.is_empty() {
@@ -229,6 +273,44 @@ pub fn validate(program: &ir::Program, opts: &Options) -> Result<(), Vec<OutputE
     } else {
         Err(errors)
     }
+}
+
+/// What vmalert (1.79, Debian's) cannot run as Prometheus does:
+///
+/// - `keep_firing_for`: vmalert 1.79 rejects the field (`unknown fields in
+///   rule`); dropping it would change when alerts resolve.
+/// - calendar windows: the running sums add the bucket the same group has
+///   just recorded (`last_over_time(bucket[E/2])`) to their own previous
+///   value. vmalert writes recording rules' results asynchronously by
+///   remote write, so a later rule of the group does not see them at the
+///   same evaluation (vmalert's documented limitation on chained rules):
+///   every bucket would be missed and the sums never grow.
+pub fn vm_unsupported(slo: &ir::Slo, target: Target) -> Option<OutputError> {
+    if !target.victoriametrics() {
+        return None;
+    }
+    let err = |what: String, help: &str| {
+        Some(OutputError::TargetUnsupported {
+            target,
+            slo: format!("{}.{}", slo.service, slo.name),
+            what,
+            help: help.to_string(),
+            span: slo.span,
+        })
+    };
+    if let Some(a) = slo.alerts.iter().find(|a| a.keep_firing_for > crate::units::Duration::default()) {
+        return err(
+            format!("alert {} has keep_firing_for {}, which vmalert 1.79 rejects", a.name, a.keep_firing_for),
+            "drop `keep_firing_for` from the alert policy for this target, or compile with --target prometheus",
+        );
+    }
+    if let ir::Window::Calendar { .. } = slo.window {
+        return err(
+            "its calendar window sums buckets the same rule group has just recorded, which vmalert's asynchronous remote write does not show to the group's later rules".into(),
+            "use a rolling window (`over 28d`) for this target, or evaluate the rules with Prometheus",
+        );
+    }
+    None
 }
 
 /// The files of a validated program, a batch of services at a time (built
@@ -357,7 +439,7 @@ fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
         None => name,
     };
     let path = match opts.target {
-        Target::Prometheus => {
+        Target::Prometheus | Target::Vmalert => {
             yaml::groups(&mut out, "", &groups);
             rule_file(opts.target, service)
         }
@@ -366,9 +448,10 @@ fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
             yaml::groups(&mut out, "", &groups);
             rule_file(opts.target, service)
         }
-        Target::PrometheusOperator => {
-            yaml::entry(&mut out, "", "apiVersion", "monitoring.coreos.com/v1");
-            yaml::entry(&mut out, "", "kind", "PrometheusRule");
+        Target::PrometheusOperator | Target::VmRule => {
+            let (api_version, kind) = crd(opts.target);
+            yaml::entry(&mut out, "", "apiVersion", api_version);
+            yaml::entry(&mut out, "", "kind", kind);
             out.push_str("metadata:\n");
             yaml::entry(&mut out, "  ", "name", &object(k8s_name(service)));
             yaml::entry(&mut out, "  ", "namespace", &opts.namespace);
@@ -383,6 +466,16 @@ fn file(service: &str, groups: Vec<Group>, opts: &Options) -> OutFile {
     OutFile { path, contents: out }
 }
 
+/// The API version and kind of a Kubernetes target's objects.
+fn crd(target: Target) -> (&'static str, &'static str) {
+    match target {
+        Target::VmRule => ("operator.victoriametrics.com/v1beta1", "VMRule"),
+        Target::PrometheusOperator | Target::Prometheus | Target::Mimir | Target::Vmalert => {
+            ("monitoring.coreos.com/v1", "PrometheusRule")
+        }
+    }
+}
+
 /// The same file through serde_yaml_ng.
 fn file_via_serde(service: &str, groups: Vec<Group>, opts: &Options) -> String {
     let part = opts.split.as_ref().map(|s| s.part);
@@ -391,11 +484,11 @@ fn file_via_serde(service: &str, groups: Vec<Group>, opts: &Options) -> String {
         None => name,
     };
     let body = match opts.target {
-        Target::Prometheus => yaml_serde(&Groups { groups }),
+        Target::Prometheus | Target::Vmalert => yaml_serde(&Groups { groups }),
         Target::Mimir => yaml_serde(&Namespace { namespace: &object(mimir_namespace(service)), groups }),
-        Target::PrometheusOperator => yaml_serde(&PrometheusRule {
-            api_version: "monitoring.coreos.com/v1",
-            kind: "PrometheusRule",
+        Target::PrometheusOperator | Target::VmRule => yaml_serde(&PrometheusRule {
+            api_version: crd(opts.target).0,
+            kind: crd(opts.target).1,
             metadata: Metadata {
                 name: object(k8s_name(service)),
                 namespace: &opts.namespace,

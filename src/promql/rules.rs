@@ -65,6 +65,11 @@ pub(crate) const RAW_MAX: Duration = Duration::from_ms(6 * 3_600_000);
 pub struct Group {
     pub name: String,
     pub interval: String,
+    /// vmalert: the group's datasource type (`prometheus`), so a vmalert
+    /// whose default type is another (`-rule.defaultRuleType`) still runs
+    /// the expressions as PromQL/MetricsQL.
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub datasource_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_response_strategy: Option<String>,
     pub rules: Vec<Rule>,
@@ -714,6 +719,7 @@ impl<'a> SloRules<'a> {
         Ok(Group {
             name: crate::names::rule_group(&slo.service, &slo.name),
             interval: e,
+            datasource_type: self.opts.target.victoriametrics().then_some("prometheus"),
             partial_response_strategy: self.opts.partial_response.clone(),
             rules: {
                 let mut sorted = super::order::topological(rules);

@@ -155,6 +155,9 @@ pub fn groups(out: &mut String, indent: &str, groups: &[Group]) {
         scalar(out, &g.name);
         out.push('\n');
         entry(out, &item, "interval", &g.interval);
+        if let Some(t) = g.datasource_type {
+            entry(out, &item, "type", t);
+        }
         if let Some(p) = &g.partial_response_strategy {
             entry(out, &item, "partial_response_strategy", p);
         }

@@ -16,9 +16,9 @@ use crate::units::Duration;
 use crate::ir::SEVERITIES;
 pub(crate) const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations", "alert_prefix"];
 pub(crate) const TIER_FIELDS: &[&str] =
-    &["windows", "burn", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
+    &["windows", "burn", "severity", "alert", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
 pub(crate) const THRESHOLD_FIELDS: &[&str] =
-    &["when", "severity", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
+    &["when", "severity", "alert", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
 pub(crate) const BUDGET_FIELDS: &[&str] = &["labels", "annotations"];
 
 impl Cx<'_> {
@@ -98,6 +98,30 @@ impl Cx<'_> {
         Some(p)
     }
 
+    /// `alert = "X"` on a tier or threshold: its whole alert name, instead
+    /// of the policy's `alert_prefix` and the rule's name. Tiers of one
+    /// SLO may share a name when their labels tell them apart (Sloth names
+    /// a page and a ticket alert alike). `Some(None)`: not given.
+    fn alert_name(&mut self, g: Option<&Got>) -> Option<Option<String>> {
+        let Some(g) = g else { return Some(None) };
+        let Some(Val::Str(n)) = self.value(g.value()?, Ty::String, g.env) else { return None };
+        let ok = n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !ok {
+            self.diags.push(
+                Diagnostic::error(
+                    "slo::alert::name",
+                    g.span(),
+                    format!("alert name `{n}` is not an identifier"),
+                    "letters, digits and `_` only",
+                )
+                .with_help("an alert name starts with a letter or `_` and holds ASCII letters, digits and `_`, e.g. `CheckoutHighErrorRate`"),
+            );
+            return None;
+        }
+        Some(Some(n))
+    }
+
     /// The alerts one alert-policy instance yields for one SLO.
     pub(crate) fn alerts_for(&mut self, slo: &SloCtx, inst: &Inst) -> Vec<ir::Alert> {
         let ast::Item::Alerts(decl) = &self.modules[inst.decl.module].file.items[inst.decl.item] else { return vec![] };
@@ -175,6 +199,7 @@ impl Cx<'_> {
             let mut annotations = policy_annotations.clone();
             let own_ann = self.labels_of(f.get("annotations"));
             let min = self.min_events(f.get("min_events"));
+            let own_name = self.alert_name(f.get("alert"));
             let (
                 Some(condition),
                 Some(severity),
@@ -195,8 +220,9 @@ impl Cx<'_> {
             }
             annotations.extend(own_ann);
             let Some(prefix) = &prefix else { continue };
+            let Some(own_name) = own_name else { continue };
             out.push(ir::Alert {
-                name: format!("{prefix}{}", r.name.name),
+                name: own_name.unwrap_or_else(|| format!("{prefix}{}", r.name.name)),
                 policy: decl.name.name.clone(),
                 condition,
                 severity,

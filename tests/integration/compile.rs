@@ -341,7 +341,11 @@ fn yaml_writer_matches_serde() {
     let files = slo_files("examples");
     let loaded = slo::driver::load(&files, &repo()).unwrap();
     let (program, _) = slo::driver::check(&loaded);
-    for (name, opts) in targets() {
+    let vm = [
+        ("vmalert", Options { target: Target::Vmalert, ..Options::default() }),
+        ("vmrule", Options { target: Target::VmRule, ..Options::default() }),
+    ];
+    for (name, opts) in targets().into_iter().chain(vm) {
         let fast: Vec<_> = promql::files(&program, &opts).map(Result::unwrap).collect();
         let reference: Vec<_> = promql::files_via_serde(&program, &opts).map(Result::unwrap).collect();
         assert_eq!(fast.len(), reference.len());

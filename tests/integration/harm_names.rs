@@ -27,7 +27,7 @@ fn spanned(loaded: &slo::driver::Loaded, span: slo::source::Span) -> &str {
 }
 
 fn targets() -> Vec<Options> {
-    [Target::Prometheus, Target::PrometheusOperator, Target::Mimir]
+    [Target::Prometheus, Target::PrometheusOperator, Target::Mimir, Target::Vmalert, Target::VmRule]
         .into_iter()
         .map(|target| Options { target, ..Options::default() })
         .collect()
@@ -83,8 +83,10 @@ fn services_differing_in_case_collide_on_every_target() {
         let objects: Vec<serde_yaml_ng::Value> =
             files.iter().map(|f| serde_yaml_ng::from_str(&f.contents).unwrap()).collect();
         match opts.target {
-            Target::Prometheus => {}
-            Target::PrometheusOperator => assert_eq!(objects[0]["metadata"]["name"], objects[1]["metadata"]["name"]),
+            Target::Prometheus | Target::Vmalert => {}
+            Target::PrometheusOperator | Target::VmRule => {
+                assert_eq!(objects[0]["metadata"]["name"], objects[1]["metadata"]["name"])
+            }
             Target::Mimir => assert_eq!(objects[0]["namespace"], objects[1]["namespace"]),
         }
     }
@@ -422,7 +424,7 @@ fn yaml_1_1_readers_read_back_the_same_strings() {
 
     let mut texts: Vec<(std::path::PathBuf, String)> = Vec::new();
     for opts in targets() {
-        for f in promql::emit(&program, &opts).unwrap() {
+        for f in promql::files(&program, &opts).map(Result::unwrap) {
             texts.push((dir.path().join(format!("{:?}-{}", opts.target, f.path)), f.contents));
         }
     }

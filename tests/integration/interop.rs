@@ -5,6 +5,7 @@
 
 use super::backtest::{parse_got, promtool3};
 use super::common::{repo, slo};
+use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -202,12 +203,58 @@ fn promtool_firing(bin: &Path, dir: &Path) -> Firing {
                 let get = |k: &str| {
                     labels.split(&format!("{k}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string()
                 };
-                set.insert(format!("{}/{}", get("alertname"), get("sloth_severity")));
+                // Ours carry `sloth_window`; Sloth's alerts drop it (`max … without (sloth_window)`).
+                let ours = if labels.contains("sloth_window=\"") { "/slo" } else { "" };
+                set.insert(format!("{}/{}{ours}", get("alertname"), get("sloth_severity")));
             }
         }
     }
     assert!(text.contains("expr:"), "promtool printed no results:\n{text}");
     firing
+}
+
+/// The round trip keeps Sloth's alert names: `slo import sloth` then
+/// `slo compile` gives alerts named as Sloth's own rules name them, with
+/// the same `severity` and `sloth_severity` labels (one rule per window
+/// pair where Sloth has one per severity, told apart by `sloth_window`).
+#[test]
+fn imported_sloth_alerts_keep_sloths_names() {
+    let d = tempfile::tempdir().unwrap();
+    import("sloth", &repo().join("examples/interop/sloth/search-crd.yml"), d.path());
+    let rules = d.path().join("rules");
+    let (code, _, err) = slo(&["compile", d.path().to_str().unwrap(), "--out", rules.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    // (alert, severity, sloth_severity) of every alerting rule of a file.
+    let alerts = |text: &str| -> BTreeMap<(String, String, String), Vec<String>> {
+        let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).unwrap();
+        let mut out: BTreeMap<_, Vec<String>> = BTreeMap::new();
+        for g in v["groups"].as_sequence().unwrap() {
+            for r in g["rules"].as_sequence().unwrap() {
+                let Some(name) = r["alert"].as_str() else { continue };
+                let l = |k: &str| r["labels"][k].as_str().unwrap_or_default().to_string();
+                out.entry((name.to_string(), l("severity"), l("sloth_severity"))).or_default().push(l("sloth_window"));
+            }
+        }
+        out
+    };
+    let sloth = alerts(&std::fs::read_to_string(repo().join("tests/interop/sloth-search.rules.yml")).unwrap());
+    let ours = alerts(&std::fs::read_to_string(rules.join("search.rules.yml")).unwrap());
+    assert_eq!(sloth.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
+    assert_eq!(sloth.len(), 2, "{sloth:?}");
+    for windows in ours.values() {
+        assert_eq!(windows.len(), 2, "two window pairs per severity: {ours:?}");
+        assert_ne!(windows[0], windows[1], "told apart by sloth_window: {ours:?}");
+    }
+    // The OpenSLO export keeps the four tiers apart (one AlertPolicy each).
+    let (code, out, err) = slo(&["export", "openslo", d.path().join("search.slo").to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let policies: BTreeSet<String> = serde_yaml_ng::Deserializer::from_str(&out)
+        .map(|doc| serde_yaml_ng::Value::deserialize(doc).unwrap())
+        .filter(|v| v["kind"].as_str() == Some("AlertPolicy"))
+        .map(|v| v["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(policies.len(), 4, "{policies:?}");
+    assert!(policies.iter().all(|p| p.contains("searchqueryerrors")), "{policies:?}");
 }
 
 /// Sloth's page alert fires exactly when one of our page tiers does; its
@@ -246,17 +293,16 @@ fn imported_sloth_alerts_fire_when_sloths_own_rules_do() {
         None => serde_json::from_str(&std::fs::read_to_string(&fixture).expect("fixture")).unwrap(),
     };
     let has = |t: i64, a: &str| firing.get(&t).is_some_and(|s| s.contains(a));
-    let any = |t: i64, prefix: &str, sev: &str| {
-        firing.get(&t).is_some_and(|s| s.iter().any(|x| x.starts_with(prefix) && x.ends_with(&format!("/{sev}"))))
-    };
+    // Our tiers keep Sloth's alert name.
+    let any = |t: i64, name: &str, sev: &str| has(t, &format!("{name}/{sev}/slo"));
     let (mut pages, mut tickets, mut ticket_mismatch) = (0, 0, Vec::new());
     for &t in firing.keys() {
         let sloth_page = has(t, "SearchQueryErrors/page");
-        assert_eq!(sloth_page, any(t, "SearchQueryErrorsPage", "page"), "page alerts differ at {t}s");
+        assert_eq!(sloth_page, any(t, "SearchQueryErrors", "page"), "page alerts differ at {t}s");
         pages += sloth_page as usize;
         let sloth_ticket = has(t, "SearchQueryErrors/ticket");
         tickets += sloth_ticket as usize;
-        if sloth_ticket != any(t, "SearchQueryErrorsTicket", "ticket") {
+        if sloth_ticket != any(t, "SearchQueryErrors", "ticket") {
             ticket_mismatch.push(t);
         }
     }
@@ -750,5 +796,45 @@ fn alert_settings_and_targets_are_never_read_past_silently() {
     assert!(
         journeys.trim_start().split('\n').nth(1).is_some_and(|l| l.contains("objective = 99.5% over 28d")),
         "{out}"
+    );
+}
+
+/// OpenSLO DataSources: a `metricSourceRef` takes its type from the
+/// DataSource it names (Prometheus: translated, with or without an inline
+/// `type` that agrees; Datadog: untranslatable), and a ref to no DataSource
+/// of the file is `slo::interop::unknown_ref` at the ref; the other SLOs
+/// are imported and mean what they meant.
+#[test]
+fn openslo_metric_source_refs_resolve_to_data_sources() {
+    let d = tempfile::tempdir().unwrap();
+    let spec = repo().join("tests/interop/openslo-datasources.yaml");
+    let (code, _, err) = slo(&["import", "openslo", spec.to_str().unwrap(), "--out", d.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("imported 1 of 3 SLOs; skipped 2 (errors above)"), "{err}");
+    assert!(err.contains("slo::interop::unknown_ref"), "{err}");
+    assert!(err.contains("`metricSourceRef: prom-mian` names no DataSource"), "{err}");
+    assert!(err.contains("openslo-datasources.yaml:68:13]"), "at the ref: {err}");
+    assert!(err.contains("the DataSources imported are `dd`, `prom-main`"), "{err}");
+    assert!(err.contains("metric source type `Datadog`: only Prometheus sources translate"), "{err}");
+    assert!(!err.contains("`DataSource` objects are not translated"), "{err}");
+    let files = vec![d.path().join("checkout.slo")];
+    let (p, diags) = slo::driver::check(&slo::driver::load(&files, d.path()).unwrap());
+    assert!(!diags.has_errors());
+    let s = find(&p, "checkout_availability");
+    match &s.sli {
+        slo::ir::Sli::Events { numerator: slo::ir::EventsNumerator::Bad(bad), total } => {
+            assert_eq!(bad.metric.as_deref(), Some("http_requests_total"));
+            assert!(bad.matchers.iter().any(|m| m.label == "code" && m.value == "5.."), "{bad:?}");
+            assert_eq!(total.metric.as_deref(), Some("http_requests_total"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A type that contradicts the DataSource's is an error, not a choice.
+    let text = std::fs::read_to_string(&spec).unwrap();
+    let (code, _, err) = import_text("openslo", &text.replace("        type: Prometheus\n", "        type: Datadog\n"));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("metric source type `Datadog`, but its DataSource `prom-main`") && err.contains("Prometheus`"),
+        "{err}"
     );
 }

@@ -28,3 +28,4 @@ mod pull;
 mod regex;
 mod split;
 mod stdlib;
+mod victoriametrics;

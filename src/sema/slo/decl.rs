@@ -289,17 +289,19 @@ impl Cx<'_> {
                 }
             }
         }
-        let mut names: HashMap<String, ()> = HashMap::new();
+        // Two alerts may share a name only when their labels tell them
+        // apart: else they would write one ALERTS series.
+        let mut names: HashMap<(&str, &str, &ir::Labels), ()> = HashMap::new();
         for a in &alerts {
-            if names.insert(a.name.clone(), ()).is_some() {
+            if names.insert((&a.name, &a.severity, &a.labels), ()).is_some() {
                 self.diags.push(
                     Diagnostic::error(
                         "slo::alert::duplicate_name",
                         f["alerts"].span(),
-                        format!("two alerts of this SLO are named `{}`", a.name),
+                        format!("two alerts of this SLO are named `{}` with the same severity and labels", a.name),
                         "these policies overlap",
                     )
-                    .with_help("each alert of an SLO needs its own name: rename a tier or drop one of the policies"),
+                    .with_help("each alert of an SLO needs its own name, or labels that tell it from the other: rename a tier, give it `alert = \"…\"` and a label of its own, or drop one of the policies"),
                 );
                 ok = false;
             }
