@@ -269,7 +269,10 @@ fn specs_for(program: &ir::Program, instances: usize, needs: &mut Needs) -> Vec<
                     ir::EventsNumerator::Bad(b) => counter_pair(b, total, true, &inst, &mut out),
                     ir::EventsNumerator::Good(g) => counter_pair(g, total, false, &inst, &mut out),
                 },
-                ir::Sli::Latency { histogram: h, below_seconds } => histogram(h, &[*below_seconds], &inst, &mut out),
+                ir::Sli::Latency { histogram: h, below_seconds, kind: ir::HistogramKind::Classic } => {
+                    histogram(h, &[*below_seconds], &inst, &mut out)
+                }
+                ir::Sli::Latency { kind: ir::HistogramKind::Native, .. } => {}
                 ir::Sli::Gauge { series } => {
                     if let Some(l) = base_labels(series, Some(("instance", &inst))) {
                         out.push(Spec { stream: stream_of(&l), labels: l, kind: Kind::Up, median_s: 0.0 });
