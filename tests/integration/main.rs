@@ -23,6 +23,7 @@ mod interop;
 mod layering;
 mod live;
 mod lsp;
+mod native;
 mod pull;
 mod regex;
 mod stdlib;
