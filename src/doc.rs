@@ -202,8 +202,12 @@ fn sli_text(slo: &ir::Slo) -> String {
             };
             format!("events: {which} `{}`, total `{}`", selector(n, &[]), selector(total, &[]))
         }
-        ir::Sli::Latency { histogram, below_seconds } => {
-            format!("latency: requests of `{}` faster than {}s", selector(histogram, &[]), below_seconds)
+        ir::Sli::Latency { histogram, below_seconds, kind } => {
+            let native = match kind {
+                ir::HistogramKind::Classic => "",
+                ir::HistogramKind::Native => " (native histogram)",
+            };
+            format!("latency: requests of `{}`{native} faster than {}s", selector(histogram, &[]), below_seconds)
         }
         ir::Sli::Gauge { series } => format!("gauge: the average of `{}`", selector(series, &[])),
         ir::Sli::Timeslices { slice, .. } => format!("timeslices of {slice}"),

@@ -258,11 +258,15 @@ pub enum Sli {
         numerator: EventsNumerator,
         total: Selector,
     },
-    /// Requests faster than `below_seconds` from a classic histogram:
-    /// good = `<histogram>_bucket{le=below}`, total = `<histogram>_count`.
+    /// Requests faster than `below_seconds` from a histogram. Classic:
+    /// good = `<histogram>_bucket{le=below}`, total = `<histogram>_count`;
+    /// native: good = `histogram_fraction(0, below, h) * histogram_count(h)`,
+    /// total = `histogram_count(h)`.
     Latency {
         histogram: Selector,
         below_seconds: f64,
+        #[serde(skip_serializing_if = "HistogramKind::is_classic")]
+        kind: HistogramKind,
     },
     /// A 0/1 gauge such as `up` or `probe_success`: its average is the SLI.
     Gauge {
@@ -278,6 +282,23 @@ pub enum Sli {
         combine: Combine,
         components: Vec<SloRef>,
     },
+}
+
+/// How a latency SLI's histogram is exposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HistogramKind {
+    /// `_bucket{le}` counters and `_count`, one series per bucket.
+    Classic,
+    /// One series of native (sparse, exponential-bucket) histogram samples
+    /// (`native = true`); Prometheus 3, or 2.40+ with the feature flag.
+    Native,
+}
+
+impl HistogramKind {
+    pub fn is_classic(&self) -> bool {
+        *self == HistogramKind::Classic
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -3,7 +3,9 @@
 //!
 //! Traffic follows a daily cycle with noise; each instance's counters reset
 //! when it restarts; scrapes fail now and then (a staleness marker, then a
-//! gap); latencies are log-normal and land in classic `le` buckets; and
+//! gap); latencies are log-normal and land in classic `le` buckets, or in
+//! a native histogram's exponential buckets (schema 3) for an SLI with
+//! `native = true`; and
 //! incidents raise the error ratio (and latency) for a chosen time. The
 //! same seed gives byte-identical files.
 //!
@@ -19,7 +21,7 @@
 
 use crate::error::Error;
 use crate::ir::{self, MatchOp, Selector};
-use crate::layout::{self, schema::STALE_NAN_BITS, writer::DictBatch};
+use crate::layout::{self, histogram::NativeHistogram, schema::STALE_NAN_BITS, writer::DictBatch};
 use datafusion::arrow::datatypes::DataType;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, LogNormal, Poisson};
@@ -91,6 +93,9 @@ enum Kind {
     Bucket { le: f64 },
     /// Histogram count.
     Count,
+    /// A native histogram at this schema (one series; requests in
+    /// exponential buckets).
+    Native { schema: i32 },
     /// A 0/1 gauge such as `up`.
     Up,
 }
@@ -213,6 +218,10 @@ fn stream_of(l: &BTreeMap<String, String>) -> String {
 
 const BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
+/// The schema of synthetic native histograms: 8 buckets per power of two,
+/// about 9% wide (a common client default).
+const NATIVE_SCHEMA: i32 = 3;
+
 fn histogram(sel: &Selector, thresholds: &[f64], instance: &str, out: &mut Vec<Spec>) {
     let Some(base) = base_labels(sel, Some(("instance", instance))) else { return };
     let name = base["__name__"].clone();
@@ -269,7 +278,20 @@ fn specs_for(program: &ir::Program, instances: usize, needs: &mut Needs) -> Vec<
                     ir::EventsNumerator::Bad(b) => counter_pair(b, total, true, &inst, &mut out),
                     ir::EventsNumerator::Good(g) => counter_pair(g, total, false, &inst, &mut out),
                 },
-                ir::Sli::Latency { histogram: h, below_seconds } => histogram(h, &[*below_seconds], &inst, &mut out),
+                ir::Sli::Latency { histogram: h, below_seconds, kind: ir::HistogramKind::Classic } => {
+                    histogram(h, &[*below_seconds], &inst, &mut out)
+                }
+                ir::Sli::Latency { histogram: h, below_seconds, kind: ir::HistogramKind::Native } => {
+                    if let Some(l) = base_labels(h, Some(("instance", &inst))) {
+                        let median = below_seconds.min(1.0) / 4.0;
+                        out.push(Spec {
+                            stream: stream_of(&l),
+                            labels: l,
+                            kind: Kind::Native { schema: NATIVE_SCHEMA },
+                            median_s: median,
+                        });
+                    }
+                }
                 ir::Sli::Gauge { series } => {
                     if let Some(l) = base_labels(series, Some(("instance", &inst))) {
                         out.push(Spec { stream: stream_of(&l), labels: l, kind: Kind::Up, median_s: 0.0 });
@@ -454,13 +476,14 @@ fn write_specs(
         s.into_iter().collect()
     };
     let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-    let schema = layout::schema::schema(&label_names, dict, true);
+    let with_histograms = specs.iter().any(|s| matches!(s.kind, Kind::Native { .. }));
+    let schema = layout::schema::schema(&label_names, dict, true, with_histograms);
     let props = layout::schema::properties(6)?.set_max_row_group_row_count(Some(1 << 20)).build();
     let mut w = layout::writer::AtomicParquet::create(path, schema.clone(), props)?;
     let dt = opts.resolution_ms as f64 / 1000.0;
     let day = 86_400_000.0;
     let mut total = 0u64;
-    let mut batch = DictBatch::new(label_names.len());
+    let mut batch = DictBatch::new(label_names.len(), with_histograms);
     for spec in specs.iter() {
         // Randomness per traffic stream (shared by its series), then per series.
         let mut stream_rng = rand_pcg::Pcg64::seed_from_u64(opts.seed ^ hash(&spec.stream));
@@ -469,6 +492,10 @@ fn write_specs(
         let phase = (hash(&spec.stream) % 1000) as f64 / 1000.0 * 0.2;
         let job = job_of(&spec.labels);
         let mut value = 0.0f64;
+        let mut native = match spec.kind {
+            Kind::Native { schema } => Some(NativeHistogram::empty(schema)),
+            Kind::Counter(_) | Kind::Bucket { .. } | Kind::Count | Kind::Up => None,
+        };
         // Restarts: about one per instance every four days, at stream-shared times.
         let restart_p = dt / (4.0 * 86_400.0);
         let gap_p = dt / (2.0 * 86_400.0);
@@ -516,12 +543,28 @@ fn write_specs(
                     }
                     n
                 }
+                Kind::Native { schema } => {
+                    if restart {
+                        native = Some(NativeHistogram::empty(*schema));
+                    }
+                    // At most 64 latencies drawn, weighted to add up to n
+                    // exactly (integer counts, as a client exposes them).
+                    let slow = if incident.is_some() { 4.0 } else { 1.0 };
+                    let draws = (n as u64).min(64);
+                    if let Some(h) = &mut native {
+                        for i in 0..draws {
+                            let w = (n as u64 * (i + 1) / draws - n as u64 * i / draws) as f64;
+                            h.observe(lat.sample(&mut lat_rng) * slow, w);
+                        }
+                    }
+                    0.0
+                }
                 Kind::Up => {
                     value = if incident.is_some_and(|i| rng.random::<f64>() < i.error_ratio) { 0.0 } else { 1.0 };
                     0.0
                 }
             };
-            if !matches!(spec.kind, Kind::Up) {
+            if !matches!(spec.kind, Kind::Up | Kind::Native { .. }) {
                 if restart {
                     value = 0.0;
                 }
@@ -538,7 +581,10 @@ fn write_specs(
                 total += 1;
                 continue;
             }
-            batch.push(t, &spec.labels, &label_names, value, false);
+            match &native {
+                Some(h) => batch.push_histogram(t, &spec.labels, &label_names, h)?,
+                None => batch.push(t, &spec.labels, &label_names, value, false),
+            }
             total += 1;
             if batch.len >= 1 << 16 {
                 w.write(&batch.finish(&schema)?)?;

@@ -192,6 +192,17 @@ pub fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Fai
                          (`duplicate sample for timestamp`): keep one value per series and timestamp"
                     ),
                 ),
+                data::DataError::Histograms { series, samples } => (
+                    "slo::data::native_histogram",
+                    1,
+                    "<data>".into(),
+                    series,
+                    format!("a series the SLOs read has native-histogram samples ({samples} in the series read)"),
+                    "native-histogram samples",
+                    "the backtester replays float samples only: read this metric's classic series (`_bucket`, \
+                     `_count`), or leave the SLO out of the backtest (README, \"Native histograms\")"
+                        .into(),
+                ),
                 data::DataError::Memory { message } => (
                     "slo::data::memory",
                     2,
@@ -346,6 +357,28 @@ fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
 
 /// Replays `program` over the data.
 pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<Backtest, Failure> {
+    // Native histograms compile (README, "Native histograms") but are not
+    // replayed: say so at each such SLO, before reading anything.
+    let native: Vec<Diagnostic> = program
+        .slos
+        .iter()
+        .filter(|s| matches!(s.sli, ir::Sli::Latency { kind: ir::HistogramKind::Native, .. }))
+        .map(|s| {
+            Diagnostic::error(
+                "slo::backtest::native_histogram",
+                s.span,
+                format!(
+                    "SLO `{}/{}` reads a native histogram, which the backtester does not replay yet",
+                    s.service, s.name
+                ),
+                "`native = true`",
+            )
+            .with_help("backtest the other SLOs (pass only their files); the compiled rules run in Prometheus 3")
+        })
+        .collect();
+    if !native.is_empty() {
+        return Err(Failure { diagnostics: native, sources, exit: 1 });
+    }
     let popts = crate::promql::Options {
         eval_interval: crate::units::Duration::from_ms(opts.step_ms as u64),
         extra_windows: opts.extra_windows.clone(),

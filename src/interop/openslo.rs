@@ -1027,7 +1027,17 @@ pub fn export(p: &ir::Program) -> (String, Vec<Diagnostic>) {
                 r.push(("total", prom(t)));
                 Some(m(vec![("ratioMetric", m(r))]))
             }
-            ir::Sli::Latency { histogram, below_seconds } => {
+            ir::Sli::Latency { kind: ir::HistogramKind::Native, .. } => {
+                warn(
+                    &mut diags,
+                    slo.span,
+                    format!("{}/{}: a native-histogram latency SLI has no OpenSLO ratio metric", slo.service, slo.name),
+                    "OpenSLO's ratioMetric counts good and total events in two series; a native histogram \
+                     holds both in one, so this SLO is left out",
+                );
+                None
+            }
+            ir::Sli::Latency { histogram, below_seconds, kind: ir::HistogramKind::Classic } => {
                 let le = crate::promql::expr::with_suffix(histogram, "_bucket");
                 // Any spelling of the bucket bound (`0.25`, `0.250`; `1` or Prometheus 3's `1.0`).
                 let good =

@@ -14,7 +14,9 @@
 //! otherwise DataFusion sorts them first, under the memory pool, spilling to
 //! disk when the pool is full.
 
-use super::schema::{LABELS_MAP, MAX_LABEL_COLUMNS, NAME, NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE};
+use super::schema::{
+    H_COLUMNS, H_SCHEMA, LABELS_MAP, MAX_LABEL_COLUMNS, NAME, NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE,
+};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
 };
@@ -50,6 +52,9 @@ pub enum DataError {
     Engine { message: String },
     /// The memory pool is too small even with spilling.
     Memory { message: String },
+    /// Series the backtester reads have native-histogram samples, which
+    /// it does not replay (`series` is the first, `samples` their number).
+    Histograms { series: String, samples: u64 },
 }
 
 /// Counts for the report and for warnings.
@@ -79,6 +84,17 @@ pub struct Stats {
     /// Rows whose `labels` map gives a label column's label another value
     /// (the map's value is used).
     pub label_conflicts: u64,
+    /// Native-histogram samples of the series read (not among `samples`,
+    /// which are float samples).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub histogram_samples: u64,
+    /// First series read with native-histogram samples.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram_example: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +106,8 @@ pub(crate) struct Columns {
     pub(crate) stale: Option<String>,
     pub(crate) map: Option<String>,
     pub(crate) labels: Vec<String>,
+    /// The file has the native-histogram columns (`h_schema` is read).
+    pub(crate) histograms: bool,
 }
 
 fn is_string(t: &DataType) -> bool {
@@ -159,9 +177,32 @@ pub(crate) fn columns(schema: &datafusion::common::DFSchema) -> Result<Columns, 
         }
         None => None,
     };
+    // The native-histogram columns: all of them with the layout's types, or none.
+    let expected: Vec<Field> = super::histogram::fields();
+    let present: Vec<&Field> = expected.iter().filter(|f| find(f.name()).is_some()).collect();
+    let histograms = !present.is_empty();
+    if histograms {
+        for f in &expected {
+            match find(f.name()) {
+                None => errors.push(schema_error(
+                    format!("the data has native-histogram columns but no `{}`", f.name()),
+                    "native-histogram samples need all of `h_schema`, `h_zero_threshold`, `h_zero_count`, \
+                     `h_count`, `h_sum`, `h_positive`, `h_negative` (README, \"Native histograms\")",
+                )),
+                Some((n, t)) if !t.equals_datatype(f.data_type()) => errors.push(schema_error(
+                    format!("column `{n}` has type {t}, not {}", f.data_type()),
+                    "write native-histogram columns with the layout's types (README, \"Native histograms\")",
+                )),
+                Some(_) => {}
+            }
+        }
+    }
     let mut map = None;
     let mut labels = Vec::new();
     for (n, t) in &fields {
+        if H_COLUMNS.contains(&n.as_str()) {
+            continue;
+        }
         if [TIMESTAMP, VALUE, STALE].contains(&n.as_str()) || Some(n) == name.as_ref() {
             continue;
         }
@@ -188,7 +229,16 @@ pub(crate) fn columns(schema: &datafusion::common::DFSchema) -> Result<Columns, 
         return Err(errors);
     }
     let (timestamp, ts_type) = timestamp.expect("checked");
-    Ok(Columns { timestamp, ts_type, name: name.expect("checked"), value: value.expect("checked"), stale, map, labels })
+    Ok(Columns {
+        timestamp,
+        ts_type,
+        name: name.expect("checked"),
+        value: value.expect("checked"),
+        stale,
+        map,
+        labels,
+        histograms,
+    })
 }
 
 pub(crate) fn ts_literal(t: &DataType, ms: i64) -> Expr {
@@ -376,6 +426,14 @@ impl Pass<'_> {
         let val: &Float64Array = val.as_primitive();
         let stale: Option<BooleanArray> =
             cols.stale.as_ref().map(|s| b.column_by_name(s).expect("projected").as_boolean().clone());
+        let h_schema = if cols.histograms {
+            Some(
+                cast(b.column_by_name(H_SCHEMA).expect("projected"), &DataType::Int32)
+                    .map_err(|e| engine(e.to_string()))?,
+            )
+        } else {
+            None
+        };
         let name_arr = b.column_by_name(&cols.name).expect("projected");
         let label_arrs: Vec<ArrayRef> =
             cols.labels.iter().map(|l| b.column_by_name(l).expect("projected").clone()).collect();
@@ -445,6 +503,14 @@ impl Pass<'_> {
                 self.stats.first_ms = Some(self.stats.first_ms.map_or(t, |f| f.min(t)));
                 self.stats.last_ms = Some(self.stats.last_ms.map_or(t, |f| f.max(t)));
                 if !cur.wanted || t < self.lo || t > self.hi {
+                    continue;
+                }
+                if h_schema.as_ref().is_some_and(|h| !h.is_null(i)) {
+                    // A native-histogram sample: counted, not a float sample.
+                    self.stats.histogram_samples += 1;
+                    if self.stats.histogram_example.is_none() {
+                        self.stats.histogram_example = Some(series_text(&cur.key));
+                    }
                     continue;
                 }
                 let v = if val.is_null(i) { f64::NAN } else { val.value(i) };
@@ -537,6 +603,9 @@ impl std::fmt::Display for DataError {
                 write!(f, "{series}: {count} sample(s) repeat a timestamp with a different value")
             }
             DataError::Engine { message } | DataError::Memory { message } => f.write_str(message),
+            DataError::Histograms { series, samples } => {
+                write!(f, "{series}: {samples} native-histogram sample(s), which are not replayed")
+            }
         }
     }
 }
@@ -763,6 +832,9 @@ pub(crate) async fn rows(
     }
     if let Some(m) = &cols.map {
         proj.push(ident(m));
+    }
+    if cols.histograms {
+        proj.push(ident(H_SCHEMA));
     }
     let mut df = df
         .filter(filter(&cols))

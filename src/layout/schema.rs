@@ -19,6 +19,17 @@ pub(crate) const NAME_ALIAS: &str = "metric";
 pub const VALUE: &str = "value";
 /// Optional: true on a staleness marker.
 pub(crate) const STALE: &str = "stale";
+/// Native-histogram columns (optional, all or none; see
+/// [`super::histogram`]): null on float rows.
+pub const H_SCHEMA: &str = "h_schema";
+pub const H_ZERO_THRESHOLD: &str = "h_zero_threshold";
+pub const H_ZERO_COUNT: &str = "h_zero_count";
+pub const H_COUNT: &str = "h_count";
+pub const H_SUM: &str = "h_sum";
+pub const H_POSITIVE: &str = "h_positive";
+pub const H_NEGATIVE: &str = "h_negative";
+/// Every `h_*` column, in the layout's order.
+pub const H_COLUMNS: [&str; 7] = [H_SCHEMA, H_ZERO_THRESHOLD, H_ZERO_COUNT, H_COUNT, H_SUM, H_POSITIVE, H_NEGATIVE];
 /// Readers' alternative to label columns: one Map<Utf8, Utf8> column.
 pub(crate) const LABELS_MAP: &str = "labels";
 
@@ -32,9 +43,10 @@ pub(crate) const MAX_LABEL_COLUMNS: usize = 1024;
 
 /// The schema of a file slo writes: `timestamp`, `__name__`, one nullable
 /// column per label name (`label_names` sorted, without `__name__`),
-/// `value`, and `stale` when `with_stale`. Names and labels are stored as
-/// `strings` (Utf8, or a dictionary of Utf8).
-pub(crate) fn schema(label_names: &[String], strings: DataType, with_stale: bool) -> SchemaRef {
+/// `value`, `stale` when `with_stale`, the `h_*` columns when
+/// `with_histograms`. Names and labels are stored as `strings` (Utf8, or a
+/// dictionary of Utf8).
+pub(crate) fn schema(label_names: &[String], strings: DataType, with_stale: bool, with_histograms: bool) -> SchemaRef {
     let mut fields = vec![
         Field::new(TIMESTAMP, DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())), false),
         Field::new(NAME, strings.clone(), false),
@@ -43,6 +55,9 @@ pub(crate) fn schema(label_names: &[String], strings: DataType, with_stale: bool
     fields.push(Field::new(VALUE, DataType::Float64, false));
     if with_stale {
         fields.push(Field::new(STALE, DataType::Boolean, false));
+    }
+    if with_histograms {
+        fields.extend(super::histogram::fields());
     }
     Arc::new(Schema::new(fields))
 }

@@ -8,6 +8,7 @@
 //! untouched; they end up with the usual 0644 permissions. The same rows
 //! give the same bytes.
 
+use super::histogram::{HistColumns, NativeHistogram};
 use super::schema::{self, NAME};
 use crate::error::Error;
 use crate::output;
@@ -23,7 +24,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 /// One batch of rows with the columns in the layout's order
-/// ([`schema::schema`]): timestamp, name, labels, value, then `stale` if any.
+/// ([`schema::schema`]): timestamp, name, labels, value, then `stale` if
+/// any, then the `h_*` columns if any.
 fn record_batch(
     schema: &SchemaRef,
     ts: ArrayRef,
@@ -31,11 +33,13 @@ fn record_batch(
     labels: impl Iterator<Item = ArrayRef>,
     value: ArrayRef,
     stale: Option<ArrayRef>,
+    histograms: Vec<ArrayRef>,
 ) -> Result<RecordBatch, Error> {
     let mut cols: Vec<ArrayRef> = vec![ts, name];
     cols.extend(labels);
     cols.push(value);
     cols.extend(stale);
+    cols.extend(histograms);
     RecordBatch::try_new(schema.clone(), cols).map_err(|e| Error::new(e.to_string()))
 }
 
@@ -107,7 +111,7 @@ pub(crate) struct LongWriter {
 impl LongWriter {
     /// `label_names` are the label columns (without `__name__`), sorted.
     pub fn create(path: &Path, label_names: Vec<String>, with_stale: bool, zstd: i32) -> Result<LongWriter, Error> {
-        let schema = schema::schema(&label_names, DataType::Utf8, with_stale);
+        let schema = schema::schema(&label_names, DataType::Utf8, with_stale, false);
         let props = schema::properties(zstd)?.build();
         let file = AtomicParquet::create(path, schema.clone(), props)?;
         let n = label_names.len();
@@ -188,6 +192,7 @@ impl LongWriter {
             labels,
             Arc::new(self.value.finish()),
             stale,
+            vec![],
         )?;
         self.file.write(&batch)?;
         self.rows = 0;
@@ -213,11 +218,15 @@ pub(crate) struct DictBatch {
     labels: Vec<StringDictionaryBuilder<Int32Type>>,
     value: Float64Builder,
     stale: BooleanBuilder,
+    /// The `h_*` columns, when the file has them.
+    histograms: Option<HistColumns>,
 }
 
 impl DictBatch {
-    pub(crate) fn new(labels: usize) -> DictBatch {
+    /// `with_histograms`: the schema has the `h_*` columns.
+    pub(crate) fn new(labels: usize, with_histograms: bool) -> DictBatch {
         DictBatch {
+            histograms: with_histograms.then(HistColumns::default),
             len: 0,
             ts: TimestampMillisecondBuilder::new().with_timezone("UTC"),
             name: StringDictionaryBuilder::new(),
@@ -238,7 +247,37 @@ impl DictBatch {
         }
         self.value.append_value(v);
         self.stale.append_value(stale);
+        if let Some(h) = &mut self.histograms {
+            h.push(None);
+        }
         self.len += 1;
+    }
+
+    /// A native-histogram sample (`value` NaN); the batch must have been
+    /// made `with_histograms`.
+    pub(crate) fn push_histogram(
+        &mut self,
+        t: i64,
+        labels: &BTreeMap<String, String>,
+        names: &[String],
+        h: &NativeHistogram,
+    ) -> Result<(), Error> {
+        let Some(cols) = &mut self.histograms else {
+            return Err(Error::new("internal: a histogram sample for a file without histogram columns"));
+        };
+        cols.push(Some(h));
+        self.ts.append_value(t);
+        self.name.append_value(&labels[NAME]);
+        for (b, n) in self.labels.iter_mut().zip(names) {
+            match labels.get(n) {
+                Some(v) => b.append_value(v),
+                None => b.append_null(),
+            }
+        }
+        self.value.append_value(f64::NAN);
+        self.stale.append_value(false);
+        self.len += 1;
+        Ok(())
     }
 
     pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, Error> {
@@ -251,6 +290,7 @@ impl DictBatch {
             labels,
             Arc::new(self.value.finish()),
             Some(Arc::new(self.stale.finish())),
+            self.histograms.as_mut().map(HistColumns::finish).unwrap_or_default(),
         )
     }
 }

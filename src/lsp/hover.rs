@@ -154,7 +154,13 @@ fn sli_lines(s: &ir::Slo) -> String {
             };
             format!("SLI events: {w} `{}` / total `{}`", selector(n), selector(total))
         }
-        ir::Sli::Latency { histogram, below_seconds } => {
+        ir::Sli::Latency { histogram, below_seconds, kind: ir::HistogramKind::Native } => format!(
+            "SLI latency: native histogram `{}` below {}s (`histogram_fraction(0, {}, …)` of `histogram_count`)",
+            selector(histogram),
+            below_seconds,
+            below_seconds
+        ),
+        ir::Sli::Latency { histogram, below_seconds, kind: ir::HistogramKind::Classic } => {
             let name = histogram.metric.clone().unwrap_or_default();
             format!(
                 "SLI latency: `{}` below {}s (`{name}_bucket{{le=\"{}\"}}` / `{name}_count`)",

@@ -163,7 +163,13 @@ pub fn run(src: &Source, out: &Path) -> Result<Written, Failure> {
     let file = tmp.reopen().map_err(werr)?;
     let mut lines =
         Lines { out: std::io::BufWriter::with_capacity(1 << 20, file), written: Written::default(), error: None };
-    crate::layout::reader::guarded(&src.paths, || each_series(src, &rt, &mut lines)).map_err(Failure::Data)?;
+    let stats =
+        crate::layout::reader::guarded(&src.paths, || each_series(src, &rt, &mut lines)).map_err(Failure::Data)?;
+    // OpenMetrics text has no native histograms: refuse rather than drop them
+    // (the temporary file goes away with `tmp`).
+    if let Some(series) = stats.histogram_example {
+        return Err(Failure::Data(vec![DataError::Histograms { series, samples: stats.histogram_samples }]));
+    }
     if let Some(e) = lines.error.take() {
         return Err(werr(e));
     }

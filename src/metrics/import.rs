@@ -18,7 +18,7 @@
 //! one column per label name, so the distinct names are capped too.
 
 use super::Problem;
-use crate::layout::schema::{NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE};
+use crate::layout::schema::{H_COLUMNS, NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE};
 use crate::layout::writer::LongWriter;
 use rustc_hash::FxHashMap;
 use std::io::{Read, Seek};
@@ -155,7 +155,8 @@ pub(crate) const MAX_LABEL_NAMES: usize = crate::layout::schema::MAX_LABEL_COLUM
 /// Why a label set is refused: a stable code, the message and help.
 pub(super) type Refusal = (&'static str, String, String);
 
-/// Label names the native layout uses for its own columns.
+/// Label names the native layout uses for its own columns (the `h_*`
+/// native-histogram columns are [`H_COLUMNS`]).
 const RESERVED: [&str; 4] = [TIMESTAMP, VALUE, STALE, NAME_ALIAS];
 
 impl Store {
@@ -198,11 +199,13 @@ impl Store {
                 "backtests read raw metrics by name: give every series a `__name__` (for API results, query the raw selector, e.g. `http_requests_total[1h]`, not an expression)".into(),
             ));
         }
-        if let Some((k, _)) = labels.iter().find(|(k, _)| RESERVED.contains(&k.as_str())) {
+        if let Some((k, _)) =
+            labels.iter().find(|(k, _)| RESERVED.contains(&k.as_str()) || H_COLUMNS.contains(&k.as_str()))
+        {
             return Err((
                 "slo::import::label",
                 format!("label `{k}` has the name of a column of the native layout"),
-                "`timestamp`, `value`, `stale` and `metric` are the layout's own columns: rename the label (e.g. with metric_relabel_configs) before importing".into(),
+                "`timestamp`, `value`, `stale`, `metric` and the native-histogram columns `h_schema` … `h_negative` are the layout's own columns: rename the label (e.g. with metric_relabel_configs) before importing".into(),
             ));
         }
         let new: Vec<&str> =

@@ -36,6 +36,10 @@ pub struct Report {
     /// 5s: resampled data, e.g. `query_range` output (`slo::data::resampled`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub grid: Option<GridFinding>,
+    /// Native-histogram samples (not among `samples`, and not in the table
+    /// of float samples below).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub histogram_samples: u64,
     /// With `--slo`: every selector the SLOs read and the series it matches.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selectors: Option<Vec<crate::backtest::SelectorFinding>>,
@@ -203,6 +207,7 @@ impl Tally {
                 gaps: Gaps::default(),
                 metrics: Vec::new(),
                 grid: None,
+                histogram_samples: 0,
                 selectors: None,
                 problems: None,
             },
@@ -290,8 +295,9 @@ pub fn run(src: &Source, program: Option<&crate::ir::Program>) -> Result<Report,
     crate::memory::phase("reading the data");
     let rt = crate::layout::reader::runtime().map_err(|e| vec![e])?;
     let mut sink = Tally::new(src.paths.iter().map(|p| p.display().to_string()).collect());
-    crate::layout::reader::guarded(&src.paths, || each_series(src, &rt, &mut sink))?;
+    let stats = crate::layout::reader::guarded(&src.paths, || each_series(src, &rt, &mut sink))?;
     let mut report = sink.report();
+    report.histogram_samples = stats.histogram_samples;
     if let Some(program) = program {
         crate::memory::phase("matching the SLOs' selectors");
         let (selectors, problems) = crate::backtest::inspect_selectors(program, src, &rt)?;
@@ -299,6 +305,10 @@ pub fn run(src: &Source, program: Option<&crate::ir::Program>) -> Result<Report,
         report.problems = Some(problems);
     }
     Ok(report)
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 fn sort_gaps(g: &mut [Gap]) {
@@ -322,6 +332,12 @@ pub fn table(r: &Report) -> String {
         r.nan_values,
         r.metrics.len()
     ));
+    if r.histogram_samples > 0 {
+        out.push_str(&format!(
+            "native-histogram samples: {} (not counted below, which shows float samples)\n",
+            r.histogram_samples
+        ));
+    }
     match (r.first_ms, r.last_ms) {
         (Some(f), Some(l)) => out.push_str(&format!(
             "range: {} .. {} ({})\n",

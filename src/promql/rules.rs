@@ -211,7 +211,17 @@ impl<'a> SloRules<'a> {
                 };
                 (bad, t)
             }
-            ir::Sli::Latency { histogram, below_seconds } => {
+            ir::Sli::Latency { histogram, below_seconds, kind: ir::HistogramKind::Native } => {
+                // A bucket without observations has a count of 0 and a
+                // fraction of NaN: the `>= 0` drops the NaN so the bucket
+                // counts 0 bad events, not NaN (which would poison every
+                // period sum it enters).
+                let h = agg("sum", by, &format!("increase({}[{w}])", selector(histogram, &[])));
+                let t = format!("histogram_count({h})");
+                let f = format!("histogram_fraction(0, {}, {h})", num(*below_seconds));
+                (format!("{t} * (1 - ({f} >= 0)) or {t}"), t)
+            }
+            ir::Sli::Latency { histogram, below_seconds, kind: ir::HistogramKind::Classic } => {
                 let t = inc(&with_suffix(histogram, "_count"));
                 // No `or 0` here: a histogram exposes all its buckets from
                 // its first observation, so a missing bucket is a threshold
@@ -454,7 +464,12 @@ impl<'a> SloRules<'a> {
                 let t = self.sum(&format!("rate({}[{w}])", selector(total, &[])));
                 format!("1 - ({} or 0 * {t}) / {t}", self.sum(&format!("rate({}[{w}])", selector(g, &[]))))
             }
-            ir::Sli::Latency { histogram, below_seconds } => {
+            ir::Sli::Latency { histogram, below_seconds, kind: ir::HistogramKind::Native } => format!(
+                "1 - histogram_fraction(0, {}, {})",
+                num(*below_seconds),
+                self.sum(&format!("rate({}[{w}])", selector(histogram, &[])))
+            ),
+            ir::Sli::Latency { histogram, below_seconds, kind: ir::HistogramKind::Classic } => {
                 let t = self.sum(&format!("rate({}[{w}])", selector(&with_suffix(histogram, "_count"), &[])));
                 format!("1 - {} / {t}", self.sum(&format!("rate({}[{w}])", self.bucket(histogram, *below_seconds))))
             }
@@ -816,7 +831,13 @@ impl<'a> SloRules<'a> {
                 return self.local_sum(Events::Total, wd);
             }
             ir::Sli::Events { total, .. } => Some(format!("increase({}[{wd}])", selector(total, &[]))),
-            ir::Sli::Latency { histogram, .. } => {
+            ir::Sli::Latency { histogram, kind: ir::HistogramKind::Native, .. } => {
+                return format!(
+                    "histogram_count({})",
+                    self.sum(&format!("increase({}[{wd}])", selector(histogram, &[])))
+                );
+            }
+            ir::Sli::Latency { histogram, kind: ir::HistogramKind::Classic, .. } => {
                 Some(format!("increase({}[{wd}])", selector(&with_suffix(histogram, "_count"), &[])))
             }
             ir::Sli::Gauge { series } => Some(format!("count_over_time({}[{wd}])", selector(series, &[]))),

@@ -136,7 +136,12 @@ fn promtool_unit_tests() {
             std::fs::write(dir.path().join("rules").join(&o.path), &o.contents).unwrap();
         }
         std::fs::copy(&test_file, dir.path().join("test.yml")).unwrap();
+        // Native histograms in input series need promtool 3.
+        let needs_3 = std::fs::read_to_string(&test_file).unwrap().starts_with("# requires: promtool 3");
         for (v, bin) in &tools {
+            if needs_3 && !v.starts_with('3') {
+                continue;
+            }
             let (ok, out) = promtool(bin, &["test", "rules", "test.yml"], dir.path());
             assert!(ok, "promtool {v} test rules failed for {stem}:\n{out}");
         }

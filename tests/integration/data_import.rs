@@ -155,7 +155,8 @@ fn data_import_reports_every_bad_line_and_writes_nothing() {
          {a=\"1\"} 1 1700000000000\n\
          ok_metric{a=\"unterminated} 1 1700000000000\n\
          # TYPE ok_metric sideways\n\
-         ok_metric{a=\"1\"} 1 1700000000000 extra\n",
+         ok_metric{a=\"1\"} 1 1700000000000 extra\n\
+         ok_metric{h_count=\"x\"} 1 1700000000000\n",
     );
     let out = d.path().join("o.parquet");
     let (code, _, err) = slo(&["data", "import", &bad, "--out", out.to_str().unwrap()]);
@@ -172,6 +173,8 @@ fn data_import_reports_every_bad_line_and_writes_nothing() {
         ("slo::import::syntax", 9, "unterminated string"),
         ("slo::import::syntax", 10, "unknown metric type `sideways`"),
         ("slo::import::syntax", 11, "unexpected `extra` after the sample"),
+        // A native-histogram column of the layout.
+        ("slo::import::label", 12, "label `h_count` has the name of a column"),
     ];
     for (code, line, msg) in expect {
         let head = format!("error[{code}]: ");
@@ -183,7 +186,7 @@ fn data_import_reports_every_bad_line_and_writes_nothing() {
         assert!(found, "no {code} at line {line} ({msg}) in:\n{err}");
     }
     assert!(err.contains("OpenMetrics: end the file with `# EOF` or pass `--from openmetrics`"), "{err}");
-    assert!(err.contains("10 error(s); nothing written"), "{err}");
+    assert!(err.contains("11 error(s); nothing written"), "{err}");
 
     // The cap lists the first problems and counts the rest.
     let many: String = (0..500).map(|i| format!("m{{a=\"{i}\"}} x {i}\n")).collect();

@@ -24,6 +24,7 @@ mod interop;
 mod layering;
 mod live;
 mod lsp;
+mod native;
 mod pull;
 mod regex;
 mod split;

@@ -186,6 +186,9 @@ pub fn scan(
             }
         }
         if let Some(mut stats) = outcome? {
+            if let Some(series) = stats.histogram_example.take() {
+                return Err(vec![DataError::Histograms { series, samples: stats.histogram_samples }]);
+            }
             stats.null_timestamps += facts.null_timestamps;
             stats.unnamed_rows += facts.null_names;
             merged.missed_buckets = missed.into_inner();
