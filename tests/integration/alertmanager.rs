@@ -340,7 +340,8 @@ fn a_real_alertmanager_routes_and_inhibits_a_backtests_firing_alerts() {
     let report: Json = serde_json::from_str(&report).unwrap();
 
     // Per (slo, alert): its firing intervals [start, end).
-    let mut firing: BTreeMap<(String, String), Vec<(String, Option<String>)>> = BTreeMap::new();
+    type Intervals = Vec<(String, Option<String>)>;
+    let mut firing: BTreeMap<(String, String), Intervals> = BTreeMap::new();
     for s in report["slos"].as_array().unwrap() {
         for a in s["alerts"].as_array().unwrap() {
             let key = (s["slo"].as_str().unwrap().to_string(), a["alert"].as_str().unwrap().to_string());
