@@ -237,20 +237,10 @@ impl DictBatch {
     }
 
     pub(crate) fn push(&mut self, t: i64, labels: &BTreeMap<String, String>, names: &[String], v: f64, stale: bool) {
-        self.ts.append_value(t);
-        self.name.append_value(&labels[NAME]);
-        for (b, n) in self.labels.iter_mut().zip(names) {
-            match labels.get(n) {
-                Some(v) => b.append_value(v),
-                None => b.append_null(),
-            }
-        }
-        self.value.append_value(v);
-        self.stale.append_value(stale);
         if let Some(h) = &mut self.histograms {
             h.push(None);
         }
-        self.len += 1;
+        self.push_row(t, labels, names, v, stale);
     }
 
     /// A native-histogram sample (`value` NaN); the batch must have been
@@ -266,6 +256,12 @@ impl DictBatch {
             return Err(Error::new("internal: a histogram sample for a file without histogram columns"));
         };
         cols.push(Some(h));
+        self.push_row(t, labels, names, f64::NAN, false);
+        Ok(())
+    }
+
+    /// The columns every row has: time, name, labels, value, staleness.
+    fn push_row(&mut self, t: i64, labels: &BTreeMap<String, String>, names: &[String], v: f64, stale: bool) {
         self.ts.append_value(t);
         self.name.append_value(&labels[NAME]);
         for (b, n) in self.labels.iter_mut().zip(names) {
@@ -274,10 +270,9 @@ impl DictBatch {
                 None => b.append_null(),
             }
         }
-        self.value.append_value(f64::NAN);
-        self.stale.append_value(false);
+        self.value.append_value(v);
+        self.stale.append_value(stale);
         self.len += 1;
-        Ok(())
     }
 
     pub(crate) fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, Error> {

@@ -16,17 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn tool(name: &str, env: &str) -> Option<PathBuf> {
-    let bin = std::env::var_os(env)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".tools/alertmanager/usr/bin").join(name));
-    if Command::new(&bin).arg("--version").output().is_ok_and(|o| o.status.success()) {
-        return Some(bin);
-    }
-    if std::env::var("SLO_REQUIRE_SERVERS").is_ok_and(|v| v == "1") {
-        panic!("{name} is required (SLO_REQUIRE_SERVERS=1) but {} does not run", bin.display());
-    }
-    eprintln!("skipped: {name} not found at {} (set SLO_REQUIRE_SERVERS=1 to make this fail)", bin.display());
-    None
+    server_tool("alertmanager", name, env, "--version")
 }
 
 fn compile(args: &[&str]) -> String {

@@ -10,7 +10,7 @@
 //! promtool (always in CI, `SLO_REQUIRE_PROMTOOL=1`) the answers are
 //! re-derived and must match both. `SLO_BLESS=1` rewrites the fixtures.
 
-use crate::common::repo;
+use crate::common::{noise, repo};
 use datafusion::arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -55,15 +55,6 @@ fn counter(inc: impl Fn(usize) -> f64) -> Vec<V> {
         .collect()
 }
 
-/// Deterministic noise in [0, 1).
-fn noise(i: usize, salt: u64) -> f64 {
-    let mut x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^= x >> 29;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
 fn http(job: &str, ok: Vec<V>, err: Vec<V>) -> Vec<Series> {
     vec![
         series("http_requests_total", &[("job", job), ("code", "200")], ok),
@@ -78,19 +69,21 @@ fn scenario(name: &str) -> Vec<Series> {
         // 100 req/s with a 0.05% error ratio and some noise.
         "steady" => http(
             "steady",
-            counter(|i| 1500.0 + (noise(i, 1) * 30.0).round()),
-            counter(|i| if noise(i, 2) < 0.5 { 1.0 } else { 0.0 }),
+            counter(|i| 1500.0 + (noise(i as u64, 1) * 30.0).round()),
+            counter(|i| if noise(i as u64, 2) < 0.5 { 1.0 } else { 0.0 }),
         ),
         // 30% errors for 20 minutes at hour 3: the fast page tier fires.
         "fast_incident" => http(
             "fast",
             counter(|_| 1000.0),
-            counter(|i| if (3 * HOUR..3 * HOUR + 80).contains(&i) { 430.0 } else { (noise(i, 3) * 2.0).floor() }),
+            counter(
+                |i| if (3 * HOUR..3 * HOUR + 80).contains(&i) { 430.0 } else { (noise(i as u64, 3) * 2.0).floor() },
+            ),
         ),
         // 3% errors from hour 1 on: a slow burn at 3x a 1% budget.
         "slow_burn" => http(
             "slow",
-            counter(|i| 970.0 + (noise(i, 4) * 10.0).round()),
+            counter(|i| 970.0 + (noise(i as u64, 4) * 10.0).round()),
             counter(|i| if i > HOUR { 30.0 } else { 0.0 }),
         ),
         // Both counters restart every 70 minutes, the error one out of step.
@@ -164,8 +157,8 @@ fn scenario(name: &str) -> Vec<Series> {
         // guard holds the 1h page (the longer tiers see enough events and fire).
         "low_traffic" => http(
             "low",
-            counter(|i| if noise(i, 5) < 0.25 { 1.0 } else { 0.0 }),
-            counter(|i| if noise(i, 6) < 0.05 { 1.0 } else { 0.0 }),
+            counter(|i| if noise(i as u64, 5) < 0.25 { 1.0 } else { 0.0 }),
+            counter(|i| if noise(i as u64, 6) < 0.05 { 1.0 } else { 0.0 }),
         ),
         // 40 series summed (20 instances × 2 codes), uneven traffic.
         "many_series" => {
@@ -176,7 +169,7 @@ fn scenario(name: &str) -> Vec<Series> {
                 out.push(series(
                     "http_requests_total",
                     &[("job", "many"), ("instance", &i_s), ("code", "200")],
-                    counter(move |i| (w * 10.0 + noise(i, inst) * 5.0).round()),
+                    counter(move |i| (w * 10.0 + noise(i as u64, inst) * 5.0).round()),
                 ));
                 out.push(series(
                     "http_requests_total",

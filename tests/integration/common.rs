@@ -184,3 +184,31 @@ pub fn synth_openmetrics(dir: &std::path::Path) -> String {
     assert_eq!(code, 0, "{err}");
     err
 }
+
+/// A binary of a server package unpacked under `.tools/<dir>/usr/bin/`
+/// by `.ci/install-servers.sh` (`$env` overrides), when it runs with
+/// `version_flag`; None (the test skips with a note) when it is absent,
+/// and a failure instead when `SLO_REQUIRE_SERVERS=1` (CI).
+pub fn server_tool(dir: &str, name: &str, env: &str, version_flag: &str) -> Option<PathBuf> {
+    let bin = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join(".tools").join(dir).join("usr/bin").join(name));
+    if std::process::Command::new(&bin).arg(version_flag).output().is_ok_and(|o| o.status.success()) {
+        return Some(bin);
+    }
+    if std::env::var("SLO_REQUIRE_SERVERS").is_ok_and(|v| v == "1") {
+        panic!("{name} is required (SLO_REQUIRE_SERVERS=1) but {} does not run (or set ${env})", bin.display());
+    }
+    eprintln!("skipped: {name} not found at {} (set SLO_REQUIRE_SERVERS=1 to make this fail)", bin.display());
+    None
+}
+
+/// Deterministic noise in [0, 1) for scripted test data (splitmix64 of
+/// the step and a salt).
+pub fn noise(i: u64, salt: u64) -> f64 {
+    let mut x = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}

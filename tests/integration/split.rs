@@ -36,14 +36,6 @@ const END_S: i64 = HOURS * 3600;
 /// A series: labels (with `__name__`) and one value per scrape (`None`: no sample).
 type Raw = Vec<(Vec<(String, String)>, Vec<Option<f64>>)>;
 
-fn noise(i: i64, salt: u64) -> f64 {
-    let mut x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ salt.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^= x >> 29;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
 fn labels(name: &str, l: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = l.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     v.push(("__name__".into(), name.into()));
@@ -61,7 +53,7 @@ fn counter(rate: impl Fn(f64) -> f64, salt: u64, reset: Option<f64>) -> Vec<Opti
             if reset.is_some_and(|r| (m - r).abs() < 1e-9) {
                 c = 0.0;
             } else if i > 0 {
-                c += (rate(m) * SCRAPE_S as f64 * (0.8 + 0.4 * noise(i, salt))).round();
+                c += (rate(m) * SCRAPE_S as f64 * (0.8 + 0.4 * noise(i as u64, salt))).round();
             }
             Some(c)
         })
@@ -117,9 +109,9 @@ fn cluster(name: &str) -> Raw {
                     }
                     let base = if b && queue == "orders" && (60.0..80.0).contains(&m) { 70.0 } else { 15.0 };
                     let v = if !b && queue == "mail" && (25.0..35.0).contains(&m) {
-                        (4.0 * noise(i, salt)).floor()
+                        (4.0 * noise(i as u64, salt)).floor()
                     } else {
-                        (base + 25.0 * noise(i, salt)).round()
+                        (base + 25.0 * noise(i as u64, salt)).round()
                     };
                     Some(v)
                 })

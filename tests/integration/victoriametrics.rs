@@ -17,18 +17,7 @@ use std::process::Command;
 
 /// vmalert, or None (skip) when it is absent and not required.
 pub(super) fn vm_bin(name: &str) -> Option<PathBuf> {
-    let var = name.to_ascii_uppercase().replace('-', "_");
-    let bin = std::env::var_os(&var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".tools/victoria-metrics/usr/bin").join(name));
-    if Command::new(&bin).arg("-version").output().is_ok_and(|o| o.status.success()) {
-        return Some(bin);
-    }
-    if std::env::var("SLO_REQUIRE_SERVERS").is_ok_and(|v| v == "1") {
-        panic!("{name} is required (SLO_REQUIRE_SERVERS=1) but {} does not run (or set ${var})", bin.display());
-    }
-    eprintln!("skipped: {name} not found at {} (set SLO_REQUIRE_SERVERS=1 to make this fail)", bin.display());
-    None
+    server_tool("victoria-metrics", name, &name.to_ascii_uppercase().replace('-', "_"), "-version")
 }
 
 /// `vmalert -dryRun` over `files`: whether it accepts them, and its errors.
