@@ -3,7 +3,8 @@
 
 Usage: python3 bench/sloth_same_work.py [--services 100] [--slos-per-service 100]
                                         [--runs 5] [--bin target/release/slo]
-                                        [--slokit PATH] [--gen ../shared/bench/gen_sloth_specs.py]
+                                        [--slokit PATH] [--promtool PATH]
+                                        [--gen ../shared/bench/gen_sloth_specs.py]
 
 1. Generates the Sloth `prometheus/v1` specs the peers read
    (../shared/bench/gen_sloth_specs.py, one file per service).
@@ -59,6 +60,8 @@ def main():
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--bin', default='target/release/slo')
     ap.add_argument('--slokit', default=shutil.which('slokit'))
+    ap.add_argument('--promtool', default=None,
+                    help='also time `promtool check rules` of both outputs (e.g. /usr/bin/promtool)')
     ap.add_argument('--gen', default=os.path.join(HERE, '..', '..', 'shared', 'bench', 'gen_sloth_specs.py'))
     ap.add_argument('--work', default='target/bench/sloth')
     a = ap.parse_args()
@@ -102,13 +105,21 @@ def main():
         sk_out = os.path.join(a.work, 'slokit')
         os.makedirs(sk_out)
         v_t, v_rss = timed([a.slokit, 'validate', '-i', specs], a.runs)
-        g_t, g_rss = timed([a.slokit, 'generate', '-i', specs, '-o', sk_out], a.runs)
+        # slokit writes one file holding every group.
+        sk_file = os.path.join(sk_out, 'rules.yml')
+        g_t, g_rss = timed([a.slokit, 'generate', '-i', specs, '-o', sk_file], a.runs)
         srec, sal = rules_in(sk_out)
         print(f'slokit validate:           median {v_t:.3f} s, {v_rss:.0f} MiB')
         print(f'slokit generate:           median {g_t:.3f} s, {g_rss:.0f} MiB; '
               f'{srec / n:.1f} recording + {sal / n:.1f} alerting rules per SLO')
         print(f'ratio check / validate:    {chk_t / v_t:.2f}x time, {chk_rss / max(v_rss, 1):.2f}x memory')
         print(f'ratio compile / generate:  {cmp_t / g_t:.2f}x time, {cmp_rss / max(g_rss, 1):.2f}x memory')
+        if a.promtool:
+            ours = sorted(os.path.join(out, f) for f in os.listdir(out) if f.endswith('.yml'))
+            p_t, p_rss = timed([a.promtool, 'check', 'rules', *ours], a.runs)
+            q_t, q_rss = timed([a.promtool, 'check', 'rules', sk_file], a.runs)
+            print(f'promtool check rules:      slo {p_t:.2f} s, {p_rss:.0f} MiB; slokit {q_t:.2f} s, {q_rss:.0f} MiB; '
+                  f'{p_t / q_t:.2f}x time')
     else:
         print('slokit not installed (cargo install slokit --version 1.9.0, or --slokit PATH): no peer figures')
 
