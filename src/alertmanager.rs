@@ -240,14 +240,7 @@ fn matcher(name: &str, op: &str, value: &str) -> Value {
     s.push_str(name);
     s.push_str(op);
     s.push('"');
-    for c in value.chars() {
-        match c {
-            '\\' => s.push_str("\\\\"),
-            '"' => s.push_str("\\\""),
-            '\n' => s.push_str("\\n"),
-            c => s.push(c),
-        }
-    }
+    crate::metrics::export::escape(value, &mut s);
     s.push('"');
     Value::String(s)
 }

@@ -93,22 +93,8 @@ pub fn run(
             "name the label each cluster's Prometheus sets in `global.external_labels`, e.g. `--cluster-label cluster`",
         ));
     }
-    if split.is_some() && target == TargetArg::Grafana {
-        return Err(Error::coded(
-            "slo::flag::split",
-            "--split writes rule files; --target grafana writes dashboards",
-            "compile the dashboards without --split: they read the global part's series, which have the same names and labels as the unsplit rules'",
-        ));
-    }
-    if split.is_some() && target == TargetArg::Alertmanager {
-        return Err(Error::coded(
-            "slo::flag::split",
-            "--split writes rule files; --target alertmanager writes the routing",
-            "compile the routing without --split: the alerts come from the global part, with the same names and labels as the unsplit rules'",
-        ));
-    }
-    if split.is_some() && matches!(target, TargetArg::Vmalert | TargetArg::Vmrule) {
-        return Err(split_vm());
+    if let Some(refused) = split.and(split_refusal(target)) {
+        return Err(refused);
     }
     let Some(eval_interval_ms) = slo::units::parse_duration(&eval_interval).filter(|ms| *ms >= 1000) else {
         return Err(Error::new(format!("--eval-interval: `{eval_interval}` is not a duration of 1s or more")));
@@ -220,7 +206,10 @@ pub fn run(
         TargetArg::Grafana => (Box::new(slo::grafana::files(&program, &opts)), slo::outdir::Kind::GRAFANA),
         _ => {
             let kind = match &opts.split {
-                Some(s) => slo::outdir::Kind::split_rules(opts.target, s.part).ok_or_else(split_vm)?,
+                // split_refusal has refused every target without split kinds.
+                Some(s) => slo::outdir::Kind::split_rules(opts.target, s.part).ok_or_else(|| {
+                    Error::new(format!("internal: no split output for --target {}", opts.target.name()))
+                })?,
                 None => slo::outdir::Kind::rules(opts.target),
             };
             (Box::new(slo::promql::files(&program, &opts)), kind)
@@ -237,11 +226,22 @@ pub fn run(
     Ok(0)
 }
 
-/// `--split` with a VictoriaMetrics target (refused before any work).
-fn split_vm() -> Error {
-    Error::coded(
-        "slo::flag::split",
-        "--split is not available for --target vmalert or vmrule",
-        "vmalert's chained rules read the previous evaluation, which the global part's sums do not allow for: compile the split parts for Prometheus, Thanos Ruler or Mimir, or compile unsplit for vmalert",
-    )
+/// Why `--split` cannot go with `target` (refused before any work), if it cannot.
+fn split_refusal(target: TargetArg) -> Option<Error> {
+    let (what, help) = match target {
+        TargetArg::Prometheus | TargetArg::PrometheusOperator | TargetArg::Mimir => return None,
+        TargetArg::Grafana => (
+            "--split writes rule files; --target grafana writes dashboards",
+            "compile the dashboards without --split: they read the global part's series, which have the same names and labels as the unsplit rules'",
+        ),
+        TargetArg::Alertmanager => (
+            "--split writes rule files; --target alertmanager writes the routing",
+            "compile the routing without --split: the alerts come from the global part, with the same names and labels as the unsplit rules'",
+        ),
+        TargetArg::Vmalert | TargetArg::Vmrule => (
+            "--split is not available for --target vmalert or vmrule",
+            "vmalert's chained rules read the previous evaluation, which the global part's sums do not allow for: compile the split parts for Prometheus, Thanos Ruler or Mimir, or compile unsplit for vmalert",
+        ),
+    };
+    Some(Error::coded("slo::flag::split", what, help))
 }

@@ -31,7 +31,9 @@ fn legacy_name(s: &str, metric: bool) -> bool {
         && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'_' || (metric && c == b':'))
 }
 
-fn escape(s: &str, out: &mut String) {
+/// A label value inside double quotes, as the text exposition format and
+/// Alertmanager's matchers spell it: `\`, `"` and newlines escaped.
+pub(crate) fn escape(s: &str, out: &mut String) {
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
