@@ -96,10 +96,7 @@ pub fn raw_reads(program: &ir::Program, step_ms: i64) -> Result<(Vec<plan::Sel>,
     let mut sels = Vec::new();
     let mut lead = 0;
     for l in &planner.leaves {
-        lead = lead.max(match l.kind {
-            plan::LeafKind::Range(_, r) => r,
-            plan::LeafKind::Instant => leaves::LOOKBACK_MS,
-        });
+        lead = lead.max(l.kind.lookbehind());
         if seen.insert(l.sel.text()) {
             sels.push(l.sel.clone());
         }
@@ -192,15 +189,26 @@ pub fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Fai
                          (`duplicate sample for timestamp`): keep one value per series and timestamp"
                     ),
                 ),
+                data::DataError::BadHistogram { series, ts, reason } => (
+                    "slo::data::histogram",
+                    1,
+                    "<data>".into(),
+                    format!("{series} @ {}", fmt_ts(ts)),
+                    format!("a native-histogram sample is not valid: {reason}"),
+                    "this sample",
+                    "write native histograms as the layout defines them (README, \"Native histograms\"): \
+                     schema −4 … 8, counts ≥ 0, bucket indices ascending; `slo data import` writes them so"
+                        .into(),
+                ),
                 data::DataError::Histograms { series, samples } => (
                     "slo::data::native_histogram",
                     1,
                     "<data>".into(),
                     series,
-                    format!("a series the SLOs read has native-histogram samples ({samples} in the series read)"),
+                    format!("a series read as floats has native-histogram samples ({samples} in the series read)"),
                     "native-histogram samples",
-                    "the backtester replays float samples only: read this metric's classic series (`_bucket`, \
-                     `_count`), or leave the SLO out of the backtest (README, \"Native histograms\")"
+                    "a classic SLI reads this native histogram: say `native = true` in its `sli latency` \
+                     (README, \"Native histograms\"), or read the metric's classic series (`_bucket`, `_count`)"
                         .into(),
                 ),
                 data::DataError::Memory { message } => (
@@ -357,28 +365,6 @@ fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
 
 /// Replays `program` over the data.
 pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<Backtest, Failure> {
-    // Native histograms compile (README, "Native histograms") but are not
-    // replayed: say so at each such SLO, before reading anything.
-    let native: Vec<Diagnostic> = program
-        .slos
-        .iter()
-        .filter(|s| matches!(s.sli, ir::Sli::Latency { kind: ir::HistogramKind::Native, .. }))
-        .map(|s| {
-            Diagnostic::error(
-                "slo::backtest::native_histogram",
-                s.span,
-                format!(
-                    "SLO `{}/{}` reads a native histogram, which the backtester does not replay yet",
-                    s.service, s.name
-                ),
-                "`native = true`",
-            )
-            .with_help("backtest the other SLOs (pass only their files); the compiled rules run in Prometheus 3")
-        })
-        .collect();
-    if !native.is_empty() {
-        return Err(Failure { diagnostics: native, sources, exit: 1 });
-    }
     let popts = crate::promql::Options {
         eval_interval: crate::units::Duration::from_ms(opts.step_ms as u64),
         extra_windows: opts.extra_windows.clone(),
@@ -422,15 +408,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             Step::Record { node, .. } | Step::Alert { node, .. } => collect_ranges(node, &mut summed),
         }
     }
-    let max_range = planner
-        .leaves
-        .iter()
-        .map(|l| match l.kind {
-            plan::LeafKind::Range(_, r) => r,
-            plan::LeafKind::Instant => leaves::LOOKBACK_MS,
-        })
-        .max()
-        .unwrap_or(0);
+    let max_range = planner.leaves.iter().map(|l| l.kind.lookbehind()).max().unwrap_or(0);
     let src = data::Source { paths: opts.data.clone(), memory_limit: opts.memory_limit };
     let rt = match crate::layout::reader::runtime() {
         Ok(rt) => rt,

@@ -13,9 +13,12 @@
 //! Custom-bucket histograms (schema −53) are not part of the layout.
 
 use super::schema::{H_COUNT, H_NEGATIVE, H_POSITIVE, H_SCHEMA, H_SUM, H_ZERO_COUNT, H_ZERO_THRESHOLD};
-use datafusion::arrow::array::{ArrayRef, Float64Array, Int32Array, ListArray, StructArray};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, Int32Array, ListArray, RecordBatch, StructArray,
+};
 use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
 use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::arrow::datatypes::{Float64Type, Int32Type};
 use std::sync::Arc;
 
 /// Lowest and highest exponential schema Prometheus accepts.
@@ -105,7 +108,7 @@ fn bucket_fields() -> Fields {
 }
 
 /// The `h_*` fields, in the layout's order (all nullable).
-pub(crate) fn fields() -> Vec<Field> {
+pub fn fields() -> Vec<Field> {
     vec![
         Field::new(H_SCHEMA, DataType::Int32, true),
         Field::new(H_ZERO_THRESHOLD, DataType::Float64, true),
@@ -119,17 +122,17 @@ pub(crate) fn fields() -> Vec<Field> {
 
 /// The `h_*` columns of a batch, one row at a time.
 #[derive(Default)]
-pub(crate) struct HistColumns {
+pub struct HistColumns {
     rows: Vec<Option<NativeHistogram>>,
 }
 
 impl HistColumns {
-    pub(crate) fn push(&mut self, h: Option<&NativeHistogram>) {
+    pub fn push(&mut self, h: Option<&NativeHistogram>) {
         self.rows.push(h.cloned());
     }
 
     /// The columns of the rows pushed since the last call, in [`fields`]' order.
-    pub(crate) fn finish(&mut self) -> Vec<ArrayRef> {
+    pub fn finish(&mut self) -> Vec<ArrayRef> {
         let rows = std::mem::take(&mut self.rows);
         let f = |g: fn(&NativeHistogram) -> f64| -> ArrayRef {
             Arc::new(rows.iter().map(|r| r.as_ref().map(g)).collect::<Float64Array>())
@@ -144,6 +147,99 @@ impl HistColumns {
             buckets(&rows, |h| &h.negative),
         ]
     }
+}
+
+/// The `h_*` columns of a batch being read, decoded one row at a time.
+pub(crate) struct HistRows {
+    schema: Int32Array,
+    floats: [Float64Array; 4],
+    positive: ListArray,
+    negative: ListArray,
+}
+
+impl HistRows {
+    /// The columns of `b` (already checked to have the layout's types by
+    /// the reader's schema check), with `schema` its `h_schema` as Int32.
+    pub(crate) fn new(b: &RecordBatch, schema: &ArrayRef) -> Result<HistRows, String> {
+        let col = |n: &str| b.column_by_name(n).ok_or_else(|| format!("column `{n}` is missing"));
+        let float = |n: &str| -> Result<Float64Array, String> {
+            col(n)?.as_primitive_opt::<Float64Type>().cloned().ok_or_else(|| format!("column `{n}` is not Float64"))
+        };
+        let list = |n: &str| -> Result<ListArray, String> {
+            col(n)?.as_list_opt::<i32>().cloned().ok_or_else(|| format!("column `{n}` is not a list"))
+        };
+        Ok(HistRows {
+            schema: schema.as_primitive_opt::<Int32Type>().cloned().ok_or("column `h_schema` is not Int32")?,
+            floats: [float(H_ZERO_THRESHOLD)?, float(H_ZERO_COUNT)?, float(H_COUNT)?, float(H_SUM)?],
+            positive: list(H_POSITIVE)?,
+            negative: list(H_NEGATIVE)?,
+        })
+    }
+
+    /// Row `i` (whose `h_schema` is set) as a histogram, or why it is not one.
+    pub(crate) fn get(&self, i: usize) -> Result<NativeHistogram, String> {
+        let schema = self.schema.value(i);
+        if !(MIN_SCHEMA..=MAX_SCHEMA).contains(&schema) {
+            return Err(format!("`h_schema` is {schema}, outside {MIN_SCHEMA}..={MAX_SCHEMA}"));
+        }
+        let mut f = [0.0; 4];
+        for (k, (a, name)) in self.floats.iter().zip([H_ZERO_THRESHOLD, H_ZERO_COUNT, H_COUNT, H_SUM]).enumerate() {
+            if a.is_null(i) {
+                return Err(format!("`{name}` is null"));
+            }
+            f[k] = a.value(i);
+        }
+        let [zero_threshold, zero_count, count, sum] = f;
+        if !zero_threshold.is_finite() || zero_threshold < 0.0 {
+            return Err(format!("`h_zero_threshold` is {zero_threshold}, not a finite number ≥ 0"));
+        }
+        if zero_count.is_nan() || count.is_nan() || zero_count < 0.0 || count < 0.0 {
+            return Err("a count is negative or NaN".into());
+        }
+        Ok(NativeHistogram {
+            schema,
+            zero_threshold,
+            zero_count,
+            count,
+            sum,
+            positive: side(&self.positive, i, H_POSITIVE)?,
+            negative: side(&self.negative, i, H_NEGATIVE)?,
+        })
+    }
+}
+
+/// One row's buckets of `h_positive` / `h_negative`: ascending indices,
+/// counts ≥ 0.
+fn side(list: &ListArray, i: usize, name: &str) -> Result<Vec<(i32, f64)>, String> {
+    if list.is_null(i) {
+        return Err(format!("`{name}` is null"));
+    }
+    let entries = list.value(i);
+    let Some(s) = entries.as_struct_opt() else { return Err(format!("`{name}` does not hold structs")) };
+    let (Some(idx), Some(cnt)) = (
+        s.column_by_name("index").and_then(|c| c.as_primitive_opt::<Int32Type>()),
+        s.column_by_name("count").and_then(|c| c.as_primitive_opt::<Float64Type>()),
+    ) else {
+        return Err(format!("`{name}` entries are not {{index: Int32, count: Float64}}"));
+    };
+    let mut out: Vec<(i32, f64)> = Vec::with_capacity(s.len());
+    for j in 0..s.len() {
+        if s.is_null(j) || idx.is_null(j) || cnt.is_null(j) {
+            return Err(format!("`{name}` has a null bucket"));
+        }
+        let (k, c) = (idx.value(j), cnt.value(j));
+        if out.last().is_some_and(|&(p, _)| p >= k) {
+            return Err(format!(
+                "`{name}` bucket indices are not strictly ascending ({k} after {})",
+                out[out.len() - 1].0
+            ));
+        }
+        if c.is_nan() || c < 0.0 {
+            return Err(format!("`{name}` bucket {k} has count {c}"));
+        }
+        out.push((k, c));
+    }
+    Ok(out)
 }
 
 fn buckets(rows: &[Option<NativeHistogram>], side: fn(&NativeHistogram) -> &Vec<(i32, f64)>) -> ArrayRef {

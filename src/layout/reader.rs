@@ -14,6 +14,7 @@
 //! otherwise DataFusion sorts them first, under the memory pool, spilling to
 //! disk when the pool is full.
 
+use super::histogram::{HistRows, NativeHistogram};
 use super::schema::{
     H_COLUMNS, H_SCHEMA, LABELS_MAP, MAX_LABEL_COLUMNS, NAME, NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE,
 };
@@ -52,9 +53,13 @@ pub enum DataError {
     Engine { message: String },
     /// The memory pool is too small even with spilling.
     Memory { message: String },
-    /// Series the backtester reads have native-histogram samples, which
-    /// it does not replay (`series` is the first, `samples` their number).
+    /// Series read as floats have native-histogram samples (`series` is
+    /// the first, `samples` their number): a classic SLI over a native
+    /// histogram, or `slo data export`, which writes float samples only.
     Histograms { series: String, samples: u64 },
+    /// A native-histogram row that is not a valid histogram (a schema out
+    /// of range, a null or negative count, bucket indices out of order).
+    BadHistogram { series: String, ts: i64, reason: String },
 }
 
 /// Counts for the report and for warnings.
@@ -309,6 +314,7 @@ struct Current {
     ts: Vec<i64>,
     v: Vec<f64>,
     stale: Vec<i64>,
+    hist: Vec<(i64, NativeHistogram)>,
 }
 
 /// Why a streaming pass stopped early.
@@ -317,8 +323,17 @@ enum Restart {
     Unsorted,
 }
 
-/// A complete series on its way to a worker.
-pub(crate) type Job = (Vec<(String, String)>, Vec<i64>, Vec<f64>, Vec<i64>);
+/// A complete series on its way to a worker: sorted labels (with
+/// `__name__`), the float samples' times and values, the staleness
+/// markers' times, and the native-histogram samples when the pass decodes
+/// them ([`Pass::with_histograms`]; otherwise they are only counted).
+pub(crate) struct Job {
+    pub(crate) key: Vec<(String, String)>,
+    pub(crate) ts: Vec<i64>,
+    pub(crate) v: Vec<f64>,
+    pub(crate) stale: Vec<i64>,
+    pub(crate) hist: Vec<(i64, NativeHistogram)>,
+}
 
 /// Whether a series (its sorted labels) is read at all.
 pub(crate) type Wants<'a> = dyn Fn(&[(String, String)]) -> bool + 'a;
@@ -339,6 +354,9 @@ pub(crate) struct Pass<'a> {
     hi: i64,
     conflict: Option<(String, i64)>,
     conflicts: u64,
+    /// Decode native-histogram samples into [`Job::hist`].
+    histograms: bool,
+    bad_histogram: Option<DataError>,
 }
 
 impl<'a> Pass<'a> {
@@ -353,7 +371,16 @@ impl<'a> Pass<'a> {
             hi,
             conflict: None,
             conflicts: 0,
+            histograms: false,
+            bad_histogram: None,
         }
+    }
+
+    /// Native-histogram samples are decoded and handed over with their
+    /// series (the backtester replays them), not only counted.
+    pub(crate) fn with_histograms(mut self) -> Self {
+        self.histograms = true;
+        self
     }
 
     /// Runs the pass over the whole stream: its statistics, or `None` when
@@ -374,6 +401,9 @@ impl<'a> Pass<'a> {
             }
         }
         self.finish_current();
+        if let Some(e) = self.bad_histogram {
+            return Err(vec![e]);
+        }
         if let Some((series, ts)) = self.conflict {
             return Err(vec![DataError::Duplicate { series, ts, count: self.conflicts }]);
         }
@@ -381,7 +411,7 @@ impl<'a> Pass<'a> {
     }
 }
 
-fn series_text(key: &[(String, String)]) -> String {
+pub(crate) fn series_text(key: &[(String, String)]) -> String {
     let name = key.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v.as_str());
     let rest: Vec<String> = key
         .iter()
@@ -406,7 +436,7 @@ impl Pass<'_> {
                 self.stats.series += 1;
                 self.stats.samples += c.ts.len() as u64;
                 self.done.insert(series_hash(&c.key));
-                (self.sink)((c.key, c.ts, c.v, c.stale));
+                (self.sink)(Job { key: c.key, ts: c.ts, v: c.v, stale: c.stale, hist: c.hist });
                 return;
             }
             self.done.insert(series_hash(&c.key));
@@ -433,6 +463,10 @@ impl Pass<'_> {
             )
         } else {
             None
+        };
+        let h_cols = match (&h_schema, self.histograms) {
+            (Some(schema), true) => Some(HistRows::new(b, schema).map_err(engine)?),
+            _ => None,
         };
         let name_arr = b.column_by_name(&cols.name).expect("projected");
         let label_arrs: Vec<ArrayRef> =
@@ -491,7 +525,8 @@ impl Pass<'_> {
                     return Ok(Err(Restart::Unsorted));
                 }
                 let wanted = (self.wants)(&key);
-                self.cur = Some(Current { key, wanted, ts: Vec::new(), v: Vec::new(), stale: Vec::new() });
+                self.cur =
+                    Some(Current { key, wanted, ts: Vec::new(), v: Vec::new(), stale: Vec::new(), hist: Vec::new() });
             }
             let cur = self.cur.as_mut().expect("set above");
             for i in r {
@@ -505,18 +540,47 @@ impl Pass<'_> {
                 if !cur.wanted || t < self.lo || t > self.hi {
                     continue;
                 }
-                if h_schema.as_ref().is_some_and(|h| !h.is_null(i)) {
-                    // A native-histogram sample: counted, not a float sample.
+                let last = cur.ts.last().copied().max(cur.stale.last().copied()).max(cur.hist.last().map(|(t, _)| *t));
+                let v = if val.is_null(i) { f64::NAN } else { val.value(i) };
+                let is_stale =
+                    v.to_bits() == STALE_NAN_BITS || stale.as_ref().is_some_and(|s| !s.is_null(i) && s.value(i));
+                if !is_stale && h_schema.as_ref().is_some_and(|h| !h.is_null(i)) {
+                    // A native-histogram sample: counted, not a float sample,
+                    // and decoded when the pass replays them.
                     self.stats.histogram_samples += 1;
                     if self.stats.histogram_example.is_none() {
                         self.stats.histogram_example = Some(series_text(&cur.key));
                     }
+                    let Some(rows) = &h_cols else { continue };
+                    let h = match rows.get(i) {
+                        Ok(h) => h,
+                        Err(reason) => {
+                            if self.bad_histogram.is_none() {
+                                self.bad_histogram =
+                                    Some(DataError::BadHistogram { series: series_text(&cur.key), ts: t, reason });
+                            }
+                            continue;
+                        }
+                    };
+                    if let Some(last) = last {
+                        if t < last {
+                            return Ok(Err(Restart::Unsorted));
+                        }
+                        if t == last {
+                            if cur.hist.last().is_some_and(|(lt, lh)| *lt == t && *lh == h) {
+                                self.stats.duplicates_dropped += 1;
+                            } else {
+                                self.conflicts += 1;
+                                if self.conflict.is_none() {
+                                    self.conflict = Some((series_text(&cur.key), t));
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                    cur.hist.push((t, h));
                     continue;
                 }
-                let v = if val.is_null(i) { f64::NAN } else { val.value(i) };
-                let is_stale =
-                    v.to_bits() == STALE_NAN_BITS || stale.as_ref().is_some_and(|s| !s.is_null(i) && s.value(i));
-                let last = cur.ts.last().copied().max(cur.stale.last().copied());
                 if let Some(last) = last {
                     if t < last {
                         return Ok(Err(Restart::Unsorted));
@@ -604,7 +668,10 @@ impl std::fmt::Display for DataError {
             }
             DataError::Engine { message } | DataError::Memory { message } => f.write_str(message),
             DataError::Histograms { series, samples } => {
-                write!(f, "{series}: {samples} native-histogram sample(s), which are not replayed")
+                write!(f, "{series}: {samples} native-histogram sample(s), which are not float samples")
+            }
+            DataError::BadHistogram { series, reason, .. } => {
+                write!(f, "{series}: a native-histogram sample is not valid: {reason}")
             }
         }
     }
@@ -834,7 +901,7 @@ pub(crate) async fn rows(
         proj.push(ident(m));
     }
     if cols.histograms {
-        proj.push(ident(H_SCHEMA));
+        proj.extend(H_COLUMNS.iter().map(|c| ident(*c)));
     }
     let mut df = df
         .filter(filter(&cols))
@@ -858,7 +925,7 @@ pub(crate) async fn rows(
 
 /// One complete series as read: sorted labels (with `__name__`), the
 /// sample times and values (staleness markers apart) and the markers' times.
-pub type Series = Job;
+pub type Series = (Vec<(String, String)>, Vec<i64>, Vec<f64>, Vec<i64>);
 
 /// What consumes whole series from [`each_series`].
 pub(crate) trait SeriesSink {
@@ -890,7 +957,7 @@ pub(crate) fn each_series(
             })
             .await?;
             let wants = |_: &[(String, String)]| true;
-            let mut to_sink = |s: Series| sink.series(s);
+            let mut to_sink = |j: Job| sink.series((j.key, j.ts, j.v, j.stale));
             Pass::new(&wants, &mut to_sink, sorted, *all.start(), *all.end())
                 .drain(&mut stream, &cols, &src.paths, |_| {})
                 .await

@@ -1,7 +1,8 @@
 //! Native histograms: `slo synth` writes them in the layout's `h_*`
 //! columns (README, "Native histograms"), the reader tells them from
-//! float samples, and the backtester refuses them with a coded error
-//! rather than replaying them as something else.
+//! float samples, the backtester replays them for `native = true` SLIs
+//! and refuses them, with a coded error, anywhere they would be read as
+//! floats.
 
 use super::common::slo;
 use datafusion::arrow::array::{Array, AsArray, BooleanArray, Float64Array, Int32Array};
@@ -93,16 +94,18 @@ fn synth_writes_native_histogram_samples() {
 }
 
 #[test]
-fn backtest_refuses_native_histograms_with_coded_errors() {
+fn backtest_replays_native_histograms_and_refuses_them_as_floats() {
     let d = tempfile::tempdir().unwrap();
     let data = d.path().join("n.parquet");
     synth(&data, "1");
     let data = data.to_str().unwrap();
-    // An SLO with `native = true`: refused at the SLO, before any data is read.
-    let (code, _, err) = slo(&["backtest", EXAMPLE, "--data", data, "--quiet"]);
-    assert_eq!(code, 1, "{err}");
-    assert!(err.contains("slo::backtest::native_histogram"), "{err}");
-    assert!(err.contains("quotes/latency_300ms"), "{err}");
+    // An SLO with `native = true` is replayed (its values are checked
+    // against promtool 3.5 in backtest.rs's `native` scenario).
+    let (code, out, err) = slo(&["backtest", EXAMPLE, "--data", data, "--quiet", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let text = report.to_string();
+    assert!(text.contains("latency_300ms"), "{text}");
     // Any other SLO whose selector meets histogram samples: a data error
     // naming the series, never the samples read as floats.
     let src = d.path().join("g.slo");
@@ -117,6 +120,50 @@ fn backtest_refuses_native_histograms_with_coded_errors() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("slo::data::native_histogram"), "{err}");
     assert!(err.contains("http_request_duration_seconds{"), "names the series: {err}");
+}
+
+/// A histogram row that breaks the layout (here a schema of 9) is a coded
+/// data error naming the series and time, not a panic or a wrong value.
+#[test]
+fn invalid_histogram_rows_are_coded_errors() {
+    use datafusion::arrow::array::{ArrayRef, Int64Array, StringArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::record_batch::RecordBatch;
+    use slo::layout::histogram::{HistColumns, NativeHistogram};
+    use std::sync::Arc;
+    let d = tempfile::tempdir().unwrap();
+    let mut fields = vec![
+        Field::new("timestamp", DataType::Int64, false),
+        Field::new("__name__", DataType::Utf8, false),
+        Field::new("job", DataType::Utf8, true),
+        Field::new("value", DataType::Float64, false),
+    ];
+    fields.extend(slo::layout::histogram::fields());
+    let schema = Arc::new(Schema::new(fields));
+    let mut cols = HistColumns::default();
+    let mut h = NativeHistogram::empty(3);
+    for (k, schema_of) in [3, 3, 9, 3].into_iter().enumerate() {
+        h.observe(0.1 * (k + 1) as f64, 1.0);
+        cols.push(Some(&NativeHistogram { schema: schema_of, ..h.clone() }));
+    }
+    let mut arrays: Vec<ArrayRef> = vec![
+        Arc::new(Int64Array::from(vec![0, 60_000, 120_000, 180_000])),
+        Arc::new(StringArray::from(vec!["http_request_duration_seconds"; 4])),
+        Arc::new(StringArray::from(vec!["quotes"; 4])),
+        Arc::new(Float64Array::from(vec![f64::NAN; 4])),
+    ];
+    arrays.extend(cols.finish());
+    let path = d.path().join("bad.parquet");
+    let batch = RecordBatch::try_new(schema.clone(), arrays).unwrap();
+    let mut w =
+        datafusion::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    let (code, _, err) = slo(&["backtest", EXAMPLE, "--data", path.to_str().unwrap(), "--quiet"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("slo::data::histogram"), "{err}");
+    assert!(err.contains("`h_schema` is 9"), "{err}");
+    assert!(err.contains("http_request_duration_seconds{"), "{err}");
 }
 
 #[test]

@@ -8,8 +8,8 @@
 use super::leaves::Leaves;
 use super::range::Samples;
 use crate::layout::reader::{
-    columns, file_facts, footers, frame, millis, rows, scan_error, schema_error, session, ts_literal, Columns, Job,
-    Pass,
+    columns, file_facts, footers, frame, millis, rows, scan_error, schema_error, series_text, session, ts_literal,
+    Columns, Job, Pass,
 };
 pub use crate::layout::reader::{DataError, Source, Stats, MAX_MS, MIN_MS};
 use crate::layout::schema::NAME;
@@ -153,9 +153,9 @@ pub fn scan(
             senders.push(tx);
             handles.push(std::thread::spawn(move || {
                 let mut lv = Leaves::phased(specs, grids);
-                for (key, ts, v, stale) in rx {
-                    let mut s = Samples::new(ts, v);
-                    lv.feed(&key, &mut s, &stale);
+                for job in rx {
+                    let mut s = Samples::new(job.ts, job.v);
+                    lv.feed(&job.key, &mut s, &job.stale, &job.hist);
                 }
                 lv
             }));
@@ -174,6 +174,7 @@ pub fn scan(
                 sent += 1;
             };
             Pass::new(&wants, &mut sink, sorted, lo, hi)
+                .with_histograms()
                 .drain(&mut stream, &cols, &src.paths, |rows| progress.inc(rows as u64))
                 .await
         });
@@ -186,8 +187,8 @@ pub fn scan(
             }
         }
         if let Some(mut stats) = outcome? {
-            if let Some(series) = stats.histogram_example.take() {
-                return Err(vec![DataError::Histograms { series, samples: stats.histogram_samples }]);
+            if let Some((series, samples)) = merged.histograms_as_floats.take() {
+                return Err(vec![DataError::Histograms { series: series_text(&series), samples }]);
             }
             stats.null_timestamps += facts.null_timestamps;
             stats.unnamed_rows += facts.null_names;

@@ -3,8 +3,10 @@
 //! for every step. Only the aggregated output is kept, never the samples.
 
 use super::agg;
-use super::plan::{Grouping, LeafKind, LeafSpec};
+use super::native::{self, HistSamples, SumAcc};
+use super::plan::{Grouping, HistFn, LeafKind, LeafSpec};
 use super::range::{is_absent, Grid, Samples, ABSENT};
+use crate::layout::histogram::NativeHistogram;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -55,6 +57,12 @@ pub struct Leaves {
     /// Per grouped leaf, the label names its matched series have.
     labels_seen: Vec<BTreeSet<String>>,
     scratch: Vec<f64>,
+    /// Per native-histogram leaf ([`LeafKind::Hist`]), its groups' sums
+    /// per step (or each series' histograms, without `sum`).
+    hist_accs: Vec<HashMap<LabelSet, Vec<SumAcc>>>,
+    /// The first series with native-histogram samples that a float leaf
+    /// reads, and how many such samples float leaves met.
+    pub histograms_as_floats: Option<(Vec<(String, String)>, u64)>,
     /// Problems Prometheus reports as evaluation errors.
     pub errors: Vec<String>,
 }
@@ -79,6 +87,8 @@ impl Leaves {
             missed_buckets: vec![BTreeSet::new(); n],
             labels_seen: vec![BTreeSet::new(); n],
             scratch: Vec::with_capacity(longest),
+            hist_accs: (0..n).map(|_| HashMap::new()).collect(),
+            histograms_as_floats: None,
             errors: Vec::new(),
         }
     }
@@ -104,14 +114,34 @@ impl Leaves {
         self.specs.iter().any(|s| s.sel.matches(labels))
     }
 
-    /// Folds one complete series (sorted samples without staleness markers,
-    /// plus the markers' timestamps) into every leaf it matches.
-    pub fn feed(&mut self, labels: &[(String, String)], samples: &mut Samples, stale: &[i64]) {
+    /// Folds one complete series (sorted float samples without staleness
+    /// markers, the markers' timestamps, and its native-histogram samples)
+    /// into every leaf it matches.
+    pub fn feed(
+        &mut self,
+        labels: &[(String, String)],
+        samples: &mut Samples,
+        stale: &[i64],
+        hist: &[(i64, NativeHistogram)],
+    ) {
+        let mut hist_samples: Option<HistSamples> = None;
         for i in 0..self.specs.len() {
             if !self.specs[i].sel.matches(labels) {
                 continue;
             }
             self.matched[i] += 1;
+            if let LeafKind::Hist { rate, range, .. } = self.specs[i].kind {
+                let hs = hist_samples.get_or_insert_with(|| HistSamples::new(hist));
+                let points = native::rate_steps(&samples.ts, hs, &self.grids[self.specs[i].phase], range, rate);
+                self.fold_hist(i, labels, points);
+                continue;
+            }
+            if !hist.is_empty() {
+                // A float leaf over histogram samples: Prometheus would mix
+                // histograms into float arithmetic; refused after the scan.
+                let seen = self.histograms_as_floats.get_or_insert_with(|| (labels.to_vec(), 0));
+                seen.1 += hist.len() as u64;
+            }
             let mut vals = std::mem::take(&mut self.scratch);
             let grid = &self.grids[self.specs[i].phase];
             vals.resize(grid.len, 0.0);
@@ -124,6 +154,7 @@ impl Leaves {
                     instant(&samples.ts, &samples.v, stale, grid, &mut vals);
                     true
                 }
+                LeafKind::Hist { .. } => unreachable!("native-histogram leaves are folded above"),
             };
             let spec = &self.specs[i];
             let acc_map = &mut self.accs[i];
@@ -167,6 +198,46 @@ impl Leaves {
         }
     }
 
+    /// Folds one series' `rate`/`increase` points into native-histogram
+    /// leaf `i`: into its group's sums, or as its own output series.
+    fn fold_hist(&mut self, i: usize, labels: &[(String, String)], points: Vec<native::Point>) {
+        let spec = &self.specs[i];
+        let accs = &mut self.hist_accs[i];
+        match &spec.agg {
+            Some((_, grouping)) => {
+                let seen = &mut self.labels_seen[i];
+                for (k, _) in labels {
+                    if seen.len() < LABELS_KEPT && k != "__name__" && !seen.contains(k) {
+                        seen.insert(k.clone());
+                    }
+                }
+                let acc = accs.entry(grouping.key(labels)).or_insert_with(|| vec![SumAcc::default(); points.len()]);
+                for (a, p) in acc.iter_mut().zip(&points) {
+                    a.fold(p);
+                }
+            }
+            None => {
+                let key: Vec<(String, String)> = labels.iter().filter(|(k, _)| k != "__name__").cloned().collect();
+                if accs.contains_key(&key) {
+                    self.errors.push(format!(
+                        "`{}`: two series have the same labels once the metric name is dropped",
+                        spec.text
+                    ));
+                    return;
+                }
+                let acc = points
+                    .iter()
+                    .map(|p| {
+                        let mut a = SumAcc::default();
+                        a.fold(p);
+                        a
+                    })
+                    .collect();
+                accs.insert(key, acc);
+            }
+        }
+    }
+
     /// Folds another accumulator over the same leaves and grid into this
     /// one (the per-worker halves of a parallel scan, merged in a fixed
     /// order so results stay deterministic).
@@ -175,6 +246,29 @@ impl Leaves {
             for l in theirs {
                 if mine.len() < LABELS_KEPT {
                     mine.insert(l);
+                }
+            }
+        }
+        match (&mut self.histograms_as_floats, other.histograms_as_floats) {
+            (Some(mine), Some(theirs)) => mine.1 += theirs.1,
+            (mine @ None, theirs) => *mine = theirs,
+            _ => {}
+        }
+        for (i, accs) in other.hist_accs.into_iter().enumerate() {
+            for (key, acc) in accs {
+                let Some(mine) = self.hist_accs[i].get_mut(&key) else {
+                    self.hist_accs[i].insert(key, acc);
+                    continue;
+                };
+                if self.specs[i].agg.is_none() {
+                    self.errors.push(format!(
+                        "`{}`: two series have the same labels once the metric name is dropped",
+                        self.specs[i].text
+                    ));
+                    continue;
+                }
+                for (m, t) in mine.iter_mut().zip(acc) {
+                    m.merge(t);
                 }
             }
         }
@@ -210,8 +304,8 @@ impl Leaves {
     pub fn finish(self) -> Vec<LeafOut> {
         let mut out = Vec::with_capacity(self.specs.len());
         let missed = self.missed_buckets.into_iter().zip(self.labels_seen);
-        for (((spec, accs), matched), (missed_buckets, labels_seen)) in
-            self.specs.iter().zip(self.accs).zip(self.matched).zip(missed)
+        for ((((spec, accs), hist_accs), matched), (missed_buckets, labels_seen)) in
+            self.specs.iter().zip(self.accs).zip(self.hist_accs).zip(self.matched).zip(missed)
         {
             let absent_grouping = match &spec.agg {
                 Some((_, Grouping::By(by))) if matched > 0 && labels_seen.len() < LABELS_KEPT => {
@@ -220,6 +314,13 @@ impl Leaves {
                 _ => Vec::new(),
             };
             let op = spec.agg.as_ref().map(|(op, _)| *op);
+            if let LeafKind::Hist { f, .. } = spec.kind {
+                let mut series: Vec<(Labels, Vec<f64>)> =
+                    hist_accs.into_iter().map(|(labels, acc)| (Arc::new(labels), hist_values(f, acc))).collect();
+                series.sort_by(|a, b| a.0.cmp(&b.0));
+                out.push(LeafOut { series, matched, missed_buckets, absent_grouping, labels_seen });
+                continue;
+            }
             let mut series: Vec<(Labels, Vec<f64>)> = accs
                 .into_iter()
                 .map(|(labels, acc)| {
@@ -242,6 +343,20 @@ impl Leaves {
         }
         out
     }
+}
+
+/// A native-histogram leaf's floats: `f` of each step's histogram, absent
+/// where there is none.
+fn hist_values(f: HistFn, acc: Vec<SumAcc>) -> Vec<f64> {
+    acc.into_iter()
+        .map(|a| match a.finish() {
+            None => ABSENT,
+            Some(h) => match f {
+                HistFn::Count => h.count,
+                HistFn::Fraction(lo, hi) => native::fraction(lo, hi, &h),
+            },
+        })
+        .collect()
 }
 
 /// An instant selector at every step: the latest sample at or before `t`

@@ -12,6 +12,7 @@ pub mod alert;
 pub mod data;
 pub mod eval;
 pub mod leaves;
+pub(crate) mod native;
 pub mod plan;
 pub mod range;
 pub mod timeline;

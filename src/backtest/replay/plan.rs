@@ -193,6 +193,32 @@ pub enum Node {
 pub enum LeafKind {
     Instant,
     Range(RangeFn, i64),
+    /// A function of native histograms over `rate` or `increase` of a
+    /// range (see [`super::native`]): a float per output series and step.
+    Hist {
+        f: HistFn,
+        rate: bool,
+        range: i64,
+    },
+}
+
+impl LeafKind {
+    /// How far back from a step the leaf reads.
+    pub fn lookbehind(&self) -> i64 {
+        match *self {
+            LeafKind::Range(_, r) | LeafKind::Hist { range: r, .. } => r,
+            LeafKind::Instant => super::leaves::LOOKBACK_MS,
+        }
+    }
+}
+
+/// What a native-histogram leaf makes of each (summed) histogram.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum HistFn {
+    /// `histogram_count`
+    Count,
+    /// `histogram_fraction(lower, upper, …)`
+    Fraction(f64, f64),
 }
 
 /// A subexpression over raw metrics, computed for every step at once.
@@ -269,6 +295,14 @@ fn go_regex(m: &Matcher) -> Result<Matcher, String> {
     Ok(Matcher::new(op, &m.name, &pattern))
 }
 
+/// `e` without enclosing parentheses.
+fn strip(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip(&p.expr),
+        e => e,
+    }
+}
+
 impl Planner {
     pub fn new(recorded: BTreeSet<String>) -> Planner {
         Planner { recorded, leaves: Vec::new(), phase: 0, by_text: HashMap::new() }
@@ -312,6 +346,47 @@ impl Planner {
             }
             _ => Ok(None),
         }
+    }
+
+    /// `histogram_count(H)` or `histogram_fraction(lo, hi, H)` with `H`
+    /// `rate`/`increase` of raw native histograms, optionally under `sum`:
+    /// the histograms never leave the leaf, which gives floats.
+    fn histogram_leaf(&mut self, e: &Expr, c: &pp::Call) -> Result<Node, String> {
+        let unsupported = || {
+            format!(
+                "`{}` is supported by the backtester over `rate` or `increase` of raw native histograms, \
+                 optionally under `sum`",
+                c.func.name
+            )
+        };
+        let args: Vec<&Expr> = c.args.args.iter().map(|a| &**a).collect();
+        let (f, h) = match (c.func.name, args.as_slice()) {
+            ("histogram_count", [h]) => (HistFn::Count, *h),
+            ("histogram_fraction", [lo, hi, h]) => match (strip(lo), strip(hi)) {
+                (Expr::NumberLiteral(lo), Expr::NumberLiteral(hi)) => (HistFn::Fraction(lo.val, hi.val), *h),
+                _ => return Err(format!("`{}` needs number literals as bounds in the backtester", c.func.name)),
+            },
+            _ => return Err(unsupported()),
+        };
+        let (inner, agg) = match strip(h) {
+            Expr::Aggregate(a) if a.op.id() == token::T_SUM && a.param.is_none() => {
+                let grouping = match &a.modifier {
+                    None => Grouping::By(vec![]),
+                    Some(m) => match labels_of(m) {
+                        (true, l) => Grouping::By(l),
+                        (false, l) => Grouping::Without(l),
+                    },
+                };
+                (&*a.expr, Some((AggOp::Sum, grouping)))
+            }
+            other => (other, None),
+        };
+        let Some((sel, LeafKind::Range(rf @ (RangeFn::Rate | RangeFn::Increase), range))) = self.raw_leaf(inner)?
+        else {
+            return Err(unsupported());
+        };
+        let kind = LeafKind::Hist { f, rate: rf == RangeFn::Rate, range };
+        Ok(self.leaf(LeafSpec { sel, kind, agg, text: e.to_string(), phase: 0 }))
     }
 
     fn lower(&mut self, e: &Expr) -> Result<Node, String> {
@@ -389,6 +464,9 @@ impl Planner {
                     matching,
                     card,
                 }
+            }
+            Expr::Call(c) if matches!(c.func.name, "histogram_count" | "histogram_fraction") => {
+                return self.histogram_leaf(e, c);
             }
             Expr::Call(c) => {
                 if let Some((sel, kind)) = self.raw_leaf(e)? {
