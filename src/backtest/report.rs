@@ -607,9 +607,14 @@ pub fn table(r: &Report, color: bool) -> String {
     let _ = writeln!(out, "backtest {} .. {} every {} ({} evaluations)", r.from, r.to, r.step, r.evaluations);
     let _ = writeln!(
         out,
-        "data: {} series, {} samples{}\n",
+        "data: {} series, {} samples{}{}\n",
         r.data.series,
         r.data.samples,
+        if r.data.histogram_samples > 0 {
+            format!(" and {} native-histogram samples", r.data.histogram_samples)
+        } else {
+            String::new()
+        },
         if r.data.sorted_by_engine { " (sorted by the engine: files not ordered by series, time)" } else { "" }
     );
     let _ = writeln!(out, "{}\n", summary(r, color));

@@ -153,26 +153,83 @@ impl HistColumns {
 pub(crate) struct HistRows {
     schema: Int32Array,
     floats: [Float64Array; 4],
-    positive: ListArray,
-    negative: ListArray,
+    positive: Side,
+    negative: Side,
+}
+
+/// One of `h_positive` / `h_negative`: the list's offsets and validity, and
+/// its entries' `index` and `count` as flat arrays (read by offset, so no
+/// row costs an array slice).
+struct Side {
+    name: &'static str,
+    list: ListArray,
+    index: Int32Array,
+    count: Float64Array,
+    entry_nulls: Option<NullBuffer>,
+}
+
+impl Side {
+    fn new(b: &RecordBatch, name: &'static str) -> Result<Side, String> {
+        let list = b
+            .column_by_name(name)
+            .and_then(|c| c.as_list_opt::<i32>())
+            .cloned()
+            .ok_or_else(|| format!("column `{name}` is not a list"))?;
+        let entries = list.values().as_struct_opt().ok_or_else(|| format!("`{name}` does not hold structs"))?;
+        let (Some(index), Some(count)) = (
+            entries.column_by_name("index").and_then(|c| c.as_primitive_opt::<Int32Type>()).cloned(),
+            entries.column_by_name("count").and_then(|c| c.as_primitive_opt::<Float64Type>()).cloned(),
+        ) else {
+            return Err(format!("`{name}` entries are not {{index: Int32, count: Float64}}"));
+        };
+        let entry_nulls = entries.nulls().cloned();
+        Ok(Side { name, list, index, count, entry_nulls })
+    }
+
+    /// Row `i`'s buckets: ascending indices, counts ≥ 0.
+    fn get(&self, i: usize) -> Result<Vec<(i32, f64)>, String> {
+        let name = self.name;
+        if self.list.is_null(i) {
+            return Err(format!("`{name}` is null"));
+        }
+        let offsets = self.list.value_offsets();
+        let (from, to) = (offsets[i] as usize, offsets[i + 1] as usize);
+        let mut out: Vec<(i32, f64)> = Vec::with_capacity(to - from);
+        for j in from..to {
+            if self.entry_nulls.as_ref().is_some_and(|n| n.is_null(j)) || self.index.is_null(j) || self.count.is_null(j)
+            {
+                return Err(format!("`{name}` has a null bucket"));
+            }
+            let (k, c) = (self.index.value(j), self.count.value(j));
+            if let Some(&(p, _)) = out.last() {
+                if p >= k {
+                    return Err(format!("`{name}` bucket indices are not strictly ascending ({k} after {p})"));
+                }
+            }
+            if c.is_nan() || c < 0.0 {
+                return Err(format!("`{name}` bucket {k} has count {c}"));
+            }
+            out.push((k, c));
+        }
+        Ok(out)
+    }
 }
 
 impl HistRows {
     /// The columns of `b` (already checked to have the layout's types by
     /// the reader's schema check), with `schema` its `h_schema` as Int32.
     pub(crate) fn new(b: &RecordBatch, schema: &ArrayRef) -> Result<HistRows, String> {
-        let col = |n: &str| b.column_by_name(n).ok_or_else(|| format!("column `{n}` is missing"));
         let float = |n: &str| -> Result<Float64Array, String> {
-            col(n)?.as_primitive_opt::<Float64Type>().cloned().ok_or_else(|| format!("column `{n}` is not Float64"))
-        };
-        let list = |n: &str| -> Result<ListArray, String> {
-            col(n)?.as_list_opt::<i32>().cloned().ok_or_else(|| format!("column `{n}` is not a list"))
+            b.column_by_name(n)
+                .and_then(|c| c.as_primitive_opt::<Float64Type>())
+                .cloned()
+                .ok_or_else(|| format!("column `{n}` is not Float64"))
         };
         Ok(HistRows {
             schema: schema.as_primitive_opt::<Int32Type>().cloned().ok_or("column `h_schema` is not Int32")?,
             floats: [float(H_ZERO_THRESHOLD)?, float(H_ZERO_COUNT)?, float(H_COUNT)?, float(H_SUM)?],
-            positive: list(H_POSITIVE)?,
-            negative: list(H_NEGATIVE)?,
+            positive: Side::new(b, H_POSITIVE)?,
+            negative: Side::new(b, H_NEGATIVE)?,
         })
     }
 
@@ -202,44 +259,10 @@ impl HistRows {
             zero_count,
             count,
             sum,
-            positive: side(&self.positive, i, H_POSITIVE)?,
-            negative: side(&self.negative, i, H_NEGATIVE)?,
+            positive: self.positive.get(i)?,
+            negative: self.negative.get(i)?,
         })
     }
-}
-
-/// One row's buckets of `h_positive` / `h_negative`: ascending indices,
-/// counts ≥ 0.
-fn side(list: &ListArray, i: usize, name: &str) -> Result<Vec<(i32, f64)>, String> {
-    if list.is_null(i) {
-        return Err(format!("`{name}` is null"));
-    }
-    let entries = list.value(i);
-    let Some(s) = entries.as_struct_opt() else { return Err(format!("`{name}` does not hold structs")) };
-    let (Some(idx), Some(cnt)) = (
-        s.column_by_name("index").and_then(|c| c.as_primitive_opt::<Int32Type>()),
-        s.column_by_name("count").and_then(|c| c.as_primitive_opt::<Float64Type>()),
-    ) else {
-        return Err(format!("`{name}` entries are not {{index: Int32, count: Float64}}"));
-    };
-    let mut out: Vec<(i32, f64)> = Vec::with_capacity(s.len());
-    for j in 0..s.len() {
-        if s.is_null(j) || idx.is_null(j) || cnt.is_null(j) {
-            return Err(format!("`{name}` has a null bucket"));
-        }
-        let (k, c) = (idx.value(j), cnt.value(j));
-        if out.last().is_some_and(|&(p, _)| p >= k) {
-            return Err(format!(
-                "`{name}` bucket indices are not strictly ascending ({k} after {})",
-                out[out.len() - 1].0
-            ));
-        }
-        if c.is_nan() || c < 0.0 {
-            return Err(format!("`{name}` bucket {k} has count {c}"));
-        }
-        out.push((k, c));
-    }
-    Ok(out)
 }
 
 fn buckets(rows: &[Option<NativeHistogram>], side: fn(&NativeHistogram) -> &Vec<(i32, f64)>) -> ArrayRef {

@@ -266,13 +266,26 @@ pub(crate) struct HistSamples<'a> {
     pub ts: Vec<i64>,
     pub h: Vec<&'a H>,
     reset: Vec<bool>,
+    /// The samples that are resets, ascending (windows visit only these).
+    resets: Vec<usize>,
+    /// The samples whose schema differs from the one before, ascending.
+    schema_changes: Vec<usize>,
 }
 
 impl<'a> HistSamples<'a> {
     pub(crate) fn new(samples: &'a [(i64, H)]) -> HistSamples<'a> {
         let h: Vec<&H> = samples.iter().map(|(_, h)| h).collect();
-        let reset = (0..h.len()).map(|j| j > 0 && is_reset(h[j], h[j - 1])).collect();
-        HistSamples { ts: samples.iter().map(|(t, _)| *t).collect(), h, reset }
+        let reset: Vec<bool> = (0..h.len()).map(|j| j > 0 && is_reset(h[j], h[j - 1])).collect();
+        let resets = (0..h.len()).filter(|&j| reset[j]).collect();
+        let schema_changes = (1..h.len()).filter(|&j| h[j].schema != h[j - 1].schema).collect();
+        HistSamples { ts: samples.iter().map(|(t, _)| *t).collect(), h, reset, resets, schema_changes }
+    }
+
+    /// The entries of a sorted index list within `[from, to]`.
+    fn within(list: &[usize], from: usize, to: usize) -> &[usize] {
+        let lo = list.partition_point(|&j| j < from);
+        let hi = list.partition_point(|&j| j <= to);
+        &list[lo..hi]
     }
 
     /// `rate` (or `increase`) over the samples `[a, b]` (at least two) of
@@ -281,13 +294,16 @@ impl<'a> HistSamples<'a> {
         // The first sample is left out when the second is a reset.
         let fresh = self.reset[a + 1];
         let first_kept = if fresh { a + 1 } else { a };
-        let min_schema = self.h[first_kept..=b].iter().map(|h| h.schema).min().expect("two samples");
+        let min_schema = Self::within(&self.schema_changes, first_kept + 1, b)
+            .iter()
+            .map(|&j| self.h[j].schema)
+            .fold(self.h[first_kept].schema, i32::min);
         let mut h = to_schema(self.h[b], min_schema);
         if !fresh {
             add(&mut h, self.h[a], true);
         }
-        for j in a + 2..=b {
-            if self.reset[j] {
+        if a + 2 <= b {
+            for &j in Self::within(&self.resets, a + 2, b) {
                 add(&mut h, self.h[j - 1], false);
             }
         }
