@@ -373,6 +373,41 @@ fn joined_tiers_fire_exactly_when_one_of_their_tiers_does() {
     assert!(fired[0] > 10 && fired[1] > 100, "the data must make both alerts fire: {fired:?}");
 }
 
+/// `slo compile --join-tiers` from the command line: Sloth's two alerts per
+/// SLO (page, ticket) where the default writes four, none with
+/// `long_window`; the Alertmanager target says it has no inhibition for them.
+#[test]
+fn join_tiers_flag_halves_the_alerts_and_the_routing_says_what_it_loses() {
+    let d = tempfile::tempdir().unwrap();
+    import("sloth", &repo().join("examples/interop/sloth/checkout.yml"), d.path());
+    let src = d.path().join("checkout.slo");
+    let alerts = |extra: &[&str]| {
+        let out = d.path().join(format!("rules{}", extra.len()));
+        let mut args = vec!["compile", src.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        let (code, _, err) = slo(&args);
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(out.join("checkout.rules.yml")).unwrap();
+        (text.matches("- alert:").count(), text.matches("long_window").count())
+    };
+    assert_eq!(alerts(&[]), (6, 6), "the requests SLO's four tiers, the payments SLO's two ticket tiers");
+    assert_eq!(alerts(&["--join-tiers"]), (3, 0));
+    let am = d.path().join("am");
+    let (code, _, err) = slo(&[
+        "compile",
+        src.to_str().unwrap(),
+        "--out",
+        am.to_str().unwrap(),
+        "--target",
+        "alertmanager",
+        "--join-tiers",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("slo::alertmanager::joined") && err.contains("2 SLO(s)"), "{err}");
+    let config = std::fs::read_to_string(am.join("alertmanager.yml")).unwrap();
+    assert!(!config.contains("long_window"), "{config}");
+}
+
 #[test]
 fn export_openslo_validates_and_round_trips() {
     let d = tempfile::tempdir().unwrap();
