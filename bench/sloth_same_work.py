@@ -3,7 +3,7 @@
 
 Usage: python3 bench/sloth_same_work.py [--services 100] [--slos-per-service 100]
                                         [--runs 5] [--bin target/release/slo]
-                                        [--slokit PATH] [--promtool PATH]
+                                        [--slokit PATH] [--promtool PATH]...
                                         [--gen ../shared/bench/gen_sloth_specs.py]
 
 1. Generates the Sloth `prometheus/v1` specs the peers read
@@ -17,6 +17,12 @@ Usage: python3 bench/sloth_same_work.py [--services 100] [--slos-per-service 100
    --slokit PATH), runs `slokit validate` and `slokit generate` on the
    original specs in the same pass and prints slo / slokit ratios.
 5. Counts the rules each tool emits per SLO.
+6. With --promtool (repeatable: e.g. promtool 2.42 and 3.5), times
+   `promtool check rules` (CPU seconds, user + system, median of --runs)
+   of slokit's output, of ours, and of ours compiled with
+   `slo compile --join-tiers` (one `or`-joined alert per severity, the
+   shape slokit writes), and prints the ratios. bench/promtool_cost.py
+   breaks one output's cost down into rules, labels and annotations.
 
 Figures are medians of paired runs on a shared, noisy machine: quote the
 ratios, not the seconds.
@@ -41,6 +47,21 @@ def timed(cmd, runs, cwd=None):
     return statistics.median(times), rss / 1024
 
 
+def cpu_timed(cmd, runs):
+    """Median CPU seconds (user + system) and peak RSS (MiB) of `cmd`: on a
+    shared machine, CPU time is what other jobs disturb least."""
+    times, rss = [], 0
+    for _ in range(runs):
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = p.stderr.read()
+        _, status, ru = os.wait4(p.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f'{" ".join(cmd[:3])} … failed:\n{err.decode()[-2000:]}')
+        times.append(ru.ru_utime + ru.ru_stime)
+        rss = max(rss, ru.ru_maxrss)
+    return statistics.median(times), rss / 1024
+
+
 def rules_in(directory):
     records = alerts = 0
     for root, _, files in os.walk(directory):
@@ -60,8 +81,8 @@ def main():
     ap.add_argument('--runs', type=int, default=5)
     ap.add_argument('--bin', default='target/release/slo')
     ap.add_argument('--slokit', default=shutil.which('slokit'))
-    ap.add_argument('--promtool', default=None,
-                    help='also time `promtool check rules` of both outputs (e.g. /usr/bin/promtool)')
+    ap.add_argument('--promtool', action='append', default=[],
+                    help='also time `promtool check rules` of the outputs (e.g. /usr/bin/promtool); repeatable')
     ap.add_argument('--gen', default=os.path.join(HERE, '..', '..', 'shared', 'bench', 'gen_sloth_specs.py'))
     ap.add_argument('--work', default='target/bench/sloth')
     a = ap.parse_args()
@@ -115,11 +136,21 @@ def main():
         print(f'ratio check / validate:    {chk_t / v_t:.2f}x time, {chk_rss / max(v_rss, 1):.2f}x memory')
         print(f'ratio compile / generate:  {cmp_t / g_t:.2f}x time, {cmp_rss / max(g_rss, 1):.2f}x memory')
         if a.promtool:
-            ours = sorted(os.path.join(out, f) for f in os.listdir(out) if f.endswith('.yml'))
-            p_t, p_rss = timed([a.promtool, 'check', 'rules', *ours], a.runs)
-            q_t, q_rss = timed([a.promtool, 'check', 'rules', sk_file], a.runs)
-            print(f'promtool check rules:      slo {p_t:.2f} s, {p_rss:.0f} MiB; slokit {q_t:.2f} s, {q_rss:.0f} MiB; '
-                  f'{p_t / q_t:.2f}x time')
+            joined = os.path.join(a.work, 'rules-joined')
+            subprocess.run([a.bin, 'compile', translated, '--out', joined, '--join-tiers'],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            jrec, jal = rules_in(joined)
+            print(f'slo compile --join-tiers:  {jrec / max(kept, 1):.1f} recording + {jal / max(kept, 1):.1f} alerting rules per SLO')
+            ymls = lambda d: sorted(os.path.join(d, f) for f in os.listdir(d) if f.endswith('.yml'))
+            for promtool in a.promtool:
+                version = subprocess.run([promtool, '--version'], capture_output=True, text=True).stdout.split()[2:3]
+                q_t, q_rss = cpu_timed([promtool, 'check', 'rules', sk_file], a.runs)
+                p_t, p_rss = cpu_timed([promtool, 'check', 'rules', *ymls(out)], a.runs)
+                j_t, j_rss = cpu_timed([promtool, 'check', 'rules', *ymls(joined)], a.runs)
+                v = version[0] if version else promtool
+                print(f'promtool {v} check rules (CPU): slokit {q_t:.2f} s, {q_rss:.0f} MiB; '
+                      f'slo {p_t:.2f} s, {p_rss:.0f} MiB ({p_t / q_t:.2f}x); '
+                      f'slo --join-tiers {j_t:.2f} s, {j_rss:.0f} MiB ({j_t / q_t:.2f}x)')
     else:
         print('slokit not installed (cargo install slokit --version 1.9.0, or --slokit PATH): no peer figures')
 

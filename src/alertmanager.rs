@@ -35,7 +35,9 @@
 //! `long_window=~"<the slow tiers' windows longer than W>"`, equal on
 //! `service`, `slo` and every `by` label. Thresholds and budget-policy
 //! alerts carry no `long_window` and are never inhibited (a spent budget,
-//! which lasts days, must not mute the burn-rate tickets).
+//! which lasts days, must not mute the burn-rate tickets). Neither are the
+//! tiers `slo compile --join-tiers` joins into one alert (they have several
+//! long windows, so no `long_window`): a note says so.
 //!
 //! **Receivers.** Without a base file the config is complete on its own:
 //! a root route to the stub receiver `default` and every receiver the
@@ -183,7 +185,8 @@ impl Base {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Output {
     pub file: OutFile,
-    /// Receivers added as stubs, one note each (merged configs only).
+    /// Receivers added as stubs, one note each (merged configs only), and
+    /// with `--join-tiers` one note on the joined tiers' missing inhibition.
     pub notes: Vec<String>,
 }
 
@@ -197,9 +200,15 @@ struct Routing {
     tier_by: BTreeSet<String>,
 }
 
-fn routing(program: &ir::Program) -> Routing {
+/// `join_tiers`: the alerts are compiled with `--join-tiers`, so the tiers
+/// of [`rules::joined_tiers`] carry no `long_window` and take no part in
+/// inhibition. Also returns how many SLOs have such tiers.
+fn routing(program: &ir::Program, join_tiers: bool) -> (Routing, usize) {
     let mut r = Routing::default();
+    let mut joined_slos = 0;
     for slo in &program.slos {
+        let joined: Vec<usize> = if join_tiers { crate::promql::rules::joined_tiers(slo).concat() } else { Vec::new() };
+        joined_slos += usize::from(!joined.is_empty());
         let mut send = |receiver: Option<&String>, severity: &str| {
             // An empty receiver never gets here (sema's slo::alert::receiver).
             if let Some(name) = receiver.filter(|n| !n.is_empty()) {
@@ -220,8 +229,9 @@ fn routing(program: &ir::Program) -> Routing {
                 send(target, &p.severity);
             }
         }
-        for a in &slo.alerts {
+        for (i, a) in slo.alerts.iter().enumerate() {
             match &a.condition {
+                ir::AlertCondition::BurnRate { .. } if joined.contains(&i) => {}
                 ir::AlertCondition::BurnRate { long, .. } => {
                     r.tier_windows.entry(Class::of(&a.severity)).or_default().insert(*long);
                     r.tier_by.extend(slo.group_by.iter().cloned());
@@ -230,7 +240,7 @@ fn routing(program: &ir::Program) -> Routing {
             }
         }
     }
-    r
+    (r, joined_slos)
 }
 
 /// `name op "value"` as Alertmanager parses a matcher (`\`, `"` and
@@ -367,12 +377,17 @@ fn stub_base() -> Mapping {
 
 /// The Alertmanager configuration of `program`: standalone with stub
 /// receivers, or merged into `base` (see the module doc).
-pub fn config(program: &ir::Program, base: Option<&Base>) -> Output {
-    let r = routing(program);
+pub fn config(program: &ir::Program, base: Option<&Base>, join_tiers: bool) -> Output {
+    let (r, joined_slos) = routing(program, join_tiers);
     let merged = base.is_some();
     let mut config = base.map_or_else(stub_base, |b| b.config.clone());
     let mut stubs: Vec<&str> = Vec::new();
     let mut notes = Vec::new();
+    if joined_slos > 0 {
+        notes.push(format!(
+            "[slo::alertmanager::joined] with --join-tiers, the joined alerts of {joined_slos} SLO(s) carry no `long_window`: no inhibition rule covers them, so a page does not silence the ticket of the same SLO (compile without --join-tiers for that)"
+        ));
+    }
 
     // Receivers: the base's as they are, then a stub for each one missing.
     let receivers = config.entry("receivers".into()).or_insert(Value::Sequence(Vec::new()));
@@ -502,6 +517,64 @@ slo availability for api {
         serde_yaml_ng::from_str(&o.file.contents).unwrap()
     }
 
+    /// Sloth's shape: a severity's tiers share their alert name.
+    const JOINABLE: &str = r#"
+alerts burn {
+  tier Page1h {
+    alert = "Burn"
+    windows = 1h / 5m
+    burn = 2% of budget
+    severity = page
+    route = "pager"
+  }
+  tier Page6h {
+    alert = "Burn"
+    windows = 6h / 30m
+    burn = 5% of budget
+    severity = page
+    route = "pager"
+  }
+  tier Ticket1d {
+    alert = "Burn"
+    windows = 1d / 2h
+    burn = 10% of budget
+    severity = ticket
+    route = "jira"
+  }
+  tier Ticket3d {
+    alert = "Burn"
+    windows = 3d / 6h
+    burn = 10% of budget
+    severity = ticket
+    route = "jira"
+  }
+}
+service api { owner = "sre" }
+slo availability for api {
+  objective = 99.9% over 30d
+  sli events {
+    bad = http_requests_total{job="api", code=~"5.."}
+    total = http_requests_total{job="api"}
+  }
+  alerts = burn()
+}
+"#;
+
+    #[test]
+    fn joined_tiers_route_alike_but_take_no_part_in_inhibition() {
+        let plain = config(&program(JOINABLE), None, false);
+        assert_eq!(yaml(&plain)["inhibit_rules"].as_sequence().map(Vec::len), Some(2), "{}", plain.file.contents);
+        assert!(plain.notes.is_empty());
+        let o = config(&program(JOINABLE), None, true);
+        let v = yaml(&o);
+        // The same receivers and classes: severity and `receiver` stay on the joined alerts.
+        assert_eq!(v["route"], yaml(&plain)["route"]);
+        // The two pages and the two tickets are joined: no `long_window` to inhibit on.
+        assert!(v.get("inhibit_rules").is_none_or(|r| r.as_sequence().is_some_and(Vec::is_empty)), "{v:?}");
+        assert_eq!(o.notes.len(), 1);
+        assert!(o.notes[0].contains("slo::alertmanager::joined") && o.notes[0].contains("1 SLO(s)"), "{:?}", o.notes);
+    }
+
     #[test]
     fn matchers_escape_quotes_and_regexes_quote_meta() {
         assert_eq!(matcher("receiver", "=", "a\"b\\c\nd"), Value::String("receiver=\"a\\\"b\\\\c\\nd\"".into()));
@@ -510,7 +583,7 @@ slo availability for api {
 
     #[test]
     fn standalone_config_routes_each_receiver_and_inhibits_slower_tiers() {
-        let o = config(&program(SRC), None);
+        let o = config(&program(SRC), None, false);
         let v = yaml(&o);
         assert_eq!(v["route"]["receiver"], "default");
         let slo_route = &v["route"]["routes"][0];
@@ -559,7 +632,7 @@ receivers:
     #[test]
     fn merging_keeps_the_base_and_adds_only_missing_receivers() {
         let base = Base::parse(BASE, "base.yml").unwrap();
-        let o = config(&program(SRC), Some(&base));
+        let o = config(&program(SRC), Some(&base), false);
         let v = yaml(&o);
         assert_eq!(v["global"]["resolve_timeout"], "5m");
         assert_eq!(v["templates"][0], "/etc/alertmanager/*.tmpl");
@@ -584,15 +657,15 @@ receivers:
     fn merging_an_earlier_output_replaces_slos_parts() {
         let p = program(SRC);
         let base = Base::parse(BASE, "base.yml").unwrap();
-        let once = config(&p, Some(&base));
-        let again = config(&p, Some(&Base::parse(&once.file.contents, "base.yml").unwrap()));
+        let once = config(&p, Some(&base), false);
+        let again = config(&p, Some(&Base::parse(&once.file.contents, "base.yml").unwrap()), false);
         // The same config; only the header differs (no stub is missing now).
         let body = |o: &Output| o.file.contents.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
         assert_eq!(body(&once), body(&again));
         assert!(!again.file.contents.contains("stubs") && again.notes.is_empty());
         // With other sources, slo's old route and rules are gone, the user's stay.
         let none = program("service api { owner = \"sre\" }\n");
-        let v = yaml(&config(&none, Some(&Base::parse(&once.file.contents, "base.yml").unwrap())));
+        let v = yaml(&config(&none, Some(&Base::parse(&once.file.contents, "base.yml").unwrap()), false));
         assert_eq!(v["route"]["routes"].as_sequence().unwrap().len(), 1);
         assert_eq!(v["inhibit_rules"].as_sequence().unwrap().len(), 1);
         // ...and the stub it added earlier is now the user's receiver.

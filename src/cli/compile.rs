@@ -60,6 +60,11 @@ pub struct Args {
     /// With --split: the label that tells clusters apart (each cluster's `external_labels`).
     #[arg(long, default_value = "cluster", value_name = "NAME")]
     pub cluster_label: String,
+    /// One `or`-joined alert per set of burn-rate tiers alike but for their windows (Sloth's page and
+    /// ticket alerts), instead of one alert per tier; joined alerts carry no `long_window`, so no
+    /// inhibition covers them. Give it to --target alertmanager too. See README "Alert rules and promtool".
+    #[arg(long)]
+    pub join_tiers: bool,
     /// alertmanager: an existing alertmanager.yml to merge slo's routes, inhibition rules and missing receivers into (kept as it is otherwise).
     #[arg(long, value_name = "FILE")]
     pub alertmanager_config: Option<PathBuf>,
@@ -81,6 +86,7 @@ pub fn run(
         partial_response,
         split,
         cluster_label,
+        join_tiers,
         alertmanager_config,
         check,
         root,
@@ -151,6 +157,7 @@ pub fn run(
             },
             cluster_label,
         }),
+        join_tiers,
     };
     if alertmanager_config.is_some() && target != TargetArg::Alertmanager {
         return Err(Error::coded(
@@ -179,7 +186,7 @@ pub fn run(
     let mut files = driver::expand(&default_paths(paths))?;
     let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
     if target == TargetArg::Alertmanager {
-        let am = slo::alertmanager::config(&program, base.as_ref());
+        let am = slo::alertmanager::config(&program, base.as_ref(), join_tiers);
         let kind = slo::outdir::Kind::ALERTMANAGER;
         files.extend(alertmanager_config);
         slo::outdir::refuse_inputs(&out, &kind, &files)?;

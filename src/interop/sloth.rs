@@ -10,9 +10,10 @@
 //! the page and the ticket rule alike (`alerting.name`); a .slo tier is
 //! one window pair, so each window becomes its own tier (`Page1h`, …)
 //! whose alert keeps Sloth's name (`alert = "<name>"`), told apart by
-//! Sloth's `sloth_severity` label and a `sloth_window` label (the long
-//! window) — the union of a severity's tiers fires exactly when Sloth's
-//! alert does, under the name Sloth gives it.
+//! Sloth's `sloth_severity` label and the `long_window` label every tier's
+//! alert carries — the union of a severity's tiers fires exactly when
+//! Sloth's alert does, under the name Sloth gives it, and
+//! `slo compile --join-tiers` writes that union as one alert, as Sloth does.
 
 use super::{get, get_str, ident, lit, map_lit, pct, scalar, string_map, Imported, Input};
 use crate::source::SourceMap;
@@ -342,7 +343,7 @@ fn import_with(name: &str, text: &str, period: &str, share: bool) -> Imported {
                                     made.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
                                 ),
                                 "one alert per window",
-                                "the tiers keep Sloth's alert name and `sloth_severity` label, and add `sloth_window` (the long window): an alert fires once per window pair where Sloth's fires once",
+                                "the tiers keep Sloth's alert name and `sloth_severity` label, told apart by `long_window`: an alert fires once per window pair where Sloth's fires once, unless compiled with `slo compile --join-tiers`",
                             );
                                 plan = Some(p);
                             }
@@ -569,7 +570,7 @@ fn write_units(
             let j = first.slots.iter().position(|((c, _), _)| *c == sev_slot(sev, "severity")).unwrap_or(0);
             let severity = slot_param[j].clone().unwrap_or_else(|| first.slots[j].1.clone());
             let _ = writeln!(t, "    severity = {severity}");
-            if let Some(m) = map(sev_slot(sev, "labels"), &[("sloth_severity", sev), ("sloth_window", long)]) {
+            if let Some(m) = map(sev_slot(sev, "labels"), &[("sloth_severity", sev)]) {
                 let _ = writeln!(t, "    labels = {m}");
             }
             if let Some(m) = map(sev_slot(sev, "annotations"), &[]) {
@@ -694,7 +695,9 @@ slos:
             "{text}"
         );
         assert!(text.contains("  tier Page6h {\n    alert = \"MyServiceHighErrorRate\"\n"), "{text}");
-        assert!(text.contains(r#"sloth_severity: "page", sloth_window: "6h""#), "{text}");
+        // `long_window` tells the tiers apart: no `sloth_window` beside it.
+        assert!(text.contains(r#"labels = { routing_key: "myteam", sloth_severity: "page" }"#), "{text}");
+        assert!(!text.contains("sloth_window"), "{text}");
         assert!(text.contains("burn = 10% of budget"), "{text}");
         // Renames and the split alert are reported.
         let codes: Vec<&str> = r.diagnostics.iter().map(|d| d.code).collect();

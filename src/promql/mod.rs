@@ -113,6 +113,9 @@ pub struct Options {
     pub extra_windows: Needs,
     /// Write one part of a multi-cluster split instead of whole groups.
     pub split: Option<Split>,
+    /// `--join-tiers`: one `or`-joined alert per set of tiers alike but for
+    /// their windows (see [`rules::joined_tiers`]), without `long_window`.
+    pub join_tiers: bool,
 }
 
 impl Default for Options {
@@ -125,6 +128,7 @@ impl Default for Options {
             partial_response: None,
             extra_windows: Default::default(),
             split: None,
+            join_tiers: false,
         }
     }
 }

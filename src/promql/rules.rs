@@ -57,6 +57,29 @@ use std::collections::{BTreeMap, BTreeSet};
 /// do not carry it.
 pub const LONG_WINDOW_LABEL: &str = "long_window";
 
+/// The burn-rate tiers of `slo` that `--join-tiers` writes as one alert:
+/// groups of two or more indices into `slo.alerts`, in source order, of
+/// tiers alike in everything but their windows and burn rates (alert name,
+/// severity, labels, annotations, `for`, `keep_firing_for`). A tier alike
+/// with no other stays an alert of its own, `long_window` included.
+pub fn joined_tiers(slo: &ir::Slo) -> Vec<Vec<usize>> {
+    let mut groups: Vec<(&ir::Alert, Vec<usize>)> = Vec::new();
+    for (i, a) in slo.alerts.iter().enumerate() {
+        if !matches!(a.condition, AlertCondition::BurnRate { .. }) {
+            continue;
+        }
+        let alike = |b: &ir::Alert| {
+            (&a.name, &a.severity, &a.labels, &a.annotations, a.for_, a.keep_firing_for)
+                == (&b.name, &b.severity, &b.labels, &b.annotations, b.for_, b.keep_firing_for)
+        };
+        match groups.iter_mut().find(|(b, _)| alike(b)) {
+            Some((_, g)) => g.push(i),
+            None => groups.push((a, vec![i])),
+        }
+    }
+    groups.into_iter().map(|(_, g)| g).filter(|g| g.len() > 1).collect()
+}
+
 /// Longest window read from raw series with `rate`; longer windows sum the
 /// per-interval increases.
 pub(crate) const RAW_MAX: Duration = Duration::from_ms(6 * 3_600_000);
@@ -724,9 +747,15 @@ impl<'a> SloRules<'a> {
                 ("budgeting", budgeting),
             ],
         ));
-        // Alerts.
+        // Alerts: one per tier, or (--join-tiers) one per set of tiers
+        // that differ only in their windows and burn rates.
+        let joined = if self.opts.join_tiers { joined_tiers(slo) } else { Vec::new() };
         for (index, a) in slo.alerts.iter().enumerate() {
-            rules.push(self.alert(a, AlertSpec::Alert { index })?);
+            match joined.iter().find(|g| g.contains(&index)) {
+                Some(g) if g[0] == index => rules.push(Rule::Alert(self.joined(index, &g[1..])?)),
+                Some(_) => {}
+                None => rules.push(Rule::Alert(self.alert(a, AlertSpec::Alert { index })?)),
+            }
         }
         for (rule, p) in slo.policy_rules.iter().enumerate() {
             rules.extend(self.policy(rule, p)?);
@@ -886,7 +915,46 @@ impl<'a> SloRules<'a> {
         format!("objective {} over {}", crate::units::fmt_pct(self.slo.objective), self.slo.window.nominal())
     }
 
-    fn alert(&self, a: &ir::Alert, spec: AlertSpec) -> Result<Rule, OutputError> {
+    /// One alert for the tiers `first` and `rest` (indices into the SLO's
+    /// alerts, a group of [`joined_tiers`]): their conditions joined with `or`, so it fires
+    /// while any of them holds, as Sloth's page and ticket alerts do. It
+    /// has no `long_window` label (it has several windows); `$value` is
+    /// the long-window error ratio of the first tier that holds.
+    fn joined(&self, first: usize, rest: &[usize]) -> Result<AlertRule, OutputError> {
+        let b = self.budget();
+        let (mut exprs, mut rates, mut pairs) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rule = self.alert(&self.slo.alerts[first], AlertSpec::Alert { index: first })?;
+        for &index in std::iter::once(&first).chain(rest) {
+            let a = &self.slo.alerts[index];
+            let expr = if index == first { rule.expr.clone() } else { self.alert(a, AlertSpec::Alert { index })?.expr };
+            exprs.push(format!("({expr})"));
+            if let AlertCondition::BurnRate { long, short, factor, budget_share } = &a.condition {
+                let f = crate::units::fmt_factor(*factor);
+                rates.push(format!("{f} ({long} / {short})"));
+                pairs.push(format!(
+                    "above {} over {long} and {short} ({f} the budget: {} of it gone in {long})",
+                    crate::units::fmt_pct(factor * b),
+                    crate::units::fmt_pct(*budget_share),
+                ));
+            }
+        }
+        let a = &self.slo.alerts[first];
+        rule.expr = exprs.join(" or ");
+        rule.labels.remove(LONG_WINDOW_LABEL);
+        rule.annotations = self.annotations(
+            &a.annotations,
+            format!("{}: error budget burning at over {}", self.who(), rates.join(" or ")),
+            format!(
+                "The error ratio over the long window of the first of these that holds is {{{{ $value | humanizePercentage }}}}: {}; for the {}.{}",
+                pairs.join(", or "),
+                self.objective_text(),
+                self.slo.description.as_deref().map(|d| format!(" SLO: {}", template_literal(d))).unwrap_or_default()
+            ),
+        );
+        Ok(rule)
+    }
+
+    fn alert(&self, a: &ir::Alert, spec: AlertSpec) -> Result<AlertRule, OutputError> {
         let b = self.budget();
         let (expr, summary, description) = match &a.condition {
             AlertCondition::BurnRate { long, short, factor, budget_share } => {
@@ -934,7 +1002,7 @@ impl<'a> SloRules<'a> {
                 )
             }
         };
-        Ok(Rule::Alert(AlertRule {
+        Ok(AlertRule {
             alert: a.name.clone(),
             expr,
             for_: (a.for_ > Duration::default()).then_some(a.for_),
@@ -948,7 +1016,7 @@ impl<'a> SloRules<'a> {
             },
             annotations: self.annotations(&a.annotations, summary, description),
             spec,
-        }))
+        })
     }
 
     /// One alert per action of a budget-policy rule, its labels carrying

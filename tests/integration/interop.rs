@@ -203,8 +203,8 @@ fn promtool_firing(bin: &Path, dir: &Path) -> Firing {
                 let get = |k: &str| {
                     labels.split(&format!("{k}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string()
                 };
-                // Ours carry `sloth_window`; Sloth's alerts drop it (`max … without (sloth_window)`).
-                let ours = if labels.contains("sloth_window=\"") { "/slo" } else { "" };
+                // Ours carry `long_window`; Sloth's alerts do not.
+                let ours = if labels.contains("long_window=\"") { "/slo" } else { "" };
                 set.insert(format!("{}/{}{ours}", get("alertname"), get("sloth_severity")));
             }
         }
@@ -216,7 +216,7 @@ fn promtool_firing(bin: &Path, dir: &Path) -> Firing {
 /// The round trip keeps Sloth's alert names: `slo import sloth` then
 /// `slo compile` gives alerts named as Sloth's own rules name them, with
 /// the same `severity` and `sloth_severity` labels (one rule per window
-/// pair where Sloth has one per severity, told apart by `sloth_window`).
+/// pair where Sloth has one per severity, told apart by `long_window`).
 #[test]
 fn imported_sloth_alerts_keep_sloths_names() {
     let d = tempfile::tempdir().unwrap();
@@ -232,7 +232,7 @@ fn imported_sloth_alerts_keep_sloths_names() {
             for r in g["rules"].as_sequence().unwrap() {
                 let Some(name) = r["alert"].as_str() else { continue };
                 let l = |k: &str| r["labels"][k].as_str().unwrap_or_default().to_string();
-                out.entry((name.to_string(), l("severity"), l("sloth_severity"))).or_default().push(l("sloth_window"));
+                out.entry((name.to_string(), l("severity"), l("sloth_severity"))).or_default().push(l("long_window"));
             }
         }
         out
@@ -243,7 +243,7 @@ fn imported_sloth_alerts_keep_sloths_names() {
     assert_eq!(sloth.len(), 2, "{sloth:?}");
     for windows in ours.values() {
         assert_eq!(windows.len(), 2, "two window pairs per severity: {ours:?}");
-        assert_ne!(windows[0], windows[1], "told apart by sloth_window: {ours:?}");
+        assert_ne!(windows[0], windows[1], "told apart by long_window: {ours:?}");
     }
     // The OpenSLO export keeps the four tiers apart (one AlertPolicy each).
     let (code, out, err) = slo(&["export", "openslo", d.path().join("search.slo").to_str().unwrap()]);
@@ -315,6 +315,97 @@ fn imported_sloth_alerts_fire_when_sloths_own_rules_do() {
         assert!(near, "ticket alerts differ at {t}s, away from any transition");
     }
     assert!(ticket_mismatch.len() <= 6, "{ticket_mismatch:?}");
+}
+
+/// `slo compile --join-tiers` writes a severity's tiers as one `or`-joined
+/// alert, Sloth's shape: promtool 3.5 evaluates it beside the unjoined
+/// tiers (renamed `Joined…`, in the same group) and Sloth's own rules, and
+/// at every minute it fires exactly when one of its tiers does, and the
+/// page exactly when Sloth's page does.
+#[test]
+fn joined_tiers_fire_exactly_when_one_of_their_tiers_does() {
+    let Some(bin) = promtool3() else {
+        eprintln!("note: promtool 3.5 not found; joined_tiers_fire_exactly_when_one_of_their_tiers_does skipped");
+        return;
+    };
+    let d = tempfile::tempdir().unwrap();
+    import("sloth", &repo().join("examples/interop/sloth/search-crd.yml"), d.path());
+    let loaded = slo::driver::load(&[d.path().join("search.slo")], d.path()).unwrap();
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors());
+    let emit = |join_tiers| {
+        let opts =
+            slo::promql::Options { eval_interval: slo::units::Duration(60_000), join_tiers, ..Default::default() };
+        let files = slo::promql::emit(&program, &opts).unwrap();
+        serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&files[0].contents).unwrap()
+    };
+    let (mut tiers, joined) = (emit(false), emit(true));
+    let mut added = 0;
+    for r in joined["groups"][0]["rules"].as_sequence().unwrap() {
+        let Some(name) = r["alert"].as_str() else { continue };
+        assert!(r["labels"].get("long_window").is_none(), "a joined alert has no long_window: {r:?}");
+        assert!(r["expr"].as_str().unwrap().contains(") or ("), "{r:?}");
+        let mut r = r.clone();
+        r["alert"] = format!("Joined{name}").into();
+        tiers["groups"][0]["rules"].as_sequence_mut().unwrap().push(r);
+        added += 1;
+    }
+    assert_eq!(added, 2, "one page and one ticket alert where there are four tiers");
+    std::fs::write(d.path().join("ours.yml"), serde_yaml_ng::to_string(&tiers).unwrap()).unwrap();
+    std::fs::copy(repo().join("tests/interop/sloth-search.rules.yml"), d.path().join("sloth.yml")).unwrap();
+    let firing = promtool_firing(&bin, d.path());
+    let has = |t: i64, a: &str| firing.get(&t).is_some_and(|s| s.contains(a));
+    let mut fired = [0, 0];
+    for (i, sev) in ["page", "ticket"].into_iter().enumerate() {
+        for t in (0..=MINUTES as i64 * 60).step_by(120) {
+            let joined = has(t, &format!("JoinedSearchQueryErrors/{sev}"));
+            assert_eq!(
+                joined,
+                has(t, &format!("SearchQueryErrors/{sev}/slo")),
+                "{sev}: joined and tiers differ at {t}s"
+            );
+            if sev == "page" {
+                assert_eq!(joined, has(t, "SearchQueryErrors/page"), "page: joined and Sloth's differ at {t}s");
+            }
+            fired[i] += joined as usize;
+        }
+    }
+    assert!(fired[0] > 10 && fired[1] > 100, "the data must make both alerts fire: {fired:?}");
+}
+
+/// `slo compile --join-tiers` from the command line: Sloth's two alerts per
+/// SLO (page, ticket) where the default writes four, none with
+/// `long_window`; the Alertmanager target says it has no inhibition for them.
+#[test]
+fn join_tiers_flag_halves_the_alerts_and_the_routing_says_what_it_loses() {
+    let d = tempfile::tempdir().unwrap();
+    import("sloth", &repo().join("examples/interop/sloth/checkout.yml"), d.path());
+    let src = d.path().join("checkout.slo");
+    let alerts = |extra: &[&str]| {
+        let out = d.path().join(format!("rules{}", extra.len()));
+        let mut args = vec!["compile", src.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        let (code, _, err) = slo(&args);
+        assert_eq!(code, 0, "{err}");
+        let text = std::fs::read_to_string(out.join("checkout.rules.yml")).unwrap();
+        (text.matches("- alert:").count(), text.matches("long_window").count())
+    };
+    assert_eq!(alerts(&[]), (6, 6), "the requests SLO's four tiers, the payments SLO's two ticket tiers");
+    assert_eq!(alerts(&["--join-tiers"]), (3, 0));
+    let am = d.path().join("am");
+    let (code, _, err) = slo(&[
+        "compile",
+        src.to_str().unwrap(),
+        "--out",
+        am.to_str().unwrap(),
+        "--target",
+        "alertmanager",
+        "--join-tiers",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("slo::alertmanager::joined") && err.contains("2 SLO(s)"), "{err}");
+    let config = std::fs::read_to_string(am.join("alertmanager.yml")).unwrap();
+    assert!(!config.contains("long_window"), "{config}");
 }
 
 #[test]

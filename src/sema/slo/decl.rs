@@ -290,10 +290,15 @@ impl Cx<'_> {
             }
         }
         // Two alerts may share a name only when their labels tell them
-        // apart: else they would write one ALERTS series.
-        let mut names: HashMap<(&str, &str, &ir::Labels), ()> = HashMap::new();
+        // apart: else they would write one ALERTS series. A burn-rate
+        // tier's alert is labelled with its long window (`long_window`).
+        let mut names: HashMap<(&str, &str, &ir::Labels, Option<Duration>), ()> = HashMap::new();
         for a in &alerts {
-            if names.insert((&a.name, &a.severity, &a.labels), ()).is_some() {
+            let long = match &a.condition {
+                ir::AlertCondition::BurnRate { long, .. } => Some(*long),
+                ir::AlertCondition::Threshold(_) => None,
+            };
+            if names.insert((&a.name, &a.severity, &a.labels, long), ()).is_some() {
                 self.diags.push(
                     Diagnostic::error(
                         "slo::alert::duplicate_name",
