@@ -20,6 +20,7 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod inspect;
+mod native;
 mod promapi;
 pub mod pull;
 mod remote;

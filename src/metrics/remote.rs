@@ -10,6 +10,8 @@
 //! which the query API drops. Everything read from the server is checked:
 //! a bad frame, CRC, protobuf or chunk is an error, never a panic.
 
+use super::native::Bad;
+use crate::layout::histogram::NativeHistogram;
 use prost::Message;
 
 #[derive(Clone, PartialEq, Message)]
@@ -60,9 +62,81 @@ struct TimeSeries {
     labels: Vec<Label>,
     #[prost(message, repeated, tag = "2")]
     samples: Vec<Sample>,
-    /// Native histograms, only counted (the layout holds floats).
-    #[prost(bytes = "vec", repeated, tag = "4")]
-    histograms: Vec<Vec<u8>>,
+    #[prost(message, repeated, tag = "4")]
+    histograms: Vec<Histogram>,
+}
+
+/// `prompb.Histogram`: a native-histogram sample. The `oneof`s of
+/// integer and float counts are two optional fields each here (the same
+/// bytes on the wire).
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct Histogram {
+    #[prost(uint64, optional, tag = "1")]
+    pub count_int: Option<u64>,
+    #[prost(double, optional, tag = "2")]
+    pub count_float: Option<f64>,
+    #[prost(double, tag = "3")]
+    pub sum: f64,
+    #[prost(sint32, tag = "4")]
+    pub schema: i32,
+    #[prost(double, tag = "5")]
+    pub zero_threshold: f64,
+    #[prost(uint64, optional, tag = "6")]
+    pub zero_count_int: Option<u64>,
+    #[prost(double, optional, tag = "7")]
+    pub zero_count_float: Option<f64>,
+    #[prost(message, repeated, tag = "8")]
+    pub negative_spans: Vec<BucketSpan>,
+    /// Integer histograms: each bucket's count minus the previous one's.
+    #[prost(sint64, repeated, tag = "9")]
+    pub negative_deltas: Vec<i64>,
+    /// Float histograms: each bucket's count.
+    #[prost(double, repeated, tag = "10")]
+    pub negative_counts: Vec<f64>,
+    #[prost(message, repeated, tag = "11")]
+    pub positive_spans: Vec<BucketSpan>,
+    #[prost(sint64, repeated, tag = "12")]
+    pub positive_deltas: Vec<i64>,
+    #[prost(double, repeated, tag = "13")]
+    pub positive_counts: Vec<f64>,
+    /// 0 unknown, 1 yes, 2 no, 3 gauge.
+    #[prost(int32, tag = "14")]
+    pub reset_hint: i32,
+    #[prost(int64, tag = "15")]
+    pub timestamp: i64,
+    #[prost(double, repeated, tag = "16")]
+    pub custom_values: Vec<f64>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct BucketSpan {
+    #[prost(sint32, tag = "1")]
+    pub offset: i32,
+    #[prost(uint32, tag = "2")]
+    pub length: u32,
+}
+
+impl Histogram {
+    /// The layout's histogram: absolute indices, counts per bucket.
+    pub(crate) fn decode(&self) -> Result<NativeHistogram, Bad> {
+        super::native::check_schema(self.schema)?;
+        let bad = |m: String| ("slo::import::histogram_layout", m);
+        let float = self.count_float.is_some();
+        let side = |spans: &[BucketSpan], deltas: &[i64], counts: &[f64]| -> Result<Vec<(i32, f64)>, Bad> {
+            let spans: Vec<(i32, u32)> = spans.iter().map(|s| (s.offset, s.length)).collect();
+            let counts = if float { counts.to_vec() } else { super::native::undelta(deltas).map_err(bad)? };
+            super::native::from_spans(&spans, &counts).map_err(bad)
+        };
+        Ok(NativeHistogram {
+            schema: self.schema,
+            zero_threshold: self.zero_threshold,
+            zero_count: self.zero_count_float.or(self.zero_count_int.map(|c| c as f64)).unwrap_or(0.0),
+            count: self.count_float.or(self.count_int.map(|c| c as f64)).unwrap_or(0.0),
+            sum: self.sum,
+            positive: side(&self.positive_spans, &self.positive_deltas, &self.positive_counts)?,
+            negative: side(&self.negative_spans, &self.negative_deltas, &self.negative_counts)?,
+        })
+    }
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -110,12 +184,15 @@ struct Chunk {
     data: Vec<u8>,
 }
 
-/// One series of a response: labels and samples `(ms, value)` in time
-/// order, plus how many native-histogram samples (or chunks) it skipped.
+/// One series of a response: labels, float samples `(ms, value)` and
+/// native-histogram samples in time order (each decoded, or why not), and
+/// how many native-histogram chunks of a streamed answer it had (they are
+/// not decoded: their encoding is not XOR).
 pub(super) struct Series {
     pub labels: Vec<(String, String)>,
     pub samples: Vec<(i64, f64)>,
-    pub histograms: u64,
+    pub histograms: Vec<(i64, Result<NativeHistogram, Bad>)>,
+    pub histogram_chunks: u64,
 }
 
 /// The snappy-compressed request for `[start, end]` of one selector,
@@ -161,7 +238,8 @@ pub(super) fn read(
         for r in resp.results {
             for ts in r.timeseries {
                 let samples = ts.samples.iter().map(|s| (s.timestamp, s.value)).collect();
-                each(Series { labels: labels(ts.labels), samples, histograms: ts.histograms.len() as u64 })?;
+                let histograms = ts.histograms.iter().map(|h| (h.timestamp, h.decode())).collect();
+                each(Series { labels: labels(ts.labels), samples, histograms, histogram_chunks: 0 })?;
             }
         }
         return Ok(());
@@ -190,7 +268,7 @@ pub(super) fn read(
                     t => return Err(format!("a chunk of unknown encoding {t}")),
                 }
             }
-            each(Series { labels: labels(cs.labels), samples, histograms })?;
+            each(Series { labels: labels(cs.labels), samples, histograms: Vec::new(), histogram_chunks: histograms })?;
         }
     }
     Ok(())
