@@ -26,13 +26,23 @@
 //! second. The label columns are known before any sample:
 //! `/api/v1/labels?match[]=<sel>` per selector.
 //!
+//! **Native histograms** come through as well: from the query API's
+//! `histograms` (bucket boundaries, see [`super::native`]), from remote
+//! read's `Histogram` messages. Streamed chunks of a native histogram are
+//! not XOR chunks and are not decoded here: an answer with one makes the
+//! pull ask for that piece, and every later one, as samples. A
+//! custom-bucket histogram is refused (`slo::import::histogram_layout`).
+//!
 //! **Memory.** Metrics are fetched one at a time, in name order; a metric's
 //! series are sorted, deduplicated and written before the next is fetched,
 //! so the process holds one metric's samples (24 bytes each) plus one
 //! response (or streamed frame) at a time.
 //!
 //! **Output.** Written through [`LongWriter`] (atomic, 0644): the same
-//! server data gives the same bytes.
+//! server data gives the same bytes. The file always has the `h_*`
+//! native-histogram columns (null on float rows): whether a metric has
+//! histogram samples is known only once it is fetched, after the first
+//! rows are written.
 //!
 use super::http::{Client, Reply, Settings, Traffic};
 use super::import::{finish, Problems, Store};
@@ -314,8 +324,12 @@ impl Puller<'_> {
         let mut failed = None;
         let mut body = super::remote::Counted { inner: reader, bytes: 0 };
         let mut chunks_of_histograms = false;
+        let asked_samples = samples_only;
         let read = super::remote::read(&mut body, streamed, &mut |series| {
             if series.histogram_chunks > 0 {
+                if asked_samples {
+                    return Err("native-histogram chunks in the answer to a request for samples".into());
+                }
                 // Histogram chunks are not decoded here: ask for samples.
                 chunks_of_histograms = true;
                 return Err(String::new());
@@ -357,7 +371,6 @@ impl Puller<'_> {
             // for as samples, which carry histograms as messages. (Series
             // already stored from this answer come again: exact duplicates.)
             self.samples_only = true;
-            self.api.remove("remote read (streamed chunks)");
             return self.remote_read(sel, start, end, store);
         }
         read.map_err(|e| failed.take().unwrap_or_else(|| bad_response(&what, e)))?;

@@ -401,6 +401,29 @@ fn pull_from_prometheus_3_carries_native_histograms() {
         assert_eq!(committed.trim_end(), body, "Prometheus 3.5 answers {query} otherwise than {fixture}");
     }
 
+    // A query_range answer imports as the samples each step sees: the
+    // latest at or before it (the 5m lookback covers the whole test).
+    let mut resp = agent
+        .get(format!("{}/api/v1/query_range", server.url))
+        .query("query", "rpc_duration_seconds")
+        .query("start", "1767225600")
+        .query("end", "1767225705")
+        .query("step", "15")
+        .call()
+        .unwrap();
+    std::fs::write(p("range.json"), resp.body_mut().read_to_string().unwrap()).unwrap();
+    let (code, err) = import(d.path(), Path::new(&p("range.json")));
+    assert_eq!(code, 0, "{err}");
+    let mut want = Rows::new();
+    for job in ["api", "batch"] {
+        for step in (0..8).map(|k| T0 + 15_000 * k) {
+            if let Some((_, _, h)) = rows.iter().filter(|r| r.0 == job && r.1 <= step).last() {
+                want.push((job.to_string(), step, h.clone()));
+            }
+        }
+    }
+    assert_eq!(read_rows(&d.path().join("imported.parquet")), want);
+
     // The pull, through each API, writes what was pushed.
     std::fs::write(p("rpc.slo"), SLO).unwrap();
     let pull = |out: &str, extra: &[&str]| {
