@@ -7,11 +7,13 @@
 //! timestamps, XOR-ed values), decoded here.
 //!
 //! Remote read gives the samples as stored — staleness markers included,
-//! which the query API drops. Everything read from the server is checked:
+//! which the query API drops (a native histogram's marker is a histogram
+//! whose sum is the staleness NaN: it becomes the layout's marker row). Everything read from the server is checked:
 //! a bad frame, CRC, protobuf or chunk is an error, never a panic.
 
 use super::native::Bad;
 use crate::layout::histogram::NativeHistogram;
+use crate::layout::schema::STALE_NAN_BITS;
 use prost::Message;
 
 #[derive(Clone, PartialEq, Message)]
@@ -237,8 +239,16 @@ pub(super) fn read(
         let resp = ReadResponse::decode(raw.as_slice()).map_err(|e| format!("protobuf: {e}"))?;
         for r in resp.results {
             for ts in r.timeseries {
-                let samples = ts.samples.iter().map(|s| (s.timestamp, s.value)).collect();
-                let histograms = ts.histograms.iter().map(|h| (h.timestamp, h.decode())).collect();
+                let mut samples: Vec<(i64, f64)> = ts.samples.iter().map(|s| (s.timestamp, s.value)).collect();
+                let mut histograms = Vec::new();
+                for h in &ts.histograms {
+                    if h.sum.to_bits() == STALE_NAN_BITS {
+                        // A histogram series' staleness marker: the layout's marker row.
+                        samples.push((h.timestamp, f64::from_bits(STALE_NAN_BITS)));
+                    } else {
+                        histograms.push((h.timestamp, h.decode()));
+                    }
+                }
                 each(Series { labels: labels(ts.labels), samples, histograms, histogram_chunks: 0 })?;
             }
         }

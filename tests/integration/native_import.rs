@@ -272,6 +272,26 @@ fn read_rows(path: &Path) -> Rows {
     rows
 }
 
+/// The staleness-marker rows of a Parquet file: (job, ms).
+fn stale_rows(path: &Path) -> Vec<(String, i64)> {
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap()).unwrap().build().unwrap();
+    let mut rows = Vec::new();
+    for b in reader {
+        let b = b.unwrap();
+        let job = b.column_by_name("job").unwrap();
+        let job = datafusion::arrow::compute::cast(job, &datafusion::arrow::datatypes::DataType::Utf8).unwrap();
+        let ts = b.column_by_name("timestamp").unwrap();
+        let ts = ts.as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>();
+        let stale = b.column_by_name("stale").unwrap().as_boolean().clone();
+        for i in 0..b.num_rows() {
+            if stale.value(i) {
+                rows.push((job.as_string::<i32>().value(i).to_string(), ts.value(i)));
+            }
+        }
+    }
+    rows
+}
+
 fn import(dir: &Path, input: &Path) -> (i32, String) {
     let out = dir.join("imported.parquet");
     let (code, _, err) = slo(&["data", "import", input.to_str().unwrap(), "--out", out.to_str().unwrap()]);
@@ -361,6 +381,11 @@ fn pull_from_prometheus_3_carries_native_histograms() {
         series.push(TimeSeries { labels: labels("rpc_duration_seconds", job), histograms });
     }
     push(&server.url, series);
+    // A staleness marker of `job="api"` (a histogram whose sum is the
+    // staleness NaN), which remote read gives and the query API drops.
+    let mut marker = proto(T0 + 120_000, &rows[6].2, false);
+    marker.sum = f64::from_bits(0x7ff0_0000_0000_0002);
+    push(&server.url, vec![TimeSeries { labels: labels("rpc_duration_seconds", "api"), histograms: vec![marker] }]);
     // A custom-bucket histogram under another name.
     let custom = Histogram {
         count_int: Some(3),
@@ -450,15 +475,17 @@ fn pull_from_prometheus_3_carries_native_histograms() {
     };
     let (code, err) = pull(&p("auto.parquet"), &[]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("0 samples (0 staleness markers, 11 native-histogram samples)"), "{err}");
+    assert!(err.contains("0 samples (1 staleness markers, 11 native-histogram samples)"), "{err}");
     assert!(err.contains("through the remote read (samples)"), "histogram chunks fall back to samples: {err}");
     assert_eq!(read_rows(Path::new(&p("auto.parquet"))), rows);
-    for api in ["query", "remote-read-samples"] {
-        let out = p(&format!("{api}.parquet"));
-        let (code, err) = pull(&out, &["--api", api]);
-        assert_eq!(code, 0, "{err}");
-        assert!(std::fs::read(p("auto.parquet")).unwrap() == std::fs::read(&out).unwrap(), "--api {api} differs");
-    }
+    assert_eq!(stale_rows(Path::new(&p("auto.parquet"))), vec![("api".to_string(), T0 + 120_000)]);
+    let (code, err) = pull(&p("samples.parquet"), &["--api", "remote-read-samples"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read(p("auto.parquet")).unwrap() == std::fs::read(p("samples.parquet")).unwrap());
+    let (code, err) = pull(&p("query.parquet"), &["--api", "query"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("0 samples (0 staleness markers, 11 native-histogram samples)"), "{err}");
+    assert_eq!(read_rows(Path::new(&p("query.parquet"))), rows);
     let (code, out, err) = slo(&["data", "inspect", &p("auto.parquet")]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("native-histogram samples: 11"), "{out}");
