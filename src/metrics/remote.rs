@@ -509,4 +509,93 @@ mod tests {
             let _ = read(&mut d.as_slice(), false, &mut |_| Ok(()));
         }
     }
+
+    fn span(offset: i32, length: u32) -> BucketSpan {
+        BucketSpan { offset, length }
+    }
+
+    /// A `SAMPLES` answer of one series with these histograms.
+    fn answer(histograms: Vec<Histogram>) -> Vec<u8> {
+        let ts = TimeSeries {
+            labels: vec![Label { name: "__name__".into(), value: "h".into() }],
+            samples: vec![],
+            histograms,
+        };
+        let resp = ReadResponse { results: vec![QueryResult { timeseries: vec![ts] }] };
+        snap::raw::Encoder::new().compress_vec(&resp.encode_to_vec()).unwrap()
+    }
+
+    #[test]
+    fn histogram_samples_decode_to_absolute_indices() {
+        let int = Histogram {
+            count_int: Some(7),
+            sum: 2.5,
+            schema: 3,
+            zero_threshold: 0.001,
+            zero_count_int: Some(1),
+            // Buckets −2, −1 (counts 1, 0), then 3 (count 4): deltas 1, −1, 4.
+            positive_spans: vec![span(-2, 2), span(3, 1)],
+            positive_deltas: vec![1, -1, 4],
+            negative_spans: vec![span(5, 1)],
+            negative_deltas: vec![1],
+            timestamp: 1000,
+            ..Default::default()
+        };
+        let float = Histogram {
+            count_float: Some(1.5),
+            sum: 0.5,
+            schema: -1,
+            positive_spans: vec![span(0, 1)],
+            positive_counts: vec![1.5],
+            timestamp: 2000,
+            ..Default::default()
+        };
+        let marker = Histogram { sum: f64::from_bits(STALE_NAN_BITS), timestamp: 3000, ..Default::default() };
+        let custom = Histogram { schema: -53, custom_values: vec![0.1, 0.5], timestamp: 4000, ..Default::default() };
+        let body = answer(vec![int, float, marker, custom]);
+        let mut got = Vec::new();
+        read(&mut body.as_slice(), false, &mut |s| {
+            got.push(s);
+            Ok(())
+        })
+        .unwrap();
+        let s = &got[0];
+        assert_eq!(s.samples.len(), 1);
+        assert_eq!((s.samples[0].0, s.samples[0].1.to_bits()), (3000, STALE_NAN_BITS));
+        let h: Vec<_> = s.histograms.iter().map(|(t, h)| (*t, h.clone())).collect();
+        assert_eq!(
+            h[0],
+            (
+                1000,
+                Ok(NativeHistogram {
+                    schema: 3,
+                    zero_threshold: 0.001,
+                    zero_count: 1.0,
+                    count: 7.0,
+                    sum: 2.5,
+                    positive: vec![(-2, 1.0), (3, 4.0)],
+                    negative: vec![(5, 1.0)],
+                })
+            )
+        );
+        assert_eq!(h[1].1.as_ref().map(|h| (h.schema, h.count, h.positive.clone())), Ok((-1, 1.5, vec![(0, 1.5)])));
+        assert!(matches!(&h[2], (4000, Err(("slo::import::histogram_layout", _)))));
+        // Deltas that do not match their spans, or go below zero: refused.
+        let bad = Histogram { positive_spans: vec![span(0, 2)], positive_deltas: vec![1], ..Default::default() };
+        assert!(bad.decode().is_err());
+        let neg = Histogram { positive_spans: vec![span(0, 2)], positive_deltas: vec![1, -2], ..Default::default() };
+        assert!(neg.decode().is_err());
+        // Garbage never panics.
+        let mut x: u64 = 11;
+        for _ in 0..2000 {
+            let mut raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = (x % raw.len() as u64) as usize;
+            raw[at] ^= (x >> 40) as u8 | 1;
+            let d = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+            let _ = read(&mut d.as_slice(), false, &mut |_| Ok(()));
+        }
+    }
 }
