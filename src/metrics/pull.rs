@@ -445,7 +445,12 @@ fn parse_matrix(
         Ok(ms as i64)
     };
     for s in data.result {
-        let text = super::series_text(&s.metric.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>());
+        // The series as text, for a refused histogram.
+        let text = if s.histograms.is_empty() {
+            String::new()
+        } else {
+            super::series_text(&s.metric.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>())
+        };
         let id = intern(what, s.metric.into_iter().collect(), names, store)?;
         seen += 1;
         for (t, h) in s.histograms {

@@ -442,7 +442,7 @@ fn pull_from_prometheus_3_carries_native_histograms() {
     let mut want = Rows::new();
     for job in ["api", "batch"] {
         for step in (0..8).map(|k| T0 + 15_000 * k) {
-            if let Some((_, _, h)) = rows.iter().filter(|r| r.0 == job && r.1 <= step).last() {
+            if let Some((_, _, h)) = rows.iter().rfind(|r| r.0 == job && r.1 <= step) {
                 want.push((job.to_string(), step, h.clone()));
             }
         }
