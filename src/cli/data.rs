@@ -154,10 +154,14 @@ pub fn run(command: Command) -> Result<u8, Error> {
                         _ => String::new(),
                     };
                     let formats: Vec<String> = s.files.iter().map(|(f, k)| format!("{f} ({})", k.name())).collect();
+                    let hist = match s.native_histograms {
+                        0 => String::new(),
+                        n => format!(", {n} native-histogram samples"),
+                    };
                     eprintln!(
-                        "imported {} series, {} samples ({} staleness markers, {} exact duplicates dropped){range} from {} into {}",
+                        "imported {} series, {} samples ({} staleness markers{hist}, {} exact duplicates dropped){range} from {} into {}",
                         s.series,
-                        s.samples - s.stale_markers,
+                        s.samples - s.stale_markers - s.native_histograms,
                         s.stale_markers,
                         s.duplicates_dropped,
                         formats.join(", "),

@@ -285,21 +285,19 @@ pub fn pull(
     for w in &s.server_warnings {
         eprintln!("warning[slo::pull::server_warning]: the server warns: {w}");
     }
-    if s.native_histograms > 0 {
-        eprintln!(
-            "warning[slo::import::native_histogram]: {} native-histogram sample(s) skipped (the layout holds float samples)",
-            s.native_histograms
-        );
-    }
     if !quiet {
         let range = match (s.first_ms, s.last_ms) {
             (Some(a), Some(b)) => format!(" from {} to {}", slo::units::fmt_ts(a), slo::units::fmt_ts(b)),
             _ => String::new(),
         };
+        let hist = match s.native_histograms {
+            0 => String::new(),
+            n => format!(", {n} native-histogram samples"),
+        };
         eprintln!(
-            "pulled {} series, {} samples ({} staleness markers){range} through the {} ({} selectors, {} requests, {} retries, {} split, {:.1} MiB) in {:.1}s ({:.0} samples/s) into {}",
+            "pulled {} series, {} samples ({} staleness markers{hist}){range} through the {} ({} selectors, {} requests, {} retries, {} split, {:.1} MiB) in {:.1}s ({:.0} samples/s) into {}",
             s.series,
-            s.samples - s.stale_markers,
+            s.samples - s.stale_markers - s.native_histograms,
             s.stale_markers,
             s.api.join(" and "),
             s.selectors.len(),

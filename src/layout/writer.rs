@@ -89,7 +89,8 @@ const BATCH_CELLS: usize = 4 << 20;
 const BATCH_BYTES: usize = 64 << 20;
 
 /// Writes whole series, in the order given, in the native layout
-/// ([`schema::schema`] with Utf8 strings), `stale` optional.
+/// ([`schema::schema`] with Utf8 strings), `stale` and the `h_*` columns
+/// optional.
 pub(crate) struct LongWriter {
     file: AtomicParquet,
     schema: SchemaRef,
@@ -100,6 +101,8 @@ pub(crate) struct LongWriter {
     labels: Vec<StringBuilder>,
     value: Float64Builder,
     stale: BooleanBuilder,
+    /// The `h_*` columns, when the file has them.
+    histograms: Option<HistColumns>,
     rows: usize,
     /// Rows per batch: [`BATCH`], fewer with many columns.
     batch: usize,
@@ -111,7 +114,18 @@ pub(crate) struct LongWriter {
 impl LongWriter {
     /// `label_names` are the label columns (without `__name__`), sorted.
     pub fn create(path: &Path, label_names: Vec<String>, with_stale: bool, zstd: i32) -> Result<LongWriter, Error> {
-        let schema = schema::schema(&label_names, DataType::Utf8, with_stale, false);
+        LongWriter::create_with(path, label_names, with_stale, false, zstd)
+    }
+
+    /// [`LongWriter::create`], with the `h_*` columns when `with_histograms`.
+    pub fn create_with(
+        path: &Path,
+        label_names: Vec<String>,
+        with_stale: bool,
+        with_histograms: bool,
+        zstd: i32,
+    ) -> Result<LongWriter, Error> {
+        let schema = schema::schema(&label_names, DataType::Utf8, with_stale, with_histograms);
         let props = schema::properties(zstd)?.build();
         let file = AtomicParquet::create(path, schema.clone(), props)?;
         let n = label_names.len();
@@ -125,8 +139,9 @@ impl LongWriter {
             labels: (0..n).map(|_| StringBuilder::new()).collect(),
             value: Float64Builder::with_capacity(BATCH),
             stale: BooleanBuilder::new(),
+            histograms: with_histograms.then(HistColumns::default),
             rows: 0,
-            batch: (BATCH_CELLS / (n + 4)).clamp(256, BATCH),
+            batch: (BATCH_CELLS / (n + 11)).clamp(256, BATCH),
             bytes: 0,
             total: 0,
         })
@@ -138,6 +153,23 @@ impl LongWriter {
     /// is filled by runs (the series' value, or nulls), so the work per
     /// series grows with its labels and samples, not their product.
     pub fn series(&mut self, labels: &[(String, String)], ts: &[i64], v: &[f64], stale: &[bool]) -> Result<(), Error> {
+        self.series_with(labels, ts, v, stale, &[])
+    }
+
+    /// [`LongWriter::series`] with native-histogram samples: `hists[i]`
+    /// set for one (`v[i]` NaN; an empty `hists`: none), which needs the
+    /// file made [`LongWriter::create_with`] histograms.
+    pub fn series_with(
+        &mut self,
+        labels: &[(String, String)],
+        ts: &[i64],
+        v: &[f64],
+        stale: &[bool],
+        hists: &[Option<&NativeHistogram>],
+    ) -> Result<(), Error> {
+        if self.histograms.is_none() && hists.iter().any(Option::is_some) {
+            return Err(Error::new("internal: a histogram sample for a file without histogram columns"));
+        }
         let name = labels.iter().find(|(k, _)| k == NAME).map_or("", |(_, v)| v.as_str());
         // The series' value per column (`names` is sorted), none elsewhere.
         let mut values: Vec<Option<&str>> = vec![None; self.names.len()];
@@ -160,6 +192,9 @@ impl LongWriter {
                 self.value.append_value(v[k]);
                 if self.with_stale {
                     self.stale.append_value(stale.get(k).copied().unwrap_or(false));
+                }
+                if let Some(h) = &mut self.histograms {
+                    h.push(hists.get(k).copied().flatten());
                 }
             }
             for (b, lv) in self.labels.iter_mut().zip(&values) {
@@ -192,7 +227,7 @@ impl LongWriter {
             labels,
             Arc::new(self.value.finish()),
             stale,
-            vec![],
+            self.histograms.as_mut().map(HistColumns::finish).unwrap_or_default(),
         )?;
         self.file.write(&batch)?;
         self.rows = 0;

@@ -17,7 +17,9 @@
 //! at its line instead of a file nothing can read: the native layout has
 //! one column per label name, so the distinct names are capped too.
 
+use super::native::Hist;
 use super::Problem;
+use crate::layout::histogram::NativeHistogram;
 use crate::layout::schema::{H_COLUMNS, NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE};
 use crate::layout::writer::LongWriter;
 use rustc_hash::FxHashMap;
@@ -73,8 +75,11 @@ impl Default for Options {
 pub struct Summary {
     pub files: Vec<(String, Format)>,
     pub series: usize,
+    /// Samples written, native-histogram samples included.
     pub samples: u64,
     pub stale_markers: u64,
+    /// Native-histogram samples written.
+    pub native_histograms: u64,
     pub duplicates_dropped: u64,
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
@@ -116,12 +121,25 @@ impl Problems {
 }
 
 /// One sample: time, value bits (staleness markers are Prometheus's
-/// staleness NaN), and where it came from (file index << 40 | line).
+/// staleness NaN), and where it came from (file index << 40 | line). A
+/// native-histogram sample has [`HISTOGRAM`] set in `at` and the index of
+/// its histogram (in [`Store`]'s list) in `bits`: a float sample stays 24
+/// bytes.
 #[derive(Clone, Copy)]
 pub(super) struct Sample {
     pub ts: i64,
     pub bits: u64,
     at: u64,
+}
+
+/// The flag of a native-histogram sample in [`Sample::at`].
+const HISTOGRAM: u64 = 1 << 63;
+
+impl Sample {
+    /// The index of its histogram, for a native-histogram sample.
+    pub(super) fn histogram(&self) -> Option<usize> {
+        (self.at & HISTOGRAM != 0).then_some(self.bits as usize)
+    }
 }
 
 /// Every series read so far and its samples.
@@ -133,6 +151,8 @@ pub(super) struct Store {
     raw: FxHashMap<Box<str>, u32>,
     keys: Vec<Vec<(String, String)>>,
     samples: Vec<Vec<Sample>>,
+    /// Native-histogram samples, by [`Sample::histogram`].
+    hists: Vec<Hist>,
     /// Every label name seen (the Parquet columns), at most [`MAX_LABEL_NAMES`].
     names: rustc_hash::FxHashSet<String>,
     nan_as_stale: bool,
@@ -166,6 +186,7 @@ impl Store {
             raw: FxHashMap::default(),
             keys: Vec::new(),
             samples: Vec::new(),
+            hists: Vec::new(),
             names: Default::default(),
             nan_as_stale,
         }
@@ -243,6 +264,13 @@ impl Store {
     pub fn push(&mut self, id: u32, ts: i64, v: f64, file: usize, line: usize) {
         let bits = if self.nan_as_stale && v.is_nan() { STALE_NAN_BITS } else { v.to_bits() };
         self.samples[id as usize].push(Sample { ts, bits, at: ((file as u64) << 40) | line as u64 });
+    }
+
+    /// A native-histogram sample.
+    pub(crate) fn push_histogram(&mut self, id: u32, ts: i64, h: Hist, file: usize, line: usize) {
+        let bits = self.hists.len() as u64;
+        self.hists.push(h);
+        self.samples[id as usize].push(Sample { ts, bits, at: HISTOGRAM | ((file as u64) << 40) | line as u64 });
     }
 }
 
@@ -438,7 +466,7 @@ pub fn run(inputs: &[PathBuf], opts: &Options, out: &Path) -> Result<Summary, Fa
         return Err(Failure { errors: problems.errors, problems: problems.list, exit: 1 });
     }
     let labels = std::mem::take(&mut summary.labels);
-    write(out, &summary.list, labels).map_err(|e| Failure {
+    write(out, &summary, labels).map_err(|e| Failure {
         problems: vec![Problem::error("slo::import::io", &out.display().to_string(), e.message)],
         errors: 1,
         exit: 2,
@@ -448,6 +476,7 @@ pub fn run(inputs: &[PathBuf], opts: &Options, out: &Path) -> Result<Summary, Fa
         series: summary.series,
         samples: summary.samples,
         stale_markers: summary.stale,
+        native_histograms: summary.histograms,
         duplicates_dropped: summary.duplicates,
         first_ms: summary.first_ms,
         last_ms: summary.last_ms,
@@ -458,14 +487,19 @@ pub fn run(inputs: &[PathBuf], opts: &Options, out: &Path) -> Result<Summary, Fa
 /// The store, sorted and deduplicated, ready to write.
 pub(super) struct Finished {
     pub series: usize,
+    /// Samples kept, native-histogram samples and staleness markers included.
     pub samples: u64,
     pub stale: u64,
+    /// Native-histogram samples kept.
+    pub histograms: u64,
     pub duplicates: u64,
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
     /// The series in output order, and the label columns.
     pub list: Vec<SeriesSamples>,
     pub labels: Vec<String>,
+    /// The histograms [`Sample::histogram`] points at.
+    pub hists: Vec<NativeHistogram>,
     /// The kept samples' times.
     pub grid: super::Grid,
 }
@@ -474,6 +508,7 @@ pub(super) struct Finished {
 pub(super) type SeriesSamples = (Vec<(String, String)>, Vec<Sample>);
 
 fn location(files: &[String], at: u64) -> String {
+    let at = at & !HISTOGRAM;
     let file = files.get((at >> 40) as usize).map_or("?", |s| s.as_str());
     let line = at & ((1 << 40) - 1);
     if line == 0 {
@@ -483,16 +518,32 @@ fn location(files: &[String], at: u64) -> String {
     }
 }
 
-fn value_text(bits: u64) -> String {
-    if bits == STALE_NAN_BITS {
+fn value_text(x: &Sample) -> String {
+    if x.histogram().is_some() {
+        "a native histogram".into()
+    } else if x.bits == STALE_NAN_BITS {
         "a staleness marker".into()
     } else {
-        format!("{}", f64::from_bits(bits))
+        format!("{}", f64::from_bits(x.bits))
     }
 }
 
+/// The same histogram, bit for bit.
+fn same_histogram(a: &NativeHistogram, b: &NativeHistogram) -> bool {
+    let side = |x: &[(i32, f64)], y: &[(i32, f64)]| {
+        x.len() == y.len() && x.iter().zip(y).all(|(p, q)| p.0 == q.0 && p.1.to_bits() == q.1.to_bits())
+    };
+    a.schema == b.schema
+        && [a.zero_threshold, a.zero_count, a.count, a.sum]
+            .iter()
+            .zip([b.zero_threshold, b.zero_count, b.count, b.sum])
+            .all(|(x, y)| x.to_bits() == y.to_bits())
+        && side(&a.positive, &b.positive)
+        && side(&a.negative, &b.negative)
+}
+
 pub(super) fn finish(store: Store, files: &[String], problems: &mut Problems) -> Finished {
-    let Store { keys, samples, .. } = store;
+    let Store { keys, samples, mut hists, .. } = store;
     let mut series: Vec<SeriesSamples> = keys.into_iter().zip(samples).collect();
     // By name, then the other labels.
     let name_of = |k: &[(String, String)]| k.iter().find(|(n, _)| n == "__name__").map(|(_, v)| v.clone());
@@ -501,23 +552,40 @@ pub(super) fn finish(store: Store, files: &[String], problems: &mut Problems) ->
         series: 0,
         samples: 0,
         stale: 0,
+        histograms: 0,
         duplicates: 0,
         first_ms: None,
         last_ms: None,
         list: Vec::new(),
         labels: Vec::new(),
+        hists: Vec::new(),
         grid: super::Grid::default(),
     };
     let mut label_names = std::collections::BTreeSet::new();
     for (key, s) in series.iter_mut() {
         s.sort_by_key(|x| x.ts);
+        // What a histogram sample did not show, from the series' other samples.
+        let order: Vec<usize> = s.iter().filter_map(Sample::histogram).collect();
+        if !order.is_empty() {
+            let blank = || Hist::known(NativeHistogram::empty(0));
+            let mut taken: Vec<Hist> = order.iter().map(|&i| std::mem::replace(&mut hists[i], blank())).collect();
+            super::native::fill(&mut taken);
+            for (&i, h) in order.iter().zip(taken) {
+                hists[i] = h;
+            }
+        }
         let mut kept: Vec<Sample> = Vec::with_capacity(s.len());
         for &x in s.iter() {
             if let Some(prev) = kept.last().filter(|p| p.ts == x.ts) {
-                if prev.bits == x.bits {
+                let same = match (prev.histogram(), x.histogram()) {
+                    (None, None) => prev.bits == x.bits,
+                    (Some(a), Some(b)) => same_histogram(&hists[a].h, &hists[b].h),
+                    _ => false,
+                };
+                if same {
                     out.duplicates += 1;
                 } else {
-                    let (file, line) = ((x.at >> 40) as usize, (x.at & ((1 << 40) - 1)) as usize);
+                    let (file, line) = (((x.at & !HISTOGRAM) >> 40) as usize, (x.at & ((1 << 40) - 1)) as usize);
                     let mut p = Problem::error(
                         "slo::import::conflict",
                         files.get(file).map_or("?", |s| s.as_str()),
@@ -525,9 +593,9 @@ pub(super) fn finish(store: Store, files: &[String], problems: &mut Problems) ->
                             "{} has two values at {}: {} ({}) and {} here",
                             super::series_text(key),
                             crate::units::fmt_ts(x.ts),
-                            value_text(prev.bits),
+                            value_text(prev),
                             location(files, prev.at),
-                            value_text(x.bits)
+                            value_text(&x)
                         ),
                     )
                     .with_help("a series has one value per timestamp (Prometheus rejects the second as a `duplicate sample for timestamp`): drop one of the inputs' copies");
@@ -542,12 +610,18 @@ pub(super) fn finish(store: Store, files: &[String], problems: &mut Problems) ->
         if s.is_empty() {
             continue;
         }
-        for x in s.iter() {
+        for x in s.iter_mut() {
             out.grid.add(x.ts);
+            if let Some(h) = x.histogram() {
+                // Renumbered into the output's list, in output order.
+                x.bits = out.hists.len() as u64;
+                out.hists.push(std::mem::replace(&mut hists[h].h, NativeHistogram::empty(0)));
+                out.histograms += 1;
+            }
         }
         out.series += 1;
         out.samples += s.len() as u64;
-        out.stale += s.iter().filter(|x| x.bits == STALE_NAN_BITS).count() as u64;
+        out.stale += s.iter().filter(|x| x.histogram().is_none() && x.bits == STALE_NAN_BITS).count() as u64;
         let (lo, hi) = (s[0].ts, s[s.len() - 1].ts);
         out.first_ms = Some(out.first_ms.map_or(lo, |f: i64| f.min(lo)));
         out.last_ms = Some(out.last_ms.map_or(hi, |f: i64| f.max(hi)));
@@ -559,19 +633,25 @@ pub(super) fn finish(store: Store, files: &[String], problems: &mut Problems) ->
     out
 }
 
-fn write(out: &Path, series: &[SeriesSamples], labels: Vec<String>) -> Result<u64, crate::error::Error> {
-    let mut w = LongWriter::create(out, labels, true, 6)?;
-    let (mut ts, mut v, mut st) = (Vec::new(), Vec::new(), Vec::new());
-    for (key, samples) in series {
-        ts.clear();
-        v.clear();
-        st.clear();
-        for x in samples {
-            ts.push(x.ts);
-            v.push(f64::from_bits(x.bits));
-            st.push(x.bits == STALE_NAN_BITS);
-        }
-        w.series(key, &ts, &v, &st)?;
+/// Writes one series of a [`Finished`] store: the columns of its samples.
+pub(super) fn write_series(
+    w: &mut LongWriter,
+    key: &[(String, String)],
+    samples: &[Sample],
+    hists: &[NativeHistogram],
+) -> Result<(), crate::error::Error> {
+    let ts: Vec<i64> = samples.iter().map(|x| x.ts).collect();
+    let v: Vec<f64> =
+        samples.iter().map(|x| if x.histogram().is_some() { f64::NAN } else { f64::from_bits(x.bits) }).collect();
+    let st: Vec<bool> = samples.iter().map(|x| x.histogram().is_none() && x.bits == STALE_NAN_BITS).collect();
+    let h: Vec<Option<&NativeHistogram>> = samples.iter().map(|x| x.histogram().and_then(|i| hists.get(i))).collect();
+    w.series_with(key, &ts, &v, &st, &h)
+}
+
+fn write(out: &Path, f: &Finished, labels: Vec<String>) -> Result<u64, crate::error::Error> {
+    let mut w = LongWriter::create_with(out, labels, true, f.histograms > 0, 6)?;
+    for (key, samples) in &f.list {
+        write_series(&mut w, key, samples, &f.hists)?;
     }
     w.finish(out)
 }

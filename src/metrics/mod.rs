@@ -2,8 +2,9 @@
 //!
 //! - [`import`] reads Prometheus HTTP API JSON (`query_range` / range-vector
 //!   `query` results, and instant vectors), OpenMetrics and Prometheus text
-//!   exposition with timestamps, and `promtool tsdb dump` output; it
-//!   collects every series, sorts and deduplicates the samples, reports
+//!   exposition with timestamps, and `promtool tsdb dump` output (native
+//!   histograms from API JSON, through [`native`]); it collects every
+//!   series, sorts and deduplicates the samples, reports
 //!   conflicting duplicates, and writes one Parquet file.
 //! - [`inspect`] summarises Parquet data: metrics, series, time range,
 //!   resolution, gaps and staleness markers.
@@ -20,6 +21,7 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod inspect;
+mod native;
 mod promapi;
 pub mod pull;
 mod remote;

@@ -10,9 +10,12 @@
 //! sample per series). A file may hold several responses one after the
 //! other (e.g. one per `curl`). Timestamps are unix seconds (a number),
 //! values strings (`"NaN"`, `"+Inf"`). Native-histogram samples
-//! (`histograms`) have no place in the float layout and are skipped with a
-//! warning. Problems are located by the JSON path of the offending value;
-//! JSON syntax errors by line and column.
+//! (`histograms: [[ts, {count, sum, buckets}], …]` in a matrix,
+//! `histogram: [ts, {…}]` in a vector) are read by [`super::native`]:
+//! schema, zero threshold and bucket indices are worked out from the
+//! bucket boundaries; custom-bucket histograms are refused. Problems are
+//! located by the JSON path of the offending value; JSON syntax errors by
+//! line and column.
 
 use super::import::{parse_value, Problems, Store, MAX_ABS_MS};
 use super::Problem;
@@ -21,7 +24,6 @@ use serde_json::Value;
 pub(super) fn read(file: usize, name: &str, bytes: &[u8], store: &mut Store, problems: &mut Problems) {
     let mut docs = serde_json::Deserializer::from_slice(bytes).into_iter::<Value>();
     let mut index = 0usize;
-    let mut skipped_histograms = 0u64;
     loop {
         match docs.next() {
             None => break,
@@ -40,20 +42,10 @@ pub(super) fn read(file: usize, name: &str, bytes: &[u8], store: &mut Store, pro
             }
             Some(Ok(doc)) => {
                 let prefix = if index == 0 { String::new() } else { format!("[response {}] ", index + 1) };
-                response(file, name, &prefix, &doc, store, problems, &mut skipped_histograms);
+                response(file, name, &prefix, &doc, store, problems);
                 index += 1;
             }
         }
-    }
-    if skipped_histograms > 0 {
-        problems.push(
-            Problem::warning(
-                "slo::import::native_histogram",
-                name,
-                format!("{skipped_histograms} native-histogram sample(s) skipped"),
-            )
-            .with_help("the native layout holds float samples; query the classic `_bucket` series instead"),
-        );
     }
 }
 
@@ -63,15 +55,7 @@ fn shape(name: &str, path: String, message: impl Into<String>) -> Problem {
     )
 }
 
-fn response(
-    file: usize,
-    name: &str,
-    prefix: &str,
-    doc: &Value,
-    store: &mut Store,
-    problems: &mut Problems,
-    skipped: &mut u64,
-) {
+fn response(file: usize, name: &str, prefix: &str, doc: &Value, store: &mut Store, problems: &mut Problems) {
     let p = |s: &str| format!("{prefix}{s}");
     match doc.get("status").and_then(Value::as_str) {
         Some("success") => {}
@@ -136,25 +120,68 @@ fn response(
             }
         };
         if matrix {
-            *skipped += item.get("histograms").and_then(Value::as_array).map_or(0, |h| h.len() as u64);
-            let Some(values) = item.get("values").and_then(Value::as_array) else {
-                if item.get("histograms").is_none() {
-                    problems.push(shape(name, format!("{at}.values"), "a matrix series has no `values` array"));
-                }
+            let (values, histograms) = (item.get("values"), item.get("histograms"));
+            if values.is_none() && histograms.is_none() {
+                problems.push(shape(name, format!("{at}.values"), "a matrix series has no `values` array"));
                 continue;
-            };
-            for (j, pair) in values.iter().enumerate() {
-                point(file, name, &format!("{at}.values[{j}]"), pair, id, store, problems);
+            }
+            for (key, list) in [("values", values), ("histograms", histograms)] {
+                let Some(list) = list else { continue };
+                let Some(list) = list.as_array() else {
+                    problems.push(shape(name, format!("{at}.{key}"), format!("`{key}` is not an array")));
+                    continue;
+                };
+                for (j, pair) in list.iter().enumerate() {
+                    let at = format!("{at}.{key}[{j}]");
+                    if key == "values" {
+                        point(file, name, &at, pair, id, store, problems);
+                    } else {
+                        histogram(file, name, &at, pair, id, store, problems);
+                    }
+                }
             }
         } else {
-            if item.get("histogram").is_some() {
-                *skipped += 1;
-                continue;
+            match (item.get("value"), item.get("histogram")) {
+                (Some(pair), _) => point(file, name, &format!("{at}.value"), pair, id, store, problems),
+                (None, Some(pair)) => histogram(file, name, &format!("{at}.histogram"), pair, id, store, problems),
+                (None, None) => problems.push(shape(name, format!("{at}.value"), "a vector series has no `value`")),
             }
-            match item.get("value") {
-                Some(pair) => point(file, name, &format!("{at}.value"), pair, id, store, problems),
-                None => problems.push(shape(name, format!("{at}.value"), "a vector series has no `value`")),
-            }
+        }
+    }
+}
+
+/// The milliseconds of an API timestamp (unix seconds, a number or a string).
+fn timestamp(name: &str, at: &str, t: &Value) -> Result<i64, Problem> {
+    let ms = match t {
+        Value::Number(n) => n.as_f64().map(|s| (s * 1000.0).round()).filter(|m| m.abs() <= MAX_ABS_MS as f64),
+        Value::String(s) => super::import::seconds_to_ms(s).map(|m| m as f64),
+        _ => None,
+    };
+    ms.map(|m| m as i64).ok_or_else(|| {
+        Problem::error("slo::import::timestamp", name, format!("`{t}` is not a timestamp"))
+            .at_path(format!("{at}[0]"))
+            .with_help("API timestamps are unix seconds, e.g. 1700000000.5")
+    })
+}
+
+/// `[1700000000.5, {"count": "3", "sum": "1.5", "buckets": […]}]`.
+fn histogram(file: usize, name: &str, at: &str, pair: &Value, id: u32, store: &mut Store, problems: &mut Problems) {
+    let Some([t, h]) = pair.as_array().map(Vec::as_slice) else {
+        return problems.push(shape(name, at.to_string(), "a histogram sample is not a `[timestamp, {…}]` pair"));
+    };
+    let ms = match timestamp(name, at, t) {
+        Ok(ms) => ms,
+        Err(p) => return problems.push(p),
+    };
+    match super::native::from_api(h) {
+        Ok(h) => store.push_histogram(id, ms, h, file, 0),
+        Err((code, msg)) => {
+            let help = if code == "slo::import::json" {
+                "a native-histogram sample is `[ts, {\"count\": \"…\", \"sum\": \"…\", \"buckets\": [[rule, \"lower\", \"upper\", \"count\"], …]}]`"
+            } else {
+                super::native::LAYOUT_HELP
+            };
+            problems.push(Problem::error(code, name, msg).at_path(format!("{at}[1]")).with_help(help));
         }
     }
 }
@@ -164,17 +191,9 @@ fn point(file: usize, name: &str, at: &str, pair: &Value, id: u32, store: &mut S
     let Some([t, v]) = pair.as_array().map(Vec::as_slice) else {
         return problems.push(shape(name, at.to_string(), "a sample is not a `[timestamp, \"value\"]` pair"));
     };
-    let ms = match t {
-        Value::Number(n) => n.as_f64().map(|s| (s * 1000.0).round()).filter(|m| m.abs() <= MAX_ABS_MS as f64),
-        Value::String(s) => super::import::seconds_to_ms(s).map(|m| m as f64),
-        _ => None,
-    };
-    let Some(ms) = ms else {
-        return problems.push(
-            Problem::error("slo::import::timestamp", name, format!("`{t}` is not a timestamp"))
-                .at_path(format!("{at}[0]"))
-                .with_help("API timestamps are unix seconds, e.g. 1700000000.5"),
-        );
+    let ms = match timestamp(name, at, t) {
+        Ok(ms) => ms,
+        Err(p) => return problems.push(p),
     };
     let value = v.as_str().and_then(parse_value);
     let Some(value) = value else {
@@ -184,5 +203,5 @@ fn point(file: usize, name: &str, at: &str, pair: &Value, id: u32, store: &mut S
                 .with_help("API values are strings holding floats: \"1.5\", \"NaN\", \"+Inf\""),
         );
     };
-    store.push(id, ms as i64, value, file, 0);
+    store.push(id, ms, value, file, 0);
 }

@@ -26,13 +26,23 @@
 //! second. The label columns are known before any sample:
 //! `/api/v1/labels?match[]=<sel>` per selector.
 //!
+//! **Native histograms** come through as well: from the query API's
+//! `histograms` (bucket boundaries, see [`super::native`]), from remote
+//! read's `Histogram` messages. Streamed chunks of a native histogram are
+//! not XOR chunks and are not decoded here: an answer with one makes the
+//! pull ask for that piece, and every later one, as samples. A
+//! custom-bucket histogram is refused (`slo::import::histogram_layout`).
+//!
 //! **Memory.** Metrics are fetched one at a time, in name order; a metric's
 //! series are sorted, deduplicated and written before the next is fetched,
 //! so the process holds one metric's samples (24 bytes each) plus one
 //! response (or streamed frame) at a time.
 //!
 //! **Output.** Written through [`LongWriter`] (atomic, 0644): the same
-//! server data gives the same bytes.
+//! server data gives the same bytes. The file always has the `h_*`
+//! native-histogram columns (null on float rows): whether a metric has
+//! histogram samples is known only once it is fetched, after the first
+//! rows are written.
 //!
 use super::http::{Client, Reply, Settings, Traffic};
 use super::import::{finish, Problems, Store};
@@ -77,7 +87,7 @@ pub struct Summary {
     pub traffic: Traffic,
     /// Chunks split because the server found them too large.
     pub splits: u64,
-    /// Native-histogram samples skipped (the layout holds floats).
+    /// Native-histogram samples written (among `samples`).
     pub native_histograms: u64,
     /// Warnings the server attached to its answers (each once).
     pub server_warnings: Vec<String>,
@@ -167,6 +177,9 @@ struct Puller<'a> {
     remote: Option<bool>,
     /// The APIs that answered.
     api: BTreeSet<&'static str>,
+    /// Remote read asks for samples, not streamed chunks (after an answer
+    /// with native-histogram chunks).
+    samples_only: bool,
 }
 
 /// What a remote-read request came to.
@@ -210,7 +223,7 @@ struct Series {
     #[serde(default)]
     values: Vec<(f64, String)>,
     #[serde(default)]
-    histograms: Vec<serde::de::IgnoredAny>,
+    histograms: Vec<(f64, serde_json::Value)>,
 }
 
 fn bad_response(what: &str, why: impl std::fmt::Display) -> Error {
@@ -276,7 +289,7 @@ impl Puller<'_> {
     /// a 400 that is not about a limit) is asked through the query API
     /// from then on.
     fn remote_read(&mut self, sel: &Sel, start: i64, end: i64, store: &mut Store) -> Result<Remote, Error> {
-        let samples_only = self.opts.api == Api::RemoteReadSamples;
+        let samples_only = self.opts.api == Api::RemoteReadSamples || self.samples_only;
         let body = super::remote::request(start + 1, end, matchers(sel), samples_only);
         let headers = [
             ("Content-Type", "application/x-protobuf"),
@@ -310,8 +323,18 @@ impl Puller<'_> {
         let mut seen = 0u64;
         let mut failed = None;
         let mut body = super::remote::Counted { inner: reader, bytes: 0 };
+        let mut chunks_of_histograms = false;
+        let asked_samples = samples_only;
         let read = super::remote::read(&mut body, streamed, &mut |series| {
-            tally.native_histograms += series.histograms;
+            if series.histogram_chunks > 0 {
+                if asked_samples {
+                    return Err("native-histogram chunks in the answer to a request for samples".into());
+                }
+                // Histogram chunks are not decoded here: ask for samples.
+                chunks_of_histograms = true;
+                return Err(String::new());
+            }
+            let text = super::series_text(&series.labels);
             let id = match intern(&what, series.labels, names, store) {
                 Ok(id) => id,
                 Err(e) => {
@@ -326,9 +349,30 @@ impl Puller<'_> {
                     tally.fetched += 1;
                 }
             }
+            for (t, h) in series.histograms {
+                let h = match h {
+                    Ok(h) => h,
+                    Err((code, m)) => {
+                        failed = Some(Error::coded(code, format!("{what}: {text}: {m}"), super::native::LAYOUT_HELP));
+                        return Err(String::new());
+                    }
+                };
+                if t > start && t <= end {
+                    store.push_histogram(id, t, super::native::Hist::known(h), 0, 0);
+                    tally.fetched += 1;
+                }
+            }
             Ok(())
         });
         self.client.traffic.bytes += body.bytes;
+        if chunks_of_histograms {
+            // The streamed chunks of a native histogram are in another
+            // encoding than XOR: this piece, and every later one, is asked
+            // for as samples, which carry histograms as messages. (Series
+            // already stored from this answer come again: exact duplicates.)
+            self.samples_only = true;
+            return self.remote_read(sel, start, end, store);
+        }
         read.map_err(|e| failed.take().unwrap_or_else(|| bad_response(&what, e)))?;
         Ok(Remote::Done(seen))
     }
@@ -393,16 +437,39 @@ fn parse_matrix(
         ));
     }
     let mut seen = 0;
+    let millis = |t: f64| {
+        let ms = (t * 1000.0).round();
+        if !ms.is_finite() || ms.abs() > super::import::MAX_ABS_MS as f64 {
+            return Err(bad_response(what, format!("`{t}` is not a timestamp")));
+        }
+        Ok(ms as i64)
+    };
     for s in data.result {
-        tally.native_histograms += s.histograms.len() as u64;
+        // The series as text, for a refused histogram.
+        let text = if s.histograms.is_empty() {
+            String::new()
+        } else {
+            super::series_text(&s.metric.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>())
+        };
         let id = intern(what, s.metric.into_iter().collect(), names, store)?;
         seen += 1;
-        for (t, v) in s.values {
-            let ms = (t * 1000.0).round();
-            if !ms.is_finite() || ms.abs() > super::import::MAX_ABS_MS as f64 {
-                return Err(bad_response(what, format!("`{t}` is not a timestamp")));
+        for (t, h) in s.histograms {
+            let ms = millis(t)?;
+            if ms <= start || ms > end {
+                continue;
             }
-            let ms = ms as i64;
+            let h = super::native::from_api(&h).map_err(|(code, m)| {
+                if code == "slo::import::histogram_layout" {
+                    Error::coded(code, format!("{what}: {text}: {m}"), super::native::LAYOUT_HELP)
+                } else {
+                    bad_response(what, m)
+                }
+            })?;
+            store.push_histogram(id, ms, h, 0, 0);
+            tally.fetched += 1;
+        }
+        for (t, v) in s.values {
+            let ms = millis(t)?;
             // Prometheus 2 selects [start, end]; the sample at `start`
             // belongs to the previous piece.
             if ms <= start || ms > end {
@@ -493,6 +560,7 @@ pub fn run(settings: &Settings, sels: &[Sel], opts: &Options, out: &Path) -> Res
             Api::Query => Some(false),
         },
         api: BTreeSet::new(),
+        samples_only: false,
     };
     let mut name_set = BTreeSet::new();
     for sel in &selectors {
@@ -511,7 +579,9 @@ pub fn run(settings: &Settings, sels: &[Sel], opts: &Options, out: &Path) -> Res
         ));
     }
     names.extend(name_set);
-    let mut writer = LongWriter::create(out, names.clone(), true, 6)?;
+    // The `h_*` columns always: whether a later metric has native-histogram
+    // samples is known only when it is fetched.
+    let mut writer = LongWriter::create_with(out, names.clone(), true, true, 6)?;
     let mut p = Puller { names: &names, ..p };
     let (mut series, mut samples, mut stale) = (0usize, 0u64, 0u64);
     let (mut first, mut last): (Option<i64>, Option<i64>) = (None, None);
@@ -545,17 +615,14 @@ pub fn run(settings: &Settings, sels: &[Sel], opts: &Options, out: &Path) -> Res
         series += f.series;
         samples += f.samples;
         stale += f.stale;
+        p.tally.native_histograms += f.histograms;
         first = match (first, f.first_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         last = last.max(f.last_ms);
-        for (key, s) in f.list {
-            let ts: Vec<i64> = s.iter().map(|x| x.ts).collect();
-            let v: Vec<f64> = s.iter().map(|x| f64::from_bits(x.bits)).collect();
-            let st: Vec<bool> = s.iter().map(|x| x.bits == crate::layout::schema::STALE_NAN_BITS).collect();
-            drop(s);
-            writer.series(&key, &ts, &v, &st)?;
+        for (key, s) in &f.list {
+            super::import::write_series(&mut writer, key, s, &f.hists)?;
         }
     }
     p.bar.finish_and_clear();
@@ -715,8 +782,8 @@ mod tests {
             {"metric":{"__name__":"up","job":"a"},"values":[[1,"1"],[1.5,"NaN"],[2,"+Inf"],[5,"-Inf"],[5.001,"9"]]}]}}"#;
         // (start, end] = (1 s, 5 s]: the sample at 1 s and the one after 5 s are not this piece's.
         assert_eq!(parse(ok).unwrap(), (1, 3));
-        let native = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"h"},"histograms":[[2,{}]]}]}}"#;
-        assert_eq!(parse(native).unwrap(), (1, 0));
+        let native = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"h"},"histograms":[[2,{"count":"1","sum":"0.75","buckets":[[0,"0.5","1","1"]]}]]}]}}"#;
+        assert_eq!(parse(native).unwrap(), (1, 1));
         for (body, code) in [
             ("", "slo::pull::response"),
             ("{", "slo::pull::response"),
@@ -753,6 +820,14 @@ mod tests {
             (
                 r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"a"},"values":[[2,"1"]]}]}}"#,
                 "slo::import::no_name",
+            ),
+            (
+                r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"h"},"histograms":[[2,{}]]}]}}"#,
+                "slo::pull::response",
+            ),
+            (
+                r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"h"},"histograms":[[2,{"count":"1","sum":"0.2","buckets":[[0,"0.1","0.25","1"]]}]]}]}}"#,
+                "slo::import::histogram_layout",
             ),
         ] {
             match parse(body) {

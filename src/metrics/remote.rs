@@ -7,9 +7,13 @@
 //! timestamps, XOR-ed values), decoded here.
 //!
 //! Remote read gives the samples as stored — staleness markers included,
-//! which the query API drops. Everything read from the server is checked:
+//! which the query API drops (a native histogram's marker is a histogram
+//! whose sum is the staleness NaN: it becomes the layout's marker row). Everything read from the server is checked:
 //! a bad frame, CRC, protobuf or chunk is an error, never a panic.
 
+use super::native::Bad;
+use crate::layout::histogram::NativeHistogram;
+use crate::layout::schema::STALE_NAN_BITS;
 use prost::Message;
 
 #[derive(Clone, PartialEq, Message)]
@@ -60,9 +64,81 @@ struct TimeSeries {
     labels: Vec<Label>,
     #[prost(message, repeated, tag = "2")]
     samples: Vec<Sample>,
-    /// Native histograms, only counted (the layout holds floats).
-    #[prost(bytes = "vec", repeated, tag = "4")]
-    histograms: Vec<Vec<u8>>,
+    #[prost(message, repeated, tag = "4")]
+    histograms: Vec<Histogram>,
+}
+
+/// `prompb.Histogram`: a native-histogram sample. The `oneof`s of
+/// integer and float counts are two optional fields each here (the same
+/// bytes on the wire).
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct Histogram {
+    #[prost(uint64, optional, tag = "1")]
+    pub count_int: Option<u64>,
+    #[prost(double, optional, tag = "2")]
+    pub count_float: Option<f64>,
+    #[prost(double, tag = "3")]
+    pub sum: f64,
+    #[prost(sint32, tag = "4")]
+    pub schema: i32,
+    #[prost(double, tag = "5")]
+    pub zero_threshold: f64,
+    #[prost(uint64, optional, tag = "6")]
+    pub zero_count_int: Option<u64>,
+    #[prost(double, optional, tag = "7")]
+    pub zero_count_float: Option<f64>,
+    #[prost(message, repeated, tag = "8")]
+    pub negative_spans: Vec<BucketSpan>,
+    /// Integer histograms: each bucket's count minus the previous one's.
+    #[prost(sint64, repeated, tag = "9")]
+    pub negative_deltas: Vec<i64>,
+    /// Float histograms: each bucket's count.
+    #[prost(double, repeated, tag = "10")]
+    pub negative_counts: Vec<f64>,
+    #[prost(message, repeated, tag = "11")]
+    pub positive_spans: Vec<BucketSpan>,
+    #[prost(sint64, repeated, tag = "12")]
+    pub positive_deltas: Vec<i64>,
+    #[prost(double, repeated, tag = "13")]
+    pub positive_counts: Vec<f64>,
+    /// 0 unknown, 1 yes, 2 no, 3 gauge.
+    #[prost(int32, tag = "14")]
+    pub reset_hint: i32,
+    #[prost(int64, tag = "15")]
+    pub timestamp: i64,
+    #[prost(double, repeated, tag = "16")]
+    pub custom_values: Vec<f64>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub(crate) struct BucketSpan {
+    #[prost(sint32, tag = "1")]
+    pub offset: i32,
+    #[prost(uint32, tag = "2")]
+    pub length: u32,
+}
+
+impl Histogram {
+    /// The layout's histogram: absolute indices, counts per bucket.
+    pub(crate) fn decode(&self) -> Result<NativeHistogram, Bad> {
+        super::native::check_schema(self.schema)?;
+        let bad = |m: String| ("slo::import::histogram_layout", m);
+        let float = self.count_float.is_some();
+        let side = |spans: &[BucketSpan], deltas: &[i64], counts: &[f64]| -> Result<Vec<(i32, f64)>, Bad> {
+            let spans: Vec<(i32, u32)> = spans.iter().map(|s| (s.offset, s.length)).collect();
+            let counts = if float { counts.to_vec() } else { super::native::undelta(deltas).map_err(bad)? };
+            super::native::from_spans(&spans, &counts).map_err(bad)
+        };
+        Ok(NativeHistogram {
+            schema: self.schema,
+            zero_threshold: self.zero_threshold,
+            zero_count: self.zero_count_float.or(self.zero_count_int.map(|c| c as f64)).unwrap_or(0.0),
+            count: self.count_float.or(self.count_int.map(|c| c as f64)).unwrap_or(0.0),
+            sum: self.sum,
+            positive: side(&self.positive_spans, &self.positive_deltas, &self.positive_counts)?,
+            negative: side(&self.negative_spans, &self.negative_deltas, &self.negative_counts)?,
+        })
+    }
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -110,12 +186,15 @@ struct Chunk {
     data: Vec<u8>,
 }
 
-/// One series of a response: labels and samples `(ms, value)` in time
-/// order, plus how many native-histogram samples (or chunks) it skipped.
+/// One series of a response: labels, float samples `(ms, value)` and
+/// native-histogram samples in time order (each decoded, or why not), and
+/// how many native-histogram chunks of a streamed answer it had (they are
+/// not decoded: their encoding is not XOR).
 pub(super) struct Series {
     pub labels: Vec<(String, String)>,
     pub samples: Vec<(i64, f64)>,
-    pub histograms: u64,
+    pub histograms: Vec<(i64, Result<NativeHistogram, Bad>)>,
+    pub histogram_chunks: u64,
 }
 
 /// The snappy-compressed request for `[start, end]` of one selector,
@@ -160,8 +239,17 @@ pub(super) fn read(
         let resp = ReadResponse::decode(raw.as_slice()).map_err(|e| format!("protobuf: {e}"))?;
         for r in resp.results {
             for ts in r.timeseries {
-                let samples = ts.samples.iter().map(|s| (s.timestamp, s.value)).collect();
-                each(Series { labels: labels(ts.labels), samples, histograms: ts.histograms.len() as u64 })?;
+                let mut samples: Vec<(i64, f64)> = ts.samples.iter().map(|s| (s.timestamp, s.value)).collect();
+                let mut histograms = Vec::new();
+                for h in &ts.histograms {
+                    if h.sum.to_bits() == STALE_NAN_BITS {
+                        // A histogram series' staleness marker: the layout's marker row.
+                        samples.push((h.timestamp, f64::from_bits(STALE_NAN_BITS)));
+                    } else {
+                        histograms.push((h.timestamp, h.decode()));
+                    }
+                }
+                each(Series { labels: labels(ts.labels), samples, histograms, histogram_chunks: 0 })?;
             }
         }
         return Ok(());
@@ -190,7 +278,7 @@ pub(super) fn read(
                     t => return Err(format!("a chunk of unknown encoding {t}")),
                 }
             }
-            each(Series { labels: labels(cs.labels), samples, histograms })?;
+            each(Series { labels: labels(cs.labels), samples, histograms: Vec::new(), histogram_chunks: histograms })?;
         }
     }
     Ok(())
@@ -418,6 +506,95 @@ mod tests {
             d[at] ^= (x >> 40) as u8 | 1;
             let _ = xor_decode(&d, &mut Vec::new());
             let _ = read(&mut d.as_slice(), true, &mut |_| Ok(()));
+            let _ = read(&mut d.as_slice(), false, &mut |_| Ok(()));
+        }
+    }
+
+    fn span(offset: i32, length: u32) -> BucketSpan {
+        BucketSpan { offset, length }
+    }
+
+    /// A `SAMPLES` answer of one series with these histograms.
+    fn answer(histograms: Vec<Histogram>) -> Vec<u8> {
+        let ts = TimeSeries {
+            labels: vec![Label { name: "__name__".into(), value: "h".into() }],
+            samples: vec![],
+            histograms,
+        };
+        let resp = ReadResponse { results: vec![QueryResult { timeseries: vec![ts] }] };
+        snap::raw::Encoder::new().compress_vec(&resp.encode_to_vec()).unwrap()
+    }
+
+    #[test]
+    fn histogram_samples_decode_to_absolute_indices() {
+        let int = Histogram {
+            count_int: Some(7),
+            sum: 2.5,
+            schema: 3,
+            zero_threshold: 0.001,
+            zero_count_int: Some(1),
+            // Buckets −2, −1 (counts 1, 0), then 3 (count 4): deltas 1, −1, 4.
+            positive_spans: vec![span(-2, 2), span(3, 1)],
+            positive_deltas: vec![1, -1, 4],
+            negative_spans: vec![span(5, 1)],
+            negative_deltas: vec![1],
+            timestamp: 1000,
+            ..Default::default()
+        };
+        let float = Histogram {
+            count_float: Some(1.5),
+            sum: 0.5,
+            schema: -1,
+            positive_spans: vec![span(0, 1)],
+            positive_counts: vec![1.5],
+            timestamp: 2000,
+            ..Default::default()
+        };
+        let marker = Histogram { sum: f64::from_bits(STALE_NAN_BITS), timestamp: 3000, ..Default::default() };
+        let custom = Histogram { schema: -53, custom_values: vec![0.1, 0.5], timestamp: 4000, ..Default::default() };
+        let body = answer(vec![int, float, marker, custom]);
+        let mut got = Vec::new();
+        read(&mut body.as_slice(), false, &mut |s| {
+            got.push(s);
+            Ok(())
+        })
+        .unwrap();
+        let s = &got[0];
+        assert_eq!(s.samples.len(), 1);
+        assert_eq!((s.samples[0].0, s.samples[0].1.to_bits()), (3000, STALE_NAN_BITS));
+        let h: Vec<_> = s.histograms.iter().map(|(t, h)| (*t, h.clone())).collect();
+        assert_eq!(
+            h[0],
+            (
+                1000,
+                Ok(NativeHistogram {
+                    schema: 3,
+                    zero_threshold: 0.001,
+                    zero_count: 1.0,
+                    count: 7.0,
+                    sum: 2.5,
+                    positive: vec![(-2, 1.0), (3, 4.0)],
+                    negative: vec![(5, 1.0)],
+                })
+            )
+        );
+        assert_eq!(h[1].1.as_ref().map(|h| (h.schema, h.count, h.positive.clone())), Ok((-1, 1.5, vec![(0, 1.5)])));
+        assert!(matches!(&h[2], (4000, Err(("slo::import::histogram_layout", _)))));
+        // Deltas that do not match their spans, or go below zero: refused.
+        let bad = Histogram { positive_spans: vec![span(0, 2)], positive_deltas: vec![1], ..Default::default() };
+        assert!(bad.decode().is_err());
+        let neg = Histogram { positive_spans: vec![span(0, 2)], positive_deltas: vec![1, -2], ..Default::default() };
+        assert!(neg.decode().is_err());
+        // Garbage never panics.
+        let mut x: u64 = 11;
+        for _ in 0..2000 {
+            let mut raw = snap::raw::Decoder::new().decompress_vec(&body).unwrap();
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = (x % raw.len() as u64) as usize;
+            raw[at] ^= (x >> 40) as u8 | 1;
+            let d = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
             let _ = read(&mut d.as_slice(), false, &mut |_| Ok(()));
         }
     }

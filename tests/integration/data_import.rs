@@ -119,24 +119,37 @@ latency_seconds_bucket{le="0.5"} -Inf 1700000045000
 }
 
 #[test]
-fn data_import_reads_instant_vectors_and_skips_native_histograms() {
+fn data_import_reads_instant_vectors_with_native_histograms() {
     let d = tempfile::tempdir().unwrap();
-    let api = write(
-        d.path(),
-        "v.json",
-        r#"{"status":"success","data":{"resultType":"vector","result":[
-  {"metric":{"__name__":"up","job":"a"},"value":[1700000000.123,"1"]},
-  {"metric":{"__name__":"up","job":"b"},"value":[1700000000.123,"0"]},
-  {"metric":{"__name__":"lat","job":"b"},"histogram":[1700000000,{"count":"2","sum":"1","buckets":[]}]}]}}"#,
-    );
-    let out = d.path().join("v.parquet");
-    let err = import_ok(&[&api], out.to_str().unwrap());
-    assert!(err.contains("warning[slo::import::native_histogram]: 1 native-histogram sample(s) skipped"), "{err}");
-    assert!(err.contains("imported 2 series, 2 samples"), "{err}");
+    let vector = |hist: bool| {
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[
+  {{"metric":{{"__name__":"up","job":"a"}},"value":[1700000000.123,"1"]}},
+  {{"metric":{{"__name__":"up","job":"b"}},"value":[1700000000.123,"0"]}}{}]}}}}"#,
+            if hist {
+                r#",
+  {"metric":{"__name__":"lat","job":"b"},"histogram":[1700000000,{"count":"2","sum":"1","buckets":[]}]}"#
+            } else {
+                ""
+            }
+        )
+    };
+    let floats = write(d.path(), "f.json", &vector(false));
+    let out = d.path().join("f.parquet");
+    import_ok(&[&floats], out.to_str().unwrap());
     assert_eq!(
         exported(out.to_str().unwrap(), d.path()),
         "up{job=\"a\"} 1 1700000000.123\nup{job=\"b\"} 0 1700000000.123\n# EOF\n"
     );
+    // The histogram sample is read too (tests/integration/native_import.rs
+    // checks what it holds).
+    let api = write(d.path(), "v.json", &vector(true));
+    let out = d.path().join("v.parquet");
+    let err = import_ok(&[&api], out.to_str().unwrap());
+    assert!(err.contains("imported 3 series, 2 samples (0 staleness markers, 1 native-histogram samples,"), "{err}");
+    let (code, out, err) = slo(&["data", "inspect", out.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("native-histogram samples: 1"), "{out}");
 }
 
 #[test]

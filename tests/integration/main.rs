@@ -25,6 +25,7 @@ mod layering;
 mod live;
 mod lsp;
 mod native;
+mod native_import;
 mod pull;
 mod regex;
 mod split;
