@@ -52,6 +52,12 @@ pub struct Store {
     /// Per selector (by address; plans outlive the store): the series count
     /// when last resolved and the matching series.
     resolved: RefCell<HashMap<usize, Resolved>>,
+    /// Per range selector (by address), per matching series in the order of
+    /// `resolved`: where its window started at the last evaluation. Windows
+    /// only move forward, so finding the next start is a short walk instead
+    /// of a binary search over the whole recorded history (whose cache
+    /// misses grew with the number of SLOs).
+    starts: RefCell<HashMap<usize, Vec<usize>>>,
 }
 
 fn name_of(labels: &[(String, String)]) -> &str {
@@ -94,25 +100,28 @@ impl Store {
         i
     }
 
-    /// Series matching `sel`, resolved once and then only for new series.
-    fn candidates<'a>(&'a self, sel: &'a Sel) -> impl Iterator<Item = &'a RecSeries> + 'a {
+    /// Indices of the series matching `sel`, resolved once and then only
+    /// for new series (appended: a series keeps its position).
+    fn resolve(&self, sel: &Sel) -> std::rc::Rc<Vec<usize>> {
         let key = sel as *const Sel as usize;
         let mut cache = self.resolved.borrow_mut();
         let entry = cache.entry(key).or_insert((0, Default::default()));
         if entry.0 < self.series.len() {
             let ids: &[usize] = sel.metric().and_then(|n| self.by_name.get(n)).map_or(&[], |v| v.as_slice());
             let from = ids.partition_point(|&i| i < entry.0);
-            let mut found = (*entry.1).clone();
-            for &i in &ids[from..] {
-                if sel.matches(&self.series[i].labels) {
-                    found.push(i);
-                }
+            let new: Vec<usize> =
+                ids[from..].iter().copied().filter(|&i| sel.matches(&self.series[i].labels)).collect();
+            if !new.is_empty() {
+                std::rc::Rc::make_mut(&mut entry.1).extend(new);
             }
-            entry.1 = std::rc::Rc::new(found);
             entry.0 = self.series.len();
         }
-        let ids = entry.1.clone();
-        drop(cache);
+        entry.1.clone()
+    }
+
+    /// Series matching `sel`.
+    fn candidates<'a>(&'a self, sel: &'a Sel) -> impl Iterator<Item = &'a RecSeries> + 'a {
+        let ids = self.resolve(sel);
         (0..ids.len()).map(move |j| &self.series[ids[j]])
     }
 
@@ -156,10 +165,26 @@ impl Store {
     }
 
     fn range(&self, f: RangeFn, sel: &Sel, r: i64, t: i64) -> Vec<Sample> {
+        let ids = self.resolve(sel);
+        let mut starts = self.starts.borrow_mut();
+        let starts = starts.entry(sel as *const Sel as usize).or_default();
+        starts.resize(ids.len(), 0);
         let mut out = Vec::new();
-        for s in self.candidates(sel) {
+        for (&i, start) in ids.iter().zip(starts.iter_mut()) {
+            let s = &self.series[i];
             let hi = if s.ts.last().is_some_and(|&l| l <= t) { s.ts.len() } else { s.ts.partition_point(|&x| x <= t) };
-            let lo = s.ts[..hi].partition_point(|&x| x <= t - r);
+            // The first sample after `t - r`: from the last start onwards,
+            // unless time went back (then search the whole prefix).
+            let cut = t - r;
+            let mut lo = (*start).min(hi);
+            if lo > 0 && s.ts[lo - 1] > cut {
+                lo = s.ts[..hi].partition_point(|&x| x <= cut);
+            } else {
+                while lo < hi && s.ts[lo] <= cut {
+                    lo += 1;
+                }
+            }
+            *start = lo;
             if hi == lo {
                 continue;
             }
@@ -651,12 +676,15 @@ impl Step {
                     }
                     written.push(store.append(*series, l, t, s.v));
                 }
-                // Series written last time but not now get a staleness marker.
-                let now: HashSet<usize> = written.iter().copied().collect();
+                // Series written last time but not now get a staleness marker
+                // (usually the same series are written at every evaluation).
                 *last_inputs = inputs;
-                for &i in last.iter() {
-                    if !now.contains(&i) {
-                        store.series[i].stale_marks.push(t);
+                if *last != written {
+                    let now: HashSet<usize> = written.iter().copied().collect();
+                    for &i in last.iter() {
+                        if !now.contains(&i) {
+                            store.series[i].stale_marks.push(t);
+                        }
                     }
                 }
                 *last = written;
