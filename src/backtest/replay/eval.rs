@@ -486,10 +486,14 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<Sample>) -> Vec<Sample> 
     let mut acc: Vec<(LabelSet, f64, f64, u32)> = Vec::new();
     for s in input {
         let key = grouping.key(&s.labels);
-        let i = *groups.entry(key.clone()).or_insert_with(|| {
-            acc.push((key, 0.0, 0.0, 0));
-            acc.len() - 1
-        });
+        let i = match groups.get(&key) {
+            Some(&i) => i,
+            None => {
+                groups.insert(key.clone(), acc.len());
+                acc.push((key, 0.0, 0.0, 0));
+                acc.len() - 1
+            }
+        };
         let a = &mut acc[i];
         agg::fold(op, &mut a.1, &mut a.2, &mut a.3, s.v);
     }
@@ -545,17 +549,17 @@ fn binary(
         ),
         (Value::Vector(lv), Value::Vector(rv)) => match op {
             BinOp::And => {
-                let sigs: HashSet<_> = rv.iter().map(|s| signature(&s.labels, matching)).collect();
-                Value::Vector(lv.into_iter().filter(|s| sigs.contains(&signature(&s.labels, matching))).collect())
+                let sigs = Signatures::of(&rv, matching);
+                Value::Vector(lv.into_iter().filter(|s| sigs.contains(signature(&s.labels, matching))).collect())
             }
             BinOp::Unless => {
-                let sigs: HashSet<_> = rv.iter().map(|s| signature(&s.labels, matching)).collect();
-                Value::Vector(lv.into_iter().filter(|s| !sigs.contains(&signature(&s.labels, matching))).collect())
+                let sigs = Signatures::of(&rv, matching);
+                Value::Vector(lv.into_iter().filter(|s| !sigs.contains(signature(&s.labels, matching))).collect())
             }
             BinOp::Or => {
-                let sigs: HashSet<_> = lv.iter().map(|s| signature(&s.labels, matching)).collect();
+                let sigs = Signatures::of(&lv, matching);
                 let mut out = lv;
-                out.extend(rv.into_iter().filter(|s| !sigs.contains(&signature(&s.labels, matching))));
+                out.extend(rv.into_iter().filter(|s| !sigs.contains(signature(&s.labels, matching))));
                 Value::Vector(out)
             }
             _ => {
@@ -586,6 +590,13 @@ fn binary(
                     }
                     let (a, b) = if swapped { (o.v, s.v) } else { (s.v, o.v) };
                     let Some(x) = elem(a, b) else { continue };
+                    // Labels that stay as they are, or only lose the name:
+                    // shared (and name-less copies cached), not rebuilt.
+                    if include.is_empty() && (matching.is_none() || !one_to_one) && s.labels.is_sorted() {
+                        let labels = if drops_name { drop_name(&s.labels) } else { s.labels.clone() };
+                        out.push(Sample { labels, v: x });
+                        continue;
+                    }
                     let mut labels: Vec<(String, String)> = s.labels.to_vec();
                     if drops_name {
                         labels.retain(|(k, _)| k != "__name__");
@@ -610,6 +621,28 @@ fn binary(
             }
         },
     })
+}
+
+/// The matching signatures of one side of a set operation: a short list
+/// searched in place (the usual one or few series), else a sorted one.
+struct Signatures(Vec<u64>);
+
+impl Signatures {
+    fn of(v: &[Sample], matching: &Option<(bool, Vec<String>)>) -> Signatures {
+        let mut sigs: Vec<u64> = v.iter().map(|s| signature(&s.labels, matching)).collect();
+        if sigs.len() > 8 {
+            sigs.sort_unstable();
+        }
+        Signatures(sigs)
+    }
+
+    fn contains(&self, sig: u64) -> bool {
+        if self.0.len() > 8 {
+            self.0.binary_search(&sig).is_ok()
+        } else {
+            self.0.contains(&sig)
+        }
+    }
 }
 
 /// One rule ready to run.
