@@ -69,6 +69,22 @@ impl Store {
         Store { summed: summed.into_iter().collect(), ..Default::default() }
     }
 
+    /// A store of `series` recorded elsewhere, in this order.
+    pub fn from_series(summed: std::collections::HashSet<String>, series: Vec<RecSeries>) -> Store {
+        let mut store = Store::new(summed);
+        for (i, s) in series.iter().enumerate() {
+            store.by_name.entry(name_of(&s.labels).to_string()).or_default().push(i);
+            store.index.insert(s.labels.clone(), i);
+        }
+        store.series = series;
+        store
+    }
+
+    /// The recorded series, in their order of creation.
+    pub fn into_series(self) -> Vec<RecSeries> {
+        self.series
+    }
+
     fn push_to(&mut self, i: usize, t: i64, v: f64) {
         let s = &mut self.series[i];
         s.ts.push(t);
