@@ -39,7 +39,7 @@ use eval::{Step, Store};
 use leaves::Leaves;
 use plan::{Node, Planner};
 use range::Grid;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
@@ -299,11 +299,123 @@ pub(crate) fn plan_groups(groups: &[Group], class: &[usize]) -> Result<(Vec<(usi
     Ok((steps, planner))
 }
 
+/// Every recorded-series selector of `n`.
+fn collect_sels<'a>(n: &'a Node, out: &mut Vec<&'a plan::Sel>) {
+    match n {
+        Node::RecRange(_, sel, _) | Node::RecInstant(sel) => out.push(sel),
+        Node::Agg { expr, .. } | Node::Neg(expr) => collect_sels(expr, out),
+        Node::Bin { lhs, rhs, .. } => {
+            collect_sels(lhs, out);
+            collect_sels(rhs, out);
+        }
+        Node::Call(_, args) => args.iter().for_each(|a| collect_sels(a, out)),
+        Node::Num(_) | Node::Leaf(_) => {}
+    }
+}
+
+/// Groups in blocks that read nothing another block records: a group is in
+/// the block of every group whose recording rules one of its selectors may
+/// match (same metric name, and no matcher refusing a label the rule sets
+/// itself). Returns each group's block, blocks numbered from 0 in order of
+/// their first group. Linear in the rules: a selector's writers are looked
+/// up by name and by one of its label equalities.
+fn independent_blocks(steps: &[(usize, Step)], groups: usize) -> Vec<usize> {
+    // Every recording rule: its group, metric name and own labels.
+    let writes: Vec<(usize, &str, &[(String, String)])> = steps
+        .iter()
+        .filter_map(|(g, s)| match s {
+            Step::Record { name, labels, .. } => Some((*g, name.as_str(), labels.as_slice())),
+            Step::Alert { .. } => None,
+        })
+        .collect();
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut by_label: HashMap<(&str, &str, &str), Vec<usize>> = HashMap::new();
+    let mut keys: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for (w, (_, name, labels)) in writes.iter().enumerate() {
+        by_name.entry(name).or_default().push(w);
+        for (k, v) in labels.iter() {
+            by_label.entry((name, k, v)).or_default().push(w);
+            keys.entry(name).or_default().insert(k);
+        }
+    }
+    // Per name and label: the rules of that name that do not set it.
+    let mut lacking: HashMap<(&str, &str), Vec<usize>> = HashMap::new();
+    for (w, (_, name, labels)) in writes.iter().enumerate() {
+        for k in keys.get(name).into_iter().flatten() {
+            if !labels.iter().any(|(l, _)| l == k) {
+                lacking.entry((name, k)).or_default().push(w);
+            }
+        }
+    }
+    let mut parent: Vec<usize> = (0..groups).collect();
+    fn root(parent: &mut [usize], mut g: usize) -> usize {
+        while parent[g] != g {
+            parent[g] = parent[parent[g]];
+            g = parent[g];
+        }
+        g
+    }
+    let empty = Vec::new();
+    for (g, s) in steps {
+        let (Step::Record { node, .. } | Step::Alert { node, .. }) = s;
+        let mut sels = Vec::new();
+        collect_sels(node, &mut sels);
+        for sel in sels {
+            // The store resolves a selector by its metric name only.
+            let Some(name) = sel.metric() else { continue };
+            let eq = sel
+                .matchers
+                .iter()
+                .find(|m| m.name != "__name__" && matches!(m.op, promql_parser::label::MatchOp::Equal));
+            let (first, second) = match eq {
+                Some(m) => (
+                    by_label.get(&(name, m.name.as_str(), m.value.as_str())).unwrap_or(&empty),
+                    lacking.get(&(name, m.name.as_str())).unwrap_or(&empty),
+                ),
+                None => (by_name.get(name).unwrap_or(&empty), &empty),
+            };
+            for &w in first.iter().chain(second) {
+                let (wg, wname, labels) = writes[w];
+                let may_match = sel.matchers.iter().all(|m| {
+                    let v = if m.name == "__name__" {
+                        Some(wname)
+                    } else {
+                        labels.iter().find(|(k, _)| *k == m.name).map(|(_, v)| v.as_str())
+                    };
+                    v.is_none_or(|v| m.is_match(v))
+                });
+                if may_match {
+                    let (a, b) = (root(&mut parent, *g), root(&mut parent, wg));
+                    parent[a.max(b)] = a.min(b);
+                }
+            }
+        }
+    }
+    let mut number: HashMap<usize, usize> = HashMap::new();
+    (0..groups)
+        .map(|g| {
+            let r = root(&mut parent, g);
+            let n = number.len();
+            *number.entry(r).or_insert(n)
+        })
+        .collect()
+}
+
+/// Where a series was first written: at step `k`, by the rule at `step` of
+/// the group `run`-th in evaluation order, `seq`-th among that store's.
+type Born = (usize, usize, usize, usize);
+
 /// Evaluates planned steps over finished leaves at every step of their
 /// group's grid, in time order: at the `k`-th step of every grid (all start
 /// within one step of each other), groups run in the order of their phase,
 /// then of their index, so a group reading another's recorded series sees
 /// what the server would have written by then.
+///
+/// Groups that read nothing of each other's (see [`independent_blocks`];
+/// an SLO's group and the composites over it are one block) are evaluated
+/// apart, in parallel, each over its own store, so the memory one step
+/// touches is one block's and not every SLO's; the stores are merged in the
+/// order the series would have been created in one store.
 pub fn evaluate(
     steps: &mut [(usize, Step)],
     leaves: &[leaves::LeafOut],
@@ -312,37 +424,82 @@ pub fn evaluate(
     summed: HashSet<String>,
     progress: &indicatif::ProgressBar,
 ) -> (Store, Vec<String>) {
-    let mut store = Store::new(summed);
-    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
-    // Each group's steps (contiguous: they are planned in group order),
-    // the groups in the order of their phase.
-    let mut runs: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
-    for (i, (g, _)) in steps.iter().enumerate() {
-        match runs.last_mut() {
-            Some((last, r)) if last == g => r.end = i + 1,
-            _ => runs.push((*g, i..i + 1)),
-        }
+    // The groups in the order of their phase, then of their index.
+    let mut order: Vec<usize> = steps.iter().map(|(g, _)| *g).collect::<BTreeSet<_>>().into_iter().collect();
+    order.sort_by_key(|g| (grids[*g].from, *g));
+    let groups = steps.iter().map(|(g, _)| g + 1).max().unwrap_or(0);
+    let mut run_of = vec![0; groups];
+    for (pos, g) in order.iter().enumerate() {
+        run_of[*g] = pos;
     }
-    runs.sort_by_key(|(g, _)| (grids[*g].from, *g));
+    let block_of = independent_blocks(steps, groups);
+    let blocks = block_of.iter().copied().max().map_or(0, |b| b + 1);
+    // Each block's rules in evaluation order: (run position, step index, rule).
+    let mut work: Vec<Vec<(usize, usize, &mut (usize, Step))>> = (0..blocks).map(|_| Vec::new()).collect();
+    for (i, s) in steps.iter_mut().enumerate() {
+        work[block_of[s.0]].push((run_of[s.0], i, s));
+    }
+    for w in &mut work {
+        w.sort_by_key(|(run, i, _)| (*run, *i));
+    }
     let len = grids.iter().map(|g| g.len).max().unwrap_or(0);
-    for k in 0..len {
-        for (g, r) in &runs {
-            let grid = &grids[*g];
-            let t = grid.at(k);
-            if k >= grid.len || downtime.iter().any(|&(a, b)| a <= t && t < b) {
-                continue;
-            }
-            for (_, s) in &mut steps[r.clone()] {
-                if let Err(e) = s.run(leaves, &mut store, k, t) {
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let eval_block = |rules: &mut Vec<(usize, usize, &mut (usize, Step))>| {
+        let mut store = Store::new(summed.clone());
+        let mut born: Vec<Born> = Vec::new();
+        let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+        for k in 0..len {
+            for (run, i, rule) in rules.iter_mut() {
+                let grid = &grids[rule.0];
+                let t = grid.at(k);
+                if k >= grid.len || downtime.iter().any(|&(a, b)| a <= t && t < b) {
+                    continue;
+                }
+                if let Err(e) = rule.1.run(leaves, &mut store, k, t) {
                     *errors.entry(e).or_default() += 1;
                 }
+                while born.len() < store.series.len() {
+                    born.push((k, *run, *i, born.len()));
+                }
+            }
+            if k % 1024 == 1023 {
+                let d = done.fetch_add(1024, std::sync::atomic::Ordering::Relaxed) + 1024;
+                progress.set_position((d / blocks.max(1)) as u64);
             }
         }
-        if k % 1024 == 0 {
-            progress.set_position(k as u64);
+        (store.into_series().into_iter().zip(born).collect::<Vec<_>>(), errors)
+    };
+    // Blocks handed out in order to as many threads as there are cores;
+    // each result kept at its block's index, so the merge does not depend
+    // on which thread ran what.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, blocks.max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work: Vec<std::sync::Mutex<Vec<_>>> = work.into_iter().map(std::sync::Mutex::new).collect();
+    let results: Vec<std::sync::Mutex<Option<_>>> = (0..blocks).map(|_| std::sync::Mutex::new(None)).collect();
+    let worker = || loop {
+        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Some(rules) = work.get(b) else { break };
+        let out = eval_block(&mut rules.lock().unwrap_or_else(|e| e.into_inner()));
+        *results[b].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(worker);
+        }
+        worker();
+    });
+    let mut series = Vec::new();
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    for r in results {
+        let Some((s, e)) = r.into_inner().unwrap_or_else(|e| e.into_inner()) else { continue };
+        series.extend(s.into_iter().map(|(s, born)| (born, s)));
+        for (e, n) in e {
+            *errors.entry(e).or_default() += n;
         }
     }
+    series.sort_by_key(|(born, _)| *born);
     progress.set_position(len as u64);
+    let store = Store::from_series(summed, series.into_iter().map(|(_, s)| s).collect());
     (store, errors.into_iter().map(|(e, n)| format!("{e} (at {n} evaluations)")).collect())
 }
 

@@ -5,8 +5,9 @@
 //! replays a variant's alert through the same transitions.
 
 use super::eval::Sample;
-use rustc_hash::FxHashSet as HashSet;
+use super::leaves::Labels;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Pending/firing state of one alert instance.
 #[derive(Debug, Clone)]
@@ -47,9 +48,15 @@ impl Instance {
 /// One alerting rule's instances over time.
 #[derive(Debug, Default)]
 pub struct AlertState {
-    active: BTreeMap<Vec<(String, String)>, Instance>,
+    /// Active instances, with the last evaluation that returned them.
+    active: BTreeMap<Vec<(String, String)>, (Instance, i64)>,
     /// Per label set: closed and open intervals (start, end) of pending and firing.
     pub history: BTreeMap<Vec<(String, String)>, AlertHistory>,
+    /// The previous evaluation's samples, position by position: the labels
+    /// they came with and the instance labels built from them (an alert
+    /// usually returns the same series at every evaluation, so its labels
+    /// are not rebuilt, nor its instance's label strings cloned, each time).
+    last: Vec<(Labels, Vec<(String, String)>)>,
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -58,6 +65,20 @@ pub struct AlertHistory {
     pub pending: Vec<i64>,
     /// Evaluation timestamps at which it was firing.
     pub firing: Vec<i64>,
+}
+
+/// An instance's labels: the sample's without `__name__`, the rule's
+/// labels over them, and `alertname`, sorted.
+fn instance_labels(sample: &[(String, String)], rule_labels: &[(String, String)], name: &str) -> Vec<(String, String)> {
+    let mut labels: Vec<(String, String)> = sample.iter().filter(|(k, _)| k != "__name__").cloned().collect();
+    for (k, v) in rule_labels {
+        labels.retain(|(x, _)| x != k);
+        labels.push((k.clone(), v.clone()));
+    }
+    labels.retain(|(x, _)| x != "alertname");
+    labels.push(("alertname".into(), name.into()));
+    labels.sort();
+    labels
 }
 
 impl AlertState {
@@ -71,22 +92,29 @@ impl AlertState {
         for_ms: i64,
         keep_ms: i64,
     ) {
-        let mut current: HashSet<Vec<(String, String)>> = HashSet::default();
-        for s in result {
-            let mut labels: Vec<(String, String)> = s.labels.iter().filter(|(k, _)| k != "__name__").cloned().collect();
-            for (k, v) in rule_labels {
-                labels.retain(|(x, _)| x != k);
-                labels.push((k.clone(), v.clone()));
+        let mut last = std::mem::take(&mut self.last);
+        let mut now = Vec::with_capacity(result.len());
+        for (pos, s) in result.into_iter().enumerate() {
+            let labels = match last.get_mut(pos) {
+                Some((prev, labels)) if Arc::ptr_eq(prev, &s.labels) || **prev == *s.labels => std::mem::take(labels),
+                _ => instance_labels(&s.labels, rule_labels, name),
+            };
+            match self.active.get_mut(&labels) {
+                Some((_, returned)) => *returned = t,
+                None => {
+                    self.active.insert(labels.clone(), (Instance::new(t), t));
+                }
             }
-            labels.retain(|(x, _)| x != "alertname");
-            labels.push(("alertname".into(), name.into()));
-            labels.sort();
-            current.insert(labels.clone());
-            self.active.entry(labels).or_insert_with(|| Instance::new(t));
+            now.push((s.labels, labels));
         }
-        self.active.retain(|labels, a| a.step(t, current.contains(labels), for_ms, keep_ms));
-        for (labels, a) in &self.active {
-            let h = self.history.entry(labels.clone()).or_default();
+        last.clear();
+        self.last = now;
+        self.active.retain(|_, (a, returned)| a.step(t, *returned == t, for_ms, keep_ms));
+        for (labels, (a, _)) in &self.active {
+            if !self.history.contains_key(labels) {
+                self.history.insert(labels.clone(), AlertHistory::default());
+            }
+            let Some(h) = self.history.get_mut(labels) else { continue };
             if a.firing() {
                 h.firing.push(t);
             } else {
@@ -99,7 +127,6 @@ impl AlertState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn alerts_go_pending_then_firing_then_resolve() {

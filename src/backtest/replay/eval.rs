@@ -52,6 +52,12 @@ pub struct Store {
     /// Per selector (by address; plans outlive the store): the series count
     /// when last resolved and the matching series.
     resolved: RefCell<HashMap<usize, Resolved>>,
+    /// Per range selector (by address), per matching series in the order of
+    /// `resolved`: where its window started at the last evaluation. Windows
+    /// only move forward, so finding the next start is a short walk instead
+    /// of a binary search over the whole recorded history (whose cache
+    /// misses grew with the number of SLOs).
+    starts: RefCell<HashMap<usize, Vec<usize>>>,
 }
 
 fn name_of(labels: &[(String, String)]) -> &str {
@@ -61,6 +67,22 @@ fn name_of(labels: &[(String, String)]) -> &str {
 impl Store {
     pub fn new(summed: std::collections::HashSet<String>) -> Store {
         Store { summed: summed.into_iter().collect(), ..Default::default() }
+    }
+
+    /// A store of `series` recorded elsewhere, in this order.
+    pub fn from_series(summed: std::collections::HashSet<String>, series: Vec<RecSeries>) -> Store {
+        let mut store = Store::new(summed);
+        for (i, s) in series.iter().enumerate() {
+            store.by_name.entry(name_of(&s.labels).to_string()).or_default().push(i);
+            store.index.insert(s.labels.clone(), i);
+        }
+        store.series = series;
+        store
+    }
+
+    /// The recorded series, in their order of creation.
+    pub fn into_series(self) -> Vec<RecSeries> {
+        self.series
     }
 
     fn push_to(&mut self, i: usize, t: i64, v: f64) {
@@ -94,25 +116,28 @@ impl Store {
         i
     }
 
-    /// Series matching `sel`, resolved once and then only for new series.
-    fn candidates<'a>(&'a self, sel: &'a Sel) -> impl Iterator<Item = &'a RecSeries> + 'a {
+    /// Indices of the series matching `sel`, resolved once and then only
+    /// for new series (appended: a series keeps its position).
+    fn resolve(&self, sel: &Sel) -> std::rc::Rc<Vec<usize>> {
         let key = sel as *const Sel as usize;
         let mut cache = self.resolved.borrow_mut();
         let entry = cache.entry(key).or_insert((0, Default::default()));
         if entry.0 < self.series.len() {
             let ids: &[usize] = sel.metric().and_then(|n| self.by_name.get(n)).map_or(&[], |v| v.as_slice());
             let from = ids.partition_point(|&i| i < entry.0);
-            let mut found = (*entry.1).clone();
-            for &i in &ids[from..] {
-                if sel.matches(&self.series[i].labels) {
-                    found.push(i);
-                }
+            let new: Vec<usize> =
+                ids[from..].iter().copied().filter(|&i| sel.matches(&self.series[i].labels)).collect();
+            if !new.is_empty() {
+                std::rc::Rc::make_mut(&mut entry.1).extend(new);
             }
-            entry.1 = std::rc::Rc::new(found);
             entry.0 = self.series.len();
         }
-        let ids = entry.1.clone();
-        drop(cache);
+        entry.1.clone()
+    }
+
+    /// Series matching `sel`.
+    fn candidates<'a>(&'a self, sel: &'a Sel) -> impl Iterator<Item = &'a RecSeries> + 'a {
+        let ids = self.resolve(sel);
         (0..ids.len()).map(move |j| &self.series[ids[j]])
     }
 
@@ -156,10 +181,26 @@ impl Store {
     }
 
     fn range(&self, f: RangeFn, sel: &Sel, r: i64, t: i64) -> Vec<Sample> {
+        let ids = self.resolve(sel);
+        let mut starts = self.starts.borrow_mut();
+        let starts = starts.entry(sel as *const Sel as usize).or_default();
+        starts.resize(ids.len(), 0);
         let mut out = Vec::new();
-        for s in self.candidates(sel) {
+        for (&i, start) in ids.iter().zip(starts.iter_mut()) {
+            let s = &self.series[i];
             let hi = if s.ts.last().is_some_and(|&l| l <= t) { s.ts.len() } else { s.ts.partition_point(|&x| x <= t) };
-            let lo = s.ts[..hi].partition_point(|&x| x <= t - r);
+            // The first sample after `t - r`: from the last start onwards,
+            // unless time went back (then search the whole prefix).
+            let cut = t - r;
+            let mut lo = (*start).min(hi);
+            if lo > 0 && s.ts[lo - 1] > cut {
+                lo = s.ts[..hi].partition_point(|&x| x <= cut);
+            } else {
+                while lo < hi && s.ts[lo] <= cut {
+                    lo += 1;
+                }
+            }
+            *start = lo;
             if hi == lo {
                 continue;
             }
@@ -461,10 +502,14 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<Sample>) -> Vec<Sample> 
     let mut acc: Vec<(LabelSet, f64, f64, u32)> = Vec::new();
     for s in input {
         let key = grouping.key(&s.labels);
-        let i = *groups.entry(key.clone()).or_insert_with(|| {
-            acc.push((key, 0.0, 0.0, 0));
-            acc.len() - 1
-        });
+        let i = match groups.get(&key) {
+            Some(&i) => i,
+            None => {
+                groups.insert(key.clone(), acc.len());
+                acc.push((key, 0.0, 0.0, 0));
+                acc.len() - 1
+            }
+        };
         let a = &mut acc[i];
         agg::fold(op, &mut a.1, &mut a.2, &mut a.3, s.v);
     }
@@ -520,17 +565,17 @@ fn binary(
         ),
         (Value::Vector(lv), Value::Vector(rv)) => match op {
             BinOp::And => {
-                let sigs: HashSet<_> = rv.iter().map(|s| signature(&s.labels, matching)).collect();
-                Value::Vector(lv.into_iter().filter(|s| sigs.contains(&signature(&s.labels, matching))).collect())
+                let sigs = Signatures::of(&rv, matching);
+                Value::Vector(lv.into_iter().filter(|s| sigs.contains(signature(&s.labels, matching))).collect())
             }
             BinOp::Unless => {
-                let sigs: HashSet<_> = rv.iter().map(|s| signature(&s.labels, matching)).collect();
-                Value::Vector(lv.into_iter().filter(|s| !sigs.contains(&signature(&s.labels, matching))).collect())
+                let sigs = Signatures::of(&rv, matching);
+                Value::Vector(lv.into_iter().filter(|s| !sigs.contains(signature(&s.labels, matching))).collect())
             }
             BinOp::Or => {
-                let sigs: HashSet<_> = lv.iter().map(|s| signature(&s.labels, matching)).collect();
+                let sigs = Signatures::of(&lv, matching);
                 let mut out = lv;
-                out.extend(rv.into_iter().filter(|s| !sigs.contains(&signature(&s.labels, matching))));
+                out.extend(rv.into_iter().filter(|s| !sigs.contains(signature(&s.labels, matching))));
                 Value::Vector(out)
             }
             _ => {
@@ -561,6 +606,13 @@ fn binary(
                     }
                     let (a, b) = if swapped { (o.v, s.v) } else { (s.v, o.v) };
                     let Some(x) = elem(a, b) else { continue };
+                    // Labels that stay as they are, or only lose the name:
+                    // shared (and name-less copies cached), not rebuilt.
+                    if include.is_empty() && (matching.is_none() || !one_to_one) && s.labels.is_sorted() {
+                        let labels = if drops_name { drop_name(&s.labels) } else { s.labels.clone() };
+                        out.push(Sample { labels, v: x });
+                        continue;
+                    }
                     let mut labels: Vec<(String, String)> = s.labels.to_vec();
                     if drops_name {
                         labels.retain(|(k, _)| k != "__name__");
@@ -585,6 +637,28 @@ fn binary(
             }
         },
     })
+}
+
+/// The matching signatures of one side of a set operation: a short list
+/// searched in place (the usual one or few series), else a sorted one.
+struct Signatures(Vec<u64>);
+
+impl Signatures {
+    fn of(v: &[Sample], matching: &Option<(bool, Vec<String>)>) -> Signatures {
+        let mut sigs: Vec<u64> = v.iter().map(|s| signature(&s.labels, matching)).collect();
+        if sigs.len() > 8 {
+            sigs.sort_unstable();
+        }
+        Signatures(sigs)
+    }
+
+    fn contains(&self, sig: u64) -> bool {
+        if self.0.len() > 8 {
+            self.0.binary_search(&sig).is_ok()
+        } else {
+            self.0.contains(&sig)
+        }
+    }
 }
 
 /// One rule ready to run.
@@ -651,12 +725,15 @@ impl Step {
                     }
                     written.push(store.append(*series, l, t, s.v));
                 }
-                // Series written last time but not now get a staleness marker.
-                let now: HashSet<usize> = written.iter().copied().collect();
+                // Series written last time but not now get a staleness marker
+                // (usually the same series are written at every evaluation).
                 *last_inputs = inputs;
-                for &i in last.iter() {
-                    if !now.contains(&i) {
-                        store.series[i].stale_marks.push(t);
+                if *last != written {
+                    let now: HashSet<usize> = written.iter().copied().collect();
+                    for &i in last.iter() {
+                        if !now.contains(&i) {
+                            store.series[i].stale_marks.push(t);
+                        }
                     }
                 }
                 *last = written;
