@@ -351,18 +351,18 @@ fn vector_histograms_import_and_conflicts_are_named() {
     assert!(err.contains("slo::import::conflict") && err.contains("a native histogram"), "{err}");
 }
 
-/// The SLO whose selectors the pull fetches: the histogram metric (an
-/// events SLI, which the pull's planner reads as raw selectors; the
-/// backtester does not plan `native = true` SLIs yet).
+/// The SLO whose selectors the pull fetches: a latency SLI over the
+/// native histogram (the pull reads the selectors the backtester plans).
 const SLO: &str = r#"service rpc {
   owner = "team"
 }
 
 slo fast for rpc {
   objective = 99% over 28d
-  sli events {
-    bad = rpc_duration_seconds{job="api"}
-    total = rpc_duration_seconds
+  sli latency {
+    histogram = rpc_duration_seconds
+    below = 100ms
+    native = true
   }
 }
 "#;
@@ -489,6 +489,10 @@ fn pull_from_prometheus_3_carries_native_histograms() {
     let (code, out, err) = slo(&["data", "inspect", &p("auto.parquet")]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("native-histogram samples: 11"), "{out}");
+    // What was pulled is what the backtester replays.
+    let (code, out, err) = slo(&["backtest", &p("rpc.slo"), "--data", &p("auto.parquet"), "--quiet"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("and 11 native-histogram samples"), "{out}");
 
     // A custom-bucket histogram is refused by the pull too, through either API.
     std::fs::write(p("custom.slo"), SLO.replace("rpc_duration_seconds", "rpc_custom_seconds")).unwrap();
