@@ -313,6 +313,10 @@ fn collect_sels<'a>(n: &'a Node, out: &mut Vec<&'a plan::Sel>) {
     }
 }
 
+/// A recording rule as [`independent_blocks`] sees it: its group, metric
+/// name and own labels.
+type Write<'a> = (usize, &'a str, &'a [(String, String)]);
+
 /// Groups in blocks that read nothing another block records: a group is in
 /// the block of every group whose recording rules one of its selectors may
 /// match (same metric name, and no matcher refusing a label the rule sets
@@ -321,7 +325,7 @@ fn collect_sels<'a>(n: &'a Node, out: &mut Vec<&'a plan::Sel>) {
 /// up by name and by one of its label equalities.
 fn independent_blocks(steps: &[(usize, Step)], groups: usize) -> Vec<usize> {
     // Every recording rule: its group, metric name and own labels.
-    let writes: Vec<(usize, &str, &[(String, String)])> = steps
+    let writes: Vec<Write> = steps
         .iter()
         .filter_map(|(g, s)| match s {
             Step::Record { name, labels, .. } => Some((*g, name.as_str(), labels.as_slice())),
@@ -435,7 +439,8 @@ pub fn evaluate(
     let block_of = independent_blocks(steps, groups);
     let blocks = block_of.iter().copied().max().map_or(0, |b| b + 1);
     // Each block's rules in evaluation order: (run position, step index, rule).
-    let mut work: Vec<Vec<(usize, usize, &mut (usize, Step))>> = (0..blocks).map(|_| Vec::new()).collect();
+    type Work<'a> = Vec<(usize, usize, &'a mut (usize, Step))>;
+    let mut work: Vec<Work> = (0..blocks).map(|_| Vec::new()).collect();
     for (i, s) in steps.iter_mut().enumerate() {
         work[block_of[s.0]].push((run_of[s.0], i, s));
     }

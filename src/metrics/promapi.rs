@@ -150,17 +150,20 @@ fn response(file: usize, name: &str, prefix: &str, doc: &Value, store: &mut Stor
     }
 }
 
-/// The milliseconds of an API timestamp (unix seconds, a number or a string).
-fn timestamp(name: &str, at: &str, t: &Value) -> Result<i64, Problem> {
+/// The milliseconds of an API timestamp (unix seconds, a number or a string),
+/// or the problem to report (boxed: it is large, the `Ok` small).
+fn timestamp(name: &str, at: &str, t: &Value) -> Result<i64, Box<Problem>> {
     let ms = match t {
         Value::Number(n) => n.as_f64().map(|s| (s * 1000.0).round()).filter(|m| m.abs() <= MAX_ABS_MS as f64),
         Value::String(s) => super::import::seconds_to_ms(s).map(|m| m as f64),
         _ => None,
     };
     ms.map(|m| m as i64).ok_or_else(|| {
-        Problem::error("slo::import::timestamp", name, format!("`{t}` is not a timestamp"))
-            .at_path(format!("{at}[0]"))
-            .with_help("API timestamps are unix seconds, e.g. 1700000000.5")
+        Box::new(
+            Problem::error("slo::import::timestamp", name, format!("`{t}` is not a timestamp"))
+                .at_path(format!("{at}[0]"))
+                .with_help("API timestamps are unix seconds, e.g. 1700000000.5"),
+        )
     })
 }
 
@@ -171,7 +174,7 @@ fn histogram(file: usize, name: &str, at: &str, pair: &Value, id: u32, store: &m
     };
     let ms = match timestamp(name, at, t) {
         Ok(ms) => ms,
-        Err(p) => return problems.push(p),
+        Err(p) => return problems.push(*p),
     };
     match super::native::from_api(h) {
         Ok(h) => store.push_histogram(id, ms, h, file, 0),
@@ -193,7 +196,7 @@ fn point(file: usize, name: &str, at: &str, pair: &Value, id: u32, store: &mut S
     };
     let ms = match timestamp(name, at, t) {
         Ok(ms) => ms,
-        Err(p) => return problems.push(p),
+        Err(p) => return problems.push(*p),
     };
     let value = v.as_str().and_then(parse_value);
     let Some(value) = value else {

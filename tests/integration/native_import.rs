@@ -150,9 +150,7 @@ fn spans(buckets: &[(i32, f64)]) -> (Vec<Span>, Vec<f64>) {
     for &(i, c) in buckets {
         match spans.last_mut() {
             Some(s) if i - next <= 2 => {
-                for _ in next..i {
-                    counts.push(0.0);
-                }
+                counts.extend(std::iter::repeat_n(0.0, (i - next) as usize));
                 s.length += (i - next) as u32 + 1;
             }
             Some(_) => spans.push(Span { offset: i - next, length: 1 }),
