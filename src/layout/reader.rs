@@ -352,8 +352,7 @@ pub(crate) struct Pass<'a> {
     done: HashSet<u64>,
     lo: i64,
     hi: i64,
-    conflict: Option<(String, i64)>,
-    conflicts: u64,
+    repeats: Repeats,
     /// Decode native-histogram samples into [`Job::hist`].
     histograms: bool,
     bad_histogram: Option<DataError>,
@@ -369,8 +368,7 @@ impl<'a> Pass<'a> {
             done: HashSet::new(),
             lo,
             hi,
-            conflict: None,
-            conflicts: 0,
+            repeats: Repeats::default(),
             histograms: false,
             bad_histogram: None,
         }
@@ -404,10 +402,34 @@ impl<'a> Pass<'a> {
         if let Some(e) = self.bad_histogram {
             return Err(vec![e]);
         }
-        if let Some((series, ts)) = self.conflict {
-            return Err(vec![DataError::Duplicate { series, ts, count: self.conflicts }]);
+        if let Some((series, ts)) = self.repeats.first {
+            return Err(vec![DataError::Duplicate { series, ts, count: self.repeats.conflicts }]);
         }
         Ok(Some(self.stats))
+    }
+}
+
+/// Samples that repeat a series' timestamp.
+#[derive(Default)]
+struct Repeats {
+    /// The first repeat with a different value: series and time.
+    first: Option<(String, i64)>,
+    /// Repeats with a different value.
+    conflicts: u64,
+}
+
+impl Repeats {
+    /// A sample at its series' last timestamp: dropped if it is the same
+    /// sample again (`same`), else a conflict.
+    fn note(&mut self, same: bool, key: &[(String, String)], t: i64, stats: &mut Stats) {
+        if same {
+            stats.duplicates_dropped += 1;
+        } else {
+            self.conflicts += 1;
+            if self.first.is_none() {
+                self.first = Some((series_text(key), t));
+            }
+        }
     }
 }
 
@@ -567,14 +589,8 @@ impl Pass<'_> {
                             return Ok(Err(Restart::Unsorted));
                         }
                         if t == last {
-                            if cur.hist.last().is_some_and(|(lt, lh)| *lt == t && *lh == h) {
-                                self.stats.duplicates_dropped += 1;
-                            } else {
-                                self.conflicts += 1;
-                                if self.conflict.is_none() {
-                                    self.conflict = Some((series_text(&cur.key), t));
-                                }
-                            }
+                            let same = cur.hist.last().is_some_and(|(lt, lh)| *lt == t && *lh == h);
+                            self.repeats.note(same, &cur.key, t, &mut self.stats);
                             continue;
                         }
                     }
@@ -591,14 +607,7 @@ impl Pass<'_> {
                         } else {
                             cur.ts.last() == Some(&t) && cur.v.last().is_some_and(|&p| p.to_bits() == v.to_bits())
                         };
-                        if same {
-                            self.stats.duplicates_dropped += 1;
-                        } else {
-                            self.conflicts += 1;
-                            if self.conflict.is_none() {
-                                self.conflict = Some((series_text(&cur.key), t));
-                            }
-                        }
+                        self.repeats.note(same, &cur.key, t, &mut self.stats);
                         continue;
                     }
                 }

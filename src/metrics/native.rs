@@ -404,16 +404,7 @@ mod tests {
         let seed = r#"{"count":"6","sum":"3.25","buckets":[[1,"-1.189207115002721","-1.0905077326652577","1"],[3,"-0.001","0.001","1"],[0,"0.5946035575013605","0.6484197773255048","1"],[0,"0.9170040432046711","1","2"]]}"#;
         assert!(from_api(&serde_json::from_str(seed).unwrap()).is_ok());
         let alphabet = br#"{}[]":,0123456789.eE+-InfNa "#;
-        let mut x: u64 = 0x9e3779b97f4a7c15;
-        for _ in 0..5000 {
-            let mut b = seed.as_bytes().to_vec();
-            for _ in 0..3 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let at = (x % b.len() as u64) as usize;
-                b[at] = alphabet[(x >> 32) as usize % alphabet.len()];
-            }
+        for b in crate::metrics::mutants(seed.as_bytes(), alphabet, 5000) {
             if let Ok(v) = serde_json::from_slice::<Value>(&b) {
                 let mut h: Vec<Hist> = from_api(&v).into_iter().collect();
                 fill(&mut h);

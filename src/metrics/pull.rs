@@ -839,18 +839,9 @@ mod tests {
 
     #[test]
     fn random_bytes_never_panic() {
-        let mut x: u64 = 0x9e3779b97f4a7c15;
         let alphabet = br#"{}[]":,0123456789.eE+-aNInfstuvmrixcled_ "#;
         let seed = r#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x","job":"a"},"values":[[2,"1"]]}]}}"#;
-        for _ in 0..3000 {
-            let mut b = seed.as_bytes().to_vec();
-            for _ in 0..3 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let at = (x % b.len() as u64) as usize;
-                b[at] = alphabet[(x >> 32) as usize % alphabet.len()];
-            }
+        for b in crate::metrics::mutants(seed.as_bytes(), alphabet, 3000) {
             let mut store = Store::new(true);
             let _ = parse_matrix(&b, "q", (0, 5000), &["job".into()], &mut store, &mut Tally::default());
         }

@@ -93,37 +93,34 @@ fn zero_count_for(h: &H, mut larger: f64) -> (f64, f64) {
     if larger == h.zero_threshold {
         return (h.zero_count, larger);
     }
-    'outer: loop {
+    loop {
         let mut count = h.zero_count;
-        for &(i, c) in &h.positive {
-            if bound(i - 1, h.schema) >= larger {
-                break;
-            }
-            count += c;
-            let upper = bound(i, h.schema);
-            if upper > larger {
-                if c != 0.0 {
-                    larger = upper;
-                }
-                break;
-            }
+        if let Some(upper) = fold_below(&h.positive, h.schema, larger, &mut count) {
+            larger = upper;
         }
-        for &(i, c) in &h.negative {
-            if bound(i - 1, h.schema) >= larger {
-                break;
-            }
-            count += c;
-            let upper = bound(i, h.schema);
-            if upper > larger {
-                if c != 0.0 {
-                    larger = upper;
-                    continue 'outer;
-                }
-                break;
-            }
+        // A negative bucket cut anew widens the threshold past positive
+        // buckets already folded: start over.
+        match fold_below(&h.negative, h.schema, larger, &mut count) {
+            Some(upper) => larger = upper,
+            None => return (count, larger),
         }
-        return (count, larger);
     }
+}
+
+/// Adds to `count` the buckets of one side (by absolute value) that start
+/// below `larger`; the upper bound of a populated bucket `larger` cuts.
+fn fold_below(side: &[(i32, f64)], schema: i32, larger: f64, count: &mut f64) -> Option<f64> {
+    for &(i, c) in side {
+        if bound(i - 1, schema) >= larger {
+            break;
+        }
+        *count += c;
+        let upper = bound(i, schema);
+        if upper > larger {
+            return (c != 0.0).then_some(upper);
+        }
+    }
+    None
 }
 
 /// Removes the buckets inside the (widened) zero bucket, whose counts the
