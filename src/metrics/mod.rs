@@ -238,6 +238,24 @@ pub(crate) fn series_text(labels: &[(String, String)]) -> String {
     format!("{name}{{{}}}", rest.join(", "))
 }
 
+/// `n` copies of `seed`, each with three bytes replaced from `alphabet`
+/// (a fixed xorshift sequence): inputs for the parsers' no-panic tests.
+#[cfg(test)]
+pub(crate) fn mutants<'a>(seed: &'a [u8], alphabet: &'a [u8], n: usize) -> impl Iterator<Item = Vec<u8>> + 'a {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    (0..n).map(move |_| {
+        let mut b = seed.to_vec();
+        for _ in 0..3 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = (x % b.len() as u64) as usize;
+            b[at] = alphabet[(x >> 32) as usize % alphabet.len()];
+        }
+        b
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::Grid;
@@ -268,22 +286,4 @@ mod tests {
         assert_eq!(c.resampled(), None);
         assert!(grid(&step).warning("f.json").is_some_and(|p| p.code == "slo::data::resampled"));
     }
-}
-
-/// `n` copies of `seed`, each with three bytes replaced from `alphabet`
-/// (a fixed xorshift sequence): inputs for the parsers' no-panic tests.
-#[cfg(test)]
-pub(crate) fn mutants<'a>(seed: &'a [u8], alphabet: &'a [u8], n: usize) -> impl Iterator<Item = Vec<u8>> + 'a {
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    (0..n).map(move |_| {
-        let mut b = seed.to_vec();
-        for _ in 0..3 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let at = (x % b.len() as u64) as usize;
-            b[at] = alphabet[(x >> 32) as usize % alphabet.len()];
-        }
-        b
-    })
 }
