@@ -60,6 +60,10 @@ pub struct Leaves {
     /// Per native-histogram leaf ([`LeafKind::Hist`]), its groups' sums
     /// per step (or each series' histograms, without `sum`).
     hist_accs: Vec<HashMap<LabelSet, Vec<SumAcc>>>,
+    /// Per leaf, the native-histogram leaf whose sums it reads: itself, or
+    /// the first leaf with the same selector, grouping and range function
+    /// (`histogram_count` and `histogram_fraction` of one sum share it).
+    hist_src: Vec<usize>,
     /// The first series with native-histogram samples that a float leaf
     /// reads, and how many such samples float leaves met.
     pub histograms_as_floats: Option<(Vec<(String, String)>, u64)>,
@@ -79,6 +83,7 @@ impl Leaves {
         let n = specs.len();
         let longest = grids.iter().map(|g| g.len).max().unwrap_or(0);
         debug_assert!(specs.iter().all(|s| s.phase < grids.len()));
+        let hist_src = hist_sources(&specs);
         Leaves {
             specs,
             grids,
@@ -88,6 +93,7 @@ impl Leaves {
             labels_seen: vec![BTreeSet::new(); n],
             scratch: Vec::with_capacity(longest),
             hist_accs: (0..n).map(|_| HashMap::new()).collect(),
+            hist_src,
             histograms_as_floats: None,
             errors: Vec::new(),
         }
@@ -131,6 +137,9 @@ impl Leaves {
             }
             self.matched[i] += 1;
             if let LeafKind::Hist { rate, range, .. } = self.specs[i].kind {
+                if self.hist_src[i] != i {
+                    continue;
+                }
                 let hs = hist_samples.get_or_insert_with(|| HistSamples::new(hist));
                 let points = native::rate_steps(&samples.ts, hs, &self.grids[self.specs[i].phase], range, rate);
                 self.fold_hist(i, labels, points);
@@ -301,11 +310,43 @@ impl Leaves {
         self.errors.extend(other.errors);
     }
 
-    pub fn finish(self) -> Vec<LeafOut> {
-        let mut out = Vec::with_capacity(self.specs.len());
+    pub fn finish(mut self) -> Vec<LeafOut> {
+        let n = self.specs.len();
+        // Native-histogram leaves: each shared sum gives every leaf that
+        // reads it its floats, step by step.
+        let mut hist_out: Vec<Vec<(Labels, Vec<f64>)>> = (0..n).map(|_| Vec::new()).collect();
+        for (j, accs) in std::mem::take(&mut self.hist_accs).into_iter().enumerate() {
+            let readers: Vec<(usize, HistFn)> = (0..n)
+                .filter(|&i| self.hist_src[i] == j)
+                .filter_map(|i| match self.specs[i].kind {
+                    LeafKind::Hist { f, .. } => Some((i, f)),
+                    _ => None,
+                })
+                .collect();
+            for (labels, acc) in accs {
+                let labels = Arc::new(labels);
+                let mut vals: Vec<Vec<f64>> = readers.iter().map(|_| Vec::with_capacity(acc.len())).collect();
+                for a in acc {
+                    let h = a.finish();
+                    for ((_, f), v) in readers.iter().zip(vals.iter_mut()) {
+                        v.push(h.as_ref().map_or(ABSENT, |h| hist_value(*f, h)));
+                    }
+                }
+                for ((i, _), v) in readers.iter().zip(vals) {
+                    hist_out[*i].push((labels.clone(), v));
+                }
+            }
+        }
+        for i in 0..n {
+            let j = self.hist_src[i];
+            if j != i {
+                self.labels_seen[i] = self.labels_seen[j].clone();
+            }
+        }
+        let mut out = Vec::with_capacity(n);
         let missed = self.missed_buckets.into_iter().zip(self.labels_seen);
-        for ((((spec, accs), hist_accs), matched), (missed_buckets, labels_seen)) in
-            self.specs.iter().zip(self.accs).zip(self.hist_accs).zip(self.matched).zip(missed)
+        for (((i, (spec, accs)), matched), (missed_buckets, labels_seen)) in
+            self.specs.iter().zip(self.accs).enumerate().zip(self.matched).zip(missed)
         {
             let absent_grouping = match &spec.agg {
                 Some((_, Grouping::By(by))) if matched > 0 && labels_seen.len() < LABELS_KEPT => {
@@ -314,9 +355,8 @@ impl Leaves {
                 _ => Vec::new(),
             };
             let op = spec.agg.as_ref().map(|(op, _)| *op);
-            if let LeafKind::Hist { f, .. } = spec.kind {
-                let mut series: Vec<(Labels, Vec<f64>)> =
-                    hist_accs.into_iter().map(|(labels, acc)| (Arc::new(labels), hist_values(f, acc))).collect();
+            if let LeafKind::Hist { .. } = spec.kind {
+                let mut series = std::mem::take(&mut hist_out[i]);
                 series.sort_by(|a, b| a.0.cmp(&b.0));
                 out.push(LeafOut { series, matched, missed_buckets, absent_grouping, labels_seen });
                 continue;
@@ -345,16 +385,25 @@ impl Leaves {
     }
 }
 
-/// A native-histogram leaf's floats: `f` of each step's histogram, absent
-/// where there is none.
-fn hist_values(f: HistFn, acc: Vec<SumAcc>) -> Vec<f64> {
-    acc.into_iter()
-        .map(|a| match a.finish() {
-            None => ABSENT,
-            Some(h) => match f {
-                HistFn::Count => h.count,
-                HistFn::Fraction(lo, hi) => native::fraction(lo, hi, &h),
-            },
+/// What a native-histogram leaf makes of one step's histogram.
+fn hist_value(f: HistFn, h: &NativeHistogram) -> f64 {
+    match f {
+        HistFn::Count => h.count,
+        HistFn::Fraction(lo, hi) => native::fraction(lo, hi, h),
+    }
+}
+
+/// Per leaf, the leaf whose native-histogram sums it reads (see
+/// [`Leaves::hist_src`]).
+fn hist_sources(specs: &[LeafSpec]) -> Vec<usize> {
+    let mut first: HashMap<(String, String, bool, i64, usize), usize> = HashMap::new();
+    (0..specs.len())
+        .map(|i| match specs[i].kind {
+            LeafKind::Hist { rate, range, .. } => {
+                let key = (specs[i].sel.text(), format!("{:?}", specs[i].agg), rate, range, specs[i].phase);
+                *first.entry(key).or_insert(i)
+            }
+            _ => i,
         })
         .collect()
 }
