@@ -172,22 +172,14 @@ impl Leaves {
                     let key: Vec<(String, String)> =
                         labels.iter().filter(|(k, _)| keeps_name || k != "__name__").cloned().collect();
                     if acc_map.contains_key(&key) {
-                        self.errors.push(format!(
-                            "`{}`: two series have the same labels once the metric name is dropped",
-                            spec.text
-                        ));
+                        self.errors.push(same_labels(&spec.text));
                         continue;
                     }
                     let n = vals.iter().map(|&x| u32::from(!is_absent(x))).collect();
                     acc_map.insert(key, Acc { sum: vals.clone(), comp: vec![0.0; vals.len()], n });
                 }
                 Some((op, grouping)) => {
-                    let seen = &mut self.labels_seen[i];
-                    for (k, _) in labels {
-                        if seen.len() < LABELS_KEPT && k != "__name__" && !seen.contains(k) {
-                            seen.insert(k.clone());
-                        }
-                    }
+                    note_labels(&mut self.labels_seen[i], labels);
                     let key = grouping.key(labels);
                     let len = vals.len();
                     let acc = acc_map.entry(key).or_insert_with(|| Acc {
@@ -214,28 +206,20 @@ impl Leaves {
         let accs = &mut self.hist_accs[i];
         match &spec.agg {
             Some((_, grouping)) => {
-                let seen = &mut self.labels_seen[i];
-                for (k, _) in labels {
-                    if seen.len() < LABELS_KEPT && k != "__name__" && !seen.contains(k) {
-                        seen.insert(k.clone());
-                    }
-                }
+                note_labels(&mut self.labels_seen[i], labels);
                 let acc = accs.entry(grouping.key(labels)).or_insert_with(|| vec![SumAcc::default(); points.len()]);
-                for (a, p) in acc.iter_mut().zip(&points) {
+                for (a, p) in acc.iter_mut().zip(points) {
                     a.fold(p);
                 }
             }
             None => {
                 let key: Vec<(String, String)> = labels.iter().filter(|(k, _)| k != "__name__").cloned().collect();
                 if accs.contains_key(&key) {
-                    self.errors.push(format!(
-                        "`{}`: two series have the same labels once the metric name is dropped",
-                        spec.text
-                    ));
+                    self.errors.push(same_labels(&spec.text));
                     return;
                 }
                 let acc = points
-                    .iter()
+                    .into_iter()
                     .map(|p| {
                         let mut a = SumAcc::default();
                         a.fold(p);
@@ -270,10 +254,7 @@ impl Leaves {
                     continue;
                 };
                 if self.specs[i].agg.is_none() {
-                    self.errors.push(format!(
-                        "`{}`: two series have the same labels once the metric name is dropped",
-                        self.specs[i].text
-                    ));
+                    self.errors.push(same_labels(&self.specs[i].text));
                     continue;
                 }
                 for (m, t) in mine.iter_mut().zip(acc) {
@@ -290,10 +271,7 @@ impl Leaves {
                     continue;
                 };
                 let Some(op) = op else {
-                    self.errors.push(format!(
-                        "`{}`: two series have the same labels once the metric name is dropped",
-                        self.specs[i].text
-                    ));
+                    self.errors.push(same_labels(&self.specs[i].text));
                     continue;
                 };
                 for k in 0..acc.n.len() {
@@ -315,14 +293,13 @@ impl Leaves {
         // Native-histogram leaves: each shared sum gives every leaf that
         // reads it its floats, step by step.
         let mut hist_out: Vec<Vec<(Labels, Vec<f64>)>> = (0..n).map(|_| Vec::new()).collect();
-        for (j, accs) in std::mem::take(&mut self.hist_accs).into_iter().enumerate() {
-            let readers: Vec<(usize, HistFn)> = (0..n)
-                .filter(|&i| self.hist_src[i] == j)
-                .filter_map(|i| match self.specs[i].kind {
-                    LeafKind::Hist { f, .. } => Some((i, f)),
-                    _ => None,
-                })
-                .collect();
+        let mut readers: Vec<Vec<(usize, HistFn)>> = (0..n).map(|_| Vec::new()).collect();
+        for (i, spec) in self.specs.iter().enumerate() {
+            if let LeafKind::Hist { f, .. } = spec.kind {
+                readers[self.hist_src[i]].push((i, f));
+            }
+        }
+        for (accs, readers) in std::mem::take(&mut self.hist_accs).into_iter().zip(&readers) {
             for (labels, acc) in accs {
                 let labels = Arc::new(labels);
                 let mut vals: Vec<Vec<f64>> = readers.iter().map(|_| Vec::with_capacity(acc.len())).collect();
@@ -382,6 +359,22 @@ impl Leaves {
             out.push(LeafOut { series, matched, missed_buckets, absent_grouping, labels_seen });
         }
         out
+    }
+}
+
+/// Prometheus's error when a function without aggregation gives two
+/// series the same labels.
+fn same_labels(text: &str) -> String {
+    format!("`{text}`: two series have the same labels once the metric name is dropped")
+}
+
+/// Notes the label names of a series a grouped leaf reads (at most
+/// [`LABELS_KEPT`]).
+fn note_labels(seen: &mut BTreeSet<String>, labels: &[(String, String)]) {
+    for (k, _) in labels {
+        if seen.len() < LABELS_KEPT && k != "__name__" && !seen.contains(k) {
+            seen.insert(k.clone());
+        }
     }
 }
 

@@ -376,27 +376,22 @@ pub(crate) fn rate_steps(fts: &[i64], hs: &HistSamples, grid: &Grid, range: i64,
 pub(crate) struct SumAcc {
     pub h: Option<H>,
     pub float: bool,
-    pub any_hist: bool,
 }
 
 impl SumAcc {
-    pub(crate) fn fold(&mut self, p: &Point) {
+    pub(crate) fn fold(&mut self, p: Point) {
         match p {
             Point::None => {}
             Point::Float => self.float = true,
-            Point::Hist(x) => {
-                self.any_hist = true;
-                match &mut self.h {
-                    Some(h) => add(h, x, false),
-                    None => self.h = Some(x.clone()),
-                }
-            }
+            Point::Hist(x) => match &mut self.h {
+                Some(h) => add(h, &x, false),
+                None => self.h = Some(x),
+            },
         }
     }
 
     pub(crate) fn merge(&mut self, other: SumAcc) {
         self.float |= other.float;
-        self.any_hist |= other.any_hist;
         if let Some(x) = other.h {
             match &mut self.h {
                 Some(h) => add(h, &x, false),
