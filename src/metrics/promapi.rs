@@ -150,21 +150,22 @@ fn response(file: usize, name: &str, prefix: &str, doc: &Value, store: &mut Stor
     }
 }
 
-/// The milliseconds of an API timestamp (unix seconds, a number or a string),
-/// or the problem to report (boxed: it is large, the `Ok` small).
-fn timestamp(name: &str, at: &str, t: &Value) -> Result<i64, Box<Problem>> {
+/// The milliseconds of an API timestamp (unix seconds, a number or a string);
+/// `None` once the problem is reported.
+fn timestamp(name: &str, at: &str, t: &Value, problems: &mut Problems) -> Option<i64> {
     let ms = match t {
         Value::Number(n) => n.as_f64().map(|s| (s * 1000.0).round()).filter(|m| m.abs() <= MAX_ABS_MS as f64),
         Value::String(s) => super::import::seconds_to_ms(s).map(|m| m as f64),
         _ => None,
     };
-    ms.map(|m| m as i64).ok_or_else(|| {
-        Box::new(
+    if ms.is_none() {
+        problems.push(
             Problem::error("slo::import::timestamp", name, format!("`{t}` is not a timestamp"))
                 .at_path(format!("{at}[0]"))
                 .with_help("API timestamps are unix seconds, e.g. 1700000000.5"),
-        )
-    })
+        );
+    }
+    ms.map(|m| m as i64)
 }
 
 /// `[1700000000.5, {"count": "3", "sum": "1.5", "buckets": […]}]`.
@@ -172,10 +173,7 @@ fn histogram(file: usize, name: &str, at: &str, pair: &Value, id: u32, store: &m
     let Some([t, h]) = pair.as_array().map(Vec::as_slice) else {
         return problems.push(shape(name, at.to_string(), "a histogram sample is not a `[timestamp, {…}]` pair"));
     };
-    let ms = match timestamp(name, at, t) {
-        Ok(ms) => ms,
-        Err(p) => return problems.push(*p),
-    };
+    let Some(ms) = timestamp(name, at, t, problems) else { return };
     match super::native::from_api(h) {
         Ok(h) => store.push_histogram(id, ms, h, file, 0),
         Err((code, msg)) => {
@@ -194,10 +192,7 @@ fn point(file: usize, name: &str, at: &str, pair: &Value, id: u32, store: &mut S
     let Some([t, v]) = pair.as_array().map(Vec::as_slice) else {
         return problems.push(shape(name, at.to_string(), "a sample is not a `[timestamp, \"value\"]` pair"));
     };
-    let ms = match timestamp(name, at, t) {
-        Ok(ms) => ms,
-        Err(p) => return problems.push(*p),
-    };
+    let Some(ms) = timestamp(name, at, t, problems) else { return };
     let value = v.as_str().and_then(parse_value);
     let Some(value) = value else {
         return problems.push(
