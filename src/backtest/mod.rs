@@ -238,19 +238,26 @@ pub fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Fai
 }
 
 fn collect_ranges(n: &Node, out: &mut HashSet<String>) {
+    each_recorded(n, &mut |sel, range| {
+        if let (true, Some(m)) = (range, sel.metric()) {
+            out.insert(m.to_string());
+        }
+    });
+}
+
+/// Calls `f` on every selector of `n` over recorded series, with whether a
+/// range function reads it.
+fn each_recorded<'a>(n: &'a Node, f: &mut impl FnMut(&'a plan::Sel, bool)) {
     match n {
-        Node::RecRange(_, sel, _) => {
-            if let Some(m) = sel.metric() {
-                out.insert(m.to_string());
-            }
-        }
-        Node::Agg { expr, .. } | Node::Neg(expr) => collect_ranges(expr, out),
+        Node::RecRange(_, sel, _) => f(sel, true),
+        Node::RecInstant(sel) => f(sel, false),
+        Node::Agg { expr, .. } | Node::Neg(expr) => each_recorded(expr, f),
         Node::Bin { lhs, rhs, .. } => {
-            collect_ranges(lhs, out);
-            collect_ranges(rhs, out);
+            each_recorded(lhs, f);
+            each_recorded(rhs, f);
         }
-        Node::Call(_, args) => args.iter().for_each(|a| collect_ranges(a, out)),
-        Node::Num(_) | Node::Leaf(_) | Node::RecInstant(_) => {}
+        Node::Call(_, args) => args.iter().for_each(|a| each_recorded(a, f)),
+        Node::Num(_) | Node::Leaf(_) => {}
     }
 }
 
@@ -297,20 +304,6 @@ pub(crate) fn plan_groups(groups: &[Group], class: &[usize]) -> Result<(Vec<(usi
         }
     }
     Ok((steps, planner))
-}
-
-/// Every recorded-series selector of `n`.
-fn collect_sels<'a>(n: &'a Node, out: &mut Vec<&'a plan::Sel>) {
-    match n {
-        Node::RecRange(_, sel, _) | Node::RecInstant(sel) => out.push(sel),
-        Node::Agg { expr, .. } | Node::Neg(expr) => collect_sels(expr, out),
-        Node::Bin { lhs, rhs, .. } => {
-            collect_sels(lhs, out);
-            collect_sels(rhs, out);
-        }
-        Node::Call(_, args) => args.iter().for_each(|a| collect_sels(a, out)),
-        Node::Num(_) | Node::Leaf(_) => {}
-    }
 }
 
 /// A recording rule as [`independent_blocks`] sees it: its group, metric
@@ -363,7 +356,7 @@ fn independent_blocks(steps: &[(usize, Step)], groups: usize) -> Vec<usize> {
     for (g, s) in steps {
         let (Step::Record { node, .. } | Step::Alert { node, .. }) = s;
         let mut sels = Vec::new();
-        collect_sels(node, &mut sels);
+        each_recorded(node, &mut |sel, _| sels.push(sel));
         for sel in sels {
             // The store resolves a selector by its metric name only.
             let Some(name) = sel.metric() else { continue };
