@@ -35,7 +35,7 @@ use crate::promql::rules::{Group, Rule};
 use crate::source::{Origin, Source, SourceMap, Span};
 use crate::units::fmt_ts;
 use alert::AlertHistory;
-use eval::{Step, Store};
+use eval::{Born, Step, Store};
 use leaves::Leaves;
 use plan::{Node, Planner};
 use range::Grid;
@@ -64,6 +64,9 @@ pub struct Options {
     /// down, or the rules were not loaded yet): no rule runs at a time in
     /// them; alerts keep their state across, as a restart restores it.
     pub downtime: Vec<(i64, i64)>,
+    /// Evaluate every block step by step, never column by column (the
+    /// cross-check of [`replay::columnar`]; `--stepwise`).
+    pub stepwise: bool,
 }
 
 /// Runs only the benchmark baseline: a bare DataFusion scan of the columns
@@ -122,6 +125,9 @@ pub struct Backtest {
     pub warnings: Vec<Diagnostic>,
     /// The .slo sources plus the synthetic ones the warnings point into.
     pub sources: SourceMap,
+    /// How the independent blocks of rule groups were evaluated: column by
+    /// column ([`replay::columnar`]) or step by step, and why.
+    pub evaluated: Evaluated,
 }
 
 pub struct AlertRun {
@@ -247,7 +253,7 @@ fn collect_ranges(n: &Node, out: &mut HashSet<String>) {
 
 /// Calls `f` on every selector of `n` over recorded series, with whether a
 /// range function reads it.
-fn each_recorded<'a>(n: &'a Node, f: &mut impl FnMut(&'a plan::Sel, bool)) {
+pub(crate) fn each_recorded<'a>(n: &'a Node, f: &mut impl FnMut(&'a plan::Sel, bool)) {
     match n {
         Node::RecRange(_, sel, _) => f(sel, true),
         Node::RecInstant(sel) => f(sel, false),
@@ -373,15 +379,7 @@ fn independent_blocks(steps: &[(usize, Step)], groups: usize) -> Vec<usize> {
             };
             for &w in first.iter().chain(second) {
                 let (wg, wname, labels) = writes[w];
-                let may_match = sel.matchers.iter().all(|m| {
-                    let v = if m.name == "__name__" {
-                        Some(wname)
-                    } else {
-                        labels.iter().find(|(k, _)| *k == m.name).map(|(_, v)| v.as_str())
-                    };
-                    v.is_none_or(|v| m.is_match(v))
-                });
-                if may_match {
+                if replay::columnar::may_match(sel, wname, labels) {
                     let (a, b) = (root(&mut parent, *g), root(&mut parent, wg));
                     parent[a.max(b)] = a.min(b);
                 }
@@ -398,9 +396,14 @@ fn independent_blocks(steps: &[(usize, Step)], groups: usize) -> Vec<usize> {
         .collect()
 }
 
-/// Where a series was first written: at step `k`, by the rule at `step` of
-/// the group `run`-th in evaluation order, `seq`-th among that store's.
-type Born = (usize, usize, usize, usize);
+/// How [`evaluate`] ran the blocks.
+pub struct Evaluated {
+    /// Blocks evaluated column by column.
+    pub columnar: usize,
+    pub blocks: usize,
+    /// Why the others ran step by step, with how many blocks each.
+    pub fallbacks: BTreeMap<&'static str, usize>,
+}
 
 /// Evaluates planned steps over finished leaves at every step of their
 /// group's grid, in time order: at the `k`-th step of every grid (all start
@@ -413,14 +416,20 @@ type Born = (usize, usize, usize, usize);
 /// apart, in parallel, each over its own store, so the memory one step
 /// touches is one block's and not every SLO's; the stores are merged in the
 /// order the series would have been created in one store.
+///
+/// A block is evaluated column by column ([`replay::columnar`]: each rule
+/// over every step at once) where that is provably the same, unless
+/// `stepwise`; else step by step. Returns the merged store, the evaluation
+/// errors, and how the blocks ran.
 pub fn evaluate(
     steps: &mut [(usize, Step)],
     leaves: &[leaves::LeafOut],
     grids: &[Grid],
     downtime: &[(i64, i64)],
     summed: HashSet<String>,
+    stepwise: bool,
     progress: &indicatif::ProgressBar,
-) -> (Store, Vec<String>) {
+) -> (Store, Vec<String>, Evaluated) {
     // The groups in the order of their phase, then of their index.
     let mut order: Vec<usize> = steps.iter().map(|(g, _)| *g).collect::<BTreeSet<_>>().into_iter().collect();
     order.sort_by_key(|g| (grids[*g].from, *g));
@@ -442,7 +451,29 @@ pub fn evaluate(
     }
     let len = grids.iter().map(|g| g.len).max().unwrap_or(0);
     let done = std::sync::atomic::AtomicUsize::new(0);
+    let columnar = std::sync::atomic::AtomicUsize::new(0);
+    let fallbacks: std::sync::Mutex<BTreeMap<&'static str, usize>> = Default::default();
     let eval_block = |rules: &mut Vec<(usize, usize, &mut (usize, Step))>| {
+        // One grid for the whole block and no downtime: try the columns.
+        let grid = rules.first().map(|(_, _, r)| grids[r.0]);
+        if let Some(grid) =
+            grid.filter(|g| !stepwise && downtime.is_empty() && rules.iter().all(|(_, _, r)| grids[r.0] == *g))
+        {
+            match replay::columnar::run(rules, leaves, grid) {
+                Ok(out) => {
+                    columnar.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let d = done.fetch_add(len, std::sync::atomic::Ordering::Relaxed) + len;
+                    progress.set_position((d / blocks.max(1)) as u64);
+                    return (out, BTreeMap::new());
+                }
+                Err(replay::columnar::Fallback(why)) => {
+                    *fallbacks.lock().unwrap_or_else(|e| e.into_inner()).entry(why).or_insert(0) += 1;
+                }
+            }
+        } else if !stepwise && len > 0 {
+            let why = if downtime.is_empty() { "its groups run at different times" } else { "--downtime" };
+            *fallbacks.lock().unwrap_or_else(|e| e.into_inner()).entry(why).or_insert(0) += 1;
+        }
         let mut store = Store::new(summed.clone());
         let mut born: Vec<Born> = Vec::new();
         let mut errors: BTreeMap<String, usize> = BTreeMap::new();
@@ -498,7 +529,9 @@ pub fn evaluate(
     series.sort_by_key(|(born, _)| *born);
     progress.set_position(len as u64);
     let store = Store::from_series(summed, series.into_iter().map(|(_, s)| s).collect());
-    (store, errors.into_iter().map(|(e, n)| format!("{e} (at {n} evaluations)")).collect())
+    let errors = errors.into_iter().map(|(e, n)| format!("{e} (at {n} evaluations)")).collect();
+    let fallbacks = fallbacks.into_inner().unwrap_or_else(|e| e.into_inner());
+    (store, errors, Evaluated { columnar: columnar.into_inner(), blocks, fallbacks })
 }
 
 fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
@@ -649,15 +682,20 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let selector_problems = selector_problems(&planner.leaves, &outs);
     crate::memory::phase("evaluating the rules");
     let bar = progress_bar(opts.progress, len as u64, "evaluate");
-    let (store, eval_errors) = evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, &bar);
+    let (store, eval_errors, how) =
+        evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, opts.stepwise, &bar);
     bar.finish_and_clear();
     if opts.timing {
+        let why: Vec<String> = how.fallbacks.iter().map(|(w, n)| format!("; {n} step by step: {w}")).collect();
         crate::errln!(
-            "timing: probe+scan+leaves {:.3}s, rule evaluation {:.3}s ({} steps, {} leaves)",
+            "timing: probe+scan+leaves {:.3}s, rule evaluation {:.3}s ({} steps, {} leaves, {} of {} blocks column by column{})",
             t_scan.as_secs_f64(),
             (t0.elapsed() - t_scan).as_secs_f64(),
             grid.len,
-            outs.len()
+            outs.len(),
+            how.columnar,
+            how.blocks,
+            why.concat()
         );
     }
     let mut sources = sources;
@@ -734,7 +772,18 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             Step::Record { .. } => None,
         })
         .collect();
-    Ok(Backtest { grid, group_grids, data_start_ms: first, groups, store, alerts, stats, warnings, sources })
+    Ok(Backtest {
+        grid,
+        group_grids,
+        data_start_ms: first,
+        groups,
+        store,
+        alerts,
+        stats,
+        warnings,
+        sources,
+        evaluated: how,
+    })
 }
 
 /// A problem a selector of the SLOs has with the data: it matches nothing,

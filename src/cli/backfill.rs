@@ -122,6 +122,7 @@ pub fn run(a: Args) -> Result<u8, Error> {
         extra_windows: Default::default(),
         phases,
         downtime: a.schedule.downtime()?,
+        stepwise: false,
     };
     let bt = match slo::backtest::run(&program, loaded.sources, &opts) {
         Ok(bt) => bt,

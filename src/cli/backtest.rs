@@ -87,6 +87,10 @@ pub struct Args {
     /// Benchmark baseline: only scan the same columns with the same filters and sum the values.
     #[arg(long, hide = true)]
     pub bare_scan: bool,
+    /// Evaluate every rule step by step, never column by column: the same
+    /// results, slower (the cross-check of the columnar engine).
+    #[arg(long)]
+    pub stepwise: bool,
     #[arg(long)]
     pub root: Option<PathBuf>,
 }
@@ -108,6 +112,7 @@ pub fn run(
         timing,
         out,
         incidents,
+        stepwise,
         incident_budget,
         objective,
         alerts,
@@ -208,6 +213,7 @@ pub fn run(
         progress: !quiet,
         timing,
         extra_windows,
+        stepwise,
     };
     if bare_scan {
         let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(Error::new)?;

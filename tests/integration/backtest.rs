@@ -343,15 +343,42 @@ fn labels_text(l: &[(String, String)]) -> String {
     format!("{{{}}}", parts.join(", "))
 }
 
+/// Everything a replay recorded, bit for bit: every series in store order
+/// (labels, timestamps, value bits, staleness markers) and every alert's
+/// history.
+fn recorded(bt: &slo::backtest::Backtest) -> String {
+    let mut out = String::new();
+    for s in &bt.store.series {
+        let bits: Vec<u64> = s.v.iter().map(|x| x.to_bits()).collect();
+        out += &format!("{:?} {:?} {:?} {:?} {:?}\n", s.series, s.labels, s.ts, bits, s.stale_marks);
+    }
+    for a in &bt.alerts {
+        out += &format!("{} {} {:?}\n", a.group, a.name, a.history);
+    }
+    out
+}
+
+/// The replay's answers at every `EVERY_S`; asserts on the way that the
+/// step-by-step engine records exactly what the columnar one does.
 fn backtest_answers(name: &str, all: &[Series], dir: &Path) -> Answers {
     let data = dir.join("data.parquet");
     write_parquet(all, &data);
+    let (bt, columnar) = replay(name, &data, false);
+    let (stepwise, _) = replay(name, &data, true);
+    assert!(columnar > 0, "{name}: no block was evaluated column by column: {:?}", bt.evaluated.fallbacks);
+    assert!(recorded(&bt) == recorded(&stepwise), "{name}: the columnar and step-by-step engines differ");
+    answers(&bt)
+}
+
+/// Replays scenario `name` over `data`; returns the outcome and how many
+/// blocks ran column by column (from `--timing`'s count, recomputed).
+fn replay(name: &str, data: &Path, stepwise: bool) -> (slo::backtest::Backtest, usize) {
     let file = repo().join(format!("tests/backtest/{name}.slo"));
     let loaded = slo::driver::load(&[file], &repo()).unwrap();
     let (program, diags) = slo::driver::check(&loaded);
     assert!(!diags.has_errors());
     let opts = slo::backtest::Options {
-        data: vec![data],
+        data: vec![data.to_path_buf()],
         from_ms: Some(0),
         to_ms: Some(HOURS * 3_600_000),
         step_ms: 60_000,
@@ -361,8 +388,14 @@ fn backtest_answers(name: &str, all: &[Series], dir: &Path) -> Answers {
         extra_windows: Default::default(),
         phases: None,
         downtime: Vec::new(),
+        stepwise,
     };
     let bt = slo::backtest::run(&program, loaded.sources, &opts).unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
+    let columnar = bt.evaluated.columnar;
+    (bt, columnar)
+}
+
+fn answers(bt: &slo::backtest::Backtest) -> Answers {
     let mut out = Answers::new();
     let mut t = 0;
     while t <= HOURS * 3600 {

@@ -69,7 +69,11 @@ pub struct AlertHistory {
 
 /// An instance's labels: the sample's without `__name__`, the rule's
 /// labels over them, and `alertname`, sorted.
-fn instance_labels(sample: &[(String, String)], rule_labels: &[(String, String)], name: &str) -> Vec<(String, String)> {
+pub(crate) fn instance_labels(
+    sample: &[(String, String)],
+    rule_labels: &[(String, String)],
+    name: &str,
+) -> Vec<(String, String)> {
     let mut labels: Vec<(String, String)> = sample.iter().filter(|(k, _)| k != "__name__").cloned().collect();
     for (k, v) in rule_labels {
         labels.retain(|(x, _)| x != k);

@@ -64,6 +64,19 @@ fn name_of(labels: &[(String, String)]) -> &str {
     labels.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v)
 }
 
+impl RecSeries {
+    /// A series recorded elsewhere (by the columnar engine), without the
+    /// running sums only the step-by-step engine's range reads use.
+    pub(super) fn new(series: Series, labels: Labels, ts: Vec<i64>, v: Vec<f64>, stale_marks: Vec<i64>) -> RecSeries {
+        RecSeries { series, labels, ts, v, prefix: None, stale_marks }
+    }
+}
+
+/// Where a series was first written: at step `k`, by the rule at `step` of
+/// the group `run`-th in evaluation order, `seq`-th among those that rule
+/// created at that step (or in its block's store).
+pub type Born = (usize, usize, usize, usize);
+
 impl Store {
     pub fn new(summed: std::collections::HashSet<String>) -> Store {
         Store { summed: summed.into_iter().collect(), ..Default::default() }
@@ -211,6 +224,9 @@ impl Store {
                     owned = Prefix::from_values(&s.v[lo..hi]);
                     // Re-base the window on the fresh prefix.
                     let v = eval_slice(f, &s.ts[lo..hi], &s.v[lo..hi], &owned, 0, hi - lo, t, r);
+                    if is_absent(v) {
+                        continue;
+                    }
                     out.push(Sample {
                         labels: if f.keeps_name() { s.labels.clone() } else { drop_name(&s.labels) },
                         v,
@@ -219,6 +235,10 @@ impl Store {
                 }
             };
             let v = eval_slice(f, &s.ts, &s.v, prefix, lo, hi, t, r);
+            // `rate`/`increase` of a single sample: nothing, as in Prometheus.
+            if is_absent(v) {
+                continue;
+            }
             out.push(Sample { labels: if f.keeps_name() { s.labels.clone() } else { drop_name(&s.labels) }, v });
         }
         out
@@ -240,7 +260,7 @@ thread_local! {
     static NAMELESS: RefCell<HashMap<usize, (Labels, Labels)>> = RefCell::new(HashMap::default());
 }
 
-fn drop_name(labels: &Labels) -> Labels {
+pub(super) fn drop_name(labels: &Labels) -> Labels {
     if !labels.iter().any(|(k, _)| k == "__name__") {
         return labels.clone();
     }
@@ -267,7 +287,7 @@ type R<T> = Result<T, String>;
 
 /// The matching signature of a label set, hashed as Prometheus does
 /// (`signatureFunc`: a 64-bit hash of the labels that take part).
-fn signature(labels: &[(String, String)], matching: &Option<(bool, Vec<String>)>) -> u64 {
+pub(super) fn signature(labels: &[(String, String)], matching: &Option<(bool, Vec<String>)>) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = rustc_hash::FxHasher::default();
     let mut n = 0u32;
@@ -287,7 +307,7 @@ fn signature(labels: &[(String, String)], matching: &Option<(bool, Vec<String>)>
     h.finish()
 }
 
-fn arith(op: BinOp, a: f64, b: f64) -> f64 {
+pub(super) fn arith(op: BinOp, a: f64, b: f64) -> f64 {
     match op {
         BinOp::Add => a + b,
         BinOp::Sub => a - b,
@@ -300,7 +320,7 @@ fn arith(op: BinOp, a: f64, b: f64) -> f64 {
     }
 }
 
-fn compare(op: BinOp, a: f64, b: f64) -> bool {
+pub(super) fn compare(op: BinOp, a: f64, b: f64) -> bool {
     match op {
         BinOp::Eq => a == b,
         BinOp::Ne => a != b,
@@ -313,7 +333,7 @@ fn compare(op: BinOp, a: f64, b: f64) -> bool {
 }
 
 /// Civil UTC date-time of a unix time in seconds (for `month()` etc.).
-fn civil(secs: f64) -> Option<jiff::civil::DateTime> {
+pub(super) fn civil(secs: f64) -> Option<jiff::civil::DateTime> {
     if !secs.is_finite() {
         return None;
     }
@@ -321,7 +341,7 @@ fn civil(secs: f64) -> Option<jiff::civil::DateTime> {
     Some(jiff::tz::TimeZone::UTC.to_datetime(ts))
 }
 
-fn histogram_quantile(q: f64, mut buckets: Vec<(f64, f64)>) -> f64 {
+pub(super) fn histogram_quantile(q: f64, mut buckets: Vec<(f64, f64)>) -> f64 {
     if q.is_nan() {
         return f64::NAN;
     }
