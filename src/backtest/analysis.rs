@@ -295,10 +295,7 @@ pub(crate) fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<
     let mut bad: BTreeMap<BTreeMap<String, String>, &RecSeries> = BTreeMap::new();
     let mut total: BTreeMap<BTreeMap<String, String>, &RecSeries> = BTreeMap::new();
     let mut bucket_ms = 0;
-    for s in &bt.store.series {
-        if label(s, "service") != Some(&slo.service) || label(s, "slo") != Some(&slo.name) {
-            continue;
-        }
+    for s in bt.slo_series(&slo.service, &slo.name) {
         let key = group_key(&s.labels, slo);
         // Only the series that carry a group's figures make a group: the
         // constant ones (`slo:objective:ratio`, `slo:info`, …) carry no group labels.
@@ -798,7 +795,7 @@ pub(crate) struct SloAnalysis {
 /// into `slo.alerts`), without budget-policy actions.
 fn replayed_firings(bt: &Backtest, slo_index: usize, slo: &ir::Slo) -> Vec<Vec<Firing>> {
     let mut out: Vec<Vec<Firing>> = vec![Vec::new(); slo.alerts.len()];
-    for run in bt.alerts.iter().filter(|r| r.group == slo_index) {
+    for run in bt.slo_alerts(slo_index) {
         let AlertSpec::Alert { index } = run.spec else { continue };
         let Some(e) = out.get_mut(index) else { continue };
         for (labels, h) in &run.history {

@@ -67,6 +67,10 @@ pub struct Options {
     /// Evaluate every block step by step, never column by column (the
     /// cross-check of [`replay::columnar`]; `--stepwise`).
     pub stepwise: bool,
+    /// Keep only the recorded series the report and the analysis read
+    /// ([`report::reads`]), each block's others dropped as it finishes: a
+    /// run without `--timeline` holds a fraction of what it records.
+    pub report_only: bool,
 }
 
 /// Runs only the benchmark baseline: a bare DataFusion scan of the columns
@@ -128,6 +132,38 @@ pub struct Backtest {
     /// How the independent blocks of rule groups were evaluated: column by
     /// column ([`replay::columnar`]) or step by step, and why.
     pub evaluated: Evaluated,
+    /// Per (service, SLO) label pair, the store's series carrying it, in
+    /// store order: the report reads an SLO's series without a scan of
+    /// every SLO's.
+    by_slo: HashMap<(String, String), Vec<usize>>,
+}
+
+impl Backtest {
+    /// The recorded series labelled `service` and `slo`, in store order.
+    pub fn slo_series<'a>(&'a self, service: &str, slo: &str) -> impl Iterator<Item = &'a eval::RecSeries> + 'a {
+        let ids = self.by_slo.get(&(service.to_string(), slo.to_string()));
+        ids.into_iter().flatten().map(|&i| &self.store.series[i])
+    }
+
+    /// The alerting rules of `program.slos[slo]`'s group (`alerts` is in
+    /// group order).
+    pub fn slo_alerts(&self, slo: usize) -> &[AlertRun] {
+        let lo = self.alerts.partition_point(|a| a.group < slo);
+        let hi = self.alerts.partition_point(|a| a.group <= slo);
+        &self.alerts[lo..hi]
+    }
+}
+
+/// [`Backtest::slo_series`]' index.
+fn index_by_slo(store: &Store) -> HashMap<(String, String), Vec<usize>> {
+    let mut by_slo: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    for (i, s) in store.series.iter().enumerate() {
+        let get = |k: &str| s.labels.iter().find(|(l, _)| l == k).map(|(_, v)| v.clone());
+        if let (Some(service), Some(slo)) = (get("service"), get("slo")) {
+            by_slo.entry((service, slo)).or_default().push(i);
+        }
+    }
+    by_slo
 }
 
 pub struct AlertRun {
@@ -428,6 +464,7 @@ pub fn evaluate(
     downtime: &[(i64, i64)],
     summed: HashSet<String>,
     stepwise: bool,
+    report_only: bool,
     progress: &indicatif::ProgressBar,
 ) -> (Store, Vec<String>, Evaluated) {
     // The groups in the order of their phase, then of their index.
@@ -460,7 +497,10 @@ pub fn evaluate(
             grid.filter(|g| !stepwise && downtime.is_empty() && rules.iter().all(|(_, _, r)| grids[r.0] == *g))
         {
             match replay::columnar::run(rules, leaves, grid) {
-                Ok(out) => {
+                Ok(mut out) => {
+                    if report_only {
+                        out.retain(|(s, _)| report::reads(s.series));
+                    }
                     columnar.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let d = done.fetch_add(len, std::sync::atomic::Ordering::Relaxed) + len;
                     progress.set_position((d / blocks.max(1)) as u64);
@@ -496,7 +536,11 @@ pub fn evaluate(
                 progress.set_position((d / blocks.max(1)) as u64);
             }
         }
-        (store.into_series().into_iter().zip(born).collect::<Vec<_>>(), errors)
+        let mut out: Vec<_> = store.into_series().into_iter().zip(born).collect();
+        if report_only {
+            out.retain(|(s, _)| report::reads(s.series));
+        }
+        (out, errors)
     };
     // Blocks handed out in order to as many threads as there are cores;
     // each result kept at its block's index, so the merge does not depend
@@ -683,7 +727,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     crate::memory::phase("evaluating the rules");
     let bar = progress_bar(opts.progress, len as u64, "evaluate");
     let (store, eval_errors, how) =
-        evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, opts.stepwise, &bar);
+        evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, opts.stepwise, opts.report_only, &bar);
     bar.finish_and_clear();
     if opts.timing {
         let why: Vec<String> = how.fallbacks.iter().map(|(w, n)| format!("; {n} step by step: {w}")).collect();
@@ -777,12 +821,13 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         group_grids,
         data_start_ms: first,
         groups,
-        store,
         alerts,
         stats,
         warnings,
         sources,
         evaluated: how,
+        by_slo: index_by_slo(&store),
+        store,
     })
 }
 

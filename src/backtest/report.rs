@@ -3,7 +3,7 @@
 //! The JSON form (`--format json`) is versioned by its `schema` field and
 //! documented in README.md; fields are only ever added.
 
-use super::analysis::{self, label, period_start};
+use super::analysis::{self, period_start};
 use super::eval::RecSeries;
 use super::Backtest;
 use crate::ir;
@@ -194,6 +194,19 @@ fn window_text(w: &ir::Window) -> String {
     }
 }
 
+/// Whether the report or the analysis reads recorded series of this kind
+/// (the others are kept only for `--timeline` and `slo backfill`).
+pub fn reads(series: Series) -> bool {
+    matches!(
+        series,
+        Series::Bucket { .. }
+            | Series::ErrorRatio { .. }
+            | Series::PeriodErrorRatio
+            | Series::BudgetRemaining
+            | Series::BurnRateCurrent
+    )
+}
+
 fn group_key(s: &RecSeries, slo: &ir::Slo) -> BTreeMap<String, String> {
     analysis::group_key(&s.labels, slo)
 }
@@ -203,13 +216,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
     for (slo_index, slo) in program.slos.iter().enumerate() {
         let g = bt.group_grids[slo_index];
         // This SLO's recorded series, by kind.
-        let mine: Vec<(Series, &RecSeries)> = bt
-            .store
-            .series
-            .iter()
-            .filter(|s| label(s, "service") == Some(&slo.service) && label(s, "slo") == Some(&slo.name))
-            .map(|s| (s.series, s))
-            .collect();
+        let mine: Vec<(Series, &RecSeries)> = bt.slo_series(&slo.service, &slo.name).map(|s| (s.series, s)).collect();
         let window_ms = slo.window.nominal().ms() as i64;
         let history = (g.to() - bt.data_start_ms).max(0);
         let full_from = bt.data_start_ms + window_ms;
@@ -314,7 +321,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
         }
         let mut alerts = Vec::new();
         let mut policies = Vec::new();
-        for run in bt.alerts.iter().filter(|r| r.group == slo_index) {
+        for run in bt.slo_alerts(slo_index) {
             // A budget-policy action: its rule and action, from the IR.
             let action = match run.spec {
                 AlertSpec::Action { rule, action } => {

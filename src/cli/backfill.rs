@@ -123,6 +123,7 @@ pub fn run(a: Args) -> Result<u8, Error> {
         phases,
         downtime: a.schedule.downtime()?,
         stepwise: false,
+        report_only: false,
     };
     let bt = match slo::backtest::run(&program, loaded.sources, &opts) {
         Ok(bt) => bt,

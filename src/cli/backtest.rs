@@ -214,6 +214,7 @@ pub fn run(
         timing,
         extra_windows,
         stepwise,
+        report_only: timeline.is_none(),
     };
     if bare_scan {
         let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(Error::new)?;

@@ -75,6 +75,9 @@ struct Written {
     labels: Labels,
     v: Vec<f64>,
     born: Born,
+    /// Its samples (times, values) and their running sums, made by the
+    /// first range function that reads it and shared by the others.
+    samples: std::cell::OnceCell<(Vec<i64>, Vec<f64>, Prefix)>,
 }
 
 /// The block's recorded series, and per metric name their indices in
@@ -161,7 +164,13 @@ pub(crate) fn run(
                     l
                 })?;
                 for (l, v, first, p) in merged {
-                    let w = Written { series: *series, labels: Arc::new(l), v, born: (first, *run, *i, p) };
+                    let w = Written {
+                        series: *series,
+                        labels: Arc::new(l),
+                        v,
+                        born: (first, *run, *i, p),
+                        samples: Default::default(),
+                    };
                     if store.index.contains_key(&w.labels) {
                         return Err(Fallback("two series of a rule, or two rules, record the same labels"));
                     }
@@ -331,7 +340,7 @@ impl<'a> Cx<'a> {
                     .into_iter()
                     .map(|w| Col {
                         labels: if f.keeps_name() { w.labels.clone() } else { drop_name(&w.labels) },
-                        v: Cow::Owned(self.range(*f, &w.v, *r)),
+                        v: Cow::Owned(self.range(*f, w, *r)),
                     })
                     .collect(),
             ),
@@ -365,15 +374,19 @@ impl<'a> Cx<'a> {
     /// A range function over a recorded series at every step: the samples
     /// it has at or before each step, windowed and computed by the kernel
     /// the step-by-step engine uses ([`eval_slice`]) over the same prefix.
-    fn range(&self, f: RangeFn, col: &[f64], r: i64) -> Vec<f64> {
-        let (mut ts, mut v) = (Vec::new(), Vec::new());
-        for (k, &x) in col.iter().enumerate() {
-            if present(x) {
-                ts.push(self.grid.at(k));
-                v.push(x);
+    fn range(&self, f: RangeFn, w: &Written, r: i64) -> Vec<f64> {
+        let (ts, v, prefix) = w.samples.get_or_init(|| {
+            let n = w.v.iter().filter(|&&x| present(x)).count();
+            let (mut ts, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n));
+            for (k, &x) in w.v.iter().enumerate() {
+                if present(x) {
+                    ts.push(self.grid.at(k));
+                    v.push(x);
+                }
             }
-        }
-        let prefix = Prefix::from_values(&v);
+            let prefix = Prefix::from_values(&v);
+            (ts, v, prefix)
+        });
         let (mut lo, mut hi) = (0, 0);
         (0..self.len())
             .map(|k| {
@@ -387,7 +400,7 @@ impl<'a> Cx<'a> {
                 if lo == hi {
                     ABSENT
                 } else {
-                    eval_slice(f, &ts, &v, &prefix, lo, hi, t, r)
+                    eval_slice(f, ts, v, prefix, lo, hi, t, r)
                 }
             })
             .collect()
