@@ -332,13 +332,14 @@ pub(crate) fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<
     for (key, sig) in out.iter_mut() {
         if let (Some(b), Some(t)) = (bad.get(key), total.get(key)) {
             sig.bucket_ms = bucket_ms as i64;
-            let mut j = 0;
+            let mut bad = b.ts.iter().zip(&b.v).peekable();
             for (ts, tv) in t.ts.iter().zip(&t.v) {
-                while j < b.ts.len() && b.ts[j] < *ts {
-                    j += 1;
-                }
-                let bv = if j < b.ts.len() && b.ts[j] == *ts { b.v[j] } else { 0.0 };
-                sig.buckets.push((*ts, bv, *tv));
+                while bad.next_if(|(bt, _)| *bt < ts).is_some() {}
+                let bv = match bad.peek() {
+                    Some((bt, bv)) if *bt == ts => **bv,
+                    _ => 0.0,
+                };
+                sig.buckets.push((ts, bv, *tv));
             }
         } else if let (ir::Sli::Composite { .. }, Some((&w, s))) = (&slo.sli, sig.ratios.iter().next()) {
             // Disjoint windows of the shortest ratio, ending on its multiples.
@@ -349,7 +350,7 @@ pub(crate) fn signals<'a>(bt: &'a Backtest, slo: &ir::Slo) -> BTreeMap<BTreeMap<
                 s.ts.iter()
                     .zip(&s.v)
                     .filter(|(t, v)| w > 0 && *t % w == 0 && v.is_finite())
-                    .map(|(t, v)| (*t, *v, 1.0))
+                    .map(|(t, v)| (t, *v, 1.0))
                     .collect();
         }
     }

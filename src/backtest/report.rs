@@ -228,7 +228,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
         let mut groups: BTreeMap<BTreeMap<String, String>, GroupReport> = BTreeMap::new();
         let by_name = |series: Series| mine.iter().filter(move |(k, _)| *k == series).map(|(_, s)| *s);
         let last_value =
-            |s: &RecSeries| -> Option<f64> { (s.ts.last() == Some(&g.to())).then(|| *s.v.last().expect("non-empty")) };
+            |s: &RecSeries| -> Option<f64> { (s.ts.last() == Some(g.to())).then(|| *s.v.last().expect("non-empty")) };
         for s in by_name(Series::PeriodErrorRatio) {
             let key = group_key(s, slo);
             let sli = last_value(s).map(|e| 1.0 - e).filter(|x| x.is_finite());
@@ -252,8 +252,8 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
         let slice = slo.slice();
         if let Some(start) = start {
             let window_sum = |s: &RecSeries| -> (f64, u64) {
-                let lo = s.ts.partition_point(|&t| t <= start);
-                let hi = s.ts.partition_point(|&t| t <= g.to());
+                let lo = s.ts.partition_point(|t| t <= start);
+                let hi = s.ts.partition_point(|t| t <= g.to());
                 (s.v[lo..hi].iter().filter(|v| v.is_finite()).fold(0.0, |a, b| a + b), (hi - lo) as u64)
             };
             for gr in groups.values_mut() {
@@ -275,17 +275,17 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
         for s in by_name(Series::BudgetRemaining) {
             let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
             gr.budget_remaining = last_value(s).filter(|x| x.is_finite());
-            let from_idx = if full_window { s.ts.partition_point(|&t| t < full_from) } else { 0 };
+            let from_idx = if full_window { s.ts.partition_point(|t| t < full_from) } else { 0 };
             let mut min: Option<(f64, i64)> = None;
-            for (t, v) in s.ts[from_idx..].iter().zip(&s.v[from_idx..]) {
+            for (t, v) in s.ts.iter().skip(from_idx).zip(&s.v[from_idx..]) {
                 if v.is_finite() && min.is_none_or(|(m, _)| *v < m) {
-                    min = Some((*v, *t));
+                    min = Some((*v, t));
                 }
             }
             gr.budget_remaining_min = min.map(|m| m.0);
             gr.budget_remaining_min_at = min.map(|m| fmt_ts(m.1));
             gr.budget_exhausted_at =
-                s.ts[from_idx..].iter().zip(&s.v[from_idx..]).find(|(_, v)| **v <= 0.0).map(|(t, _)| fmt_ts(*t));
+                s.ts.iter().skip(from_idx).zip(&s.v[from_idx..]).find(|(_, v)| **v <= 0.0).map(|(t, _)| fmt_ts(t));
         }
         for s in by_name(Series::BurnRateCurrent) {
             let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
@@ -308,7 +308,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
             let mut worst: Option<(f64, i64)> = None;
             for (t, v) in s.ts.iter().zip(&s.v) {
                 if v.is_finite() && worst.is_none_or(|(m, _)| *v > m) {
-                    worst = Some((*v, *t));
+                    worst = Some((*v, t));
                 }
             }
             if let Some((v, t)) = worst {

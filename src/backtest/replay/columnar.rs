@@ -31,6 +31,7 @@ use super::eval::{arith, civil, compare, drop_name, histogram_quantile, parse_le
 use super::leaves::{LabelSet, Labels, LeafOut};
 use super::plan::{AggOp, BinOp, Card, Grouping, InstFn, Node, Sel};
 use super::range::{eval_slice, is_absent, Grid, Prefix, RangeFn, ABSENT};
+use super::times::Times;
 use crate::promql::model::Series;
 use rustc_hash::FxHashMap as HashMap;
 use std::borrow::Cow;
@@ -201,7 +202,7 @@ pub(crate) fn run(
         .cols
         .into_iter()
         .map(|w| {
-            let (mut ts, mut v, mut stale) = (Vec::new(), Vec::new(), Vec::new());
+            let (mut ts, mut v, mut stale) = (Times::default(), Vec::new(), Vec::new());
             for (k, &x) in w.v.iter().enumerate() {
                 if present(x) {
                     ts.push(grid.at(k));

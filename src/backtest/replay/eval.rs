@@ -7,6 +7,7 @@ use super::alert::AlertState;
 use super::leaves::{LabelSet, Labels, LeafOut, LOOKBACK_MS};
 use super::plan::{AggOp, BinOp, Card, Grouping, InstFn, Node, Sel};
 use super::range::{eval_slice, is_absent, Prefix, RangeFn};
+use super::times::Times;
 use crate::promql::model::{AlertSpec, Series};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::cell::RefCell;
@@ -31,9 +32,8 @@ pub struct RecSeries {
     /// Which recorded series of the model this is (its `__name__`).
     pub series: Series,
     pub labels: Labels,
-    pub ts: Vec<i64>,
+    pub ts: Times,
     pub v: Vec<f64>,
-    prefix: Option<Prefix>,
     /// Every staleness marker written, in time order.
     pub stale_marks: Vec<i64>,
 }
@@ -45,6 +45,10 @@ type Resolved = (usize, std::rc::Rc<Vec<usize>>);
 #[derive(Debug, Default)]
 pub struct Store {
     pub series: Vec<RecSeries>,
+    /// While evaluating, per series: its timestamps as a slice (windows
+    /// are read as slices) and, for names range functions read, running
+    /// sums. Empty in a store of finished series.
+    raw: Vec<Raw>,
     by_name: HashMap<String, Vec<usize>>,
     index: HashMap<Labels, usize>,
     /// Names read by range functions: these keep prefix sums.
@@ -60,15 +64,20 @@ pub struct Store {
     starts: RefCell<HashMap<usize, Vec<usize>>>,
 }
 
+#[derive(Debug, Default)]
+struct Raw {
+    ts: Vec<i64>,
+    prefix: Option<Prefix>,
+}
+
 fn name_of(labels: &[(String, String)]) -> &str {
     labels.iter().find(|(k, _)| k == "__name__").map_or("", |(_, v)| v)
 }
 
 impl RecSeries {
-    /// A series recorded elsewhere (by the columnar engine), without the
-    /// running sums only the step-by-step engine's range reads use.
-    pub(super) fn new(series: Series, labels: Labels, ts: Vec<i64>, v: Vec<f64>, stale_marks: Vec<i64>) -> RecSeries {
-        RecSeries { series, labels, ts, v, prefix: None, stale_marks }
+    /// A series recorded elsewhere (by the columnar engine).
+    pub(super) fn new(series: Series, labels: Labels, ts: Times, v: Vec<f64>, stale_marks: Vec<i64>) -> RecSeries {
+        RecSeries { series, labels, ts, v, stale_marks }
     }
 }
 
@@ -99,10 +108,11 @@ impl Store {
     }
 
     fn push_to(&mut self, i: usize, t: i64, v: f64) {
-        let s = &mut self.series[i];
+        let (s, raw) = (&mut self.series[i], &mut self.raw[i]);
         s.ts.push(t);
         s.v.push(v);
-        if let Some(p) = &mut s.prefix {
+        raw.ts.push(t);
+        if let Some(p) = &mut raw.prefix {
             p.push(v);
         }
     }
@@ -116,16 +126,12 @@ impl Store {
                 let prefix = self.summed.contains(&name).then(Prefix::new);
                 self.by_name.entry(name).or_default().push(i);
                 self.index.insert(labels.clone(), i);
-                self.series.push(RecSeries { series, labels, ts: vec![], v: vec![], prefix, stale_marks: vec![] });
+                self.series.push(RecSeries { series, labels, ts: Times::default(), v: vec![], stale_marks: vec![] });
+                self.raw.push(Raw { ts: vec![], prefix });
                 i
             }
         };
-        let s = &mut self.series[i];
-        s.ts.push(t);
-        s.v.push(v);
-        if let Some(p) = &mut s.prefix {
-            p.push(v);
-        }
+        self.push_to(i, t, v);
         i
     }
 
@@ -149,9 +155,9 @@ impl Store {
     }
 
     /// Series matching `sel`.
-    fn candidates<'a>(&'a self, sel: &'a Sel) -> impl Iterator<Item = &'a RecSeries> + 'a {
+    fn candidates<'a>(&'a self, sel: &'a Sel) -> impl Iterator<Item = (&'a RecSeries, &'a Raw)> + 'a {
         let ids = self.resolve(sel);
-        (0..ids.len()).map(move |j| &self.series[ids[j]])
+        (0..ids.len()).map(move |j| (&self.series[ids[j]], &self.raw[ids[j]]))
     }
 
     /// What an instant query for every recorded series returns at any past
@@ -160,11 +166,11 @@ impl Store {
     pub fn query_all(&self, t: i64) -> Vec<(Labels, f64)> {
         let mut out = Vec::new();
         for s in &self.series {
-            let hi = s.ts.partition_point(|&x| x <= t);
-            if hi == 0 || s.ts[hi - 1] <= t - LOOKBACK_MS {
+            let hi = s.ts.partition_point(|x| x <= t);
+            if hi == 0 || s.ts.get(hi - 1) <= t - LOOKBACK_MS {
                 continue;
             }
-            let lt = s.ts[hi - 1];
+            let lt = s.ts.get(hi - 1);
             let m = s.stale_marks.partition_point(|&x| x <= t);
             if m > 0 && s.stale_marks[m - 1] > lt {
                 continue;
@@ -176,13 +182,14 @@ impl Store {
 
     fn instant(&self, sel: &Sel, t: i64) -> Vec<Sample> {
         let mut out = Vec::new();
-        for s in self.candidates(sel) {
+        for (s, raw) in self.candidates(sel) {
+            let ts = &raw.ts;
             // Reads are at the current evaluation: the latest sample is usually it.
-            let hi = if s.ts.last().is_some_and(|&l| l <= t) { s.ts.len() } else { s.ts.partition_point(|&x| x <= t) };
+            let hi = if ts.last().is_some_and(|&l| l <= t) { ts.len() } else { ts.partition_point(|&x| x <= t) };
             if hi == 0 {
                 continue;
             }
-            let lt = s.ts[hi - 1];
+            let lt = ts[hi - 1];
             // Markers are written at evaluation times, never after `t`.
             let stale = s.stale_marks.last().is_some_and(|&m| m > lt);
             if lt <= t - LOOKBACK_MS || stale {
@@ -200,16 +207,17 @@ impl Store {
         starts.resize(ids.len(), 0);
         let mut out = Vec::new();
         for (&i, start) in ids.iter().zip(starts.iter_mut()) {
-            let s = &self.series[i];
-            let hi = if s.ts.last().is_some_and(|&l| l <= t) { s.ts.len() } else { s.ts.partition_point(|&x| x <= t) };
+            let (s, raw) = (&self.series[i], &self.raw[i]);
+            let ts = &raw.ts;
+            let hi = if ts.last().is_some_and(|&l| l <= t) { ts.len() } else { ts.partition_point(|&x| x <= t) };
             // The first sample after `t - r`: from the last start onwards,
             // unless time went back (then search the whole prefix).
             let cut = t - r;
             let mut lo = (*start).min(hi);
-            if lo > 0 && s.ts[lo - 1] > cut {
-                lo = s.ts[..hi].partition_point(|&x| x <= cut);
+            if lo > 0 && ts[lo - 1] > cut {
+                lo = ts[..hi].partition_point(|&x| x <= cut);
             } else {
-                while lo < hi && s.ts[lo] <= cut {
+                while lo < hi && ts[lo] <= cut {
                     lo += 1;
                 }
             }
@@ -218,12 +226,12 @@ impl Store {
                 continue;
             }
             let owned;
-            let prefix = match &s.prefix {
+            let prefix = match &raw.prefix {
                 Some(p) => p,
                 None => {
                     owned = Prefix::from_values(&s.v[lo..hi]);
                     // Re-base the window on the fresh prefix.
-                    let v = eval_slice(f, &s.ts[lo..hi], &s.v[lo..hi], &owned, 0, hi - lo, t, r);
+                    let v = eval_slice(f, &ts[lo..hi], &s.v[lo..hi], &owned, 0, hi - lo, t, r);
                     if is_absent(v) {
                         continue;
                     }
@@ -234,7 +242,7 @@ impl Store {
                     continue;
                 }
             };
-            let v = eval_slice(f, &s.ts, &s.v, prefix, lo, hi, t, r);
+            let v = eval_slice(f, ts, &s.v, prefix, lo, hi, t, r);
             // `rate`/`increase` of a single sample: nothing, as in Prometheus.
             if is_absent(v) {
                 continue;

@@ -18,3 +18,4 @@ pub(crate) mod native;
 pub mod plan;
 pub mod range;
 pub mod timeline;
+pub mod times;

@@ -8,7 +8,14 @@ use crate::layout::writer::LongWriter;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-type Row<'a> = (Vec<(String, String)>, &'a [i64], Option<&'a [f64]>);
+type Row<'a> = (Vec<(String, String)>, Ts<'a>, Option<&'a [f64]>);
+
+/// A row's timestamps: a recorded series' runs (expanded one series at a
+/// time, as it is written) or an alert's list.
+enum Ts<'a> {
+    Runs(&'a super::times::Times),
+    Slice(&'a [i64]),
+}
 
 /// Writes the timeline atomically: a failed write leaves `path` untouched.
 pub fn write(bt: &Backtest, path: &Path) -> Result<u64, crate::error::Error> {
@@ -43,7 +50,7 @@ fn write_rows(bt: &Backtest, path: &Path, for_state: Option<i64>) -> Result<u64,
     // Every series as (labels, timestamps, values); ALERTS have value 1.
     let mut rows: Vec<Row<'_>> = Vec::new();
     for s in &bt.store.series {
-        rows.push((s.labels.to_vec(), &s.ts, Some(&s.v)));
+        rows.push((s.labels.to_vec(), Ts::Runs(&s.ts), Some(&s.v)));
     }
     let mut alert_ts: Vec<(super::leaves::LabelSet, Vec<i64>)> = Vec::new();
     let mut for_rows: Vec<(super::leaves::LabelSet, Vec<i64>, Vec<f64>)> = Vec::new();
@@ -77,10 +84,10 @@ fn write_rows(bt: &Backtest, path: &Path, for_state: Option<i64>) -> Result<u64,
         }
     }
     for (l, ts) in &alert_ts {
-        rows.push((l.clone(), ts, None));
+        rows.push((l.clone(), Ts::Slice(ts), None));
     }
     for (l, ts, v) in &for_rows {
-        rows.push((l.clone(), ts, Some(v)));
+        rows.push((l.clone(), Ts::Slice(ts), Some(v)));
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     let names: BTreeSet<String> =
@@ -88,6 +95,14 @@ fn write_rows(bt: &Backtest, path: &Path, for_state: Option<i64>) -> Result<u64,
     let mut w = LongWriter::create(path, names.into_iter().collect(), false, 3)?;
     let mut ones = Vec::new();
     for (labels, ts, v) in &rows {
+        let expanded;
+        let ts: &[i64] = match ts {
+            Ts::Runs(t) => {
+                expanded = t.to_vec();
+                &expanded
+            }
+            Ts::Slice(s) => s,
+        };
         let v = match v {
             Some(v) => *v,
             None => {
