@@ -439,6 +439,8 @@ pub struct Evaluated {
     pub blocks: usize,
     /// Why the others ran step by step, with how many blocks each.
     pub fallbacks: BTreeMap<&'static str, usize>,
+    /// The time merging the blocks' stores took.
+    pub merge: std::time::Duration,
 }
 
 /// Evaluates planned steps over finished leaves at every step of their
@@ -499,7 +501,7 @@ pub fn evaluate(
             match replay::columnar::run(rules, leaves, grid) {
                 Ok(mut out) => {
                     if report_only {
-                        out.retain(|(s, _)| report::reads(s.series));
+                        report::keep_what_it_reads(&mut out);
                     }
                     columnar.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let d = done.fetch_add(len, std::sync::atomic::Ordering::Relaxed) + len;
@@ -538,7 +540,7 @@ pub fn evaluate(
         }
         let mut out: Vec<_> = store.into_series().into_iter().zip(born).collect();
         if report_only {
-            out.retain(|(s, _)| report::reads(s.series));
+            report::keep_what_it_reads(&mut out);
         }
         (out, errors)
     };
@@ -561,6 +563,7 @@ pub fn evaluate(
         }
         worker();
     });
+    let merge = std::time::Instant::now();
     let mut series = Vec::new();
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     for r in results {
@@ -575,7 +578,7 @@ pub fn evaluate(
     let store = Store::from_series(summed, series.into_iter().map(|(_, s)| s).collect());
     let errors = errors.into_iter().map(|(e, n)| format!("{e} (at {n} evaluations)")).collect();
     let fallbacks = fallbacks.into_inner().unwrap_or_else(|e| e.into_inner());
-    (store, errors, Evaluated { columnar: columnar.into_inner(), blocks, fallbacks })
+    (store, errors, Evaluated { columnar: columnar.into_inner(), blocks, fallbacks, merge: merge.elapsed() })
 }
 
 fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
@@ -732,9 +735,10 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     if opts.timing {
         let why: Vec<String> = how.fallbacks.iter().map(|(w, n)| format!("; {n} step by step: {w}")).collect();
         crate::errln!(
-            "timing: probe+scan+leaves {:.3}s, rule evaluation {:.3}s ({} steps, {} leaves, {} of {} blocks column by column{})",
+            "timing: probe+scan+leaves {:.3}s, rule evaluation {:.3}s (merge {:.3}s; {} steps, {} leaves, {} of {} blocks column by column{})",
             t_scan.as_secs_f64(),
             (t0.elapsed() - t_scan).as_secs_f64(),
+            how.merge.as_secs_f64(),
             grid.len,
             outs.len(),
             how.columnar,

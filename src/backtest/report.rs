@@ -207,6 +207,16 @@ pub fn reads(series: Series) -> bool {
     )
 }
 
+/// Drops from a block's recorded series what the report and the analysis
+/// do not read: the kinds [`reads`] refuses, and all but the last sample
+/// of `slo:burn_rate:current` (read only at the last evaluation).
+pub(crate) fn keep_what_it_reads<B>(series: &mut Vec<(RecSeries, B)>) {
+    series.retain(|(s, _)| reads(s.series));
+    for (s, _) in series.iter_mut().filter(|(s, _)| s.series == Series::BurnRateCurrent) {
+        s.keep_last();
+    }
+}
+
 fn group_key(s: &RecSeries, slo: &ir::Slo) -> BTreeMap<String, String> {
     analysis::group_key(&s.labels, slo)
 }

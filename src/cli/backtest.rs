@@ -231,13 +231,18 @@ pub fn run(
     if !bt.warnings.is_empty() {
         print_diags(&Diagnostics(bt.warnings.clone()), &bt.sources, Format::Human);
     }
+    let t0 = std::time::Instant::now();
     if let Some(path) = &timeline {
         slo::memory::phase("writing the timeline");
         let n = slo::backtest::timeline::write(&bt, path)?;
         if !quiet {
             eprintln!("timeline: {n} samples written to {}", path.display());
         }
+        if timing {
+            eprintln!("timing: timeline {:.3}s", t0.elapsed().as_secs_f64());
+        }
     }
+    let t0 = std::time::Instant::now();
     slo::memory::phase("building the report");
     let report = slo::backtest::report::build(&bt, &program, &settings);
     let text = match format {
@@ -250,6 +255,9 @@ pub fn run(
         }
         ReportFormat::Html => slo::backtest::html::render(&bt, &program, &report),
     };
+    if timing {
+        eprintln!("timing: report and analysis {:.3}s", t0.elapsed().as_secs_f64());
+    }
     match &out {
         Some(path) => {
             slo::outdir::write_atomic(path, text.as_bytes())?;

@@ -75,6 +75,15 @@ fn name_of(labels: &[(String, String)]) -> &str {
 }
 
 impl RecSeries {
+    /// Only the last sample (and no staleness marker before it).
+    pub(crate) fn keep_last(&mut self) {
+        if let (Some(t), Some(&v)) = (self.ts.last(), self.v.last()) {
+            self.ts = Times::from_sorted([t]);
+            self.v = vec![v];
+            self.stale_marks.retain(|&m| m > t);
+        }
+    }
+
     /// A series recorded elsewhere (by the columnar engine).
     pub(super) fn new(series: Series, labels: Labels, ts: Times, v: Vec<f64>, stale_marks: Vec<i64>) -> RecSeries {
         RecSeries { series, labels, ts, v, stale_marks }
