@@ -87,6 +87,10 @@ pub struct Args {
     /// Benchmark baseline: only scan the same columns with the same filters and sum the values.
     #[arg(long, hide = true)]
     pub bare_scan: bool,
+    /// Replay on these `slo worker`s (comma-separated URLs, e.g. http://10.0.0.5:7501), which read
+    /// --data by the same paths; the report is the same as without.
+    #[arg(long, value_delimiter = ',', conflicts_with = "bare_scan")]
+    pub workers: Vec<String>,
     #[arg(long)]
     pub root: Option<PathBuf>,
 }
@@ -114,6 +118,7 @@ pub fn run(
         margin,
         compliance,
         bare_scan,
+        workers,
         root,
     }: Args,
 ) -> Result<u8, Error> {
@@ -208,6 +213,7 @@ pub fn run(
         progress: !quiet,
         timing,
         extra_windows,
+        workers,
     };
     if bare_scan {
         let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(Error::new)?;

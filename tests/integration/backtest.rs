@@ -359,6 +359,7 @@ fn backtest_answers(name: &str, all: &[Series], dir: &Path) -> Answers {
         progress: false,
         timing: false,
         extra_windows: Default::default(),
+        workers: Vec::new(),
         phases: None,
         downtime: Vec::new(),
     };

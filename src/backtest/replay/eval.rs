@@ -38,6 +38,27 @@ pub struct RecSeries {
     pub stale_marks: Vec<i64>,
 }
 
+impl RecSeries {
+    /// A series recorded elsewhere (a distributed worker's), as the store
+    /// that recorded it holds it: with prefix sums when `summed` (a range
+    /// function reads its name).
+    pub(crate) fn rebuilt(
+        series: Series,
+        labels: Labels,
+        ts: Vec<i64>,
+        v: Vec<f64>,
+        stale_marks: Vec<i64>,
+        summed: bool,
+    ) -> RecSeries {
+        let prefix = summed.then(|| {
+            let mut p = Prefix::new();
+            v.iter().for_each(|&x| p.push(x));
+            p
+        });
+        RecSeries { series, labels, ts, v, prefix, stale_marks }
+    }
+}
+
 /// Series count when a selector was last resolved, and its matches.
 type Resolved = (usize, std::rc::Rc<Vec<usize>>);
 
