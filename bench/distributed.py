@@ -2,7 +2,7 @@
 """Benchmark: distributed backtests against the embedded run, in one run.
 
 Usage: python3 bench/distributed.py [--runs 3] [--bin target/release/slo]
-                                    [--copies 1] [--workers 1,2,3]
+                                    [--copies 1] [--workers 1,2,3] [--range FROM,TO]
 
 Starts three `slo worker`s on free loopback ports, then measures,
 alternating run by run so that machine noise falls on every variant alike,
@@ -12,7 +12,8 @@ the wall time of:
 Each distributed report is checked byte-identical to the embedded one.
 It prints the medians and each variant's ratio to the embedded median.
 `--copies K` replicates the catalogue K times (as bench/slo_scaling.py
-does) for more rule evaluation per task. On one machine the workers share
+does) for more rule evaluation per task; `--range` replays only FROM..TO
+(RFC 3339) of the data. On one machine the workers share
 its cores with each other: the ratios show the overhead of planning,
 shipping and merging, and a speed-up only where cores are idle.
 """
@@ -65,6 +66,7 @@ def main():
     ap.add_argument("--bin", default="target/release/slo")
     ap.add_argument("--copies", type=int, default=1)
     ap.add_argument("--workers", default="1,2,3")
+    ap.add_argument("--range", default="")
     a = ap.parse_args()
     counts = [int(n) for n in a.workers.split(",")]
     tmp = tempfile.mkdtemp(prefix="slo-dist-bench-")
@@ -74,6 +76,9 @@ def main():
         workers = [start_worker(a.bin) for _ in range(max(counts))]
         urls = [u for _, u in workers]
         base = [a.bin, "backtest", slos, "--data", "examples/data/platform.parquet", "--format", "json", "--quiet"]
+        if a.range:
+            frm, to = a.range.split(",")
+            base += ["--from", frm, "--to", to]
         times = {"embedded": []}
         for n in counts:
             times[n] = []
@@ -88,7 +93,8 @@ def main():
                     sys.exit(f"the report of {n} workers differs from the embedded run's")
                 times[n].append(t)
         emb = statistics.median(times["embedded"])
-        print(f"{a.bin}, examples/platform x{a.copies}, {a.runs} runs each, {os.cpu_count()} cores")
+        span = a.range or "all of the data"
+        print(f"{a.bin}, examples/platform x{a.copies} over {span}, {a.runs} runs each, {os.cpu_count()} cores")
         print(f"embedded:   median {emb:7.3f}s")
         for n in counts:
             m = statistics.median(times[n])
