@@ -98,8 +98,10 @@ struct Rows {
     rows: usize,
 }
 
-/// A batch holds at most this many list values (about 8 MB of samples).
+/// A batch holds at most this many list values (about 8 MB of samples)
+/// and this many rows.
 const BATCH_VALUES: usize = 1 << 20;
+const BATCH_ROWS: usize = 8192;
 
 struct Row<'a> {
     kind: u8,
@@ -163,7 +165,7 @@ impl Rows {
     }
 
     fn full(&self) -> bool {
-        self.held >= BATCH_VALUES
+        self.held >= BATCH_VALUES || self.rows >= BATCH_ROWS
     }
 
     fn flush(&mut self) -> Result<RecordBatch> {
@@ -399,10 +401,14 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
     send(tx, &mut rows)
 }
 
+/// A recorded series as a task sent it: where it was born, its labels,
+/// sample times and values, staleness markers.
+pub type SeriesRow = (Born, crate::backtest::leaves::Labels, Vec<i64>, Vec<f64>, Vec<i64>);
+
 /// What one task sent, read back from its batches.
 #[derive(Default)]
 pub struct TaskOut {
-    pub series: Vec<(Born, crate::backtest::leaves::Labels, Vec<i64>, Vec<f64>, Vec<i64>)>,
+    pub series: Vec<SeriesRow>,
     /// (global step index of the alerting rule, instance labels, pending, firing).
     pub alerts: Vec<(usize, Vec<(String, String)>, Vec<i64>, Vec<i64>)>,
     pub errors: BTreeMap<String, usize>,

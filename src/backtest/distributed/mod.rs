@@ -90,12 +90,14 @@ pub struct Timing {
     pub merge_s: f64,
 }
 
+/// Per alerting rule (its global step index), its instances' histories.
+pub type Histories = HashMap<usize, BTreeMap<Vec<(String, String)>, AlertHistory>>;
+
 /// What the workers replayed, merged.
 pub struct Replayed {
     pub store: Store,
     pub errors: Vec<String>,
-    /// Per alerting rule (its global step index), its instances' histories.
-    pub histories: HashMap<usize, BTreeMap<Vec<(String, String)>, AlertHistory>>,
+    pub histories: Histories,
     pub timing: Timing,
 }
 
@@ -305,7 +307,7 @@ pub fn replay(
     }
     // Every series, in the order one store would have created them.
     let mut series: Vec<(Born, _)> = Vec::new();
-    let mut histories: HashMap<usize, BTreeMap<Vec<(String, String)>, AlertHistory>> = HashMap::new();
+    let mut histories: Histories = HashMap::new();
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     for out in outs {
         series.extend(out.series.into_iter().map(|(born, labels, ts, v, stale)| (born, (labels, ts, v, stale))));
