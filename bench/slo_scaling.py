@@ -2,7 +2,7 @@
 """Benchmark: how the backtest's cost grows with the number of SLOs.
 
 Usage: python3 bench/slo_scaling.py [--factors 1,2,5,10] [--runs 3]
-                                    [--bin target/release/slo] [--baseline OTHER_BIN]
+                                    [--bin target/release/slo] [--baseline OTHER_BIN | --stepwise]
                                     [--slo examples/platform] [--data examples/data/platform.parquet]
                                     [--to 2026-02-05T23:59:00Z]
 
@@ -16,7 +16,9 @@ all in the same run, the factors alternating within each round.
 
 With `--baseline BIN` (for instance a release build of an earlier commit)
 it measures that binary too, in the same rounds, and checks that both
-write byte-identical JSON reports.
+write byte-identical JSON reports; `--stepwise` makes the baseline the
+same binary with `--stepwise` (the step-by-step engine, which the
+columnar one must agree with bit for bit).
 
 Target (issue 15): 2× the SLOs ≤ 2.1× the time, ×10 ≤ 10.5× of ×1.
 """
@@ -65,13 +67,18 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--bin", default="target/release/slo")
     ap.add_argument("--baseline", help="a second binary measured in the same rounds; reports must be identical")
+    ap.add_argument("--stepwise", action="store_true",
+                    help="also measure --bin with --stepwise (the step-by-step engine) as the baseline")
     ap.add_argument("--slo", default="examples/platform")
     ap.add_argument("--data", default="examples/data/platform.parquet")
     ap.add_argument("--to", help="end of the backtest range (default: the data's)")
     ap.add_argument("--dir", default="target/bench/slo_scaling")
     a = ap.parse_args()
     factors = [int(f) for f in a.factors.split(",")]
-    bins = {"bin": a.bin} | ({"baseline": a.baseline} if a.baseline else {})
+    bins = {"bin": (a.bin, [])} | ({"baseline": (a.baseline, [])} if a.baseline else {})
+    if a.stepwise:
+        bins["baseline"] = (a.bin, ["--stepwise"])
+        a.baseline = f"{a.bin} --stepwise"
     for n in factors:
         catalogue(a.slo, n, os.path.join(a.dir, f"x{n}"))
     res = {(b, n): [] for b in bins for n in factors}
@@ -80,8 +87,9 @@ def main():
         for n in factors:
             root = os.path.join(a.dir, f"x{n}")
             reports = {}
-            for b, path in bins.items():
+            for b, (path, extra) in bins.items():
                 cmd = [path, "backtest", root, "--root", root, "--data", a.data, "--timing", "--quiet", "--format", "json"]
+                cmd += extra
                 if a.to:
                     cmd += ["--to", a.to]
                 reports[b] = os.path.join(a.dir, f"x{n}.{b}.json")
@@ -92,8 +100,8 @@ def main():
                 import json
                 slos[n] = len(json.load(open(reports["bin"]))["slos"])
     print(f"runs: {a.runs} per binary and factor, medians; data {a.data}" + (f" to {a.to}" if a.to else ""))
-    for b, path in bins.items():
-        print(f"{b}: {path}")
+    for b, (path, extra) in bins.items():
+        print(f"{b}: {' '.join([path] + extra)}")
         one = res[(b, factors[0])]
         w1, e1 = statistics.median(x[0] for x in one), statistics.median(x[1] for x in one)
         for n in factors:

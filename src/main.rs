@@ -61,6 +61,8 @@ enum Command {
     Doc(cli::doc::Args),
     /// Run the language server over stdin/stdout (for editors).
     Lsp(cli::lsp::Args),
+    /// Serve as a worker of distributed backtests (`slo backtest --workers`), until stopped.
+    Worker(cli::worker::Args),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
@@ -96,6 +98,7 @@ fn run(cli: Cli) -> Result<u8, slo::error::Error> {
         Command::Backfill(args) => cli::backfill::run(*args),
         Command::Doc(args) => cli::doc::run(args),
         Command::Lsp(args) => cli::lsp::run(args),
+        Command::Worker(args) => cli::worker::run(args),
         Command::Completions { shell } => {
             // Generated into memory: clap_complete panics on a failed write.
             let mut buf = Vec::new();

@@ -20,6 +20,7 @@
 //! ([`report`]: table and JSON, [`html`]) read what the replay recorded.
 
 pub mod analysis;
+pub mod distributed;
 pub mod html;
 pub mod replay;
 pub mod report;
@@ -35,7 +36,8 @@ use crate::promql::rules::{Group, Rule};
 use crate::source::{Origin, Source, SourceMap, Span};
 use crate::units::fmt_ts;
 use alert::AlertHistory;
-use eval::{Born, Step, Store};
+pub(crate) use eval::Born;
+use eval::{Step, Store};
 use leaves::Leaves;
 use plan::{Node, Planner};
 use range::Grid;
@@ -71,6 +73,8 @@ pub struct Options {
     /// ([`report::reads`]), each block's others dropped as it finishes: a
     /// run without `--timeline` holds a fraction of what it records.
     pub report_only: bool,
+    /// `slo worker` URLs to replay on (see [`distributed`]); empty: here.
+    pub workers: Vec<String>,
 }
 
 /// Runs only the benchmark baseline: a bare DataFusion scan of the columns
@@ -190,6 +194,20 @@ impl Failure {
         let d = Diagnostic::error(code, Span::new(id, 0, message.len()), message, "here").with_help(help);
         Failure { diagnostics: vec![d], sources, exit: 2 }
     }
+
+    /// A failure of the distributed replay (exit 2), its message as the
+    /// source the label points at.
+    fn coded(sources: SourceMap, code: &'static str, message: String, help: &str) -> Failure {
+        let mut sources = sources;
+        let id = sources.add(Source::new("<distributed replay>", message.clone(), Origin::User));
+        let label = match code {
+            "slo::distributed::url" => "not a worker URL",
+            "slo::distributed::unreachable" => "no connection",
+            _ => "the run stopped here",
+        };
+        let d = Diagnostic::error(code, Span::new(id, 0, message.len()), message, label).with_help(help);
+        Failure { diagnostics: vec![d], sources, exit: 2 }
+    }
 }
 
 /// Turns data errors into diagnostics anchored in a small synthetic source
@@ -307,14 +325,29 @@ pub(crate) fn each_recorded<'a>(n: &'a Node, f: &mut impl FnMut(&'a plan::Sel, b
 /// `class[g]` is group `g`'s schedule class (its leaves' grid, see
 /// [`plan::LeafSpec::phase`]); empty: one class.
 pub(crate) fn plan_groups(groups: &[Group], class: &[usize]) -> Result<(Vec<(usize, Step)>, Planner), String> {
-    let recorded: BTreeSet<String> = groups
+    plan_groups_reading(groups, class, recorded_names(groups))
+}
+
+/// The metric names the groups' recording rules write.
+fn recorded_names(groups: &[Group]) -> BTreeSet<String> {
+    groups
         .iter()
         .flat_map(|g| g.rules.iter())
         .filter_map(|r| match r {
             Rule::Record(r) => Some(r.record.name()),
             Rule::Alert(_) => None,
         })
-        .collect();
+        .collect()
+}
+
+/// [`plan_groups`] for some of a program's groups, with `recorded` the
+/// names every group of the program records: a selector over one of them
+/// reads the store, never the raw data, whichever groups are planned.
+pub(crate) fn plan_groups_reading(
+    groups: &[Group],
+    class: &[usize],
+    recorded: BTreeSet<String>,
+) -> Result<(Vec<(usize, Step)>, Planner), String> {
     let mut planner = Planner::new(recorded);
     let mut steps = Vec::new();
     for (gi, g) in groups.iter().enumerate() {
@@ -433,6 +466,7 @@ fn independent_blocks(steps: &[(usize, Step)], groups: usize) -> Vec<usize> {
 }
 
 /// How [`evaluate`] ran the blocks.
+#[derive(Debug, Default)]
 pub struct Evaluated {
     /// Blocks evaluated column by column.
     pub columnar: usize,
@@ -441,6 +475,21 @@ pub struct Evaluated {
     pub fallbacks: BTreeMap<&'static str, usize>,
     /// The time merging the blocks' stores took.
     pub merge: std::time::Duration,
+}
+
+/// Each step's place in the whole program's evaluation order: (the
+/// position of its group among the groups in order of phase, then of
+/// index; its index among all steps). `steps` are every step of the
+/// program, in plan order.
+pub(crate) fn eval_keys(steps: &[(usize, Step)], grids: &[Grid]) -> Vec<(usize, usize)> {
+    let mut order: Vec<usize> = steps.iter().map(|(g, _)| *g).collect::<BTreeSet<_>>().into_iter().collect();
+    order.sort_by_key(|g| (grids[*g].from, *g));
+    let groups = steps.iter().map(|(g, _)| g + 1).max().unwrap_or(0);
+    let mut run_of = vec![0; groups];
+    for (pos, g) in order.iter().enumerate() {
+        run_of[*g] = pos;
+    }
+    steps.iter().enumerate().map(|(i, (g, _))| (run_of[*g], i)).collect()
 }
 
 /// Evaluates planned steps over finished leaves at every step of their
@@ -469,21 +518,49 @@ pub fn evaluate(
     report_only: bool,
     progress: &indicatif::ProgressBar,
 ) -> (Store, Vec<String>, Evaluated) {
-    // The groups in the order of their phase, then of their index.
-    let mut order: Vec<usize> = steps.iter().map(|(g, _)| *g).collect::<BTreeSet<_>>().into_iter().collect();
-    order.sort_by_key(|g| (grids[*g].from, *g));
+    let keys = eval_keys(steps, grids);
+    let (mut series, errors, mut how) =
+        evaluate_blocks(steps, &keys, leaves, grids, downtime, &summed, stepwise, report_only, progress);
+    let merge = std::time::Instant::now();
+    series.sort_by_key(|(born, _)| *born);
+    let store = Store::from_series(summed, series.into_iter().map(|(_, s)| s).collect());
+    how.merge = merge.elapsed();
+    (store, error_list(errors), how)
+}
+
+/// Evaluation errors as warnings' messages, each with how often it happened.
+pub(crate) fn error_list(errors: BTreeMap<String, usize>) -> Vec<String> {
+    errors.into_iter().map(|(e, n)| format!("{e} (at {n} evaluations)")).collect()
+}
+
+/// The work of [`evaluate`] short of the merge: every independent block of
+/// `steps` (all of a program's, or — on a distributed worker — the steps
+/// of some blocks, with group indices of their own) over its own store.
+/// `keys[j]` is step `j`'s place in the whole program's order
+/// ([`eval_keys`]), so the series' [`Born`] keys of separately evaluated
+/// parts sort into the order one store would have created them in.
+/// Returns every recorded series with where it was born, unsorted, the
+/// evaluation errors with their counts, and how the blocks ran.
+#[allow(clippy::too_many_arguments)] // reason: the evaluation's inputs and its two switches, each used once
+pub(crate) fn evaluate_blocks(
+    steps: &mut [(usize, Step)],
+    keys: &[(usize, usize)],
+    leaves: &[leaves::LeafOut],
+    grids: &[Grid],
+    downtime: &[(i64, i64)],
+    summed: &HashSet<String>,
+    stepwise: bool,
+    report_only: bool,
+    progress: &indicatif::ProgressBar,
+) -> (Vec<(Born, eval::RecSeries)>, BTreeMap<String, usize>, Evaluated) {
     let groups = steps.iter().map(|(g, _)| g + 1).max().unwrap_or(0);
-    let mut run_of = vec![0; groups];
-    for (pos, g) in order.iter().enumerate() {
-        run_of[*g] = pos;
-    }
     let block_of = independent_blocks(steps, groups);
     let blocks = block_of.iter().copied().max().map_or(0, |b| b + 1);
     // Each block's rules in evaluation order: (run position, step index, rule).
     type Work<'a> = Vec<(usize, usize, &'a mut (usize, Step))>;
     let mut work: Vec<Work> = (0..blocks).map(|_| Vec::new()).collect();
-    for (i, s) in steps.iter_mut().enumerate() {
-        work[block_of[s.0]].push((run_of[s.0], i, s));
+    for (s, &(run, i)) in steps.iter_mut().zip(keys) {
+        work[block_of[s.0]].push((run, i, s));
     }
     for w in &mut work {
         w.sort_by_key(|(run, i, _)| (*run, *i));
@@ -563,7 +640,6 @@ pub fn evaluate(
         }
         worker();
     });
-    let merge = std::time::Instant::now();
     let mut series = Vec::new();
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     for r in results {
@@ -573,12 +649,9 @@ pub fn evaluate(
             *errors.entry(e).or_default() += n;
         }
     }
-    series.sort_by_key(|(born, _)| *born);
     progress.set_position(len as u64);
-    let store = Store::from_series(summed, series.into_iter().map(|(_, s)| s).collect());
-    let errors = errors.into_iter().map(|(e, n)| format!("{e} (at {n} evaluations)")).collect();
     let fallbacks = fallbacks.into_inner().unwrap_or_else(|e| e.into_inner());
-    (store, errors, Evaluated { columnar: columnar.into_inner(), blocks, fallbacks, merge: merge.elapsed() })
+    (series, errors, Evaluated { columnar: columnar.into_inner(), blocks, fallbacks, merge: Default::default() })
 }
 
 fn progress_bar(enabled: bool, len: u64, what: &str) -> indicatif::ProgressBar {
@@ -649,6 +722,10 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         Ok(rt) => rt,
         Err(e) => return Err(Failure::usage(sources, "slo::backtest::runtime", e.to_string(), "")),
     };
+    let workers = match distributed::parse_workers(&opts.workers) {
+        Ok(w) => w,
+        Err(f) => return Err(Failure::coded(sources, f.code, f.message, &f.help)),
+    };
     let t0 = std::time::Instant::now();
     crate::memory::phase("reading the data");
     let probe_leaves = Leaves::new(planner.leaves.clone(), Grid { from: 0, step: 1, len: 0 });
@@ -656,6 +733,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         Ok(r) => r,
         Err(es) => return Err(data_failure(sources, es)),
     };
+    let t_probe = t0.elapsed();
     let Some((first, last)) = range else {
         let names: BTreeSet<&str> = planner.leaves.iter().filter_map(|l| l.sel.metric()).collect();
         let list = names.into_iter().collect::<Vec<_>>().join(", ");
@@ -714,38 +792,112 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             .collect(),
     };
     let group_grids: Vec<Grid> = (0..groups.len()).map(|g| class_grids[class.get(g).copied().unwrap_or(0)]).collect();
-    let mut lv = Leaves::phased(planner.leaves.clone(), class_grids);
-    let bar = progress_bar(opts.progress, rows, "scan");
     let lo = from - max_range - leaves::LOOKBACK_MS;
-    let stats = match guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
-        Ok(s) => data::Stats { out_of_range, ..s },
-        Err(es) => return Err(data_failure(sources, es)),
+    let (stats, leaf_errors, selector_problems, store, eval_errors, evaluated) = if workers.is_empty() {
+        let mut lv = Leaves::phased(planner.leaves.clone(), class_grids);
+        let bar = progress_bar(opts.progress, rows, "scan");
+        let stats = match guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
+            Ok(s) => data::Stats { out_of_range, ..s },
+            Err(es) => return Err(data_failure(sources, es)),
+        };
+        bar.finish_and_clear();
+        let t_scan = t0.elapsed();
+        let leaf_errors = std::mem::take(&mut lv.errors);
+        let outs = lv.finish();
+        let selector_problems = selector_problems(&planner.leaves, &outs);
+        crate::memory::phase("evaluating the rules");
+        let bar = progress_bar(opts.progress, len as u64, "evaluate");
+        let (store, eval_errors, how) =
+            evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, opts.stepwise, opts.report_only, &bar);
+        bar.finish_and_clear();
+        if opts.timing {
+            let why: Vec<String> = how.fallbacks.iter().map(|(w, n)| format!("; {n} step by step: {w}")).collect();
+            crate::errln!(
+                "timing: probe+scan+leaves {:.3}s, rule evaluation {:.3}s (merge {:.3}s; {} steps, {} leaves, {} of {} blocks column by column{})",
+                t_scan.as_secs_f64(),
+                (t0.elapsed() - t_scan).as_secs_f64(),
+                how.merge.as_secs_f64(),
+                grid.len,
+                outs.len(),
+                how.columnar,
+                how.blocks,
+                why.concat()
+            );
+        }
+        (stats, leaf_errors, selector_problems, store, eval_errors, how)
+    } else {
+        let job = distributed::job::Job {
+            groups: groups.iter().map(distributed::job::WireGroup::from_group).collect(),
+            class: (0..groups.len()).map(|g| class.get(g).copied().unwrap_or(0)).collect(),
+            class_grids: class_grids.iter().map(distributed::job::wire_grid).collect(),
+            group_grids: group_grids.iter().map(distributed::job::wire_grid).collect(),
+            keys: eval_keys(&steps, &group_grids),
+            downtime: opts.downtime.clone(),
+            lo,
+            hi: to,
+            data: opts.data.iter().map(|p| p.display().to_string()).collect(),
+            memory_limit: opts.memory_limit,
+            // At least two tasks, so that even one worker runs the replay
+            // (the runtime runs a one-task stage in the coordinator).
+            tasks: distributed::job::assign(
+                &independent_blocks(&steps, groups.len()),
+                &groups.iter().map(|g| g.rules.len()).collect::<Vec<_>>(),
+                workers.len().max(2),
+            ),
+        };
+        // The data's statistics, leaf errors and selector problems, as the
+        // embedded scan finds them: the same rows through the same leaves,
+        // on one step, while the workers replay.
+        let one_step: Vec<Grid> = class_grids.iter().map(|g| Grid { len: g.len.min(1), ..*g }).collect();
+        let mut lv = Leaves::phased(planner.leaves.clone(), one_step);
+        crate::memory::phase("replaying on the workers");
+        let hidden = indicatif::ProgressBar::hidden();
+        let (counted, replayed) = std::thread::scope(|scope| {
+            let counting = scope.spawn(|| {
+                let t = std::time::Instant::now();
+                guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &hidden)).map(|s| (s, t.elapsed()))
+            });
+            let replayed = distributed::replay(job, &steps, &summed, &workers, opts.report_only, &rt);
+            let counted = counting.join().unwrap_or_else(|_| {
+                Err(vec![data::DataError::Engine { message: "the counting scan panicked".into() }])
+            });
+            (counted, replayed)
+        });
+        let (stats, t_count) = match counted {
+            Ok((s, t)) => (data::Stats { out_of_range, ..s }, t),
+            Err(es) => return Err(data_failure(sources, es)),
+        };
+        let r = match replayed {
+            Ok(r) => r,
+            Err(f) => return Err(Failure::coded(sources, f.code, f.message, &f.help)),
+        };
+        if opts.timing {
+            let t = &r.timing;
+            crate::errln!(
+                "timing: probe {:.3}s, distributed plan {:.3}s, replay on {} tasks {:.3}s, merge {:.3}s, counting scan {:.3}s",
+                t_probe.as_secs_f64(),
+                t.plan_s,
+                t.tasks.len(),
+                t.replay_s,
+                t.merge_s,
+                t_count.as_secs_f64()
+            );
+            for (i, (addr, scan, eval, n)) in t.tasks.iter().enumerate() {
+                crate::errln!(
+                    "timing:   task {i} on {addr}: scan+leaves {scan:.3}s, rule evaluation {eval:.3}s, {n} series"
+                );
+            }
+        }
+        for (i, s) in steps.iter_mut().enumerate() {
+            if let (_, Step::Alert { state, .. }) = s {
+                state.history = r.histories.get(&i).cloned().unwrap_or_default();
+            }
+        }
+        let leaf_errors = std::mem::take(&mut lv.errors);
+        let selector_problems = selector_problems(&planner.leaves, &lv.finish());
+        (stats, leaf_errors, selector_problems, r.store, r.errors, r.evaluated)
     };
-    bar.finish_and_clear();
-    let t_scan = t0.elapsed();
     let mut warnings = Vec::new();
-    let leaf_errors = std::mem::take(&mut lv.errors);
-    let outs = lv.finish();
-    let selector_problems = selector_problems(&planner.leaves, &outs);
-    crate::memory::phase("evaluating the rules");
-    let bar = progress_bar(opts.progress, len as u64, "evaluate");
-    let (store, eval_errors, how) =
-        evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, opts.stepwise, opts.report_only, &bar);
-    bar.finish_and_clear();
-    if opts.timing {
-        let why: Vec<String> = how.fallbacks.iter().map(|(w, n)| format!("; {n} step by step: {w}")).collect();
-        crate::errln!(
-            "timing: probe+scan+leaves {:.3}s, rule evaluation {:.3}s (merge {:.3}s; {} steps, {} leaves, {} of {} blocks column by column{})",
-            t_scan.as_secs_f64(),
-            (t0.elapsed() - t_scan).as_secs_f64(),
-            how.merge.as_secs_f64(),
-            grid.len,
-            outs.len(),
-            how.columnar,
-            how.blocks,
-            why.concat()
-        );
-    }
     let mut sources = sources;
     let mut note = |code: &'static str, message: String, label: &str, help: &str| {
         warnings.push(warning(&mut sources, code, message, label, help));
@@ -829,7 +981,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         stats,
         warnings,
         sources,
-        evaluated: how,
+        evaluated,
         by_slo: index_by_slo(&store),
         store,
     })

@@ -120,6 +120,7 @@ pub fn run(a: Args) -> Result<u8, Error> {
         progress: !a.quiet,
         timing: false,
         extra_windows: Default::default(),
+        workers: Vec::new(),
         phases,
         downtime: a.schedule.downtime()?,
         stepwise: false,

@@ -91,6 +91,10 @@ pub struct Args {
     /// results, slower (the cross-check of the columnar engine).
     #[arg(long)]
     pub stepwise: bool,
+    /// Replay on these `slo worker`s (comma-separated URLs, e.g. http://10.0.0.5:7501), which read
+    /// --data by the same paths; the report is the same as without.
+    #[arg(long, value_delimiter = ',', conflicts_with = "bare_scan")]
+    pub workers: Vec<String>,
     #[arg(long)]
     pub root: Option<PathBuf>,
 }
@@ -119,6 +123,7 @@ pub fn run(
         margin,
         compliance,
         bare_scan,
+        workers,
         root,
     }: Args,
 ) -> Result<u8, Error> {
@@ -215,6 +220,7 @@ pub fn run(
         extra_windows,
         stepwise,
         report_only: timeline.is_none(),
+        workers,
     };
     if bare_scan {
         let (sum, rows, secs) = slo::backtest::bare_scan(&program, &opts).map_err(Error::new)?;

@@ -15,6 +15,7 @@ pub mod fmt;
 pub mod import;
 pub mod lsp;
 pub mod synth;
+pub mod worker;
 
 use clap::ValueEnum;
 use slo::diag::{self, Diagnostics};

@@ -7,9 +7,10 @@
 //! carries it on every recorded series it holds, and the analysis, the
 //! report and the Grafana dashboards key series by it: a window is a number
 //! of milliseconds carried by the variant, never a suffix cut off a string
-//! and parsed again. Nothing outside the tests reads a name back
-//! ([`Series::parse`] exists to prove the printing is one-to-one). What each
-//! series means is explained in [`super::rules`].
+//! and parsed again. Nothing reads a name back but the tests (which prove
+//! the printing one-to-one) and the distributed backtest's wire format
+//! ([`Series::parse`]). What each series means is explained in
+//! [`super::rules`].
 
 use crate::units::Duration;
 use std::fmt;
@@ -31,7 +32,6 @@ impl Events {
         }
     }
 
-    #[cfg(test)]
     fn parse(s: &str) -> Option<Events> {
         match s {
             "bad" => Some(Events::Bad),
@@ -67,7 +67,6 @@ pub enum SlicePart {
 }
 
 impl SlicePart {
-    #[cfg(test)]
     pub(crate) const ALL: [SlicePart; 9] = [
         SlicePart::Rate,
         SlicePart::Increase,
@@ -154,7 +153,9 @@ impl Series {
 
     /// The series a recorded name denotes; `None` for any other name
     /// (including a window not spelled the way [`Series::name`] spells it).
-    #[cfg(test)]
+    /// The distributed backtest's wire format carries a rule's series by
+    /// its name (`backtest::distributed::job`); the tests prove the
+    /// printing one-to-one.
     pub(crate) fn parse(name: &str) -> Option<Series> {
         let rest = name.strip_prefix("slo:")?;
         if rest == "info" {

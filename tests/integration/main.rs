@@ -9,6 +9,7 @@ mod cli;
 mod common;
 mod compile;
 mod data_import;
+mod distributed;
 mod docs;
 mod editors;
 mod errors;

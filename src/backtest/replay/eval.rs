@@ -38,6 +38,8 @@ pub struct RecSeries {
     pub stale_marks: Vec<i64>,
 }
 
+impl RecSeries {}
+
 /// Series count when a selector was last resolved, and its matches.
 type Resolved = (usize, std::rc::Rc<Vec<usize>>);
 
@@ -84,8 +86,9 @@ impl RecSeries {
         }
     }
 
-    /// A series recorded elsewhere (by the columnar engine).
-    pub(super) fn new(series: Series, labels: Labels, ts: Times, v: Vec<f64>, stale_marks: Vec<i64>) -> RecSeries {
+    /// A series recorded elsewhere (by the columnar engine, or a
+    /// distributed worker).
+    pub(crate) fn new(series: Series, labels: Labels, ts: Times, v: Vec<f64>, stale_marks: Vec<i64>) -> RecSeries {
         RecSeries { series, labels, ts, v, stale_marks }
     }
 }

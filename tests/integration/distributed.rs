@@ -1,0 +1,200 @@
+//! Distributed backtests end to end: three `slo worker` processes on free
+//! loopback ports, the report and the timeline byte-identical to the
+//! embedded run's, and the documented failures (an unreachable worker, a
+//! worker killed mid-run: `slo::distributed::*`, exit 2, never a hang).
+
+use super::common::{repo, slo};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// A running `slo worker`, killed when dropped. Its stderr lines (task
+/// starts and ends) arrive on `log`.
+struct Worker {
+    child: Child,
+    url: String,
+    log: mpsc::Receiver<String>,
+}
+
+impl Worker {
+    fn start() -> Worker {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_slo"))
+            .args(["worker", "--listen", "127.0.0.1:0"])
+            .current_dir(repo())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("slo worker starts");
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let (log_tx, log) = mpsc::channel();
+        let stderr = child.stderr.take().expect("piped stderr");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if log_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(l) => l,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("slo worker printed no address within 30 s");
+            }
+        };
+        let url = line.trim().strip_prefix("slo worker listening on ").expect("the address line").to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Worker { child, url, log }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shipped catalogue over a week of the shipped data: composites and
+/// their components (one block), and independent SLOs (many blocks).
+const RANGE: [&str; 4] = ["--from", "2026-01-05T00:00:00Z", "--to", "2026-01-12T00:00:00Z"];
+
+fn backtest(extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "backtest",
+        "examples/platform",
+        "--data",
+        "examples/data/platform.parquet",
+        "--format",
+        "json",
+        "--quiet",
+    ];
+    args.extend_from_slice(&RANGE);
+    args.extend_from_slice(extra);
+    slo(&args)
+}
+
+#[test]
+fn distributed_runs_give_the_embedded_report_and_timeline() {
+    let workers: Vec<Worker> = (0..3).map(|_| Worker::start()).collect();
+    let urls: Vec<&str> = workers.iter().map(|w| w.url.as_str()).collect();
+    let d = tempfile::tempdir().unwrap();
+    let tl_embedded = d.path().join("embedded.parquet");
+    let tl_three = d.path().join("three.parquet");
+    let tl_one = d.path().join("one.parquet");
+
+    let (code, embedded, err) = backtest(&["--timeline", tl_embedded.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let all = urls.join(",");
+    let (code, three, err) = backtest(&["--timeline", tl_three.to_str().unwrap(), "--workers", &all, "--timing"]);
+    assert_eq!(code, 0, "{err}");
+    // One worker: the stage still has two tasks, both on it.
+    let (code, one, err1) = backtest(&["--timeline", tl_one.to_str().unwrap(), "--workers", urls[0]]);
+    assert_eq!(code, 0, "{err1}");
+
+    assert!(embedded.contains("\"slos\""), "{embedded}");
+    assert_eq!(embedded, three, "the report of three workers differs from the embedded run's");
+    assert_eq!(embedded, one, "the report of one worker differs from the embedded run's");
+    let bytes = |p: &std::path::Path| std::fs::read(p).unwrap();
+    assert!(bytes(&tl_embedded) == bytes(&tl_three), "the timeline of three workers differs");
+    assert!(bytes(&tl_embedded) == bytes(&tl_one), "the timeline of one worker differs");
+
+    // --timing names the distributed phases and every task's worker.
+    assert!(err.contains("distributed plan") && err.contains("merge"), "{err}");
+    for (i, _) in urls.iter().enumerate() {
+        assert!(err.contains(&format!("task {i} on http://127.0.0.1:")), "{err}");
+    }
+    // Each worker ran a task (three tasks over three workers).
+    for w in &workers {
+        let lines: Vec<String> = w.log.try_iter().collect();
+        assert!(lines.iter().any(|l| l.contains(": done in ")), "worker {} ran nothing: {lines:?}", w.url);
+    }
+}
+
+#[test]
+fn unreachable_workers_and_bad_urls_are_coded_errors() {
+    // A port nothing listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let t = Instant::now();
+    let (code, out, err) = backtest(&["--workers", &url]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("slo::distributed::unreachable") && err.contains(&url), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(60), "refused connections fail fast");
+    assert!(out.is_empty(), "no report: {out}");
+
+    let (code, _, err) = backtest(&["--workers", "127.0.0.1:7501"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("slo::distributed::url"), "{err}");
+    let (code, _, err) = backtest(&["--workers", "ftp://127.0.0.1:7501"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("slo::distributed::url"), "{err}");
+
+    let (code, _, err) = slo(&["worker", "--listen", "not-an-address"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("slo::distributed::listen"), "{err}");
+}
+
+#[test]
+fn a_worker_killed_mid_run_fails_the_run_with_a_coded_error() {
+    let mut workers: Vec<Worker> = (0..3).map(|_| Worker::start()).collect();
+    let all = workers.iter().map(|w| w.url.as_str()).collect::<Vec<_>>().join(",");
+    // The whole shipped data set: long enough that the kill lands mid-task.
+    let mut run = Command::new(env!("CARGO_BIN_EXE_slo"))
+        .args([
+            "backtest",
+            "examples/platform",
+            "--data",
+            "examples/data/platform.parquet",
+            "--format",
+            "json",
+            "--quiet",
+            "--workers",
+            &all,
+        ])
+        .current_dir(repo())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill the second worker as soon as it has started its task.
+    let victim = &mut workers[1];
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        match victim.log.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.contains(": replaying ") => break,
+            Ok(_) | Err(mpsc::RecvTimeoutError::Timeout) => {
+                assert!(Instant::now() < deadline, "the worker never started its task");
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => panic!("the worker exited before its task"),
+        }
+    }
+    let _ = victim.child.kill();
+    let _ = victim.child.wait();
+    let killed_at = Instant::now();
+    // The run ends (no hang) within the keep-alive bound plus the others' work.
+    let status = loop {
+        if let Some(s) = run.try_wait().unwrap() {
+            break s;
+        }
+        if killed_at.elapsed() > Duration::from_secs(180) {
+            let _ = run.kill();
+            panic!("the backtest hung after a worker died");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = run.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains("slo::distributed::worker"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.stdout.is_empty(), "no report from a failed run");
+}
