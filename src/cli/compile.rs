@@ -60,9 +60,10 @@ pub struct Args {
     /// With --split: the label that tells clusters apart (each cluster's `external_labels`).
     #[arg(long, default_value = "cluster", value_name = "NAME")]
     pub cluster_label: String,
-    /// One `or`-joined alert per set of burn-rate tiers alike but for their windows (Sloth's page and
-    /// ticket alerts), instead of one alert per tier; joined alerts carry no `long_window`, so no
-    /// inhibition covers them. Give it to --target alertmanager too. See README "Alert rules and promtool".
+    /// Join the burn-rate tiers of every alert policy, as if each said `join_tiers = true`: one
+    /// `or`-joined alert per set of tiers alike but for their windows (Sloth's page and ticket
+    /// alerts), instead of one alert per tier; joined alerts carry no `long_window`, so no
+    /// inhibition covers them. See README "Alert rules and promtool".
     #[arg(long)]
     pub join_tiers: bool,
     /// alertmanager: an existing alertmanager.yml to merge slo's routes, inhibition rules and missing receivers into (kept as it is otherwise).
@@ -157,7 +158,7 @@ pub fn run(
             },
             cluster_label,
         }),
-        join_tiers,
+        join: if join_tiers { slo::promql::Join::All } else { slo::promql::Join::AsWritten },
     };
     if alertmanager_config.is_some() && target != TargetArg::Alertmanager {
         return Err(Error::coded(
@@ -186,7 +187,7 @@ pub fn run(
     let mut files = driver::expand(&default_paths(paths))?;
     let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
     if target == TargetArg::Alertmanager {
-        let am = slo::alertmanager::config(&program, base.as_ref(), join_tiers);
+        let am = slo::alertmanager::config(&program, base.as_ref(), opts.join);
         let kind = slo::outdir::Kind::ALERTMANAGER;
         files.extend(alertmanager_config);
         slo::outdir::refuse_inputs(&out, &kind, &files)?;
