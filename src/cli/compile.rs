@@ -186,6 +186,10 @@ pub fn run(
     };
     let mut files = driver::expand(&default_paths(paths))?;
     let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
+    // The syntax trees are done with: free them for the rules (about half
+    // the heap after checking 10,000 SLOs). Diagnostics need the sources.
+    let driver::Loaded { sources, modules, .. } = loaded;
+    drop(modules);
     if target == TargetArg::Alertmanager {
         let am = slo::alertmanager::config(&program, base.as_ref(), opts.join);
         let kind = slo::outdir::Kind::ALERTMANAGER;
@@ -206,7 +210,7 @@ pub fn run(
     }
     if let Err(errs) = slo::promql::validate(&program, &opts) {
         let ds = Diagnostics(errs.iter().map(|e| e.diagnostic()).collect());
-        print_diags(&ds, &loaded.sources, Format::Human);
+        print_diags(&ds, &sources, Format::Human);
         return Ok(1);
     }
     type Outputs<'a> = Box<dyn Iterator<Item = Result<slo::promql::OutFile, slo::promql::OutputError>> + 'a>;
@@ -230,7 +234,7 @@ pub fn run(
     let w = slo::outdir::write(&out, outputs, &kind)?;
     w.notes.iter().for_each(|n| eprintln!("note: {n}"));
     eprintln!("compiled {} SLOs into {} files in {} ({w})", program.slos.len(), w.files, out.display());
-    super::leak_at_exit((loaded, program));
+    super::leak_at_exit((sources, program));
     Ok(0)
 }
 

@@ -383,8 +383,11 @@ pub struct Files<'a> {
     via_serde: bool,
 }
 
-/// Services built per batch.
-const BATCH: usize = 64;
+/// SLOs built per thread in a batch: enough to keep every core busy, few
+/// enough that a batch's groups and YAML (about 7 KB per SLO) stay a few
+/// MiB. (Batches of 64 services held two thirds of the 10,000 translated
+/// Sloth SLOs' 67 MB of rules at once.)
+const SLOS_PER_THREAD: usize = 64;
 
 impl Files<'_> {
     fn build(&self, slos: &[ir::Slo]) -> Result<OutFile, OutputError> {
@@ -409,10 +412,19 @@ impl Iterator for Files<'_> {
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.ready.is_empty() && !self.runs.is_empty() {
-            let take = self.runs.len().min(BATCH);
+            // The next services (the runs' last), until the batch holds
+            // enough SLOs for every thread.
+            let (mut take, mut slos) = (0, 0);
+            for run in self.runs.iter().rev() {
+                if slos >= SLOS_PER_THREAD * self.threads {
+                    break;
+                }
+                take += 1;
+                slos += run.len();
+            }
             let batch: Vec<&[ir::Slo]> = self.runs.split_off(self.runs.len() - take).into_iter().rev().collect();
             let this = &*self;
-            let built: Vec<Result<OutFile, OutputError>> = if this.threads == 1 || batch.len() < 4 {
+            let built: Vec<Result<OutFile, OutputError>> = if this.threads == 1 || batch.len() < 2 {
                 batch.iter().map(|r| this.build(r)).collect()
             } else {
                 let per = batch.len().div_ceil(this.threads);
