@@ -36,8 +36,9 @@
 //! `service`, `slo` and every `by` label. Thresholds and budget-policy
 //! alerts carry no `long_window` and are never inhibited (a spent budget,
 //! which lasts days, must not mute the burn-rate tickets). Neither are the
-//! tiers `slo compile --join-tiers` joins into one alert (they have several
-//! long windows, so no `long_window`): a note says so.
+//! tiers joined into one alert (`join_tiers = true` in their policy, or
+//! `slo compile --join-tiers`: they have several long windows, so no
+//! `long_window`): a note says so.
 //!
 //! **Receivers.** Without a base file the config is complete on its own:
 //! a root route to the stub receiver `default` and every receiver the
@@ -59,7 +60,7 @@
 use crate::error::Error;
 use crate::ir;
 use crate::promql::rules::LONG_WINDOW_LABEL;
-use crate::promql::OutFile;
+use crate::promql::{Join, OutFile};
 use crate::units::Duration;
 use serde_yaml_ng::{Mapping, Sequence, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -186,7 +187,7 @@ impl Base {
 pub struct Output {
     pub file: OutFile,
     /// Receivers added as stubs, one note each (merged configs only), and
-    /// with `--join-tiers` one note on the joined tiers' missing inhibition.
+    /// where tiers are joined one note on their missing inhibition.
     pub notes: Vec<String>,
 }
 
@@ -200,14 +201,15 @@ struct Routing {
     tier_by: BTreeSet<String>,
 }
 
-/// `join_tiers`: the alerts are compiled with `--join-tiers`, so the tiers
-/// of [`rules::joined_tiers`] carry no `long_window` and take no part in
+/// `join`: which tiers the alerts were compiled joined (those of policies
+/// with `join_tiers = true`, or all with `--join-tiers`): the tiers of
+/// [`rules::joined_tiers`] carry no `long_window` and take no part in
 /// inhibition. Also returns how many SLOs have such tiers.
-fn routing(program: &ir::Program, join_tiers: bool) -> (Routing, usize) {
+fn routing(program: &ir::Program, join: Join) -> (Routing, usize) {
     let mut r = Routing::default();
     let mut joined_slos = 0;
     for slo in &program.slos {
-        let joined: Vec<usize> = if join_tiers { crate::promql::rules::joined_tiers(slo).concat() } else { Vec::new() };
+        let joined: Vec<usize> = crate::promql::rules::joined_tiers(slo, join).concat();
         joined_slos += usize::from(!joined.is_empty());
         let mut send = |receiver: Option<&String>, severity: &str| {
             // An empty receiver never gets here (sema's slo::alert::receiver).
@@ -377,15 +379,15 @@ fn stub_base() -> Mapping {
 
 /// The Alertmanager configuration of `program`: standalone with stub
 /// receivers, or merged into `base` (see the module doc).
-pub fn config(program: &ir::Program, base: Option<&Base>, join_tiers: bool) -> Output {
-    let (r, joined_slos) = routing(program, join_tiers);
+pub fn config(program: &ir::Program, base: Option<&Base>, join: Join) -> Output {
+    let (r, joined_slos) = routing(program, join);
     let merged = base.is_some();
     let mut config = base.map_or_else(stub_base, |b| b.config.clone());
     let mut stubs: Vec<&str> = Vec::new();
     let mut notes = Vec::new();
     if joined_slos > 0 {
         notes.push(format!(
-            "[slo::alertmanager::joined] with --join-tiers, the joined alerts of {joined_slos} SLO(s) carry no `long_window`: no inhibition rule covers them, so a page does not silence the ticket of the same SLO (compile without --join-tiers for that)"
+            "[slo::alertmanager::joined] the joined tiers of {joined_slos} SLO(s) (`join_tiers = true` in their alert policy, or --join-tiers) carry no `long_window`: no inhibition rule covers them, so a page does not silence the ticket of the same SLO (drop `join_tiers` from the policy and compile without --join-tiers for that)"
         ));
     }
 
@@ -562,10 +564,10 @@ slo availability for api {
 
     #[test]
     fn joined_tiers_route_alike_but_take_no_part_in_inhibition() {
-        let plain = config(&program(JOINABLE), None, false);
+        let plain = config(&program(JOINABLE), None, Join::AsWritten);
         assert_eq!(yaml(&plain)["inhibit_rules"].as_sequence().map(Vec::len), Some(2), "{}", plain.file.contents);
         assert!(plain.notes.is_empty());
-        let o = config(&program(JOINABLE), None, true);
+        let o = config(&program(JOINABLE), None, Join::All);
         let v = yaml(&o);
         // The same receivers and classes: severity and `receiver` stay on the joined alerts.
         assert_eq!(v["route"], yaml(&plain)["route"]);
@@ -583,7 +585,7 @@ slo availability for api {
 
     #[test]
     fn standalone_config_routes_each_receiver_and_inhibits_slower_tiers() {
-        let o = config(&program(SRC), None, false);
+        let o = config(&program(SRC), None, Join::AsWritten);
         let v = yaml(&o);
         assert_eq!(v["route"]["receiver"], "default");
         let slo_route = &v["route"]["routes"][0];
@@ -632,7 +634,7 @@ receivers:
     #[test]
     fn merging_keeps_the_base_and_adds_only_missing_receivers() {
         let base = Base::parse(BASE, "base.yml").unwrap();
-        let o = config(&program(SRC), Some(&base), false);
+        let o = config(&program(SRC), Some(&base), Join::AsWritten);
         let v = yaml(&o);
         assert_eq!(v["global"]["resolve_timeout"], "5m");
         assert_eq!(v["templates"][0], "/etc/alertmanager/*.tmpl");
@@ -657,15 +659,15 @@ receivers:
     fn merging_an_earlier_output_replaces_slos_parts() {
         let p = program(SRC);
         let base = Base::parse(BASE, "base.yml").unwrap();
-        let once = config(&p, Some(&base), false);
-        let again = config(&p, Some(&Base::parse(&once.file.contents, "base.yml").unwrap()), false);
+        let once = config(&p, Some(&base), Join::AsWritten);
+        let again = config(&p, Some(&Base::parse(&once.file.contents, "base.yml").unwrap()), Join::AsWritten);
         // The same config; only the header differs (no stub is missing now).
         let body = |o: &Output| o.file.contents.lines().filter(|l| !l.starts_with('#')).collect::<Vec<_>>().join("\n");
         assert_eq!(body(&once), body(&again));
         assert!(!again.file.contents.contains("stubs") && again.notes.is_empty());
         // With other sources, slo's old route and rules are gone, the user's stay.
         let none = program("service api { owner = \"sre\" }\n");
-        let v = yaml(&config(&none, Some(&Base::parse(&once.file.contents, "base.yml").unwrap()), false));
+        let v = yaml(&config(&none, Some(&Base::parse(&once.file.contents, "base.yml").unwrap()), Join::AsWritten));
         assert_eq!(v["route"]["routes"].as_sequence().unwrap().len(), 1);
         assert_eq!(v["inhibit_rules"].as_sequence().unwrap().len(), 1);
         // ...and the stub it added earlier is now the user's receiver.

@@ -503,6 +503,11 @@ pub struct Alert {
     pub annotations: Labels,
     /// Minimum events in the long window before the alert may fire.
     pub min_events: Option<f64>,
+    /// Its policy says `join_tiers = true`: a burn-rate tier alike but for
+    /// its windows and burn rate to other tiers of the SLO fires with them
+    /// as one alert (see [`crate::promql::rules::joined_tiers`]).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub join_tiers: bool,
 }
 
 impl Alert {

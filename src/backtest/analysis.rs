@@ -1221,6 +1221,7 @@ mod tests {
             labels: [("sloth_window".to_string(), window.to_string())].into_iter().collect(),
             annotations: ir::Labels::new(),
             min_events: None,
+            join_tiers: false,
         };
         let alerts = [alert("X", "1h"), alert("X", "6h"), alert("Y", "1h")];
         let keys: Vec<String> = (0..3).map(|i| fired_key(&alerts, i)).collect();

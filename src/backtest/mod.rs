@@ -82,6 +82,7 @@ pub struct Options {
 pub fn bare_scan(program: &ir::Program, opts: &Options) -> Result<(f64, u64, f64), String> {
     let popts = crate::promql::Options {
         eval_interval: crate::units::Duration::from_ms(opts.step_ms as u64),
+        join: crate::promql::Join::None,
         ..Default::default()
     };
     let groups = crate::promql::groups(program, &popts).map_err(|e| e.diagnostic().message)?;
@@ -99,8 +100,11 @@ pub fn bare_scan(program: &ir::Program, opts: &Options) -> Result<(f64, u64, f64
 /// a replay reads, `longest range + lookback` — exactly the
 /// `from − lead .. to` a backtest scans (what `slo data pull` fetches).
 pub fn raw_reads(program: &ir::Program, step_ms: i64) -> Result<(Vec<plan::Sel>, i64), String> {
-    let popts =
-        crate::promql::Options { eval_interval: crate::units::Duration::from_ms(step_ms as u64), ..Default::default() };
+    let popts = crate::promql::Options {
+        eval_interval: crate::units::Duration::from_ms(step_ms as u64),
+        join: crate::promql::Join::None,
+        ..Default::default()
+    };
     let groups = crate::promql::groups(program, &popts).map_err(|e| e.diagnostic().message)?;
     let (_, planner) = plan_groups(&groups, &[])?;
     let mut seen = HashSet::new();
@@ -676,6 +680,9 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let popts = crate::promql::Options {
         eval_interval: crate::units::Duration::from_ms(opts.step_ms as u64),
         extra_windows: opts.extra_windows.clone(),
+        // Each tier its own alert, so the report tells them apart (a
+        // joined alert fires exactly when one of its tiers does).
+        join: crate::promql::Join::None,
         ..Default::default()
     };
     if let Err(errs) = crate::promql::validate(program, &popts) {

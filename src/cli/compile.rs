@@ -60,9 +60,10 @@ pub struct Args {
     /// With --split: the label that tells clusters apart (each cluster's `external_labels`).
     #[arg(long, default_value = "cluster", value_name = "NAME")]
     pub cluster_label: String,
-    /// One `or`-joined alert per set of burn-rate tiers alike but for their windows (Sloth's page and
-    /// ticket alerts), instead of one alert per tier; joined alerts carry no `long_window`, so no
-    /// inhibition covers them. Give it to --target alertmanager too. See README "Alert rules and promtool".
+    /// Join the burn-rate tiers of every alert policy, as if each said `join_tiers = true`: one
+    /// `or`-joined alert per set of tiers alike but for their windows (Sloth's page and ticket
+    /// alerts), instead of one alert per tier; joined alerts carry no `long_window`, so no
+    /// inhibition covers them. See README "Alert rules and promtool".
     #[arg(long)]
     pub join_tiers: bool,
     /// alertmanager: an existing alertmanager.yml to merge slo's routes, inhibition rules and missing receivers into (kept as it is otherwise).
@@ -157,7 +158,7 @@ pub fn run(
             },
             cluster_label,
         }),
-        join_tiers,
+        join: if join_tiers { slo::promql::Join::All } else { slo::promql::Join::AsWritten },
     };
     if alertmanager_config.is_some() && target != TargetArg::Alertmanager {
         return Err(Error::coded(
@@ -185,8 +186,12 @@ pub fn run(
     };
     let mut files = driver::expand(&default_paths(paths))?;
     let Some((loaded, program)) = checked(&files, root)? else { return Ok(1) };
+    // The syntax trees are done with: free them for the rules (about half
+    // the heap after checking 10,000 SLOs). Diagnostics need the sources.
+    let driver::Loaded { sources, modules, .. } = loaded;
+    drop(modules);
     if target == TargetArg::Alertmanager {
-        let am = slo::alertmanager::config(&program, base.as_ref(), join_tiers);
+        let am = slo::alertmanager::config(&program, base.as_ref(), opts.join);
         let kind = slo::outdir::Kind::ALERTMANAGER;
         files.extend(alertmanager_config);
         slo::outdir::refuse_inputs(&out, &kind, &files)?;
@@ -205,7 +210,7 @@ pub fn run(
     }
     if let Err(errs) = slo::promql::validate(&program, &opts) {
         let ds = Diagnostics(errs.iter().map(|e| e.diagnostic()).collect());
-        print_diags(&ds, &loaded.sources, Format::Human);
+        print_diags(&ds, &sources, Format::Human);
         return Ok(1);
     }
     type Outputs<'a> = Box<dyn Iterator<Item = Result<slo::promql::OutFile, slo::promql::OutputError>> + 'a>;
@@ -229,7 +234,7 @@ pub fn run(
     let w = slo::outdir::write(&out, outputs, &kind)?;
     w.notes.iter().for_each(|n| eprintln!("note: {n}"));
     eprintln!("compiled {} SLOs into {} files in {} ({w})", program.slos.len(), w.files, out.display());
-    super::leak_at_exit((loaded, program));
+    super::leak_at_exit((sources, program));
     Ok(0)
 }
 

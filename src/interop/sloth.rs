@@ -9,11 +9,11 @@
 //! Sloth joins a severity's two windows with `or` in one rule, and names
 //! the page and the ticket rule alike (`alerting.name`); a .slo tier is
 //! one window pair, so each window becomes its own tier (`Page1h`, …)
-//! whose alert keeps Sloth's name (`alert = "<name>"`), told apart by
-//! Sloth's `sloth_severity` label and the `long_window` label every tier's
-//! alert carries — the union of a severity's tiers fires exactly when
-//! Sloth's alert does, under the name Sloth gives it, and
-//! `slo compile --join-tiers` writes that union as one alert, as Sloth does.
+//! whose alert keeps Sloth's name (`alert = "<name>"`) and Sloth's
+//! `sloth_severity` label. The union of a severity's tiers fires exactly
+//! when Sloth's alert does, and the policy says `join_tiers = true`, so
+//! `slo compile` writes that union as one alert, as Sloth does (without
+//! it, one alert per window pair, told apart by `long_window`).
 
 use super::{get, get_str, ident, lit, map_lit, pct, scalar, string_map, Imported, Input};
 use crate::source::SourceMap;
@@ -339,11 +339,11 @@ fn import_with(name: &str, text: &str, period: &str, share: bool) -> Imported {
                                 input.warn(
                                 s,
                                 format!(
-                                    "SLO `{sname}`: Sloth's alert `{an}` (two windows per severity in one rule) becomes one tier per window ({}), each alerting as `{aname}`",
+                                    "SLO `{sname}`: Sloth's alert `{an}` (two windows per severity in one rule) becomes one tier per window ({}), joined per severity into one alert `{aname}`",
                                     made.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
                                 ),
-                                "one alert per window",
-                                "the tiers keep Sloth's alert name and `sloth_severity` label, told apart by `long_window`: an alert fires once per window pair where Sloth's fires once, unless compiled with `slo compile --join-tiers`",
+                                "one tier per window",
+                                "the policy's `join_tiers = true` makes a severity's tiers one alert, as Sloth's; without it each window pair alerts on its own, told apart by `long_window` (which Alertmanager inhibition needs)",
                             );
                                 plan = Some(p);
                             }
@@ -561,6 +561,8 @@ fn write_units(
                 let _ = writeln!(t, "  {comp} = {m}");
             }
         }
+        // Sloth's page and ticket alerts each join their two windows.
+        let _ = writeln!(t, "  join_tiers = true");
         for &i in &first.tiers {
             let (sev, suffix, long, short, share) = TIERS[i];
             let _ = writeln!(t, "  tier {suffix} {{");

@@ -57,15 +57,17 @@ use std::collections::{BTreeMap, BTreeSet};
 /// do not carry it.
 pub const LONG_WINDOW_LABEL: &str = "long_window";
 
-/// The burn-rate tiers of `slo` that `--join-tiers` writes as one alert:
-/// groups of two or more indices into `slo.alerts`, in source order, of
-/// tiers alike in everything but their windows and burn rates (alert name,
-/// severity, labels, annotations, `for`, `keep_firing_for`). A tier alike
-/// with no other stays an alert of its own, `long_window` included.
-pub fn joined_tiers(slo: &ir::Slo) -> Vec<Vec<usize>> {
+/// The burn-rate tiers of `slo` written as one alert: among the tiers that
+/// `join` joins (those of policies with `join_tiers = true`, or all under
+/// `--join-tiers`), groups of two or more indices into `slo.alerts`, in
+/// source order, of tiers alike in everything but their windows and burn
+/// rates (alert name, severity, labels, annotations, `for`,
+/// `keep_firing_for`). A tier alike with no other stays an alert of its
+/// own, `long_window` included.
+pub fn joined_tiers(slo: &ir::Slo, join: super::Join) -> Vec<Vec<usize>> {
     let mut groups: Vec<(&ir::Alert, Vec<usize>)> = Vec::new();
     for (i, a) in slo.alerts.iter().enumerate() {
-        if !matches!(a.condition, AlertCondition::BurnRate { .. }) {
+        if !matches!(a.condition, AlertCondition::BurnRate { .. }) || !join.joins(a) {
             continue;
         }
         let alike = |b: &ir::Alert| {
@@ -170,6 +172,43 @@ pub(crate) fn k_of_n_terms(n: usize, k: usize) -> u128 {
 /// own, and those of composites that read it.
 pub(crate) type Needs = BTreeMap<(String, String), BTreeSet<Duration>>;
 
+/// What the rules of one SLO need to know of the rest of the program.
+pub(crate) struct Plan {
+    /// The windows each SLO records (its own and those composites read).
+    pub(crate) windows: Needs,
+    /// `(service, alert name)` of the alert names that alerts of two or
+    /// more SLOs of a service use (see [`shared_alert_names`]).
+    pub(crate) shared_names: BTreeSet<(String, String)>,
+}
+
+/// The alert names (tiers, thresholds and budget-policy actions) that
+/// alerts of more than one SLO of the same service carry, by service.
+///
+/// An alert's `service` and `slo` labels come with the vector it fires on:
+/// every alert expression compares this SLO's own recorded series, which
+/// carry both, and `>`/`and` keep the left side's labels. Setting them
+/// again in the rule's `labels:` changes no `ALERTS` series and no
+/// notification, and costs promtool and Prometheus a template parse and
+/// expansion each per alert. So the rules leave them out, except `slo` on
+/// an alert whose name another SLO of the same service (the same rule
+/// file) also uses: there it keeps the rules' label sets apart, which
+/// promtool's duplicate-rules lint compares (by name and labels, not by
+/// expression).
+pub(crate) fn shared_alert_names(program: &ir::Program) -> BTreeSet<(String, String)> {
+    let mut first: BTreeMap<(&str, &str), &str> = BTreeMap::new();
+    let mut shared = BTreeSet::new();
+    for slo in &program.slos {
+        let names = slo.alerts.iter().map(|a| &a.name).chain(slo.policy_rules.iter().map(|p| &p.name));
+        for name in names {
+            let owner = first.entry((slo.service.as_str(), name.as_str())).or_insert(slo.name.as_str());
+            if *owner != slo.name {
+                shared.insert((slo.service.clone(), name.clone()));
+            }
+        }
+    }
+    shared
+}
+
 /// Windows an SLO's own alerts, conditions and burn rates read.
 pub(crate) fn own_windows(slo: &ir::Slo) -> BTreeSet<Duration> {
     let mut w = BTreeSet::new();
@@ -193,7 +232,7 @@ pub(crate) struct SloRules<'a> {
     slo: &'a ir::Slo,
     program: &'a ir::Program,
     opts: &'a Options,
-    needs: &'a Needs,
+    plan: &'a Plan,
     /// Under a split: the windows the global rules read local series of.
     reads: RefCell<BTreeSet<Duration>>,
     /// Under a split: the slices the global rules read a timeslices SLI's
@@ -202,8 +241,8 @@ pub(crate) struct SloRules<'a> {
 }
 
 impl<'a> SloRules<'a> {
-    pub(crate) fn new(slo: &'a ir::Slo, program: &'a ir::Program, opts: &'a Options, needs: &'a Needs) -> Self {
-        SloRules { slo, program, opts, needs, reads: RefCell::default(), slice_reads: RefCell::default() }
+    pub(crate) fn new(slo: &'a ir::Slo, program: &'a ir::Program, opts: &'a Options, plan: &'a Plan) -> Self {
+        SloRules { slo, program, opts, plan, reads: RefCell::default(), slice_reads: RefCell::default() }
     }
 
     /// Whether raw series are read through a split's local series (both
@@ -667,7 +706,7 @@ impl<'a> SloRules<'a> {
         let e = self.e();
         let mut rules = Vec::new();
         let key = (slo.service.clone(), slo.name.clone());
-        let windows: BTreeSet<Duration> = self.needs.get(&key).cloned().unwrap_or_default();
+        let windows: BTreeSet<Duration> = self.plan.windows.get(&key).cloned().unwrap_or_default();
         let composite = match &slo.sli {
             ir::Sli::Composite { combine, components } => Some((combine, components)),
             ir::Sli::Events { .. } | ir::Sli::Latency { .. } | ir::Sli::Gauge { .. } | ir::Sli::Timeslices { .. } => {
@@ -747,9 +786,9 @@ impl<'a> SloRules<'a> {
                 ("budgeting", budgeting),
             ],
         ));
-        // Alerts: one per tier, or (--join-tiers) one per set of tiers
-        // that differ only in their windows and burn rates.
-        let joined = if self.opts.join_tiers { joined_tiers(slo) } else { Vec::new() };
+        // Alerts: one per tier, or one per set of joined tiers that differ
+        // only in their windows and burn rates.
+        let joined = joined_tiers(slo, self.opts.join);
         for (index, a) in slo.alerts.iter().enumerate() {
             match joined.iter().find(|g| g.contains(&index)) {
                 Some(g) if g[0] == index => rules.push(Rule::Alert(self.joined(index, &g[1..])?)),
@@ -882,13 +921,16 @@ impl<'a> SloRules<'a> {
         format!("on({})", self.by().join(", "))
     }
 
-    fn alert_labels(&self, severity: &str, labels: &ir::Labels) -> BTreeMap<String, String> {
+    /// The labels of alert `name`: its own and its severity. `service` and
+    /// `slo` come with the series it fires on; `slo` is repeated only where
+    /// another SLO of the service has an alert of that name (see
+    /// [`shared_alert_names`]).
+    fn alert_labels(&self, name: &str, severity: &str, labels: &ir::Labels) -> BTreeMap<String, String> {
         let mut l: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.clone(), template_literal(v))).collect();
         l.insert("severity".into(), severity.to_string());
-        // Also on the series, but set on the rule too: two SLOs' alerts of
-        // the same name are then distinct rules (promtool's duplicate lint).
-        l.insert("service".into(), template_literal(&self.slo.service));
-        l.insert("slo".into(), template_literal(&self.slo.name));
+        if self.plan.shared_names.contains(&(self.slo.service.clone(), name.to_string())) {
+            l.insert("slo".into(), template_literal(&self.slo.name));
+        }
         l
     }
 
@@ -1008,7 +1050,7 @@ impl<'a> SloRules<'a> {
             for_: (a.for_ > Duration::default()).then_some(a.for_),
             keep_firing_for: (a.keep_firing_for > Duration::default()).then_some(a.keep_firing_for),
             labels: {
-                let mut l = self.alert_labels(&a.severity, &a.labels);
+                let mut l = self.alert_labels(&a.name, &a.severity, &a.labels);
                 if let AlertCondition::BurnRate { long, .. } = &a.condition {
                     l.insert(LONG_WINDOW_LABEL.into(), long.to_string());
                 }
@@ -1025,7 +1067,7 @@ impl<'a> SloRules<'a> {
         let expr = self.cond(&p.condition)?;
         let mut out = Vec::new();
         for (index, action) in p.actions.iter().enumerate() {
-            let mut labels = self.alert_labels(&p.severity, &p.labels);
+            let mut labels = self.alert_labels(&p.name, &p.severity, &p.labels);
             labels.insert("action".into(), action.kind.as_str().into());
             labels.insert("policy".into(), template_literal(&p.policy));
             if let Some(t) = &action.target {

@@ -14,7 +14,7 @@ use crate::syntax::ast::{self, Entry, ValueKind};
 use crate::units::Duration;
 
 use crate::ir::SEVERITIES;
-pub(crate) const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations", "alert_prefix"];
+pub(crate) const POLICY_FIELDS: &[&str] = &["min_events", "labels", "annotations", "alert_prefix", "join_tiers"];
 pub(crate) const TIER_FIELDS: &[&str] =
     &["windows", "burn", "severity", "alert", "for", "keep_firing_for", "route", "labels", "annotations", "min_events"];
 pub(crate) const THRESHOLD_FIELDS: &[&str] =
@@ -98,6 +98,17 @@ impl Cx<'_> {
         Some(p)
     }
 
+    /// `join_tiers = true`: the policy's burn-rate tiers alike but for their
+    /// windows and burn rates fire as one alert (Sloth's shape). `None`:
+    /// not a boolean (reported).
+    fn join_tiers(&mut self, g: Option<&Got>) -> Option<bool> {
+        let Some(g) = g else { return Some(false) };
+        match self.value(g.value()?, Ty::Bool, g.env) {
+            Some(Val::Bool(b)) => Some(b),
+            _ => None,
+        }
+    }
+
     /// `alert = "X"` on a tier or threshold: its whole alert name, instead
     /// of the policy's `alert_prefix` and the rule's name. Tiers of one
     /// SLO may share a name when their labels tell them apart (Sloth names
@@ -134,6 +145,7 @@ impl Cx<'_> {
         let policy_annotations = self.labels_of(top.get("annotations")).unwrap_or_default();
         let policy_min = self.min_events(top.get("min_events")).unwrap_or(None);
         let prefix = self.alert_prefix(top.get("alert_prefix"));
+        let join_tiers = self.join_tiers(top.get("join_tiers"));
         let mut out = Vec::new();
         let mut rules = 0;
         for e in &decl.body.entries {
@@ -221,6 +233,7 @@ impl Cx<'_> {
             annotations.extend(own_ann);
             let Some(prefix) = &prefix else { continue };
             let Some(own_name) = own_name else { continue };
+            let Some(join_tiers) = join_tiers else { continue };
             out.push(ir::Alert {
                 name: own_name.unwrap_or_else(|| format!("{prefix}{}", r.name.name)),
                 policy: decl.name.name.clone(),
@@ -231,6 +244,7 @@ impl Cx<'_> {
                 labels,
                 annotations,
                 min_events: min.or(policy_min),
+                join_tiers,
             });
         }
         if rules == 0 {

@@ -203,8 +203,8 @@ fn promtool_firing(bin: &Path, dir: &Path) -> Firing {
                 let get = |k: &str| {
                     labels.split(&format!("{k}=\"")).nth(1).and_then(|r| r.split('"').next()).unwrap_or("").to_string()
                 };
-                // Ours carry `long_window`; Sloth's alerts do not.
-                let ours = if labels.contains("long_window=\"") { "/slo" } else { "" };
+                // Sloth's alerts carry its `sloth_id` (from their series); ours do not.
+                let ours = if labels.contains("sloth_id=\"") { "" } else { "/slo" };
                 set.insert(format!("{}/{}{ours}", get("alertname"), get("sloth_severity")));
             }
         }
@@ -213,10 +213,11 @@ fn promtool_firing(bin: &Path, dir: &Path) -> Firing {
     firing
 }
 
-/// The round trip keeps Sloth's alert names: `slo import sloth` then
-/// `slo compile` gives alerts named as Sloth's own rules name them, with
-/// the same `severity` and `sloth_severity` labels (one rule per window
-/// pair where Sloth has one per severity, told apart by `long_window`).
+/// The round trip keeps Sloth's alert names and shape: `slo import sloth`
+/// then `slo compile` gives alerts named as Sloth's own rules name them,
+/// with the same `severity` and `sloth_severity` labels, one rule per
+/// severity as Sloth's (the imported policy says `join_tiers = true`);
+/// without it, one rule per window pair, told apart by `long_window`.
 #[test]
 fn imported_sloth_alerts_keep_sloths_names() {
     let d = tempfile::tempdir().unwrap();
@@ -239,8 +240,17 @@ fn imported_sloth_alerts_keep_sloths_names() {
     };
     let sloth = alerts(&std::fs::read_to_string(repo().join("tests/interop/sloth-search.rules.yml")).unwrap());
     let ours = alerts(&std::fs::read_to_string(rules.join("search.rules.yml")).unwrap());
-    assert_eq!(sloth.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
+    assert_eq!(sloth, ours, "one alert per severity, no `long_window`, as Sloth's");
     assert_eq!(sloth.len(), 2, "{sloth:?}");
+    // Without `join_tiers`, each window pair alerts on its own.
+    let src = d.path().join("search.slo");
+    let text = std::fs::read_to_string(&src).unwrap();
+    assert_eq!(text.matches("  join_tiers = true\n").count(), 1, "{text}");
+    std::fs::write(&src, text.replace("  join_tiers = true\n", "")).unwrap();
+    let (code, _, err) = slo(&["compile", d.path().to_str().unwrap(), "--out", rules.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let ours = alerts(&std::fs::read_to_string(rules.join("search.rules.yml")).unwrap());
+    assert_eq!(sloth.keys().collect::<Vec<_>>(), ours.keys().collect::<Vec<_>>());
     for windows in ours.values() {
         assert_eq!(windows.len(), 2, "two window pairs per severity: {ours:?}");
         assert_ne!(windows[0], windows[1], "told apart by long_window: {ours:?}");
@@ -333,13 +343,13 @@ fn joined_tiers_fire_exactly_when_one_of_their_tiers_does() {
     let loaded = slo::driver::load(&[d.path().join("search.slo")], d.path()).unwrap();
     let (program, diags) = slo::driver::check(&loaded);
     assert!(!diags.has_errors());
-    let emit = |join_tiers| {
-        let opts =
-            slo::promql::Options { eval_interval: slo::units::Duration(60_000), join_tiers, ..Default::default() };
+    let emit = |join| {
+        let opts = slo::promql::Options { eval_interval: slo::units::Duration(60_000), join, ..Default::default() };
         let files = slo::promql::emit(&program, &opts).unwrap();
         serde_yaml_ng::from_str::<serde_yaml_ng::Value>(&files[0].contents).unwrap()
     };
-    let (mut tiers, joined) = (emit(false), emit(true));
+    // The tiers apart, and as the imported policy writes them (joined).
+    let (mut tiers, joined) = (emit(slo::promql::Join::None), emit(slo::promql::Join::AsWritten));
     let mut added = 0;
     for r in joined["groups"][0]["rules"].as_sequence().unwrap() {
         let Some(name) = r["alert"].as_str() else { continue };
@@ -358,7 +368,7 @@ fn joined_tiers_fire_exactly_when_one_of_their_tiers_does() {
     let mut fired = [0, 0];
     for (i, sev) in ["page", "ticket"].into_iter().enumerate() {
         for t in (0..=MINUTES as i64 * 60).step_by(120) {
-            let joined = has(t, &format!("JoinedSearchQueryErrors/{sev}"));
+            let joined = has(t, &format!("JoinedSearchQueryErrors/{sev}/slo"));
             assert_eq!(
                 joined,
                 has(t, &format!("SearchQueryErrors/{sev}/slo")),
@@ -373,14 +383,41 @@ fn joined_tiers_fire_exactly_when_one_of_their_tiers_does() {
     assert!(fired[0] > 10 && fired[1] > 100, "the data must make both alerts fire: {fired:?}");
 }
 
-/// `slo compile --join-tiers` from the command line: Sloth's two alerts per
-/// SLO (page, ticket) where the default writes four, none with
-/// `long_window`; the Alertmanager target says it has no inhibition for them.
+/// `join_tiers = true` in the imported policies, or `slo compile
+/// --join-tiers` over a policy without it: Sloth's two alerts per SLO
+/// (page, ticket) where tiers apart are four, none with `long_window`; the
+/// Alertmanager target agrees without a flag and says it has no
+/// inhibition for them.
 #[test]
-fn join_tiers_flag_halves_the_alerts_and_the_routing_says_what_it_loses() {
+fn join_tiers_property_and_flag_halve_the_alerts_and_the_routing_says_what_it_loses() {
     let d = tempfile::tempdir().unwrap();
     import("sloth", &repo().join("examples/interop/sloth/checkout.yml"), d.path());
     let src = d.path().join("checkout.slo");
+    let routing = |extra: &[&str]| {
+        let am = d.path().join(format!("am{}", extra.len()));
+        let mut args =
+            vec!["compile", src.to_str().unwrap(), "--out", am.to_str().unwrap(), "--target", "alertmanager"];
+        args.extend(extra);
+        let (code, _, err) = slo(&args);
+        assert_eq!(code, 0, "{err}");
+        (err, std::fs::read_to_string(am.join("alertmanager.yml")).unwrap())
+    };
+    // As imported: joined, with no flag anywhere.
+    let text = std::fs::read_to_string(&src).unwrap();
+    assert!(text.contains("  join_tiers = true\n"), "{text}");
+    let (err, config) = routing(&[]);
+    assert!(err.contains("slo::alertmanager::joined") && err.contains("2 SLO(s)"), "{err}");
+    assert!(!config.contains("long_window"), "{config}");
+    let rules = d.path().join("joined");
+    let (code, _, err) = slo(&["compile", src.to_str().unwrap(), "--out", rules.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let joined = std::fs::read_to_string(rules.join("checkout.rules.yml")).unwrap();
+    assert_eq!((joined.matches("- alert:").count(), joined.matches("long_window").count()), (3, 0));
+    // Without the property: tiers apart, inhibited by window; the flag joins them again.
+    std::fs::write(&src, text.replace("  join_tiers = true\n", "")).unwrap();
+    let (err, config) = routing(&[]);
+    assert!(!err.contains("slo::alertmanager::joined"), "{err}");
+    assert!(config.contains("long_window"), "{config}");
     let alerts = |extra: &[&str]| {
         let out = d.path().join(format!("rules{}", extra.len()));
         let mut args = vec!["compile", src.to_str().unwrap(), "--out", out.to_str().unwrap()];
@@ -392,19 +429,8 @@ fn join_tiers_flag_halves_the_alerts_and_the_routing_says_what_it_loses() {
     };
     assert_eq!(alerts(&[]), (6, 6), "the requests SLO's four tiers, the payments SLO's two ticket tiers");
     assert_eq!(alerts(&["--join-tiers"]), (3, 0));
-    let am = d.path().join("am");
-    let (code, _, err) = slo(&[
-        "compile",
-        src.to_str().unwrap(),
-        "--out",
-        am.to_str().unwrap(),
-        "--target",
-        "alertmanager",
-        "--join-tiers",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    let (err, config) = routing(&["--join-tiers"]);
     assert!(err.contains("slo::alertmanager::joined") && err.contains("2 SLO(s)"), "{err}");
-    let config = std::fs::read_to_string(am.join("alertmanager.yml")).unwrap();
     assert!(!config.contains("long_window"), "{config}");
 }
 

@@ -1,6 +1,7 @@
 //! The one integration test binary. Modules by concern; the slow ones
 //! (the long fuzz run) are opt-in through environment variables.
 
+mod alert_labels;
 mod alertmanager;
 mod analysis;
 mod backtest;
