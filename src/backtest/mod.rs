@@ -512,6 +512,7 @@ pub(crate) fn eval_keys(steps: &[(usize, Step)], grids: &[Grid]) -> Vec<(usize, 
 /// over every step at once) where that is provably the same, unless
 /// `stepwise`; else step by step. Returns the merged store, the evaluation
 /// errors, and how the blocks ran.
+#[allow(clippy::too_many_arguments)] // reason: the evaluation's inputs and its two switches, each used once
 pub fn evaluate(
     steps: &mut [(usize, Step)],
     leaves: &[leaves::LeafOut],

@@ -403,6 +403,9 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
     send(tx, &mut rows)
 }
 
+/// An alert instance a task sent: (its rule's step, labels, pending, firing).
+pub type AlertRow = (usize, Vec<(String, String)>, Vec<i64>, Vec<i64>);
+
 /// A recorded series as a task sent it: where it was born, its labels,
 /// sample times and values, staleness markers.
 pub type SeriesRow = (Born, crate::backtest::leaves::Labels, Vec<i64>, Vec<f64>, Vec<i64>);
@@ -412,7 +415,7 @@ pub type SeriesRow = (Born, crate::backtest::leaves::Labels, Vec<i64>, Vec<f64>,
 pub struct TaskOut {
     pub series: Vec<SeriesRow>,
     /// (global step index of the alerting rule, instance labels, pending, firing).
-    pub alerts: Vec<(usize, Vec<(String, String)>, Vec<i64>, Vec<i64>)>,
+    pub alerts: Vec<AlertRow>,
     pub errors: BTreeMap<String, usize>,
     /// The task's [`DONE`] row: (worker address, scan s, evaluation s, series).
     pub done: Option<(String, f64, f64, u64)>,

@@ -218,14 +218,18 @@ pub(crate) fn run(
     Ok(out)
 }
 
+/// A merged series: its key, values, first step with a value, and the
+/// position there.
+type Merged = (LabelSet, Vec<f64>, usize, usize);
+
 /// The series of a result grouped by `key` of their labels, in order of
 /// first appearance, each group's values merged: (key, values, first step
 /// with a value, the position of the series present there). Series never
 /// present are left out. Two series of a group present at one step are an
 /// evaluation failure at that step: [`Fallback`].
-fn merge_by(cols: Vec<Col>, key: impl Fn(&LabelSet) -> LabelSet) -> C<Vec<(LabelSet, Vec<f64>, usize, usize)>> {
+fn merge_by(cols: Vec<Col>, key: impl Fn(&LabelSet) -> LabelSet) -> C<Vec<Merged>> {
     let mut index: HashMap<LabelSet, usize> = HashMap::default();
-    let mut groups: Vec<(LabelSet, Vec<f64>, usize, usize)> = Vec::new();
+    let mut groups: Vec<Merged> = Vec::new();
     for (p, c) in cols.into_iter().enumerate() {
         let Some(first) = c.v.iter().position(|&x| present(x)) else { continue };
         let l = key(&c.labels);
@@ -287,7 +291,8 @@ fn instance_history(v: &[f64], grid: Grid, for_ms: i64, keep_ms: i64) -> AlertHi
 /// Every selector over recorded series reads only what rules before it
 /// record: then evaluating rule after rule sees what step after step would.
 fn check_order(rules: &[(usize, usize, &mut (usize, Step))]) -> C<()> {
-    let mut writers: HashMap<&str, Vec<(usize, &[(String, String)])>> = HashMap::default();
+    type Writers<'a> = HashMap<&'a str, Vec<(usize, &'a [(String, String)])>>;
+    let mut writers: Writers = HashMap::default();
     for (pos, (_, _, rule)) in rules.iter().enumerate() {
         if let Step::Record { name, labels, .. } = &rule.1 {
             writers.entry(name.as_str()).or_default().push((pos, labels.as_slice()));
