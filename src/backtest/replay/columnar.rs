@@ -27,7 +27,10 @@
 
 use super::agg;
 use super::alert::{AlertHistory, Instance};
-use super::eval::{arith, civil, compare, drop_name, histogram_quantile, parse_le, signature, Born, RecSeries, Step};
+use super::eval::{
+    arith, civil, compare, drop_name, histogram_quantile, matched_labels, parse_le, sides, signature, Born, RecSeries,
+    Step,
+};
 use super::leaves::{LabelSet, Labels, LeafOut};
 use super::plan::{AggOp, BinOp, Card, Grouping, InstFn, Node, Sel};
 use super::range::{eval_slice, is_absent, Grid, Prefix, RangeFn, ABSENT};
@@ -688,12 +691,7 @@ impl<'a> Cx<'a> {
                     Val::Vector(out)
                 }
                 _ => {
-                    let (one, many, swapped, include) = match card {
-                        Card::OneToMany(inc) => (lv, rv, true, inc.clone()),
-                        Card::ManyToOne(inc) => (rv, lv, false, inc.clone()),
-                        _ => (rv, lv, false, vec![]),
-                    };
-                    let one_to_one = matches!(card, Card::OneToOne | Card::ManyToMany);
+                    let (one, many, swapped, include, one_to_one) = sides(card, lv, rv);
                     // Several series of the one side with a signature: fine
                     // while only one has a value at each step (`a or b`).
                     let by_sig = by_signature(&one, matching);
@@ -738,40 +736,6 @@ impl<'a> Cx<'a> {
             },
         })
     }
-}
-
-/// The labels of a vector-matching result, as the step-by-step engine
-/// builds them (shared when they only lose the name).
-fn matched_labels(
-    many: &Labels,
-    one: &Labels,
-    drops_name: bool,
-    one_to_one: bool,
-    matching: &Option<(bool, Vec<String>)>,
-    include: &[String],
-) -> Labels {
-    if include.is_empty() && (matching.is_none() || !one_to_one) && many.is_sorted() {
-        return if drops_name { drop_name(many) } else { many.clone() };
-    }
-    let mut labels: LabelSet = many.to_vec();
-    if drops_name {
-        labels.retain(|(k, _)| k != "__name__");
-    }
-    if one_to_one {
-        match matching {
-            Some((true, on)) => labels.retain(|(k, _)| on.iter().any(|o| o == k)),
-            Some((false, ign)) => labels.retain(|(k, _)| !ign.iter().any(|o| o == k)),
-            None => {}
-        }
-    }
-    for name in include {
-        labels.retain(|(k, _)| k != name);
-        if let Some(p) = one.iter().find(|(k, _)| k == name) {
-            labels.push(p.clone());
-        }
-    }
-    labels.sort();
-    Arc::new(labels)
 }
 
 fn by_signature(cols: &[Col], matching: &Option<(bool, Vec<String>)>) -> HashMap<u64, Vec<usize>> {

@@ -556,6 +556,54 @@ fn aggregate(op: AggOp, grouping: &Grouping, input: Vec<Sample>) -> Vec<Sample> 
     acc.into_iter().map(|(k, s, c, n)| Sample { labels: Arc::new(k), v: agg::finish(op, s, c, n) }).collect()
 }
 
+/// The labels of a vector-matching result: the `many` side's, without the
+/// name where the operator drops it, reduced to `on`/`ignoring` for one to
+/// one, plus `group_left/right`'s `include` labels from the `one` side
+/// (shared, not rebuilt, when they only lose the name).
+pub(super) fn matched_labels(
+    many: &Labels,
+    one: &Labels,
+    drops_name: bool,
+    one_to_one: bool,
+    matching: &Option<(bool, Vec<String>)>,
+    include: &[String],
+) -> Labels {
+    if include.is_empty() && (matching.is_none() || !one_to_one) && many.is_sorted() {
+        return if drops_name { drop_name(many) } else { many.clone() };
+    }
+    let mut labels: LabelSet = many.to_vec();
+    if drops_name {
+        labels.retain(|(k, _)| k != "__name__");
+    }
+    if one_to_one {
+        match matching {
+            Some((true, on)) => labels.retain(|(k, _)| on.iter().any(|o| o == k)),
+            Some((false, ign)) => labels.retain(|(k, _)| !ign.iter().any(|o| o == k)),
+            None => {}
+        }
+    }
+    for name in include {
+        labels.retain(|(k, _)| k != name);
+        if let Some(p) = one.iter().find(|(k, _)| k == name) {
+            labels.push(p.clone());
+        }
+    }
+    labels.sort();
+    Arc::new(labels)
+}
+
+/// The two sides of a vector-matching operation by its cardinality: (the
+/// `one` side, the `many` side, whether the operands were swapped, the
+/// labels `group_left/right` includes, whether it is one to one).
+pub(super) fn sides<T>(card: &Card, lv: T, rv: T) -> (T, T, bool, Vec<String>, bool) {
+    let one_to_one = matches!(card, Card::OneToOne | Card::ManyToMany);
+    match card {
+        Card::OneToMany(inc) => (lv, rv, true, inc.clone(), one_to_one),
+        Card::ManyToOne(inc) => (rv, lv, false, inc.clone(), one_to_one),
+        _ => (rv, lv, false, vec![], one_to_one),
+    }
+}
+
 fn binary(
     op: BinOp,
     l: Value,
@@ -619,12 +667,7 @@ fn binary(
                 Value::Vector(out)
             }
             _ => {
-                let (one, many, swapped, include) = match card {
-                    Card::OneToMany(inc) => (lv, rv, true, inc.clone()),
-                    Card::ManyToOne(inc) => (rv, lv, false, inc.clone()),
-                    _ => (rv, lv, false, vec![]),
-                };
-                let one_to_one = matches!(card, Card::OneToOne | Card::ManyToMany);
+                let (one, many, swapped, include, one_to_one) = sides(card, lv, rv);
                 let mut by_sig: HashMap<u64, &Sample> = HashMap::default();
                 for s in &one {
                     if by_sig.insert(signature(&s.labels, matching), s).is_some() {
@@ -646,32 +689,8 @@ fn binary(
                     }
                     let (a, b) = if swapped { (o.v, s.v) } else { (s.v, o.v) };
                     let Some(x) = elem(a, b) else { continue };
-                    // Labels that stay as they are, or only lose the name:
-                    // shared (and name-less copies cached), not rebuilt.
-                    if include.is_empty() && (matching.is_none() || !one_to_one) && s.labels.is_sorted() {
-                        let labels = if drops_name { drop_name(&s.labels) } else { s.labels.clone() };
-                        out.push(Sample { labels, v: x });
-                        continue;
-                    }
-                    let mut labels: Vec<(String, String)> = s.labels.to_vec();
-                    if drops_name {
-                        labels.retain(|(k, _)| k != "__name__");
-                    }
-                    if one_to_one {
-                        match matching {
-                            Some((true, on)) => labels.retain(|(k, _)| on.iter().any(|o| o == k)),
-                            Some((false, ign)) => labels.retain(|(k, _)| !ign.iter().any(|o| o == k)),
-                            None => {}
-                        }
-                    }
-                    for name in &include {
-                        labels.retain(|(k, _)| k != name);
-                        if let Some(p) = o.labels.iter().find(|(k, _)| k == name) {
-                            labels.push(p.clone());
-                        }
-                    }
-                    labels.sort();
-                    out.push(Sample { labels: Arc::new(labels), v: x });
+                    let labels = matched_labels(&s.labels, &o.labels, drops_name, one_to_one, matching, &include);
+                    out.push(Sample { labels, v: x });
                 }
                 Value::Vector(out)
             }
