@@ -193,24 +193,26 @@ pub struct Failure {
 
 impl Failure {
     fn usage(sources: SourceMap, code: &'static str, message: String, help: &str) -> Failure {
+        Failure::exit2(sources, "<command line>", code, message, "here", help)
+    }
+
+    /// One error diagnostic (exit 2) whose source is its own message.
+    fn exit2(sources: SourceMap, name: &str, code: &'static str, message: String, label: &str, help: &str) -> Failure {
         let mut sources = sources;
-        let id = sources.add(Source::new("<command line>", message.clone(), Origin::User));
-        let d = Diagnostic::error(code, Span::new(id, 0, message.len()), message, "here").with_help(help);
+        let id = sources.add(Source::new(name, message.clone(), Origin::User));
+        let d = Diagnostic::error(code, Span::new(id, 0, message.len()), message, label).with_help(help);
         Failure { diagnostics: vec![d], sources, exit: 2 }
     }
 
     /// A failure of the distributed replay (exit 2), its message as the
     /// source the label points at.
     fn coded(sources: SourceMap, code: &'static str, message: String, help: &str) -> Failure {
-        let mut sources = sources;
-        let id = sources.add(Source::new("<distributed replay>", message.clone(), Origin::User));
         let label = match code {
             "slo::distributed::url" => "not a worker URL",
             "slo::distributed::unreachable" => "no connection",
             _ => "the run stopped here",
         };
-        let d = Diagnostic::error(code, Span::new(id, 0, message.len()), message, label).with_help(help);
-        Failure { diagnostics: vec![d], sources, exit: 2 }
+        Failure::exit2(sources, "<distributed replay>", code, message, label, help)
     }
 }
 

@@ -28,8 +28,8 @@
 use super::agg;
 use super::alert::{AlertHistory, Instance};
 use super::eval::{
-    arith, civil, compare, drop_name, histogram_quantile, matched_labels, parse_le, sides, signature, Born, RecSeries,
-    Step,
+    arith, civil, compare, date_part, drop_name, histogram_quantile, matched_labels, parse_le, sides, signature, Born,
+    RecSeries, Step,
 };
 use super::leaves::{LabelSet, Labels, LeafOut};
 use super::plan::{AggOp, BinOp, Card, Grouping, InstFn, Node, Sel};
@@ -529,12 +529,9 @@ impl<'a> Cx<'a> {
                         .collect(),
                 ))
             }
-            InstFn::Month => date(&|d| d.month() as f64),
-            InstFn::Year => date(&|d| d.year() as f64),
-            InstFn::DayOfMonth => date(&|d| d.day() as f64),
-            InstFn::DayOfWeek => date(&|d| d.weekday().to_sunday_zero_offset() as f64),
-            InstFn::Hour => date(&|d| d.hour() as f64),
-            InstFn::Minute => date(&|d| d.minute() as f64),
+            InstFn::Month | InstFn::Year | InstFn::DayOfMonth | InstFn::DayOfWeek | InstFn::Hour | InstFn::Minute => {
+                date(&|d| date_part(f, d))
+            }
             InstFn::HistogramQuantile => {
                 let q = self.scalar(&args[0])?;
                 let input = self.vector(&args[1])?;

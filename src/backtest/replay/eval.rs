@@ -500,12 +500,9 @@ impl Cx<'_> {
                 let m = self.scalar(&args[1])?;
                 map(&|x| if x.is_nan() { x } else { x.min(m) })
             }
-            InstFn::Month => date(&|d| d.month() as f64),
-            InstFn::Year => date(&|d| d.year() as f64),
-            InstFn::DayOfMonth => date(&|d| d.day() as f64),
-            InstFn::DayOfWeek => date(&|d| d.weekday().to_sunday_zero_offset() as f64),
-            InstFn::Hour => date(&|d| d.hour() as f64),
-            InstFn::Minute => date(&|d| d.minute() as f64),
+            InstFn::Month | InstFn::Year | InstFn::DayOfMonth | InstFn::DayOfWeek | InstFn::Hour | InstFn::Minute => {
+                date(&|d| date_part(f, d))
+            }
             InstFn::HistogramQuantile => {
                 let q = self.scalar(&args[0])?;
                 let mut groups: BTreeMap<LabelSet, Vec<(f64, f64)>> = BTreeMap::new();
@@ -524,6 +521,20 @@ impl Cx<'_> {
                 ))
             }
         }
+    }
+}
+
+/// The field of a date function (`month()`, `hour()`, …) of a civil UTC
+/// date-time; NaN for a function that is not one.
+pub(super) fn date_part(f: InstFn, d: jiff::civil::DateTime) -> f64 {
+    match f {
+        InstFn::Month => d.month() as f64,
+        InstFn::Year => d.year() as f64,
+        InstFn::DayOfMonth => d.day() as f64,
+        InstFn::DayOfWeek => d.weekday().to_sunday_zero_offset() as f64,
+        InstFn::Hour => d.hour() as f64,
+        InstFn::Minute => d.minute() as f64,
+        _ => f64::NAN,
     }
 }
 
