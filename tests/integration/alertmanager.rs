@@ -385,16 +385,27 @@ fn a_real_alertmanager_routes_and_inhibits_a_backtests_firing_alerts() {
         .unwrap();
     assert_eq!(r.status(), 200);
 
-    // The inhibitor sees the sources asynchronously: poll until settled.
+    // The inhibitor sees the sources asynchronously: poll until every
+    // alert is stored and the suppressed set has stayed the same for two
+    // polls in a row with something suppressed (or the deadline passes).
     let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last: Option<BTreeSet<String>> = None;
     let alerts = loop {
         let alerts = get(&format!("{url}/api/v2/alerts"));
         let n = alerts.as_array().unwrap().len();
-        let inhibited = alerts.as_array().unwrap().iter().filter(|a| a["status"]["state"] == "suppressed").count();
-        if (n == posted.len() && inhibited > 0) || Instant::now() > deadline {
+        let suppressed: BTreeSet<String> = alerts
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["status"]["state"] == "suppressed")
+            .map(|a| a["fingerprint"].to_string())
+            .collect();
+        let settled = n == posted.len() && !suppressed.is_empty() && last.as_ref() == Some(&suppressed);
+        if settled || Instant::now() > deadline {
             break alerts;
         }
-        std::thread::sleep(Duration::from_millis(200));
+        last = (n == posted.len()).then_some(suppressed);
+        std::thread::sleep(Duration::from_millis(300));
     };
     let label = |a: &Json, k: &str| a["labels"][k].as_str().unwrap_or("").to_string();
     let by_fp: BTreeMap<String, (String, String)> = alerts
@@ -422,14 +433,24 @@ fn a_real_alertmanager_routes_and_inhibits_a_backtests_firing_alerts() {
         assert!(slo == "fast" && ["SLOBurnRate1d", "SLOBurnRate3d"].contains(&alert.as_str()), "{inhibited:?}");
     }
 
-    // Groups: which receiver got which alerts.
-    let mut got: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
-    for g in get(&format!("{url}/api/v2/alerts/groups")).as_array().unwrap() {
-        let receiver = g["receiver"]["name"].as_str().unwrap().to_string();
-        for a in g["alerts"].as_array().unwrap() {
-            got.entry(receiver.clone()).or_default().insert((label(a, "slo"), label(a, "alertname")));
+    // Groups: which receiver got which alerts. The dispatcher files the
+    // alerts into its aggregation groups asynchronously (after the alert
+    // store has them), so under load the groups can lag: poll until every
+    // posted alert is in a group, or the deadline passes.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let got = loop {
+        let mut got: BTreeMap<String, BTreeSet<(String, String)>> = BTreeMap::new();
+        for g in get(&format!("{url}/api/v2/alerts/groups")).as_array().unwrap() {
+            let receiver = g["receiver"]["name"].as_str().unwrap().to_string();
+            for a in g["alerts"].as_array().unwrap() {
+                got.entry(receiver.clone()).or_default().insert((label(a, "slo"), label(a, "alertname")));
+            }
         }
-    }
+        if got.values().map(BTreeSet::len).sum::<usize>() >= posted.len() || Instant::now() > deadline {
+            break got;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
     let want = |pred: &dyn Fn(&BTreeMap<String, String>) -> bool| -> BTreeSet<(String, String)> {
         posted.iter().filter(|l| pred(l)).map(|l| (l["slo"].clone(), l["alertname"].clone())).collect()
     };
