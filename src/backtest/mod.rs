@@ -75,6 +75,14 @@ pub struct Options {
     pub report_only: bool,
     /// `slo worker` URLs to replay on (see [`distributed`]); empty: here.
     pub workers: Vec<String>,
+    /// Build each SLO's report as soon as its block of rule groups is
+    /// evaluated, from that block's series, and keep none of them: the
+    /// run's memory then does not grow with the number of SLOs. The
+    /// returned [`Backtest`] then holds no recorded series and no alert
+    /// histories, only [`Backtest::slo_reports`] (so no `--timeline`, no
+    /// HTML charts). Implies `report_only`. Not on workers (`workers`):
+    /// there the coordinator builds the reports from the merged series.
+    pub reports: Option<analysis::Settings>,
 }
 
 /// Runs only the benchmark baseline: a bare DataFusion scan of the columns
@@ -144,6 +152,9 @@ pub struct Backtest {
     /// store order: the report reads an SLO's series without a scan of
     /// every SLO's.
     by_slo: HashMap<(String, String), Vec<usize>>,
+    /// Per SLO, its report as its block built it ([`Options::reports`]);
+    /// empty otherwise. [`report::build`] takes these as they are.
+    pub slo_reports: Vec<Option<report::SloReport>>,
 }
 
 impl Backtest {
@@ -483,6 +494,26 @@ pub struct Evaluated {
     pub merge: std::time::Duration,
 }
 
+/// A block's rules in evaluation order: (run position, step index, rule).
+pub(crate) type BlockRules<'a> = [(usize, usize, &'a mut (usize, Step))];
+
+/// What a run does with each block as soon as it is evaluated, on the
+/// thread that evaluated it: given the block's recorded series (with where
+/// each was born) and its rules, it may take them (see
+/// [`Options::reports`]).
+pub type Finish<'f> = dyn for<'a, 'b> Fn(&'a mut Vec<(eval::RecSeries, Born)>, &'a mut BlockRules<'b>) + Sync + 'f;
+
+/// How [`evaluate_blocks`] evaluates and what it keeps.
+#[derive(Clone, Copy, Default)]
+pub struct Switches<'f> {
+    /// Step by step only ([`Options::stepwise`]).
+    pub stepwise: bool,
+    /// Keep only what the report reads ([`Options::report_only`]).
+    pub report_only: bool,
+    /// Called with each block as it finishes.
+    pub finish: Option<&'f Finish<'f>>,
+}
+
 /// Each step's place in the whole program's evaluation order: (the
 /// position of its group among the groups in order of phase, then of
 /// index; its index among all steps). `steps` are every step of the
@@ -514,20 +545,18 @@ pub(crate) fn eval_keys(steps: &[(usize, Step)], grids: &[Grid]) -> Vec<(usize, 
 /// over every step at once) where that is provably the same, unless
 /// `stepwise`; else step by step. Returns the merged store, the evaluation
 /// errors, and how the blocks ran.
-#[allow(clippy::too_many_arguments)] // reason: the evaluation's inputs and its two switches, each used once
 pub fn evaluate(
     steps: &mut [(usize, Step)],
     leaves: &[leaves::LeafOut],
     grids: &[Grid],
     downtime: &[(i64, i64)],
     summed: HashSet<String>,
-    stepwise: bool,
-    report_only: bool,
+    switches: &Switches,
     progress: &indicatif::ProgressBar,
 ) -> (Store, Vec<String>, Evaluated) {
     let keys = eval_keys(steps, grids);
     let (mut series, errors, mut how) =
-        evaluate_blocks(steps, &keys, leaves, grids, downtime, &summed, stepwise, report_only, progress);
+        evaluate_blocks(steps, &keys, leaves, grids, downtime, &summed, switches, progress);
     let merge = std::time::Instant::now();
     series.sort_by_key(|(born, _)| *born);
     let store = Store::from_series(summed, series.into_iter().map(|(_, s)| s).collect());
@@ -548,7 +577,7 @@ pub(crate) fn error_list(errors: BTreeMap<String, usize>) -> Vec<String> {
 /// parts sort into the order one store would have created them in.
 /// Returns every recorded series with where it was born, unsorted, the
 /// evaluation errors with their counts, and how the blocks ran.
-#[allow(clippy::too_many_arguments)] // reason: the evaluation's inputs and its two switches, each used once
+#[allow(clippy::too_many_arguments)] // reason: the evaluation's inputs and its switches, each used once
 pub(crate) fn evaluate_blocks(
     steps: &mut [(usize, Step)],
     keys: &[(usize, usize)],
@@ -556,10 +585,10 @@ pub(crate) fn evaluate_blocks(
     grids: &[Grid],
     downtime: &[(i64, i64)],
     summed: &HashSet<String>,
-    stepwise: bool,
-    report_only: bool,
+    switches: &Switches,
     progress: &indicatif::ProgressBar,
 ) -> (Vec<(Born, eval::RecSeries)>, BTreeMap<String, usize>, Evaluated) {
+    let Switches { stepwise, report_only, finish } = *switches;
     let groups = steps.iter().map(|(g, _)| g + 1).max().unwrap_or(0);
     let block_of = independent_blocks(steps, groups);
     let blocks = block_of.iter().copied().max().map_or(0, |b| b + 1);
@@ -586,6 +615,9 @@ pub(crate) fn evaluate_blocks(
                 Ok(mut out) => {
                     if report_only {
                         report::keep_what_it_reads(&mut out);
+                    }
+                    if let Some(finish) = finish {
+                        finish(&mut out, rules);
                     }
                     columnar.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let d = done.fetch_add(len, std::sync::atomic::Ordering::Relaxed) + len;
@@ -625,6 +657,9 @@ pub(crate) fn evaluate_blocks(
         let mut out: Vec<_> = store.into_series().into_iter().zip(born).collect();
         if report_only {
             report::keep_what_it_reads(&mut out);
+        }
+        if let Some(finish) = finish {
+            finish(&mut out, rules);
         }
         (out, errors)
     };
@@ -803,6 +838,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     };
     let group_grids: Vec<Grid> = (0..groups.len()).map(|g| class_grids[class.get(g).copied().unwrap_or(0)]).collect();
     let lo = from - max_range - leaves::LOOKBACK_MS;
+    let mut slo_reports = Vec::new();
     let (stats, leaf_errors, selector_problems, store, eval_errors, evaluated) = if workers.is_empty() {
         let mut lv = Leaves::phased(planner.leaves.clone(), class_grids);
         let bar = progress_bar(opts.progress, rows, "scan");
@@ -817,8 +853,27 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         let selector_problems = selector_problems(&planner.leaves, &outs);
         crate::memory::phase("evaluating the rules");
         let bar = progress_bar(opts.progress, len as u64, "evaluate");
+        let reports = std::sync::Mutex::new(vec![None; program.slos.len()]);
+        let finish = |series: &mut Vec<(eval::RecSeries, Born)>, rules: &mut BlockRules| {
+            if let Some(settings) = &opts.reports {
+                let part = block_part(series, rules, grid, &group_grids, first);
+                let slos: BTreeSet<usize> = rules.iter().map(|(_, _, r)| r.0).collect();
+                let built: Vec<_> =
+                    slos.into_iter().map(|i| (i, report::slo_report(&part, program, settings, i))).collect();
+                let mut reports = reports.lock().unwrap_or_else(|e| e.into_inner());
+                for (i, r) in built {
+                    reports[i] = Some(r);
+                }
+            }
+        };
+        let switches = Switches {
+            stepwise: opts.stepwise,
+            report_only: opts.report_only || opts.reports.is_some(),
+            finish: Some(&finish),
+        };
         let (store, eval_errors, how) =
-            evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, opts.stepwise, opts.report_only, &bar);
+            evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, &switches, &bar);
+        slo_reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
         bar.finish_and_clear();
         if opts.timing {
             let why: Vec<String> = how.fallbacks.iter().map(|(w, n)| format!("; {n} step by step: {w}")).collect();
@@ -867,7 +922,8 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 let t = std::time::Instant::now();
                 guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &hidden)).map(|s| (s, t.elapsed()))
             });
-            let replayed = distributed::replay(job, &steps, &summed, &workers, opts.report_only, &rt);
+            let replayed =
+                distributed::replay(job, &steps, &summed, &workers, opts.report_only || opts.reports.is_some(), &rt);
             let counted = counting.join().unwrap_or_else(|_| {
                 Err(vec![data::DataError::Engine { message: "the counting scan panicked".into() }])
             });
@@ -975,13 +1031,19 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             "Prometheus also ignores an identical repeated sample",
         );
     }
-    let alerts = steps
-        .into_iter()
-        .filter_map(|(g, s)| match s {
-            Step::Alert { name, spec, state, .. } => Some(AlertRun { group: g, name, spec, history: state.history }),
-            Step::Record { .. } => None,
-        })
-        .collect();
+    // With the reports built per block, the blocks took the histories.
+    let alerts = match opts.reports {
+        Some(_) => Vec::new(),
+        None => steps
+            .into_iter()
+            .filter_map(|(g, s)| match s {
+                Step::Alert { name, spec, state, .. } => {
+                    Some(AlertRun { group: g, name, spec, history: state.history })
+                }
+                Step::Record { .. } => None,
+            })
+            .collect(),
+    };
     Ok(Backtest {
         grid,
         group_grids,
@@ -994,7 +1056,53 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         evaluated,
         by_slo: index_by_slo(&store),
         store,
+        slo_reports,
     })
+}
+
+/// One evaluated block as a replay of its own, for its SLOs' reports
+/// ([`Options::reports`]): it takes the block's recorded series (put in
+/// the order one store would have created them in) and its alert
+/// histories (in plan order, as [`Backtest::alerts`]). What the report
+/// does not read of a replay (its groups, statistics, warnings, sources)
+/// is left empty.
+fn block_part(
+    series: &mut Vec<(eval::RecSeries, Born)>,
+    rules: &mut BlockRules,
+    grid: Grid,
+    group_grids: &[Grid],
+    data_start_ms: i64,
+) -> Backtest {
+    series.sort_by_key(|(_, born)| *born);
+    let store = Store::from_series(HashSet::new(), series.drain(..).map(|(s, _)| s).collect());
+    let mut alerts: Vec<(usize, AlertRun)> = rules
+        .iter_mut()
+        .filter_map(|(_, i, rule)| {
+            let group = rule.0;
+            match &mut rule.1 {
+                Step::Alert { name, spec, state, .. } => Some((
+                    *i,
+                    AlertRun { group, name: name.clone(), spec: *spec, history: std::mem::take(&mut state.history) },
+                )),
+                Step::Record { .. } => None,
+            }
+        })
+        .collect();
+    alerts.sort_by_key(|(i, _)| *i);
+    Backtest {
+        grid,
+        group_grids: group_grids.to_vec(),
+        data_start_ms,
+        groups: Vec::new(),
+        by_slo: index_by_slo(&store),
+        store,
+        alerts: alerts.into_iter().map(|(_, a)| a).collect(),
+        stats: data::Stats::default(),
+        warnings: Vec::new(),
+        sources: SourceMap::default(),
+        evaluated: Evaluated::default(),
+        slo_reports: Vec::new(),
+    }
 }
 
 /// A problem a selector of the SLOs has with the data: it matches nothing,

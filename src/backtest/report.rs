@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 pub(crate) const SCHEMA: &str = "slo.backtest/v2";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub schema: &'static str,
     pub from: String,
@@ -30,7 +30,7 @@ pub struct Report {
     pub services: Vec<ServiceReport>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AnalysisInfo {
     /// `derived` (from the budget the data consumed) or `file:<path>`.
     pub incidents: String,
@@ -43,7 +43,7 @@ pub struct AnalysisInfo {
     pub compliance_period: analysis::PeriodUnit,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ServiceReport {
     pub service: String,
     pub policies: Vec<PolicySummary>,
@@ -66,7 +66,7 @@ pub struct PolicyReport {
     pub full_window_seconds: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PolicySummary {
     pub policy: String,
     pub action: String,
@@ -76,7 +76,7 @@ pub struct PolicySummary {
     pub total_seconds: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SloReport {
     pub service: String,
     pub slo: String,
@@ -105,7 +105,7 @@ pub struct SloReport {
     pub compliance: Vec<analysis::CompliancePeriod>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct GroupReport {
     pub labels: BTreeMap<String, String>,
     /// SLI over the window at the end of the range (1 − period error ratio).
@@ -153,14 +153,14 @@ impl GroupReport {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BurnReport {
     pub window: String,
     pub worst: f64,
     pub at: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AlertReport {
     /// Which alert or policy action of the SLO it is (not in the JSON).
     #[serde(skip)]
@@ -194,25 +194,36 @@ fn window_text(w: &ir::Window) -> String {
     }
 }
 
-/// Whether the report or the analysis reads recorded series of this kind
-/// (the others are kept only for `--timeline` and `slo backfill`).
-pub fn reads(series: Series) -> bool {
-    matches!(
-        series,
-        Series::Bucket { .. }
-            | Series::ErrorRatio { .. }
-            | Series::PeriodErrorRatio
-            | Series::BudgetRemaining
-            | Series::BurnRateCurrent
-    )
+/// How much of a recorded series of some kind the report and the analysis
+/// read ([`reads`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Every sample.
+    All,
+    /// The sample at the last evaluation only.
+    Last,
+    /// Nothing: kept only for `--timeline` and `slo backfill`.
+    Nothing,
+}
+
+/// How much of a recorded series of this kind the report or the analysis
+/// reads.
+pub fn reads(series: Series) -> Keep {
+    match series {
+        Series::Bucket { .. } | Series::ErrorRatio { .. } | Series::PeriodErrorRatio | Series::BudgetRemaining => {
+            Keep::All
+        }
+        // Read as the current burn at the range's end (time to exhaustion).
+        Series::BurnRateCurrent => Keep::Last,
+        _ => Keep::Nothing,
+    }
 }
 
 /// Drops from a block's recorded series what the report and the analysis
-/// do not read: the kinds [`reads`] refuses, and all but the last sample
-/// of `slo:burn_rate:current` (read only at the last evaluation).
+/// do not read ([`reads`]).
 pub(crate) fn keep_what_it_reads<B>(series: &mut Vec<(RecSeries, B)>) {
-    series.retain(|(s, _)| reads(s.series));
-    for (s, _) in series.iter_mut().filter(|(s, _)| s.series == Series::BurnRateCurrent) {
+    series.retain(|(s, _)| reads(s.series) != Keep::Nothing);
+    for (s, _) in series.iter_mut().filter(|(s, _)| reads(s.series) == Keep::Last) {
         s.keep_last();
     }
 }
@@ -222,178 +233,196 @@ fn group_key(s: &RecSeries, slo: &ir::Slo) -> BTreeMap<String, String> {
 }
 
 pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings) -> Report {
-    let mut slos = Vec::new();
-    for (slo_index, slo) in program.slos.iter().enumerate() {
-        let g = bt.group_grids[slo_index];
-        // This SLO's recorded series, by kind.
-        let mine: Vec<(Series, &RecSeries)> = bt.slo_series(&slo.service, &slo.name).map(|s| (s.series, s)).collect();
-        let window_ms = slo.window.nominal().ms() as i64;
-        let history = (g.to() - bt.data_start_ms).max(0);
-        let full_from = bt.data_start_ms + window_ms;
-        // A calendar window needs data from the start of its current period.
-        let full_window = match &slo.window {
-            ir::Window::Calendar { unit, tz } => period_start(*unit, tz, g.to()).is_some_and(|p| p >= bt.data_start_ms),
-            ir::Window::Rolling { .. } => history >= window_ms,
+    // Each SLO's report as its block built it (`Options::reports`), else
+    // from the whole replay's series.
+    let slos: Vec<SloReport> = (0..program.slos.len())
+        .map(|i| match bt.slo_reports.get(i) {
+            Some(Some(r)) => r.clone(),
+            _ => slo_report(bt, program, settings, i),
+        })
+        .collect();
+    assemble(bt, settings, slos)
+}
+
+/// The report of `program.slos[slo_index]`, from the series and alert
+/// histories of `bt` labelled with it (all of a replay's, or one block's).
+pub(crate) fn slo_report(
+    bt: &Backtest,
+    program: &ir::Program,
+    settings: &analysis::Settings,
+    slo_index: usize,
+) -> SloReport {
+    let slo = &program.slos[slo_index];
+    let g = bt.group_grids[slo_index];
+    // This SLO's recorded series, by kind.
+    let mine: Vec<(Series, &RecSeries)> = bt.slo_series(&slo.service, &slo.name).map(|s| (s.series, s)).collect();
+    let window_ms = slo.window.nominal().ms() as i64;
+    let history = (g.to() - bt.data_start_ms).max(0);
+    let full_from = bt.data_start_ms + window_ms;
+    // A calendar window needs data from the start of its current period.
+    let full_window = match &slo.window {
+        ir::Window::Calendar { unit, tz } => period_start(*unit, tz, g.to()).is_some_and(|p| p >= bt.data_start_ms),
+        ir::Window::Rolling { .. } => history >= window_ms,
+    };
+    let mut groups: BTreeMap<BTreeMap<String, String>, GroupReport> = BTreeMap::new();
+    let by_name = |series: Series| mine.iter().filter(move |(k, _)| *k == series).map(|(_, s)| *s);
+    let last_value =
+        |s: &RecSeries| -> Option<f64> { (s.ts.last() == Some(g.to())).then(|| *s.v.last().expect("non-empty")) };
+    for s in by_name(Series::PeriodErrorRatio) {
+        let key = group_key(s, slo);
+        let sli = last_value(s).map(|e| 1.0 - e).filter(|x| x.is_finite());
+        groups
+            .insert(key.clone(), GroupReport { sli, met: sli.map(|x| x >= slo.objective), ..GroupReport::empty(key) });
+    }
+    // Exact period figures from the bucket series.
+    let buckets: Vec<(Events, &RecSeries)> = mine
+        .iter()
+        .filter_map(|(k, s)| match k {
+            Series::Bucket { events, .. } => Some((*events, *s)),
+            _ => None,
+        })
+        .collect();
+    let start = match &slo.window {
+        ir::Window::Calendar { unit, tz } => period_start(*unit, tz, g.to()),
+        ir::Window::Rolling { length } => Some(g.to() - length.ms() as i64),
+    };
+    let slice = slo.slice();
+    if let Some(start) = start {
+        let window_sum = |s: &RecSeries| -> (f64, u64) {
+            let lo = s.ts.partition_point(|t| t <= start);
+            let hi = s.ts.partition_point(|t| t <= g.to());
+            (s.v[lo..hi].iter().filter(|v| v.is_finite()).fold(0.0, |a, b| a + b), (hi - lo) as u64)
         };
-        let mut groups: BTreeMap<BTreeMap<String, String>, GroupReport> = BTreeMap::new();
-        let by_name = |series: Series| mine.iter().filter(move |(k, _)| *k == series).map(|(_, s)| *s);
-        let last_value =
-            |s: &RecSeries| -> Option<f64> { (s.ts.last() == Some(g.to())).then(|| *s.v.last().expect("non-empty")) };
-        for s in by_name(Series::PeriodErrorRatio) {
-            let key = group_key(s, slo);
-            let sli = last_value(s).map(|e| 1.0 - e).filter(|x| x.is_finite());
-            groups.insert(
-                key.clone(),
-                GroupReport { sli, met: sli.map(|x| x >= slo.objective), ..GroupReport::empty(key) },
-            );
+        for gr in groups.values_mut() {
+            let of = |which: Events| {
+                buckets.iter().find(|(e, s)| *e == which && group_key(s, slo) == gr.labels).map(|(_, s)| *s)
+            };
+            if let (Some(bad), Some(total)) = (of(Events::Bad), of(Events::Total)) {
+                let ((b, _), (t, n)) = (window_sum(bad), window_sum(total));
+                if matches!(slo.window, ir::Window::Calendar { .. }) && t > 0.0 {
+                    gr.sli_exact = Some(1.0 - b / t);
+                }
+                if let Some(slice) = slice {
+                    gr.slices_expected = Some(((g.to() - start).max(0) as u64) / slice.ms());
+                    gr.slices_with_data = Some(n);
+                }
+            }
         }
-        // Exact period figures from the bucket series.
-        let buckets: Vec<(Events, &RecSeries)> = mine
-            .iter()
-            .filter_map(|(k, s)| match k {
-                Series::Bucket { events, .. } => Some((*events, *s)),
-                _ => None,
-            })
-            .collect();
-        let start = match &slo.window {
-            ir::Window::Calendar { unit, tz } => period_start(*unit, tz, g.to()),
-            ir::Window::Rolling { length } => Some(g.to() - length.ms() as i64),
+    }
+    for s in by_name(Series::BudgetRemaining) {
+        let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
+        gr.budget_remaining = last_value(s).filter(|x| x.is_finite());
+        let from_idx = if full_window { s.ts.partition_point(|t| t < full_from) } else { 0 };
+        let mut min: Option<(f64, i64)> = None;
+        for (t, v) in s.ts.iter().skip(from_idx).zip(&s.v[from_idx..]) {
+            if v.is_finite() && min.is_none_or(|(m, _)| *v < m) {
+                min = Some((*v, t));
+            }
+        }
+        gr.budget_remaining_min = min.map(|m| m.0);
+        gr.budget_remaining_min_at = min.map(|m| fmt_ts(m.1));
+        gr.budget_exhausted_at =
+            s.ts.iter().skip(from_idx).zip(&s.v[from_idx..]).find(|(_, v)| **v <= 0.0).map(|(t, _)| fmt_ts(t));
+    }
+    for s in by_name(Series::BurnRateCurrent) {
+        let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
+        if let (Some(b), Some(r)) = (last_value(s), gr.budget_remaining) {
+            gr.time_to_exhaustion_seconds =
+                (b > 0.0 && r > 0.0 && b.is_finite()).then(|| r * window_ms as f64 / 1000.0 / b);
+        }
+    }
+    let budget = slo.budget();
+    let mut windows: Vec<(u64, &RecSeries)> = mine
+        .iter()
+        .filter_map(|(k, s)| match k {
+            Series::ErrorRatio { window } => Some((window.ms(), *s)),
+            _ => None,
+        })
+        .collect();
+    windows.sort_by_key(|(w, _)| *w);
+    for (w, s) in windows {
+        let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
+        let mut worst: Option<(f64, i64)> = None;
+        for (t, v) in s.ts.iter().zip(&s.v) {
+            if v.is_finite() && worst.is_none_or(|(m, _)| *v > m) {
+                worst = Some((*v, t));
+            }
+        }
+        if let Some((v, t)) = worst {
+            gr.burn_rates.push(BurnReport { window: fmt_duration(w), worst: v / budget, at: fmt_ts(t) });
+        }
+    }
+    if groups.is_empty() {
+        // The rules never produced a period ratio: say so rather than skip the SLO.
+        groups.insert(BTreeMap::new(), GroupReport::empty(BTreeMap::new()));
+    }
+    let mut alerts = Vec::new();
+    let mut policies = Vec::new();
+    for run in bt.slo_alerts(slo_index) {
+        // A budget-policy action: its rule and action, from the IR.
+        let action = match run.spec {
+            AlertSpec::Action { rule, action } => {
+                slo.policy_rules.get(rule).and_then(|p| Some((p, p.actions.get(action)?)))
+            }
+            AlertSpec::Alert { .. } => None,
         };
-        let slice = slo.slice();
-        if let Some(start) = start {
-            let window_sum = |s: &RecSeries| -> (f64, u64) {
-                let lo = s.ts.partition_point(|t| t <= start);
-                let hi = s.ts.partition_point(|t| t <= g.to());
-                (s.v[lo..hi].iter().filter(|v| v.is_finite()).fold(0.0, |a, b| a + b), (hi - lo) as u64)
-            };
-            for gr in groups.values_mut() {
-                let of = |which: Events| {
-                    buckets.iter().find(|(e, s)| *e == which && group_key(s, slo) == gr.labels).map(|(_, s)| *s)
-                };
-                if let (Some(bad), Some(total)) = (of(Events::Bad), of(Events::Total)) {
-                    let ((b, _), (t, n)) = (window_sum(bad), window_sum(total));
-                    if matches!(slo.window, ir::Window::Calendar { .. }) && t > 0.0 {
-                        gr.sli_exact = Some(1.0 - b / t);
-                    }
-                    if let Some(slice) = slice {
-                        gr.slices_expected = Some(((g.to() - start).max(0) as u64) / slice.ms());
-                        gr.slices_with_data = Some(n);
-                    }
-                }
-            }
-        }
-        for s in by_name(Series::BudgetRemaining) {
-            let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
-            gr.budget_remaining = last_value(s).filter(|x| x.is_finite());
-            let from_idx = if full_window { s.ts.partition_point(|t| t < full_from) } else { 0 };
-            let mut min: Option<(f64, i64)> = None;
-            for (t, v) in s.ts.iter().skip(from_idx).zip(&s.v[from_idx..]) {
-                if v.is_finite() && min.is_none_or(|(m, _)| *v < m) {
-                    min = Some((*v, t));
-                }
-            }
-            gr.budget_remaining_min = min.map(|m| m.0);
-            gr.budget_remaining_min_at = min.map(|m| fmt_ts(m.1));
-            gr.budget_exhausted_at =
-                s.ts.iter().skip(from_idx).zip(&s.v[from_idx..]).find(|(_, v)| **v <= 0.0).map(|(t, _)| fmt_ts(t));
-        }
-        for s in by_name(Series::BurnRateCurrent) {
-            let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
-            if let (Some(b), Some(r)) = (last_value(s), gr.budget_remaining) {
-                gr.time_to_exhaustion_seconds =
-                    (b > 0.0 && r > 0.0 && b.is_finite()).then(|| r * window_ms as f64 / 1000.0 / b);
-            }
-        }
-        let budget = slo.budget();
-        let mut windows: Vec<(u64, &RecSeries)> = mine
-            .iter()
-            .filter_map(|(k, s)| match k {
-                Series::ErrorRatio { window } => Some((window.ms(), *s)),
-                _ => None,
-            })
-            .collect();
-        windows.sort_by_key(|(w, _)| *w);
-        for (w, s) in windows {
-            let Some(gr) = groups.get_mut(&group_key(s, slo)) else { continue };
-            let mut worst: Option<(f64, i64)> = None;
-            for (t, v) in s.ts.iter().zip(&s.v) {
-                if v.is_finite() && worst.is_none_or(|(m, _)| *v > m) {
-                    worst = Some((*v, t));
-                }
-            }
-            if let Some((v, t)) = worst {
-                gr.burn_rates.push(BurnReport { window: fmt_duration(w), worst: v / budget, at: fmt_ts(t) });
-            }
-        }
-        if groups.is_empty() {
-            // The rules never produced a period ratio: say so rather than skip the SLO.
-            groups.insert(BTreeMap::new(), GroupReport::empty(BTreeMap::new()));
-        }
-        let mut alerts = Vec::new();
-        let mut policies = Vec::new();
-        for run in bt.slo_alerts(slo_index) {
-            // A budget-policy action: its rule and action, from the IR.
-            let action = match run.spec {
-                AlertSpec::Action { rule, action } => {
-                    slo.policy_rules.get(rule).and_then(|p| Some((p, p.actions.get(action)?)))
-                }
-                AlertSpec::Alert { .. } => None,
-            };
-            for (labels, h) in &run.history {
-                let firing = analysis::intervals(&h.firing, g.step);
-                let secs: f64 = firing.iter().fold(0.0, |s, (a, b)| s + (b - a) as f64 / 1000.0);
-                if let Some((rule, action)) = action {
-                    // The action's own target, else the rule's route.
-                    let target = action.target.clone().or_else(|| rule.labels.get("receiver").cloned());
-                    let full: f64 =
-                        firing.iter().fold(0.0, |s, &(a, b)| s + (b - a.max(full_from).min(b)) as f64 / 1000.0);
-                    policies.push(PolicyReport {
-                        policy: rule.policy.clone(),
-                        action: action.kind.as_str().into(),
-                        target,
-                        alert: run.name.clone(),
-                        intervals: firing
-                            .iter()
-                            .map(|&(a, b)| Interval { start: fmt_ts(a), end: (b <= g.to()).then(|| fmt_ts(b)) })
-                            .collect(),
-                        times: firing.len(),
-                        total_seconds: secs,
-                        full_window_seconds: full,
-                    });
-                }
-                alerts.push(AlertReport {
-                    spec: run.spec,
+        for (labels, h) in &run.history {
+            let firing = analysis::intervals(&h.firing, g.step);
+            let secs: f64 = firing.iter().fold(0.0, |s, (a, b)| s + (b - a) as f64 / 1000.0);
+            if let Some((rule, action)) = action {
+                // The action's own target, else the rule's route.
+                let target = action.target.clone().or_else(|| rule.labels.get("receiver").cloned());
+                let full: f64 = firing.iter().fold(0.0, |s, &(a, b)| s + (b - a.max(full_from).min(b)) as f64 / 1000.0);
+                policies.push(PolicyReport {
+                    policy: rule.policy.clone(),
+                    action: action.kind.as_str().into(),
+                    target,
                     alert: run.name.clone(),
-                    labels: labels.iter().cloned().collect(),
-                    firing: firing
-                        .into_iter()
-                        .map(|(a, b)| Interval { start: fmt_ts(a), end: (b <= g.to()).then(|| fmt_ts(b)) })
+                    intervals: firing
+                        .iter()
+                        .map(|&(a, b)| Interval { start: fmt_ts(a), end: (b <= g.to()).then(|| fmt_ts(b)) })
                         .collect(),
-                    firing_seconds: secs,
-                    pending_evaluations: h.pending.len(),
+                    times: firing.len(),
+                    total_seconds: secs,
+                    full_window_seconds: full,
                 });
             }
+            alerts.push(AlertReport {
+                spec: run.spec,
+                alert: run.name.clone(),
+                labels: labels.iter().cloned().collect(),
+                firing: firing
+                    .into_iter()
+                    .map(|(a, b)| Interval { start: fmt_ts(a), end: (b <= g.to()).then(|| fmt_ts(b)) })
+                    .collect(),
+                firing_seconds: secs,
+                pending_evaluations: h.pending.len(),
+            });
         }
-        let an = analysis::analyse(bt, slo_index, program, settings);
-        slos.push(SloReport {
-            service: slo.service.clone(),
-            slo: slo.name.clone(),
-            objective: slo.objective,
-            window: window_text(&slo.window),
-            budgeting: slo.budgeting.to_string(),
-            full_window,
-            history: fmt_duration(history as u64),
-            full_window_from: (full_from <= g.to()).then(|| fmt_ts(full_from)),
-            groups: groups.into_values().collect(),
-            alerts,
-            policies,
-            incidents: an.incidents,
-            alert_quality: an.alert_quality,
-            sweep: an.sweep,
-            recommendation: an.recommendation,
-            compliance: an.compliance,
-        });
     }
+    let an = analysis::analyse(bt, slo_index, program, settings);
+    SloReport {
+        service: slo.service.clone(),
+        slo: slo.name.clone(),
+        objective: slo.objective,
+        window: window_text(&slo.window),
+        budgeting: slo.budgeting.to_string(),
+        full_window,
+        history: fmt_duration(history as u64),
+        full_window_from: (full_from <= g.to()).then(|| fmt_ts(full_from)),
+        groups: groups.into_values().collect(),
+        alerts,
+        policies,
+        incidents: an.incidents,
+        alert_quality: an.alert_quality,
+        sweep: an.sweep,
+        recommendation: an.recommendation,
+        compliance: an.compliance,
+    }
+}
+
+/// The whole report around the SLOs' own.
+fn assemble(bt: &Backtest, settings: &analysis::Settings, slos: Vec<SloReport>) -> Report {
     // Per service, per (policy, action, target): (how often, for how long).
     type Actions = BTreeMap<(String, String, Option<String>), (usize, f64)>;
     let mut services: BTreeMap<String, Actions> = BTreeMap::new();

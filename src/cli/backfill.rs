@@ -125,6 +125,7 @@ pub fn run(a: Args) -> Result<u8, Error> {
         downtime: a.schedule.downtime()?,
         stepwise: false,
         report_only: false,
+        reports: None,
     };
     let bt = match slo::backtest::run(&program, loaded.sources, &opts) {
         Ok(bt) => bt,

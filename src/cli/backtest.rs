@@ -220,6 +220,9 @@ pub fn run(
         extra_windows,
         stepwise,
         report_only: timeline.is_none(),
+        // Each SLO's report built as its block finishes, its series then
+        // dropped, unless something reads the series afterwards.
+        reports: (timeline.is_none() && !matches!(format, ReportFormat::Html)).then(|| settings.clone()),
         workers,
     };
     if bare_scan {

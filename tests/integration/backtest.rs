@@ -395,6 +395,7 @@ fn replay(name: &str, data: &Path, stepwise: bool) -> (slo::backtest::Backtest, 
         downtime: Vec::new(),
         stepwise,
         report_only: false,
+        reports: None,
     };
     let bt = slo::backtest::run(&program, loaded.sources, &opts).unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
     let columnar = bt.evaluated.columnar;
@@ -727,4 +728,50 @@ fn engines_and_timeline_give_the_same_report_on_the_shipped_data() {
     assert!(plain == stepwise, "the step-by-step engine's report differs");
     let (a, b) = (std::fs::read(tl("a.parquet")).unwrap(), std::fs::read(tl("b.parquet")).unwrap());
     assert!(a.len() > 10_000 && a == b, "the timelines differ");
+}
+
+/// Without `--timeline` (or HTML), each SLO's report is built as soon as
+/// its block of rule groups is evaluated, from that block's series, and the
+/// series are dropped. It must be the report built from the whole replay's
+/// series (`--timeline` keeps them): composites (read with their
+/// components, in one block that falls back to step-by-step evaluation),
+/// grouped SLOs, sweeps over objectives, derived incidents, compliance.
+#[test]
+fn reports_built_per_block_are_the_whole_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_string_lossy().into_owned();
+    for name in ["composite_serial", "composite_k_of_n", "group_by"] {
+        let file = format!("examples/features/{name}.slo");
+        let data = p(&format!("{name}.parquet"));
+        let (code, _, err) =
+            crate::common::slo(&["synth", "--out", &data, "--days", "10", "--resolution", "1m", "--seed", "5", &file]);
+        assert_eq!(code, 0, "{err}");
+        let run = |extra: &[&str]| {
+            let mut args = vec![
+                "backtest",
+                &file,
+                "--data",
+                &data,
+                "--format",
+                "json",
+                "--quiet",
+                "--objective",
+                "99%,99.9%",
+                "--alerts",
+                "own",
+            ];
+            args.extend(extra);
+            let (code, out, err) = crate::common::slo(&args);
+            assert_eq!(code, 0, "{err}");
+            out
+        };
+        let per_block = run(&[]);
+        let whole = run(&["--timeline", &p(&format!("{name}.tl.parquet"))]);
+        let report: serde_json::Value = serde_json::from_str(&per_block).unwrap();
+        let slos = report["slos"].as_array().unwrap();
+        assert!(slos.len() >= 2, "{name}");
+        assert!(slos.iter().all(|s| !s["sweep"].as_array().unwrap().is_empty()), "{name}: no sweep");
+        assert!(per_block == whole, "{name}: the report built per block differs from the whole replay's");
+        assert!(run(&["--stepwise"]) == whole, "{name}: the step engine's per-block report differs");
+    }
 }

@@ -336,7 +336,7 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
         scan_s = t0.elapsed().as_secs_f64();
         let grids: Vec<_> = mine.iter().map(|&g| job::grid(job.group_grids[g])).collect();
         let (series, errors, _) =
-            evaluate_blocks(&mut steps, &keys, &outs, &grids, &job.downtime, &summed, false, false, &hidden);
+            evaluate_blocks(&mut steps, &keys, &outs, &grids, &job.downtime, &summed, &Default::default(), &hidden);
         eval_s = t0.elapsed().as_secs_f64() - scan_s;
         series_out = series.len() as u64;
         for ((k, run, step, seq), s) in &series {
