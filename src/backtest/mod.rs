@@ -79,10 +79,14 @@ pub struct Options {
     /// evaluated, from that block's series, and keep none of them: the
     /// run's memory then does not grow with the number of SLOs. The
     /// returned [`Backtest`] then holds no recorded series and no alert
-    /// histories, only [`Backtest::slo_reports`] (so no `--timeline`, no
-    /// HTML charts). Implies `report_only`. Not on workers (`workers`):
+    /// histories, only [`Backtest::slo_reports`] (and the spilled
+    /// `timeline`, if any; no HTML charts). Not on workers (`workers`):
     /// there the coordinator builds the reports from the merged series.
     pub reports: Option<analysis::Settings>,
+    /// With `reports`: write `--timeline` to this file as the blocks finish
+    /// ([`timeline::Spill`]): the run holds no block's series after it is
+    /// reported and spilled. [`timeline::write`] then merges the spill.
+    pub timeline: Option<PathBuf>,
 }
 
 /// Runs only the benchmark baseline: a bare DataFusion scan of the columns
@@ -155,6 +159,9 @@ pub struct Backtest {
     /// Per SLO, its report as its block built it ([`Options::reports`]);
     /// empty otherwise. [`report::build`] takes these as they are.
     pub slo_reports: Vec<Option<report::SloReport>>,
+    /// The blocks' spilled timeline ([`Options::timeline`]), for
+    /// [`timeline::write`] to merge.
+    pub timeline: Option<timeline::Spill>,
 }
 
 impl Backtest {
@@ -839,6 +846,17 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let group_grids: Vec<Grid> = (0..groups.len()).map(|g| class_grids[class.get(g).copied().unwrap_or(0)]).collect();
     let lo = from - max_range - leaves::LOOKBACK_MS;
     let mut slo_reports = Vec::new();
+    // Only where the blocks are reported as they finish, and here.
+    let spill = match (&opts.timeline, &opts.reports) {
+        (Some(path), Some(_)) if workers.is_empty() => match timeline::Spill::new(path) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let help = "give --timeline a path in a directory slo can write to";
+                return Err(Failure::exit2(sources, "--timeline", e.code, e.message, "cannot write here", help));
+            }
+        },
+        _ => None,
+    };
     let (stats, leaf_errors, selector_problems, store, eval_errors, evaluated) = if workers.is_empty() {
         let mut lv = Leaves::phased(planner.leaves.clone(), class_grids);
         let bar = progress_bar(opts.progress, rows, "scan");
@@ -858,6 +876,9 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             if let Some(settings) = &opts.reports {
                 let part = block_part(series, rules, grid, &group_grids, first);
                 let slos: BTreeSet<usize> = rules.iter().map(|(_, _, r)| r.0).collect();
+                if let (Some(spill), Some(&key)) = (&spill, slos.first()) {
+                    spill.add(key, &part);
+                }
                 let built: Vec<_> =
                     slos.into_iter().map(|i| (i, report::slo_report(&part, program, settings, i))).collect();
                 let mut reports = reports.lock().unwrap_or_else(|e| e.into_inner());
@@ -866,11 +887,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 }
             }
         };
-        let switches = Switches {
-            stepwise: opts.stepwise,
-            report_only: opts.report_only || opts.reports.is_some(),
-            finish: Some(&finish),
-        };
+        let switches = Switches { stepwise: opts.stepwise, report_only: opts.report_only, finish: Some(&finish) };
         let (store, eval_errors, how) =
             evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, &switches, &bar);
         slo_reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -922,8 +939,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 let t = std::time::Instant::now();
                 guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &hidden)).map(|s| (s, t.elapsed()))
             });
-            let replayed =
-                distributed::replay(job, &steps, &summed, &workers, opts.report_only || opts.reports.is_some(), &rt);
+            let replayed = distributed::replay(job, &steps, &summed, &workers, opts.report_only, &rt);
             let counted = counting.join().unwrap_or_else(|_| {
                 Err(vec![data::DataError::Engine { message: "the counting scan panicked".into() }])
             });
@@ -1031,10 +1047,11 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             "Prometheus also ignores an identical repeated sample",
         );
     }
-    // With the reports built per block, the blocks took the histories.
+    // With the reports built per block (here, not on workers), the blocks
+    // took the histories.
     let alerts = match opts.reports {
-        Some(_) => Vec::new(),
-        None => steps
+        Some(_) if workers.is_empty() => Vec::new(),
+        _ => steps
             .into_iter()
             .filter_map(|(g, s)| match s {
                 Step::Alert { name, spec, state, .. } => {
@@ -1057,6 +1074,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         by_slo: index_by_slo(&store),
         store,
         slo_reports,
+        timeline: spill,
     })
 }
 
@@ -1102,6 +1120,7 @@ fn block_part(
         sources: SourceMap::default(),
         evaluated: Evaluated::default(),
         slo_reports: Vec::new(),
+        timeline: None,
     }
 }
 

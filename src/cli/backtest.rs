@@ -220,9 +220,11 @@ pub fn run(
         extra_windows,
         stepwise,
         report_only: timeline.is_none(),
-        // Each SLO's report built as its block finishes, its series then
-        // dropped, unless something reads the series afterwards.
-        reports: (timeline.is_none() && !matches!(format, ReportFormat::Html)).then(|| settings.clone()),
+        // Each SLO's report built (and its timeline rows spilled) as its
+        // block finishes, its series then dropped, unless the HTML charts
+        // read them afterwards.
+        reports: (!matches!(format, ReportFormat::Html)).then(|| settings.clone()),
+        timeline: timeline.clone(),
         workers,
     };
     if bare_scan {
@@ -230,7 +232,7 @@ pub fn run(
         println!("bare scan: {rows} rows, sum(value) = {sum}, {secs:.3}s");
         return Ok(0);
     }
-    let bt = match slo::backtest::run(&program, loaded.sources, &opts) {
+    let mut bt = match slo::backtest::run(&program, loaded.sources, &opts) {
         Ok(bt) => bt,
         Err(f) => {
             print_diags(&Diagnostics(f.diagnostics), &f.sources, Format::Human);
@@ -243,7 +245,7 @@ pub fn run(
     let t0 = std::time::Instant::now();
     if let Some(path) = &timeline {
         slo::memory::phase("writing the timeline");
-        let n = slo::backtest::timeline::write(&bt, path)?;
+        let n = slo::backtest::timeline::write(&mut bt, path)?;
         if !quiet {
             eprintln!("timeline: {n} samples written to {}", path.display());
         }

@@ -100,6 +100,26 @@ impl Times {
     pub fn to_vec(&self) -> Vec<i64> {
         self.iter().collect()
     }
+
+    /// The runs as `(start, stride, count)`, in order (what
+    /// [`Times::from_runs`] takes back).
+    pub fn runs(&self) -> impl Iterator<Item = (i64, i64, usize)> + '_ {
+        self.runs.iter().map(|r| (r.start, r.stride, r.count))
+    }
+
+    /// Times from runs as [`Times::runs`] gives them; `None` unless they
+    /// are ascending, as times read back from a file must be checked.
+    pub fn from_runs(runs: impl IntoIterator<Item = (i64, i64, usize)>) -> Option<Times> {
+        let mut out = Times::default();
+        for (start, stride, count) in runs {
+            let last = stride.checked_mul(i64::try_from(count).ok()?.checked_sub(1)?)?.checked_add(start)?;
+            if count == 0 || (count > 1 && stride <= 0) || out.last().is_some_and(|l| start <= l) || last < start {
+                return None;
+            }
+            out.runs.push(Run { start, stride, count, before: out.len() });
+        }
+        Some(out)
+    }
 }
 
 #[cfg(test)]
@@ -121,6 +141,11 @@ mod tests {
             assert_eq!(t.partition_point(|x| x <= cut), ts.partition_point(|&x| x <= cut), "cut {cut}");
             assert_eq!(t.partition_point(|x| x < cut), ts.partition_point(|&x| x < cut), "cut {cut}");
         }
+        assert_eq!(Times::from_runs(t.runs()), Some(t.clone()));
+        assert_eq!(Times::from_runs([(0, 60, 3), (100, 60, 2)]), None, "overlapping runs");
+        assert_eq!(Times::from_runs([(0, 0, 2)]), None, "a repeated time");
+        assert_eq!(Times::from_runs([(0, 1, 0)]), None, "an empty run");
+        assert_eq!(Times::from_runs([(i64::MAX - 1, 10, 2)]), None, "past the end of time");
         let grid = Times::from_sorted((0..43_200).map(|k| k * 60_000));
         assert_eq!(grid.runs.len(), 1);
         assert!(Times::default().is_empty() && Times::default().partition_point(|_| true) == 0);
