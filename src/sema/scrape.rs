@@ -27,7 +27,6 @@ fn needs_two(q: &ir::SliceQuantity) -> bool {
 /// Reports every SLO whose slices cannot hold two scrapes.
 pub fn check(program: &ir::Program, diags: &mut Diagnostics) {
     for slo in &program.slos {
-        let Some(service) = program.services.iter().find(|s| s.name == slo.service) else { continue };
         let (slice, what) = match (&slo.sli, &slo.budgeting) {
             (ir::Sli::Timeslices { slice, good }, _) => {
                 if !good.all.iter().any(|c| needs_two(&c.lhs)) {
@@ -44,6 +43,9 @@ pub fn check(program: &ir::Program, diags: &mut Diagnostics) {
                 _,
             ) => continue,
         };
+        // `services` is sorted by name; looked up only for SLOs with slices.
+        let Ok(i) = program.services.binary_search_by(|s| s.name.as_str().cmp(&slo.service)) else { continue };
+        let service = &program.services[i];
         let scrape = service.scrape_interval;
         if slice < scrape * 2 {
             diags.push(
