@@ -20,9 +20,10 @@ use super::schema::{
 };
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
+    StringViewArray,
 };
 use datafusion::arrow::compute::{cast, partition};
-use datafusion::arrow::datatypes::{DataType, Field, Int32Type, Schema, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
 use datafusion::execution::memory_pool::FairSpillPool;
@@ -246,15 +247,106 @@ pub(crate) fn columns(schema: &datafusion::common::DFSchema) -> Result<Columns, 
     })
 }
 
+/// `ms` in the unit of a timestamp column of type `t`, as a filter compares it.
+fn ts_raw(t: &DataType, ms: i64) -> i64 {
+    match t {
+        DataType::Timestamp(TimeUnit::Second, _) => ms.div_euclid(1000),
+        DataType::Timestamp(TimeUnit::Microsecond, _) => ms.saturating_mul(1000),
+        DataType::Timestamp(TimeUnit::Nanosecond, _) => ms.saturating_mul(1_000_000),
+        _ => ms,
+    }
+}
+
 pub(crate) fn ts_literal(t: &DataType, ms: i64) -> Expr {
+    let raw = Some(ts_raw(t, ms));
     lit(match t {
         DataType::Timestamp(unit, tz) => match unit {
-            TimeUnit::Second => ScalarValue::TimestampSecond(Some(ms.div_euclid(1000)), tz.clone()),
-            TimeUnit::Millisecond => ScalarValue::TimestampMillisecond(Some(ms), tz.clone()),
-            TimeUnit::Microsecond => ScalarValue::TimestampMicrosecond(Some(ms.saturating_mul(1000)), tz.clone()),
-            TimeUnit::Nanosecond => ScalarValue::TimestampNanosecond(Some(ms.saturating_mul(1_000_000)), tz.clone()),
+            TimeUnit::Second => ScalarValue::TimestampSecond(raw, tz.clone()),
+            TimeUnit::Millisecond => ScalarValue::TimestampMillisecond(raw, tz.clone()),
+            TimeUnit::Microsecond => ScalarValue::TimestampMicrosecond(raw, tz.clone()),
+            TimeUnit::Nanosecond => ScalarValue::TimestampNanosecond(raw, tz.clone()),
         },
-        _ => ScalarValue::Int64(Some(ms)),
+        _ => ScalarValue::Int64(raw),
+    })
+}
+
+/// The leaf column `name` of a file and its statistics in each row group,
+/// or `None` when a file lacks the column or a row group its statistics.
+fn column_stats<'a>(
+    meta: &'a datafusion::parquet::file::metadata::ParquetMetaData,
+    name: &str,
+) -> Option<(usize, Vec<&'a datafusion::parquet::file::statistics::Statistics>)> {
+    let schema = meta.file_metadata().schema_descr();
+    let i = (0..schema.num_columns()).find(|&i| schema.column(i).path().string() == name)?;
+    let stats = meta.row_groups().iter().map(|rg| rg.column(i).statistics()).collect::<Option<Vec<_>>>()?;
+    Some((i, stats))
+}
+
+/// Whether the files' statistics prove that every row has a timestamp
+/// within `[lo, hi]` (none null): the scan then needs no time filter,
+/// which would decode and test every timestamp for nothing. Anything the
+/// footers leave open (no statistics, another unit in the file than the
+/// engine reads) proves nothing, and the filter stays.
+pub(crate) fn all_within(footers: &[Footer], cols: &Columns, lo: i64, hi: i64) -> bool {
+    use datafusion::parquet::basic::{LogicalType, TimeUnit as PqUnit, Type};
+    use datafusion::parquet::file::statistics::Statistics;
+    let (lo, hi) = (ts_raw(&cols.ts_type, lo), ts_raw(&cols.ts_type, hi));
+    footers.iter().all(|(_, meta)| {
+        let Some((i, stats)) = column_stats(meta, &cols.timestamp) else { return false };
+        let col = meta.file_metadata().schema_descr().column(i);
+        let unit = match col.logical_type_ref() {
+            Some(LogicalType::Timestamp(t)) => Some(match t.unit {
+                PqUnit::MILLIS => TimeUnit::Millisecond,
+                PqUnit::MICROS => TimeUnit::Microsecond,
+                PqUnit::NANOS => TimeUnit::Nanosecond,
+            }),
+            _ => None,
+        };
+        let same_unit = match (&cols.ts_type, unit) {
+            (DataType::Timestamp(a, _), Some(b)) => *a == b,
+            (DataType::Int64, None) => col.converted_type() == datafusion::parquet::basic::ConvertedType::NONE,
+            _ => false,
+        };
+        same_unit
+            && col.physical_type() == Type::INT64
+            && stats.iter().all(|s| match s {
+                Statistics::Int64(v) => {
+                    s.null_count_opt() == Some(0)
+                        && v.min_opt().is_some_and(|&m| m >= lo)
+                        && v.max_opt().is_some_and(|&m| m <= hi)
+                }
+                _ => false,
+            })
+    })
+}
+
+/// Whether the files' statistics prove that every row matches one of the
+/// alternatives, each a conjunction of `column = value` over string
+/// columns: in every row group, some alternative's columns each hold that
+/// one value only (exact minimum and maximum equal to it, no nulls). The
+/// scan then needs no such filter.
+pub(crate) fn all_match(footers: &[Footer], alternatives: &[Vec<(String, String)>]) -> bool {
+    footers.iter().all(|(_, meta)| {
+        let mut per_alt: Vec<Vec<bool>> = Vec::new();
+        for alt in alternatives {
+            let mut holds = vec![true; meta.num_row_groups()];
+            for (c, v) in alt {
+                let Some((_, stats)) = column_stats(meta, c) else {
+                    holds.iter_mut().for_each(|h| *h = false);
+                    break;
+                };
+                for (h, s) in holds.iter_mut().zip(stats) {
+                    *h = *h
+                        && s.null_count_opt() == Some(0)
+                        && s.min_is_exact()
+                        && s.max_is_exact()
+                        && s.min_bytes_opt() == Some(v.as_bytes())
+                        && s.max_bytes_opt() == Some(v.as_bytes());
+                }
+            }
+            per_alt.push(holds);
+        }
+        (0..meta.num_row_groups()).all(|rg| per_alt.iter().any(|h| h[rg]))
     })
 }
 
@@ -280,20 +372,33 @@ pub(crate) fn millis(a: &ArrayRef) -> Result<Int64Array, String> {
     })
 }
 
-/// String access to a label column of any string type.
+/// String access to a label column of any string type, in the form the
+/// reader decodes it: a view array or a dictionary is read in place, never
+/// converted per batch (only other forms are cast).
 enum StrCol {
     Plain(StringArray),
-    Dict(datafusion::arrow::array::Int32Array, StringArray),
+    View(StringViewArray),
+    Dict(Vec<Option<usize>>, Box<StrCol>),
 }
 
 impl StrCol {
     fn new(a: &ArrayRef) -> Result<StrCol, String> {
         Ok(match a.data_type() {
+            DataType::Utf8View => StrCol::View(a.as_string_view().clone()),
+            DataType::Utf8 => StrCol::Plain(a.as_string::<i32>().clone()),
             DataType::Dictionary(_, _) => {
-                let d = cast(a, &DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)))
-                    .map_err(|e| e.to_string())?;
-                let d = d.as_dictionary::<Int32Type>();
-                StrCol::Dict(d.keys().clone(), d.values().as_string::<i32>().clone())
+                let d = a.as_any_dictionary();
+                if d.values().is_empty() {
+                    // Every key is null (an empty dictionary has nothing to point at).
+                    return Ok(StrCol::Dict(vec![None; a.len()], Box::new(StrCol::new(d.values())?)));
+                }
+                let keys = d.normalized_keys();
+                let nulls = d.keys().logical_nulls();
+                let keys = match nulls {
+                    Some(n) => keys.into_iter().enumerate().map(|(i, k)| n.is_valid(i).then_some(k)).collect(),
+                    None => keys.into_iter().map(Some).collect(),
+                };
+                StrCol::Dict(keys, Box::new(StrCol::new(d.values())?))
             }
             _ => StrCol::Plain(cast(a, &DataType::Utf8).map_err(|e| e.to_string())?.as_string::<i32>().clone()),
         })
@@ -302,7 +407,8 @@ impl StrCol {
     fn get(&self, i: usize) -> Option<&str> {
         match self {
             StrCol::Plain(s) => (!s.is_null(i)).then(|| s.value(i)),
-            StrCol::Dict(k, v) => (!k.is_null(i)).then(|| v.value(k.value(i) as usize)),
+            StrCol::View(s) => (!s.is_null(i)).then(|| s.value(i)),
+            StrCol::Dict(k, v) => k[i].and_then(|k| v.get(k)),
         }
     }
 }
@@ -740,7 +846,7 @@ fn parquet_files(
     }
 }
 
-type Footer = (PathBuf, datafusion::parquet::file::metadata::ParquetMetaData);
+pub(crate) type Footer = (PathBuf, datafusion::parquet::file::metadata::ParquetMetaData);
 
 /// Every Parquet file under `paths` with its parsed footer, each read once
 /// (the walk, the footer check, the file facts and the union schema all use
@@ -819,11 +925,14 @@ fn check_paths(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<Footer>), DataErro
     Ok((out, footers(paths)?))
 }
 
-pub(crate) async fn frame(ctx: &SessionContext, src: &Source) -> Result<DataFrame, Vec<DataError>> {
+/// The files as one frame, with their footers (what [`all_within`] and
+/// [`all_match`] read).
+pub(crate) async fn frame(ctx: &SessionContext, src: &Source) -> Result<(DataFrame, Vec<Footer>), Vec<DataError>> {
     let (paths, footers) = check_paths(&src.paths).map_err(|e| vec![e])?;
     let union = union_schema(&footers)?;
     let options = ParquetReadOptions { schema: union.as_ref(), ..Default::default() };
-    ctx.read_parquet(paths, options).await.map_err(|e| vec![io_error(&src.paths, e)])
+    let df = ctx.read_parquet(paths, options).await.map_err(|e| vec![io_error(&src.paths, e)])?;
+    Ok((df, footers))
 }
 
 /// The union of the columns of every file, when there are several: the
@@ -897,9 +1006,9 @@ pub(crate) async fn rows(
     ctx: &SessionContext,
     src: &Source,
     sorted: bool,
-    filter: impl FnOnce(&Columns) -> Expr,
+    filter: impl FnOnce(&Columns, &[Footer]) -> Option<Expr>,
 ) -> Result<(datafusion::physical_plan::SendableRecordBatchStream, Columns), Vec<DataError>> {
-    let df = frame(ctx, src).await?;
+    let (df, footers) = frame(ctx, src).await?;
     let cols = columns(df.schema())?;
     let mut proj: Vec<Expr> = vec![ident(&cols.timestamp), ident(&cols.name), ident(&cols.value)];
     proj.extend(cols.labels.iter().map(ident));
@@ -912,10 +1021,11 @@ pub(crate) async fn rows(
     if cols.histograms {
         proj.extend(H_COLUMNS.iter().map(|c| ident(*c)));
     }
-    let mut df = df
-        .filter(filter(&cols))
-        .and_then(|d| d.select(proj))
-        .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+    let df = match filter(&cols, &footers) {
+        Some(f) => df.filter(f),
+        None => Ok(df),
+    };
+    let mut df = df.and_then(|d| d.select(proj)).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
     if sorted {
         if cols.map.is_some() {
             return Err(vec![schema_error(
@@ -958,11 +1068,13 @@ pub(crate) fn each_series(
         let outcome = rt.block_on(async {
             let ctx = session(src, 1).map_err(|e| vec![e])?;
             let all = i64::MIN / 4..=i64::MAX / 4;
-            let (mut stream, cols) = rows(&ctx, src, sorted, |cols| {
+            let (mut stream, cols) = rows(&ctx, src, sorted, |cols, footers| {
                 let ts = ident(&cols.timestamp);
-                ts.clone()
-                    .gt_eq(ts_literal(&cols.ts_type, *all.start()))
-                    .and(ts.lt_eq(ts_literal(&cols.ts_type, *all.end())))
+                (!all_within(footers, cols, *all.start(), *all.end())).then(|| {
+                    ts.clone()
+                        .gt_eq(ts_literal(&cols.ts_type, *all.start()))
+                        .and(ts.lt_eq(ts_literal(&cols.ts_type, *all.end())))
+                })
             })
             .await?;
             let wants = |_: &[(String, String)]| true;

@@ -8,8 +8,8 @@
 use super::leaves::Leaves;
 use super::range::Samples;
 use crate::layout::reader::{
-    columns, file_facts, footers, frame, millis, rows, scan_error, schema_error, series_text, session, ts_literal,
-    Columns, Job, Pass,
+    all_match, all_within, columns, file_facts, footers, frame, millis, rows, scan_error, schema_error, series_text,
+    session, ts_literal, Columns, Footer, Job, Pass,
 };
 pub use crate::layout::reader::{DataError, Source, Stats, MAX_MS, MIN_MS};
 use crate::layout::schema::NAME;
@@ -19,46 +19,42 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::functions_aggregate::expr_fn::{count, max, min};
 use datafusion::prelude::*;
 
-/// Rows a scan must read: the metrics the leaves select, within `[lo, hi]`.
-fn predicate(cols: &Columns, leaves: &Leaves, lo: i64, hi: i64) -> Expr {
-    let mut alts: Vec<Expr> = Vec::new();
+/// Rows a scan must read: the metrics the leaves select, within `[lo, hi]`;
+/// `None` when every row is one of them. A part of the filter the files'
+/// statistics prove true of every row is left out ([`all_match`],
+/// [`all_within`]): testing it would only decode columns for nothing.
+fn predicate(cols: &Columns, leaves: &Leaves, lo: i64, hi: i64, footers: &[Footer]) -> Option<Expr> {
+    let mut alts: Vec<Vec<(String, String)>> = Vec::new();
     let mut unfiltered = false;
     for spec in &leaves.specs {
-        let eqs = spec.sel.equalities();
-        if eqs.is_empty() {
+        let mut conj = Vec::new();
+        for (k, v) in spec.sel.equalities() {
+            if k == NAME {
+                conj.push((cols.name.clone(), v));
+            } else if cols.labels.contains(&k) {
+                conj.push((k, v));
+            }
+        }
+        if conj.is_empty() {
             unfiltered = true;
             break;
         }
-        let mut conj: Option<Expr> = None;
-        for (k, v) in eqs {
-            let c = if k == NAME {
-                ident(&cols.name)
-            } else if cols.labels.contains(&k) {
-                ident(&k)
-            } else {
-                continue;
-            };
-            let e = c.eq(lit(v));
-            conj = Some(match conj {
-                None => e,
-                Some(p) => p.and(e),
-            });
-        }
-        match conj {
-            Some(c) => alts.push(c),
-            None => {
-                unfiltered = true;
-                break;
-            }
-        }
+        alts.push(conj);
     }
     let ts = ident(&cols.timestamp);
-    let time = ts.clone().gt_eq(ts_literal(&cols.ts_type, lo)).and(ts.lt_eq(ts_literal(&cols.ts_type, hi)));
-    if unfiltered || alts.is_empty() {
+    let time = (!all_within(footers, cols, lo, hi))
+        .then(|| ts.clone().gt_eq(ts_literal(&cols.ts_type, lo)).and(ts.lt_eq(ts_literal(&cols.ts_type, hi))));
+    if unfiltered || alts.is_empty() || all_match(footers, &alts) {
         return time;
     }
-    let any = alts.into_iter().reduce(|a, b| a.or(b)).expect("non-empty");
-    any.and(time)
+    let any = alts
+        .into_iter()
+        .filter_map(|conj| conj.into_iter().map(|(c, v)| ident(c).eq(lit(v))).reduce(Expr::and))
+        .reduce(Expr::or)?;
+    Some(match time {
+        Some(t) => any.and(t),
+        None => any,
+    })
 }
 
 /// The selected metrics' first and last timestamps (if any), their row
@@ -70,33 +66,44 @@ type Probe = (Option<(i64, i64)>, u64, u64);
 pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Result<Probe, Vec<DataError>> {
     rt.block_on(async {
         let ctx = session(src, 2).map_err(|e| vec![e])?;
-        let df = frame(&ctx, src).await?;
+        let (df, footers) = frame(&ctx, src).await?;
         let cols = columns(df.schema())?;
-        let filter = predicate(&cols, leaves, MIN_MS, MAX_MS);
+        let filtered = |df: DataFrame, f: Option<Expr>| match f {
+            Some(f) => df.filter(f),
+            None => Ok(df),
+        };
         let ts = ident(&cols.timestamp);
-        let outside = predicate(&cols, leaves, i64::MIN / 4, i64::MAX / 4)
-            .and(ts.clone().lt(ts_literal(&cols.ts_type, MIN_MS)).or(ts.gt(ts_literal(&cols.ts_type, MAX_MS))));
-        let outside = df
-            .clone()
-            .filter(outside)
-            .and_then(|d| d.aggregate(vec![], vec![count(ident(&cols.timestamp)).alias("n")]))
-            .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?
-            .collect()
-            .await
-            .map_err(|e| vec![scan_error(&src.paths, e)])?;
-        let outside = match outside.first().filter(|b| b.num_rows() > 0) {
-            Some(b) => {
-                let n = cast(b.column(0), &DataType::Int64)
-                    .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
-                n.as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0) as u64
+        // Rows outside the range: none when the statistics say so.
+        let outside = if all_within(&footers, &cols, MIN_MS, MAX_MS) {
+            0
+        } else {
+            let out_of_range =
+                ts.clone().lt(ts_literal(&cols.ts_type, MIN_MS)).or(ts.gt(ts_literal(&cols.ts_type, MAX_MS)));
+            let outside = match predicate(&cols, leaves, i64::MIN / 4, i64::MAX / 4, &footers) {
+                Some(p) => p.and(out_of_range),
+                None => out_of_range,
+            };
+            let outside = df
+                .clone()
+                .filter(outside)
+                .and_then(|d| d.aggregate(vec![], vec![count(ident(&cols.timestamp)).alias("n")]))
+                .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?
+                .collect()
+                .await
+                .map_err(|e| vec![scan_error(&src.paths, e)])?;
+            match outside.first().filter(|b| b.num_rows() > 0) {
+                Some(b) => {
+                    let n = cast(b.column(0), &DataType::Int64)
+                        .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+                    n.as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0) as u64
+                }
+                None => 0,
             }
-            None => 0,
         };
         let ts = ident(&cols.timestamp);
         // min/max keep the column's type; `millis` converts the result.
         let ts_ms = ts.clone();
-        let df = df
-            .filter(filter)
+        let df = filtered(df, predicate(&cols, leaves, MIN_MS, MAX_MS, &footers))
             .and_then(|d| {
                 d.aggregate(vec![], vec![min(ts_ms.clone()).alias("lo"), max(ts_ms).alias("hi"), count(ts).alias("n")])
             })
@@ -162,7 +169,8 @@ pub fn scan(
         }
         let outcome = rt.block_on(async {
             let ctx = session(src, 1).map_err(|e| vec![e])?;
-            let (mut stream, cols) = rows(&ctx, src, sorted, |cols| predicate(cols, &fresh, lo, hi)).await?;
+            let (mut stream, cols) =
+                rows(&ctx, src, sorted, |cols, footers| predicate(cols, &fresh, lo, hi, footers)).await?;
             let wants = |k: &[(String, String)]| {
                 fresh.note_missed_buckets(k, &mut missed.borrow_mut());
                 fresh.wants(k)
@@ -203,33 +211,26 @@ pub fn scan(
     }])
 }
 
-/// The benchmark baseline: DataFusion alone reading the same columns with
-/// the same filters and summing the values (`SELECT sum(value) … WHERE …`).
+/// The benchmark baseline: the backtest's own read — the same session,
+/// columns, filters and partitions ([`rows`]) — with nothing done to the
+/// rows but summing their values (`SELECT sum(value), count(value) …`).
 pub fn bare_scan(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Result<(f64, u64), Vec<DataError>> {
-    use datafusion::functions_aggregate::expr_fn::sum;
+    use datafusion::arrow::datatypes::Float64Type;
+    use futures::StreamExt;
     rt.block_on(async {
-        let parts = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let ctx = session(src, parts).map_err(|e| vec![e])?;
-        let df = frame(&ctx, src).await?;
-        let cols = columns(df.schema())?;
-        let filter = predicate(&cols, leaves, i64::MIN / 4, i64::MAX / 4);
-        let mut proj: Vec<Expr> = vec![ident(&cols.timestamp), ident(&cols.name), ident(&cols.value)];
-        proj.extend(cols.labels.iter().map(ident));
-        let df = df
-            .filter(filter)
-            .and_then(|d| d.select(proj))
-            .and_then(|d| {
-                d.aggregate(vec![], vec![sum(ident(&cols.value)).alias("s"), count(ident(&cols.value)).alias("n")])
-            })
-            .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
-        let batches = df.collect().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
-        let b = &batches[0];
-        let s =
-            cast(b.column(0), &DataType::Float64).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
-        let n = cast(b.column(1), &DataType::Int64).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
-        Ok((
-            s.as_primitive::<datafusion::arrow::datatypes::Float64Type>().value(0),
-            n.as_primitive::<datafusion::arrow::datatypes::Int64Type>().value(0) as u64,
-        ))
+        let ctx = session(src, 1).map_err(|e| vec![e])?;
+        let all = (i64::MIN / 4, i64::MAX / 4);
+        let (mut stream, cols) =
+            rows(&ctx, src, false, |cols, footers| predicate(cols, leaves, all.0, all.1, footers)).await?;
+        let (mut s, mut n) = (0.0, 0u64);
+        while let Some(b) = stream.next().await {
+            let b = b.map_err(|e| vec![scan_error(&src.paths, e)])?;
+            let v = b.column_by_name(&cols.value).expect("projected");
+            let v = cast(v, &DataType::Float64).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+            let v = v.as_primitive::<Float64Type>();
+            n += (v.len() - v.null_count()) as u64;
+            s += v.iter().flatten().sum::<f64>();
+        }
+        Ok((s, n))
     })
 }

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Benchmark: the Parquet scan of `slo backtest` against DuckDB's, and the
+full backtest against its own bare scan, on counters written the common way.
+
+Usage: python3 bench/scan_duckdb.py [--file F] [--runs 5] [--bin target/release/slo]
+                                    [--gen ../shared/bench/gen_counters.py]
+
+The data: `gen_counters.py --jobs 10 --instances 15 --days 30 --step 15`
+(103.68M samples of `http_requests_total` in 600 series, label columns
+job/instance/code, sorted by series then time, pyarrow defaults: ZSTD,
+1M-row groups, a dictionary `__name__`). It is written to
+target/bench/counters.parquet unless it is there already or `--file` names
+an existing one. The SLO is bench/counters.slo (availability per job, both
+selectors on `http_requests_total`).
+
+Measured in the same run, alternating, median wall time of each:
+  - bare:      `slo backtest --bare-scan`: the backtest's own read (same
+               session, columns, filters, partitions) summing the values;
+               process start and footer reads included;
+  - duckdb:    DuckDB (2 threads, a fresh connection per run) on the same
+               file, two queries: `light`, the metric's sum and count
+               (reads `__name__` and `value` only); `same`, which also
+               reads the columns the backtest reads (timestamp and
+               labels). Skipped, with a note, when the module is absent;
+  - backtest:  `slo backtest bench/counters.slo --data F`.
+It prints the medians and the ratios bare/duckdb and backtest/bare.
+Targets (issue 15): bare within 1.5x DuckDB's scan; backtest under 3x bare.
+"""
+import argparse, os, statistics, subprocess, sys, time
+
+NAME = "http_requests_total"
+QUERIES = {
+    "light": "SELECT sum(value), count(value) FROM read_parquet('{f}') WHERE __name__ = '{n}'",
+    "same": "SELECT sum(value), count(value), min(timestamp), max(job), max(instance), max(code) "
+            "FROM read_parquet('{f}') WHERE __name__ = '{n}'",
+}
+
+
+def wall(cmd):
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    t = time.perf_counter() - t0
+    if p.returncode != 0:
+        sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr.decode()}")
+    return t, p.stdout.decode()
+
+
+def duck(duckdb, query):
+    con = duckdb.connect()
+    con.execute("SET threads=2")
+    t0 = time.perf_counter()
+    r = con.execute(query).fetchall()
+    t = time.perf_counter() - t0
+    con.close()
+    return t, r[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--file", help="an existing counters file (else target/bench/counters.parquet)")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--bin", default="target/release/slo")
+    ap.add_argument("--gen", default="../shared/bench/gen_counters.py")
+    ap.add_argument("--slo", default="bench/counters.slo")
+    a = ap.parse_args()
+    path = a.file or os.path.join("target", "bench", "counters.parquet")
+    if not os.path.exists(path):
+        if a.file:
+            sys.exit(f"no such file: {path}")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        subprocess.run([sys.executable, a.gen, "--out", path, "--jobs", "10", "--instances", "15",
+                        "--days", "30", "--step", "15"], check=True)
+    try:
+        import duckdb
+    except ImportError:
+        duckdb = None
+        print("note: the duckdb Python module is absent: DuckDB is not measured (pip install duckdb)")
+    print(f"load average before: {os.getloadavg()}")
+    base = [a.bin, "backtest", a.slo, "--data", path, "--quiet"]
+    times = {"bare": [], "backtest": []}
+    if duckdb:
+        times.update({f"duckdb {q}": [] for q in QUERIES})
+    bare_out = ""
+    for i in range(a.runs):
+        t, bare_out = wall(base + ["--bare-scan"])
+        times["bare"].append(t)
+        if duckdb:
+            for q, sql in QUERIES.items():
+                t, r = duck(duckdb, sql.format(f=path.replace("'", "''"), n=NAME))
+                times[f"duckdb {q}"].append(t)
+                if i == 0:
+                    print(f"duckdb {q}: sum {r[0]!r}, count {r[1]}")
+        times["backtest"].append(wall(base)[0])
+    print(bare_out.strip())
+    med = {k: statistics.median(v) for k, v in times.items()}
+    for k, v in times.items():
+        print(f"{k:14} median {med[k]:.3f}s  runs {' '.join(f'{x:.2f}' for x in v)}")
+    if duckdb:
+        for q in QUERIES:
+            print(f"bare / duckdb {q}: {med['bare'] / med[f'duckdb {q}']:.2f}x")
+    print(f"backtest / bare: {med['backtest'] / med['bare']:.2f}x")
+    print(f"load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
