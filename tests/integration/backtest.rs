@@ -374,17 +374,13 @@ fn backtest_answers(name: &str, all: &[Series], dir: &Path) -> Answers {
     answers(&bt)
 }
 
-/// Replays scenario `name` over `data`; returns the outcome and how many
-/// blocks ran column by column (from `--timing`'s count, recomputed).
-fn replay(name: &str, data: &Path, stepwise: bool) -> (slo::backtest::Backtest, usize) {
-    let file = repo().join(format!("tests/backtest/{name}.slo"));
-    let loaded = slo::driver::load(&[file], &repo()).unwrap();
-    let (program, diags) = slo::driver::check(&loaded);
-    assert!(!diags.has_errors());
-    let opts = slo::backtest::Options {
+/// A library backtest of `data` at 1m steps over the data's range, keeping
+/// every series, with no report built as blocks finish.
+fn options(data: &Path, stepwise: bool) -> slo::backtest::Options {
+    slo::backtest::Options {
         data: vec![data.to_path_buf()],
-        from_ms: Some(0),
-        to_ms: Some(HOURS * 3_600_000),
+        from_ms: None,
+        to_ms: None,
         step_ms: 60_000,
         memory_limit: 256 << 20,
         progress: false,
@@ -397,7 +393,17 @@ fn replay(name: &str, data: &Path, stepwise: bool) -> (slo::backtest::Backtest, 
         report_only: false,
         reports: None,
         timeline: None,
-    };
+    }
+}
+
+/// Replays scenario `name` over `data`; returns the outcome and how many
+/// blocks ran column by column (from `--timing`'s count, recomputed).
+fn replay(name: &str, data: &Path, stepwise: bool) -> (slo::backtest::Backtest, usize) {
+    let file = repo().join(format!("tests/backtest/{name}.slo"));
+    let loaded = slo::driver::load(&[file], &repo()).unwrap();
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors());
+    let opts = slo::backtest::Options { from_ms: Some(0), to_ms: Some(HOURS * 3_600_000), ..options(data, stepwise) };
     let bt = slo::backtest::run(&program, loaded.sources, &opts).unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
     let columnar = bt.evaluated.columnar;
     (bt, columnar)
@@ -781,21 +787,9 @@ fn reports_built_per_block_are_the_whole_replays() {
         assert!(!diags.has_errors());
         let report = |per_block: bool, stepwise: bool| {
             let opts = slo::backtest::Options {
-                data: vec![data.clone()],
-                from_ms: None,
-                to_ms: None,
-                step_ms: 60_000,
-                memory_limit: 1 << 30,
-                progress: false,
-                timing: false,
-                extra_windows: Default::default(),
-                workers: Vec::new(),
-                phases: None,
-                downtime: Vec::new(),
-                stepwise,
                 report_only: true,
                 reports: per_block.then(|| settings.clone()),
-                timeline: None,
+                ..options(&data, stepwise)
             };
             let bt = slo::backtest::run(&program, loaded.sources.clone(), &opts)
                 .unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
