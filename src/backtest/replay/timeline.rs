@@ -161,7 +161,7 @@ fn write_rows(bt: &Backtest, path: &Path, for_state: Option<i64>) -> Result<u64,
 /// next run's sweep); [`Spill::finish`] merges the blocks' sorted runs into
 /// the Parquet file, in the same order [`write`] writes them, so the file
 /// is byte-identical. Holds one block's rows while it is spilled, and a
-/// small buffer and one row per block while merging.
+/// small buffer and one row's labels and times per block while merging.
 pub struct Spill {
     inner: Mutex<SpillState>,
 }
@@ -238,30 +238,34 @@ impl Spill {
             .values()
             .map(|&(at, len)| Section { file: &file, pos: at, end: at + len, buf: Vec::new(), used: 0 })
             .collect();
-        // The next row of each block, smallest labels (then block) first.
+        // The header of each block's next row, smallest labels (then
+        // block) first; a row's values are read only when it is written.
         let mut heap = std::collections::BinaryHeap::new();
         for (i, r) in readers.iter_mut().enumerate() {
-            if let Some(row) = r.next().map_err(spill_error)? {
-                heap.push(std::cmp::Reverse((row.0.clone(), i, Pending(row))));
+            if let Some((labels, ts, valued)) = r.header().map_err(spill_error)? {
+                heap.push(std::cmp::Reverse((labels, i, Pending(ts, valued))));
             }
         }
         let mut w = LongWriter::create(path, st.names.into_iter().collect(), false, 3)?;
         let mut ones = Vec::new();
-        while let Some(std::cmp::Reverse((_, i, Pending((labels, ts, v))))) = heap.pop() {
+        while let Some(std::cmp::Reverse((labels, i, Pending(ts, valued)))) = heap.pop() {
+            let v = if valued { Some(readers[i].values(ts.len()).map_err(spill_error)?) } else { None };
             put(&mut w, &labels, &ts.to_vec(), v.as_deref(), &mut ones)?;
-            if let Some(row) = readers[i].next().map_err(spill_error)? {
-                heap.push(std::cmp::Reverse((row.0.clone(), i, Pending(row))));
+            if let Some((labels, ts, valued)) = readers[i].header().map_err(spill_error)? {
+                heap.push(std::cmp::Reverse((labels, i, Pending(ts, valued))));
             }
         }
         w.finish(path)
     }
 }
 
-/// A spilled row: labels, times, values (`None`: all 1, an `ALERTS` row).
-type Decoded = (LabelSet, Times, Option<Vec<f64>>);
+/// A spilled row's header: labels, times, whether values follow (else
+/// they are all 1, an `ALERTS` row).
+type Header = (LabelSet, Times, bool);
 
-/// A row waiting in the merge; ordered by its key beside it only.
-struct Pending(Decoded);
+/// A row waiting in the merge (its times, whether it has values); ordered
+/// by its key beside it only.
+struct Pending(Times, bool);
 
 impl PartialEq for Pending {
     fn eq(&self, _: &Pending) -> bool {
@@ -358,7 +362,8 @@ impl Section<'_> {
         String::from_utf8(self.take(n)?.to_vec()).map_err(|e| e.to_string())
     }
 
-    fn next(&mut self) -> Result<Option<Decoded>, String> {
+    /// The next row's header, leaving its values (if any) to [`Section::values`].
+    fn header(&mut self) -> Result<Option<Header>, String> {
         if self.pos == self.end && self.used == self.buf.len() {
             return Ok(None);
         }
@@ -373,11 +378,13 @@ impl Section<'_> {
             runs.push((self.u64()? as i64, self.u64()? as i64, self.u64()? as usize));
         }
         let ts = Times::from_runs(runs).ok_or("times out of order")?;
-        let v = match self.take(1)?[0] {
-            0 => None,
-            _ => Some((0..ts.len()).map(|_| self.u64().map(f64::from_bits)).collect::<Result<Vec<f64>, String>>()?),
-        };
-        Ok(Some((labels, ts, v)))
+        let valued = self.take(1)?[0] != 0;
+        Ok(Some((labels, ts, valued)))
+    }
+
+    /// The `n` values after a header.
+    fn values(&mut self, n: usize) -> Result<Vec<f64>, String> {
+        (0..n).map(|_| self.u64().map(f64::from_bits)).collect()
     }
 }
 
