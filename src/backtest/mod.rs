@@ -137,7 +137,8 @@ pub struct Backtest {
     pub grid: Grid,
     /// Per rule group, the times it was evaluated at: the range's grid
     /// unless groups run at their own phases ([`Options::phases`]).
-    pub group_grids: Vec<Grid>,
+    /// Shared with each block's own `Backtest` ([`block_part`]).
+    pub group_grids: std::sync::Arc<[Grid]>,
     /// Earliest sample of the selected metrics.
     pub data_start_ms: i64,
     pub groups: Vec<Group>,
@@ -843,7 +844,8 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             })
             .collect(),
     };
-    let group_grids: Vec<Grid> = (0..groups.len()).map(|g| class_grids[class.get(g).copied().unwrap_or(0)]).collect();
+    let group_grids: std::sync::Arc<[Grid]> =
+        (0..groups.len()).map(|g| class_grids[class.get(g).copied().unwrap_or(0)]).collect();
     let lo = from - max_range - leaves::LOOKBACK_MS;
     let mut slo_reports = Vec::new();
     // Only where the blocks are reported as they finish, and here.
@@ -1088,7 +1090,7 @@ fn block_part(
     series: &mut Vec<(eval::RecSeries, Born)>,
     rules: &mut BlockRules,
     grid: Grid,
-    group_grids: &[Grid],
+    group_grids: &std::sync::Arc<[Grid]>,
     data_start_ms: i64,
 ) -> Backtest {
     series.sort_by_key(|(_, born)| *born);
@@ -1109,7 +1111,7 @@ fn block_part(
     alerts.sort_by_key(|(i, _)| *i);
     Backtest {
         grid,
-        group_grids: group_grids.to_vec(),
+        group_grids: group_grids.clone(),
         data_start_ms,
         groups: Vec::new(),
         by_slo: index_by_slo(&store),

@@ -66,16 +66,12 @@ impl Drop for Worker {
 /// their components (one block), and independent SLOs (many blocks).
 const RANGE: [&str; 4] = ["--from", "2026-01-05T00:00:00Z", "--to", "2026-01-12T00:00:00Z"];
 
+/// `slo backtest` of the shipped catalogue and data, a JSON report.
+const SHIPPED: [&str; 7] =
+    ["backtest", "examples/platform", "--data", "examples/data/platform.parquet", "--format", "json", "--quiet"];
+
 fn backtest(extra: &[&str]) -> (i32, String, String) {
-    let mut args = vec![
-        "backtest",
-        "examples/platform",
-        "--data",
-        "examples/data/platform.parquet",
-        "--format",
-        "json",
-        "--quiet",
-    ];
+    let mut args = SHIPPED.to_vec();
     args.extend_from_slice(&RANGE);
     args.extend_from_slice(extra);
     slo(&args)
@@ -148,17 +144,8 @@ fn a_worker_killed_mid_run_fails_the_run_with_a_coded_error() {
     let all = workers.iter().map(|w| w.url.as_str()).collect::<Vec<_>>().join(",");
     // The whole shipped data set: long enough that the kill lands mid-task.
     let mut run = Command::new(env!("CARGO_BIN_EXE_slo"))
-        .args([
-            "backtest",
-            "examples/platform",
-            "--data",
-            "examples/data/platform.parquet",
-            "--format",
-            "json",
-            "--quiet",
-            "--workers",
-            &all,
-        ])
+        .args(SHIPPED)
+        .args(["--workers", &all])
         .current_dir(repo())
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())

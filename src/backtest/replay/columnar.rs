@@ -156,17 +156,7 @@ pub(crate) fn run(
                 };
                 // Series of the result that get the same labels are one
                 // recorded series (written by whichever is present).
-                let merged = merge_by(cols, |l| {
-                    let mut l: LabelSet = l
-                        .iter()
-                        .filter(|(k, _)| k != "__name__" && !labels.iter().any(|(r, _)| r == k))
-                        .cloned()
-                        .collect();
-                    l.push(("__name__".into(), name.clone()));
-                    l.extend(labels.iter().cloned());
-                    l.sort();
-                    l
-                })?;
+                let merged = merge_by(cols, |l| super::eval::recorded_labels(l, name, labels))?;
                 for (l, v, first, p) in merged {
                     let w = Written {
                         series: *series,

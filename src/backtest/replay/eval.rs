@@ -778,16 +778,7 @@ impl Step {
                         }
                     }
                     inputs.push(s.labels.clone());
-                    let mut l: Vec<(String, String)> = s
-                        .labels
-                        .iter()
-                        .filter(|(k, _)| k != "__name__" && !labels.iter().any(|(r, _)| r == k))
-                        .cloned()
-                        .collect();
-                    l.push(("__name__".into(), name.clone()));
-                    l.extend(labels.iter().cloned());
-                    l.sort();
-                    let l = Arc::new(l);
+                    let l = Arc::new(recorded_labels(&s.labels, name, labels));
                     if !seen.insert(l.clone()) {
                         return Err(format!(
                             "recording rule `{name}`: vector contains metrics with the same labelset after applying rule labels"
@@ -818,6 +809,18 @@ impl Step {
         }
         Ok(())
     }
+}
+
+/// A recorded sample's labels: the result's without `__name__` or the
+/// rule's own labels, then the rule's name and labels, sorted (both
+/// engines record with these).
+pub(super) fn recorded_labels(sample: &[(String, String)], name: &str, rule_labels: &[(String, String)]) -> LabelSet {
+    let mut l: LabelSet =
+        sample.iter().filter(|(k, _)| k != "__name__" && !rule_labels.iter().any(|(r, _)| r == k)).cloned().collect();
+    l.push(("__name__".into(), name.to_string()));
+    l.extend(rule_labels.iter().cloned());
+    l.sort();
+    l
 }
 
 #[cfg(test)]
