@@ -22,7 +22,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
     StringViewArray,
 };
-use datafusion::arrow::compute::{cast, partition};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::execution::disk_manager::DiskManagerBuilder;
@@ -378,7 +378,46 @@ pub(crate) fn millis(a: &ArrayRef) -> Result<Int64Array, String> {
 enum StrCol {
     Plain(StringArray),
     View(StringViewArray),
-    Dict(Vec<Option<usize>>, Box<StrCol>),
+    /// The dictionary array itself (its keys are read row by row, only where
+    /// a run of rows starts) and its values; `None` for the values when the
+    /// dictionary is empty, so every key is null.
+    Dict(ArrayRef, Option<Box<StrCol>>),
+}
+
+/// The key of row `i` of a dictionary array of any key type; `None` when null.
+fn dict_key(a: &dyn Array, i: usize) -> Option<usize> {
+    use datafusion::arrow::datatypes::{
+        Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+    };
+    let DataType::Dictionary(k, _) = a.data_type() else { return None };
+    match k.as_ref() {
+        DataType::Int8 => a.as_dictionary::<Int8Type>().key(i),
+        DataType::Int16 => a.as_dictionary::<Int16Type>().key(i),
+        DataType::Int32 => a.as_dictionary::<Int32Type>().key(i),
+        DataType::Int64 => a.as_dictionary::<Int64Type>().key(i),
+        DataType::UInt8 => a.as_dictionary::<UInt8Type>().key(i),
+        DataType::UInt16 => a.as_dictionary::<UInt16Type>().key(i),
+        DataType::UInt32 => a.as_dictionary::<UInt32Type>().key(i),
+        DataType::UInt64 => a.as_dictionary::<UInt64Type>().key(i),
+        _ => None,
+    }
+}
+
+/// Sets `change[i]` where row `i` of `keys` may differ from row `i - 1`:
+/// a different key or a different validity.
+fn mark_key_changes<T: datafusion::arrow::datatypes::ArrowPrimitiveType>(
+    keys: &datafusion::arrow::array::PrimitiveArray<T>,
+    change: &mut [bool],
+) {
+    let k = keys.values();
+    for (c, w) in change[1..].iter_mut().zip(k.windows(2)) {
+        *c |= w[0] != w[1];
+    }
+    if let Some(n) = keys.nulls() {
+        for (i, c) in change.iter_mut().enumerate().skip(1) {
+            *c |= n.is_valid(i) != n.is_valid(i - 1);
+        }
+    }
 }
 
 impl StrCol {
@@ -388,17 +427,8 @@ impl StrCol {
             DataType::Utf8 => StrCol::Plain(a.as_string::<i32>().clone()),
             DataType::Dictionary(_, _) => {
                 let d = a.as_any_dictionary();
-                if d.values().is_empty() {
-                    // Every key is null (an empty dictionary has nothing to point at).
-                    return Ok(StrCol::Dict(vec![None; a.len()], Box::new(StrCol::new(d.values())?)));
-                }
-                let keys = d.normalized_keys();
-                let nulls = d.keys().logical_nulls();
-                let keys = match nulls {
-                    Some(n) => keys.into_iter().enumerate().map(|(i, k)| n.is_valid(i).then_some(k)).collect(),
-                    None => keys.into_iter().map(Some).collect(),
-                };
-                StrCol::Dict(keys, Box::new(StrCol::new(d.values())?))
+                let values = if d.values().is_empty() { None } else { Some(Box::new(StrCol::new(d.values())?)) };
+                StrCol::Dict(a.clone(), values)
             }
             _ => StrCol::Plain(cast(a, &DataType::Utf8).map_err(|e| e.to_string())?.as_string::<i32>().clone()),
         })
@@ -408,9 +438,77 @@ impl StrCol {
         match self {
             StrCol::Plain(s) => (!s.is_null(i)).then(|| s.value(i)),
             StrCol::View(s) => (!s.is_null(i)).then(|| s.value(i)),
-            StrCol::Dict(k, v) => k[i].and_then(|k| v.get(k)),
+            StrCol::Dict(a, v) => v.as_ref().and_then(|v| dict_key(a.as_ref(), i).and_then(|k| v.get(k))),
         }
     }
+
+    /// Sets `change[i]` where row `i` may hold another value than row
+    /// `i - 1`. Conservative: a change is never missed, but equal values
+    /// may be marked (two keys of one value, a string stored twice), which
+    /// only makes the caller compare the rows' labels.
+    fn mark_changes(&self, change: &mut [bool]) {
+        use datafusion::arrow::datatypes::{
+            Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
+        };
+        if change.len() < 2 {
+            return;
+        }
+        match self {
+            StrCol::Dict(a, _) => {
+                let DataType::Dictionary(k, _) = a.data_type() else { return };
+                match k.as_ref() {
+                    DataType::Int8 => mark_key_changes(a.as_dictionary::<Int8Type>().keys(), change),
+                    DataType::Int16 => mark_key_changes(a.as_dictionary::<Int16Type>().keys(), change),
+                    DataType::Int32 => mark_key_changes(a.as_dictionary::<Int32Type>().keys(), change),
+                    DataType::Int64 => mark_key_changes(a.as_dictionary::<Int64Type>().keys(), change),
+                    DataType::UInt8 => mark_key_changes(a.as_dictionary::<UInt8Type>().keys(), change),
+                    DataType::UInt16 => mark_key_changes(a.as_dictionary::<UInt16Type>().keys(), change),
+                    DataType::UInt32 => mark_key_changes(a.as_dictionary::<UInt32Type>().keys(), change),
+                    DataType::UInt64 => mark_key_changes(a.as_dictionary::<UInt64Type>().keys(), change),
+                    _ => change.iter_mut().for_each(|c| *c = true),
+                }
+            }
+            StrCol::View(s) => {
+                // Equal views are equal strings (inline, or the same bytes
+                // of the same buffer); unequal long ones are compared.
+                let views = s.views();
+                for i in 1..change.len() {
+                    let null = s.is_null(i);
+                    if null != s.is_null(i - 1) {
+                        change[i] = true;
+                    } else if !null && views[i] != views[i - 1] {
+                        change[i] |= s.value(i) != s.value(i - 1);
+                    }
+                }
+            }
+            StrCol::Plain(_) => {
+                for (i, c) in change.iter_mut().enumerate().skip(1) {
+                    *c |= self.get(i) != self.get(i - 1);
+                }
+            }
+        }
+    }
+}
+
+/// The runs of consecutive rows whose columns hold the same values (maybe
+/// split further where [`StrCol::mark_changes`] cannot tell).
+fn runs(cols: &[&StrCol], n: usize) -> Vec<std::ops::Range<usize>> {
+    let mut change = vec![false; n];
+    for c in cols {
+        c.mark_changes(&mut change);
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in change.iter().enumerate().skip(1) {
+        if *c {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    if n > 0 {
+        out.push(start..n);
+    }
+    out
 }
 
 /// The series being assembled from consecutive rows.
@@ -462,6 +560,9 @@ pub(crate) struct Pass<'a> {
     /// Decode native-histogram samples into [`Job::hist`].
     histograms: bool,
     bad_histogram: Option<DataError>,
+    /// Copy runs of plain samples whole ([`Pass::plain_run`]); the tests
+    /// turn it off to check that both paths read the same.
+    fast: bool,
 }
 
 impl<'a> Pass<'a> {
@@ -477,6 +578,7 @@ impl<'a> Pass<'a> {
             repeats: Repeats::default(),
             histograms: false,
             bad_histogram: None,
+            fast: true,
         }
     }
 
@@ -558,6 +660,34 @@ fn series_hash(key: &[(String, String)]) -> u64 {
 }
 
 impl Pass<'_> {
+    /// The fast path of a run of plain float samples (no nulls, no
+    /// staleness, no histograms) of the current series: when their times
+    /// rise and those within `[lo, hi]` come after the series' last sample,
+    /// with finite values, they are copied whole and `true` is returned.
+    /// Otherwise nothing but the time range seen has changed, and the
+    /// caller goes row by row.
+    fn plain_run(&mut self, t: &[i64], v: &[f64]) -> bool {
+        let rising = t.windows(2).fold(true, |ok, w| ok & (w[0] < w[1]));
+        let (Some(&first), Some(&last), true) = (t.first(), t.last(), rising) else { return false };
+        self.stats.first_ms = Some(self.stats.first_ms.map_or(first, |f| f.min(first)));
+        self.stats.last_ms = Some(self.stats.last_ms.map_or(last, |f| f.max(last)));
+        let cur = self.cur.as_mut().expect("a run has its series");
+        if !cur.wanted {
+            return true;
+        }
+        let a = t.partition_point(|&x| x < self.lo);
+        let b = t.partition_point(|&x| x <= self.hi);
+        let (t, v) = (&t[a..b], &v[a..b]);
+        let Some(&first) = t.first() else { return true };
+        let before = cur.ts.last().copied().max(cur.stale.last().copied()).max(cur.hist.last().map(|(t, _)| *t));
+        if before.is_some_and(|l| first <= l) || !v.iter().fold(true, |ok, x| ok & x.is_finite()) {
+            return false;
+        }
+        cur.ts.extend_from_slice(t);
+        cur.v.extend_from_slice(v);
+        true
+    }
+
     fn finish_current(&mut self) {
         if let Some(c) = self.cur.take() {
             if c.wanted {
@@ -603,13 +733,17 @@ impl Pass<'_> {
         let names = StrCol::new(name_arr).map_err(engine)?;
         let labels: Vec<StrCol> = label_arrs.iter().map(StrCol::new).collect::<Result<_, _>>().map_err(engine)?;
         // Runs of rows with identical labels (a map column is compared row by row).
-        let mut part_cols: Vec<ArrayRef> = vec![name_arr.clone()];
-        part_cols.extend(label_arrs.iter().cloned());
         let ranges: Vec<std::ops::Range<usize>> = if map.is_some() {
             (0..n).map(|i| i..i + 1).collect()
         } else {
-            partition(&part_cols).map_err(|e| engine(e.to_string()))?.ranges()
+            runs(&std::iter::once(&names).chain(&labels).collect::<Vec<_>>(), n)
         };
+        // Whether every row of the batch is a plain float sample with a
+        // time: runs of them whose times rise are then copied whole.
+        let plain = ts.null_count() == 0
+            && val.null_count() == 0
+            && stale.as_ref().is_none_or(|s| s.true_count() == 0)
+            && h_schema.as_ref().is_none_or(|h| h.null_count() == h.len());
         for r in ranges {
             let row = r.start;
             let mut key: Vec<(String, String)> = Vec::with_capacity(labels.len() + 1);
@@ -655,6 +789,9 @@ impl Pass<'_> {
                 let wanted = (self.wants)(&key);
                 self.cur =
                     Some(Current { key, wanted, ts: Vec::new(), v: Vec::new(), stale: Vec::new(), hist: Vec::new() });
+            }
+            if plain && self.fast && self.plain_run(&ts.values()[r.clone()], &val.values()[r.clone()]) {
+                continue;
             }
             let cur = self.cur.as_mut().expect("set above");
             for i in r {
@@ -1001,6 +1138,9 @@ pub(crate) fn scan_error(paths: &[PathBuf], e: datafusion::error::DataFusionErro
     }
 }
 
+/// Batches decoded ahead of the pass that consumes them (8,192 rows each).
+const READ_AHEAD: usize = 4;
+
 /// The projected (and, when `sorted`, engine-sorted) rows of the files.
 pub(crate) async fn rows(
     ctx: &SessionContext,
@@ -1039,7 +1179,9 @@ pub(crate) async fn rows(
         df = df.sort(order).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
     }
     let stream = df.execute_stream().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
-    Ok((stream, cols))
+    // Decoding runs on a runtime worker, a few batches ahead, while the
+    // caller assembles series from the batches already decoded.
+    Ok((datafusion::physical_plan::common::spawn_buffered(stream, READ_AHEAD), cols))
 }
 
 /// One complete series as read: sorted labels (with `__name__`), the
@@ -1090,4 +1232,227 @@ pub(crate) fn each_series(
     Err(vec![DataError::Engine {
         message: "rows could not be grouped by series even after sorting (a label both empty and null?)".into(),
     }])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{BooleanArray, DictionaryArray, Float64Array, TimestampMillisecondArray};
+    use datafusion::arrow::datatypes::{Int8Type, UInt16Type};
+
+    /// A small deterministic generator (no dependency for a test).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+    }
+
+    const WORDS: [Option<&str>; 6] = [
+        Some("a"),
+        Some(""),
+        None,
+        Some("a-label-value-longer-than-twelve-bytes"),
+        Some("a-label-value-longer-than-twelve-bytez"),
+        Some("b"),
+    ];
+
+    /// The exact runs of equal `get` values, the reference for [`runs`].
+    fn reference(c: &StrCol, n: usize) -> Vec<usize> {
+        (1..n).filter(|&i| c.get(i) != c.get(i - 1)).collect()
+    }
+
+    fn starts(r: &[std::ops::Range<usize>]) -> Vec<usize> {
+        r.iter().skip(1).map(|r| r.start).collect()
+    }
+
+    #[test]
+    fn runs_never_join_different_values_and_split_views_only_where_they_differ() {
+        let mut g = Lcg(7);
+        for _ in 0..200 {
+            let n = 1 + g.below(60) as usize;
+            // Long runs of few values, as sorted files have them.
+            let mut vals = Vec::with_capacity(n);
+            while vals.len() < n {
+                let w = WORDS[g.below(WORDS.len() as u64) as usize];
+                for _ in 0..1 + g.below(5) {
+                    vals.push(w);
+                }
+            }
+            vals.truncate(n);
+            let plain: ArrayRef = Arc::new(StringArray::from(vals.clone()));
+            // Each long string stored again: equal values, different views.
+            let view: ArrayRef = Arc::new(StringViewArray::from(vals.clone()));
+            // Two keys for "a": equal values behind different keys.
+            let dict_vals = StringArray::from(vec![
+                "a",
+                "",
+                "a-label-value-longer-than-twelve-bytes",
+                "a-label-value-longer-than-twelve-bytez",
+                "b",
+                "a",
+            ]);
+            let keys: Vec<Option<i8>> = vals
+                .iter()
+                .map(|v| {
+                    v.map(|v| match v {
+                        "a" => {
+                            if g.below(2) == 0 {
+                                0
+                            } else {
+                                5
+                            }
+                        }
+                        "" => 1,
+                        "b" => 4,
+                        s if s.ends_with('s') => 2,
+                        _ => 3,
+                    })
+                })
+                .collect();
+            let dict8: ArrayRef = Arc::new(
+                DictionaryArray::<Int8Type>::try_new(keys.iter().copied().collect(), Arc::new(dict_vals.clone()))
+                    .unwrap(),
+            );
+            let keys16: Vec<Option<u16>> = keys.iter().map(|k| k.map(|k| k as u16)).collect();
+            let dict16: ArrayRef = Arc::new(
+                DictionaryArray::<UInt16Type>::try_new(keys16.into_iter().collect(), Arc::new(dict_vals)).unwrap(),
+            );
+            let exact = reference(&StrCol::new(&plain).unwrap(), n);
+            for (a, may_oversplit) in [(&plain, false), (&view, false), (&dict8, true), (&dict16, true)] {
+                let c = StrCol::new(a).unwrap();
+                assert_eq!(reference(&c, n), exact, "{:?} reads the same values", a.data_type());
+                let got = starts(&runs(&[&c], n));
+                for i in &exact {
+                    assert!(got.contains(i), "{:?}: the change at row {i} was missed", a.data_type());
+                }
+                if !may_oversplit {
+                    assert_eq!(got, exact, "{:?} splits only where values differ", a.data_type());
+                }
+            }
+            // Several columns: a change in any one is a change.
+            let two = runs(&[&StrCol::new(&plain).unwrap(), &StrCol::new(&view).unwrap()], n);
+            assert_eq!(starts(&two), exact);
+            let other: Vec<Option<&str>> = (0..n).map(|i| if i % 7 == 3 { Some("x") } else { Some("y") }).collect();
+            let other: ArrayRef = Arc::new(StringArray::from(other));
+            let mut both = exact.clone();
+            both.extend(reference(&StrCol::new(&other).unwrap(), n));
+            both.sort();
+            both.dedup();
+            let got = starts(&runs(&[&StrCol::new(&dict16).unwrap(), &StrCol::new(&other).unwrap()], n));
+            assert!(both.iter().all(|i| got.contains(i)), "a change in either column is a change");
+        }
+    }
+
+    /// A batch of `(series, time, value, stale)` rows in the native layout,
+    /// with nulls where `None`.
+    fn batch(rows: &[(&str, Option<i64>, Option<f64>, bool)]) -> RecordBatch {
+        let name: ArrayRef = Arc::new(StringArray::from(vec!["m"; rows.len()]));
+        let job: ArrayRef = Arc::new(StringViewArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>()));
+        let ts: ArrayRef = Arc::new(TimestampMillisecondArray::from(rows.iter().map(|r| r.1).collect::<Vec<_>>()));
+        let v: ArrayRef = Arc::new(Float64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>()));
+        let stale: ArrayRef = Arc::new(BooleanArray::from(rows.iter().map(|r| r.3).collect::<Vec<_>>()));
+        RecordBatch::try_from_iter([
+            ("timestamp", ts),
+            ("__name__", name),
+            ("job", job),
+            ("value", v),
+            ("stale", stale),
+        ])
+        .unwrap()
+    }
+
+    /// Everything a pass gives: its jobs (values as bits), its statistics
+    /// and whether it asked for a sorted read.
+    fn read(batches: &[RecordBatch], fast: bool, lo: i64, hi: i64) -> String {
+        let cols = Columns {
+            timestamp: "timestamp".into(),
+            ts_type: DataType::Timestamp(TimeUnit::Millisecond, None),
+            name: "__name__".into(),
+            value: "value".into(),
+            stale: Some("stale".into()),
+            map: None,
+            labels: vec!["job".into()],
+            histograms: false,
+        };
+        let mut jobs = Vec::new();
+        let wants = |k: &[(String, String)]| k.iter().all(|(_, v)| v != "skip");
+        let mut sink = |j: Job| jobs.push((j.key, j.ts, j.v.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), j.stale));
+        let mut pass = Pass::new(&wants, &mut sink, false, lo, hi);
+        pass.fast = fast;
+        let mut restarted = false;
+        for b in batches {
+            if let Ok(Err(Restart::Unsorted)) = pass.batch(b, &cols) {
+                restarted = true;
+                break;
+            }
+        }
+        if !restarted {
+            pass.finish_current();
+        }
+        // A pass that asks for a sorted read is void: only that is compared.
+        let stats = format!("{:?} {:?} {}", pass.stats, pass.repeats.first, pass.repeats.conflicts);
+        drop(pass);
+        if restarted {
+            return "restarted".into();
+        }
+        format!("{stats} {jobs:?}")
+    }
+
+    #[test]
+    fn whole_runs_read_as_row_by_row() {
+        let mut g = Lcg(11);
+        let series = ["api", "skip", "web", "zz-a-long-job-name-of-a-series"];
+        let mut plain_seen = 0;
+        for round in 0..400 {
+            // Rows series by series, times mostly rising; sometimes a
+            // repeat, a step back, a NaN, an infinity, a stale marker
+            // (flag or NaN bits) or a null.
+            let odd = round % 4 != 0;
+            let mut rows = Vec::new();
+            let chosen: Vec<&str> = series.iter().copied().filter(|_| g.below(4) != 0).collect();
+            for s in chosen {
+                let mut t = g.below(50) as i64 * 1000;
+                for _ in 0..g.below(40) {
+                    let mut v = Some(g.below(1000) as f64);
+                    let mut stale = false;
+                    let mut ts = Some(t);
+                    if odd {
+                        match g.below(60) {
+                            0 => t -= 1000,
+                            1 => t -= 2000,
+                            2 => v = Some(f64::NAN),
+                            3 => v = Some(f64::INFINITY),
+                            4 => stale = true,
+                            5 => v = Some(f64::from_bits(STALE_NAN_BITS)),
+                            6 => v = None,
+                            7 => ts = None,
+                            _ => {}
+                        }
+                    }
+                    if g.below(10) != 0 {
+                        t += 1000 * (1 + g.below(3) as i64);
+                    }
+                    rows.push((s, ts.map(|_| t), v, stale));
+                }
+            }
+            // Cut into batches at random rows.
+            let mut batches = Vec::new();
+            let mut at = 0;
+            while at < rows.len() {
+                let k = (1 + g.below(30) as usize).min(rows.len() - at);
+                batches.push(batch(&rows[at..at + k]));
+                at += k;
+            }
+            let (lo, hi) = (g.below(20) as i64 * 1000, 20_000 + g.below(100) as i64 * 1000);
+            let fast = read(&batches, true, lo, hi);
+            assert_eq!(fast, read(&batches, false, lo, hi), "round {round}");
+            plain_seen += usize::from(!odd && !rows.is_empty());
+        }
+        assert!(plain_seen > 50, "the fast path was exercised");
+    }
 }

@@ -122,6 +122,11 @@ pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Res
     })
 }
 
+/// Whole series waiting for each leaf worker: enough to keep it busy, few
+/// enough that the read does not run far ahead of the leaves with series
+/// (megabytes each) in hand.
+const QUEUED: usize = 2;
+
 /// Streams every selected series within `[lo, hi]` into `leaves`.
 pub fn scan(
     src: &Source,
@@ -155,7 +160,7 @@ pub fn scan(
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for _ in 0..n {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(16);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
             let (specs, grids) = (specs.clone(), grids.clone());
             senders.push(tx);
             handles.push(std::thread::spawn(move || {
