@@ -64,6 +64,13 @@ pub struct Leaves {
     /// the first leaf with the same selector, grouping and range function
     /// (`histogram_count` and `histogram_fraction` of one sum share it).
     hist_src: Vec<usize>,
+    /// Per float leaf, the first leaf computing the same function of a
+    /// series on the same grid (itself when none before it does): leaves
+    /// whose selectors both match a series share that series' values.
+    twin: Vec<usize>,
+    /// Whether a later leaf is this one's twin (its values are kept while
+    /// a series is fed).
+    shared: Vec<bool>,
     /// The first series with native-histogram samples that a float leaf
     /// reads, and how many such samples float leaves met.
     pub histograms_as_floats: Option<(Vec<(String, String)>, u64)>,
@@ -84,7 +91,14 @@ impl Leaves {
         let longest = grids.iter().map(|g| g.len).max().unwrap_or(0);
         debug_assert!(specs.iter().all(|s| s.phase < grids.len()));
         let hist_src = hist_sources(&specs);
+        let twin = twins(&specs);
+        let mut shared = vec![false; n];
+        for (i, &j) in twin.iter().enumerate() {
+            shared[j] |= j != i;
+        }
         Leaves {
+            twin,
+            shared,
             specs,
             grids,
             accs: (0..n).map(|_| HashMap::new()).collect(),
@@ -131,6 +145,8 @@ impl Leaves {
         hist: &[(i64, NativeHistogram)],
     ) {
         let mut hist_samples: Option<HistSamples> = None;
+        // This series' values of the leaves other leaves share (see `twin`).
+        let mut kept: Vec<(usize, Vec<f64>)> = Vec::new();
         for i in 0..self.specs.len() {
             if !self.specs[i].sel.matches(labels) {
                 continue;
@@ -155,16 +171,23 @@ impl Leaves {
             let grid = &self.grids[self.specs[i].phase];
             vals.resize(grid.len, 0.0);
             let keeps_name = match self.specs[i].kind {
-                LeafKind::Range(f, r) => {
-                    samples.eval(f, r, grid, &mut vals);
-                    f.keeps_name()
-                }
-                LeafKind::Instant => {
-                    instant(&samples.ts, &samples.v, stale, grid, &mut vals);
-                    true
-                }
-                LeafKind::Hist { .. } => unreachable!("native-histogram leaves are folded above"),
+                LeafKind::Range(f, _) => f.keeps_name(),
+                _ => true,
             };
+            let twin = self.twin[i];
+            match kept.iter().find(|(j, _)| *j == twin) {
+                Some((_, v)) => vals.copy_from_slice(v),
+                None => {
+                    match self.specs[i].kind {
+                        LeafKind::Range(f, r) => samples.eval(f, r, grid, &mut vals),
+                        LeafKind::Instant => instant(&samples.ts, &samples.v, stale, grid, &mut vals),
+                        LeafKind::Hist { .. } => unreachable!("native-histogram leaves are folded above"),
+                    }
+                    if self.shared[twin] {
+                        kept.push((twin, vals.clone()));
+                    }
+                }
+            }
             let spec = &self.specs[i];
             let acc_map = &mut self.accs[i];
             match &spec.agg {
@@ -386,6 +409,20 @@ fn hist_value(f: HistFn, h: &NativeHistogram) -> f64 {
     }
 }
 
+/// Per float leaf, the first leaf with the same function, range and grid
+/// (see [`Leaves::twin`]); native-histogram leaves are their own.
+fn twins(specs: &[LeafSpec]) -> Vec<usize> {
+    let mut first: HashMap<(String, usize), usize> = HashMap::new();
+    (0..specs.len())
+        .map(|i| match specs[i].kind {
+            LeafKind::Instant | LeafKind::Range(..) => {
+                *first.entry((format!("{:?}", specs[i].kind), specs[i].phase)).or_insert(i)
+            }
+            LeafKind::Hist { .. } => i,
+        })
+        .collect()
+}
+
 /// Per leaf, the leaf whose native-histogram sums it reads (see
 /// [`Leaves::hist_src`]).
 fn hist_sources(specs: &[LeafSpec]) -> Vec<usize> {
@@ -418,5 +455,63 @@ fn instant(ts: &[i64], v: &[f64], stale: &[i64], grid: &Grid, out: &mut [f64]) {
         } else {
             v[hi - 1]
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backtest::replay::plan::Planner;
+
+    /// The leaves of `exprs`, fed the same series, each series' samples
+    /// and staleness markers given by `series`.
+    fn outputs(exprs: &[&str], grid: Grid) -> Vec<Vec<(Vec<(String, String)>, Vec<u64>)>> {
+        let mut planner = Planner::new(BTreeSet::new());
+        for e in exprs {
+            planner.parse(e).expect("parses");
+        }
+        let mut lv = Leaves::new(planner.leaves.clone(), grid);
+        for (code, shift) in [("200", 0i64), ("500", 7), ("503", 13)] {
+            let labels = vec![
+                ("__name__".to_string(), "m".to_string()),
+                ("code".to_string(), code.to_string()),
+                ("job".to_string(), "api".to_string()),
+            ];
+            // A counter with a reset, and a staleness marker.
+            let ts: Vec<i64> = (0..400).map(|i| i * 15_000 + shift * 1000).collect();
+            let v: Vec<f64> = (0..400).map(|i| if i < 250 { i as f64 * 3.0 } else { (i - 250) as f64 }).collect();
+            let mut s = Samples::new(ts, v);
+            lv.feed(&labels, &mut s, &[3_000_000 + shift], &[]);
+        }
+        lv.finish()
+            .into_iter()
+            .map(|o| {
+                o.series
+                    .into_iter()
+                    .map(|(l, v)| (l.iter().cloned().collect(), v.iter().map(|x| x.to_bits()).collect()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn leaves_sharing_a_series_values_equal_each_leaf_alone() {
+        let exprs = [
+            r#"sum(rate(m{code=~"5.."}[5m]))"#,
+            r#"sum(rate(m[5m]))"#,
+            r#"sum by (code) (increase(m[5m]))"#,
+            r#"rate(m{code="503"}[5m])"#,
+            r#"sum(rate(m[10m]))"#,
+            r#"max(m{code=~"5.."})"#,
+            r#"sum(m)"#,
+        ];
+        let grid = Grid { from: 600_000, step: 60_000, len: 90 };
+        let together = outputs(&exprs, grid);
+        assert_eq!(together.len(), exprs.len());
+        for (e, got) in exprs.iter().zip(&together) {
+            let alone = outputs(&[e], grid);
+            assert_eq!(&alone[0], got, "{e}");
+            assert!(!got.is_empty(), "{e} has output");
+        }
     }
 }
