@@ -556,8 +556,16 @@ fn write_units(
         let mut t = String::new();
         let sig: Vec<String> = params.iter().map(|p| format!("{p}: string")).collect();
         let _ = writeln!(t, "alerts {pname}({}) {{", sig.join(", "));
-        for comp in ["labels", "annotations"] {
-            if let Some(m) = map(comp, &[]) {
+        // Sloth's alerts carry only the spec's annotations: the generated
+        // `description` is dropped unless the spec gives one.
+        let described = first.slots.iter().any(|((c, k), _)| c.ends_with("annotations") && k == "description");
+        let undescribed: &[(&str, &str)] = if described { &[] } else { &[("description", "")] };
+        for (comp, extra) in [("labels", &[][..]), ("annotations", undescribed)] {
+            if let Some(m) = map(comp, extra) {
+                if !extra.is_empty() {
+                    let _ =
+                        writeln!(t, "  // As Sloth's: no `description` but the spec's (\"\" leaves out slo's own).");
+                }
                 let _ = writeln!(t, "  {comp} = {m}");
             }
         }

@@ -945,6 +945,10 @@ impl<'a> SloRules<'a> {
         for (k, v) in self.slo.annotations.iter().chain(own.iter()) {
             a.insert(k.clone(), template_literal(v));
         }
+        // An annotation set to "" is left out, as an empty label is: that
+        // is how a policy drops the generated `description` (each
+        // annotation is a template Prometheus parses, for every alert).
+        a.retain(|_, v| !v.is_empty());
         a
     }
 

@@ -422,3 +422,90 @@ fn k_of_n_composites_stay_polynomial_and_complete() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("slo::composite::too_many"), "{err}");
 }
+
+/// An annotation set to "" is left out of the rules (as an empty label is):
+/// a policy drops the generated `description` so; one of its own replaces
+/// it; without either, every alert has the generated one.
+#[test]
+fn an_annotation_set_to_empty_is_left_out() {
+    let src = r#"service shop {
+  owner = "o"
+}
+
+alerts quiet {
+  annotations = { description: "", team: "" }
+  tier Fast {
+    windows = 1h / 5m
+    burn = 14.4x
+  }
+}
+
+alerts own {
+  annotations = { description: "see the dashboard" }
+  tier Fast {
+    windows = 1h / 5m
+    burn = 14.4x
+  }
+}
+
+alerts plain {
+  tier Fast {
+    windows = 1h / 5m
+    burn = 14.4x
+  }
+}
+
+slo a for shop {
+  objective = 99.9% over 28d
+  sli events {
+    bad = m{code="5"}
+    total = m
+  }
+  alerts = quiet()
+}
+
+slo b for shop {
+  objective = 99.9% over 28d
+  sli events {
+    bad = m{code="5"}
+    total = m
+  }
+  alerts = own()
+}
+
+slo c for shop {
+  objective = 99.9% over 28d
+  sli events {
+    bad = m{code="5"}
+    total = m
+  }
+  alerts = plain()
+}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("shop.slo"), src).unwrap();
+    let out = dir.path().join("rules");
+    let (code, _, err) = slo_bin(&["compile", ".", "--out", out.to_str().unwrap()], dir.path());
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(out.join("shop.rules.yml")).unwrap();
+    let v: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for g in v["groups"].as_sequence().unwrap() {
+        for r in g["rules"].as_sequence().unwrap().iter().filter(|r| r["alert"].is_string()) {
+            let slo = g["name"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+            let keys: Vec<String> =
+                r["annotations"].as_mapping().unwrap().keys().map(|k| k.as_str().unwrap().to_string()).collect();
+            seen.insert(slo, (keys, r["annotations"]["description"].as_str().map(str::to_string)));
+        }
+    }
+    assert_eq!(seen["a"], (vec!["summary".to_string()], None), "{text}");
+    assert_eq!(seen["b"].1.as_deref(), Some("see the dashboard"), "{text}");
+    assert!(seen["c"].1.as_deref().is_some_and(|d| d.contains("humanizePercentage")), "{text}");
+    for (keys, _) in seen.values() {
+        assert!(keys.iter().all(|k| k != "team"), "{text}");
+    }
+    for (_, bin) in promtools() {
+        let (ok, msg) = promtool(&bin, &["check", "rules", out.join("shop.rules.yml").to_str().unwrap()], dir.path());
+        assert!(ok, "{msg}");
+    }
+}
