@@ -465,7 +465,10 @@ mod tests {
 
     /// The leaves of `exprs`, fed the same series, each series' samples
     /// and staleness markers given by `series`.
-    fn outputs(exprs: &[&str], grid: Grid) -> Vec<Vec<(Vec<(String, String)>, Vec<u64>)>> {
+    /// Per leaf, its output series: labels and the values' bits.
+    type Out = Vec<Vec<(Vec<(String, String)>, Vec<u64>)>>;
+
+    fn outputs(exprs: &[&str], grid: Grid) -> Out {
         let mut planner = Planner::new(BTreeSet::new());
         for e in exprs {
             planner.parse(e).expect("parses");
