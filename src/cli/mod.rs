@@ -152,8 +152,11 @@ pub struct ScheduleArgs {
     /// rules must be deployed there: read from the timestamps of their `slo:info` samples).
     #[arg(long, requires = "url")]
     pub offsets_from_server: bool,
-    /// With --rule-dir: the groups' `query_offset` (or the server's `rule_query_offset`).
-    #[arg(long, value_name = "DURATION", requires = "rule_dir")]
+    /// With --rule-dir or --offsets-from-server: the groups' `query_offset` (or the server's
+    /// `rule_query_offset`). It moves the evaluations (with --rule-dir; the server's offsets
+    /// already include it) and the alerts' `activeAt` in ALERTS_FOR_STATE, which Prometheus
+    /// takes from the evaluation before the offset.
+    #[arg(long, value_name = "DURATION")]
     pub query_offset: Option<String>,
     /// A time range in which the server evaluated no rules (down, or the rules not yet loaded),
     /// as FROM..TO (RFC 3339 or unix seconds; repeatable): nothing is evaluated in it.
@@ -172,6 +175,9 @@ impl ScheduleArgs {
     /// `--query-offset` in ms (0 without it).
     pub fn query_offset_ms(&self) -> Result<i64, Error> {
         match &self.query_offset {
+            Some(_) if self.rule_dir.is_none() && !self.offsets_from_server => {
+                Err(Error::new("--query-offset needs --rule-dir or --offsets-from-server (the server's schedule)"))
+            }
             Some(q) => slo::units::parse_duration(q)
                 .map(|ms| ms as i64)
                 .ok_or_else(|| Error::new(format!("--query-offset: `{q}` is not a duration like 30s or 1m"))),
