@@ -455,33 +455,13 @@ alerts plain {
   }
 }
 
-slo a for shop {
-  objective = 99.9% over 28d
-  sli events {
-    bad = m{code="5"}
-    total = m
-  }
-  alerts = quiet()
-}
-
-slo b for shop {
-  objective = 99.9% over 28d
-  sli events {
-    bad = m{code="5"}
-    total = m
-  }
-  alerts = own()
-}
-
-slo c for shop {
-  objective = 99.9% over 28d
-  sli events {
-    bad = m{code="5"}
-    total = m
-  }
-  alerts = plain()
-}
 "#;
+    let mut src = src.to_string();
+    for (slo, policy) in [("a", "quiet"), ("b", "own"), ("c", "plain")] {
+        src += &format!(
+            "slo {slo} for shop {{\n  objective = 99.9% over 28d\n  sli events {{\n    bad = m{{code=\"5\"}}\n    total = m\n  }}\n  alerts = {policy}()\n}}\n\n"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("shop.slo"), src).unwrap();
     let out = dir.path().join("rules");
