@@ -45,7 +45,13 @@ pub struct Loaded {
 /// Only regular files are listed: a FIFO, socket or device named `*.slo` is
 /// an error (`slo::input::not_a_file`), never opened.
 pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    let mut w = Walk { seen_dirs: HashSet::new(), seen_files: HashSet::new(), out: Vec::new() };
+    expand_with(paths, &["slo"])
+}
+
+/// [`expand`] for files with one of `extensions` (`slo import` reads
+/// directories of `*.yml` and `*.yaml` specs so, as Sloth's `-i` does).
+pub fn expand_with(paths: &[PathBuf], extensions: &'static [&'static str]) -> Result<Vec<PathBuf>, Error> {
+    let mut w = Walk { seen_dirs: HashSet::new(), seen_files: HashSet::new(), out: Vec::new(), extensions };
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| Error::new(format!("cannot read {}: {e}", p.display())))?;
         if meta.is_dir() {
@@ -72,10 +78,12 @@ struct Walk {
     seen_dirs: HashSet<(u64, u64)>,
     seen_files: HashSet<(u64, u64)>,
     out: Vec<PathBuf>,
+    /// The extensions of the files listed.
+    extensions: &'static [&'static str],
 }
 
 impl Walk {
-    /// Lists the `*.slo` files under `dir`, never leaving `boundary` (a canonical path).
+    /// Lists the files with [`Walk::extensions`] under `dir`, never leaving `boundary` (a canonical path).
     fn walk(&mut self, dir: &Path, boundary: &Path) -> Result<(), Error> {
         let rd = std::fs::read_dir(dir).map_err(|e| Error::new(format!("cannot list {}: {e}", dir.display())))?;
         let mut entries: Vec<(PathBuf, Option<std::fs::FileType>)> =
@@ -86,17 +94,17 @@ impl Walk {
             if name.starts_with('.') || name == "target" {
                 continue;
             }
-            let is_slo = e.extension().is_some_and(|x| x == "slo");
+            let wanted = e.extension().is_some_and(|x| self.extensions.iter().any(|want| x == *want));
             let Some(ft) = ft else { continue };
             let meta = if ft.is_symlink() {
                 let Ok(real) = std::fs::canonicalize(&e) else {
-                    if is_slo {
+                    if wanted {
                         return Err(Error::new(format!("cannot read {}: the link leads nowhere", e.display())));
                     }
                     continue;
                 };
                 if !real.starts_with(boundary) {
-                    if !is_slo {
+                    if !wanted {
                         // A directory (or other file) outside: not part of this tree.
                         continue;
                     }
@@ -126,7 +134,7 @@ impl Walk {
                 if self.seen_dirs.insert(input::identity(&meta, &e)) {
                     self.walk(&e, boundary)?;
                 }
-            } else if is_slo {
+            } else if wanted {
                 if !meta.is_file() {
                     return Err(
                         input::ReadError::NotAFile { kind: input::kind(&meta.file_type()) }.into_io_error("", &e)

@@ -17,7 +17,8 @@ pub enum ImportFrom {
 pub struct Args {
     #[arg(value_enum)]
     pub from: ImportFrom,
-    /// Sloth or OpenSLO YAML files.
+    /// Sloth or OpenSLO YAML files, or directories of them (every `*.yml` and `*.yaml` below,
+    /// sorted; hidden entries skipped).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Directory for the .slo files (one per service); default: print them.
@@ -31,6 +32,10 @@ pub struct Args {
 pub fn run(Args { from, files, out, period }: Args) -> Result<u8, Error> {
     if slo::units::parse_duration(&period).is_none() {
         return Err(Error::new(format!("--period: `{period}` is not a duration")));
+    }
+    let files = slo::driver::expand_with(&files, &["yml", "yaml"])?;
+    if files.is_empty() {
+        return Err(Error::new("no *.yml or *.yaml files in the directories given"));
     }
     let mut imports = Vec::new();
     for f in &files {

@@ -970,3 +970,42 @@ fn openslo_metric_source_refs_resolve_to_data_sources() {
         "{err}"
     );
 }
+
+/// `slo import sloth DIR` reads every `*.yml` and `*.yaml` below it, sorted,
+/// hidden entries skipped, as Sloth's `-i DIR` does: the same .slo as
+/// naming the files; a directory without specs is a usage error.
+#[test]
+fn importing_a_directory_is_importing_its_specs() {
+    let d = tempfile::tempdir().unwrap();
+    let specs = d.path().join("specs");
+    std::fs::create_dir_all(specs.join("more")).unwrap();
+    std::fs::copy(repo().join("examples/interop/sloth/checkout.yml"), specs.join("checkout.yml")).unwrap();
+    std::fs::copy(repo().join("examples/interop/sloth/search-crd.yml"), specs.join("more/search.yaml")).unwrap();
+    std::fs::write(specs.join(".draft.yml"), "not: [a spec").unwrap();
+    std::fs::write(specs.join("README.md"), "# specs").unwrap();
+    let run = |args: &[&str], out: &str| {
+        let out = d.path().join(out);
+        let mut all = vec!["import", "sloth"];
+        all.extend(args);
+        all.extend(["--out", out.to_str().unwrap()]);
+        let (code, _, err) = slo(&all);
+        assert_eq!(code, 0, "{err}");
+        let mut files: Vec<(String, String)> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+            .collect();
+        files.sort();
+        files
+    };
+    let by_dir = run(&[specs.to_str().unwrap()], "by_dir");
+    let named = [specs.join("checkout.yml"), specs.join("more/search.yaml")];
+    let by_name = run(&[named[0].to_str().unwrap(), named[1].to_str().unwrap()], "by_name");
+    assert_eq!(by_dir, by_name);
+    assert_eq!(by_dir.len(), 2, "{by_dir:?}");
+    let empty = d.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let (code, _, err) = slo(&["import", "sloth", empty.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no *.yml or *.yaml"), "{err}");
+}
