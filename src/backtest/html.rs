@@ -388,6 +388,77 @@ td:first-child,th:first-child{text-align:left}.met{color:#1a7f37;font-weight:bol
 .missed{color:#c62828;font-weight:bold}.nodata{color:#9a6700;font-weight:bold}.err{color:#c62828}\
 .chart{margin:4px 0}p.note{font-size:12px;color:#555}";
 
+/// The section of `program.slos[i]`, whose report is `s`: verdicts,
+/// charts (from the SLO's own series in `bt`: the whole replay's, or its
+/// block's as the block finishes, [`super::Options::html`]) and tables.
+pub(crate) fn section(bt: &Backtest, program: &ir::Program, i: usize, s: &SloReport) -> String {
+    let slo = &program.slos[i];
+    let mut o = String::new();
+    let _ =
+        writeln!(o, "<h2 id=\"{}\">{}/{}</h2>", esc(&format!("{}-{}", s.service, s.slo)), esc(&s.service), esc(&s.slo));
+    let sigs = analysis::signals(bt, slo);
+    for g in &s.groups {
+        let (v, class) = verdict(g.met);
+        let _ = writeln!(
+            o,
+            "<p><span class=\"{class}\">{v}</span> {}: SLI {} vs objective {} over {}{}; budget remaining {} (lowest {}).</p>",
+            esc(&report::who(s, &g.labels)),
+            esc(&pct(g.sli)),
+            esc(&fmt_pct(s.objective)),
+            esc(&s.window),
+            if s.full_window { String::new() } else { format!(" (only {} of data)", esc(&s.history)) },
+            esc(&pct(g.budget_remaining)),
+            esc(&pct(g.budget_remaining_min)),
+        );
+        if let Some(sig) = sigs.get(&g.labels) {
+            o.push_str("<div class=\"chart\">");
+            charts_for(&mut o, bt.group_grids[i], slo, s, &g.labels, sig);
+            o.push_str("</div>\n");
+        }
+    }
+    if !s.alert_quality.is_empty() {
+        o.push_str("<h3>Alert quality</h3>");
+        table(&mut o, &report::QUALITY_HEAD, s.alert_quality.iter().map(report::quality_cells).collect());
+    }
+    if !s.incidents.is_empty() {
+        let _ = write!(o, "<h3>Incidents ({})</h3>", s.incidents.len());
+        let rows = s
+            .incidents
+            .iter()
+            .map(|i| {
+                vec![
+                    i.start.clone(),
+                    i.end.clone(),
+                    human_secs(i.duration_seconds),
+                    i.title.clone(),
+                    pct(i.budget_spent),
+                    i.detected_by.clone().unwrap_or_else(|| "not detected".into()),
+                    opt_secs(i.detection_seconds),
+                ]
+            })
+            .collect();
+        table(&mut o, &["start", "end", "duration", "title", "budget spent", "first alert", "detected after"], rows);
+    }
+    if !s.sweep.is_empty() {
+        o.push_str("<h3>What-if sweep</h3>");
+        table(&mut o, &report::SWEEP_HEAD, s.sweep.iter().map(report::sweep_cells).collect());
+        if let Some(rec) = &s.recommendation {
+            let _ = write!(
+                o,
+                "<p class=\"note\">Recommendation: {}{} — {}.</p>",
+                esc(&rec.objective.map_or("none".into(), fmt_pct)),
+                rec.alerts.as_deref().map(|a| format!(" with alerts {}", esc(a))).unwrap_or_default(),
+                esc(&rec.reason)
+            );
+        }
+    }
+    if !s.compliance.is_empty() {
+        o.push_str("<h3>Compliance</h3>");
+        table(&mut o, &report::COMPLIANCE_HEAD, s.compliance.iter().map(report::compliance_cells).collect());
+    }
+    o
+}
+
 /// The whole report as one HTML document.
 pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
     let mut o = String::new();
@@ -413,77 +484,10 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
     let rows = r.slos.iter().flat_map(|s| s.groups.iter().map(move |g| report::summary_cells(s, g))).collect();
     table(&mut o, &report::SUMMARY_HEAD, rows);
 
-    for (i, (slo, s)) in program.slos.iter().zip(&r.slos).enumerate() {
-        let _ = writeln!(
-            o,
-            "<h2 id=\"{}\">{}/{}</h2>",
-            esc(&format!("{}-{}", s.service, s.slo)),
-            esc(&s.service),
-            esc(&s.slo)
-        );
-        let sigs = analysis::signals(bt, slo);
-        for g in &s.groups {
-            let (v, class) = verdict(g.met);
-            let _ = writeln!(
-                o,
-                "<p><span class=\"{class}\">{v}</span> {}: SLI {} vs objective {} over {}{}; budget remaining {} (lowest {}).</p>",
-                esc(&report::who(s, &g.labels)),
-                esc(&pct(g.sli)),
-                esc(&fmt_pct(s.objective)),
-                esc(&s.window),
-                if s.full_window { String::new() } else { format!(" (only {} of data)", esc(&s.history)) },
-                esc(&pct(g.budget_remaining)),
-                esc(&pct(g.budget_remaining_min)),
-            );
-            if let Some(sig) = sigs.get(&g.labels) {
-                o.push_str("<div class=\"chart\">");
-                charts_for(&mut o, bt.group_grids[i], slo, s, &g.labels, sig);
-                o.push_str("</div>\n");
-            }
-        }
-        if !s.alert_quality.is_empty() {
-            o.push_str("<h3>Alert quality</h3>");
-            table(&mut o, &report::QUALITY_HEAD, s.alert_quality.iter().map(report::quality_cells).collect());
-        }
-        if !s.incidents.is_empty() {
-            let _ = write!(o, "<h3>Incidents ({})</h3>", s.incidents.len());
-            let rows = s
-                .incidents
-                .iter()
-                .map(|i| {
-                    vec![
-                        i.start.clone(),
-                        i.end.clone(),
-                        human_secs(i.duration_seconds),
-                        i.title.clone(),
-                        pct(i.budget_spent),
-                        i.detected_by.clone().unwrap_or_else(|| "not detected".into()),
-                        opt_secs(i.detection_seconds),
-                    ]
-                })
-                .collect();
-            table(
-                &mut o,
-                &["start", "end", "duration", "title", "budget spent", "first alert", "detected after"],
-                rows,
-            );
-        }
-        if !s.sweep.is_empty() {
-            o.push_str("<h3>What-if sweep</h3>");
-            table(&mut o, &report::SWEEP_HEAD, s.sweep.iter().map(report::sweep_cells).collect());
-            if let Some(rec) = &s.recommendation {
-                let _ = write!(
-                    o,
-                    "<p class=\"note\">Recommendation: {}{} — {}.</p>",
-                    esc(&rec.objective.map_or("none".into(), fmt_pct)),
-                    rec.alerts.as_deref().map(|a| format!(" with alerts {}", esc(a))).unwrap_or_default(),
-                    esc(&rec.reason)
-                );
-            }
-        }
-        if !s.compliance.is_empty() {
-            o.push_str("<h3>Compliance</h3>");
-            table(&mut o, &report::COMPLIANCE_HEAD, s.compliance.iter().map(report::compliance_cells).collect());
+    for (i, s) in r.slos.iter().enumerate() {
+        match bt.slo_sections.get(i) {
+            Some(Some(done)) => o.push_str(done),
+            _ => o.push_str(&section(bt, program, i, s)),
         }
     }
     o.push_str("</body></html>\n");

@@ -80,9 +80,14 @@ pub struct Options {
     /// run's memory then does not grow with the number of SLOs. The
     /// returned [`Backtest`] then holds no recorded series and no alert
     /// histories, only [`Backtest::slo_reports`] (and the spilled
-    /// `timeline`, if any; no HTML charts). Not on workers (`workers`):
+    /// `timeline`, the HTML sections with `html`). Not on workers (`workers`):
     /// there the coordinator builds the reports from the merged series.
     pub reports: Option<analysis::Settings>,
+    /// With `reports`: also render each SLO's section of the HTML report
+    /// (its charts draw its series) as its block finishes, into
+    /// [`Backtest::slo_sections`], so an HTML run holds no more than one
+    /// block's series at a time either.
+    pub html: bool,
     /// With `reports`: write `--timeline` to this file as the blocks finish
     /// ([`timeline::Spill`]): the run holds no block's series after it is
     /// reported and spilled. [`timeline::write`] then merges the spill.
@@ -160,6 +165,9 @@ pub struct Backtest {
     /// Per SLO, its report as its block built it ([`Options::reports`]);
     /// empty otherwise. [`report::build`] takes these as they are.
     pub slo_reports: Vec<Option<report::SloReport>>,
+    /// Per SLO, its HTML section as its block rendered it
+    /// ([`Options::html`]); empty otherwise.
+    pub slo_sections: Vec<Option<String>>,
     /// The blocks' spilled timeline ([`Options::timeline`]), for
     /// [`timeline::write`] to merge.
     pub timeline: Option<timeline::Spill>,
@@ -847,7 +855,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let group_grids: std::sync::Arc<[Grid]> =
         (0..groups.len()).map(|g| class_grids[class.get(g).copied().unwrap_or(0)]).collect();
     let lo = from - max_range - leaves::LOOKBACK_MS;
-    let mut slo_reports = Vec::new();
+    let (mut slo_reports, mut slo_sections) = (Vec::new(), Vec::new());
     // Only where the blocks are reported as they finish, and here.
     let spill = match (&opts.timeline, &opts.reports) {
         (Some(path), Some(_)) if workers.is_empty() => match timeline::Spill::new(path) {
@@ -881,18 +889,26 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 if let (Some(spill), Some(&key)) = (&spill, slos.first()) {
                     spill.add(key, &part);
                 }
-                let built: Vec<_> =
-                    slos.into_iter().map(|i| (i, report::slo_report(&part, program, settings, i))).collect();
+                let built: Vec<_> = slos
+                    .into_iter()
+                    .map(|i| {
+                        let r = report::slo_report(&part, program, settings, i);
+                        let html = opts.html.then(|| html::section(&part, program, i, &r));
+                        (i, r, html)
+                    })
+                    .collect();
                 let mut reports = reports.lock().unwrap_or_else(|e| e.into_inner());
-                for (i, r) in built {
-                    reports[i] = Some(r);
+                for (i, r, html) in built {
+                    reports[i] = Some((r, html));
                 }
             }
         };
         let switches = Switches { stepwise: opts.stepwise, report_only: opts.report_only, finish: Some(&finish) };
         let (store, eval_errors, how) =
             evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, &switches, &bar);
-        slo_reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
+        let done = reports.into_inner().unwrap_or_else(|e| e.into_inner());
+        (slo_reports, slo_sections) =
+            done.into_iter().map(|d| d.map(|(r, h)| (Some(r), h)).unwrap_or_default()).unzip();
         bar.finish_and_clear();
         if opts.timing {
             let why: Vec<String> = how.fallbacks.iter().map(|(w, n)| format!("; {n} step by step: {w}")).collect();
@@ -1076,6 +1092,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         by_slo: index_by_slo(&store),
         store,
         slo_reports,
+        slo_sections,
         timeline: spill,
     })
 }
@@ -1122,6 +1139,7 @@ fn block_part(
         sources: SourceMap::default(),
         evaluated: Evaluated::default(),
         slo_reports: Vec::new(),
+        slo_sections: Vec::new(),
         timeline: None,
     }
 }

@@ -126,6 +126,7 @@ pub fn run(a: Args) -> Result<u8, Error> {
         stepwise: false,
         report_only: false,
         reports: None,
+        html: false,
         timeline: None,
     };
     let bt = match slo::backtest::run(&program, loaded.sources, &opts) {

@@ -223,7 +223,8 @@ pub fn run(
         // Each SLO's report built (and its timeline rows spilled) as its
         // block finishes, its series then dropped, unless the HTML charts
         // read them afterwards.
-        reports: (!matches!(format, ReportFormat::Html)).then(|| settings.clone()),
+        reports: Some(settings.clone()),
+        html: matches!(format, ReportFormat::Html),
         timeline: timeline.clone(),
         workers,
     };

@@ -392,6 +392,7 @@ fn options(data: &Path, stepwise: bool) -> slo::backtest::Options {
         stepwise,
         report_only: false,
         reports: None,
+        html: false,
         timeline: None,
     }
 }
@@ -789,15 +790,19 @@ fn reports_built_per_block_are_the_whole_replays() {
             let opts = slo::backtest::Options {
                 report_only: true,
                 reports: per_block.then(|| settings.clone()),
+                html: per_block,
                 ..options(&data, stepwise)
             };
             let bt = slo::backtest::run(&program, loaded.sources.clone(), &opts)
                 .unwrap_or_else(|f| panic!("{:?}", f.diagnostics));
             assert_eq!(bt.slo_reports.iter().flatten().count(), if per_block { program.slos.len() } else { 0 });
+            assert_eq!(bt.slo_sections.iter().flatten().count(), if per_block { program.slos.len() } else { 0 });
             assert_eq!(bt.store.series.is_empty(), per_block, "{name}: series kept or dropped");
-            serde_json::to_string_pretty(&slo::backtest::report::build(&bt, &program, &settings)).unwrap()
+            let r = slo::backtest::report::build(&bt, &program, &settings);
+            (serde_json::to_string_pretty(&r).unwrap(), slo::backtest::html::render(&bt, &program, &r))
         };
-        let whole = report(false, false);
+        let (whole, whole_html) = report(false, false);
+        assert!(whole_html.matches("<svg").count() >= 4, "{name}: charts drawn");
         let parsed: serde_json::Value = serde_json::from_str(&whole).unwrap();
         let slos = parsed["slos"].as_array().unwrap();
         assert!(slos.len() >= 2, "{name}");
@@ -808,7 +813,11 @@ fn reports_built_per_block_are_the_whole_replays() {
             };
             assert!(slos.iter().any(firing), "{name}: no alert fired, so the test would not see them lost");
         }
-        assert!(report(true, false) == whole, "{name}: the report built per block differs from the whole replay's");
-        assert!(report(true, true) == whole, "{name}: the step engine's per-block report differs");
+        let (json, html) = report(true, false);
+        assert!(json == whole, "{name}: the report built per block differs from the whole replay's");
+        assert!(html == whole_html, "{name}: the HTML rendered per block differs from the whole replay's");
+        let (json, html) = report(true, true);
+        assert!(json == whole, "{name}: the step engine's per-block report differs");
+        assert!(html == whole_html, "{name}: the step engine's per-block HTML differs");
     }
 }
