@@ -485,9 +485,9 @@ pub fn render(bt: &Backtest, program: &ir::Program, r: &Report) -> String {
     table(&mut o, &report::SUMMARY_HEAD, rows);
 
     for (i, s) in r.slos.iter().enumerate() {
-        match bt.slo_sections.get(i) {
-            Some(Some(done)) => o.push_str(done),
-            _ => o.push_str(&section(bt, program, i, s)),
+        match bt.slo_reports.get(i).and_then(|b| b.as_ref()?.html.as_ref()) {
+            Some(done) => o.push_str(done),
+            None => o.push_str(&section(bt, program, i, s)),
         }
     }
     o.push_str("</body></html>\n");

@@ -85,7 +85,7 @@ pub struct Options {
     pub reports: Option<analysis::Settings>,
     /// With `reports`: also render each SLO's section of the HTML report
     /// (its charts draw its series) as its block finishes, into
-    /// [`Backtest::slo_sections`], so an HTML run holds no more than one
+    /// [`Backtest::slo_reports`], so an HTML run holds no more than one
     /// block's series at a time either.
     pub html: bool,
     /// With `reports`: write `--timeline` to this file as the blocks finish
@@ -162,15 +162,21 @@ pub struct Backtest {
     /// store order: the report reads an SLO's series without a scan of
     /// every SLO's.
     by_slo: HashMap<(String, String), Vec<usize>>,
-    /// Per SLO, its report as its block built it ([`Options::reports`]);
-    /// empty otherwise. [`report::build`] takes these as they are.
-    pub slo_reports: Vec<Option<report::SloReport>>,
-    /// Per SLO, its HTML section as its block rendered it
-    /// ([`Options::html`]); empty otherwise.
-    pub slo_sections: Vec<Option<String>>,
+    /// Per SLO, its report (and HTML section) as its block built them
+    /// ([`Options::reports`]); empty otherwise. [`report::build`] and
+    /// [`html::render`] take these as they are.
+    pub slo_reports: Vec<Option<Built>>,
     /// The blocks' spilled timeline ([`Options::timeline`]), for
     /// [`timeline::write`] to merge.
     pub timeline: Option<timeline::Spill>,
+}
+
+/// What a block built of one of its SLOs as it finished.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub report: report::SloReport,
+    /// Its section of the HTML report, with [`Options::html`].
+    pub html: Option<String>,
 }
 
 impl Backtest {
@@ -855,7 +861,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let group_grids: std::sync::Arc<[Grid]> =
         (0..groups.len()).map(|g| class_grids[class.get(g).copied().unwrap_or(0)]).collect();
     let lo = from - max_range - leaves::LOOKBACK_MS;
-    let (mut slo_reports, mut slo_sections) = (Vec::new(), Vec::new());
+    let mut slo_reports = Vec::new();
     // Only where the blocks are reported as they finish, and here.
     let spill = match (&opts.timeline, &opts.reports) {
         (Some(path), Some(_)) if workers.is_empty() => match timeline::Spill::new(path) {
@@ -892,23 +898,21 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 let built: Vec<_> = slos
                     .into_iter()
                     .map(|i| {
-                        let r = report::slo_report(&part, program, settings, i);
-                        let html = opts.html.then(|| html::section(&part, program, i, &r));
-                        (i, r, html)
+                        let report = report::slo_report(&part, program, settings, i);
+                        let html = opts.html.then(|| html::section(&part, program, i, &report));
+                        (i, Built { report, html })
                     })
                     .collect();
                 let mut reports = reports.lock().unwrap_or_else(|e| e.into_inner());
-                for (i, r, html) in built {
-                    reports[i] = Some((r, html));
+                for (i, b) in built {
+                    reports[i] = Some(b);
                 }
             }
         };
         let switches = Switches { stepwise: opts.stepwise, report_only: opts.report_only, finish: Some(&finish) };
         let (store, eval_errors, how) =
             evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, &switches, &bar);
-        let done = reports.into_inner().unwrap_or_else(|e| e.into_inner());
-        (slo_reports, slo_sections) =
-            done.into_iter().map(|d| d.map(|(r, h)| (Some(r), h)).unwrap_or_default()).unzip();
+        slo_reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
         bar.finish_and_clear();
         if opts.timing {
             let why: Vec<String> = how.fallbacks.iter().map(|(w, n)| format!("; {n} step by step: {w}")).collect();
@@ -1092,7 +1096,6 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         by_slo: index_by_slo(&store),
         store,
         slo_reports,
-        slo_sections,
         timeline: spill,
     })
 }
@@ -1139,7 +1142,6 @@ fn block_part(
         sources: SourceMap::default(),
         evaluated: Evaluated::default(),
         slo_reports: Vec::new(),
-        slo_sections: Vec::new(),
         timeline: None,
     }
 }

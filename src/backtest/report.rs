@@ -237,7 +237,7 @@ pub fn build(bt: &Backtest, program: &ir::Program, settings: &analysis::Settings
     // from the whole replay's series.
     let slos: Vec<SloReport> = (0..program.slos.len())
         .map(|i| match bt.slo_reports.get(i) {
-            Some(Some(r)) => r.clone(),
+            Some(Some(b)) => b.report.clone(),
             _ => slo_report(bt, program, settings, i),
         })
         .collect();

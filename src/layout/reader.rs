@@ -19,8 +19,8 @@ use super::schema::{
     H_COLUMNS, H_SCHEMA, LABELS_MAP, MAX_LABEL_COLUMNS, NAME, NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE,
 };
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch, StringArray,
-    StringViewArray,
+    downcast_dictionary_array, Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch,
+    StringArray, StringViewArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, TimeUnit};
@@ -386,21 +386,7 @@ enum StrCol {
 
 /// The key of row `i` of a dictionary array of any key type; `None` when null.
 fn dict_key(a: &dyn Array, i: usize) -> Option<usize> {
-    use datafusion::arrow::datatypes::{
-        Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
-    };
-    let DataType::Dictionary(k, _) = a.data_type() else { return None };
-    match k.as_ref() {
-        DataType::Int8 => a.as_dictionary::<Int8Type>().key(i),
-        DataType::Int16 => a.as_dictionary::<Int16Type>().key(i),
-        DataType::Int32 => a.as_dictionary::<Int32Type>().key(i),
-        DataType::Int64 => a.as_dictionary::<Int64Type>().key(i),
-        DataType::UInt8 => a.as_dictionary::<UInt8Type>().key(i),
-        DataType::UInt16 => a.as_dictionary::<UInt16Type>().key(i),
-        DataType::UInt32 => a.as_dictionary::<UInt32Type>().key(i),
-        DataType::UInt64 => a.as_dictionary::<UInt64Type>().key(i),
-        _ => None,
-    }
+    downcast_dictionary_array!(a => a.key(i), _ => None)
 }
 
 /// Sets `change[i]` where row `i` of `keys` may differ from row `i - 1`:
@@ -447,26 +433,12 @@ impl StrCol {
     /// may be marked (two keys of one value, a string stored twice), which
     /// only makes the caller compare the rows' labels.
     fn mark_changes(&self, change: &mut [bool]) {
-        use datafusion::arrow::datatypes::{
-            Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
-        };
         if change.len() < 2 {
             return;
         }
         match self {
             StrCol::Dict(a, _) => {
-                let DataType::Dictionary(k, _) = a.data_type() else { return };
-                match k.as_ref() {
-                    DataType::Int8 => mark_key_changes(a.as_dictionary::<Int8Type>().keys(), change),
-                    DataType::Int16 => mark_key_changes(a.as_dictionary::<Int16Type>().keys(), change),
-                    DataType::Int32 => mark_key_changes(a.as_dictionary::<Int32Type>().keys(), change),
-                    DataType::Int64 => mark_key_changes(a.as_dictionary::<Int64Type>().keys(), change),
-                    DataType::UInt8 => mark_key_changes(a.as_dictionary::<UInt8Type>().keys(), change),
-                    DataType::UInt16 => mark_key_changes(a.as_dictionary::<UInt16Type>().keys(), change),
-                    DataType::UInt32 => mark_key_changes(a.as_dictionary::<UInt32Type>().keys(), change),
-                    DataType::UInt64 => mark_key_changes(a.as_dictionary::<UInt64Type>().keys(), change),
-                    _ => change.iter_mut().for_each(|c| *c = true),
-                }
+                downcast_dictionary_array!(a => mark_key_changes(a.keys(), change), _ => change.fill(true))
             }
             StrCol::View(s) => {
                 // Equal views are equal strings (inline, or the same bytes
@@ -563,6 +535,8 @@ pub(crate) struct Pass<'a> {
     /// Copy runs of plain samples whole ([`Pass::plain_run`]); the tests
     /// turn it off to check that both paths read the same.
     fast: bool,
+    /// Runs copied whole so far (what the tests see of the fast path).
+    runs_copied: usize,
 }
 
 impl<'a> Pass<'a> {
@@ -579,6 +553,7 @@ impl<'a> Pass<'a> {
             histograms: false,
             bad_histogram: None,
             fast: true,
+            runs_copied: 0,
         }
     }
 
@@ -685,6 +660,7 @@ impl Pass<'_> {
         }
         cur.ts.extend_from_slice(t);
         cur.v.extend_from_slice(v);
+        self.runs_copied += 1;
         true
     }
 
@@ -1138,6 +1114,14 @@ pub(crate) fn scan_error(paths: &[PathBuf], e: datafusion::error::DataFusionErro
     }
 }
 
+/// `df` with the filter, if there is one (none: every row is wanted).
+pub(crate) fn filtered(df: DataFrame, filter: Option<Expr>) -> datafusion::error::Result<DataFrame> {
+    match filter {
+        Some(f) => df.filter(f),
+        None => Ok(df),
+    }
+}
+
 /// Batches decoded ahead of the pass that consumes them (8,192 rows each).
 const READ_AHEAD: usize = 4;
 
@@ -1161,11 +1145,9 @@ pub(crate) async fn rows(
     if cols.histograms {
         proj.extend(H_COLUMNS.iter().map(|c| ident(*c)));
     }
-    let df = match filter(&cols, &footers) {
-        Some(f) => df.filter(f),
-        None => Ok(df),
-    };
-    let mut df = df.and_then(|d| d.select(proj)).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
+    let mut df = filtered(df, filter(&cols, &footers))
+        .and_then(|d| d.select(proj))
+        .map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
     if sorted {
         if cols.map.is_some() {
             return Err(vec![schema_error(
@@ -1367,8 +1349,9 @@ mod tests {
     }
 
     /// Everything a pass gives: its jobs (values as bits), its statistics
-    /// and whether it asked for a sorted read.
-    fn read(batches: &[RecordBatch], fast: bool, lo: i64, hi: i64) -> String {
+    /// and whether it asked for a sorted read; and how many runs it copied
+    /// whole.
+    fn read(batches: &[RecordBatch], fast: bool, lo: i64, hi: i64) -> (String, usize) {
         let cols = Columns {
             timestamp: "timestamp".into(),
             ts_type: DataType::Timestamp(TimeUnit::Millisecond, None),
@@ -1396,18 +1379,19 @@ mod tests {
         }
         // A pass that asks for a sorted read is void: only that is compared.
         let stats = format!("{:?} {:?} {}", pass.stats, pass.repeats.first, pass.repeats.conflicts);
+        let copied = pass.runs_copied;
         drop(pass);
         if restarted {
-            return "restarted".into();
+            return ("restarted".into(), copied);
         }
-        format!("{stats} {jobs:?}")
+        (format!("{stats} {jobs:?}"), copied)
     }
 
     #[test]
     fn whole_runs_read_as_row_by_row() {
         let mut g = Lcg(11);
         let series = ["api", "skip", "web", "zz-a-long-job-name-of-a-series"];
-        let mut plain_seen = 0;
+        let (mut plain_seen, mut copied) = (0, 0);
         for round in 0..400 {
             // Rows series by series, times mostly rising; sometimes a
             // repeat, a step back, a NaN, an infinity, a stale marker
@@ -1449,10 +1433,14 @@ mod tests {
                 at += k;
             }
             let (lo, hi) = (g.below(20) as i64 * 1000, 20_000 + g.below(100) as i64 * 1000);
-            let fast = read(&batches, true, lo, hi);
-            assert_eq!(fast, read(&batches, false, lo, hi), "round {round}");
+            let (fast, runs) = read(&batches, true, lo, hi);
+            let (slow, none) = read(&batches, false, lo, hi);
+            assert_eq!(fast, slow, "round {round}");
+            assert_eq!(none, 0, "the row-by-row pass copies no run whole");
             plain_seen += usize::from(!odd && !rows.is_empty());
+            copied += runs;
         }
-        assert!(plain_seen > 50, "the fast path was exercised");
+        assert!(plain_seen > 50, "rounds of plain rows only");
+        assert!(copied > 100, "the fast path was exercised: {copied} runs copied whole");
     }
 }

@@ -8,8 +8,8 @@
 use super::leaves::Leaves;
 use super::range::Samples;
 use crate::layout::reader::{
-    all_match, all_within, columns, file_facts, footers, frame, millis, rows, scan_error, schema_error, series_text,
-    session, ts_literal, Columns, Footer, Job, Pass,
+    all_match, all_within, columns, file_facts, filtered, footers, frame, millis, rows, scan_error, schema_error,
+    series_text, session, ts_literal, Columns, Footer, Job, Pass,
 };
 pub use crate::layout::reader::{DataError, Source, Stats, MAX_MS, MIN_MS};
 use crate::layout::schema::NAME;
@@ -68,10 +68,6 @@ pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Res
         let ctx = session(src, 2).map_err(|e| vec![e])?;
         let (df, footers) = frame(&ctx, src).await?;
         let cols = columns(df.schema())?;
-        let filtered = |df: DataFrame, f: Option<Expr>| match f {
-            Some(f) => df.filter(f),
-            None => Ok(df),
-        };
         let ts = ident(&cols.timestamp);
         // Rows outside the range: none when the statistics say so.
         let outside = if all_within(&footers, &cols, MIN_MS, MAX_MS) {

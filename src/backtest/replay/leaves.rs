@@ -5,7 +5,7 @@
 use super::agg;
 use super::native::{self, HistSamples, SumAcc};
 use super::plan::{Grouping, HistFn, LeafKind, LeafSpec};
-use super::range::{is_absent, Grid, Samples, ABSENT};
+use super::range::{is_absent, Grid, RangeFn, Samples, ABSENT};
 use crate::layout::histogram::NativeHistogram;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -412,12 +412,12 @@ fn hist_value(f: HistFn, h: &NativeHistogram) -> f64 {
 /// Per float leaf, the first leaf with the same function, range and grid
 /// (see [`Leaves::twin`]); native-histogram leaves are their own.
 fn twins(specs: &[LeafSpec]) -> Vec<usize> {
-    let mut first: HashMap<(String, usize), usize> = HashMap::new();
+    // (range function and range, or none for an instant selector; grid)
+    let mut first: HashMap<(Option<(RangeFn, i64)>, usize), usize> = HashMap::new();
     (0..specs.len())
         .map(|i| match specs[i].kind {
-            LeafKind::Instant | LeafKind::Range(..) => {
-                *first.entry((format!("{:?}", specs[i].kind), specs[i].phase)).or_insert(i)
-            }
+            LeafKind::Instant => *first.entry((None, specs[i].phase)).or_insert(i),
+            LeafKind::Range(f, r) => *first.entry((Some((f, r)), specs[i].phase)).or_insert(i),
             LeafKind::Hist { .. } => i,
         })
         .collect()
@@ -463,11 +463,11 @@ mod tests {
     use super::*;
     use crate::backtest::replay::plan::Planner;
 
-    /// The leaves of `exprs`, fed the same series, each series' samples
-    /// and staleness markers given by `series`.
     /// Per leaf, its output series: labels and the values' bits.
     type Out = Vec<Vec<(Vec<(String, String)>, Vec<u64>)>>;
 
+    /// The outputs of the leaves of `exprs`, all fed the same three series
+    /// (a counter with a reset and a staleness marker, per `code`).
     fn outputs(exprs: &[&str], grid: Grid) -> Out {
         let mut planner = Planner::new(BTreeSet::new());
         for e in exprs {

@@ -238,21 +238,29 @@ impl Spill {
             .values()
             .map(|&(at, len)| Section { file: &file, pos: at, end: at + len, buf: Vec::new(), used: 0 })
             .collect();
-        // The header of each block's next row, smallest labels (then
-        // block) first; a row's values are read only when it is written.
+        // Each block's next row: its labels in the heap, smallest (then
+        // block) first; its times and value flag beside, by block. A row's
+        // values are read only when it is written.
         let mut heap = std::collections::BinaryHeap::new();
+        let mut next: Vec<(Times, bool)> = Vec::with_capacity(readers.len());
         for (i, r) in readers.iter_mut().enumerate() {
-            if let Some((labels, ts, valued)) = r.header().map_err(spill_error)? {
-                heap.push(std::cmp::Reverse((labels, i, Pending(ts, valued))));
-            }
+            next.push(match r.header().map_err(spill_error)? {
+                Some((labels, ts, valued)) => {
+                    heap.push(std::cmp::Reverse((labels, i)));
+                    (ts, valued)
+                }
+                None => (Times::default(), false),
+            });
         }
         let mut w = LongWriter::create(path, st.names.into_iter().collect(), false, 3)?;
         let mut ones = Vec::new();
-        while let Some(std::cmp::Reverse((labels, i, Pending(ts, valued)))) = heap.pop() {
+        while let Some(std::cmp::Reverse((labels, i))) = heap.pop() {
+            let (ts, valued) = std::mem::take(&mut next[i]);
             let v = if valued { Some(readers[i].values(ts.len()).map_err(spill_error)?) } else { None };
             put(&mut w, &labels, &ts.to_vec(), v.as_deref(), &mut ones)?;
             if let Some((labels, ts, valued)) = readers[i].header().map_err(spill_error)? {
-                heap.push(std::cmp::Reverse((labels, i, Pending(ts, valued))));
+                heap.push(std::cmp::Reverse((labels, i)));
+                next[i] = (ts, valued);
             }
         }
         w.finish(path)
@@ -262,27 +270,6 @@ impl Spill {
 /// A spilled row's header: labels, times, whether values follow (else
 /// they are all 1, an `ALERTS` row).
 type Header = (LabelSet, Times, bool);
-
-/// A row waiting in the merge (its times, whether it has values); ordered
-/// by its key beside it only.
-struct Pending(Times, bool);
-
-impl PartialEq for Pending {
-    fn eq(&self, _: &Pending) -> bool {
-        true
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Pending) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, _: &Pending) -> std::cmp::Ordering {
-        std::cmp::Ordering::Equal
-    }
-}
 
 fn put_u64(out: &mut Vec<u8>, x: u64) {
     out.extend_from_slice(&x.to_le_bytes());
@@ -302,9 +289,8 @@ fn encode(out: &mut Vec<u8>, labels: &[(String, String)], ts: &Times, v: Option<
         put_str(out, k);
         put_str(out, x);
     }
-    let runs: Vec<(i64, i64, usize)> = ts.runs().collect();
-    put_u64(out, runs.len() as u64);
-    for (start, stride, count) in runs {
+    put_u64(out, ts.runs().len() as u64);
+    for (start, stride, count) in ts.runs() {
         put_u64(out, start as u64);
         put_u64(out, stride as u64);
         put_u64(out, count as u64);

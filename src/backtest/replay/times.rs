@@ -103,7 +103,7 @@ impl Times {
 
     /// The runs as `(start, stride, count)`, in order (what
     /// [`Times::from_runs`] takes back).
-    pub fn runs(&self) -> impl Iterator<Item = (i64, i64, usize)> + '_ {
+    pub fn runs(&self) -> impl ExactSizeIterator<Item = (i64, i64, usize)> + '_ {
         self.runs.iter().map(|r| (r.start, r.stride, r.count))
     }
 
