@@ -46,6 +46,24 @@ pub(crate) fn agg(op: &str, by: &[String], inner: &str) -> String {
     }
 }
 
+/// `numerator / total`, where a numerator without series counts as 0
+/// events wherever the total has series (a missing error counter counts as
+/// no errors; see the interval events).
+///
+/// Ungrouped (`by` empty), both sums are one series without labels, so
+/// `vector(0)` can stand in for the missing numerator: the division drops
+/// it wherever the total is missing too, and Prometheus evaluates the total
+/// once, not twice as `or 0 * total` made it. Grouped, `0 * total` gives a
+/// 0 for each group the total has. The two differ only where the total is
+/// infinite or NaN: `0 * total` is NaN there, `vector(0)` is 0.
+pub(crate) fn ratio_or_zero(numerator: &str, total: &str, by: &[String]) -> String {
+    if by.is_empty() {
+        format!("({numerator} or vector(0)) / {total}")
+    } else {
+        format!("({numerator} or 0 * {total}) / {total}")
+    }
+}
+
 pub use crate::units::promql_number as num;
 
 /// A regex matching every spelling of the bucket boundary `v` as a decimal

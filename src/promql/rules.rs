@@ -39,7 +39,7 @@
 //! `le` is a threshold that is not a bucket boundary, and the SLI is
 //! absent rather than "every request slow".
 
-use super::expr::{agg, le_regex, num, selector, with_suffix};
+use super::expr::{agg, le_regex, num, ratio_or_zero, selector, with_suffix};
 use super::model::{AlertSpec, Events, Series, SlicePart};
 use super::{Options, OutputError, Part};
 use crate::ir::{self, AlertCondition, SloQuantity};
@@ -520,11 +520,11 @@ impl<'a> SloRules<'a> {
             // A numerator without series counts as 0 (see interval_events).
             ir::Sli::Events { numerator: ir::EventsNumerator::Bad(b), total } => {
                 let t = self.sum(&format!("rate({}[{w}])", selector(total, &[])));
-                format!("({} or 0 * {t}) / {t}", self.sum(&format!("rate({}[{w}])", selector(b, &[]))))
+                ratio_or_zero(&self.sum(&format!("rate({}[{w}])", selector(b, &[]))), &t, self.by())
             }
             ir::Sli::Events { numerator: ir::EventsNumerator::Good(g), total } => {
                 let t = self.sum(&format!("rate({}[{w}])", selector(total, &[])));
-                format!("1 - ({} or 0 * {t}) / {t}", self.sum(&format!("rate({}[{w}])", selector(g, &[]))))
+                format!("1 - {}", ratio_or_zero(&self.sum(&format!("rate({}[{w}])", selector(g, &[]))), &t, self.by()))
             }
             ir::Sli::Latency { histogram, below_seconds, kind: ir::HistogramKind::Native } => format!(
                 "1 - histogram_fraction(0, {}, {})",

@@ -42,7 +42,7 @@
 //! - the calendar accumulators and the period id read the global part's
 //!   own series (`last_over_time(…[fresh])` of a bucket written in the same
 //!   evaluation), never a local one, so they mean what they mean unsplit.
-//! - the `or 0 * total` that makes a missing error counter count as no
+//! - the `or 0 * total` (grouped by cluster here) that makes a missing error counter count as no
 //!   errors is evaluated per cluster: a cluster with traffic and no error
 //!   series contributes 0 errors; the global sum over clusters is the sum
 //!   over the union.

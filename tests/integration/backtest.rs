@@ -163,6 +163,20 @@ fn scenario(name: &str) -> Vec<Series> {
             counter(|i| if noise(i as u64, 5) < 0.25 { 1.0 } else { 0.0 }),
             counter(|i| if noise(i as u64, 6) < 0.05 { 1.0 } else { 0.0 }),
         ),
+        // The error counter exists only from hour 2 to hour 4 (it ends with
+        // a staleness marker): before and after, the total has series and
+        // the numerator has none, so the error ratios must read 0 (bad) or
+        // 1 (good), not go missing, and the period sums must count nothing.
+        "missing_errors" => {
+            let mut err = counter(|i| if i % 3 == 0 { 2.0 } else { 0.0 });
+            for (i, v) in err.iter_mut().enumerate() {
+                if !(2 * HOUR..=4 * HOUR).contains(&i) {
+                    *v = V::Gap;
+                }
+            }
+            err[4 * HOUR] = V::Stale;
+            http("sparse", counter(|_| 300.0), err)
+        }
         // 40 series summed (20 instances × 2 codes), uneven traffic.
         "many_series" => {
             let mut out = Vec::new();
@@ -210,6 +224,7 @@ const SCENARIOS: &[&str] = &[
     "many_series",
     "timeslice",
     "native",
+    "missing_errors",
 ];
 
 /// Native histograms of two routes (README, "Native histograms"), scraped
