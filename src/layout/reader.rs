@@ -1160,10 +1160,82 @@ pub(crate) async fn rows(
         order.push(ident(&cols.timestamp).sort(true, true));
         df = df.sort(order).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
     }
+    let batch = df.task_ctx().session_config().batch_size().max(1);
+    let ahead = if sorted { None } else { group_ahead(&footers, df.schema().fields().len(), batch, src.memory_limit) };
+    if let Some(ahead) = ahead {
+        let (stream, _) = in_file_order(df, &footers, ahead).await.map_err(|e| vec![scan_error(&src.paths, e)])?;
+        return Ok((stream, cols));
+    }
     let stream = df.execute_stream().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
     // Decoding runs on a runtime worker, a few batches ahead, while the
     // caller assembles series from the batches already decoded.
     Ok((datafusion::physical_plan::common::spawn_buffered(stream, READ_AHEAD), cols))
+}
+
+/// Row groups [`in_file_order`] decodes ahead of the one being read (the
+/// machine's cores: the one being read is mostly decoded already).
+const DECODING: usize = 2;
+/// The most batches one row group is decoded ahead of the pass (8,192 rows
+/// each: a million rows, the common row-group size).
+const GROUP_AHEAD: usize = 128;
+/// What one decoded row costs per column, at most: a string view is 16
+/// bytes plus its share of the strings, a number 8.
+const ROW_BYTES_PER_COLUMN: usize = 24;
+
+/// How many batches each row group in flight may be decoded ahead, so that
+/// the [`DECODING`] + 1 in flight hold at most a quarter of the engine's
+/// `memory`; `None` (one scan, [`READ_AHEAD`] batches ahead) for a single
+/// row group, or where that share cannot hold [`READ_AHEAD`] batches for
+/// each (small `--memory-limit`s keep the one-scan footprint).
+fn group_ahead(footers: &[Footer], columns: usize, batch: usize, memory: usize) -> Option<usize> {
+    let groups = footers.iter().map(|(_, m)| m.row_groups());
+    let largest = groups.clone().flatten().map(|g| g.num_rows().max(0) as usize).max()?;
+    if groups.map(<[_]>::len).sum::<usize>() < 2 {
+        return None;
+    }
+    let batch_bytes = batch * columns.max(1) * ROW_BYTES_PER_COLUMN;
+    let affordable = memory / 4 / (DECODING + 1) / batch_bytes;
+    (affordable >= READ_AHEAD).then(|| largest.div_ceil(batch).clamp(READ_AHEAD, GROUP_AHEAD.min(affordable)))
+}
+
+/// The rows of `df` in file order, [`DECODING`] row groups decoding ahead
+/// of the one being read, each up to `ahead` batches: a single scan
+/// decodes one row group after another on one thread, while the pass waits
+/// on it. The files' bytes are cut into one partition per row group
+/// (DataFusion cuts them in order, a row group going to the partition its
+/// bytes start in), and the partitions are read one after another, the
+/// next ones already decoding. The order is the single scan's, so series
+/// stay whole and sorted files stay sorted (were it ever not, the pass
+/// would see the disorder and read again sorted, as for any unsorted
+/// file). Also gives the partition count.
+async fn in_file_order(
+    df: DataFrame,
+    footers: &[Footer],
+    ahead: usize,
+) -> datafusion::error::Result<(datafusion::physical_plan::SendableRecordBatchStream, usize)> {
+    use datafusion::physical_plan::{common::spawn_buffered, stream::RecordBatchStreamAdapter};
+    use futures::TryStreamExt;
+    let groups: usize = footers.iter().map(|(_, m)| m.num_row_groups()).sum();
+    let (mut state, logical) = df.into_parts();
+    let options = state.config_mut().options_mut();
+    options.execution.target_partitions = groups.clamp(1, 4096);
+    options.optimizer.repartition_file_scans = true;
+    options.optimizer.repartition_file_min_size = 0;
+    options.optimizer.enable_round_robin_repartition = false;
+    // An idle partition would otherwise take a sibling's files.
+    options.execution.enable_file_stream_work_stealing = false;
+    let plan = state.create_physical_plan(&logical).await?;
+    let task = state.task_ctx();
+    let schema = plan.schema();
+    let partitions = plan.properties().output_partitioning().partition_count();
+    let streams = futures::stream::iter(0..partitions)
+        .map(move |i| {
+            let part = plan.execute(i, Arc::clone(&task)).map(|s| spawn_buffered(s, ahead));
+            async move { part }
+        })
+        .buffered(DECODING + 1)
+        .try_flatten();
+    Ok((Box::pin(RecordBatchStreamAdapter::new(schema, streams)), partitions))
 }
 
 /// One complete series as read: sorted labels (with `__name__`), the
@@ -1442,5 +1514,81 @@ mod tests {
         }
         assert!(plain_seen > 50, "rounds of plain rows only");
         assert!(copied > 100, "the fast path was exercised: {copied} runs copied whole");
+    }
+
+    /// Rows read one partition per row group, several decoding at once,
+    /// come in the order of a one-partition scan, across row groups and
+    /// across files (which are read in path order).
+    #[test]
+    fn row_groups_decoded_at_once_keep_file_order() {
+        use datafusion::parquet::arrow::ArrowWriter;
+        use datafusion::parquet::file::properties::WriterProperties;
+        let dir = tempfile::tempdir().unwrap();
+        let mut g = Lcg(7);
+        let mut paths = Vec::new();
+        for f in ["b", "a", "c"] {
+            let mut rows = Vec::new();
+            for k in 0..20 {
+                let job: &'static str = Box::leak(format!("{f}-{k:02}").into_boxed_str());
+                let mut t = g.below(1000) as i64;
+                for _ in 0..(300 + g.below(300)) {
+                    t += 1 + g.below(30) as i64;
+                    rows.push((job, Some(t), Some(g.below(1_000_000) as f64), false));
+                }
+            }
+            let path = dir.path().join(format!("{f}.parquet"));
+            let b = batch(&rows);
+            let props =
+                WriterProperties::builder().set_max_row_group_row_count(Some(1009)).set_write_batch_size(313).build();
+            let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), b.schema(), Some(props)).unwrap();
+            w.write(&b).unwrap();
+            w.close().unwrap();
+            paths.push(path);
+        }
+        let src = Source { paths, memory_limit: 1 << 30 };
+        let rt = runtime().unwrap();
+        let text = |batches: &[RecordBatch]| -> Vec<String> {
+            let mut out = Vec::new();
+            for b in batches {
+                let job = cast(b.column_by_name("job").unwrap(), &DataType::Utf8).unwrap();
+                let job = job.as_string::<i32>();
+                let ts = b
+                    .column_by_name("timestamp")
+                    .unwrap()
+                    .as_primitive::<datafusion::arrow::datatypes::TimestampMillisecondType>();
+                let v = b.column_by_name("value").unwrap().as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+                for i in 0..b.num_rows() {
+                    out.push(format!("{} {} {}", job.value(i), ts.value(i), v.value(i)));
+                }
+            }
+            out
+        };
+        let (one, (many, partitions)) = rt.block_on(async {
+            let ctx = session(&src, 1).unwrap();
+            let (df, _) = frame(&ctx, &src).await.unwrap();
+            let one = df.collect().await.unwrap();
+            let (df, footers) = frame(&ctx, &src).await.unwrap();
+            let (stream, partitions) = in_file_order(df, &footers, 2).await.unwrap();
+            let many: Vec<RecordBatch> = stream.map(|b| b.unwrap()).collect().await;
+            (one, (many, partitions))
+        });
+        assert!(partitions > 3 * src.paths.len(), "{partitions} partitions: the files were not cut by row group");
+        // How far ahead: a row group's batches, within a quarter of the
+        // engine's memory for the three in flight, or one scan when that
+        // cannot hold READ_AHEAD batches each.
+        let (_, footers) = check_paths(&src.paths).unwrap();
+        let per_batch = 64 * 5 * ROW_BYTES_PER_COLUMN;
+        assert_eq!(group_ahead(&footers, 5, 64, 1 << 30), Some(1009usize.div_ceil(64)));
+        assert_eq!(group_ahead(&footers, 5, 8192, 1 << 30), Some(READ_AHEAD));
+        assert_eq!(group_ahead(&footers, 5, 64, 4 * (DECODING + 1) * per_batch * 6), Some(6));
+        assert_eq!(group_ahead(&footers, 5, 64, 4 * (DECODING + 1) * per_batch * (READ_AHEAD - 1)), None);
+        assert_eq!(group_ahead(&footers[..0], 5, 64, 1 << 30), None);
+        let (one, many) = (text(&one), text(&many));
+        assert!(one.len() > 20_000, "{} rows", one.len());
+        assert!(one.first().unwrap().starts_with("a-00 "), "files are read in path order");
+        assert_eq!(one.len(), many.len(), "rows lost or doubled");
+        if let Some(i) = (0..one.len()).find(|&i| one[i] != many[i]) {
+            panic!("row {i} of {}: {} in file order, {} as read", one.len(), one[i], many[i]);
+        }
     }
 }

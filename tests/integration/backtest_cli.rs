@@ -1,7 +1,7 @@
 //! `slo synth` and `slo backtest` end to end through the binary: the report,
 //! determinism, the timeline, and every kind of bad input.
 
-use super::common::{slo, slo_peak_rss, write_parquet as write};
+use super::common::{repo, slo, slo_peak_rss, write_parquet as write};
 use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
@@ -321,6 +321,60 @@ fn main_command_runs_on_the_shipped_example_data() {
     assert_eq!(verdicts, 17, "one verdict per SLO:\n{out}");
     assert!(!out.contains("NO DATA"), "{out}");
     assert!(out.contains("fired"), "the shipped incidents fire alerts:\n{out}");
+}
+
+/// The scan decodes several row groups at once and hands them over in file
+/// order: the shipped data rewritten as one row group (one scan) and as
+/// many small ones (a partition each, the reads crossing series midway)
+/// gives the same report, sorted_by_engine still false.
+#[test]
+fn row_groups_read_at_once_give_the_report_of_one_scan() {
+    use datafusion::parquet::arrow::ArrowWriter;
+    use datafusion::parquet::file::properties::WriterProperties;
+    let d = tempfile::tempdir().unwrap();
+    let shipped = repo().join("examples/data/platform.parquet");
+    let rewrite = |rows_per_group: usize, name: &str| {
+        let file = std::fs::File::open(&shipped).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+        let out = d.path().join(name);
+        let props = WriterProperties::builder().set_max_row_group_row_count(Some(rows_per_group)).build();
+        let schema = datafusion::arrow::record_batch::RecordBatchReader::schema(&reader);
+        let mut w = ArrowWriter::try_new(std::fs::File::create(&out).unwrap(), schema, Some(props)).unwrap();
+        for b in reader {
+            w.write(&b.unwrap()).unwrap();
+        }
+        let meta = w.close().unwrap();
+        (out.to_string_lossy().into_owned(), meta.num_row_groups())
+    };
+    let (one, one_groups) = rewrite(usize::MAX, "one.parquet");
+    let (many, many_groups) = rewrite(65_537, "many.parquet");
+    assert_eq!(one_groups, 1);
+    assert!(many_groups > 100, "{many_groups} row groups");
+    let report = |data: &str| {
+        let (code, out, err) = slo(&[
+            "backtest",
+            "examples/platform",
+            "--data",
+            data,
+            "--to",
+            "2026-01-15T00:00:00Z",
+            "--format",
+            "json",
+            "--quiet",
+        ]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let whole = report(&one);
+    assert!(whole.contains("\"sorted_by_engine\": false"), "the rewrite stays sorted");
+    for (data, what) in [(many.as_str(), "many row groups"), (shipped.to_str().unwrap(), "the shipped file's seven")] {
+        let other = report(data);
+        let first = whole.lines().zip(other.lines()).position(|(a, b)| a != b);
+        assert!(other == whole, "{what}: the report differs from one scan's at line {first:?}:\n{}", {
+            let i = first.unwrap_or(0);
+            other.lines().skip(i.saturating_sub(3)).take(6).collect::<Vec<_>>().join("\n")
+        });
+    }
 }
 
 /// Calendar windows: the exact figure over the current period sits beside
