@@ -1172,9 +1172,12 @@ pub(crate) async fn rows(
     Ok((datafusion::physical_plan::common::spawn_buffered(stream, READ_AHEAD), cols))
 }
 
-/// Row groups [`in_file_order`] decodes ahead of the one being read (the
-/// machine's cores: the one being read is mostly decoded already).
-const DECODING: usize = 2;
+/// Row groups [`in_file_order`] decodes at once: the one being read and the
+/// next (the runtime's two workers). Where decoding is what the pass waits
+/// on, both decode all the time: when the one being read is done, the next
+/// is too, and the one after it starts. Where the pass is slower, more
+/// would only hold more decoded rows.
+const IN_FLIGHT: usize = 2;
 /// The most batches one row group is decoded ahead of the pass (8,192 rows
 /// each: a million rows, the common row-group size).
 const GROUP_AHEAD: usize = 128;
@@ -1183,7 +1186,7 @@ const GROUP_AHEAD: usize = 128;
 const ROW_BYTES_PER_COLUMN: usize = 24;
 
 /// How many batches each row group in flight may be decoded ahead, so that
-/// the [`DECODING`] + 1 in flight hold at most a quarter of the engine's
+/// the [`IN_FLIGHT`] hold at most a quarter of the engine's
 /// `memory`; `None` (one scan, [`READ_AHEAD`] batches ahead) for a single
 /// row group, or where that share cannot hold [`READ_AHEAD`] batches for
 /// each (small `--memory-limit`s keep the one-scan footprint).
@@ -1194,17 +1197,17 @@ fn group_ahead(footers: &[Footer], columns: usize, batch: usize, memory: usize) 
         return None;
     }
     let batch_bytes = batch * columns.max(1) * ROW_BYTES_PER_COLUMN;
-    let affordable = memory / 4 / (DECODING + 1) / batch_bytes;
+    let affordable = memory / 4 / IN_FLIGHT / batch_bytes;
     (affordable >= READ_AHEAD).then(|| largest.div_ceil(batch).clamp(READ_AHEAD, GROUP_AHEAD.min(affordable)))
 }
 
-/// The rows of `df` in file order, [`DECODING`] row groups decoding ahead
-/// of the one being read, each up to `ahead` batches: a single scan
+/// The rows of `df` in file order, [`IN_FLIGHT`] row groups decoding at
+/// once, each up to `ahead` batches ahead of the pass: a single scan
 /// decodes one row group after another on one thread, while the pass waits
 /// on it. The files' bytes are cut into one partition per row group
 /// (DataFusion cuts them in order, a row group going to the partition its
 /// bytes start in), and the partitions are read one after another, the
-/// next ones already decoding. The order is the single scan's, so series
+/// next already decoding. The order is the single scan's, so series
 /// stay whole and sorted files stay sorted (were it ever not, the pass
 /// would see the disorder and read again sorted, as for any unsorted
 /// file). Also gives the partition count.
@@ -1233,7 +1236,7 @@ async fn in_file_order(
             let part = plan.execute(i, Arc::clone(&task)).map(|s| spawn_buffered(s, ahead));
             async move { part }
         })
-        .buffered(DECODING + 1)
+        .buffered(IN_FLIGHT)
         .try_flatten();
     Ok((Box::pin(RecordBatchStreamAdapter::new(schema, streams)), partitions))
 }
@@ -1574,14 +1577,14 @@ mod tests {
         });
         assert!(partitions > 3 * src.paths.len(), "{partitions} partitions: the files were not cut by row group");
         // How far ahead: a row group's batches, within a quarter of the
-        // engine's memory for the three in flight, or one scan when that
+        // engine's memory for the two in flight, or one scan when that
         // cannot hold READ_AHEAD batches each.
         let (_, footers) = check_paths(&src.paths).unwrap();
         let per_batch = 64 * 5 * ROW_BYTES_PER_COLUMN;
         assert_eq!(group_ahead(&footers, 5, 64, 1 << 30), Some(1009usize.div_ceil(64)));
         assert_eq!(group_ahead(&footers, 5, 8192, 1 << 30), Some(READ_AHEAD));
-        assert_eq!(group_ahead(&footers, 5, 64, 4 * (DECODING + 1) * per_batch * 6), Some(6));
-        assert_eq!(group_ahead(&footers, 5, 64, 4 * (DECODING + 1) * per_batch * (READ_AHEAD - 1)), None);
+        assert_eq!(group_ahead(&footers, 5, 64, 4 * IN_FLIGHT * per_batch * 6), Some(6));
+        assert_eq!(group_ahead(&footers, 5, 64, 4 * IN_FLIGHT * per_batch * (READ_AHEAD - 1)), None);
         assert_eq!(group_ahead(&footers[..0], 5, 64, 1 << 30), None);
         let (one, many) = (text(&one), text(&many));
         assert!(one.len() > 20_000, "{} rows", one.len());
