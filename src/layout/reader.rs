@@ -1161,9 +1161,13 @@ pub(crate) async fn rows(
         df = df.sort(order).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
     }
     let batch = df.task_ctx().session_config().batch_size().max(1);
-    let ahead = if sorted { None } else { group_ahead(&footers, df.schema().fields().len(), batch, src.memory_limit) };
-    if let Some(ahead) = ahead {
-        let (stream, _) = in_file_order(df, &footers, ahead).await.map_err(|e| vec![scan_error(&src.paths, e)])?;
+    let split = if sorted {
+        None
+    } else {
+        split(&footers, df.schema().fields().len(), batch, src.memory_limit, partition_bytes(&footers))
+    };
+    if let Some(Split { partitions, ahead }) = split {
+        let (stream, _) = in_file_order(df, partitions, ahead).await.map_err(|e| vec![scan_error(&src.paths, e)])?;
         return Ok((stream, cols));
     }
     let stream = df.execute_stream().await.map_err(|e| vec![scan_error(&src.paths, e)])?;
@@ -1185,27 +1189,60 @@ const GROUP_AHEAD: usize = 128;
 /// bytes plus its share of the strings, a number 8.
 const ROW_BYTES_PER_COLUMN: usize = 24;
 
-/// How many batches each row group in flight may be decoded ahead, so that
-/// the [`IN_FLIGHT`] hold at most a quarter of the engine's
-/// `memory`; `None` (one scan, [`READ_AHEAD`] batches ahead) for a single
-/// row group, or where that share cannot hold [`READ_AHEAD`] batches for
-/// each (small `--memory-limit`s keep the one-scan footprint).
-fn group_ahead(footers: &[Footer], columns: usize, batch: usize, memory: usize) -> Option<usize> {
-    let groups = footers.iter().map(|(_, m)| m.row_groups());
-    let largest = groups.clone().flatten().map(|g| g.num_rows().max(0) as usize).max()?;
-    if groups.map(<[_]>::len).sum::<usize>() < 2 {
+/// The least compressed bytes worth a partition of their own: files of
+/// many tiny row groups are cut into fewer partitions (each partition opens
+/// the file and walks its footer: one per row group made a file of 20,000
+/// ten-row groups read in twice the time).
+const PARTITION_BYTES: u64 = 1 << 20;
+/// And at least this many times its file's footer (as held in memory).
+const FOOTER_SHARE: u64 = 16;
+
+/// The least compressed bytes of a partition: [`PARTITION_BYTES`], and
+/// [`FOOTER_SHARE`] times the largest footer, since each partition opens its
+/// file and walks its footer.
+fn partition_bytes(footers: &[Footer]) -> u64 {
+    let footer = footers.iter().map(|(_, m)| m.memory_size() as u64).max().unwrap_or(0);
+    PARTITION_BYTES.max(FOOTER_SHARE * footer)
+}
+
+/// How [`in_file_order`] cuts the files: into how many partitions, and how
+/// many batches each partition in flight may be decoded ahead.
+#[derive(Debug, PartialEq)]
+struct Split {
+    partitions: usize,
+    ahead: usize,
+}
+
+/// One partition per row group (fewer where row groups are smaller than
+/// `min_bytes`, see [`partition_bytes`]), each decoded up to a partition ahead, so that the
+/// [`IN_FLIGHT`] hold at most a quarter of the engine's `memory`; `None`
+/// (one scan, [`READ_AHEAD`] batches ahead) for a single partition, or
+/// where that share cannot hold [`READ_AHEAD`] batches for each (small
+/// `--memory-limit`s keep the one-scan footprint).
+fn split(footers: &[Footer], columns: usize, batch: usize, memory: usize, min_bytes: u64) -> Option<Split> {
+    let groups = || footers.iter().flat_map(|(_, m)| m.row_groups());
+    let count = groups().count();
+    let bytes: u64 = groups().map(|g| g.compressed_size().max(0) as u64).sum();
+    let rows: usize = groups().map(|g| g.num_rows().max(0) as usize).sum();
+    let largest = groups().map(|g| g.num_rows().max(0) as usize).max()?;
+    let partitions = count.min((bytes / min_bytes.max(1)) as usize).min(4096);
+    if partitions < 2 {
         return None;
     }
+    let per_partition = largest.max(rows.div_ceil(partitions));
     let batch_bytes = batch * columns.max(1) * ROW_BYTES_PER_COLUMN;
     let affordable = memory / 4 / IN_FLIGHT / batch_bytes;
-    (affordable >= READ_AHEAD).then(|| largest.div_ceil(batch).clamp(READ_AHEAD, GROUP_AHEAD.min(affordable)))
+    (affordable >= READ_AHEAD).then(|| Split {
+        partitions,
+        ahead: per_partition.div_ceil(batch).clamp(READ_AHEAD, GROUP_AHEAD.min(affordable)),
+    })
 }
 
 /// The rows of `df` in file order, [`IN_FLIGHT`] row groups decoding at
 /// once, each up to `ahead` batches ahead of the pass: a single scan
 /// decodes one row group after another on one thread, while the pass waits
-/// on it. The files' bytes are cut into one partition per row group
-/// (DataFusion cuts them in order, a row group going to the partition its
+/// on it. The files' bytes are cut into `partitions` (see [`split`]:
+/// DataFusion cuts them in order, a row group going to the partition its
 /// bytes start in), and the partitions are read one after another, the
 /// next already decoding. The order is the single scan's, so series
 /// stay whole and sorted files stay sorted (were it ever not, the pass
@@ -1213,15 +1250,14 @@ fn group_ahead(footers: &[Footer], columns: usize, batch: usize, memory: usize) 
 /// file). Also gives the partition count.
 async fn in_file_order(
     df: DataFrame,
-    footers: &[Footer],
+    partitions: usize,
     ahead: usize,
 ) -> datafusion::error::Result<(datafusion::physical_plan::SendableRecordBatchStream, usize)> {
     use datafusion::physical_plan::{common::spawn_buffered, stream::RecordBatchStreamAdapter};
     use futures::TryStreamExt;
-    let groups: usize = footers.iter().map(|(_, m)| m.num_row_groups()).sum();
     let (mut state, logical) = df.into_parts();
     let options = state.config_mut().options_mut();
-    options.execution.target_partitions = groups.clamp(1, 4096);
+    options.execution.target_partitions = partitions.max(1);
     options.optimizer.repartition_file_scans = true;
     options.optimizer.repartition_file_min_size = 0;
     options.optimizer.enable_round_robin_repartition = false;
@@ -1571,21 +1607,34 @@ mod tests {
             let (df, _) = frame(&ctx, &src).await.unwrap();
             let one = df.collect().await.unwrap();
             let (df, footers) = frame(&ctx, &src).await.unwrap();
-            let (stream, partitions) = in_file_order(df, &footers, 2).await.unwrap();
+            let (stream, partitions) = in_file_order(df, footers.len() * 20, 2).await.unwrap();
             let many: Vec<RecordBatch> = stream.map(|b| b.unwrap()).collect().await;
             (one, (many, partitions))
         });
         assert!(partitions > 3 * src.paths.len(), "{partitions} partitions: the files were not cut by row group");
-        // How far ahead: a row group's batches, within a quarter of the
-        // engine's memory for the two in flight, or one scan when that
-        // cannot hold READ_AHEAD batches each.
+        // How the files are cut: a partition per row group, each decoded up
+        // to a partition ahead within a quarter of the engine's memory for
+        // the two in flight; fewer partitions for row groups under
+        // `min_bytes`; one scan where a partition is all there is, or the
+        // memory cannot hold READ_AHEAD batches each.
         let (_, footers) = check_paths(&src.paths).unwrap();
+        let groups: Vec<_> = footers.iter().flat_map(|(_, m)| m.row_groups()).collect();
+        let bytes: u64 = groups.iter().map(|g| g.compressed_size() as u64).sum();
+        let rows: usize = groups.iter().map(|g| g.num_rows() as usize).sum();
         let per_batch = 64 * 5 * ROW_BYTES_PER_COLUMN;
-        assert_eq!(group_ahead(&footers, 5, 64, 1 << 30), Some(1009usize.div_ceil(64)));
-        assert_eq!(group_ahead(&footers, 5, 8192, 1 << 30), Some(READ_AHEAD));
-        assert_eq!(group_ahead(&footers, 5, 64, 4 * IN_FLIGHT * per_batch * 6), Some(6));
-        assert_eq!(group_ahead(&footers, 5, 64, 4 * IN_FLIGHT * per_batch * (READ_AHEAD - 1)), None);
-        assert_eq!(group_ahead(&footers[..0], 5, 64, 1 << 30), None);
+        let each = |partitions: usize, ahead: usize| Some(Split { partitions, ahead });
+        assert_eq!(split(&footers, 5, 64, 1 << 30, 1), each(groups.len(), 1009usize.div_ceil(64)));
+        assert_eq!(split(&footers, 5, 8192, 1 << 30, 1), each(groups.len(), READ_AHEAD));
+        assert_eq!(split(&footers, 5, 64, 4 * IN_FLIGHT * per_batch * 6, 1), each(groups.len(), 6));
+        assert_eq!(split(&footers, 5, 64, 4 * IN_FLIGHT * per_batch * (READ_AHEAD - 1), 1), None);
+        assert_eq!(split(&footers, 5, 64, 1 << 30, bytes / 3), each(3, rows.div_ceil(3).div_ceil(64).min(GROUP_AHEAD)));
+        assert_eq!(split(&footers, 5, 64, 1 << 30, bytes / 2 + 1), None, "one partition: one scan");
+        assert_eq!(split(&footers[..0], 5, 64, 1 << 30, 1), None);
+        // These small files, with a footer each of 9 row groups, are read
+        // in one scan.
+        let min = partition_bytes(&footers);
+        assert!(min >= FOOTER_SHARE * footers[0].1.memory_size() as u64 && min >= PARTITION_BYTES);
+        assert_eq!(split(&footers, 5, 64, 1 << 30, min), None);
         let (one, many) = (text(&one), text(&many));
         assert!(one.len() > 20_000, "{} rows", one.len());
         assert!(one.first().unwrap().starts_with("a-00 "), "files are read in path order");
