@@ -1160,12 +1160,12 @@ pub(crate) async fn rows(
         order.push(ident(&cols.timestamp).sort(true, true));
         df = df.sort(order).map_err(|e| vec![DataError::Engine { message: e.to_string() }])?;
     }
-    let batch = df.task_ctx().session_config().batch_size().max(1);
-    let split = if sorted {
-        None
-    } else {
-        split(&footers, df.schema().fields().len(), batch, src.memory_limit, partition_bytes(&footers))
-    };
+    let split = (!sorted)
+        .then(|| {
+            let batch = df.task_ctx().session_config().batch_size().max(1);
+            split(&footers, df.schema().fields().len(), batch, src.memory_limit, partition_bytes(&footers))
+        })
+        .flatten();
     if let Some(Split { partitions, ahead }) = split {
         let (stream, _) = in_file_order(df, partitions, ahead).await.map_err(|e| vec![scan_error(&src.paths, e)])?;
         return Ok((stream, cols));
@@ -1214,17 +1214,18 @@ struct Split {
 }
 
 /// One partition per row group (fewer where row groups are smaller than
-/// `min_bytes`, see [`partition_bytes`]), each decoded up to a partition ahead, so that the
-/// [`IN_FLIGHT`] hold at most a quarter of the engine's `memory`; `None`
-/// (one scan, [`READ_AHEAD`] batches ahead) for a single partition, or
-/// where that share cannot hold [`READ_AHEAD`] batches for each (small
-/// `--memory-limit`s keep the one-scan footprint).
+/// `min_bytes`, see [`partition_bytes`]), each decoded up to a partition
+/// ahead, so that the [`IN_FLIGHT`] hold at most a quarter of the engine's
+/// `memory`; `None` (one scan, [`READ_AHEAD`] batches ahead) for a single
+/// partition, or where that share cannot hold [`READ_AHEAD`] batches for
+/// each (small `--memory-limit`s keep the one-scan footprint).
 fn split(footers: &[Footer], columns: usize, batch: usize, memory: usize, min_bytes: u64) -> Option<Split> {
-    let groups = || footers.iter().flat_map(|(_, m)| m.row_groups());
-    let count = groups().count();
-    let bytes: u64 = groups().map(|g| g.compressed_size().max(0) as u64).sum();
-    let rows: usize = groups().map(|g| g.num_rows().max(0) as usize).sum();
-    let largest = groups().map(|g| g.num_rows().max(0) as usize).max()?;
+    let (mut count, mut bytes, mut rows, mut largest) = (0usize, 0u64, 0usize, 0usize);
+    for g in footers.iter().flat_map(|(_, m)| m.row_groups()) {
+        let n = g.num_rows().max(0) as usize;
+        (count, bytes, rows, largest) =
+            (count + 1, bytes + g.compressed_size().max(0) as u64, rows + n, largest.max(n));
+    }
     let partitions = count.min((bytes / min_bytes.max(1)) as usize).min(4096);
     if partitions < 2 {
         return None;
@@ -1642,5 +1643,29 @@ mod tests {
         if let Some(i) = (0..one.len()).find(|&i| one[i] != many[i]) {
             panic!("row {i} of {}: {} in file order, {} as read", one.len(), one[i], many[i]);
         }
+    }
+
+    /// A file of thousands of tiny row groups has a footer that outweighs
+    /// its data: cut by bytes alone it would be several partitions, each
+    /// walking the whole footer; its footer makes it one scan.
+    #[test]
+    fn tiny_row_groups_are_read_in_one_scan() {
+        use datafusion::parquet::arrow::ArrowWriter;
+        use datafusion::parquet::file::properties::WriterProperties;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiny.parquet");
+        let rows: Vec<_> = (0..60_000).map(|i| ("a-job", Some(i as i64 * 1000), Some(i as f64), false)).collect();
+        let b = batch(&rows);
+        let props = WriterProperties::builder().set_max_row_group_row_count(Some(6)).build();
+        let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), b.schema(), Some(props)).unwrap();
+        // The writer recurses once per row group a batch spans.
+        for at in (0..b.num_rows()).step_by(600) {
+            w.write(&b.slice(at, 600.min(b.num_rows() - at))).unwrap();
+        }
+        w.close().unwrap();
+        let (_, footers) = check_paths(&[path]).unwrap();
+        let by_bytes = split(&footers, 5, 8192, 1 << 30, PARTITION_BYTES);
+        assert!(by_bytes.as_ref().is_some_and(|s| s.partitions >= 2), "{by_bytes:?}: cut by bytes alone");
+        assert_eq!(split(&footers, 5, 8192, 1 << 30, partition_bytes(&footers)), None);
     }
 }

@@ -54,8 +54,9 @@ pub(crate) fn agg(op: &str, by: &[String], inner: &str) -> String {
 /// `vector(0)` can stand in for the missing numerator: the division drops
 /// it wherever the total is missing too, and Prometheus evaluates the total
 /// once, not twice as `or 0 * total` made it. Grouped, `0 * total` gives a
-/// 0 for each group the total has. The two differ only where the total is
-/// infinite or NaN: `0 * total` is NaN there, `vector(0)` is 0.
+/// 0 for each group the total has. The two differ only where the numerator
+/// is missing and the total is infinite: `0 * total` is NaN there,
+/// `vector(0) / total` is 0 (a NaN total gives NaN either way).
 pub(crate) fn ratio_or_zero(numerator: &str, total: &str, by: &[String]) -> String {
     if by.is_empty() {
         format!("({numerator} or vector(0)) / {total}")

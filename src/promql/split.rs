@@ -42,10 +42,10 @@
 //! - the calendar accumulators and the period id read the global part's
 //!   own series (`last_over_time(…[fresh])` of a bucket written in the same
 //!   evaluation), never a local one, so they mean what they mean unsplit.
-//! - the `or 0 * total` (grouped by cluster here) that makes a missing error counter count as no
-//!   errors is evaluated per cluster: a cluster with traffic and no error
-//!   series contributes 0 errors; the global sum over clusters is the sum
-//!   over the union.
+//! - the `or 0 * total` (grouped by cluster here) that makes a missing
+//!   error counter count as no errors is evaluated per cluster: a cluster
+//!   with traffic and no error series contributes 0 errors; the global sum
+//!   over clusters is the sum over the union.
 //! - a cluster whose local series stop arriving drops out of the sums after
 //!   the lookback (5m), or at once where its Prometheus wrote staleness
 //!   markers: the SLO is then the remaining clusters' SLO (as it would be

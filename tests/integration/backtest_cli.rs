@@ -325,7 +325,8 @@ fn main_command_runs_on_the_shipped_example_data() {
 
 /// The scan decodes several row groups at once and hands them over in file
 /// order: the shipped data rewritten as one row group (one scan) and as
-/// many small ones (a partition each, the reads crossing series midway)
+/// many small ones (partitions of a few row groups each, the reads
+/// crossing series midway)
 /// gives the same report, sorted_by_engine still false.
 #[test]
 fn row_groups_read_at_once_give_the_report_of_one_scan() {
