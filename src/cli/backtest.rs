@@ -52,7 +52,7 @@ pub struct Args {
     /// Write every recorded series and ALERTS at every evaluation to this Parquet file.
     #[arg(long)]
     pub timeline: Option<PathBuf>,
-    /// Memory the whole run may hold (e.g. 512M, 2G; `auto`: half of physical memory); the query engine spills to disk within half of it.
+    /// Memory the whole run may hold (e.g. 512M, 2G; `auto`: half of physical memory); the query engine spills to disk to stay within half of it.
     #[arg(long, default_value = "auto")]
     pub memory_limit: String,
     /// No progress bar.
@@ -269,6 +269,7 @@ pub fn run(
     };
     if timing {
         eprintln!("timing: report and analysis {:.3}s", t0.elapsed().as_secs_f64());
+        eprintln!("timing: {}", slo::memory::peaks_text());
     }
     match &out {
         Some(path) => {

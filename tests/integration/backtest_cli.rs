@@ -461,18 +461,7 @@ fn a_map_labels_column_reads_like_label_columns() {
 fn unsorted_data_under_a_small_memory_limit_spills_and_agrees() {
     let d = tempfile::tempdir().unwrap();
     let path = d.path().join("time_major.parquet");
-    let (series, steps) = (40usize, 10_000usize);
-    let (mut ts, mut codes, mut insts, mut vals) = (vec![], vec![], vec![], vec![]);
-    for i in 0..steps {
-        for s in 0..series {
-            ts.push(i as i64 * 15_000);
-            codes.push(if s % 2 == 0 { "200" } else { "500" });
-            insts.push(format!("i{}", s / 2));
-            vals.push(if s % 2 == 0 { i as f64 * 50.0 } else { (i / 40) as f64 });
-        }
-    }
-    let n = ts.len();
-    write_requests(&path, "api", ts, codes, vec![("instance", insts)], vals);
+    let n = write_time_major(&path);
     let p = path.to_str().unwrap();
     let roomy = json(&["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet"]);
     let tight =
@@ -484,6 +473,53 @@ fn unsorted_data_under_a_small_memory_limit_spills_and_agrees() {
     let (code, _, err) = slo(&["backtest", "bench/bench.slo", "--data", p, "--quiet", "--memory-limit", "64K"]);
     assert!(code == 2 && err.contains("--memory-limit") && err.contains("16M or more"), "{code}: {err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// 40 series of 10,000 samples, one row group, time-major (every series at
+/// one time, then the next time): the engine must sort them. Gives the rows.
+fn write_time_major(path: &Path) -> usize {
+    let (series, steps) = (40usize, 10_000usize);
+    let (mut ts, mut codes, mut insts, mut vals) = (vec![], vec![], vec![], vec![]);
+    for i in 0..steps {
+        for s in 0..series {
+            ts.push(i as i64 * 15_000);
+            codes.push(if s % 2 == 0 { "200" } else { "500" });
+            insts.push(format!("i{}", s / 2));
+            vals.push(if s % 2 == 0 { i as f64 * 50.0 } else { (i / 40) as f64 });
+        }
+    }
+    let n = ts.len();
+    write_requests(path, "api", ts, codes, vec![("instance", insts)], vals);
+    n
+}
+
+/// The query engine holds more than its pool counts (batches being decoded
+/// and passed between operators, a sort's copies): its pool is sized so that
+/// its heap stays near half of `--memory-limit` even while it sorts and
+/// spills, leaving the rest to slo. With half of the limit as the pool, the
+/// engine alone took 27.9 MiB at `--memory-limit 32M` and crossed 16M now
+/// and then (the run failed with `slo::memory::limit`). `--timing` prints
+/// the heap's peak per phase.
+#[test]
+fn the_engine_leaves_slo_half_of_the_limit() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("time_major.parquet");
+    write_time_major(&path);
+    let p = path.to_str().unwrap();
+    for (limit, mib) in [("16M", 16.0), ("32M", 32.0), ("64M", 64.0)] {
+        let args = ["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet", "--timing"];
+        let (code, _, err) = slo(&[&args[..], &["--memory-limit", limit]].concat());
+        assert_eq!(code, 0, "{limit}: {err}");
+        let line = err.lines().find(|l| l.starts_with("timing: heap peak ")).expect("the heap line");
+        let phase = |name: &str| -> f64 {
+            let at = line.find(&format!("{name} ")).unwrap_or_else(|| panic!("no {name} in {line}"));
+            let rest = &line[at + name.len() + 1..];
+            rest.split(" MiB").next().unwrap().parse().unwrap_or_else(|_| panic!("{line}"))
+        };
+        let reading = phase("reading the data");
+        assert!(reading <= 0.6 * mib, "{limit}: the read held {reading} MiB: {line}");
+        assert!(reading > 0.0 && phase("heap peak") >= reading, "{line}");
+    }
 }
 
 /// Budget-policy replay: when each action was in force, per SLO and service.
