@@ -7,6 +7,10 @@
 #
 #   <repo>/.tools/alertmanager/usr/bin/{amtool,prometheus-alertmanager}   0.25.x
 #   <repo>/.tools/victoria-metrics/usr/bin/{vmalert,victoria-metrics}     1.79.x
+#   <repo>/.tools/nginx/usr/sbin/nginx                                    1.22.x
+#
+# nginx serves Parquet files over HTTP to `--data http://…` in the tests
+# (its own configuration is written by the test; the package's is unused).
 #
 # The tests find them there (or through $AMTOOL, $ALERTMANAGER, $VMALERT,
 # $VICTORIA_METRICS) and fail rather than skip when $SLO_REQUIRE_SERVERS=1.
@@ -16,10 +20,11 @@ export LC_ALL=C
 REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 log() { printf '[install-servers] %s\n' "$*" >&2; }
 
-# unpack <package> <dir> <binary-that-must-run>
+# unpack <package> <dir> <binary-that-must-run, under usr/bin unless it names its directory>
 unpack() {
     local pkg="$1" dir="$REPO_ROOT/.tools/$2" bin="$3"
-    if [[ -x "$dir/usr/bin/$bin" ]]; then
+    [[ "$bin" == */* ]] || bin="bin/$bin"
+    if [[ -x "$dir/usr/$bin" ]]; then
         return 0
     fi
     local tmp
@@ -28,14 +33,17 @@ unpack() {
     log "downloading $pkg"
     (cd "$tmp" && { apt-get download -q "$pkg" >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get download -q "$pkg" >/dev/null; }; })
     rm -rf -- "$dir.partial"
+    mkdir -p -- "$REPO_ROOT/.tools"
     dpkg -x "$tmp"/"$pkg"_*.deb "$dir.partial"
     rm -rf -- "$tmp"
-    "$dir.partial/usr/bin/$bin" --version >/dev/null 2>&1 || "$dir.partial/usr/bin/$bin" -version >/dev/null 2>&1 \
+    "$dir.partial/usr/$bin" --version >/dev/null 2>&1 || "$dir.partial/usr/$bin" -version >/dev/null 2>&1 \
+        || "$dir.partial/usr/$bin" -v >/dev/null 2>&1 \
         || { log "$bin from $pkg does not run"; exit 1; }
     rm -rf -- "$dir"
     mv -- "$dir.partial" "$dir"
-    log "$pkg: $dir/usr/bin/$bin"
+    log "$pkg: $dir/usr/$bin"
 }
 
 unpack prometheus-alertmanager alertmanager amtool
 unpack victoria-metrics victoria-metrics vmalert
+unpack nginx nginx sbin/nginx

@@ -321,9 +321,14 @@ pub fn refuse_inputs(inputs: &[Input], outputs: &[(&str, &Path)]) -> Result<(), 
     Ok(())
 }
 
-/// Data paths: a directory is a tree of inputs, a file a single input.
+/// Data paths: a directory is a tree of inputs, a file a single input (a
+/// URL is on a server, never an output of the run).
 pub fn data_inputs(paths: &[PathBuf]) -> Vec<Input> {
-    paths.iter().map(|p| if p.is_dir() { Input::Tree(p.clone()) } else { Input::File(p.clone()) }).collect()
+    paths
+        .iter()
+        .filter(|p| crate::layout::remote::url_of(p).is_none())
+        .map(|p| if p.is_dir() { Input::Tree(p.clone()) } else { Input::File(p.clone()) })
+        .collect()
 }
 
 /// Source files as inputs.

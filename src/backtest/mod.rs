@@ -258,15 +258,14 @@ pub fn data_failure(mut sources: SourceMap, errors: Vec<data::DataError>) -> Fai
         // (code, exit, source name, source text, message, label, help)
         let (code, code_exit, name, text, message, label, help): (&'static str, u8, String, String, String, &str, String) =
             match e {
-                data::DataError::Io { path, message } => (
-                    "slo::data::io",
-                    2,
-                    path,
-                    message,
-                    "cannot read the data".into(),
-                    "cannot be read as Parquet",
-                    "check the path, and that every file is a complete Parquet file".into(),
-                ),
+                data::DataError::Io { path, message } => {
+                    let help = if crate::layout::remote::url_of(std::path::Path::new(&path)).is_some() {
+                        "check the URL, that the server is up and serves the file with range requests, and that the file is complete Parquet"
+                    } else {
+                        "check the path, and that every file is a complete Parquet file"
+                    };
+                    ("slo::data::io", 2, path, message, "cannot read the data".into(), "cannot be read as Parquet", help.into())
+                }
                 data::DataError::Schema { message, help } => (
                     "slo::data::schema",
                     1,

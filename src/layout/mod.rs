@@ -10,5 +10,6 @@
 
 pub mod histogram;
 pub mod reader;
+pub mod remote;
 pub mod schema;
 pub mod writer;

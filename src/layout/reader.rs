@@ -872,7 +872,15 @@ pub(crate) fn session(src: &Source, partitions: usize) -> Result<SessionContext,
     // a fraction of the pool so that small pools still sort (by spilling).
     let reserve = (src.memory_limit / 4).min(10 << 20);
     config.options_mut().execution.sort_spill_reservation_bytes = reserve;
-    Ok(SessionContext::new_with_config_rt(config, runtime))
+    let ctx = SessionContext::new_with_config_rt(config, runtime);
+    // The servers of the URLs among the paths, each reached by its own client.
+    for p in &src.paths {
+        if let Some(s) = super::remote::url_of(p) {
+            let u = super::remote::parse(s)?;
+            ctx.register_object_store(&super::remote::origin(&u), super::remote::store(&u)?);
+        }
+    }
+    Ok(ctx)
 }
 
 /// The runtime every reader of the layout drives DataFusion on: two
@@ -965,10 +973,16 @@ pub(crate) type Footer = (PathBuf, datafusion::parquet::file::metadata::ParquetM
 /// (the walk, the footer check, the file facts and the union schema all use
 /// them). A FIFO or device named like a Parquet file is refused, never
 /// opened for reading; a broken footer is an I/O error (the reader would
-/// panic on it later).
-pub(crate) fn footers(paths: &[PathBuf]) -> Result<Vec<Footer>, DataError> {
+/// panic on it later). A URL is one file on an HTTP(S) server
+/// ([`super::remote`]).
+pub(crate) async fn footers(paths: &[PathBuf]) -> Result<Vec<Footer>, DataError> {
     let mut out = Vec::new();
     for p in paths {
+        if let Some(s) = super::remote::url_of(p) {
+            let u = super::remote::parse(s)?;
+            out.push((p.clone(), super::remote::footer(&u).await?));
+            continue;
+        }
         let (mut files, mut errors) = (Vec::new(), Vec::new());
         parquet_files(p, &mut Default::default(), &mut files, &mut errors);
         if let Some(e) = errors.into_iter().next() {
@@ -1023,11 +1037,15 @@ pub(crate) fn file_facts(footers: &[Footer]) -> FileFacts {
     facts
 }
 
-/// The paths as the engine takes them (directories with a trailing `/`),
-/// and every file's footer, checked.
-fn check_paths(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<Footer>), DataError> {
+/// The paths as the engine takes them (directories with a trailing `/`,
+/// URLs as they are), and every file's footer, checked.
+async fn check_paths(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<Footer>), DataError> {
     let mut out = Vec::new();
     for p in paths {
+        if let Some(s) = super::remote::url_of(p) {
+            out.push(super::remote::parse(s)?.to_string());
+            continue;
+        }
         let meta = std::fs::metadata(p).map_err(|e| io_error(std::slice::from_ref(p), e))?;
         let mut s = p.display().to_string();
         if meta.is_dir() && !s.ends_with('/') {
@@ -1035,13 +1053,13 @@ fn check_paths(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<Footer>), DataErro
         }
         out.push(s);
     }
-    Ok((out, footers(paths)?))
+    Ok((out, footers(paths).await?))
 }
 
 /// The files as one frame, with their footers (what [`all_within`] and
 /// [`all_match`] read).
 pub(crate) async fn frame(ctx: &SessionContext, src: &Source) -> Result<(DataFrame, Vec<Footer>), Vec<DataError>> {
-    let (paths, footers) = check_paths(&src.paths).map_err(|e| vec![e])?;
+    let (paths, footers) = check_paths(&src.paths).await.map_err(|e| vec![e])?;
     let union = union_schema(&footers)?;
     let options = ParquetReadOptions { schema: union.as_ref(), ..Default::default() };
     let df = ctx.read_parquet(paths, options).await.map_err(|e| vec![io_error(&src.paths, e)])?;
@@ -1618,7 +1636,7 @@ mod tests {
         // the two in flight; fewer partitions for row groups under
         // `min_bytes`; one scan where a partition is all there is, or the
         // memory cannot hold READ_AHEAD batches each.
-        let (_, footers) = check_paths(&src.paths).unwrap();
+        let (_, footers) = futures::executor::block_on(check_paths(&src.paths)).unwrap();
         let groups: Vec<_> = footers.iter().flat_map(|(_, m)| m.row_groups()).collect();
         let bytes: u64 = groups.iter().map(|g| g.compressed_size() as u64).sum();
         let rows: usize = groups.iter().map(|g| g.num_rows() as usize).sum();
@@ -1663,7 +1681,7 @@ mod tests {
             w.write(&b.slice(at, 600.min(b.num_rows() - at))).unwrap();
         }
         w.close().unwrap();
-        let (_, footers) = check_paths(&[path]).unwrap();
+        let (_, footers) = futures::executor::block_on(check_paths(&[path])).unwrap();
         let by_bytes = split(&footers, 5, 8192, 1 << 30, PARTITION_BYTES);
         assert!(by_bytes.as_ref().is_some_and(|s| s.partitions >= 2), "{by_bytes:?}: cut by bytes alone");
         assert_eq!(split(&footers, 5, 8192, 1 << 30, partition_bytes(&footers)), None);

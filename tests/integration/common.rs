@@ -186,13 +186,15 @@ pub fn synth_openmetrics(dir: &std::path::Path) -> String {
 }
 
 /// A binary of a server package unpacked under `.tools/<dir>/usr/bin/`
-/// by `.ci/install-servers.sh` (`$env` overrides), when it runs with
+/// (or `usr/<name>` when `name` has a directory, as `sbin/nginx`) by
+/// `.ci/install-servers.sh` (`$env` overrides), when it runs with
 /// `version_flag`; None (the test skips with a note) when it is absent,
 /// and a failure instead when `SLO_REQUIRE_SERVERS=1` (CI).
 pub fn server_tool(dir: &str, name: &str, env: &str, version_flag: &str) -> Option<PathBuf> {
+    let under = if name.contains('/') { "usr" } else { "usr/bin" };
     let bin = std::env::var_os(env)
         .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join(".tools").join(dir).join("usr/bin").join(name));
+        .unwrap_or_else(|| repo().join(".tools").join(dir).join(under).join(name));
     if std::process::Command::new(&bin).arg(version_flag).output().is_ok_and(|o| o.status.success()) {
         return Some(bin);
     }
@@ -211,4 +213,63 @@ pub fn noise(i: u64, salt: u64) -> f64 {
     x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
     x ^= x >> 29;
     (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// nginx (Debian's package, unpacked by `.ci/install-servers.sh`) serving
+/// `root` on a free loopback port, stopped when dropped: `/f` is `root/f`
+/// with range requests, `/norange/f` the same file with ranges ignored (the
+/// whole file for a range request, as some servers do).
+pub struct Nginx {
+    child: std::process::Child,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Nginx {
+    pub fn start(root: &Path) -> Option<Nginx> {
+        let bin = server_tool("nginx", "sbin/nginx", "NGINX", "-v")?;
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let run = dir.path().display().to_string();
+        let root = root.canonicalize().unwrap().display().to_string();
+        // One process (no master: killing it stops the server, and it reads
+        // the files as the user who runs the tests), no access log,
+        // temporary files here.
+        let conf = format!(
+            "master_process off;\ndaemon off;\npid {run}/nginx.pid;\nerror_log {run}/error.log;\n\
+             events {{ worker_connections 64; }}\n\
+             http {{\n  access_log off;\n  default_type application/octet-stream;\n\
+               client_body_temp_path {run}/body;\n  proxy_temp_path {run}/proxy;\n  fastcgi_temp_path {run}/fcgi;\n\
+               uwsgi_temp_path {run}/uwsgi;\n  scgi_temp_path {run}/scgi;\n\
+               server {{\n    listen 127.0.0.1:{port};\n    root {root};\n\
+                 location /norange/ {{ alias {root}/; max_ranges 0; }}\n  }}\n}}\n"
+        );
+        let conf_path = dir.path().join("nginx.conf");
+        std::fs::write(&conf_path, conf).unwrap();
+        let child = std::process::Command::new(bin)
+            .args(["-p", &run, "-e", &format!("{run}/error.log"), "-c"])
+            .arg(&conf_path)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        let mut server = Nginx { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
+        let t0 = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let log = std::fs::read_to_string(format!("{run}/error.log")).unwrap_or_default();
+                panic!("nginx exited ({status}): {log}");
+            }
+            assert!(t0.elapsed() < std::time::Duration::from_secs(30), "nginx did not listen within 30 s");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(server)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

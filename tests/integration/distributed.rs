@@ -3,7 +3,7 @@
 //! embedded run's, and the documented failures (an unreachable worker, a
 //! worker killed mid-run: `slo::distributed::*`, exit 2, never a hang).
 
-use super::common::{repo, slo};
+use super::common::{repo, slo, Nginx};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -19,9 +19,14 @@ struct Worker {
 
 impl Worker {
     fn start() -> Worker {
+        Worker::start_in(&repo())
+    }
+
+    /// A worker whose relative paths are relative to `dir`.
+    fn start_in(dir: &std::path::Path) -> Worker {
         let mut child = Command::new(env!("CARGO_BIN_EXE_slo"))
             .args(["worker", "--listen", "127.0.0.1:0"])
-            .current_dir(repo())
+            .current_dir(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -184,4 +189,36 @@ fn a_worker_killed_mid_run_fails_the_run_with_a_coded_error() {
     assert!(err.contains("slo::distributed::worker"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(out.stdout.is_empty(), "no report from a failed run");
+}
+
+/// Workers that share no file system with the coordinator read the data
+/// from the URL it was given (nginx on loopback; the workers run in an
+/// empty directory, where the shipped data's path names nothing), and the
+/// report is the embedded run's over the local file.
+#[test]
+fn workers_read_the_data_from_its_url() {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::copy(repo().join("examples/data/platform.parquet"), served.path().join("platform.parquet")).unwrap();
+    let Some(server) = Nginx::start(served.path()) else { return };
+    let elsewhere = tempfile::tempdir().unwrap();
+    let workers: Vec<Worker> = (0..2).map(|_| Worker::start_in(elsewhere.path())).collect();
+    let urls = workers.iter().map(|w| w.url.as_str()).collect::<Vec<_>>().join(",");
+    let (code, embedded, err) = backtest(&[]);
+    assert_eq!(code, 0, "{err}");
+    // The local path means nothing to these workers: a coded error.
+    let (code, out, err) = backtest(&["--workers", &urls]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("slo::distributed::worker") || err.contains("slo::data::io"), "{err}");
+    let data = format!("{}/platform.parquet", server.base);
+    let mut args = SHIPPED.to_vec();
+    args[3] = &data;
+    args.extend_from_slice(&RANGE);
+    args.extend_from_slice(&["--workers", &urls]);
+    let (code, remote, err) = slo(&args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(embedded, remote, "the workers' report over HTTP differs from the embedded run's");
+    for w in &workers {
+        let lines: Vec<String> = w.log.try_iter().collect();
+        assert!(lines.iter().any(|l| l.contains(": done in ")), "worker {} ran nothing: {lines:?}", w.url);
+    }
 }

@@ -30,6 +30,7 @@ mod native;
 mod native_import;
 mod pull;
 mod regex;
+mod remote;
 mod split;
 mod stdlib;
 mod victoriametrics;

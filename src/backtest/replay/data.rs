@@ -132,7 +132,7 @@ pub fn scan(
     rt: &tokio::runtime::Runtime,
     progress: &indicatif::ProgressBar,
 ) -> Result<Stats, Vec<DataError>> {
-    let facts = file_facts(&footers(&src.paths).map_err(|e| vec![e])?);
+    let facts = file_facts(&rt.block_on(footers(&src.paths)).map_err(|e| vec![e])?);
     if !facts.repeated_columns.is_empty() {
         return Err(facts
             .repeated_columns

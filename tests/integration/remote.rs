@@ -1,0 +1,94 @@
+//! `--data http://…`: Parquet files read from a real HTTP server (nginx, on
+//! a loopback port) by range requests give the report of the same files
+//! read locally; what a server can do wrong (no such file, no range
+//! requests, not Parquet, a truncated file, nobody listening) is a coded
+//! I/O error, exit 2, never a hang or a panic.
+
+use super::common::{repo, slo, Nginx};
+use std::time::{Duration, Instant};
+
+/// A week of the shipped data under the shipped catalogue, as JSON.
+fn backtest(data: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "backtest",
+        "examples/platform",
+        "--data",
+        data,
+        "--format",
+        "json",
+        "--quiet",
+        "--from",
+        "2026-01-05T00:00:00Z",
+        "--to",
+        "2026-01-12T00:00:00Z",
+    ];
+    args.extend_from_slice(extra);
+    slo(&args)
+}
+
+/// A directory with the shipped data (and the broken files the failures
+/// need), served by nginx.
+fn served() -> Option<(tempfile::TempDir, Nginx)> {
+    let d = tempfile::tempdir().unwrap();
+    let shipped = repo().join("examples/data/platform.parquet");
+    std::fs::copy(&shipped, d.path().join("platform.parquet")).unwrap();
+    let bytes = std::fs::read(&shipped).unwrap();
+    std::fs::write(d.path().join("truncated.parquet"), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(d.path().join("text.parquet"), "this is not a Parquet file, only text of some length\n").unwrap();
+    let server = Nginx::start(d.path())?;
+    Some((d, server))
+}
+
+#[test]
+fn data_over_http_gives_the_report_of_the_local_file() {
+    let Some((d, server)) = served() else { return };
+    let tl_local = d.path().join("local-timeline.parquet");
+    let tl_remote = d.path().join("remote-timeline.parquet");
+    let (code, local, err) = backtest("examples/data/platform.parquet", &["--timeline", tl_local.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let url = format!("{}/platform.parquet", server.base);
+    let (code, remote, err) = backtest(&url, &["--timeline", tl_remote.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(local.contains("\"slos\""), "{local}");
+    assert_eq!(local, remote, "the report read over HTTP differs from the local one");
+    assert!(std::fs::read(&tl_local).unwrap() == std::fs::read(&tl_remote).unwrap(), "the timelines differ");
+    // The other readers of the layout take URLs too.
+    let (code, inspect_local, err) = slo(&["data", "inspect", "examples/data/platform.parquet", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, inspect_remote, err) = slo(&["data", "inspect", &url, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    // The same but for the file's name.
+    assert!(inspect_remote.contains(&format!("\"{url}\"")), "{inspect_remote}");
+    assert_eq!(inspect_local, inspect_remote.replace(&url, "examples/data/platform.parquet"));
+}
+
+#[test]
+fn what_a_server_does_wrong_is_a_coded_io_error() {
+    let Some((_d, server)) = served() else { return };
+    let base = &server.base;
+    let cases = [
+        (format!("{base}/missing.parquet"), "no such file"),
+        (format!("{base}/norange/platform.parquet"), "range requests"),
+        (format!("{base}/text.parquet"), "Parquet"),
+        (format!("{base}/truncated.parquet"), "Parquet"),
+        (format!("{base}/"), "directory"),
+        (format!("{base}/platform.parquet?version=2"), "query"),
+    ];
+    for (url, why) in &cases {
+        let t = Instant::now();
+        let (code, out, err) = backtest(url, &[]);
+        assert_eq!(code, 2, "{url}: {out}{err}");
+        assert!(err.contains("slo::data::io") && err.contains(url.as_str()), "{url}: {err}");
+        assert!(err.contains(why), "{url}: no `{why}` in {err}");
+        assert!(!err.contains("panicked"), "{url}: {err}");
+        assert!(t.elapsed() < Duration::from_secs(60), "{url}: {:?}", t.elapsed());
+    }
+    // Nobody listening: refused at once, after a few quick retries.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/platform.parquet");
+    let t = Instant::now();
+    let (code, out, err) = backtest(&url, &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("slo::data::io") && err.contains(&url), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(30), "a refused connection took {:?}", t.elapsed());
+}
