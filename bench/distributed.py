@@ -76,6 +76,9 @@ def main():
         workers = [start_worker(a.bin) for _ in range(max(counts))]
         urls = [u for _, u in workers]
         base = [a.bin, "backtest", slos, "--data", "examples/data/platform.parquet", "--format", "json", "--quiet"]
+        if a.copies > 1:
+            # The copies import each other's files under their own root.
+            base += ["--root", slos]
         if a.range:
             frm, to = a.range.split(",")
             base += ["--from", frm, "--to", to]

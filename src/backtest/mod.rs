@@ -940,6 +940,8 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             hi: to,
             data: opts.data.iter().map(|p| p.display().to_string()).collect(),
             memory_limit: opts.memory_limit,
+            stepwise: opts.stepwise,
+            report_only: opts.report_only,
             // At least two tasks, so that even one worker runs the replay
             // (the runtime runs a one-task stage in the coordinator).
             tasks: distributed::job::assign(

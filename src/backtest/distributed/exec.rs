@@ -18,7 +18,8 @@
 use super::job::{self, Job};
 use crate::backtest::eval::{RecSeries, Step};
 use crate::backtest::leaves::Leaves;
-use crate::backtest::{collect_ranges, data, evaluate_blocks, plan_groups_reading, Born};
+use crate::backtest::replay::times::Times;
+use crate::backtest::{collect_ranges, data, evaluate_blocks, plan_groups_reading, Born, Switches};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Float64Builder, Int64Builder, ListArray, ListBuilder, StringBuilder,
     UInt64Builder, UInt8Builder,
@@ -62,8 +63,9 @@ pub fn schema() -> SchemaRef {
         Field::new("seq", DataType::UInt64, false),
         list("label_names", DataType::Utf8),
         list("label_values", DataType::Utf8),
-        // Series: sample times and values, staleness markers; alert:
-        // pending times in `ts`, firing times in `stale`.
+        // Series: sample times as runs (start, stride, count, flattened),
+        // values, staleness markers; alert: pending times in `ts`, firing
+        // times in `stale`.
         list("ts", DataType::Int64),
         list("v", DataType::Float64),
         list("stale", DataType::Int64),
@@ -335,12 +337,15 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
         let outs = lv.finish();
         scan_s = t0.elapsed().as_secs_f64();
         let grids: Vec<_> = mine.iter().map(|&g| job::grid(job.group_grids[g])).collect();
+        let switches = Switches { stepwise: job.stepwise, report_only: job.report_only, finish: None };
         let (series, errors, _) =
-            evaluate_blocks(&mut steps, &keys, &outs, &grids, &job.downtime, &summed, &Default::default(), &hidden);
+            evaluate_blocks(&mut steps, &keys, &outs, &grids, &job.downtime, &summed, &switches, &hidden);
         eval_s = t0.elapsed().as_secs_f64() - scan_s;
         series_out = series.len() as u64;
         for ((k, run, step, seq), s) in &series {
-            let ts = s.ts.to_vec();
+            // The times as their runs (start, stride, count): a series
+            // recorded at every step is three numbers, not one per step.
+            let ts: Vec<i64> = s.ts.runs().flat_map(|(a, b, n)| [a, b, n as i64]).collect();
             rows.push(Row {
                 kind: SERIES,
                 key: [*k as u64, *run as u64, *step as u64, *seq as u64],
@@ -408,7 +413,7 @@ pub type AlertRow = (usize, Vec<(String, String)>, Vec<i64>, Vec<i64>);
 
 /// A recorded series as a task sent it: where it was born, its labels,
 /// sample times and values, staleness markers.
-pub type SeriesRow = (Born, crate::backtest::leaves::Labels, Vec<i64>, Vec<f64>, Vec<i64>);
+pub type SeriesRow = (Born, crate::backtest::leaves::Labels, Times, Vec<f64>, Vec<i64>);
 
 /// What one task sent, read back from its batches.
 #[derive(Default)]
@@ -473,13 +478,22 @@ pub fn read_batch(batch: &RecordBatch, outs: &mut [TaskOut]) -> Result<(), Strin
             Ok(n.into_iter().zip(v).collect())
         };
         match kind.value(r) {
-            SERIES => out.series.push((
-                (k.value(r) as usize, run.value(r) as usize, step.value(r) as usize, seq.value(r) as usize),
-                Arc::new(labels()?),
-                list_values::<Int64Type>(ts, r)?,
-                list_values::<Float64Type>(v, r)?,
-                list_values::<Int64Type>(stale, r)?,
-            )),
+            SERIES => {
+                let runs = list_values::<Int64Type>(ts, r)?;
+                let values = list_values::<Float64Type>(v, r)?;
+                let times = (runs.len() % 3 == 0)
+                    .then(|| Times::from_runs(runs.chunks(3).map(|c| (c[0], c[1], c[2].max(0) as usize))))
+                    .flatten()
+                    .filter(|t| t.len() == values.len())
+                    .ok_or_else(|| "a replay batch has a series whose times do not fit its values".to_string())?;
+                out.series.push((
+                    (k.value(r) as usize, run.value(r) as usize, step.value(r) as usize, seq.value(r) as usize),
+                    Arc::new(labels()?),
+                    times,
+                    values,
+                    list_values::<Int64Type>(stale, r)?,
+                ))
+            }
             ALERT => out.alerts.push((
                 step.value(r) as usize,
                 labels()?,
@@ -497,9 +511,9 @@ pub fn read_batch(batch: &RecordBatch, outs: &mut [TaskOut]) -> Result<(), Strin
 /// A recorded series back as the store holds it.
 pub fn rec_series(
     series: crate::promql::model::Series,
-    s: (crate::backtest::leaves::Labels, Vec<i64>, Vec<f64>, Vec<i64>),
+    s: (crate::backtest::leaves::Labels, Times, Vec<f64>, Vec<i64>),
 ) -> RecSeries {
-    RecSeries::new(series, s.0, crate::backtest::replay::times::Times::from_sorted(s.1), s.2, s.3)
+    RecSeries::new(series, s.0, s.1, s.2, s.3)
 }
 
 /// Serialises [`ReplayExec`] (its [`Job`], as JSON) for the workers.

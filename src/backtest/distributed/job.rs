@@ -34,6 +34,13 @@ pub struct Job {
     pub data: Vec<String>,
     /// The query engine's memory limit on a worker, in bytes.
     pub memory_limit: usize,
+    /// Evaluate step by step only (`--stepwise`).
+    #[serde(default)]
+    pub stepwise: bool,
+    /// Send back only the recorded series the report reads (no
+    /// `--timeline`): the rest never leaves the worker.
+    #[serde(default)]
+    pub report_only: bool,
     /// Per task, the groups (indices into `groups`, ascending) it replays:
     /// whole independent blocks.
     pub tasks: Vec<Vec<usize>>,
