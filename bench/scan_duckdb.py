@@ -18,10 +18,12 @@ Measured in the same run, alternating, median wall time of each:
                session, columns, filters, partitions) summing the values;
                process start and footer reads included;
   - duckdb:    DuckDB (2 threads, a fresh connection per run) on the same
-               file, two queries: `light`, the metric's sum and count
-               (reads `__name__` and `value` only); `same`, which also
-               reads the columns the backtest reads (timestamp and
-               labels). Skipped, with a note, when the module is absent;
+               file, three queries: `light`, the metric's sum and count
+               (reads `__name__` and `value` only); `times`, which also
+               reads the timestamps (min and max), without which no
+               sample can be replayed; `same`, which also reads the
+               columns the backtest reads (timestamp and labels).
+               Skipped, with a note, when the module is absent;
   - backtest:  `slo backtest bench/counters.slo --data F`.
 It prints the medians and the ratios bare/duckdb and backtest/bare.
 Targets (issue 15): bare within 1.5x DuckDB's scan; backtest under 3x bare.
@@ -31,6 +33,8 @@ import argparse, os, statistics, subprocess, sys, time
 NAME = "http_requests_total"
 QUERIES = {
     "light": "SELECT sum(value), count(value) FROM read_parquet('{f}') WHERE __name__ = '{n}'",
+    "times": "SELECT sum(value), count(value), min(timestamp), max(timestamp) "
+             "FROM read_parquet('{f}') WHERE __name__ = '{n}'",
     "same": "SELECT sum(value), count(value), min(timestamp), max(job), max(instance), max(code) "
             "FROM read_parquet('{f}') WHERE __name__ = '{n}'",
 }
