@@ -69,10 +69,10 @@ impl Drop for Worker {
 
 /// The shipped catalogue over a week of the shipped data: composites and
 /// their components (one block), and independent SLOs (many blocks).
-const RANGE: [&str; 4] = ["--from", "2026-01-05T00:00:00Z", "--to", "2026-01-12T00:00:00Z"];
+pub(super) const RANGE: [&str; 4] = ["--from", "2026-01-05T00:00:00Z", "--to", "2026-01-12T00:00:00Z"];
 
 /// `slo backtest` of the shipped catalogue and data, a JSON report.
-const SHIPPED: [&str; 7] =
+pub(super) const SHIPPED: [&str; 7] =
     ["backtest", "examples/platform", "--data", "examples/data/platform.parquet", "--format", "json", "--quiet"];
 
 fn backtest(extra: &[&str]) -> (i32, String, String) {
@@ -210,11 +210,7 @@ fn workers_read_the_data_from_its_url() {
     assert_eq!(code, 2, "{out}{err}");
     assert!(err.contains("slo::distributed::worker") || err.contains("slo::data::io"), "{err}");
     let data = format!("{}/platform.parquet", server.base);
-    let mut args = SHIPPED.to_vec();
-    args[3] = &data;
-    args.extend_from_slice(&RANGE);
-    args.extend_from_slice(&["--workers", &urls]);
-    let (code, remote, err) = slo(&args);
+    let (code, remote, err) = super::remote::backtest(&data, &["--workers", &urls]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(embedded, remote, "the workers' report over HTTP differs from the embedded run's");
     for w in &workers {

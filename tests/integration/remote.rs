@@ -5,23 +5,15 @@
 //! I/O error, exit 2, never a hang or a panic.
 
 use super::common::{repo, slo, Nginx};
+use super::distributed::{RANGE, SHIPPED};
 use std::time::{Duration, Instant};
 
-/// A week of the shipped data under the shipped catalogue, as JSON.
-fn backtest(data: &str, extra: &[&str]) -> (i32, String, String) {
-    let mut args = vec![
-        "backtest",
-        "examples/platform",
-        "--data",
-        data,
-        "--format",
-        "json",
-        "--quiet",
-        "--from",
-        "2026-01-05T00:00:00Z",
-        "--to",
-        "2026-01-12T00:00:00Z",
-    ];
+/// A week of the shipped data (read from `data`) under the shipped
+/// catalogue, as JSON (the distributed tests' run).
+pub(super) fn backtest(data: &str, extra: &[&str]) -> (i32, String, String) {
+    let mut args = SHIPPED.to_vec();
+    args[3] = data;
+    args.extend_from_slice(&RANGE);
     args.extend_from_slice(extra);
     slo(&args)
 }
