@@ -549,3 +549,50 @@ impl PhysicalExtensionCodec for ReplayCodec {
             .map_err(|e| DataFusionError::Internal(format!("cannot encode a ReplayExec: {e}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One series row as a task sends it, with `runs` in the `ts` column.
+    fn series_batch(runs: &[i64], values: &[f64]) -> RecordBatch {
+        let mut rows = Rows::new(0);
+        let labels = [("__name__".to_string(), "x".to_string())];
+        rows.push(Row {
+            kind: SERIES,
+            key: [0, 0, 0, 0],
+            labels: &labels,
+            ts: runs,
+            v: values,
+            stale: &[],
+            message: "",
+            secs: (0.0, 0.0),
+        });
+        rows.flush().unwrap()
+    }
+
+    /// Times travel as runs and come back as the same times; runs that do
+    /// not ascend, are cut short or do not fit the values are a worker
+    /// error, never a panic or a wrong series.
+    #[test]
+    fn series_times_travel_as_checked_runs() {
+        let times = Times::from_sorted([0, 60_000, 120_000, 180_000, 200_000]);
+        let runs: Vec<i64> = times.runs().flat_map(|(a, b, n)| [a, b, n as i64]).collect();
+        assert!(runs.len() < 3 * times.len(), "{runs:?}: a regular stretch is one run");
+        let mut outs = vec![TaskOut::default()];
+        read_batch(&series_batch(&runs, &[1.0; 5]), &mut outs).unwrap();
+        assert_eq!(outs[0].series[0].2.to_vec(), times.to_vec());
+        let bad: [(&[i64], usize); 5] = [
+            (&[0, 60_000, 3, 0, 60_000, 2], 5), // the second run starts before the first ends
+            (&[0, 60_000], 2),                  // not a whole run
+            (&[0, 60_000, 3], 2),               // 3 times, 2 values
+            (&[0, -1, 3], 3),                   // falling
+            (&[0, i64::MAX, 3], 3),             // past the end of time
+        ];
+        for (runs, n) in bad {
+            let mut outs = vec![TaskOut::default()];
+            let e = read_batch(&series_batch(runs, &vec![1.0; n]), &mut outs).unwrap_err();
+            assert!(e.contains("times do not fit"), "{runs:?}: {e}");
+        }
+    }
+}
