@@ -16,7 +16,8 @@ use datafusion::parquet::file::metadata::{FooterTail, ParquetMetaData, ParquetMe
 use object_store::http::HttpBuilder;
 use object_store::path::Path as ObjectPath;
 use object_store::{BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
 
@@ -36,8 +37,8 @@ const RETRY_WINDOW: Duration = Duration::from_secs(30);
 /// named `./http://…`.
 pub fn url_of(p: &std::path::Path) -> Option<&str> {
     let s = p.to_str()?;
-    let head = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-    (head.starts_with("http://") || head.starts_with("https://")).then_some(s)
+    let starts = |scheme: &str| s.get(..scheme.len()).is_some_and(|h| h.eq_ignore_ascii_case(scheme));
+    (starts("http://") || starts("https://")).then_some(s)
 }
 
 fn refused(s: &str, why: impl std::fmt::Display) -> DataError {
@@ -69,18 +70,29 @@ pub(crate) fn origin(u: &Url) -> Url {
     o
 }
 
-/// The object-store client for the URL's server.
+/// The object-store client for the URL's server: one per server for the
+/// whole process, so the footer reads, the probe and the scans share its
+/// connections (and its TLS roots are loaded once).
 pub(crate) fn store(u: &Url) -> Result<Arc<dyn ObjectStore>, DataError> {
+    static STORES: Mutex<BTreeMap<String, Arc<dyn ObjectStore>>> = Mutex::new(BTreeMap::new());
+    let origin = origin(u);
+    let mut stores = STORES.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = stores.get(origin.as_str()) {
+        return Ok(s.clone());
+    }
     let options =
         ClientOptions::new().with_allow_http(true).with_connect_timeout(CONNECT_TIMEOUT).with_timeout(REQUEST_TIMEOUT);
     let retry = RetryConfig { backoff: BackoffConfig::default(), max_retries: RETRIES, retry_timeout: RETRY_WINDOW };
-    let store = HttpBuilder::new()
-        .with_url(origin(u).as_str())
-        .with_client_options(options)
-        .with_retry(retry)
-        .build()
-        .map_err(|e| io(u, &e))?;
-    Ok(Arc::new(store))
+    let store: Arc<dyn ObjectStore> = Arc::new(
+        HttpBuilder::new()
+            .with_url(origin.as_str())
+            .with_client_options(options)
+            .with_retry(retry)
+            .build()
+            .map_err(|e| io(u, &e))?,
+    );
+    stores.insert(origin.to_string(), store.clone());
+    Ok(store)
 }
 
 /// The file's path on its server, as the store names it.
@@ -149,10 +161,15 @@ mod tests {
         assert!(why("http://u:p@h/x.parquet").contains("credentials"));
         assert!(why("http://h/x.parquet?sig=1").contains("query"));
         assert!(why("http://h/x.parquet#a").contains("fragment"));
-        assert!(why("http:///x.parquet").contains("no host") || why("http:///x.parquet").contains("URL"));
-        assert!(why("http://h:99999/x.parquet").contains("not a URL"));
+        // An empty authority is skipped: the host is `x.parquet`, the path `/`.
+        assert!(why("http:///x.parquet").contains("directory"), "{}", why("http:///x.parquet"));
+        assert!(why("http://h:99999/x.parquet").contains("invalid port"), "{}", why("http://h:99999/x.parquet"));
         let u = parse("http://127.0.0.1:8080/a/b%20c.parquet").unwrap();
         assert_eq!(origin(&u).as_str(), "http://127.0.0.1:8080/");
         assert_eq!(object_path(&u).unwrap().as_ref(), "a/b c.parquet");
+        // One client per server.
+        let other = parse("http://127.0.0.1:8080/elsewhere.parquet").unwrap();
+        assert!(Arc::ptr_eq(&store(&u).unwrap(), &store(&other).unwrap()));
+        assert!(!Arc::ptr_eq(&store(&u).unwrap(), &store(&parse("http://127.0.0.1:8081/x.parquet").unwrap()).unwrap()));
     }
 }

@@ -497,8 +497,8 @@ fn write_time_major(path: &Path) -> usize {
 /// and passed between operators, a sort's copies): its pool is sized so that
 /// its heap stays near half of `--memory-limit` even while it sorts and
 /// spills, leaving the rest to slo. With half of the limit as the pool, the
-/// engine alone took 27.9 MiB at `--memory-limit 32M` and crossed 16M now
-/// and then (the run failed with `slo::memory::limit`). `--timing` prints
+/// read held 29–30 MiB at `--memory-limit 32M` and crossed 16M now and then
+/// (the run failed with `slo::memory::limit`). `--timing` prints
 /// the heap's peak per phase.
 #[test]
 fn the_engine_leaves_slo_half_of_the_limit() {

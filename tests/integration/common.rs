@@ -236,13 +236,26 @@ impl Nginx {
         // the files as the user who runs the tests), no access log,
         // temporary files here.
         let conf = format!(
-            "master_process off;\ndaemon off;\npid {run}/nginx.pid;\nerror_log {run}/error.log;\n\
-             events {{ worker_connections 64; }}\n\
-             http {{\n  access_log off;\n  default_type application/octet-stream;\n\
-               client_body_temp_path {run}/body;\n  proxy_temp_path {run}/proxy;\n  fastcgi_temp_path {run}/fcgi;\n\
-               uwsgi_temp_path {run}/uwsgi;\n  scgi_temp_path {run}/scgi;\n\
-               server {{\n    listen 127.0.0.1:{port};\n    root {root};\n\
-                 location /norange/ {{ alias {root}/; max_ranges 0; }}\n  }}\n}}\n"
+            r#"master_process off;
+daemon off;
+pid {run}/nginx.pid;
+error_log {run}/error.log;
+events {{ worker_connections 64; }}
+http {{
+  access_log off;
+  default_type application/octet-stream;
+  client_body_temp_path {run}/body;
+  proxy_temp_path {run}/proxy;
+  fastcgi_temp_path {run}/fcgi;
+  uwsgi_temp_path {run}/uwsgi;
+  scgi_temp_path {run}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {root};
+    location /norange/ {{ alias {root}/; max_ranges 0; }}
+  }}
+}}
+"#
         );
         let conf_path = dir.path().join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();

@@ -208,7 +208,7 @@ fn workers_read_the_data_from_its_url() {
     // The local path means nothing to these workers: a coded error.
     let (code, out, err) = backtest(&["--workers", &urls]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("slo::distributed::worker") || err.contains("slo::data::io"), "{err}");
+    assert!(err.contains("slo::distributed::worker") && err.contains("No such file"), "{err}");
     let data = format!("{}/platform.parquet", server.base);
     let (code, remote, err) = super::remote::backtest(&data, &["--workers", &urls]);
     assert_eq!(code, 0, "{err}");

@@ -60,9 +60,9 @@ fn what_a_server_does_wrong_is_a_coded_io_error() {
     let base = &server.base;
     let cases = [
         (format!("{base}/missing.parquet"), "no such file"),
-        (format!("{base}/norange/platform.parquet"), "range requests"),
-        (format!("{base}/text.parquet"), "Parquet"),
-        (format!("{base}/truncated.parquet"), "Parquet"),
+        (format!("{base}/norange/platform.parquet"), "does not answer range requests"),
+        (format!("{base}/text.parquet"), "Corrupt footer"),
+        (format!("{base}/truncated.parquet"), "Corrupt footer"),
         (format!("{base}/"), "directory"),
         (format!("{base}/platform.parquet?version=2"), "query"),
     ];

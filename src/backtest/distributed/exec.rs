@@ -343,9 +343,7 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
         eval_s = t0.elapsed().as_secs_f64() - scan_s;
         series_out = series.len() as u64;
         for ((k, run, step, seq), s) in &series {
-            // The times as their runs (start, stride, count): a series
-            // recorded at every step is three numbers, not one per step.
-            let ts: Vec<i64> = s.ts.runs().flat_map(|(a, b, n)| [a, b, n as i64]).collect();
+            let ts = flat_runs(&s.ts);
             rows.push(Row {
                 kind: SERIES,
                 key: [*k as u64, *run as u64, *step as u64, *seq as u64],
@@ -481,9 +479,7 @@ pub fn read_batch(batch: &RecordBatch, outs: &mut [TaskOut]) -> Result<(), Strin
             SERIES => {
                 let runs = list_values::<Int64Type>(ts, r)?;
                 let values = list_values::<Float64Type>(v, r)?;
-                let times = (runs.len() % 3 == 0)
-                    .then(|| Times::from_runs(runs.chunks(3).map(|c| (c[0], c[1], c[2].max(0) as usize))))
-                    .flatten()
+                let times = from_flat_runs(&runs)
                     .filter(|t| t.len() == values.len())
                     .ok_or_else(|| "a replay batch has a series whose times do not fit its values".to_string())?;
                 out.series.push((
@@ -506,6 +502,20 @@ pub fn read_batch(batch: &RecordBatch, outs: &mut [TaskOut]) -> Result<(), Strin
         }
     }
     Ok(())
+}
+
+/// A series' times as they travel: their runs (start, stride, count),
+/// flattened, so a series recorded at every step is three numbers, not one
+/// per step.
+fn flat_runs(ts: &Times) -> Vec<i64> {
+    ts.runs().flat_map(|(start, stride, n)| [start, stride, n as i64]).collect()
+}
+
+/// [`flat_runs`] read back; `None` unless they are whole runs that ascend.
+fn from_flat_runs(runs: &[i64]) -> Option<Times> {
+    runs.len()
+        .is_multiple_of(3)
+        .then(|| Times::from_runs(runs.chunks(3).map(|c| (c[0], c[1], c[2].max(0) as usize))))?
 }
 
 /// A recorded series back as the store holds it.
@@ -577,7 +587,7 @@ mod tests {
     #[test]
     fn series_times_travel_as_checked_runs() {
         let times = Times::from_sorted([0, 60_000, 120_000, 180_000, 200_000]);
-        let runs: Vec<i64> = times.runs().flat_map(|(a, b, n)| [a, b, n as i64]).collect();
+        let runs = flat_runs(&times);
         assert!(runs.len() < 3 * times.len(), "{runs:?}: a regular stretch is one run");
         let mut outs = vec![TaskOut::default()];
         read_batch(&series_batch(&runs, &[1.0; 5]), &mut outs).unwrap();
