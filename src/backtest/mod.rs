@@ -80,8 +80,9 @@ pub struct Options {
     /// run's memory then does not grow with the number of SLOs. The
     /// returned [`Backtest`] then holds no recorded series and no alert
     /// histories, only [`Backtest::slo_reports`] (and the spilled
-    /// `timeline`, the HTML sections with `html`). Not on workers (`workers`):
-    /// there the coordinator builds the reports from the merged series.
+    /// `timeline`, the HTML sections with `html`). With `workers`, the
+    /// coordinator builds a block's reports as the block's last row arrives
+    /// and drops its series, so it holds the blocks in flight only.
     pub reports: Option<analysis::Settings>,
     /// With `reports`: also render each SLO's section of the HTML report
     /// (its charts draw its series) as its block finishes, into
@@ -860,10 +861,10 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     let group_grids: std::sync::Arc<[Grid]> =
         (0..groups.len()).map(|g| class_grids[class.get(g).copied().unwrap_or(0)]).collect();
     let lo = from - max_range - leaves::LOOKBACK_MS;
-    let mut slo_reports = Vec::new();
+    let slo_reports;
     // Only where the blocks are reported as they finish, and here.
     let spill = match (&opts.timeline, &opts.reports) {
-        (Some(path), Some(_)) if workers.is_empty() => match timeline::Spill::new(path) {
+        (Some(path), Some(_)) => match timeline::Spill::new(path) {
             Ok(s) => Some(s),
             Err(e) => {
                 let help = "give --timeline a path in a directory slo can write to";
@@ -889,23 +890,9 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         let reports = std::sync::Mutex::new(vec![None; program.slos.len()]);
         let finish = |series: &mut Vec<(eval::RecSeries, Born)>, rules: &mut BlockRules| {
             if let Some(settings) = &opts.reports {
-                let part = block_part(series, rules, grid, &group_grids, first);
                 let slos: BTreeSet<usize> = rules.iter().map(|(_, _, r)| r.0).collect();
-                if let (Some(spill), Some(&key)) = (&spill, slos.first()) {
-                    spill.add(key, &part);
-                }
-                let built: Vec<_> = slos
-                    .into_iter()
-                    .map(|i| {
-                        let report = report::slo_report(&part, program, settings, i);
-                        let html = opts.html.then(|| html::section(&part, program, i, &report));
-                        (i, Built { report, html })
-                    })
-                    .collect();
-                let mut reports = reports.lock().unwrap_or_else(|e| e.into_inner());
-                for (i, b) in built {
-                    reports[i] = Some(b);
-                }
+                let part = block_part(series, rules, grid, &group_grids, first);
+                report_block(&part, slos, program, settings, opts.html, spill.as_ref(), &reports);
             }
         };
         let switches = Switches { stepwise: opts.stepwise, report_only: opts.report_only, finish: Some(&finish) };
@@ -929,6 +916,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         }
         (stats, leaf_errors, selector_problems, store, eval_errors, how)
     } else {
+        let block_of = independent_blocks(&steps, groups.len());
         let job = distributed::job::Job {
             groups: groups.iter().map(distributed::job::WireGroup::from_group).collect(),
             class: (0..groups.len()).map(|g| class.get(g).copied().unwrap_or(0)).collect(),
@@ -945,7 +933,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             // At least two tasks, so that even one worker runs the replay
             // (the runtime runs a one-task stage in the coordinator).
             tasks: distributed::job::assign(
-                &independent_blocks(&steps, groups.len()),
+                &block_of,
                 &groups.iter().map(|g| g.rules.len()).collect::<Vec<_>>(),
                 workers.len().max(2),
             ),
@@ -953,6 +941,14 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         // The data's statistics, leaf errors and selector problems, as the
         // embedded scan finds them: the same rows through the same leaves,
         // on one step, while the workers replay.
+        let reports = std::sync::Mutex::new(vec![None; program.slos.len()]);
+        // Per block, its steps in plan order.
+        let mut steps_of: Vec<Vec<usize>> = vec![Vec::new(); block_of.iter().max().map_or(0, |b| b + 1)];
+        for (i, (g, _)) in steps.iter().enumerate() {
+            steps_of[block_of[*g]].push(i);
+        }
+        let mut merged: Vec<(Born, eval::RecSeries)> = Vec::new();
+        let mut histories = distributed::Histories::new();
         let one_step: Vec<Grid> = class_grids.iter().map(|g| Grid { len: g.len.min(1), ..*g }).collect();
         let mut lv = Leaves::phased(planner.leaves.clone(), one_step);
         crate::memory::phase("replaying on the workers");
@@ -962,7 +958,20 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 let t = std::time::Instant::now();
                 guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &hidden)).map(|s| (s, t.elapsed()))
             });
-            let replayed = distributed::replay(job, &steps, &summed, &workers, opts.report_only, &rt);
+            // Each block as it comes: reported and dropped, as an embedded
+            // run's blocks are (or, without reports, merged into one store).
+            let mut on_block = |b: distributed::Block| match &opts.reports {
+                Some(settings) => {
+                    let mine = block_of.get(b.group).and_then(|&k| steps_of.get(k)).map_or(&[][..], Vec::as_slice);
+                    let (slos, part) = worker_part(b, &steps, mine, grid, &group_grids, first);
+                    report_block(&part, slos, program, settings, opts.html, spill.as_ref(), &reports);
+                }
+                None => {
+                    merged.extend(b.series);
+                    histories.extend(b.histories);
+                }
+            };
+            let replayed = distributed::replay(job, &steps, &workers, &rt, &mut on_block);
             let counted = counting.join().unwrap_or_else(|_| {
                 Err(vec![data::DataError::Engine { message: "the counting scan panicked".into() }])
             });
@@ -993,14 +1002,17 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 );
             }
         }
+        slo_reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
         for (i, s) in steps.iter_mut().enumerate() {
             if let (_, Step::Alert { state, .. }) = s {
-                state.history = r.histories.get(&i).cloned().unwrap_or_default();
+                state.history = histories.remove(&i).unwrap_or_default();
             }
         }
+        merged.sort_by_key(|(born, _)| *born);
+        let store = Store::from_series(summed, merged.into_iter().map(|(_, s)| s).collect());
         let leaf_errors = std::mem::take(&mut lv.errors);
         let selector_problems = selector_problems(&planner.leaves, &lv.finish());
-        (stats, leaf_errors, selector_problems, r.store, r.errors, r.evaluated)
+        (stats, leaf_errors, selector_problems, store, r.errors, r.evaluated)
     };
     let mut warnings = Vec::new();
     let mut sources = sources;
@@ -1070,10 +1082,9 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             "Prometheus also ignores an identical repeated sample",
         );
     }
-    // With the reports built per block (here, not on workers), the blocks
-    // took the histories.
+    // With the reports built per block, the blocks took the histories.
     let alerts = match opts.reports {
-        Some(_) if workers.is_empty() => Vec::new(),
+        Some(_) => Vec::new(),
         _ => steps
             .into_iter()
             .filter_map(|(g, s)| match s {
@@ -1101,12 +1112,41 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     })
 }
 
+/// Builds the reports of a finished block's SLOs (`slos`, with `html`
+/// their HTML sections too) from its replay `part` into `reports`, and
+/// spills its timeline rows to `spill`.
+fn report_block(
+    part: &Backtest,
+    slos: BTreeSet<usize>,
+    program: &ir::Program,
+    settings: &analysis::Settings,
+    html: bool,
+    spill: Option<&timeline::Spill>,
+    reports: &std::sync::Mutex<Vec<Option<Built>>>,
+) {
+    if let (Some(spill), Some(&key)) = (spill, slos.first()) {
+        spill.add(key, part);
+    }
+    let built: Vec<_> = slos
+        .into_iter()
+        .map(|i| {
+            let report = report::slo_report(part, program, settings, i);
+            let html = html.then(|| html::section(part, program, i, &report));
+            (i, Built { report, html })
+        })
+        .collect();
+    let mut reports = reports.lock().unwrap_or_else(|e| e.into_inner());
+    for (i, b) in built {
+        if let Some(slot) = reports.get_mut(i) {
+            *slot = Some(b);
+        }
+    }
+}
+
 /// One evaluated block as a replay of its own, for its SLOs' reports
 /// ([`Options::reports`]): it takes the block's recorded series (put in
 /// the order one store would have created them in) and its alert
-/// histories (in plan order, as [`Backtest::alerts`]). What the report
-/// does not read of a replay (its groups, statistics, warnings, sources)
-/// is left empty.
+/// histories (in plan order, as [`Backtest::alerts`]): see [`part`].
 fn block_part(
     series: &mut Vec<(eval::RecSeries, Born)>,
     rules: &mut BlockRules,
@@ -1115,7 +1155,7 @@ fn block_part(
     data_start_ms: i64,
 ) -> Backtest {
     series.sort_by_key(|(_, born)| *born);
-    let store = Store::from_series(HashSet::new(), series.drain(..).map(|(s, _)| s).collect());
+    let series = series.drain(..).map(|(s, _)| s).collect();
     let mut alerts: Vec<(usize, AlertRun)> = rules
         .iter_mut()
         .filter_map(|(_, i, rule)| {
@@ -1130,6 +1170,48 @@ fn block_part(
         })
         .collect();
     alerts.sort_by_key(|(i, _)| *i);
+    part(series, alerts.into_iter().map(|(_, a)| a).collect(), grid, group_grids, data_start_ms)
+}
+
+/// A block a worker replayed ([`distributed::Block`]) as [`block_part`]
+/// makes an embedded one: its series, and its alerting rules (`mine`: its
+/// steps, in plan order) with the histories the worker sent. Returns its
+/// SLOs too.
+fn worker_part(
+    b: distributed::Block,
+    steps: &[(usize, Step)],
+    mine: &[usize],
+    grid: Grid,
+    group_grids: &std::sync::Arc<[Grid]>,
+    data_start_ms: i64,
+) -> (BTreeSet<usize>, Backtest) {
+    let distributed::Block { series, mut histories, .. } = b;
+    let mut slos = BTreeSet::new();
+    let mut alerts = Vec::new();
+    for &i in mine {
+        let Some((g, s)) = steps.get(i) else { continue };
+        slos.insert(*g);
+        if let Step::Alert { name, spec, .. } = s {
+            let history = histories.remove(&i).unwrap_or_default();
+            alerts.push(AlertRun { group: *g, name: name.clone(), spec: *spec, history });
+        }
+    }
+    let series = series.into_iter().map(|(_, s)| s).collect();
+    (slos, part(series, alerts, grid, group_grids, data_start_ms))
+}
+
+/// A replay of one block, for its SLOs' reports: its recorded series in
+/// store order and its alerting rules in plan order. What the report does
+/// not read of a replay (its groups, statistics, warnings, sources) is
+/// left empty.
+fn part(
+    series: Vec<eval::RecSeries>,
+    alerts: Vec<AlertRun>,
+    grid: Grid,
+    group_grids: &std::sync::Arc<[Grid]>,
+    data_start_ms: i64,
+) -> Backtest {
+    let store = Store::from_series(HashSet::new(), series);
     Backtest {
         grid,
         group_grids: group_grids.clone(),
@@ -1137,7 +1219,7 @@ fn block_part(
         groups: Vec::new(),
         by_slo: index_by_slo(&store),
         store,
-        alerts: alerts.into_iter().map(|(_, a)| a).collect(),
+        alerts,
         stats: data::Stats::default(),
         warnings: Vec::new(),
         sources: SourceMap::default(),

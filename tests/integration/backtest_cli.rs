@@ -1,7 +1,7 @@
 //! `slo synth` and `slo backtest` end to end through the binary: the report,
 //! determinism, the timeline, and every kind of bad input.
 
-use super::common::{repo, slo, slo_peak_rss, write_parquet as write};
+use super::common::{heap_peak, repo, slo, slo_peak_rss, write_parquet as write};
 use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
@@ -510,15 +510,9 @@ fn the_engine_leaves_slo_half_of_the_limit() {
         let args = ["backtest", "bench/bench.slo", "--data", p, "--format", "json", "--quiet", "--timing"];
         let (code, _, err) = slo(&[&args[..], &["--memory-limit", limit]].concat());
         assert_eq!(code, 0, "{limit}: {err}");
-        let line = err.lines().find(|l| l.starts_with("timing: heap peak ")).expect("the heap line");
-        let phase = |name: &str| -> f64 {
-            let at = line.find(&format!("{name} ")).unwrap_or_else(|| panic!("no {name} in {line}"));
-            let rest = &line[at + name.len() + 1..];
-            rest.split(" MiB").next().unwrap().parse().unwrap_or_else(|_| panic!("{line}"))
-        };
-        let reading = phase("reading the data");
-        assert!(reading <= 0.6 * mib, "{limit}: the read held {reading} MiB: {line}");
-        assert!(reading > 0.0 && phase("heap peak") >= reading, "{line}");
+        let reading = heap_peak(&err, "reading the data");
+        assert!(reading <= 0.6 * mib, "{limit}: the read held {reading} MiB: {err}");
+        assert!(reading > 0.0 && heap_peak(&err, "heap peak") >= reading, "{err}");
     }
 }
 

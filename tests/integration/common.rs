@@ -286,3 +286,12 @@ impl Drop for Nginx {
         let _ = self.child.wait();
     }
 }
+
+/// From `--timing`'s `timing: heap peak …` line in `err`, the peak of
+/// `phase` (`heap peak` for the whole run) in MiB.
+pub fn heap_peak(err: &str, phase: &str) -> f64 {
+    let line = err.lines().find(|l| l.starts_with("timing: heap peak ")).expect("the heap line");
+    let at = line.find(&format!("{phase} ")).unwrap_or_else(|| panic!("no {phase} in {line}"));
+    let rest = &line[at + phase.len() + 1..];
+    rest.split(" MiB").next().unwrap().parse().unwrap_or_else(|_| panic!("{line}"))
+}

@@ -11,6 +11,9 @@
 //! - [`ALERT`]: one alert instance's history: the alerting rule's global
 //!   step index, its labels, pending and firing evaluation times;
 //! - [`ERROR`]: an evaluation error and how often it happened;
+//! - [`BLOCK`]: the last row of a block: its series and alerts are all
+//!   sent (every row names its block, as the blocks a task evaluates at
+//!   once interleave);
 //! - [`DONE`]: last row of every task: where it ran, its scan and
 //!   evaluation times and how many series it recorded. A task's stream
 //!   without it is cut short (the coordinator refuses it).
@@ -19,7 +22,7 @@ use super::job::{self, Job};
 use crate::backtest::eval::{RecSeries, Step};
 use crate::backtest::leaves::Leaves;
 use crate::backtest::replay::times::Times;
-use crate::backtest::{collect_ranges, data, evaluate_blocks, plan_groups_reading, Born, Switches};
+use crate::backtest::{collect_ranges, data, evaluate_blocks, plan_groups_reading, BlockRules, Born, Switches};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Float64Builder, Int64Builder, ListArray, ListBuilder, StringBuilder,
     UInt64Builder, UInt8Builder,
@@ -43,6 +46,7 @@ pub const SERIES: u8 = 0;
 pub const ALERT: u8 = 1;
 pub const ERROR: u8 = 2;
 pub const DONE: u8 = 3;
+pub const BLOCK: u8 = 4;
 
 /// Where this process serves as a worker (`slo worker` sets it), for the
 /// [`DONE`] row; empty in the coordinator.
@@ -55,6 +59,9 @@ pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("kind", DataType::UInt8, false),
         Field::new("task", DataType::UInt64, false),
+        // The block a series, alert or block end belongs to: its lowest
+        // group in the whole program.
+        Field::new("block", DataType::UInt64, false),
         // Series: born (k, run, step, seq); alert: step; error: count;
         // done: series count in `seq`.
         Field::new("k", DataType::UInt64, false),
@@ -83,6 +90,7 @@ struct Rows {
     task: u64,
     kind: UInt8Builder,
     tasks: UInt64Builder,
+    block: UInt64Builder,
     k: UInt64Builder,
     run: UInt64Builder,
     step: UInt64Builder,
@@ -107,6 +115,7 @@ const BATCH_ROWS: usize = 8192;
 
 struct Row<'a> {
     kind: u8,
+    block: u64,
     key: [u64; 4],
     labels: &'a [(String, String)],
     ts: &'a [i64],
@@ -116,6 +125,20 @@ struct Row<'a> {
     secs: (f64, f64),
 }
 
+impl Row<'static> {
+    const EMPTY: Row<'static> = Row {
+        kind: SERIES,
+        block: 0,
+        key: [0; 4],
+        labels: &[],
+        ts: &[],
+        v: &[],
+        stale: &[],
+        message: "",
+        secs: (0.0, 0.0),
+    };
+}
+
 impl Rows {
     fn new(task: usize) -> Rows {
         Rows {
@@ -123,6 +146,7 @@ impl Rows {
             task: task as u64,
             kind: UInt8Builder::new(),
             tasks: UInt64Builder::new(),
+            block: UInt64Builder::new(),
             k: UInt64Builder::new(),
             run: UInt64Builder::new(),
             step: UInt64Builder::new(),
@@ -143,6 +167,7 @@ impl Rows {
     fn push(&mut self, r: Row) {
         self.kind.append_value(r.kind);
         self.tasks.append_value(self.task);
+        self.block.append_value(r.block);
         self.k.append_value(r.key[0]);
         self.run.append_value(r.key[1]);
         self.step.append_value(r.key[2]);
@@ -174,6 +199,7 @@ impl Rows {
         let columns: Vec<ArrayRef> = vec![
             Arc::new(self.kind.finish()),
             Arc::new(self.tasks.finish()),
+            Arc::new(self.block.finish()),
             Arc::new(self.k.finish()),
             Arc::new(self.run.finish()),
             Arc::new(self.step.finish()),
@@ -337,72 +363,78 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
         let outs = lv.finish();
         scan_s = t0.elapsed().as_secs_f64();
         let grids: Vec<_> = mine.iter().map(|&g| job::grid(job.group_grids[g])).collect();
-        let switches = Switches { stepwise: job.stepwise, report_only: job.report_only, finish: None };
-        let (series, errors, _) =
-            evaluate_blocks(&mut steps, &keys, &outs, &grids, &job.downtime, &summed, &switches, &hidden);
-        eval_s = t0.elapsed().as_secs_f64() - scan_s;
-        series_out = series.len() as u64;
-        for ((k, run, step, seq), s) in &series {
-            let ts = flat_runs(&s.ts);
-            rows.push(Row {
-                kind: SERIES,
-                key: [*k as u64, *run as u64, *step as u64, *seq as u64],
-                labels: &s.labels,
-                ts: &ts,
-                v: &s.v,
-                stale: &s.stale_marks,
-                message: "",
-                secs: (0.0, 0.0),
-            });
-            if rows.full() {
-                send(tx, &mut rows)?;
-            }
-        }
-        drop(series);
-        for ((_, s), (_, i)) in steps.iter().zip(&keys) {
-            let Step::Alert { state, .. } = s else { continue };
-            for (labels, h) in &state.history {
-                rows.push(Row {
-                    kind: ALERT,
-                    key: [0, 0, *i as u64, 0],
-                    labels,
-                    ts: &h.pending,
-                    v: &[],
-                    stale: &h.firing,
-                    message: "",
-                    secs: (0.0, 0.0),
-                });
-                if rows.full() {
-                    send(tx, &mut rows)?;
+        // Each block streamed as it finishes, on the thread that evaluated
+        // it, then dropped: the task holds its blocks in flight, not all
+        // it recorded. The first failure to send stops the sending.
+        let sent = std::sync::atomic::AtomicU64::new(0);
+        let failed: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+        let send_block = |series: &mut Vec<(RecSeries, Born)>, rules: &mut BlockRules| {
+            let mut failed = failed.lock().unwrap_or_else(|e| e.into_inner());
+            // A group without rules is a block of its own with nothing to send.
+            if failed.is_none() && !rules.is_empty() {
+                let block = rules.iter().map(|(_, _, r)| mine[r.0]).min().unwrap_or(0) as u64;
+                sent.fetch_add(series.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                if let Err(e) = send_block(task, block, series, rules, tx) {
+                    *failed = Some(e);
                 }
             }
+            series.clear();
+        };
+        let switches = Switches { stepwise: job.stepwise, report_only: job.report_only, finish: Some(&send_block) };
+        let (_, errors, _) =
+            evaluate_blocks(&mut steps, &keys, &outs, &grids, &job.downtime, &summed, &switches, &hidden);
+        if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
         }
+        eval_s = t0.elapsed().as_secs_f64() - scan_s;
+        series_out = sent.into_inner();
         for (e, n) in errors {
-            rows.push(Row {
-                kind: ERROR,
-                key: [0, 0, 0, n as u64],
-                labels: &[],
-                ts: &[],
-                v: &[],
-                stale: &[],
-                message: &e,
-                secs: (0.0, 0.0),
-            });
+            rows.push(Row { kind: ERROR, key: [0, 0, 0, n as u64], message: &e, ..Row::EMPTY });
         }
     }
     if WORKER_ADDR.get().is_some() {
         crate::errln!("slo worker: task {task}: done in {:.3}s, {series_out} series", t0.elapsed().as_secs_f64());
     }
-    rows.push(Row {
-        kind: DONE,
-        key: [0, 0, 0, series_out],
-        labels: &[],
-        ts: &[],
-        v: &[],
-        stale: &[],
-        message: &addr,
-        secs: (scan_s, eval_s),
-    });
+    rows.push(Row { kind: DONE, key: [0, 0, 0, series_out], message: &addr, secs: (scan_s, eval_s), ..Row::EMPTY });
+    send(tx, &mut rows)
+}
+
+/// Sends one finished block: its recorded series, its alerting rules'
+/// instances' histories (taken from the rules), then its [`BLOCK`] row.
+/// Every row carries the block's name (its lowest group in the whole
+/// program), as the blocks a task evaluates at once interleave their
+/// batches.
+fn send_block(
+    task: usize,
+    block: u64,
+    series: &[(RecSeries, Born)],
+    rules: &mut BlockRules,
+    tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>,
+) -> Result<(), String> {
+    let mut rows = Rows::new(task);
+    let push = |rows: &mut Rows, row: Row| {
+        rows.push(Row { block, ..row });
+        if rows.full() {
+            send(tx, rows)?;
+        }
+        Ok::<_, String>(())
+    };
+    for (s, (k, run, step, seq)) in series {
+        let ts = flat_runs(&s.ts);
+        let key = [*k as u64, *run as u64, *step as u64, *seq as u64];
+        push(
+            &mut rows,
+            Row { kind: SERIES, key, labels: &s.labels, ts: &ts, v: &s.v, stale: &s.stale_marks, ..Row::EMPTY },
+        )?;
+    }
+    for (_, i, rule) in rules.iter_mut() {
+        let Step::Alert { state, .. } = &mut rule.1 else { continue };
+        for (labels, h) in std::mem::take(&mut state.history) {
+            let key = [0, 0, *i as u64, 0];
+            push(&mut rows, Row { kind: ALERT, key, labels: &labels, ts: &h.pending, stale: &h.firing, ..Row::EMPTY })?;
+        }
+    }
+    push(&mut rows, Row { kind: BLOCK, ..Row::EMPTY })?;
     send(tx, &mut rows)
 }
 
@@ -413,12 +445,21 @@ pub type AlertRow = (usize, Vec<(String, String)>, Vec<i64>, Vec<i64>);
 /// sample times and values, staleness markers.
 pub type SeriesRow = (Born, crate::backtest::leaves::Labels, Times, Vec<f64>, Vec<i64>);
 
-/// What one task sent, read back from its batches.
+/// What a task sent of one block.
 #[derive(Default)]
-pub struct TaskOut {
+pub struct BlockOut {
     pub series: Vec<SeriesRow>,
     /// (global step index of the alerting rule, instance labels, pending, firing).
     pub alerts: Vec<AlertRow>,
+}
+
+/// What one task sent, read back from its batches.
+#[derive(Default)]
+pub struct TaskOut {
+    /// Blocks whose rows are still coming, by name (lowest group).
+    pub open: BTreeMap<u64, BlockOut>,
+    /// Blocks whose [`BLOCK`] row came, in that order, for the reader to take.
+    pub finished: Vec<(u64, BlockOut)>,
     pub errors: BTreeMap<String, usize>,
     /// The task's [`DONE`] row: (worker address, scan s, evaluation s, series).
     pub done: Option<(String, f64, f64, u64)>,
@@ -450,6 +491,7 @@ fn list_strings(list: &ListArray, row: usize) -> Result<Vec<String>, String> {
 pub fn read_batch(batch: &RecordBatch, outs: &mut [TaskOut]) -> Result<(), String> {
     let kind = col::<datafusion::arrow::array::PrimitiveArray<UInt8Type>>(batch, "kind")?;
     let task = col::<datafusion::arrow::array::PrimitiveArray<UInt64Type>>(batch, "task")?;
+    let block = col::<datafusion::arrow::array::PrimitiveArray<UInt64Type>>(batch, "block")?;
     let k = col::<datafusion::arrow::array::PrimitiveArray<UInt64Type>>(batch, "k")?;
     let run = col::<datafusion::arrow::array::PrimitiveArray<UInt64Type>>(batch, "run")?;
     let step = col::<datafusion::arrow::array::PrimitiveArray<UInt64Type>>(batch, "step")?;
@@ -482,7 +524,7 @@ pub fn read_batch(batch: &RecordBatch, outs: &mut [TaskOut]) -> Result<(), Strin
                 let times = from_flat_runs(&runs)
                     .filter(|t| t.len() == values.len())
                     .ok_or_else(|| "a replay batch has a series whose times do not fit its values".to_string())?;
-                out.series.push((
+                out.open.entry(block.value(r)).or_default().series.push((
                     (k.value(r) as usize, run.value(r) as usize, step.value(r) as usize, seq.value(r) as usize),
                     Arc::new(labels()?),
                     times,
@@ -490,13 +532,20 @@ pub fn read_batch(batch: &RecordBatch, outs: &mut [TaskOut]) -> Result<(), Strin
                     list_values::<Int64Type>(stale, r)?,
                 ))
             }
-            ALERT => out.alerts.push((
+            ALERT => out.open.entry(block.value(r)).or_default().alerts.push((
                 step.value(r) as usize,
                 labels()?,
                 list_values::<Int64Type>(ts, r)?,
                 list_values::<Int64Type>(stale, r)?,
             )),
             ERROR => *out.errors.entry(message.value(r).to_string()).or_default() += seq.value(r) as usize,
+            BLOCK => {
+                let b = block.value(r);
+                out.finished.push((b, out.open.remove(&b).unwrap_or_default()));
+            }
+            DONE if !out.open.is_empty() => {
+                return Err(format!("task {t} ended with blocks it had not finished sending"));
+            }
             DONE => out.done = Some((message.value(r).to_string(), scan_s.value(r), eval_s.value(r), seq.value(r))),
             other => return Err(format!("a replay batch has a row of unknown kind {other}")),
         }
@@ -568,16 +617,7 @@ mod tests {
     fn series_batch(runs: &[i64], values: &[f64]) -> RecordBatch {
         let mut rows = Rows::new(0);
         let labels = [("__name__".to_string(), "x".to_string())];
-        rows.push(Row {
-            kind: SERIES,
-            key: [0, 0, 0, 0],
-            labels: &labels,
-            ts: runs,
-            v: values,
-            stale: &[],
-            message: "",
-            secs: (0.0, 0.0),
-        });
+        rows.push(Row { labels: &labels, ts: runs, v: values, ..Row::EMPTY });
         rows.flush().unwrap()
     }
 
@@ -591,7 +631,7 @@ mod tests {
         assert!(runs.len() < 3 * times.len(), "{runs:?}: a regular stretch is one run");
         let mut outs = vec![TaskOut::default()];
         read_batch(&series_batch(&runs, &[1.0; 5]), &mut outs).unwrap();
-        assert_eq!(outs[0].series[0].2.to_vec(), times.to_vec());
+        assert_eq!(outs[0].open[&0].series[0].2.to_vec(), times.to_vec());
         let bad: [(&[i64], usize); 5] = [
             (&[0, 60_000, 3, 0, 60_000, 2], 5), // the second run starts before the first ends
             (&[0, 60_000], 2),                  // not a whole run

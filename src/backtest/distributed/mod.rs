@@ -18,10 +18,13 @@
 //! The runtime ships each task's plan (the [`exec::ReplayCodec`] carries
 //! the [`job::Job`]) to a worker over gRPC and streams the tasks' Arrow
 //! batches back; nothing here schedules, moves or shuffles data itself.
-//! The coordinator merges the tasks' series by where they were born — keys
-//! in the whole program's evaluation order, which no task's part changes —
-//! into the same store an embedded run builds, so the report and the
-//! timeline are byte-identical. The data statistics and the selectors'
+//! A task streams each block as soon as it is evaluated and ends it with a
+//! [`exec::BLOCK`] row; the coordinator then hands the block on ([`replay`]'s
+//! `on_block`), its series sorted by where they were born — keys in the
+//! whole program's evaluation order, which no task's part changes — so it
+//! builds the block's reports as an embedded run builds them and drops the
+//! series: the report and the timeline are byte-identical, and neither
+//! side holds more than the blocks in flight. The data statistics and the selectors'
 //! warnings come from one pass of the coordinator over the same rows
 //! (leaves on a single step), run while the workers replay.
 //!
@@ -36,7 +39,7 @@ pub mod exec;
 pub mod job;
 
 use super::alert::AlertHistory;
-use super::eval::{Step, Store};
+use super::eval::{RecSeries, Step};
 use super::Born;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::Session;
@@ -58,7 +61,7 @@ use datafusion_distributed::{
 use exec::{ReplayCodec, ReplayExec, TaskOut};
 use futures::StreamExt;
 use job::Job;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -86,21 +89,20 @@ pub struct Timing {
     pub replay_s: f64,
     /// Per task: (worker address, scan s, evaluation s, series recorded).
     pub tasks: Vec<(String, f64, f64, u64)>,
-    /// Merging the tasks' results into one store.
+    /// Handing the tasks' blocks on (reading them into series, and what
+    /// `on_block` does with them: building their reports).
     pub merge_s: f64,
 }
 
 /// Per alerting rule (its global step index), its instances' histories.
 pub type Histories = HashMap<usize, BTreeMap<Vec<(String, String)>, AlertHistory>>;
 
-/// What the workers replayed, merged.
+/// How the workers' replay went (its blocks went to `on_block`).
 pub struct Replayed {
-    pub store: Store,
     /// How the blocks ran: on the workers (their engines are not reported
-    /// back), merged here.
+    /// back), handed on here.
     pub evaluated: crate::backtest::Evaluated,
     pub errors: Vec<String>,
-    pub histories: Histories,
     pub timing: Timing,
 }
 
@@ -262,16 +264,27 @@ fn worker_failure(message: String) -> Failed {
     }
 }
 
-/// Runs `job` on the workers and merges what they recorded. `steps` are
-/// the whole program's planned steps (the series and alerts they name),
-/// `summed` the names range functions read.
+/// One block of rule groups as the workers finished it.
+pub struct Block {
+    /// Its lowest group.
+    pub group: usize,
+    /// Its recorded series, in the order one store would have created them.
+    pub series: Vec<(Born, RecSeries)>,
+    /// Its alerting rules' instances' histories, by the rule's step index.
+    pub histories: Histories,
+}
+
+/// Runs `job` on the workers, handing each block to `on_block` as soon as
+/// its last row came (on this thread, so what it keeps of a block is its
+/// choice: a run that reports each block as it comes holds the blocks in
+/// flight, not every series). `steps` are the whole program's planned
+/// steps (the series and alerts they name).
 pub fn replay(
     job: Job,
     steps: &[(usize, Step)],
-    summed: &HashSet<String>,
     workers: &[Url],
-    report_only: bool,
     rt: &tokio::runtime::Runtime,
+    on_block: &mut dyn FnMut(Block),
 ) -> Result<Replayed, Failed> {
     reach(workers)?;
     let tasks = job.tasks.len();
@@ -286,8 +299,18 @@ pub fn replay(
         .with_distributed_user_codec(ReplayCodec)
         .build();
     let ctx = SessionContext::from(state);
+    // Every block the job's tasks evaluate (by its lowest group), and
+    // whether it came.
+    let block_of = super::independent_blocks(steps, job.groups.len());
+    let mut lowest: HashMap<usize, usize> = HashMap::new();
+    for (g, &b) in block_of.iter().enumerate() {
+        lowest.entry(b).or_insert(g);
+    }
+    let mut expected: BTreeMap<usize, bool> = steps.iter().map(|(g, _)| (lowest[&block_of[*g]], false)).collect();
     let job = Arc::new(job);
     let mut outs: Vec<TaskOut> = (0..tasks).map(|_| TaskOut::default()).collect();
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    let mut merge = std::time::Duration::ZERO;
     let (plan_s, replay_s) = rt.block_on(async {
         let df =
             ctx.read_table(Arc::new(ReplayTable { job: job.clone() })).map_err(|e| worker_failure(e.to_string()))?;
@@ -298,53 +321,61 @@ pub fn replay(
         while let Some(batch) = stream.next().await {
             let batch = batch.map_err(|e| worker_failure(e.to_string()))?;
             exec::read_batch(&batch, &mut outs).map_err(worker_failure)?;
+            for out in &mut outs {
+                for (name, b) in std::mem::take(&mut out.finished) {
+                    let t = std::time::Instant::now();
+                    match expected.get_mut(&(name as usize)) {
+                        Some(came @ false) => *came = true,
+                        _ => {
+                            return Err(worker_failure(format!(
+                                "a task sent block {name}, which it was not given or had sent"
+                            )))
+                        }
+                    }
+                    on_block(block(name as usize, b, steps).map_err(worker_failure)?);
+                    merge += t.elapsed();
+                }
+            }
         }
         Ok::<_, Failed>((plan_s, t0.elapsed().as_secs_f64() - plan_s))
     })?;
-    let t1 = std::time::Instant::now();
     let mut timing_tasks = Vec::with_capacity(tasks);
     for (t, out) in outs.iter_mut().enumerate() {
         match out.done.take() {
             Some(d) => timing_tasks.push(d),
             None => return Err(worker_failure(format!("task {t} ended without sending all of its results"))),
         }
-    }
-    // Every series, in the order one store would have created them.
-    let mut series: Vec<(Born, _)> = Vec::new();
-    let mut histories: Histories = HashMap::new();
-    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
-    for out in outs {
-        series.extend(out.series.into_iter().map(|(born, labels, ts, v, stale)| (born, (labels, ts, v, stale))));
-        for (step, labels, pending, firing) in out.alerts {
-            histories.entry(step).or_default().insert(labels, AlertHistory { pending, firing });
-        }
-        for (e, n) in out.errors {
+        for (e, n) in std::mem::take(&mut out.errors) {
             *errors.entry(e).or_default() += n;
         }
     }
-    series.sort_by_key(|(born, _)| *born);
-    let mut recorded = Vec::with_capacity(series.len());
-    for (born, s) in series {
-        let Some((_, Step::Record { series: which, .. })) = steps.get(born.2) else {
-            return Err(worker_failure(format!("a task sent a series of step {}, which records nothing", born.2)));
-        };
-        recorded.push((exec::rec_series(*which, s), ()));
+    if let Some((name, _)) = expected.iter().find(|(_, came)| !**came) {
+        return Err(worker_failure(format!("no task sent block {name}")));
     }
-    if report_only {
-        crate::backtest::report::keep_what_it_reads(&mut recorded);
-    }
-    let store = Store::from_series(summed.clone(), recorded.into_iter().map(|(s, _)| s).collect());
-    let merge_s = t1.elapsed().as_secs_f64();
+    let merge_s = merge.as_secs_f64();
     Ok(Replayed {
-        store,
-        evaluated: crate::backtest::Evaluated {
-            merge: std::time::Duration::from_secs_f64(merge_s),
-            ..Default::default()
-        },
+        evaluated: crate::backtest::Evaluated { merge, ..Default::default() },
         errors: super::error_list(errors),
-        histories,
         timing: Timing { plan_s, replay_s, tasks: timing_tasks, merge_s },
     })
+}
+
+/// A block as a task sent it, its series sorted by birth and named by the
+/// steps that recorded them.
+fn block(group: usize, b: exec::BlockOut, steps: &[(usize, Step)]) -> Result<Block, String> {
+    let mut series = Vec::with_capacity(b.series.len());
+    for (born, labels, ts, v, stale) in b.series {
+        let Some((_, Step::Record { series: which, .. })) = steps.get(born.2) else {
+            return Err(format!("a task sent a series of step {}, which records nothing", born.2));
+        };
+        series.push((born, exec::rec_series(*which, (labels, ts, v, stale))));
+    }
+    series.sort_by_key(|(born, _)| *born);
+    let mut histories: Histories = HashMap::new();
+    for (step, labels, pending, firing) in b.alerts {
+        histories.entry(step).or_default().insert(labels, AlertHistory { pending, firing });
+    }
+    Ok(Block { group, series, histories })
 }
 
 /// `slo worker`: serves the runtime's worker with slo's codec on `listen`
