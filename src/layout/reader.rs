@@ -886,11 +886,42 @@ pub(crate) fn session(src: &Source, partitions: usize) -> Result<SessionContext,
 /// The runtime every reader of the layout drives DataFusion on: two
 /// workers (the machine's cores; the scan's own workers run beside it).
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, DataError> {
+    quiet_hook();
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
+        // A decoder's panic on the engine's threads comes back as an error
+        // of the query (and through `guarded`), so it is not printed.
+        .on_thread_start(|| QUIET.with(|q| q.set(true)))
         .build()
         .map_err(|e| DataError::Engine { message: e.to_string() })
+}
+
+thread_local! {
+    /// Panics on this thread are turned into errors, not printed.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Installs, once per process, the panic hook that prints nothing on a
+/// [`QUIET`] thread and defers to the hook it replaced on any other. One
+/// hook for the process: swapping hooks around each guarded call raced
+/// (two threads at once could leave the silent hook in place for good,
+/// and every later panic of any thread unprinted).
+fn quiet_hook() {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let prev = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if panics_print() {
+                prev(info)
+            }
+        }));
+    });
+}
+
+/// Whether a panic on this thread is printed (see [`quiet_hook`]).
+fn panics_print() -> bool {
+    !QUIET.with(|q| q.get())
 }
 
 impl std::fmt::Display for DataError {
@@ -916,10 +947,10 @@ impl std::fmt::Display for DataError {
 /// Runs `f`, turning a panic inside a reader library (a corrupt file can
 /// trip an assertion deep in a decoder) into an error, without printing it.
 pub(crate) fn guarded<T>(what: &[PathBuf], f: impl FnOnce() -> Result<T, Vec<DataError>>) -> Result<T, Vec<DataError>> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    quiet_hook();
+    let was = QUIET.with(|q| q.replace(true));
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
+    QUIET.with(|q| q.set(was));
     match r {
         Ok(r) => r,
         Err(p) => {
@@ -1380,6 +1411,46 @@ mod tests {
 
     fn starts(r: &[std::ops::Range<usize>]) -> Vec<usize> {
         r.iter().skip(1).map(|r| r.start).collect()
+    }
+
+    /// A panic inside `guarded` is an error and prints nothing, on its
+    /// thread only: a panic on another thread meanwhile is still printed,
+    /// and many threads guarding at once leave every thread as it was
+    /// (swapping the process's hook around each call left it silent for
+    /// good when two calls overlapped).
+    #[test]
+    fn guarded_panics_are_quiet_on_their_own_thread_only() {
+        let inside = std::sync::Barrier::new(2);
+        let checked = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let r: Result<(), _> = guarded(&[], || {
+                    assert!(!panics_print());
+                    inside.wait();
+                    checked.wait();
+                    panic!("a decoder's assertion")
+                });
+                assert!(r.unwrap_err()[0].to_string().contains("a decoder's assertion"));
+                assert!(panics_print());
+            });
+            inside.wait();
+            assert!(panics_print(), "another thread's guarded call silenced this one");
+            checked.wait();
+        });
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        let _ = guarded::<()>(&[], || panic!("overlapping"));
+                        assert!(panics_print());
+                    }
+                });
+            }
+        });
+        assert!(panics_print());
+        // The engine's threads are quiet: their panics come back as errors.
+        let rt = runtime().unwrap();
+        assert!(!rt.block_on(async { tokio::spawn(async { panics_print() }).await.unwrap() }));
     }
 
     #[test]
