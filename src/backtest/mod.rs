@@ -105,7 +105,7 @@ pub fn bare_scan(program: &ir::Program, opts: &Options) -> Result<(f64, u64, f64
     };
     let groups = crate::promql::groups(program, &popts).map_err(|e| e.diagnostic().message)?;
     let (_, planner) = plan_groups(&groups, &[])?;
-    let src = data::Source { paths: opts.data.clone(), memory_limit: opts.memory_limit };
+    let src = data::Source::new(opts.data.clone(), opts.memory_limit);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
     let lv = Leaves::new(planner.leaves.clone(), Grid { from: 0, step: 1, len: 0 });
     let t0 = std::time::Instant::now();
@@ -784,7 +784,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         }
     }
     let max_range = planner.leaves.iter().map(|l| l.kind.lookbehind()).max().unwrap_or(0);
-    let src = data::Source { paths: opts.data.clone(), memory_limit: opts.memory_limit };
+    let src = data::Source::new(opts.data.clone(), opts.memory_limit);
     let rt = match crate::layout::reader::runtime() {
         Ok(rt) => rt,
         Err(e) => return Err(Failure::usage(sources, "slo::backtest::runtime", e.to_string(), "")),

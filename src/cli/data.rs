@@ -120,7 +120,7 @@ pub enum ExportFormat {
 pub fn run(command: Command) -> Result<u8, Error> {
     use slo::metrics::{self, import::Format as F};
     let source = |paths: Vec<PathBuf>, memory_limit: &str| -> Result<slo::backtest::data::Source, Error> {
-        Ok(slo::backtest::data::Source { paths, memory_limit: memory_limit_flag(memory_limit)? })
+        Ok(slo::backtest::data::Source::new(paths, memory_limit_flag(memory_limit)?))
     };
     let data_failure = |errs| {
         let f = slo::backtest::data_failure(slo::source::SourceMap::new(), errs);

@@ -39,6 +39,22 @@ use std::sync::Arc;
 pub struct Source {
     pub paths: Vec<PathBuf>,
     pub memory_limit: usize,
+    /// Every file's footer, read once for the run: the probe, the scans
+    /// and their checks all read them (for a URL, each read is three
+    /// requests).
+    footers: Arc<tokio::sync::OnceCell<Arc<[Footer]>>>,
+}
+
+impl Source {
+    pub fn new(paths: Vec<PathBuf>, memory_limit: usize) -> Source {
+        Source { paths, memory_limit, footers: Default::default() }
+    }
+
+    /// Every Parquet file under the paths with its footer ([`footers`]),
+    /// read on the first call.
+    pub(crate) async fn footers(&self) -> Result<Arc<[Footer]>, DataError> {
+        self.footers.get_or_try_init(|| async { footers(&self.paths).await.map(Arc::from) }).await.cloned()
+    }
 }
 
 /// What reading the data can go wrong with. `Io` exits 2, the rest 1.
@@ -1070,9 +1086,9 @@ pub(crate) fn file_facts(footers: &[Footer]) -> FileFacts {
 
 /// The paths as the engine takes them (directories with a trailing `/`,
 /// URLs as they are), and every file's footer, checked.
-async fn check_paths(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<Footer>), DataError> {
+async fn check_paths(src: &Source) -> Result<(Vec<String>, Arc<[Footer]>), DataError> {
     let mut out = Vec::new();
-    for p in paths {
+    for p in &src.paths {
         if let Some(s) = super::remote::url_of(p) {
             out.push(super::remote::parse(s)?.to_string());
             continue;
@@ -1084,13 +1100,13 @@ async fn check_paths(paths: &[PathBuf]) -> Result<(Vec<String>, Vec<Footer>), Da
         }
         out.push(s);
     }
-    Ok((out, footers(paths).await?))
+    Ok((out, src.footers().await?))
 }
 
 /// The files as one frame, with their footers (what [`all_within`] and
 /// [`all_match`] read).
-pub(crate) async fn frame(ctx: &SessionContext, src: &Source) -> Result<(DataFrame, Vec<Footer>), Vec<DataError>> {
-    let (paths, footers) = check_paths(&src.paths).await.map_err(|e| vec![e])?;
+pub(crate) async fn frame(ctx: &SessionContext, src: &Source) -> Result<(DataFrame, Arc<[Footer]>), Vec<DataError>> {
+    let (paths, footers) = check_paths(src).await.map_err(|e| vec![e])?;
     let union = union_schema(&footers)?;
     let options = ParquetReadOptions { schema: union.as_ref(), ..Default::default() };
     let df = ctx.read_parquet(paths, options).await.map_err(|e| vec![io_error(&src.paths, e)])?;
@@ -1674,7 +1690,7 @@ mod tests {
             w.close().unwrap();
             paths.push(path);
         }
-        let src = Source { paths, memory_limit: 1 << 30 };
+        let src = Source::new(paths, 1 << 30);
         let rt = runtime().unwrap();
         let text = |batches: &[RecordBatch]| -> Vec<String> {
             let mut out = Vec::new();
@@ -1707,7 +1723,7 @@ mod tests {
         // the two in flight; fewer partitions for row groups under
         // `min_bytes`; one scan where a partition is all there is, or the
         // memory cannot hold READ_AHEAD batches each.
-        let (_, footers) = futures::executor::block_on(check_paths(&src.paths)).unwrap();
+        let (_, footers) = futures::executor::block_on(check_paths(&src)).unwrap();
         let groups: Vec<_> = footers.iter().flat_map(|(_, m)| m.row_groups()).collect();
         let bytes: u64 = groups.iter().map(|g| g.compressed_size() as u64).sum();
         let rows: usize = groups.iter().map(|g| g.num_rows() as usize).sum();
@@ -1752,7 +1768,7 @@ mod tests {
             w.write(&b.slice(at, 600.min(b.num_rows() - at))).unwrap();
         }
         w.close().unwrap();
-        let (_, footers) = futures::executor::block_on(check_paths(&[path])).unwrap();
+        let (_, footers) = futures::executor::block_on(check_paths(&Source::new(vec![path], 1 << 30))).unwrap();
         let by_bytes = split(&footers, 5, 8192, 1 << 30, PARTITION_BYTES);
         assert!(by_bytes.as_ref().is_some_and(|s| s.partitions >= 2), "{by_bytes:?}: cut by bytes alone");
         assert_eq!(split(&footers, 5, 8192, 1 << 30, partition_bytes(&footers)), None);

@@ -68,7 +68,7 @@ pub fn write(bt: &Backtest, out: &Path, opts: &Options) -> Result<Written, Error
         Some(_) => work.path().join("series.om"),
         None => out.to_path_buf(),
     };
-    let src = crate::layout::reader::Source { paths: vec![timeline.clone()], memory_limit: opts.memory_limit };
+    let src = crate::layout::reader::Source::new(vec![timeline.clone()], opts.memory_limit);
     let w = match super::export::run(&src, &text) {
         Ok(w) => w,
         Err(super::export::Failure::Write(e)) => return Err(e),

@@ -218,11 +218,12 @@ pub fn noise(i: u64, salt: u64) -> f64 {
 /// nginx (Debian's package, unpacked by `.ci/install-servers.sh`) serving
 /// `root` on a free loopback port, stopped when dropped: `/f` is `root/f`
 /// with range requests, `/norange/f` the same file with ranges ignored (the
-/// whole file for a range request, as some servers do).
+/// whole file for a range request, as some servers do). Every request is
+/// logged ([`Nginx::requests`]).
 pub struct Nginx {
     child: std::process::Child,
     pub base: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Nginx {
@@ -233,8 +234,8 @@ impl Nginx {
         let run = dir.path().display().to_string();
         let root = root.canonicalize().unwrap().display().to_string();
         // One process (no master: killing it stops the server, and it reads
-        // the files as the user who runs the tests), no access log,
-        // temporary files here.
+        // the files as the user who runs the tests), each request's method,
+        // path and range logged, temporary files here.
         let conf = format!(
             r#"master_process off;
 daemon off;
@@ -242,7 +243,8 @@ pid {run}/nginx.pid;
 error_log {run}/error.log;
 events {{ worker_connections 64; }}
 http {{
-  access_log off;
+  log_format requests '$request_method $uri $http_range';
+  access_log {run}/access.log requests;
   default_type application/octet-stream;
   client_body_temp_path {run}/body;
   proxy_temp_path {run}/proxy;
@@ -266,7 +268,7 @@ http {{
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("nginx starts");
-        let mut server = Nginx { child, base: format!("http://127.0.0.1:{port}"), _dir: dir };
+        let mut server = Nginx { child, base: format!("http://127.0.0.1:{port}"), dir };
         let t0 = std::time::Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -277,6 +279,14 @@ http {{
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         Some(server)
+    }
+}
+
+impl Nginx {
+    /// Every request served so far: `METHOD /path RANGE` (`-` for none).
+    pub fn requests(&self) -> Vec<String> {
+        let log = std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default();
+        log.lines().map(str::to_string).collect()
     }
 }
 

@@ -41,6 +41,13 @@ fn data_over_http_gives_the_report_of_the_local_file() {
     let url = format!("{}/platform.parquet", server.base);
     let (code, remote, err) = backtest(&url, &["--timeline", tl_remote.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
+    // slo read the footer once for the whole run (the probe, the scan and
+    // their checks share it): one request for its last 8 bytes (the
+    // engine's own reads take a larger suffix). Each read it three times.
+    let size = std::fs::metadata(d.path().join("platform.parquet")).unwrap().len();
+    let tail = format!("GET /platform.parquet bytes={}-{}", size - 8, size - 1);
+    let requests = server.requests();
+    assert_eq!(requests.iter().filter(|r| **r == tail).count(), 1, "{requests:#?}");
     assert!(local.contains("\"slos\""), "{local}");
     assert_eq!(local, remote, "the report read over HTTP differs from the local one");
     assert!(std::fs::read(&tl_local).unwrap() == std::fs::read(&tl_remote).unwrap(), "the timelines differ");

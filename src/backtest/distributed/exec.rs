@@ -354,7 +354,7 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
             let (Step::Record { node, .. } | Step::Alert { node, .. }) = s;
             collect_ranges(node, &mut summed);
         }
-        let src = data::Source { paths: job.data.iter().map(Into::into).collect(), memory_limit: job.memory_limit };
+        let src = data::Source::new(job.data.iter().map(Into::into).collect(), job.memory_limit);
         let rt = crate::layout::reader::runtime().map_err(|e| e.to_string())?;
         let mut lv = Leaves::phased(planner.leaves.clone(), job.class_grids.iter().map(|&g| job::grid(g)).collect());
         let hidden = indicatif::ProgressBar::hidden();

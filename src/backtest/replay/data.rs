@@ -8,8 +8,8 @@
 use super::leaves::Leaves;
 use super::range::Samples;
 use crate::layout::reader::{
-    all_match, all_within, columns, file_facts, filtered, footers, frame, millis, rows, scan_error, schema_error,
-    series_text, session, ts_literal, Columns, Footer, Job, Pass,
+    all_match, all_within, columns, file_facts, filtered, frame, millis, rows, scan_error, schema_error, series_text,
+    session, ts_literal, Columns, Footer, Job, Pass,
 };
 pub use crate::layout::reader::{DataError, Source, Stats, MAX_MS, MIN_MS};
 use crate::layout::schema::NAME;
@@ -132,7 +132,7 @@ pub fn scan(
     rt: &tokio::runtime::Runtime,
     progress: &indicatif::ProgressBar,
 ) -> Result<Stats, Vec<DataError>> {
-    let facts = file_facts(&rt.block_on(footers(&src.paths)).map_err(|e| vec![e])?);
+    let facts = file_facts(&rt.block_on(src.footers()).map_err(|e| vec![e])?);
     if !facts.repeated_columns.is_empty() {
         return Err(facts
             .repeated_columns
