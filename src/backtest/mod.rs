@@ -953,6 +953,8 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         let mut lv = Leaves::phased(planner.leaves.clone(), one_step);
         crate::memory::phase("replaying on the workers");
         let hidden = indicatif::ProgressBar::hidden();
+        // The replay's progress: its blocks as they come back.
+        let bar = progress_bar(opts.progress, steps_of.iter().filter(|s| !s.is_empty()).count() as u64, "replay");
         let (counted, replayed) = std::thread::scope(|scope| {
             let counting = scope.spawn(|| {
                 let t = std::time::Instant::now();
@@ -960,18 +962,22 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             });
             // Each block as it comes: reported and dropped, as an embedded
             // run's blocks are (or, without reports, merged into one store).
-            let mut on_block = |b: distributed::Block| match &opts.reports {
-                Some(settings) => {
-                    let mine = block_of.get(b.group).and_then(|&k| steps_of.get(k)).map_or(&[][..], Vec::as_slice);
-                    let (slos, part) = worker_part(b, &steps, mine, grid, &group_grids, first);
-                    report_block(&part, slos, program, settings, opts.html, spill.as_ref(), &reports);
-                }
-                None => {
-                    merged.extend(b.series);
-                    histories.extend(b.histories);
+            let mut on_block = |b: distributed::Block| {
+                bar.inc(1);
+                match &opts.reports {
+                    Some(settings) => {
+                        let mine = block_of.get(b.group).and_then(|&k| steps_of.get(k)).map_or(&[][..], Vec::as_slice);
+                        let (slos, part) = worker_part(b, &steps, mine, grid, &group_grids, first);
+                        report_block(&part, slos, program, settings, opts.html, spill.as_ref(), &reports);
+                    }
+                    None => {
+                        merged.extend(b.series);
+                        histories.extend(b.histories);
+                    }
                 }
             };
             let replayed = distributed::replay(job, &steps, &workers, &rt, &mut on_block);
+            bar.finish_and_clear();
             let counted = counting.join().unwrap_or_else(|_| {
                 Err(vec![data::DataError::Engine { message: "the counting scan panicked".into() }])
             });

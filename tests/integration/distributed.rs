@@ -177,6 +177,26 @@ fn the_coordinator_holds_the_blocks_in_flight_not_every_series() {
     assert!(four - one <= 20.0, "one copy: {one} MiB; four: {four} MiB");
 }
 
+/// On a terminal the replay's progress bar counts the blocks as they come
+/// back from the workers (`script`, of Debian's essential util-linux,
+/// gives the run a terminal).
+#[test]
+fn the_progress_bar_counts_the_blocks_coming_back() {
+    let worker = Worker::start();
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("report.json");
+    let mut args: Vec<&str> = vec![env!("CARGO_BIN_EXE_slo"), "backtest", "examples/platform"];
+    args.extend(["--data", "examples/data/platform.parquet", "--format", "json"]);
+    args.extend(["--out", out.to_str().unwrap(), "--workers", &worker.url]);
+    args.extend(RANGE);
+    let run = Command::new("script").args(["-qec", &args.join(" "), "/dev/null"]).current_dir(repo()).output();
+    let run = run.expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{screen}");
+    assert!(screen.contains("replay ["), "no replay progress on the terminal: {screen}");
+    assert!(std::fs::read_to_string(&out).unwrap().contains("\"slos\""));
+}
+
 #[test]
 fn unreachable_workers_and_bad_urls_are_coded_errors() {
     // A port nothing listens on: bound, then closed.
