@@ -918,6 +918,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
     } else {
         let block_of = independent_blocks(&steps, groups.len());
         let job = distributed::job::Job {
+            protocol: distributed::job::PROTOCOL,
             groups: groups.iter().map(distributed::job::WireGroup::from_group).collect(),
             class: (0..groups.len()).map(|g| class.get(g).copied().unwrap_or(0)).collect(),
             class_grids: class_grids.iter().map(distributed::job::wire_grid).collect(),

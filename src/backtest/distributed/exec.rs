@@ -319,6 +319,15 @@ fn send(tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>, rows: &mut Rows) ->
 /// One task: plan its groups, scan the leaves they read, evaluate them,
 /// stream the results.
 fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<RecordBatch>>) -> Result<(), String> {
+    if job.protocol != job::PROTOCOL {
+        return Err(format!(
+            "this worker (slo {}) speaks replay protocol {}, the coordinator {}: run the same slo build \
+             on the coordinator and on every worker",
+            env!("CARGO_PKG_VERSION"),
+            job::PROTOCOL,
+            job.protocol
+        ));
+    }
     let t0 = std::time::Instant::now();
     let mine = &job.tasks[task];
     let mut rows = Rows::new(task);
@@ -489,6 +498,11 @@ fn list_strings(list: &ListArray, row: usize) -> Result<Vec<String>, String> {
 
 /// Reads one batch of task output into `outs` (by task index).
 pub fn read_batch(batch: &RecordBatch, outs: &mut [TaskOut]) -> Result<(), String> {
+    if batch.schema().fields() != schema().fields() {
+        return Err("a worker sent a task's output in another layout: it runs another slo build \
+                    (run the same build on the coordinator and on every worker)"
+            .into());
+    }
     let kind = col::<datafusion::arrow::array::PrimitiveArray<UInt8Type>>(batch, "kind")?;
     let task = col::<datafusion::arrow::array::PrimitiveArray<UInt64Type>>(batch, "task")?;
     let block = col::<datafusion::arrow::array::PrimitiveArray<UInt64Type>>(batch, "block")?;
@@ -619,6 +633,44 @@ mod tests {
         let labels = [("__name__".to_string(), "x".to_string())];
         rows.push(Row { labels: &labels, ts: runs, v: values, ..Row::EMPTY });
         rows.flush().unwrap()
+    }
+
+    /// A job from a coordinator of another build (one that sends no
+    /// protocol decodes as 0) is refused with the reason; output in
+    /// another layout than this build's is refused by the coordinator.
+    #[test]
+    fn a_job_or_output_of_another_build_is_refused_with_the_reason() {
+        let job = |protocol| Job {
+            protocol,
+            groups: vec![],
+            class: vec![],
+            class_grids: vec![],
+            group_grids: vec![],
+            keys: vec![],
+            downtime: vec![],
+            lo: 0,
+            hi: 0,
+            data: vec![],
+            memory_limit: 1 << 30,
+            stepwise: false,
+            report_only: false,
+            tasks: vec![vec![]],
+        };
+        let mut old = serde_json::to_value(job(job::PROTOCOL)).unwrap();
+        old.as_object_mut().unwrap().remove("protocol");
+        let old: Job = serde_json::from_value(old).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let e = run_task(&old, 0, &tx).unwrap_err();
+        assert!(e.contains(&format!("protocol {}, the coordinator 0", job::PROTOCOL)), "{e}");
+        assert!(rx.try_recv().is_err(), "nothing sent");
+        run_task(&job(job::PROTOCOL), 0, &tx).unwrap();
+        let batch = rx.try_recv().unwrap().unwrap();
+        let mut outs = vec![TaskOut::default()];
+        read_batch(&batch, &mut outs).unwrap();
+        assert!(outs[0].done.is_some());
+        let fewer = batch.project(&(1..batch.num_columns()).collect::<Vec<_>>()).unwrap();
+        let e = read_batch(&fewer, &mut outs).unwrap_err();
+        assert!(e.contains("another slo build"), "{e}");
     }
 
     /// Times travel as runs and come back as the same times; runs that do

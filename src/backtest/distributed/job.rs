@@ -11,9 +11,17 @@ use crate::units::Duration;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+/// The version of what a job and a task's output mean: raised whenever
+/// either changes, so a coordinator and a worker of different builds fail
+/// with a message that says so. Jobs before it was sent are 0.
+pub const PROTOCOL: u32 = 2;
+
 /// One replay job: the whole program's rules and where each task's part is.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Job {
+    /// The coordinator's [`PROTOCOL`].
+    #[serde(default)]
+    pub protocol: u32,
     /// Every rule group of the program, in order.
     pub groups: Vec<WireGroup>,
     /// Per group, its schedule class (index into `class_grids`).
