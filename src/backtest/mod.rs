@@ -956,6 +956,10 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         let hidden = indicatif::ProgressBar::hidden();
         // The replay's progress: its blocks as they come back.
         let bar = progress_bar(opts.progress, steps_of.iter().filter(|s| !s.is_empty()).count() as u64, "replay");
+        let report_threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let reporting = std::sync::atomic::AtomicU64::new(0);
+        let (queue, queued) = std::sync::mpsc::sync_channel::<distributed::Block>(report_threads);
+        let queued = std::sync::Mutex::new(queued);
         let (counted, replayed) = std::thread::scope(|scope| {
             let counting = scope.spawn(|| {
                 let t = std::time::Instant::now();
@@ -963,14 +967,26 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             });
             // Each block as it comes: reported and dropped, as an embedded
             // run's blocks are (or, without reports, merged into one store).
-            let mut on_block = |b: distributed::Block| {
-                bar.inc(1);
-                match &opts.reports {
-                    Some(settings) => {
+            // The reports are built on threads of their own, a few blocks
+            // queued at most, while this thread reads the workers' streams.
+            if let Some(settings) = &opts.reports {
+                for _ in 0..report_threads {
+                    scope.spawn(|| loop {
+                        let next = queued.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(b) = next else { break };
+                        let t = std::time::Instant::now();
                         let mine = block_of.get(b.group).and_then(|&k| steps_of.get(k)).map_or(&[][..], Vec::as_slice);
                         let (slos, part) = worker_part(b, &steps, mine, grid, &group_grids, first);
                         report_block(&part, slos, program, settings, opts.html, spill.as_ref(), &reports);
-                    }
+                        reporting.fetch_add(t.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+                    });
+                }
+            }
+            let mut on_block = |b: distributed::Block| {
+                bar.inc(1);
+                match &opts.reports {
+                    // The threads end early only if this run is failing.
+                    Some(_) => drop(queue.send(b)),
                     None => {
                         merged.extend(b.series);
                         histories.extend(b.histories);
@@ -978,6 +994,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 }
             };
             let replayed = distributed::replay(job, &steps, &workers, &rt, &mut on_block);
+            drop(queue);
             bar.finish_and_clear();
             let counted = counting.join().unwrap_or_else(|_| {
                 Err(vec![data::DataError::Engine { message: "the counting scan panicked".into() }])
@@ -995,12 +1012,14 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         if opts.timing {
             let t = &r.timing;
             crate::errln!(
-                "timing: probe {:.3}s, distributed plan {:.3}s, replay on {} tasks {:.3}s, merge {:.3}s, counting scan {:.3}s",
+                "timing: probe {:.3}s, distributed plan {:.3}s, replay on {} tasks {:.3}s, merge {:.3}s (reports {:.3}s on {} threads), counting scan {:.3}s",
                 t_probe.as_secs_f64(),
                 t.plan_s,
                 t.tasks.len(),
                 t.replay_s,
                 t.merge_s,
+                reporting.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e9,
+                report_threads,
                 t_count.as_secs_f64()
             );
             for (i, (addr, scan, eval, n)) in t.tasks.iter().enumerate() {

@@ -89,8 +89,8 @@ pub struct Timing {
     pub replay_s: f64,
     /// Per task: (worker address, scan s, evaluation s, series recorded).
     pub tasks: Vec<(String, f64, f64, u64)>,
-    /// Handing the tasks' blocks on (reading them into series, and what
-    /// `on_block` does with them: building their reports).
+    /// Handing the tasks' blocks on: reading them into series, and
+    /// `on_block` (queueing them for the report threads).
     pub merge_s: f64,
 }
 
