@@ -939,9 +939,6 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 workers.len().max(2),
             ),
         };
-        // The data's statistics, leaf errors and selector problems, as the
-        // embedded scan finds them: the same rows through the same leaves,
-        // on one step, while the workers replay.
         let reports = std::sync::Mutex::new(vec![None; program.slos.len()]);
         // Per block, its steps in plan order.
         let mut steps_of: Vec<Vec<usize>> = vec![Vec::new(); block_of.iter().max().map_or(0, |b| b + 1)];
@@ -950,6 +947,9 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         }
         let mut merged: Vec<(Born, eval::RecSeries)> = Vec::new();
         let mut histories = distributed::Histories::new();
+        // The data's statistics, leaf errors and selector problems, as the
+        // embedded scan finds them: the same rows through the same leaves,
+        // on one step, while the workers replay.
         let one_step: Vec<Grid> = class_grids.iter().map(|g| Grid { len: g.len.min(1), ..*g }).collect();
         let mut lv = Leaves::phased(planner.leaves.clone(), one_step);
         crate::memory::phase("replaying on the workers");
