@@ -993,7 +993,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                     }
                 }
             };
-            let replayed = distributed::replay(job, &steps, &workers, &rt, &mut on_block);
+            let replayed = distributed::replay(job, &steps, &block_of, &workers, &rt, &mut on_block);
             drop(queue);
             bar.finish_and_clear();
             let counted = counting.join().unwrap_or_else(|_| {

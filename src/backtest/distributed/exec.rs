@@ -377,7 +377,7 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
         // it recorded. The first failure to send stops the sending.
         let sent = std::sync::atomic::AtomicU64::new(0);
         let failed: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-        let send_block = |series: &mut Vec<(RecSeries, Born)>, rules: &mut BlockRules| {
+        let stream = |series: &mut Vec<(RecSeries, Born)>, rules: &mut BlockRules| {
             let mut failed = failed.lock().unwrap_or_else(|e| e.into_inner());
             // A group without rules is a block of its own with nothing to send.
             if failed.is_none() && !rules.is_empty() {
@@ -389,7 +389,7 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
             }
             series.clear();
         };
-        let switches = Switches { stepwise: job.stepwise, report_only: job.report_only, finish: Some(&send_block) };
+        let switches = Switches { stepwise: job.stepwise, report_only: job.report_only, finish: Some(&stream) };
         let (_, errors, _) =
             evaluate_blocks(&mut steps, &keys, &outs, &grids, &job.downtime, &summed, &switches, &hidden);
         if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {

@@ -278,10 +278,12 @@ pub struct Block {
 /// its last row came (on this thread, so what it keeps of a block is its
 /// choice: a run that reports each block as it comes holds the blocks in
 /// flight, not every series). `steps` are the whole program's planned
-/// steps (the series and alerts they name).
+/// steps (the series and alerts they name), `block_of` each group's
+/// independent block (as the job's tasks were assigned by).
 pub fn replay(
     job: Job,
     steps: &[(usize, Step)],
+    block_of: &[usize],
     workers: &[Url],
     rt: &tokio::runtime::Runtime,
     on_block: &mut dyn FnMut(Block),
@@ -301,12 +303,12 @@ pub fn replay(
     let ctx = SessionContext::from(state);
     // Every block the job's tasks evaluate (by its lowest group), and
     // whether it came.
-    let block_of = super::independent_blocks(steps, job.groups.len());
     let mut lowest: HashMap<usize, usize> = HashMap::new();
     for (g, &b) in block_of.iter().enumerate() {
         lowest.entry(b).or_insert(g);
     }
-    let mut expected: BTreeMap<usize, bool> = steps.iter().map(|(g, _)| (lowest[&block_of[*g]], false)).collect();
+    let mut expected: BTreeMap<usize, bool> =
+        steps.iter().filter_map(|(g, _)| Some((*lowest.get(block_of.get(*g)?)?, false))).collect();
     let job = Arc::new(job);
     let mut outs: Vec<TaskOut> = (0..tasks).map(|_| TaskOut::default()).collect();
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
