@@ -628,12 +628,8 @@ pub(crate) fn evaluate_blocks(
     let columnar = std::sync::atomic::AtomicUsize::new(0);
     let fallbacks: std::sync::Mutex<BTreeMap<&'static str, usize>> = Default::default();
     let eval_block = |rules: &mut Vec<(usize, usize, &mut (usize, Step))>| {
-        // One grid for the whole block and no downtime: try the columns.
-        let grid = rules.first().map(|(_, _, r)| grids[r.0]);
-        if let Some(grid) =
-            grid.filter(|g| !stepwise && downtime.is_empty() && rules.iter().all(|(_, _, r)| grids[r.0] == *g))
-        {
-            match replay::columnar::run(rules, leaves, grid) {
+        if !stepwise && !rules.is_empty() {
+            match replay::columnar::run(rules, leaves, grids, downtime) {
                 Ok(mut out) => {
                     if report_only {
                         report::keep_what_it_reads(&mut out);
@@ -650,9 +646,6 @@ pub(crate) fn evaluate_blocks(
                     *fallbacks.lock().unwrap_or_else(|e| e.into_inner()).entry(why).or_insert(0) += 1;
                 }
             }
-        } else if !stepwise && len > 0 {
-            let why = if downtime.is_empty() { "its groups run at different times" } else { "--downtime" };
-            *fallbacks.lock().unwrap_or_else(|e| e.into_inner()).entry(why).or_insert(0) += 1;
         }
         let mut store = Store::new(summed.clone());
         let mut born: Vec<Born> = Vec::new();
