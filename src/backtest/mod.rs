@@ -647,6 +647,12 @@ pub(crate) fn evaluate_blocks(
                 }
             }
         }
+        // Per group of the block, the steps evaluated (None: all).
+        let mut live: Vec<Option<Vec<bool>>> = vec![None; grids.len()];
+        let groups: BTreeSet<usize> = rules.iter().map(|(_, _, r)| r.0).collect();
+        for g in groups {
+            live[g] = grids[g].evaluated(downtime);
+        }
         let mut store = Store::new(summed.clone());
         let mut born: Vec<Born> = Vec::new();
         let mut errors: BTreeMap<String, usize> = BTreeMap::new();
@@ -654,7 +660,7 @@ pub(crate) fn evaluate_blocks(
             for (run, i, rule) in rules.iter_mut() {
                 let grid = &grids[rule.0];
                 let t = grid.at(k);
-                if k >= grid.len || downtime.iter().any(|&(a, b)| a <= t && t < b) {
+                if k >= grid.len || live[rule.0].as_ref().is_some_and(|l| !l[k]) {
                     continue;
                 }
                 if let Err(e) = rule.1.run(leaves, &mut store, k, t) {

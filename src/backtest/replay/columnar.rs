@@ -109,12 +109,7 @@ struct Sched {
 
 impl Sched {
     fn new(grid: Grid, downtime: &[(i64, i64)]) -> Sched {
-        if downtime.is_empty() {
-            return Sched { grid, live: None };
-        }
-        let live: Vec<bool> =
-            (0..grid.len).map(|k| !downtime.iter().any(|&(a, b)| a <= grid.at(k) && grid.at(k) < b)).collect();
-        Sched { grid, live: live.contains(&false).then_some(live) }
+        Sched { grid, live: grid.evaluated(downtime) }
     }
 
     fn live(&self, k: usize) -> bool {

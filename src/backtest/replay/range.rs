@@ -30,6 +30,27 @@ impl Grid {
     pub fn to(&self) -> i64 {
         self.at(self.len.saturating_sub(1))
     }
+
+    /// Which steps a server evaluates, down in the ranges `[from, to)` of
+    /// `downtime`; `None` when it evaluates every one. One pass over the
+    /// steps and the ranges (sorted), however many ranges there are.
+    pub fn evaluated(&self, downtime: &[(i64, i64)]) -> Option<Vec<bool>> {
+        let mut down: Vec<(i64, i64)> = downtime.iter().copied().filter(|(a, b)| a < b).collect();
+        down.sort_unstable();
+        let mut live = vec![true; self.len];
+        let mut next = 0;
+        // The latest end among the ranges started at or before the step.
+        let mut until = i64::MIN;
+        for (k, l) in live.iter_mut().enumerate() {
+            let t = self.at(k);
+            while next < down.len() && down[next].0 <= t {
+                until = until.max(down[next].1);
+                next += 1;
+            }
+            *l = t >= until;
+        }
+        live.contains(&false).then_some(live)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -408,6 +429,36 @@ impl Window<'_> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_steps_evaluated_are_those_outside_every_downtime() {
+        let grid = Grid { from: 1_000, step: 60_000, len: 500 };
+        let naive = |d: &[(i64, i64)]| -> Vec<bool> {
+            (0..grid.len).map(|k| !d.iter().any(|&(a, b)| a <= grid.at(k) && grid.at(k) < b)).collect()
+        };
+        assert_eq!(grid.evaluated(&[]), None);
+        assert_eq!(grid.evaluated(&[(0, 1_000)]), None, "the end is not in the range");
+        assert_eq!(grid.evaluated(&[(61_000, 61_000)]), None, "an empty range");
+        let mut seed = 7u64;
+        let mut next = |n: i64| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as i64 % n
+        };
+        for _ in 0..200 {
+            // Unsorted, overlapping, nested, touching, and ranges that end
+            // before they start (nothing), some beyond the grid.
+            let d: Vec<(i64, i64)> = (0..next(6))
+                .map(|_| {
+                    let a = next(32_000_000) - 1_000_000;
+                    (a, a + next(3_000_000) - 200_000)
+                })
+                .collect();
+            let want = naive(&d);
+            let got = grid.evaluated(&d).unwrap_or_else(|| vec![true; grid.len]);
+            assert_eq!(got, want, "{d:?}");
+        }
+    }
+
     use super::*;
 
     fn grid_at(t: i64) -> Grid {
