@@ -107,6 +107,29 @@ fn distributed_runs_give_the_embedded_report_and_timeline() {
     assert!(bytes(&tl_embedded) == bytes(&tl_three), "the timeline of three workers differs");
     assert!(bytes(&tl_embedded) == bytes(&tl_one), "the timeline of one worker differs");
 
+    // At the server's phases with downtimes (which the job carries to the
+    // workers, and the blocks evaluate column by column): the same again.
+    let schedule = [
+        "--rule-dir",
+        "/etc/prometheus/rules",
+        "--from",
+        "2026-01-05T00:00:17Z",
+        "--downtime",
+        "2026-01-06T10:00:00Z..2026-01-06T12:00:00Z",
+        "--downtime",
+        "2026-01-08T03:00:05Z..2026-01-08T03:02:45Z",
+    ];
+    let (tl_e, tl_d) = (d.path().join("se.parquet"), d.path().join("sd.parquet"));
+    let run = |extra: &[&str]| slo(&[&SHIPPED[..], &RANGE[2..], &schedule, extra].concat());
+    let (code, e, err_e) = run(&["--timeline", tl_e.to_str().unwrap(), "--timing"]);
+    assert_eq!(code, 0, "{err_e}");
+    assert!(err_e.contains("17 of 17 blocks column by column"), "{err_e}");
+    let (code, dist, err_d) = run(&["--timeline", tl_d.to_str().unwrap(), "--workers", &all]);
+    assert_eq!(code, 0, "{err_d}");
+    assert!(e != embedded, "the schedule and downtimes changed nothing");
+    assert_eq!(e, dist, "with a schedule and downtimes, the report of three workers differs");
+    assert!(bytes(&tl_e) == bytes(&tl_d), "with a schedule and downtimes, the timeline of three workers differs");
+
     // The HTML report (each SLO's section and charts built as its block
     // arrives) is the embedded run's too.
     let html = |name: &str, extra: &[&str]| {
