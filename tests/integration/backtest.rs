@@ -778,6 +778,18 @@ fn engines_and_timeline_give_the_same_report_on_the_shipped_data() {
     assert!(left.is_empty(), "spill files left behind: {left:?}");
 }
 
+/// `slo synth` data for the SLOs of `file` (with `args`) written to
+/// `data`, and the file loaded and checked.
+fn synth_for(file: &Path, data: &Path, args: &[&str]) -> (slo::driver::Loaded, slo::ir::Program) {
+    let out = ["synth", "--out", data.to_str().unwrap()];
+    let (code, _, err) = crate::common::slo(&[&out[..], args, &[file.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    let loaded = slo::driver::load(&[file.to_path_buf()], &repo()).unwrap();
+    let (program, diags) = slo::driver::check(&loaded);
+    assert!(!diags.has_errors());
+    (loaded, program)
+}
+
 /// Each SLO's report is built as soon as its block of rule groups is
 /// evaluated, from that block's series, which are then dropped
 /// (`Options::reports`, what `slo backtest` does unless the HTML report
@@ -796,22 +808,7 @@ fn reports_built_per_block_are_the_whole_replays() {
     for name in ["composite_serial", "composite_k_of_n", "group_by"] {
         let file = repo().join(format!("examples/features/{name}.slo"));
         let data = dir.path().join(format!("{name}.parquet"));
-        let (code, _, err) = crate::common::slo(&[
-            "synth",
-            "--out",
-            data.to_str().unwrap(),
-            "--days",
-            "10",
-            "--resolution",
-            "1m",
-            "--seed",
-            "5",
-            file.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{err}");
-        let loaded = slo::driver::load(&[file], &repo()).unwrap();
-        let (program, diags) = slo::driver::check(&loaded);
-        assert!(!diags.has_errors());
+        let (loaded, program) = synth_for(&file, &data, &["--days", "10", "--resolution", "1m", "--seed", "5"]);
         let report = |per_block: bool, stepwise: bool| {
             let opts = slo::backtest::Options {
                 report_only: true,
@@ -881,24 +878,8 @@ fn the_engines_agree_across_phases_lags_and_downtime() {
         let file = dir.path().join(format!("{name}.slo"));
         std::fs::write(&file, text).unwrap();
         let data = dir.path().join(format!("{name}.parquet"));
-        let (code, _, err) = crate::common::slo(&[
-            "synth",
-            "--out",
-            data.to_str().unwrap(),
-            "--days",
-            "2",
-            "--resolution",
-            "30s",
-            "--seed",
-            "7",
-            "--incident",
-            "1d/3h/0.05",
-            file.to_str().unwrap(),
-        ]);
-        assert_eq!(code, 0, "{err}");
-        let loaded = slo::driver::load(&[file], &repo()).unwrap();
-        let (program, diags) = slo::driver::check(&loaded);
-        assert!(!diags.has_errors());
+        let args = ["--days", "2", "--resolution", "30s", "--seed", "7", "--incident", "1d/3h/0.05"];
+        let (loaded, program) = synth_for(&file, &data, &args);
         let n = program.slos.len() as i64;
         // Each group's phase: later groups first, or earlier groups first.
         let falling: Vec<i64> = (0..n).map(|g| 5 * s + (n - g) * 10 * s).collect();
