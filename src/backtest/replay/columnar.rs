@@ -19,8 +19,11 @@
 //!   next evaluation). Steps the server did not evaluate (`--downtime`)
 //!   record nothing and do not step the alerts;
 //! - rules are computed so that every rule comes after the rules whose
-//!   series it may read; a rule reading its own series, or rules reading
-//!   each other's in a cycle, cannot be;
+//!   series it may read; rules reading each other's in a cycle cannot be.
+//!   A rule reading its own series (a recurrence: calendar windows'
+//!   running sums) has the parts that do not read them computed over every
+//!   step, then the rest step by step, each step reading what the rule
+//!   recorded before ([`Cx::recurrence`]);
 //! - the series of a vector are listed in an order that, filtered to the
 //!   series present at a step, is that step's instant vector in the
 //!   step-by-step engine (which fixes sums' addition order and the order
@@ -167,6 +170,46 @@ struct Cx<'a> {
     /// evaluation order.
     sched: &'a Sched,
     pos: usize,
+    /// Evaluating one step of a recurrence ([`Cx::recurrence`]).
+    window: Option<Window<'a>>,
+}
+
+/// One step `at` of a rule reading its own series: the parts of its
+/// expression that do not read them, evaluated over every step (by node
+/// address), the nodes that read them, the series it recorded at the
+/// steps before, and its last evaluation before.
+struct Window<'a> {
+    pre: &'a HashMap<usize, Val<'a>>,
+    selfs: &'a std::collections::HashSet<usize>,
+    own: &'a [Own],
+    at: usize,
+    prev: Option<usize>,
+}
+
+/// A series a recurrence records, as it grows step by step.
+struct Own {
+    labels: Labels,
+    v: Vec<f64>,
+    ts: Vec<i64>,
+    vals: Vec<f64>,
+    prefix: Prefix,
+    first: usize,
+    p: usize,
+}
+
+fn addr(n: &Node) -> usize {
+    n as *const Node as usize
+}
+
+/// `v` at step `k` only.
+fn slice<'b>(v: &'b Val<'_>, k: usize) -> Val<'b> {
+    match v {
+        Val::Scalar(Sc::Const(x)) => Val::Scalar(Sc::Const(*x)),
+        Val::Scalar(Sc::Steps(s)) => Val::Scalar(Sc::Steps(vec![s[k]])),
+        Val::Vector(cols) => Val::Vector(
+            cols.iter().map(|c| Col { labels: c.labels.clone(), v: Cow::Borrowed(&c.v[k..k + 1]) }).collect(),
+        ),
+    }
 }
 
 fn present(x: f64) -> bool {
@@ -211,22 +254,26 @@ pub(crate) fn run(
     if scheds.values().any(|s| s.grid.step != step) || hi - lo >= step {
         return Err(Fallback("the block's groups run at different intervals"));
     }
-    let order = order(rules)?;
+    let (order, recurrent) = order(rules)?;
     let mut store = Store::default();
     let mut histories: Vec<(usize, BTreeMap<LabelSet, AlertHistory>)> = Vec::new();
     for pos in order {
         let (run, i, rule) = &rules[pos];
         let sched = &scheds[&rule.0];
-        let cx = Cx { leaves, store: &store, scheds: &scheds, sched, pos };
+        let cx = Cx { leaves, store: &store, scheds: &scheds, sched, pos, window: None };
         match &rule.1 {
             Step::Record { series, name, labels, node, .. } => {
-                let Val::Vector(mut cols) = cx.eval(node)? else {
-                    return Err(Fallback("a recording rule returns a scalar"));
+                let merged = if recurrent[pos] {
+                    cx.recurrence(node, name, labels)?
+                } else {
+                    let Val::Vector(mut cols) = cx.eval(node)? else {
+                        return Err(Fallback("a recording rule returns a scalar"));
+                    };
+                    sched.mask(&mut cols);
+                    // Series of the result that get the same labels are one
+                    // recorded series (written by whichever is present).
+                    merge_by(cols, |l| super::eval::recorded_labels(l, name, labels))?
                 };
-                sched.mask(&mut cols);
-                // Series of the result that get the same labels are one
-                // recorded series (written by whichever is present).
-                let merged = merge_by(cols, |l| super::eval::recorded_labels(l, name, labels))?;
                 for (l, v, first, p) in merged {
                     let w = Written {
                         series: *series,
@@ -371,8 +418,10 @@ fn instance_history(v: &[f64], sched: &Sched, for_ms: i64, keep_ms: i64) -> Aler
 /// The order to compute the block's rules in (positions in evaluation
 /// order): each after every rule whose series it may read — a rule
 /// earlier in evaluation order is read at the same step, a later one at
-/// the step before — and otherwise in evaluation order.
-fn order(rules: &[(usize, usize, &mut (usize, Step))]) -> C<Vec<usize>> {
+/// the step before — and otherwise in evaluation order. Also, per rule,
+/// whether it reads its own series (a recurrence over steps, see
+/// [`Cx::recurrence`]).
+fn order(rules: &[(usize, usize, &mut (usize, Step))]) -> C<(Vec<usize>, Vec<bool>)> {
     type Writers<'a> = HashMap<&'a str, Vec<(usize, &'a [(String, String)])>>;
     let mut writers: Writers = HashMap::default();
     for (pos, (_, _, rule)) in rules.iter().enumerate() {
@@ -382,20 +431,22 @@ fn order(rules: &[(usize, usize, &mut (usize, Step))]) -> C<Vec<usize>> {
     }
     let mut needs = vec![0usize; rules.len()];
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); rules.len()];
+    let mut recurrent = vec![false; rules.len()];
     for (pos, (_, _, rule)) in rules.iter().enumerate() {
         let (Step::Record { node, .. } | Step::Alert { node, .. }) = &rule.1;
         let mut reads = std::collections::BTreeSet::new();
+        let mut mixed = false;
         crate::backtest::each_recorded(node, &mut |sel, _| {
             let Some(name) = sel.metric() else { return };
-            for &(w, labels) in writers.get(name).into_iter().flatten() {
-                if may_match(sel, name, labels) {
-                    reads.insert(w);
-                }
-            }
+            let ws: Vec<usize> =
+                writers.get(name).into_iter().flatten().filter(|(_, l)| may_match(sel, name, l)).map(|w| w.0).collect();
+            mixed |= ws.contains(&pos) && ws.len() > 1;
+            reads.extend(ws);
         });
-        if reads.contains(&pos) {
-            return Err(Fallback("a rule reads a series it records"));
+        if mixed {
+            return Err(Fallback("a selector reads a rule's own series and another rule's"));
         }
+        recurrent[pos] = reads.remove(&pos);
         needs[pos] = reads.len();
         for w in reads {
             readers[w].push(pos);
@@ -416,7 +467,7 @@ fn order(rules: &[(usize, usize, &mut (usize, Step))]) -> C<Vec<usize>> {
     if out.len() < rules.len() {
         return Err(Fallback("rules read each other's series in a cycle"));
     }
-    Ok(out)
+    Ok((out, recurrent))
 }
 
 impl<'a> Cx<'a> {
@@ -466,6 +517,14 @@ impl<'a> Cx<'a> {
     }
 
     fn eval(&self, n: &'a Node) -> C<Val<'a>> {
+        if let Some(w) = &self.window {
+            if let Some(v) = w.pre.get(&addr(n)) {
+                return Ok(slice(v, w.at));
+            }
+            if w.selfs.contains(&addr(n)) {
+                return self.own_read(w, n);
+            }
+        }
         Ok(match n {
             Node::Num(x) => Val::Scalar(Sc::Const(*x)),
             Node::Leaf(i) => Val::Vector(
@@ -558,6 +617,136 @@ impl<'a> Cx<'a> {
                 }
             })
             .collect()
+    }
+
+    /// A rule reading its own series (a running sum, as calendar windows
+    /// record): the largest parts of its expression that do not read them
+    /// over every step at once, then the rest step by step, each step
+    /// reading what the rule recorded at its evaluations before — as the
+    /// step engine evaluates it.
+    fn recurrence(&self, node: &'a Node, name: &str, labels: &[(String, String)]) -> C<Vec<Merged>> {
+        let own = |sel: &Sel| may_match(sel, name, labels);
+        let mut pre: HashMap<usize, Val<'a>> = HashMap::default();
+        let mut selfs = std::collections::HashSet::new();
+        self.split(node, &own, &mut pre, &mut selfs)?;
+        let grid = self.sched.grid;
+        let mut series: Vec<Own> = Vec::new();
+        let mut index: HashMap<LabelSet, usize> = HashMap::default();
+        let mut prev = None;
+        for k in 0..grid.len {
+            if !self.sched.live(k) {
+                continue;
+            }
+            let one = Sched { grid: Grid { from: grid.at(k), step: grid.step, len: 1 }, live: None };
+            let window = Window { pre: &pre, selfs: &selfs, own: &series, at: k, prev };
+            let cx = Cx { sched: &one, window: Some(window), ..*self };
+            let out: Vec<(Labels, f64)> = match cx.eval(node)? {
+                Val::Vector(cols) => cols.into_iter().filter(|c| present(c.v[0])).map(|c| (c.labels, c.v[0])).collect(),
+                Val::Scalar(_) => return Err(Fallback("a recording rule returns a scalar")),
+            };
+            for (p, (l, x)) in out.into_iter().enumerate() {
+                let key = super::eval::recorded_labels(&l, name, labels);
+                let i = match index.get(&key) {
+                    Some(&i) => i,
+                    None => {
+                        index.insert(key.clone(), series.len());
+                        series.push(Own {
+                            labels: Arc::new(key),
+                            v: vec![ABSENT; grid.len],
+                            ts: Vec::new(),
+                            vals: Vec::new(),
+                            prefix: Prefix::new(),
+                            first: k,
+                            p,
+                        });
+                        series.len() - 1
+                    }
+                };
+                let o = &mut series[i];
+                if present(o.v[k]) {
+                    return Err(Fallback("two series of a result get the same labels at one step"));
+                }
+                o.v[k] = x;
+                o.ts.push(grid.at(k));
+                o.vals.push(x);
+                o.prefix.push(x);
+            }
+            prev = Some(k);
+        }
+        Ok(series.into_iter().map(|o| ((*o.labels).clone(), o.v, o.first, o.p)).collect())
+    }
+
+    /// Whether `n` reads the rule's own series (`own`); if so, its largest
+    /// parts that do not are evaluated over every step into `pre`, and the
+    /// nodes that do are listed in `selfs`.
+    fn split(
+        &self,
+        n: &'a Node,
+        own: &dyn Fn(&Sel) -> bool,
+        pre: &mut HashMap<usize, Val<'a>>,
+        selfs: &mut std::collections::HashSet<usize>,
+    ) -> C<bool> {
+        let children: Vec<&'a Node> = match n {
+            Node::RecInstant(sel) | Node::RecRange(_, sel, _) => {
+                let reads = own(sel);
+                if reads {
+                    selfs.insert(addr(n));
+                }
+                return Ok(reads);
+            }
+            Node::Num(_) | Node::Leaf(_) => return Ok(false),
+            Node::Agg { expr, .. } | Node::Neg(expr) => vec![expr],
+            Node::Bin { lhs, rhs, .. } => vec![lhs, rhs],
+            Node::Call(_, args) => args.iter().collect(),
+        };
+        let mut reads = Vec::with_capacity(children.len());
+        for c in &children {
+            reads.push(self.split(c, own, pre, selfs)?);
+        }
+        if !reads.contains(&true) {
+            return Ok(false);
+        }
+        for (c, r) in children.into_iter().zip(reads) {
+            if !r {
+                pre.insert(addr(c), self.eval(c)?);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The rule's own series as a selector of it reads them at the
+    /// window's step: an instant selector, the value at its last
+    /// evaluation before (if present there and within the lookback); a
+    /// range function, the samples of its evaluations before.
+    fn own_read(&self, w: &Window<'a>, n: &'a Node) -> C<Val<'a>> {
+        let t = self.sched.grid.at(0);
+        let one = |x: f64| Cow::Owned(vec![x]);
+        Ok(Val::Vector(match n {
+            Node::RecInstant(sel) => w
+                .own
+                .iter()
+                .filter(|o| sel.matches(&o.labels))
+                .filter_map(|o| {
+                    let j = w.prev?;
+                    let x = o.v[j];
+                    (present(x) && (w.at - j) as i64 * self.sched.grid.step < LOOKBACK_MS)
+                        .then(|| Col { labels: o.labels.clone(), v: one(x) })
+                })
+                .collect(),
+            Node::RecRange(f, sel, r) => w
+                .own
+                .iter()
+                .filter(|o| sel.matches(&o.labels))
+                .filter_map(|o| {
+                    let lo = o.ts.partition_point(|&x| x <= t - r);
+                    let hi = o.ts.len();
+                    let x = if lo == hi { ABSENT } else { eval_slice(*f, &o.ts, &o.vals, &o.prefix, lo, hi, t, *r) };
+                    let labels = if f.keeps_name() { o.labels.clone() } else { drop_name(&o.labels) };
+                    present(x).then(|| Col { labels, v: one(x) })
+                })
+                .collect(),
+            _ => return Err(Fallback("a rule's own series read by an unexpected node")),
+        }))
     }
 
     fn aggregate(&self, op: AggOp, grouping: &Grouping, input: Vec<Col<'a>>) -> C<Vec<Col<'a>>> {
@@ -1000,32 +1189,68 @@ mod tests {
         }
     }
 
-    /// Rules that read each other's series in a cycle (one of them the
-    /// previous evaluation's), or a rule reading its own, are a recurrence
-    /// over steps: they run step by step, and say why.
+    /// A rule reading its own series (a running sum, as calendar windows
+    /// record) runs step by step inside the columnar engine, the rest of
+    /// its block column by column, and records what the step engine does,
+    /// under downtime too; rules reading each other's series in a cycle
+    /// (one of them the previous evaluation's) run step by step, and say
+    /// why.
     #[test]
-    fn recurrences_run_step_by_step() {
+    fn recurrences_match_the_step_engine_and_cycles_run_step_by_step() {
         let from = 1_767_225_600_000;
         let grids = [Grid { from, step: 60_000, len: 50 }, Grid { from: from + 5_000, step: 60_000, len: 50 }];
         let cycle = [
             group("a", vec![record(60, "a", r#"slo:sli_error:ratio_rate5m{slo="b"} + 1 or on() vector(1)"#)]),
             group("b", vec![record(5, "b", r#"slo:sli_error:ratio_rate1h{slo="a"} * 2"#)]),
         ];
+        let (mut steps, _) = plan_groups(&cycle, &[0, 1]).unwrap();
+        let mut rules: Vec<(usize, usize, &mut (usize, Step))> =
+            steps.iter_mut().enumerate().map(|(i, s)| (s.0, i, s)).collect();
+        let Err(Fallback(reason)) = run(&mut rules, &[], &grids, &[]) else { panic!("a cycle ran column by column") };
+        assert!(reason.contains("in a cycle"), "{reason}");
+        let (text, n) = replay(&cycle, &grids, &[], false);
+        assert_eq!(n, 0);
+        assert_eq!(text.matches("count: 50,").count(), 2, "both recorded at every step: {text}");
+        // A running sum that restarts every 10 minutes, read by another
+        // group by instant and range selectors; and a rule that reads its
+        // own series by instant selector, gone every third step.
         let own = [
-            group("a", vec![record(60, "a", r#"slo:sli_error:ratio_rate1h{slo="a"} + 1 or on() vector(0)"#)]),
-            group("b", vec![record(5, "b", r#"slo:sli_error:ratio_rate1h{slo="a"} * 2"#)]),
+            group(
+                "a",
+                vec![
+                    record(
+                        60,
+                        "a",
+                        r#"vector(time() % 7) + ((sum(last_over_time(slo:sli_error:ratio_rate1h{slo="a"}[2m])) and on() (vector(time()) % 600 > 0)) or on() vector(0))"#,
+                    ),
+                    record(
+                        360,
+                        "a",
+                        r#"(slo:sli_error:ratio_rate6h{slo="a"} * 0.5 + 1 or on() vector(1)) and on() (vector(time()) % 180 > 0)"#,
+                    ),
+                ],
+            ),
+            group(
+                "b",
+                vec![record(
+                    5,
+                    "b",
+                    r#"slo:sli_error:ratio_rate1h{slo="a"} * 2 + sum_over_time(slo:sli_error:ratio_rate1h{slo="a"}[4m])"#,
+                )],
+            ),
         ];
-        for (groups, why) in [(&cycle, "in a cycle"), (&own, "a series it records")] {
-            let (mut steps, _) = plan_groups(groups, &[0, 1]).unwrap();
-            let mut rules: Vec<(usize, usize, &mut (usize, Step))> =
-                steps.iter_mut().enumerate().map(|(i, s)| (s.0, i, s)).collect();
-            let Err(Fallback(reason)) = run(&mut rules, &[], &grids, &[]) else {
-                panic!("{why}: ran column by column")
-            };
-            assert!(reason.contains(why), "{reason}");
-            let (text, n) = replay(groups, &grids, &[], false);
-            assert_eq!(n, 0);
-            assert_eq!(text.matches("count: 50,").count(), 2, "both recorded at every step: {text}");
+        let downtime = [
+            (from + 7 * 60_000 + 20_000, from + 12 * 60_000 + 3_000),
+            (from + 30 * 60_000, from + 30 * 60_000 + 30_000),
+        ];
+        for downtime in [&[][..], &downtime[..]] {
+            let (columns, n) = replay(&own, &grids, downtime, false);
+            let (steps, _) = replay(&own, &grids, downtime, true);
+            assert_eq!(n, 1, "the recurrence ran step by step");
+            assert!(columns == steps, "{downtime:?}: the engines differ\n{columns}\n{steps}");
+            assert_eq!(columns.matches("Times").count(), 3, "{columns}");
+            let every = columns.contains("count: 50,");
+            assert!(every == downtime.is_empty(), "the running sum is recorded at every step evaluated: {columns}");
         }
     }
 }
