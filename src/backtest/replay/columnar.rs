@@ -197,6 +197,12 @@ struct Own {
     p: usize,
 }
 
+/// Whether a sample written at `tw` is within the lookback of a read at
+/// `t` (else an instant selector finds nothing).
+fn within_lookback(tw: i64, t: i64) -> bool {
+    tw > t - LOOKBACK_MS
+}
+
 fn addr(n: &Node) -> usize {
     n as *const Node as usize
 }
@@ -506,10 +512,10 @@ impl<'a> Cx<'a> {
                     let Some(j) = self.source_step(w, k).filter(|_| self.sched.live(k)) else { return ABSENT };
                     let (tw, t) = (ws.grid.at(j), rg.at(k));
                     debug_assert!(tw <= t, "a step read before it is written");
-                    if tw <= t - LOOKBACK_MS {
-                        ABSENT
-                    } else {
+                    if within_lookback(tw, t) {
                         w.v[j]
+                    } else {
+                        ABSENT
                     }
                 })
                 .collect(),
@@ -728,9 +734,8 @@ impl<'a> Cx<'a> {
                 .filter(|o| sel.matches(&o.labels))
                 .filter_map(|o| {
                     let j = w.prev?;
-                    let x = o.v[j];
-                    (present(x) && (w.at - j) as i64 * self.sched.grid.step < LOOKBACK_MS)
-                        .then(|| Col { labels: o.labels.clone(), v: one(x) })
+                    let (x, tw) = (o.v[j], t - (w.at - j) as i64 * self.sched.grid.step);
+                    (present(x) && within_lookback(tw, t)).then(|| Col { labels: o.labels.clone(), v: one(x) })
                 })
                 .collect(),
             Node::RecRange(f, sel, r) => w
@@ -1151,7 +1156,8 @@ mod tests {
     /// one earlier in the order, its evaluation at that step. The writer's
     /// series comes and goes (staleness markers), some evaluations fall in
     /// downtime, and at 10m steps the previous evaluation is beyond the
-    /// lookback: the columnar engine records what the step engine does.
+    /// lookback (at 5m, exactly at its edge): the columnar engine records
+    /// what the step engine does.
     #[test]
     fn reads_across_phases_lags_and_downtime_match_the_step_engine() {
         let groups = [
@@ -1167,7 +1173,9 @@ mod tests {
         ];
         let from = 1_767_225_600_000;
         let (s, m) = (1_000, 60_000);
-        for step in [m, 10 * m] {
+        // At 5m steps a lagging read at the same phase is exactly the
+        // lookback back: outside it.
+        for step in [m, 5 * m, 10 * m] {
             for (r, w) in [(10 * s, 40 * s), (0, 0), (40 * s, 10 * s)] {
                 let grid = |phase: i64| Grid { from: from + phase, step, len: 200 };
                 let grids = [grid(r), grid(w)];

@@ -429,9 +429,11 @@ impl Window<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn the_steps_evaluated_are_those_outside_every_downtime() {
+        use rand::{RngExt, SeedableRng};
         let grid = Grid { from: 1_000, step: 60_000, len: 500 };
         let naive = |d: &[(i64, i64)]| -> Vec<bool> {
             (0..grid.len).map(|k| !d.iter().any(|&(a, b)| a <= grid.at(k) && grid.at(k) < b)).collect()
@@ -439,11 +441,8 @@ mod tests {
         assert_eq!(grid.evaluated(&[]), None);
         assert_eq!(grid.evaluated(&[(0, 1_000)]), None, "the end is not in the range");
         assert_eq!(grid.evaluated(&[(61_000, 61_000)]), None, "an empty range");
-        let mut seed = 7u64;
-        let mut next = |n: i64| {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            (seed >> 33) as i64 % n
-        };
+        let mut rng = rand_pcg::Pcg64::seed_from_u64(7);
+        let mut next = |n: i64| rng.random_range(0..n);
         for _ in 0..200 {
             // Unsorted, overlapping, nested, touching, and ranges that end
             // before they start (nothing), some beyond the grid.
@@ -458,8 +457,6 @@ mod tests {
             assert_eq!(got, want, "{d:?}");
         }
     }
-
-    use super::*;
 
     fn grid_at(t: i64) -> Grid {
         Grid { from: t, step: 60_000, len: 1 }
