@@ -198,6 +198,11 @@ pub(crate) fn in_use() -> usize {
     IN_USE.load(Relaxed).max(0) as usize
 }
 
+/// The limit the run must stay within ([`set_limit`]; unlimited before).
+pub fn limit() -> usize {
+    LIMIT.load(Relaxed)
+}
+
 /// The most the process has held on its heap so far.
 pub fn peak() -> usize {
     PEAK.load(Relaxed)

@@ -24,6 +24,7 @@ pub mod distributed;
 pub mod html;
 pub mod replay;
 pub mod report;
+pub mod waves;
 
 // The replay engine's modules, under the names the rest of the crate (and
 // the tests) use.
@@ -516,6 +517,18 @@ pub struct Evaluated {
     pub merge: std::time::Duration,
 }
 
+impl Evaluated {
+    /// Adds how another part of the run's blocks ran.
+    pub fn add(&mut self, other: Evaluated) {
+        self.columnar += other.columnar;
+        self.blocks += other.blocks;
+        for (why, n) in other.fallbacks {
+            *self.fallbacks.entry(why).or_insert(0) += n;
+        }
+        self.merge += other.merge;
+    }
+}
+
 /// A block's rules in evaluation order: (run position, step index, rule).
 pub(crate) type BlockRules<'a> = [(usize, usize, &'a mut (usize, Step))];
 
@@ -577,13 +590,18 @@ pub fn evaluate(
     progress: &indicatif::ProgressBar,
 ) -> (Store, Vec<String>, Evaluated) {
     let keys = eval_keys(steps, grids);
-    let (mut series, errors, mut how) =
-        evaluate_blocks(steps, &keys, leaves, grids, downtime, &summed, switches, progress);
+    let (series, errors, mut how) = evaluate_blocks(steps, &keys, leaves, grids, downtime, &summed, switches, progress);
     let merge = std::time::Instant::now();
-    series.sort_by_key(|(born, _)| *born);
-    let store = Store::from_series(summed, series.into_iter().map(|(_, s)| s).collect());
+    let store = merged(series, summed);
     how.merge = merge.elapsed();
     (store, error_list(errors), how)
+}
+
+/// One store of separately evaluated series, in the order one store would
+/// have created them in (see [`Born`]).
+pub(crate) fn merged(mut series: Vec<(Born, eval::RecSeries)>, summed: HashSet<String>) -> Store {
+    series.sort_by_key(|(born, _)| *born);
+    Store::from_series(summed, series.into_iter().map(|(_, s)| s).collect())
 }
 
 /// Evaluation errors as warnings' messages, each with how often it happened.
@@ -620,6 +638,10 @@ pub(crate) fn evaluate_blocks(
     for (s, &(run, i)) in steps.iter_mut().zip(keys) {
         work[block_of[s.0]].push((run, i, s));
     }
+    // Groups without rules (or, on a part of the program, not in it) make
+    // no block.
+    work.retain(|w| !w.is_empty());
+    let blocks = work.len();
     for w in &mut work {
         w.sort_by_key(|(run, i, _)| (*run, *i));
     }
@@ -873,7 +895,11 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         _ => None,
     };
     let (stats, leaf_errors, selector_problems, store, eval_errors, evaluated) = if workers.is_empty() {
-        let mut lv = Leaves::phased(planner.leaves.clone(), class_grids);
+        // The first wave's scan, with the census of every other leaf (see
+        // [`waves`]): on one grid, every leaf in full, as one scan.
+        let plan = waves::Plan::new(&steps, groups.len(), &class);
+        let (census_specs, census_grids) = plan.census(&planner.leaves, &class_grids);
+        let mut lv = Leaves::phased(census_specs, census_grids);
         let bar = progress_bar(opts.progress, rows, "scan");
         let stats = match guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
             Ok(s) => data::Stats { out_of_range, ..s },
@@ -882,10 +908,17 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         bar.finish_and_clear();
         let t_scan = t0.elapsed();
         let leaf_errors = std::mem::take(&mut lv.errors);
-        let outs = lv.finish();
+        let mut outs = lv.finish();
         let selector_problems = selector_problems(&planner.leaves, &outs);
+        let waves = plan.waves(&planner.leaves, &class_grids, &mut outs, waves::budget(crate::memory::limit()));
+        let n_leaves = outs.len();
+        let mut first_outs = Some(outs);
         crate::memory::phase("evaluating the rules");
-        let bar = progress_bar(opts.progress, len as u64, "evaluate");
+        let of = |what: &str, w: usize| match waves.waves {
+            1 => what.to_string(),
+            n => format!("{what} {}/{n}", w + 1),
+        };
+        let bar = progress_bar(opts.progress, len as u64, &of("evaluate", 0));
         let reports = std::sync::Mutex::new(vec![None; program.slos.len()]);
         let finish = |series: &mut Vec<(eval::RecSeries, Born)>, rules: &mut BlockRules| {
             if let Some(settings) = &opts.reports {
@@ -895,22 +928,65 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             }
         };
         let switches = Switches { stepwise: opts.stepwise, report_only: opts.report_only, finish: Some(&finish) };
-        let (store, eval_errors, how) =
-            evaluate(&mut steps, &outs, &group_grids, &opts.downtime, summed, &switches, &bar);
+        // The later waves' scans: each computes its own leaves.
+        let mut t_rescan = std::time::Duration::ZERO;
+        let leaves_of = |w: usize| -> Result<Vec<leaves::LeafOut>, Vec<data::DataError>> {
+            if w == 0 {
+                return Ok(first_outs.take().unwrap_or_default());
+            }
+            let t = std::time::Instant::now();
+            crate::memory::phase("reading the data");
+            bar.set_message(of("scan", w));
+            bar.set_length(rows);
+            bar.set_position(0);
+            let idx = plan.wave_leaves(&waves, w);
+            let mut lv = Leaves::phased(idx.iter().map(|&i| planner.leaves[i].clone()).collect(), class_grids.clone());
+            guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar))?;
+            let mut full: Vec<leaves::LeafOut> = (0..n_leaves).map(|_| leaves::LeafOut::default()).collect();
+            for (i, o) in idx.into_iter().zip(lv.finish()) {
+                full[i] = o;
+            }
+            crate::memory::phase("evaluating the rules");
+            bar.set_message(of("evaluate", w));
+            bar.set_length(len as u64);
+            bar.set_position(0);
+            t_rescan += t.elapsed();
+            Ok(full)
+        };
+        let evaluated = waves::evaluate(
+            &mut steps,
+            &plan,
+            &waves,
+            leaves_of,
+            &group_grids,
+            &opts.downtime,
+            summed,
+            &switches,
+            &bar,
+        );
+        let (store, eval_errors, how) = match evaluated {
+            Ok(e) => e,
+            Err(es) => return Err(data_failure(sources, es)),
+        };
         slo_reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
         bar.finish_and_clear();
         if opts.timing {
             let why: Vec<String> = how.fallbacks.iter().map(|(w, n)| format!("; {n} step by step: {w}")).collect();
+            let in_waves = match waves.waves {
+                1 => String::new(),
+                n => format!("; leaves in {n} waves, each a scan"),
+            };
             crate::errln!(
-                "timing: probe+scan+leaves {:.3}s, rule evaluation {:.3}s (merge {:.3}s; {} steps, {} leaves, {} of {} blocks column by column{})",
-                t_scan.as_secs_f64(),
-                (t0.elapsed() - t_scan).as_secs_f64(),
+                "timing: probe+scan+leaves {:.3}s, rule evaluation {:.3}s (merge {:.3}s; {} steps, {} leaves, {} of {} blocks column by column{}{})",
+                (t_scan + t_rescan).as_secs_f64(),
+                (t0.elapsed() - t_scan - t_rescan).as_secs_f64(),
                 how.merge.as_secs_f64(),
                 grid.len,
-                outs.len(),
+                n_leaves,
                 how.columnar,
                 how.blocks,
-                why.concat()
+                why.concat(),
+                in_waves
             );
         }
         (stats, leaf_errors, selector_problems, store, eval_errors, how)

@@ -1,7 +1,7 @@
 //! `slo synth` and `slo backtest` end to end through the binary: the report,
 //! determinism, the timeline, and every kind of bad input.
 
-use super::common::{heap_peak, repo, slo, slo_peak_rss, write_parquet as write};
+use super::common::{catalogue_copies, heap_peak, repo, slo, slo_peak_rss, write_parquet as write};
 use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
@@ -517,6 +517,63 @@ fn the_engine_leaves_slo_half_of_the_limit() {
         assert!(reading <= 0.7 * mib, "{limit}: the read held {reading} MiB: {err}");
         assert!(reading > 0.0 && heap_peak(&err, "heap peak") >= reading, "{err}");
     }
+}
+
+/// At a server's schedule every group runs at its own phase, so groups
+/// share no leaves and a catalogue's leaves grow with its SLOs. They are
+/// computed in waves of blocks (`src/backtest/waves.rs`), each wave's
+/// leaves within a quarter of the memory limit: four copies of the
+/// shipped catalogue (68 phases) over a week held 170 MiB of leaves in 2
+/// waves by default; at `--memory-limit 64M`, which they exceeded when
+/// every phase's leaves were held at once, they take more waves and the
+/// read stays within the limit. The report and the timeline are the same
+/// bytes whatever the waves (and, in `distributed.rs`, the same as the
+/// workers', which compute no waves).
+#[test]
+fn a_phased_run_computes_its_leaves_in_waves_within_the_limit() {
+    let d = tempfile::tempdir().unwrap();
+    let four = d.path().join("platform");
+    catalogue_copies(&four, 4);
+    let run = |limit: &str| {
+        let timeline = d.path().join(format!("{limit}.parquet"));
+        let args = [
+            "backtest",
+            four.to_str().unwrap(),
+            "--root",
+            d.path().to_str().unwrap(),
+            "--data",
+            "examples/data/platform.parquet",
+            "--format",
+            "json",
+            "--quiet",
+            "--timing",
+            "--rule-dir",
+            "/etc/prometheus/rules",
+            "--from",
+            "2026-01-05T00:00:17Z",
+            "--to",
+            "2026-01-12T00:00:00Z",
+            "--memory-limit",
+            limit,
+            "--timeline",
+            timeline.to_str().unwrap(),
+        ];
+        let (code, out, err) = slo(&args);
+        assert_eq!(code, 0, "{limit}: {err}");
+        let waves = regex::Regex::new(r"leaves in (\d+) waves").unwrap();
+        let waves: usize = waves.captures(&err).map_or(1, |c| c[1].parse().unwrap());
+        assert!(err.contains("68 of 68 blocks column by column"), "{limit}: {err}");
+        (out, std::fs::read(&timeline).unwrap(), waves, heap_peak(&err, "reading the data"))
+    };
+    let (report, timeline, waves, reading) = run("auto");
+    assert!(report.matches("\"objective\"").count() == 4 * 17, "{report}");
+    let (small, small_timeline, small_waves, small_reading) = run("64M");
+    eprintln!("waves: {waves} by default ({reading} MiB read), {small_waves} at 64M ({small_reading} MiB)");
+    assert!(waves >= 2, "groups at other phases than the first class's are a later wave");
+    assert!(small_waves > waves, "64M took {small_waves} waves, the default {waves}");
+    assert!(small_reading <= 0.5 * 64.0 && small_reading < reading, "{small_reading} MiB against {reading}");
+    assert!(small == report, "the report differs with the leaves in {small_waves} waves");
+    assert!(small_timeline == timeline, "the timeline differs with the leaves in {small_waves} waves");
 }
 
 /// Budget-policy replay: when each action was in force, per SLO and service.

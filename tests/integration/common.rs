@@ -305,3 +305,23 @@ pub fn heap_peak(err: &str, phase: &str) -> f64 {
     let rest = &line[at + phase.len() + 1..];
     rest.split(" MiB").next().unwrap().parse().unwrap_or_else(|_| panic!("{line}"))
 }
+
+/// `n` copies of the shipped catalogue in `dir/c0`, `dir/c1`, …: the first
+/// as shipped, each other with its services renamed (`checkout_c1`), so
+/// `n` times the SLOs over the same metrics.
+pub fn catalogue_copies(dir: &Path, n: usize) {
+    let rename = regex::Regex::new(r"\b(service|for)\s+([A-Za-z_]\w*)").unwrap();
+    for c in 0..n {
+        let to = dir.join(format!("c{c}"));
+        std::fs::create_dir_all(&to).unwrap();
+        for e in std::fs::read_dir(repo().join("examples/platform")).unwrap() {
+            let path = e.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = match c {
+                0 => text,
+                _ => rename.replace_all(&text, format!("$1 ${{2}}_c{c}").as_str()).into_owned(),
+            };
+            std::fs::write(to.join(path.file_name().unwrap()), text).unwrap();
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! embedded run's, and the documented failures (an unreachable worker, a
 //! worker killed mid-run: `slo::distributed::*`, exit 2, never a hang).
 
-use super::common::{heap_peak, repo, slo, Nginx};
+use super::common::{catalogue_copies, heap_peak, repo, slo, Nginx};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -169,21 +169,7 @@ fn the_coordinator_holds_the_blocks_in_flight_not_every_series() {
     let all = workers.iter().map(|w| w.url.as_str()).collect::<Vec<_>>().join(",");
     let d = tempfile::tempdir().unwrap();
     let four = d.path().join("platform");
-    // Copy c > 0 of every SLO file with its services renamed.
-    let rename = regex::Regex::new(r"\b(service|for)\s+([A-Za-z_]\w*)").unwrap();
-    for c in 0..4 {
-        let dir = four.join(format!("c{c}"));
-        std::fs::create_dir_all(&dir).unwrap();
-        for e in std::fs::read_dir(repo().join("examples/platform")).unwrap() {
-            let path = e.unwrap().path();
-            let text = std::fs::read_to_string(&path).unwrap();
-            let text = match c {
-                0 => text,
-                _ => rename.replace_all(&text, format!("$1 ${{2}}_c{c}").as_str()).into_owned(),
-            };
-            std::fs::write(dir.join(path.file_name().unwrap()), text).unwrap();
-        }
-    }
+    catalogue_copies(&four, 4);
     let data = repo().join("examples/data/platform.parquet");
     let peak = |catalogue: &std::path::Path| {
         let root = catalogue.parent().unwrap().to_str().unwrap();

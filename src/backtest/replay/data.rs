@@ -123,6 +123,12 @@ pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Res
 /// (megabytes each) in hand.
 const QUEUED: usize = 2;
 
+/// How many threads [`scan`] folds series into leaves on, each into
+/// leaves of its own (merged when the scan ends).
+pub fn leaf_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
+}
+
 /// Streams every selected series within `[lo, hi]` into `leaves`.
 pub fn scan(
     src: &Source,
@@ -152,7 +158,7 @@ pub fn scan(
         let missed = std::cell::RefCell::new(vec![std::collections::BTreeSet::new(); specs.len()]);
         // Workers fold finished series into their own leaves while the scan
         // goes on; series are dealt round-robin, so the merge is deterministic.
-        let n = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
+        let n = leaf_workers();
         let mut senders = Vec::new();
         let mut handles = Vec::new();
         for _ in 0..n {

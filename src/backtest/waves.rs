@@ -1,0 +1,299 @@
+//! The embedded replay in waves, so that the leaves a run holds do not grow
+//! with the number of SLOs.
+//!
+//! Every leaf holds a value per step of its schedule class's grid for each
+//! of its output series. Groups evaluated at different phases (a server's
+//! schedule: `--rule-dir`, `--offsets-from-server`) cannot share leaves, so
+//! a catalogue at many phases holds many copies of the same leaves: 170
+//! SLOs at 170 phases held 2 GiB of them at once.
+//!
+//! So the blocks of rule groups (see [`super::independent_blocks`]) are
+//! replayed in waves, each wave one scan that computes only the leaves its
+//! blocks read, then those blocks' evaluation, then the leaves dropped:
+//!
+//! - the first wave is every block with a group of the first schedule
+//!   class (in a run on one grid, that is every block: one wave, one scan,
+//!   as always). Its scan also feeds every other leaf on one step only —
+//!   a census: how many series each leaf outputs, its errors and selector
+//!   problems, and the data's statistics, from the same rows;
+//! - the other blocks, in order of their first class, are packed into waves
+//!   whose leaves the census says fit [`budget`]; a block whose leaves
+//!   alone exceed it is a wave of its own.
+//!
+//! A wave's scan reads only the rows its leaves select, and each later
+//! wave costs one more read of those rows; the leaves' computation itself
+//! is the same as in one wave. The recorded series and alert histories are
+//! those of one wave: blocks read nothing of each other's, and the merge
+//! orders the series by where they were born.
+
+use super::eval::{RecSeries, Step, Store};
+use super::leaves::LeafOut;
+use super::plan::{LeafKind, LeafSpec, Node};
+use super::range::Grid;
+use super::{eval_keys, evaluate_blocks, Born, Evaluated, Switches};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+/// Calls `f` with every raw-data leaf `n` reads.
+pub(crate) fn each_leaf(n: &Node, f: &mut impl FnMut(usize)) {
+    match n {
+        Node::Leaf(i) => f(*i),
+        Node::Agg { expr, .. } | Node::Neg(expr) => each_leaf(expr, f),
+        Node::Bin { lhs, rhs, .. } => {
+            each_leaf(lhs, f);
+            each_leaf(rhs, f);
+        }
+        Node::Call(_, args) => args.iter().for_each(|a| each_leaf(a, f)),
+        Node::Num(_) | Node::RecInstant(_) | Node::RecRange(..) => {}
+    }
+}
+
+/// Per block, the leaves its rules read, each once, in order.
+fn leaves_of_blocks(steps: &[(usize, Step)], block_of: &[usize], blocks: usize) -> Vec<Vec<usize>> {
+    let mut sets: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); blocks];
+    for (g, s) in steps {
+        let (Step::Record { node, .. } | Step::Alert { node, .. }) = s;
+        each_leaf(node, &mut |i| {
+            sets[block_of[*g]].insert(i);
+        });
+    }
+    sets.into_iter().map(|s| s.into_iter().collect()).collect()
+}
+
+/// The most a wave's leaves may hold, by the census's estimate
+/// ([`leaf_bytes`]): a quarter of the run's memory limit, and at most 1 GiB
+/// (beyond that, another read of the rows costs less than the memory).
+pub fn budget(limit: usize) -> usize {
+    (limit / 4).clamp(1 << 20, 1 << 30)
+}
+
+/// What leaf `spec` holds at its peak, with `series` output series over
+/// `steps` steps: while the scan runs, each of its `workers` folds into
+/// accumulators of its own (an aggregated leaf's groups in every worker,
+/// a plain leaf's series in one), merged at the end into the leaf's values.
+pub fn leaf_bytes(spec: &LeafSpec, series: usize, steps: usize, workers: usize) -> usize {
+    // An accumulator per step: sum, compensation and count; a native
+    // histogram's sum, with room for its buckets.
+    let (acc, copies) = match (&spec.kind, &spec.agg) {
+        (LeafKind::Hist { .. }, agg) => {
+            (std::mem::size_of::<super::replay::native::SumAcc>() + 128, if agg.is_some() { workers } else { 1 })
+        }
+        (_, Some(_)) => (20, workers),
+        (_, None) => (20, 1),
+    };
+    series.saturating_mul(steps).saturating_mul(acc * copies + 8)
+}
+
+/// How the blocks are replayed: each block's wave, and how many waves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waves {
+    pub wave_of_block: Vec<usize>,
+    pub waves: usize,
+}
+
+/// The first wave: every block with a group of class 0 (see the module's
+/// text). Returns, per block, whether it is in it.
+pub fn first_wave(block_of: &[usize], class: &[usize], blocks: usize) -> Vec<bool> {
+    let mut first = vec![false; blocks];
+    for (g, &b) in block_of.iter().enumerate() {
+        first[b] |= class.get(g).copied().unwrap_or(0) == 0;
+    }
+    first
+}
+
+/// Packs the blocks not in the first wave into waves after it, in order
+/// of their first class then of their number, each wave's leaves at most
+/// `budget` bytes by `cost` (a block over it alone is a wave of its own).
+pub fn pack(first: &[bool], reads: &[Vec<usize>], block_class: &[usize], cost: &[usize], budget: usize) -> Waves {
+    let mut order: Vec<usize> = (0..first.len()).filter(|&b| !first[b]).collect();
+    order.sort_by_key(|&b| (block_class[b], b));
+    let mut wave_of_block = vec![0; first.len()];
+    let mut waves = 1;
+    let mut held: HashSet<usize> = HashSet::new();
+    let mut bytes = 0usize;
+    for b in order {
+        let extra: usize = reads[b].iter().filter(|i| !held.contains(i)).map(|&i| cost[i]).sum();
+        if waves == 1 || (bytes > 0 && bytes.saturating_add(extra) > budget) {
+            waves += 1;
+            held.clear();
+            bytes = 0;
+        }
+        bytes = bytes.saturating_add(reads[b].iter().filter(|&&i| held.insert(i)).map(|&i| cost[i]).sum::<usize>());
+        wave_of_block[b] = waves - 1;
+    }
+    Waves { wave_of_block, waves }
+}
+
+/// The plan of a run's waves before the census: per block, its leaves and
+/// first class; and the first wave.
+pub struct Plan {
+    pub block_of: Vec<usize>,
+    pub reads: Vec<Vec<usize>>,
+    pub block_class: Vec<usize>,
+    pub first: Vec<bool>,
+}
+
+impl Plan {
+    pub fn new(steps: &[(usize, Step)], groups: usize, class: &[usize]) -> Plan {
+        let block_of = super::independent_blocks(steps, groups);
+        let blocks = block_of.iter().copied().max().map_or(0, |b| b + 1);
+        let reads = leaves_of_blocks(steps, &block_of, blocks);
+        let mut block_class = vec![usize::MAX; blocks];
+        for (g, &b) in block_of.iter().enumerate() {
+            block_class[b] = block_class[b].min(class.get(g).copied().unwrap_or(0));
+        }
+        let first = first_wave(&block_of, class, blocks);
+        Plan { block_of, reads, block_class, first }
+    }
+
+    /// Per leaf, whether the first wave computes it on its full grid (the
+    /// rest are counted on one step).
+    pub fn first_leaves(&self, leaves: usize) -> Vec<bool> {
+        let mut full = vec![false; leaves];
+        for (b, r) in self.reads.iter().enumerate() {
+            if self.first[b] {
+                r.iter().for_each(|&i| full[i] = true);
+            }
+        }
+        full
+    }
+
+    /// The first wave's leaf specs and grids: those of the first wave's
+    /// leaves as planned, every other leaf on a one-step copy of its
+    /// class's grid (classes numbered after the real ones).
+    pub fn census(&self, specs: &[LeafSpec], grids: &[Grid]) -> (Vec<LeafSpec>, Vec<Grid>) {
+        let full = self.first_leaves(specs.len());
+        let mut grids = grids.to_vec();
+        if full.iter().all(|&f| f) {
+            return (specs.to_vec(), grids);
+        }
+        let classes = grids.len();
+        grids.extend(grids.clone().into_iter().map(|g| Grid { len: g.len.min(1), ..g }));
+        let specs = specs
+            .iter()
+            .zip(&full)
+            .map(|(s, &f)| LeafSpec { phase: if f { s.phase } else { s.phase + classes }, ..s.clone() })
+            .collect();
+        (specs, grids)
+    }
+
+    /// Waves after the census of the first wave's scan (`outs`, which
+    /// keeps only the first wave's leaves' series).
+    pub fn waves(&self, specs: &[LeafSpec], grids: &[Grid], outs: &mut [LeafOut], budget: usize) -> Waves {
+        let full = self.first_leaves(specs.len());
+        let workers = super::data::leaf_workers();
+        let cost: Vec<usize> = specs
+            .iter()
+            .zip(outs.iter())
+            .map(|(s, o)| leaf_bytes(s, o.series.len(), grids.get(s.phase).map_or(0, |g| g.len), workers))
+            .collect();
+        for (o, &f) in outs.iter_mut().zip(&full) {
+            if !f {
+                o.series = Vec::new();
+            }
+        }
+        pack(&self.first, &self.reads, &self.block_class, &cost, budget)
+    }
+
+    /// The leaves wave `w` computes (none of the first wave's: its scan
+    /// computed them).
+    pub fn wave_leaves(&self, waves: &Waves, w: usize) -> Vec<usize> {
+        let set: BTreeSet<usize> = (0..self.reads.len())
+            .filter(|&b| waves.wave_of_block[b] == w)
+            .flat_map(|b| self.reads[b].iter().copied())
+            .collect();
+        set.into_iter().collect()
+    }
+}
+
+/// [`super::evaluate`] wave by wave: `leaves_of(w)` gives wave `w`'s leaf
+/// outputs (every leaf's place kept, the others empty), then the wave's
+/// blocks are evaluated over them and they are dropped. The steps keep
+/// their order; the series are merged as one evaluation's would be.
+#[allow(clippy::too_many_arguments)] // reason: evaluate's inputs, plus the waves and the leaves of each
+pub fn evaluate<E>(
+    steps: &mut Vec<(usize, Step)>,
+    plan: &Plan,
+    waves: &Waves,
+    mut leaves_of: impl FnMut(usize) -> Result<Vec<LeafOut>, E>,
+    grids: &[Grid],
+    downtime: &[(i64, i64)],
+    summed: HashSet<String>,
+    switches: &Switches,
+    progress: &indicatif::ProgressBar,
+) -> Result<(Store, Vec<String>, Evaluated), E> {
+    let keys = eval_keys(steps, grids);
+    let mut parts: Vec<Vec<(usize, (usize, Step))>> = (0..waves.waves).map(|_| Vec::new()).collect();
+    for (i, s) in std::mem::take(steps).into_iter().enumerate() {
+        parts[waves.wave_of_block[plan.block_of[s.0]]].push((i, s));
+    }
+    let mut back: Vec<Option<(usize, Step)>> = (0..keys.len()).map(|_| None).collect();
+    let mut series: Vec<(Born, RecSeries)> = Vec::new();
+    let mut errors: BTreeMap<String, usize> = BTreeMap::new();
+    let mut how = Evaluated::default();
+    let mut failed = None;
+    for (w, part) in parts.into_iter().enumerate() {
+        let (idx, mut sub): (Vec<usize>, Vec<(usize, Step)>) = part.into_iter().unzip();
+        if failed.is_none() {
+            match leaves_of(w) {
+                Ok(outs) => {
+                    let sub_keys: Vec<(usize, usize)> = idx.iter().map(|&i| keys[i]).collect();
+                    let (s, e, h) =
+                        evaluate_blocks(&mut sub, &sub_keys, &outs, grids, downtime, &summed, switches, progress);
+                    series.extend(s);
+                    for (e, n) in e {
+                        *errors.entry(e).or_default() += n;
+                    }
+                    how.add(h);
+                }
+                Err(e) => failed = Some(e),
+            }
+        }
+        for (i, s) in idx.into_iter().zip(sub) {
+            back[i] = Some(s);
+        }
+    }
+    *steps = back.into_iter().flatten().collect();
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let merge = std::time::Instant::now();
+    let store = super::merged(series, summed);
+    how.merge = merge.elapsed();
+    Ok((store, super::error_list(errors), how))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waves_pack_blocks_by_class_within_the_budget() {
+        // Blocks 0 and 3 have a class-0 group: the first wave. The others,
+        // by first class: 4 (class 1), 1 (class 2), 2 (class 2), 5 (class 3).
+        let first = vec![true, false, false, true, false, false];
+        let block_class = vec![0, 2, 2, 0, 1, 3];
+        // Leaves: 0..2 class 0; block 1 and 2 share leaf 4; block 5 is over
+        // the budget alone.
+        let reads = vec![vec![0], vec![3, 4], vec![4, 5], vec![1, 2], vec![6], vec![7]];
+        let cost = vec![10, 10, 10, 40, 30, 20, 50, 500];
+        let w = pack(&first, &reads, &block_class, &cost, 100);
+        // Wave 1: block 4 (50), then block 1 (+70 > 100: a new wave);
+        // wave 2: block 1 (70), block 2 shares leaf 4 (+20 = 90); wave 3:
+        // block 5 alone.
+        assert_eq!(w, Waves { wave_of_block: vec![0, 2, 2, 0, 1, 3], waves: 4 });
+        // A budget everything fits in: one wave after the first.
+        let w = pack(&first, &reads, &block_class, &cost, 10_000);
+        assert_eq!(w, Waves { wave_of_block: vec![0, 1, 1, 0, 1, 1], waves: 2 });
+        // Every block in the first wave: one wave.
+        let w = pack(&[true; 6], &reads, &block_class, &cost, 1);
+        assert_eq!(w, Waves { wave_of_block: vec![0; 6], waves: 1 });
+    }
+
+    #[test]
+    fn the_budget_is_a_quarter_of_the_limit_within_bounds() {
+        assert_eq!(budget(16 << 20), 4 << 20);
+        assert_eq!(budget(1 << 30), 256 << 20);
+        assert_eq!(budget(12 << 30), 1 << 30);
+        assert_eq!(budget(0), 1 << 20);
+    }
+}
