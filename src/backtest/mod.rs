@@ -895,11 +895,12 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         _ => None,
     };
     let (stats, leaf_errors, selector_problems, store, eval_errors, evaluated) = if workers.is_empty() {
-        // The first wave's scan, with the census of every other leaf (see
-        // [`waves`]): on one grid, every leaf in full, as one scan.
+        // The first scan: every leaf within the budget, the others counted
+        // (see [`waves`]).
         let plan = waves::Plan::new(&steps, groups.len(), &class);
-        let (census_specs, census_grids) = plan.census(&planner.leaves, &class_grids);
-        let mut lv = Leaves::phased(census_specs, census_grids);
+        let budget = waves::budget(crate::memory::limit());
+        let gate = std::sync::Arc::new(leaves::Gate::new(&planner.leaves, budget));
+        let mut lv = Leaves::phased(planner.leaves.clone(), class_grids.clone()).gated(Some(gate));
         let bar = progress_bar(opts.progress, rows, "scan");
         let stats = match guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
             Ok(s) => data::Stats { out_of_range, ..s },
@@ -908,9 +909,10 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         bar.finish_and_clear();
         let t_scan = t0.elapsed();
         let leaf_errors = std::mem::take(&mut lv.errors);
+        let complete = lv.complete();
         let mut outs = lv.finish();
         let selector_problems = selector_problems(&planner.leaves, &outs);
-        let waves = plan.waves(&planner.leaves, &class_grids, &mut outs, waves::budget(crate::memory::limit()));
+        let waves = plan.waves(&planner.leaves, &class_grids, &mut outs, &complete, budget);
         let n_leaves = outs.len();
         let mut first_outs = Some(outs);
         crate::memory::phase("evaluating the rules");
@@ -935,7 +937,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 return Ok(first_outs.take().unwrap_or_default());
             }
             let t = std::time::Instant::now();
-            crate::memory::phase("reading the data");
+            crate::memory::phase("reading the data again");
             bar.set_message(of("scan", w));
             bar.set_length(rows);
             bar.set_position(0);

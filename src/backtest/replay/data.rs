@@ -154,7 +154,9 @@ pub fn scan(
     for sorted in [false, true] {
         let specs = leaves.specs.clone();
         let grids = leaves.grids();
-        let fresh = Leaves::phased(specs.clone(), grids.clone());
+        let gate = leaves.gate();
+        leaves.reset_gate();
+        let fresh = Leaves::phased(specs.clone(), grids.clone()).gated(gate.clone());
         let missed = std::cell::RefCell::new(vec![std::collections::BTreeSet::new(); specs.len()]);
         // Workers fold finished series into their own leaves while the scan
         // goes on; series are dealt round-robin, so the merge is deterministic.
@@ -163,10 +165,10 @@ pub fn scan(
         let mut handles = Vec::new();
         for _ in 0..n {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(QUEUED);
-            let (specs, grids) = (specs.clone(), grids.clone());
+            let (specs, grids, gate) = (specs.clone(), grids.clone(), gate.clone());
             senders.push(tx);
             handles.push(std::thread::spawn(move || {
-                let mut lv = Leaves::phased(specs, grids);
+                let mut lv = Leaves::phased(specs, grids).gated(gate);
                 for job in rx {
                     let mut s = Samples::new(job.ts, job.v);
                     lv.feed(&job.key, &mut s, &job.stale, &job.hist);

@@ -8,7 +8,8 @@ use super::plan::{Grouping, HistFn, LeafKind, LeafSpec};
 use super::range::{is_absent, Grid, RangeFn, Samples, ABSENT};
 use crate::layout::histogram::NativeHistogram;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 
 /// A label set, sorted by name.
 pub(crate) type LabelSet = Vec<(String, String)>;
@@ -43,8 +44,98 @@ pub struct LeafOut {
 /// How many label names a grouped leaf keeps for suggestions.
 pub(crate) const LABELS_KEPT: usize = 256;
 
+/// What an accumulator holds per step: sum, compensation and count.
+pub(crate) const ACC_BYTES: usize = 20;
+
+/// What a native-histogram leaf's accumulator holds per step, beyond its
+/// buckets.
+pub(crate) const HIST_ACC_BYTES: usize = std::mem::size_of::<SumAcc>();
+
 /// How many missed bucket boundaries a leaf keeps for its warning.
 pub(crate) const MISSED_BUCKETS_KEPT: usize = 64;
+
+/// The memory a scan's leaves may take, shared by the scan's workers (see
+/// [`crate::backtest::waves`]). A leaf asks it for each accumulator it
+/// adds ([`Gate::take`]); past the budget, leaves are *deferred*: their
+/// values are dropped and no longer computed (their output series are
+/// still counted, and their errors and selector facts still found), to
+/// be computed by a later scan. The leaves of the latest schedule class
+/// are deferred first, so that the first classes' blocks complete; on one
+/// grid, the leaf asking is. Which leaves are deferred depends on the
+/// workers' timing; what the run records does not.
+#[derive(Debug)]
+pub struct Gate {
+    budget: usize,
+    used: AtomicUsize,
+    /// Per leaf: the bytes its accumulators hold, over every worker.
+    held: Vec<AtomicUsize>,
+    deferred: Vec<AtomicBool>,
+    /// Per leaf, its schedule class.
+    class: Vec<usize>,
+    /// Serializes the choice of what to defer.
+    choosing: Mutex<()>,
+    /// How many times leaves were deferred: a worker seeing it change drops
+    /// the values it holds of them, whichever series it is fed next.
+    epoch: AtomicUsize,
+}
+
+impl Gate {
+    pub fn new(specs: &[LeafSpec], budget: usize) -> Gate {
+        Gate {
+            budget,
+            used: AtomicUsize::new(0),
+            held: specs.iter().map(|_| AtomicUsize::new(0)).collect(),
+            deferred: specs.iter().map(|_| AtomicBool::new(false)).collect(),
+            class: specs.iter().map(|s| s.phase).collect(),
+            choosing: Mutex::new(()),
+            epoch: AtomicUsize::new(0),
+        }
+    }
+
+    /// Starts over (a scan that read its rows again, sorted).
+    fn reset(&self) {
+        self.used.store(0, Relaxed);
+        self.held.iter().for_each(|h| h.store(0, Relaxed));
+        self.deferred.iter().for_each(|d| d.store(false, Relaxed));
+    }
+
+    pub fn deferred(&self, i: usize) -> bool {
+        self.deferred[i].load(Relaxed)
+    }
+
+    /// Asks for `bytes` more for leaf `i`: false when it is deferred (now
+    /// or before), and the caller must drop what it holds of it.
+    fn take(&self, i: usize, bytes: usize) -> bool {
+        if self.deferred(i) {
+            return false;
+        }
+        self.held[i].fetch_add(bytes, Relaxed);
+        if self.used.fetch_add(bytes, Relaxed) + bytes <= self.budget {
+            return true;
+        }
+        let _one = self.choosing.lock().unwrap_or_else(|e| e.into_inner());
+        while self.used.load(Relaxed) > self.budget && !self.deferred(i) {
+            // The latest class after leaf i's with a leaf still computed;
+            // else leaf i itself.
+            let later = (0..self.class.len())
+                .filter(|&j| self.class[j] > self.class[i] && !self.deferred(j))
+                .map(|j| self.class[j])
+                .max();
+            match later {
+                Some(c) => (0..self.class.len()).filter(|&j| self.class[j] == c).for_each(|j| self.defer(j)),
+                None => self.defer(i),
+            }
+        }
+        !self.deferred(i)
+    }
+
+    fn defer(&self, j: usize) {
+        if !self.deferred[j].swap(true, Relaxed) {
+            self.used.fetch_sub(self.held[j].swap(0, Relaxed), Relaxed);
+            self.epoch.fetch_add(1, Relaxed);
+        }
+    }
+}
 
 pub struct Leaves {
     pub specs: Vec<LeafSpec>,
@@ -76,6 +167,14 @@ pub struct Leaves {
     pub histograms_as_floats: Option<(Vec<(String, String)>, u64)>,
     /// Problems Prometheus reports as evaluation errors.
     pub errors: Vec<String>,
+    /// The budget the leaves share with the scan's other workers (none:
+    /// every leaf is computed).
+    gate: Option<Arc<Gate>>,
+    /// Per leaf, whether this worker has dropped its values (it is
+    /// deferred).
+    dropped: Vec<bool>,
+    /// The gate's epoch when this worker last dropped deferred leaves.
+    epoch: usize,
 }
 
 impl Leaves {
@@ -110,6 +209,66 @@ impl Leaves {
             hist_src,
             histograms_as_floats: None,
             errors: Vec::new(),
+            gate: None,
+            dropped: vec![false; n],
+            epoch: 0,
+        }
+    }
+
+    /// These leaves under a budget shared with others under the same gate.
+    pub fn gated(mut self, gate: Option<Arc<Gate>>) -> Leaves {
+        self.gate = gate;
+        self
+    }
+
+    /// The gate these leaves share, if any.
+    pub fn gate(&self) -> Option<Arc<Gate>> {
+        self.gate.clone()
+    }
+
+    /// Starts the gate over, for a scan that reads its rows again.
+    pub fn reset_gate(&self) {
+        if let Some(g) = &self.gate {
+            g.reset();
+        }
+    }
+
+    /// Per leaf, whether its values were computed (none deferred).
+    pub fn complete(&self) -> Vec<bool> {
+        (0..self.specs.len()).map(|i| !self.is_deferred(i)).collect()
+    }
+
+    fn is_deferred(&self, i: usize) -> bool {
+        self.gate.as_ref().is_some_and(|g| g.deferred(i))
+    }
+
+    /// Drops the values of leaf `i` if it is deferred, keeping its output
+    /// series' labels (they are counted). Returns whether it is.
+    fn drop_if_deferred(&mut self, i: usize) -> bool {
+        if !self.is_deferred(i) {
+            return false;
+        }
+        if !self.dropped[i] {
+            self.dropped[i] = true;
+            for acc in self.accs[i].values_mut() {
+                *acc = Acc { sum: Vec::new(), comp: Vec::new(), n: Vec::new() };
+            }
+            for acc in self.hist_accs[i].values_mut() {
+                *acc = Vec::new();
+            }
+        }
+        true
+    }
+
+    /// Asks the gate for `bytes` more for leaf `i` (see [`Gate::take`]);
+    /// false when the leaf is deferred, its values then dropped.
+    fn take(&mut self, i: usize, bytes: usize) -> bool {
+        match &self.gate {
+            Some(g) if !g.take(i, bytes) => {
+                self.drop_if_deferred(i);
+                false
+            }
+            _ => true,
         }
     }
 
@@ -144,6 +303,14 @@ impl Leaves {
         stale: &[i64],
         hist: &[(i64, NativeHistogram)],
     ) {
+        // Leaves deferred since this worker last looked: their values go
+        // now, not when a series of theirs next comes (it may not).
+        if let Some(e) = self.gate.as_ref().map(|g| g.epoch.load(Relaxed)).filter(|&e| e != self.epoch) {
+            self.epoch = e;
+            for i in 0..self.specs.len() {
+                self.drop_if_deferred(i);
+            }
+        }
         let mut hist_samples: Option<HistSamples> = None;
         // This series' values of the leaves other leaves share (see `twin`).
         let mut kept: Vec<(usize, Vec<f64>)> = Vec::new();
@@ -154,6 +321,23 @@ impl Leaves {
             self.matched[i] += 1;
             if let LeafKind::Hist { rate, range, .. } = self.specs[i].kind {
                 if self.hist_src[i] != i {
+                    continue;
+                }
+                let key = match &self.specs[i].agg {
+                    Some((_, grouping)) => grouping.key(labels),
+                    None => labels.iter().filter(|(k, _)| k != "__name__").cloned().collect(),
+                };
+                let known = self.hist_accs[i].contains_key(&key);
+                let len = self.grids[self.specs[i].phase].len;
+                // Deferred: the output series only counted (`fold_hist`
+                // reports a repeated one).
+                if !(known && self.specs[i].agg.is_none())
+                    && (self.drop_if_deferred(i) || (!known && !self.take(i, len * HIST_ACC_BYTES)))
+                {
+                    if self.specs[i].agg.is_some() {
+                        note_labels(&mut self.labels_seen[i], labels);
+                    }
+                    self.hist_accs[i].entry(key).or_default();
                     continue;
                 }
                 let hs = hist_samples.get_or_insert_with(|| HistSamples::new(hist));
@@ -167,13 +351,32 @@ impl Leaves {
                 let seen = self.histograms_as_floats.get_or_insert_with(|| (labels.to_vec(), 0));
                 seen.1 += hist.len() as u64;
             }
-            let mut vals = std::mem::take(&mut self.scratch);
-            let grid = &self.grids[self.specs[i].phase];
-            vals.resize(grid.len, 0.0);
+            let len = self.grids[self.specs[i].phase].len;
             let keeps_name = match self.specs[i].kind {
                 LeafKind::Range(f, _) => f.keeps_name(),
                 _ => true,
             };
+            let key: Vec<(String, String)> = match &self.specs[i].agg {
+                None => labels.iter().filter(|(k, _)| keeps_name || k != "__name__").cloned().collect(),
+                Some((_, grouping)) => {
+                    note_labels(&mut self.labels_seen[i], labels);
+                    grouping.key(labels)
+                }
+            };
+            let known = self.accs[i].contains_key(&key);
+            if known && self.specs[i].agg.is_none() {
+                self.errors.push(same_labels(&self.specs[i].text));
+                continue;
+            }
+            // A new output series takes an accumulator; a deferred leaf
+            // only counts it.
+            if self.drop_if_deferred(i) || (!known && !self.take(i, len * ACC_BYTES)) {
+                self.accs[i].entry(key).or_insert_with(|| Acc { sum: Vec::new(), comp: Vec::new(), n: Vec::new() });
+                continue;
+            }
+            let mut vals = std::mem::take(&mut self.scratch);
+            let grid = &self.grids[self.specs[i].phase];
+            vals.resize(grid.len, 0.0);
             let twin = self.twin[i];
             match kept.iter().find(|(j, _)| *j == twin) {
                 Some((_, v)) => vals.copy_from_slice(v),
@@ -192,19 +395,10 @@ impl Leaves {
             let acc_map = &mut self.accs[i];
             match &spec.agg {
                 None => {
-                    let key: Vec<(String, String)> =
-                        labels.iter().filter(|(k, _)| keeps_name || k != "__name__").cloned().collect();
-                    if acc_map.contains_key(&key) {
-                        self.errors.push(same_labels(&spec.text));
-                        continue;
-                    }
                     let n = vals.iter().map(|&x| u32::from(!is_absent(x))).collect();
                     acc_map.insert(key, Acc { sum: vals.clone(), comp: vec![0.0; vals.len()], n });
                 }
-                Some((op, grouping)) => {
-                    note_labels(&mut self.labels_seen[i], labels);
-                    let key = grouping.key(labels);
-                    let len = vals.len();
+                Some((op, _)) => {
                     let acc = acc_map.entry(key).or_insert_with(|| Acc {
                         sum: vec![0.0; len],
                         comp: vec![0.0; len],
@@ -257,7 +451,11 @@ impl Leaves {
     /// Folds another accumulator over the same leaves and grid into this
     /// one (the per-worker halves of a parallel scan, merged in a fixed
     /// order so results stay deterministic).
-    pub fn merge(&mut self, other: Leaves) {
+    pub fn merge(&mut self, mut other: Leaves) {
+        for i in 0..self.specs.len() {
+            self.drop_if_deferred(i);
+            other.drop_if_deferred(i);
+        }
         for (mine, theirs) in self.labels_seen.iter_mut().zip(other.labels_seen) {
             for l in theirs {
                 if mine.len() < LABELS_KEPT {
@@ -473,7 +671,13 @@ mod tests {
         for e in exprs {
             planner.parse(e).expect("parses");
         }
-        let mut lv = Leaves::new(planner.leaves.clone(), grid);
+        let lv = Leaves::new(planner.leaves.clone(), grid);
+        bits(fed(lv).finish())
+    }
+
+    /// The leaves fed three series (a counter with a reset and a staleness
+    /// marker, per `code`).
+    fn fed(mut lv: Leaves) -> Leaves {
         for (code, shift) in [("200", 0i64), ("500", 7), ("503", 13)] {
             let labels = vec![
                 ("__name__".to_string(), "m".to_string()),
@@ -486,8 +690,11 @@ mod tests {
             let mut s = Samples::new(ts, v);
             lv.feed(&labels, &mut s, &[3_000_000 + shift], &[]);
         }
-        lv.finish()
-            .into_iter()
+        lv
+    }
+
+    fn bits(outs: Vec<LeafOut>) -> Out {
+        outs.into_iter()
             .map(|o| {
                 o.series
                     .into_iter()
@@ -516,5 +723,68 @@ mod tests {
             assert_eq!(&alone[0], got, "{e}");
             assert!(!got.is_empty(), "{e} has output");
         }
+    }
+
+    /// Past its budget, the gate defers the leaves of the latest class
+    /// first, then (within one class) the leaf asking; the leaves it lets
+    /// through are exactly those computed without it, and a deferred leaf
+    /// still counts its output series, its matches and its errors.
+    #[test]
+    fn the_gate_defers_the_latest_class_first_and_keeps_the_rest_exact() {
+        let grid = Grid { from: 600_000, step: 60_000, len: 90 };
+        let exprs = [r#"sum by (code) (rate(m[5m]))"#, r#"rate(m[5m])"#, r#"max(m{code=~"5.."})"#];
+        // The same leaves in three classes (phases), on the same grid.
+        let mut planner = Planner::new(BTreeSet::new());
+        for class in 0..3 {
+            planner.phase = class;
+            for e in exprs {
+                planner.parse(e).expect("parses");
+            }
+        }
+        let specs = planner.leaves.clone();
+        // At most what a class's leaves hold: 3 output series each (`max`
+        // has one) × 90 steps.
+        let per_class = 3 * 3 * 90 * ACC_BYTES;
+        let free = bits(fed(Leaves::phased(specs.clone(), vec![grid; 3])).finish());
+        for (budget, complete) in [
+            (usize::MAX, vec![true; 9]),
+            // Two classes fit: the third is deferred.
+            (2 * per_class, [vec![true; 6], vec![false; 3]].concat()),
+            // Under one class: class 2, then class 1, then class 0's leaves
+            // as they ask.
+            (per_class / 2, vec![false; 9]),
+        ] {
+            let gate = Arc::new(Gate::new(&specs, budget));
+            let lv = fed(Leaves::phased(specs.clone(), vec![grid; 3]).gated(Some(gate)));
+            let (got, errors, matched) = (lv.complete(), lv.errors.clone(), lv.matched.clone());
+            if budget == per_class / 2 {
+                // Something of class 0 fits, all of classes 1 and 2 went.
+                assert!(got[..3].iter().any(|&c| c), "{got:?}");
+                assert!(got[3..].iter().all(|&c| !c), "{got:?}");
+            } else {
+                assert_eq!(got, complete, "budget {budget}");
+            }
+            assert!(errors.is_empty() && matched.iter().all(|&m| m > 0), "{errors:?} {matched:?}");
+            for (i, out) in bits(lv.finish()).into_iter().enumerate() {
+                assert_eq!(out.len(), free[i].len(), "leaf {i}: its output series are counted");
+                if got[i] {
+                    assert_eq!(out, free[i], "leaf {i} computed under the gate");
+                } else {
+                    assert!(out.iter().all(|(_, v)| v.is_empty()), "leaf {i} deferred keeps no values");
+                }
+            }
+        }
+        // A deferred leaf still reports two series with the same labels.
+        let mut planner = Planner::new(BTreeSet::new());
+        planner.parse(r#"rate(m[5m])"#).expect("parses");
+        let specs = planner.leaves.clone();
+        let gate = Arc::new(Gate::new(&specs, 0));
+        let mut lv = Leaves::phased(specs, vec![grid]).gated(Some(gate));
+        let labels = vec![("__name__".to_string(), "m".to_string())];
+        for _ in 0..2 {
+            lv.feed(&labels, &mut Samples::new(vec![0, 60_000], vec![1.0, 2.0]), &[], &[]);
+        }
+        assert_eq!(lv.complete(), vec![false]);
+        assert_eq!(lv.errors.len(), 1, "{:?}", lv.errors);
     }
 }
