@@ -348,17 +348,11 @@ fn collect_ranges(n: &Node, out: &mut HashSet<String>) {
 /// Calls `f` on every selector of `n` over recorded series, with whether a
 /// range function reads it.
 pub(crate) fn each_recorded<'a>(n: &'a Node, f: &mut impl FnMut(&'a plan::Sel, bool)) {
-    match n {
+    n.walk(&mut |n| match n {
         Node::RecRange(_, sel, _) => f(sel, true),
         Node::RecInstant(sel) => f(sel, false),
-        Node::Agg { expr, .. } | Node::Neg(expr) => each_recorded(expr, f),
-        Node::Bin { lhs, rhs, .. } => {
-            each_recorded(lhs, f);
-            each_recorded(rhs, f);
-        }
-        Node::Call(_, args) => args.iter().for_each(|a| each_recorded(a, f)),
-        Node::Num(_) | Node::Leaf(_) => {}
-    }
+        _ => {}
+    });
 }
 
 /// Plans the compiled rules: steps in group order plus the raw leaves.
@@ -899,11 +893,10 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         // (see [`waves`]).
         let plan = waves::Plan::new(&steps, groups.len(), &class);
         let budget = waves::budget(crate::memory::limit());
-        let gate = std::sync::Arc::new(leaves::Gate::new(&planner.leaves, budget));
-        let mut lv = Leaves::phased(planner.leaves.clone(), class_grids.clone()).gated(Some(gate));
         let bar = progress_bar(opts.progress, rows, "scan");
-        let stats = match guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar)) {
-            Ok(s) => data::Stats { out_of_range, ..s },
+        let (stats, mut lv) = match waves::first_scan(&src, &planner.leaves, &class_grids, (lo, to), budget, &rt, &bar)
+        {
+            Ok((s, lv)) => (data::Stats { out_of_range, ..s }, lv),
             Err(es) => return Err(data_failure(sources, es)),
         };
         bar.finish_and_clear();
@@ -941,13 +934,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             bar.set_message(of("scan", w));
             bar.set_length(rows);
             bar.set_position(0);
-            let idx = plan.wave_leaves(&waves, w);
-            let mut lv = Leaves::phased(idx.iter().map(|&i| planner.leaves[i].clone()).collect(), class_grids.clone());
-            guarded(&src.paths, || data::scan(&src, &mut lv, lo, to, &rt, &bar))?;
-            let mut full: Vec<leaves::LeafOut> = (0..n_leaves).map(|_| leaves::LeafOut::default()).collect();
-            for (i, o) in idx.into_iter().zip(lv.finish()) {
-                full[i] = o;
-            }
+            let full = plan.scan_wave(&waves, w, &src, &planner.leaves, &class_grids, (lo, to), &rt, &bar)?;
             crate::memory::phase("evaluating the rules");
             bar.set_message(of("evaluate", w));
             bar.set_length(len as u64);
@@ -955,8 +942,10 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             t_rescan += t.elapsed();
             Ok(full)
         };
+        let keys = eval_keys(&steps, &group_grids);
         let evaluated = waves::evaluate(
             &mut steps,
+            &keys,
             &plan,
             &waves,
             leaves_of,
@@ -967,7 +956,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             &bar,
         );
         let (store, eval_errors, how) = match evaluated {
-            Ok(e) => e,
+            Ok((store, errors, how)) => (store, error_list(errors), how),
             Err(es) => return Err(data_failure(sources, es)),
         };
         slo_reports = reports.into_inner().unwrap_or_else(|e| e.into_inner());
@@ -1006,6 +995,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             hi: to,
             data: opts.data.iter().map(|p| p.display().to_string()).collect(),
             memory_limit: opts.memory_limit,
+            leaf_budget: waves::budget(crate::memory::limit()),
             stepwise: opts.stepwise,
             report_only: opts.report_only,
             // At least two tasks, so that even one worker runs the replay

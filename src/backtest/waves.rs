@@ -11,12 +11,13 @@
 //! replayed in waves, each wave one scan that computes only the leaves its
 //! blocks read, then those blocks' evaluation, then the leaves dropped:
 //!
-//! - the first scan computes every leaf under a budget ([`budget`],
-//!   shared by the scan's workers through a [`Gate`](super::leaves::Gate)): past it, the leaves
-//!   of the latest schedule class are deferred — their values dropped and
-//!   no longer computed, their output series still counted, their errors
-//!   and selector facts still found. When everything fits, as on one grid
-//!   usually, that is the whole run: one scan, as before waves;
+//! - the first scan computes every leaf within a budget ([`budget`]),
+//!   which the scan's workers share through a
+//!   [`Gate`](super::leaves::Gate): past it, the leaves of the latest
+//!   schedule class are deferred — their values dropped and no longer
+//!   computed, their output series still counted, their errors and
+//!   selector facts still found — then, on one grid, the leaf asking.
+//!   When everything fits, that is the whole run: one scan, as before;
 //! - the blocks reading only leaves it computed are the first wave; the
 //!   others, in order of their first class, are packed into waves whose
 //!   leaves the counts put within the budget ([`leaf_bytes`]); a block
@@ -25,37 +26,27 @@
 //! A wave's scan reads only the rows its leaves select, and each later
 //! wave costs one more read of those rows; the leaves' computation itself
 //! is the same as in one wave. The recorded series and alert histories are
-//! those of one wave: blocks read nothing of each other's, and the merge
-//! orders the series by where they were born.
+//! those of a run in one wave: blocks read nothing of each other's, and
+//! the merge orders the series by where they were born.
 
+use super::data::{self, DataError, Source, Stats};
 use super::eval::{RecSeries, Step, Store};
-use super::leaves::LeafOut;
+use super::leaves::{Gate, LeafOut, Leaves, ACC_BYTES, HIST_ACC_BYTES};
 use super::plan::{LeafKind, LeafSpec, Node};
 use super::range::Grid;
-use super::{eval_keys, evaluate_blocks, Born, Evaluated, Switches};
+use super::{evaluate_blocks, Born, Evaluated, Switches};
+use crate::layout::reader::guarded;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-
-/// Calls `f` with every raw-data leaf `n` reads.
-pub(crate) fn each_leaf(n: &Node, f: &mut impl FnMut(usize)) {
-    match n {
-        Node::Leaf(i) => f(*i),
-        Node::Agg { expr, .. } | Node::Neg(expr) => each_leaf(expr, f),
-        Node::Bin { lhs, rhs, .. } => {
-            each_leaf(lhs, f);
-            each_leaf(rhs, f);
-        }
-        Node::Call(_, args) => args.iter().for_each(|a| each_leaf(a, f)),
-        Node::Num(_) | Node::RecInstant(_) | Node::RecRange(..) => {}
-    }
-}
 
 /// Per block, the leaves its rules read, each once, in order.
 fn leaves_of_blocks(steps: &[(usize, Step)], block_of: &[usize], blocks: usize) -> Vec<Vec<usize>> {
     let mut sets: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); blocks];
     for (g, s) in steps {
         let (Step::Record { node, .. } | Step::Alert { node, .. }) = s;
-        each_leaf(node, &mut |i| {
-            sets[block_of[*g]].insert(i);
+        node.walk(&mut |n| {
+            if let Node::Leaf(i) = n {
+                sets[block_of[*g]].insert(*i);
+            }
         });
     }
     sets.into_iter().map(|s| s.into_iter().collect()).collect()
@@ -77,13 +68,11 @@ pub fn budget(limit: usize) -> usize {
 pub fn leaf_bytes(spec: &LeafSpec, series: usize, steps: usize, workers: usize) -> usize {
     // An accumulator per step: sum, compensation and count; a native
     // histogram's sum, with room for its buckets.
-    let (acc, copies) = match (&spec.kind, &spec.agg) {
-        (LeafKind::Hist { .. }, agg) => {
-            (std::mem::size_of::<super::replay::native::SumAcc>() + 128, if agg.is_some() { workers } else { 1 })
-        }
-        (_, Some(_)) => (20, workers),
-        (_, None) => (20, 1),
+    let acc = match spec.kind {
+        LeafKind::Hist { .. } => HIST_ACC_BYTES + 128,
+        _ => ACC_BYTES,
     };
+    let copies = if spec.agg.is_some() { workers } else { 1 };
     series.saturating_mul(steps).saturating_mul(acc * copies + 8)
 }
 
@@ -177,15 +166,60 @@ impl Plan {
             .collect();
         set.into_iter().collect()
     }
+
+    /// Wave `w`'s scan (`w` > 0): its leaves, each in its place among all
+    /// of `specs` (the others empty).
+    #[allow(clippy::too_many_arguments)] // reason: the scan's inputs, as `first_scan`'s
+    pub fn scan_wave(
+        &self,
+        waves: &Waves,
+        w: usize,
+        src: &Source,
+        specs: &[LeafSpec],
+        grids: &[Grid],
+        (lo, hi): (i64, i64),
+        rt: &tokio::runtime::Runtime,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<Vec<LeafOut>, Vec<DataError>> {
+        let idx = self.wave_leaves(waves, w);
+        let mut lv = Leaves::phased(idx.iter().map(|&i| specs[i].clone()).collect(), grids.to_vec());
+        guarded(&src.paths, || data::scan(src, &mut lv, lo, hi, rt, progress))?;
+        let mut full: Vec<LeafOut> = (0..specs.len()).map(|_| LeafOut::default()).collect();
+        for (i, o) in idx.into_iter().zip(lv.finish()) {
+            full[i] = o;
+        }
+        Ok(full)
+    }
+}
+
+/// The first scan: every leaf of `specs` on its class's grid in `grids`,
+/// within `budget` (see the module's text). Returns the data's statistics
+/// and the leaves, some perhaps deferred ([`Leaves::complete`]).
+pub fn first_scan(
+    src: &Source,
+    specs: &[LeafSpec],
+    grids: &[Grid],
+    (lo, hi): (i64, i64),
+    budget: usize,
+    rt: &tokio::runtime::Runtime,
+    progress: &indicatif::ProgressBar,
+) -> Result<(Stats, Leaves), Vec<DataError>> {
+    let gate = std::sync::Arc::new(Gate::new(specs, budget));
+    let mut lv = Leaves::phased(specs.to_vec(), grids.to_vec()).gated(Some(gate));
+    let stats = guarded(&src.paths, || data::scan(src, &mut lv, lo, hi, rt, progress))?;
+    Ok((stats, lv))
 }
 
 /// [`super::evaluate`] wave by wave: `leaves_of(w)` gives wave `w`'s leaf
 /// outputs (every leaf's place kept, the others empty), then the wave's
-/// blocks are evaluated over them and they are dropped. The steps keep
-/// their order; the series are merged as one evaluation's would be.
+/// blocks are evaluated over them and they are dropped. `keys[j]` is step
+/// `j`'s place in the whole program's order ([`super::eval_keys`]). The
+/// steps keep their order; the series are merged as one evaluation's
+/// would be. The evaluation errors come with how often each happened.
 #[allow(clippy::too_many_arguments)] // reason: evaluate's inputs, plus the waves and the leaves of each
 pub fn evaluate<E>(
     steps: &mut Vec<(usize, Step)>,
+    keys: &[(usize, usize)],
     plan: &Plan,
     waves: &Waves,
     mut leaves_of: impl FnMut(usize) -> Result<Vec<LeafOut>, E>,
@@ -194,8 +228,7 @@ pub fn evaluate<E>(
     summed: HashSet<String>,
     switches: &Switches,
     progress: &indicatif::ProgressBar,
-) -> Result<(Store, Vec<String>, Evaluated), E> {
-    let keys = eval_keys(steps, grids);
+) -> Result<(Store, BTreeMap<String, usize>, Evaluated), E> {
     let mut parts: Vec<Vec<(usize, (usize, Step))>> = (0..waves.waves).map(|_| Vec::new()).collect();
     for (i, s) in std::mem::take(steps).into_iter().enumerate() {
         parts[waves.wave_of_block[plan.block_of[s.0]]].push((i, s));
@@ -233,7 +266,7 @@ pub fn evaluate<E>(
     let merge = std::time::Instant::now();
     let store = super::merged(series, summed);
     how.merge = merge.elapsed();
-    Ok((store, super::error_list(errors), how))
+    Ok((store, errors, how))
 }
 
 #[cfg(test)]

@@ -129,6 +129,20 @@ fn distributed_runs_give_the_embedded_report_and_timeline() {
     assert!(e != embedded, "the schedule and downtimes changed nothing");
     assert_eq!(e, dist, "with a schedule and downtimes, the report of three workers differs");
     assert!(bytes(&tl_e) == bytes(&tl_d), "with a schedule and downtimes, the timeline of three workers differs");
+    // Under a small limit the tasks compute their leaves in waves within
+    // the coordinator's budget, as an embedded run does: the same again.
+    let tl_small = d.path().join("small.parquet");
+    let (code, small, err_s) =
+        run(&["--timeline", tl_small.to_str().unwrap(), "--workers", &all, "--memory-limit", "40M"]);
+    assert_eq!(code, 0, "{err_s}");
+    assert_eq!(e, small, "with the leaves in waves on the workers, the report differs");
+    assert!(bytes(&tl_e) == bytes(&tl_small), "with the leaves in waves on the workers, the timeline differs");
+    let scans = regex::Regex::new(r"leaves in (\d+) scans").unwrap();
+    // Each worker's log so far (the runs before at the default budget
+    // took one scan per task).
+    let mut logs: Vec<Vec<String>> = workers.iter().map(|w| w.log.try_iter().collect()).collect();
+    let most = logs.iter().flatten().filter_map(|l| scans.captures(l).map(|c| c[1].parse::<usize>().unwrap())).max();
+    assert!(most.is_some_and(|n| n > 1), "no task computed its leaves in waves at 40M: {logs:?}");
 
     // The HTML report (each SLO's section and charts built as its block
     // arrives) is the embedded run's too.
@@ -150,8 +164,8 @@ fn distributed_runs_give_the_embedded_report_and_timeline() {
         assert!(err.contains(&format!("task {i} on http://127.0.0.1:")), "{err}");
     }
     // Each worker ran a task (three tasks over three workers).
-    for w in &workers {
-        let lines: Vec<String> = w.log.try_iter().collect();
+    for (w, lines) in workers.iter().zip(&mut logs) {
+        lines.extend(w.log.try_iter());
         assert!(lines.iter().any(|l| l.contains(": done in ")), "worker {} ran nothing: {lines:?}", w.url);
     }
 }

@@ -20,9 +20,8 @@
 
 use super::job::{self, Job};
 use crate::backtest::eval::{RecSeries, Step};
-use crate::backtest::leaves::Leaves;
 use crate::backtest::replay::times::Times;
-use crate::backtest::{collect_ranges, data, evaluate_blocks, plan_groups_reading, BlockRules, Born, Switches};
+use crate::backtest::{collect_ranges, data, plan_groups_reading, waves, BlockRules, Born, Switches};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, Float64Builder, Int64Builder, ListArray, ListBuilder, StringBuilder,
     UInt64Builder, UInt8Builder,
@@ -333,6 +332,7 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
     let mut rows = Rows::new(task);
     let addr = WORKER_ADDR.get().map_or("coordinator", String::as_str).to_string();
     let mut series_out = 0u64;
+    let mut wave_count = 0usize;
     let (mut scan_s, mut eval_s) = (0.0, 0.0);
     if WORKER_ADDR.get().is_some() {
         crate::errln!("slo worker: task {task}: replaying {} rule groups", mine.len());
@@ -365,11 +365,24 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
         }
         let src = data::Source::new(job.data.iter().map(Into::into).collect(), job.memory_limit);
         let rt = crate::layout::reader::runtime().map_err(|e| e.to_string())?;
-        let mut lv = Leaves::phased(planner.leaves.clone(), job.class_grids.iter().map(|&g| job::grid(g)).collect());
+        // The task's leaves within the budget, the rest in waves, as an
+        // embedded run computes them (see `waves`).
+        let class_grids: Vec<_> = job.class_grids.iter().map(|&g| job::grid(g)).collect();
         let hidden = indicatif::ProgressBar::hidden();
-        crate::layout::reader::guarded(&src.paths, || data::scan(&src, &mut lv, job.lo, job.hi, &rt, &hidden))
-            .map_err(|es| es.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))?;
-        let outs = lv.finish();
+        let failed_scan = |es: Vec<data::DataError>| es.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ");
+        let plan = waves::Plan::new(&steps, groups.len(), &class);
+        let budget = match job.leaf_budget {
+            0 => waves::budget(crate::memory::limit()),
+            b => b,
+        };
+        let range = (job.lo, job.hi);
+        let (_, lv) =
+            waves::first_scan(&src, &planner.leaves, &class_grids, range, budget, &rt, &hidden).map_err(failed_scan)?;
+        let complete = lv.complete();
+        let mut outs = lv.finish();
+        let waves = plan.waves(&planner.leaves, &class_grids, &mut outs, &complete, budget);
+        wave_count = waves.waves;
+        let mut first_outs = Some(outs);
         scan_s = t0.elapsed().as_secs_f64();
         let grids: Vec<_> = mine.iter().map(|&g| job::grid(job.group_grids[g])).collect();
         // Each block streamed as it finishes, on the thread that evaluated
@@ -390,11 +403,28 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
             series.clear();
         };
         let switches = Switches { stepwise: job.stepwise, report_only: job.report_only, finish: Some(&stream) };
-        let (_, errors, _) =
-            evaluate_blocks(&mut steps, &keys, &outs, &grids, &job.downtime, &summed, &switches, &hidden);
+        let leaves_of = |w: usize| match w {
+            0 => Ok(first_outs.take().unwrap_or_default()),
+            _ => {
+                plan.scan_wave(&waves, w, &src, &planner.leaves, &class_grids, range, &rt, &hidden).map_err(failed_scan)
+            }
+        };
+        let evaluated = waves::evaluate(
+            &mut steps,
+            &keys,
+            &plan,
+            &waves,
+            leaves_of,
+            &grids,
+            &job.downtime,
+            summed,
+            &switches,
+            &hidden,
+        );
         if let Some(e) = failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(e);
         }
+        let (_, errors, _) = evaluated?;
         eval_s = t0.elapsed().as_secs_f64() - scan_s;
         series_out = sent.into_inner();
         for (e, n) in errors {
@@ -402,7 +432,10 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
         }
     }
     if WORKER_ADDR.get().is_some() {
-        crate::errln!("slo worker: task {task}: done in {:.3}s, {series_out} series", t0.elapsed().as_secs_f64());
+        crate::errln!(
+            "slo worker: task {task}: done in {:.3}s, {series_out} series, leaves in {wave_count} scans",
+            t0.elapsed().as_secs_f64()
+        );
     }
     rows.push(Row { kind: DONE, key: [0, 0, 0, series_out], message: &addr, secs: (scan_s, eval_s), ..Row::EMPTY });
     send(tx, &mut rows)
@@ -652,6 +685,7 @@ mod tests {
             hi: 0,
             data: vec![],
             memory_limit: 1 << 30,
+            leaf_budget: 0,
             stepwise: false,
             report_only: false,
             tasks: vec![vec![]],

@@ -42,6 +42,10 @@ pub struct Job {
     pub data: Vec<String>,
     /// The query engine's memory limit on a worker, in bytes.
     pub memory_limit: usize,
+    /// What a task's leaves may hold at once, in bytes (see
+    /// `backtest::waves`): the coordinator's budget. 0: the worker's own.
+    #[serde(default)]
+    pub leaf_budget: usize,
     /// Evaluate step by step only (`--stepwise`).
     #[serde(default)]
     pub stepwise: bool,

@@ -701,9 +701,7 @@ impl<'a> Cx<'a> {
                 return Ok(reads);
             }
             Node::Num(_) | Node::Leaf(_) => return Ok(false),
-            Node::Agg { expr, .. } | Node::Neg(expr) => vec![expr],
-            Node::Bin { lhs, rhs, .. } => vec![lhs, rhs],
-            Node::Call(_, args) => args.iter().collect(),
+            n => n.children(),
         };
         let mut reads = Vec::with_capacity(children.len());
         for c in &children {

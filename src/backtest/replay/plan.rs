@@ -189,6 +189,26 @@ pub enum Node {
     Call(InstFn, Vec<Node>),
 }
 
+impl Node {
+    /// The nodes directly under this one, in order.
+    pub fn children(&self) -> Vec<&Node> {
+        match self {
+            Node::Agg { expr, .. } | Node::Neg(expr) => vec![expr],
+            Node::Bin { lhs, rhs, .. } => vec![lhs, rhs],
+            Node::Call(_, args) => args.iter().collect(),
+            Node::Num(_) | Node::Leaf(_) | Node::RecInstant(_) | Node::RecRange(..) => Vec::new(),
+        }
+    }
+
+    /// Calls `f` on this node and on every node under it, parents first.
+    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Node)) {
+        f(self);
+        for c in self.children() {
+            c.walk(f);
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum LeafKind {
     Instant,
