@@ -233,9 +233,11 @@ impl Leaves {
         }
     }
 
-    /// Per leaf, whether its values were computed (none deferred).
+    /// Per leaf, whether its values were computed: neither it nor the
+    /// native-histogram leaf whose sums it reads ([`Leaves::hist_src`])
+    /// was deferred.
     pub fn complete(&self) -> Vec<bool> {
-        (0..self.specs.len()).map(|i| !self.is_deferred(i)).collect()
+        (0..self.specs.len()).map(|i| !self.is_deferred(i) && !self.is_deferred(self.hist_src[i])).collect()
     }
 
     fn is_deferred(&self, i: usize) -> bool {
@@ -786,5 +788,48 @@ mod tests {
         }
         assert_eq!(lv.complete(), vec![false]);
         assert_eq!(lv.errors.len(), 1, "{:?}", lv.errors);
+    }
+
+    /// A leaf reading another's native-histogram sums is complete only if
+    /// that one is: on one grid the gate defers the leaf asking, which is
+    /// the one holding the sums, never its readers.
+    #[test]
+    fn a_reader_of_deferred_histogram_sums_is_not_complete() {
+        let grid = Grid { from: 600_000, step: 60_000, len: 30 };
+        let mut planner = Planner::new(BTreeSet::new());
+        planner.parse("histogram_count(sum(rate(h[5m])))").expect("parses");
+        planner.parse("histogram_fraction(0, 1, sum(rate(h[5m])))").expect("parses");
+        planner.parse("sum(rate(m[5m]))").expect("parses");
+        let specs = planner.leaves.clone();
+        assert_eq!(specs.len(), 3);
+        let hist: Vec<(i64, NativeHistogram)> = (0..60)
+            .map(|k| {
+                let n = k as f64;
+                let h = NativeHistogram {
+                    count: 2.0 * n,
+                    sum: n,
+                    positive: vec![(0, n), (1, n)],
+                    ..NativeHistogram::empty(0)
+                };
+                (k * 15_000, h)
+            })
+            .collect();
+        let h = vec![("__name__".to_string(), "h".to_string())];
+        let m = vec![("__name__".to_string(), "m".to_string())];
+        for budget in [0, usize::MAX] {
+            let gate = Arc::new(Gate::new(&specs, budget));
+            let mut lv = Leaves::phased(specs.clone(), vec![grid]).gated(Some(gate));
+            lv.feed(&h, &mut Samples::new(hist.iter().map(|(t, _)| *t).collect(), vec![]), &[], &hist);
+            let ts: Vec<i64> = (0..60).map(|k| k * 15_000).collect();
+            lv.feed(&m, &mut Samples::new(ts, (0..60).map(f64::from).collect()), &[], &[]);
+            let complete = lv.complete();
+            let outs = lv.finish();
+            if budget == 0 {
+                assert_eq!(complete, vec![false; 3], "the sums' reader follows them");
+            } else {
+                assert_eq!(complete, vec![true; 3]);
+                assert!(outs.iter().all(|o| o.series.len() == 1 && o.series[0].1.len() == 30), "{outs:?}");
+            }
+        }
     }
 }
