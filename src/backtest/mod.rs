@@ -893,9 +893,9 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         // (see [`waves`]).
         let plan = waves::Plan::new(&steps, groups.len(), &class);
         let budget = waves::budget(crate::memory::limit());
+        let scans = waves::Scans { src: &src, specs: &planner.leaves, grids: &class_grids, range: (lo, to), rt: &rt };
         let bar = progress_bar(opts.progress, rows, "scan");
-        let (stats, mut lv) = match waves::first_scan(&src, &planner.leaves, &class_grids, (lo, to), budget, &rt, &bar)
-        {
+        let (stats, mut lv) = match scans.first(budget, &bar) {
             Ok((s, lv)) => (data::Stats { out_of_range, ..s }, lv),
             Err(es) => return Err(data_failure(sources, es)),
         };
@@ -905,8 +905,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         let complete = lv.complete();
         let mut outs = lv.finish();
         let selector_problems = selector_problems(&planner.leaves, &outs);
-        let waves = plan.waves(&planner.leaves, &class_grids, &mut outs, &complete, budget);
-        let n_leaves = outs.len();
+        let waves = plan.waves(&scans, &mut outs, &complete, budget);
         let mut first_outs = Some(outs);
         crate::memory::phase("evaluating the rules");
         let of = |what: &str, w: usize| match waves.waves {
@@ -934,7 +933,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
             bar.set_message(of("scan", w));
             bar.set_length(rows);
             bar.set_position(0);
-            let full = plan.scan_wave(&waves, w, &src, &planner.leaves, &class_grids, (lo, to), &rt, &bar)?;
+            let full = scans.wave(&plan, &waves, w, &bar)?;
             crate::memory::phase("evaluating the rules");
             bar.set_message(of("evaluate", w));
             bar.set_length(len as u64);
@@ -973,7 +972,7 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
                 (t0.elapsed() - t_scan - t_rescan).as_secs_f64(),
                 how.merge.as_secs_f64(),
                 grid.len,
-                n_leaves,
+                planner.leaves.len(),
                 how.columnar,
                 how.blocks,
                 why.concat(),

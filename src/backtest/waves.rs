@@ -129,14 +129,8 @@ impl Plan {
     /// `complete` says it computed (the others' series only counted): the
     /// blocks reading only those are the first wave, the rest are packed
     /// within `budget`. Drops from `outs` what the first wave does not read.
-    pub fn waves(
-        &self,
-        specs: &[LeafSpec],
-        grids: &[Grid],
-        outs: &mut [LeafOut],
-        complete: &[bool],
-        budget: usize,
-    ) -> Waves {
+    pub fn waves(&self, scans: &Scans, outs: &mut [LeafOut], complete: &[bool], budget: usize) -> Waves {
+        let (specs, grids) = (scans.specs, scans.grids);
         let first: Vec<bool> = self.reads.iter().map(|r| r.iter().all(|&i| complete[i])).collect();
         let workers = super::data::leaf_workers();
         let cost: Vec<usize> = specs
@@ -166,48 +160,52 @@ impl Plan {
             .collect();
         set.into_iter().collect()
     }
+}
+
+/// What a run's scans read: the data, the leaves (each on its class's grid
+/// in `grids`) and the range of sample times `[lo, hi]`.
+pub struct Scans<'a> {
+    pub src: &'a Source,
+    pub specs: &'a [LeafSpec],
+    pub grids: &'a [Grid],
+    pub range: (i64, i64),
+    pub rt: &'a tokio::runtime::Runtime,
+}
+
+impl Scans<'_> {
+    /// The first scan: every leaf within `budget` (see the module's text).
+    /// Returns the data's statistics and the leaves, some perhaps deferred
+    /// ([`Leaves::complete`]).
+    pub fn first(&self, budget: usize, progress: &indicatif::ProgressBar) -> Result<(Stats, Leaves), Vec<DataError>> {
+        let gate = std::sync::Arc::new(Gate::new(self.specs, budget));
+        let mut lv = Leaves::phased(self.specs.to_vec(), self.grids.to_vec()).gated(Some(gate));
+        let stats = self.scan(&mut lv, progress)?;
+        Ok((stats, lv))
+    }
 
     /// Wave `w`'s scan (`w` > 0): its leaves, each in its place among all
     /// of `specs` (the others empty).
-    #[allow(clippy::too_many_arguments)] // reason: the scan's inputs, as `first_scan`'s
-    pub fn scan_wave(
+    pub fn wave(
         &self,
+        plan: &Plan,
         waves: &Waves,
         w: usize,
-        src: &Source,
-        specs: &[LeafSpec],
-        grids: &[Grid],
-        (lo, hi): (i64, i64),
-        rt: &tokio::runtime::Runtime,
         progress: &indicatif::ProgressBar,
     ) -> Result<Vec<LeafOut>, Vec<DataError>> {
-        let idx = self.wave_leaves(waves, w);
-        let mut lv = Leaves::phased(idx.iter().map(|&i| specs[i].clone()).collect(), grids.to_vec());
-        guarded(&src.paths, || data::scan(src, &mut lv, lo, hi, rt, progress))?;
-        let mut full: Vec<LeafOut> = (0..specs.len()).map(|_| LeafOut::default()).collect();
+        let idx = plan.wave_leaves(waves, w);
+        let mut lv = Leaves::phased(idx.iter().map(|&i| self.specs[i].clone()).collect(), self.grids.to_vec());
+        self.scan(&mut lv, progress)?;
+        let mut full: Vec<LeafOut> = (0..self.specs.len()).map(|_| LeafOut::default()).collect();
         for (i, o) in idx.into_iter().zip(lv.finish()) {
             full[i] = o;
         }
         Ok(full)
     }
-}
 
-/// The first scan: every leaf of `specs` on its class's grid in `grids`,
-/// within `budget` (see the module's text). Returns the data's statistics
-/// and the leaves, some perhaps deferred ([`Leaves::complete`]).
-pub fn first_scan(
-    src: &Source,
-    specs: &[LeafSpec],
-    grids: &[Grid],
-    (lo, hi): (i64, i64),
-    budget: usize,
-    rt: &tokio::runtime::Runtime,
-    progress: &indicatif::ProgressBar,
-) -> Result<(Stats, Leaves), Vec<DataError>> {
-    let gate = std::sync::Arc::new(Gate::new(specs, budget));
-    let mut lv = Leaves::phased(specs.to_vec(), grids.to_vec()).gated(Some(gate));
-    let stats = guarded(&src.paths, || data::scan(src, &mut lv, lo, hi, rt, progress))?;
-    Ok((stats, lv))
+    fn scan(&self, lv: &mut Leaves, progress: &indicatif::ProgressBar) -> Result<Stats, Vec<DataError>> {
+        let (lo, hi) = self.range;
+        guarded(&self.src.paths, || data::scan(self.src, lv, lo, hi, self.rt, progress))
+    }
 }
 
 /// [`super::evaluate`] wave by wave: `leaves_of(w)` gives wave `w`'s leaf

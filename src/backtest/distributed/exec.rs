@@ -375,12 +375,12 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
             0 => waves::budget(crate::memory::limit()),
             b => b,
         };
-        let range = (job.lo, job.hi);
-        let (_, lv) =
-            waves::first_scan(&src, &planner.leaves, &class_grids, range, budget, &rt, &hidden).map_err(failed_scan)?;
+        let scans =
+            waves::Scans { src: &src, specs: &planner.leaves, grids: &class_grids, range: (job.lo, job.hi), rt: &rt };
+        let (_, lv) = scans.first(budget, &hidden).map_err(failed_scan)?;
         let complete = lv.complete();
         let mut outs = lv.finish();
-        let waves = plan.waves(&planner.leaves, &class_grids, &mut outs, &complete, budget);
+        let waves = plan.waves(&scans, &mut outs, &complete, budget);
         wave_count = waves.waves;
         let mut first_outs = Some(outs);
         scan_s = t0.elapsed().as_secs_f64();
@@ -405,9 +405,7 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
         let switches = Switches { stepwise: job.stepwise, report_only: job.report_only, finish: Some(&stream) };
         let leaves_of = |w: usize| match w {
             0 => Ok(first_outs.take().unwrap_or_default()),
-            _ => {
-                plan.scan_wave(&waves, w, &src, &planner.leaves, &class_grids, range, &rt, &hidden).map_err(failed_scan)
-            }
+            _ => scans.wave(&plan, &waves, w, &hidden).map_err(failed_scan),
         };
         let evaluated = waves::evaluate(
             &mut steps,

@@ -325,26 +325,19 @@ impl Leaves {
                 if self.hist_src[i] != i {
                     continue;
                 }
-                let key = match &self.specs[i].agg {
-                    Some((_, grouping)) => grouping.key(labels),
-                    None => labels.iter().filter(|(k, _)| k != "__name__").cloned().collect(),
-                };
-                let known = self.hist_accs[i].contains_key(&key);
+                let key = self.output_key(i, labels, false);
                 let len = self.grids[self.specs[i].phase].len;
-                // Deferred: the output series only counted (`fold_hist`
-                // reports a repeated one).
-                if !(known && self.specs[i].agg.is_none())
-                    && (self.drop_if_deferred(i) || (!known && !self.take(i, len * HIST_ACC_BYTES)))
-                {
-                    if self.specs[i].agg.is_some() {
-                        note_labels(&mut self.labels_seen[i], labels);
+                match self.admit(i, self.hist_accs[i].contains_key(&key), len * HIST_ACC_BYTES) {
+                    Admit::Repeated => {}
+                    Admit::Count => {
+                        self.hist_accs[i].entry(key).or_default();
                     }
-                    self.hist_accs[i].entry(key).or_default();
-                    continue;
+                    Admit::Compute => {
+                        let hs = hist_samples.get_or_insert_with(|| HistSamples::new(hist));
+                        let points = native::rate_steps(&samples.ts, hs, &self.grids[self.specs[i].phase], range, rate);
+                        self.fold_hist(i, key, points);
+                    }
                 }
-                let hs = hist_samples.get_or_insert_with(|| HistSamples::new(hist));
-                let points = native::rate_steps(&samples.ts, hs, &self.grids[self.specs[i].phase], range, rate);
-                self.fold_hist(i, labels, points);
                 continue;
             }
             if !hist.is_empty() {
@@ -358,23 +351,14 @@ impl Leaves {
                 LeafKind::Range(f, _) => f.keeps_name(),
                 _ => true,
             };
-            let key: Vec<(String, String)> = match &self.specs[i].agg {
-                None => labels.iter().filter(|(k, _)| keeps_name || k != "__name__").cloned().collect(),
-                Some((_, grouping)) => {
-                    note_labels(&mut self.labels_seen[i], labels);
-                    grouping.key(labels)
+            let key = self.output_key(i, labels, keeps_name);
+            match self.admit(i, self.accs[i].contains_key(&key), len * ACC_BYTES) {
+                Admit::Repeated => continue,
+                Admit::Count => {
+                    self.accs[i].entry(key).or_insert_with(|| Acc { sum: Vec::new(), comp: Vec::new(), n: Vec::new() });
+                    continue;
                 }
-            };
-            let known = self.accs[i].contains_key(&key);
-            if known && self.specs[i].agg.is_none() {
-                self.errors.push(same_labels(&self.specs[i].text));
-                continue;
-            }
-            // A new output series takes an accumulator; a deferred leaf
-            // only counts it.
-            if self.drop_if_deferred(i) || (!known && !self.take(i, len * ACC_BYTES)) {
-                self.accs[i].entry(key).or_insert_with(|| Acc { sum: Vec::new(), comp: Vec::new(), n: Vec::new() });
-                continue;
+                Admit::Compute => {}
             }
             let mut vals = std::mem::take(&mut self.scratch);
             let grid = &self.grids[self.specs[i].phase];
@@ -418,25 +402,46 @@ impl Leaves {
         }
     }
 
-    /// Folds one series' `rate`/`increase` points into native-histogram
-    /// leaf `i`: into its group's sums, or as its own output series.
-    fn fold_hist(&mut self, i: usize, labels: &[(String, String)], points: Vec<native::Point>) {
-        let spec = &self.specs[i];
-        let accs = &mut self.hist_accs[i];
-        match &spec.agg {
+    /// The output series of leaf `i` that a series with `labels` feeds:
+    /// its group under an aggregation (whose label names are noted), else
+    /// its labels, without the name unless `keeps_name`.
+    fn output_key(&mut self, i: usize, labels: &[(String, String)], keeps_name: bool) -> LabelSet {
+        match &self.specs[i].agg {
             Some((_, grouping)) => {
                 note_labels(&mut self.labels_seen[i], labels);
-                let acc = accs.entry(grouping.key(labels)).or_insert_with(|| vec![SumAcc::default(); points.len()]);
+                grouping.key(labels)
+            }
+            None => labels.iter().filter(|(k, _)| keeps_name || k != "__name__").cloned().collect(),
+        }
+    }
+
+    /// What leaf `i` does with a series feeding output series it already
+    /// has (`known`) or not: a second series with the same labels without
+    /// aggregation is an error; a deferred leaf, or one the gate refuses
+    /// `bytes` for a new output series, only counts it; else it computes.
+    fn admit(&mut self, i: usize, known: bool, bytes: usize) -> Admit {
+        if known && self.specs[i].agg.is_none() {
+            self.errors.push(same_labels(&self.specs[i].text));
+            return Admit::Repeated;
+        }
+        if self.drop_if_deferred(i) || (!known && !self.take(i, bytes)) {
+            return Admit::Count;
+        }
+        Admit::Compute
+    }
+
+    /// Folds one series' `rate`/`increase` points into native-histogram
+    /// leaf `i`: into its group's sums, or as its own output series.
+    fn fold_hist(&mut self, i: usize, key: LabelSet, points: Vec<native::Point>) {
+        let accs = &mut self.hist_accs[i];
+        match &self.specs[i].agg {
+            Some(_) => {
+                let acc = accs.entry(key).or_insert_with(|| vec![SumAcc::default(); points.len()]);
                 for (a, p) in acc.iter_mut().zip(points) {
                     a.fold(p);
                 }
             }
             None => {
-                let key: Vec<(String, String)> = labels.iter().filter(|(k, _)| k != "__name__").cloned().collect();
-                if accs.contains_key(&key) {
-                    self.errors.push(same_labels(&spec.text));
-                    return;
-                }
                 let acc = points
                     .into_iter()
                     .map(|p| {
@@ -583,6 +588,13 @@ impl Leaves {
         }
         out
     }
+}
+
+/// See [`Leaves::admit`].
+enum Admit {
+    Repeated,
+    Count,
+    Compute,
 }
 
 /// Prometheus's error when a function without aggregation gives two
