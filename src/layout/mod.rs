@@ -12,4 +12,5 @@ pub mod histogram;
 pub mod reader;
 pub mod remote;
 pub mod schema;
+pub(crate) mod strings;
 pub mod writer;

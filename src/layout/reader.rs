@@ -18,6 +18,7 @@ use super::histogram::{HistRows, NativeHistogram};
 use super::schema::{
     H_COLUMNS, H_SCHEMA, LABELS_MAP, MAX_LABEL_COLUMNS, NAME, NAME_ALIAS, STALE, STALE_NAN_BITS, TIMESTAMP, VALUE,
 };
+pub(crate) use super::strings::Strings;
 use datafusion::arrow::array::{
     downcast_dictionary_array, Array, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, MapArray, RecordBatch,
     StringArray, StringViewArray,
@@ -1104,12 +1105,19 @@ async fn check_paths(src: &Source) -> Result<(Vec<String>, Arc<[Footer]>), DataE
 }
 
 /// The files as one frame, with their footers (what [`all_within`] and
-/// [`all_match`] read).
-pub(crate) async fn frame(ctx: &SessionContext, src: &Source) -> Result<(DataFrame, Arc<[Footer]>), Vec<DataError>> {
+/// [`all_match`] read), the string columns decoded as `strings` says
+/// ([`super::strings`]).
+pub(crate) async fn frame(
+    ctx: &SessionContext,
+    src: &Source,
+    strings: Strings,
+) -> Result<(DataFrame, Arc<[Footer]>), Vec<DataError>> {
     let (paths, footers) = check_paths(src).await.map_err(|e| vec![e])?;
     let union = union_schema(&footers)?;
     let options = ParquetReadOptions { schema: union.as_ref(), ..Default::default() };
-    let df = ctx.read_parquet(paths, options).await.map_err(|e| vec![io_error(&src.paths, e)])?;
+    let df = ctx.read_parquet(paths.clone(), options.clone()).await.map_err(|e| vec![io_error(&src.paths, e)])?;
+    let df = super::strings::read(ctx, df, &paths, &options, &footers, strings)
+        .map_err(|e| vec![io_error(&src.paths, e)])?;
     Ok((df, footers))
 }
 
@@ -1197,7 +1205,10 @@ pub(crate) async fn rows(
     sorted: bool,
     filter: impl FnOnce(&Columns, &[Footer]) -> Option<Expr>,
 ) -> Result<(datafusion::physical_plan::SendableRecordBatchStream, Columns), Vec<DataError>> {
-    let (df, footers) = frame(ctx, src).await?;
+    // The pass reads label keys; the engine's sort holds views in the least
+    // memory (see `Strings`).
+    let strings = if sorted { Strings::Views } else { Strings::Dictionaries };
+    let (df, footers) = frame(ctx, src, strings).await?;
     let cols = columns(df.schema())?;
     let mut proj: Vec<Expr> = vec![ident(&cols.timestamp), ident(&cols.name), ident(&cols.value)];
     proj.extend(cols.labels.iter().map(ident));
@@ -1710,9 +1721,9 @@ mod tests {
         };
         let (one, (many, partitions)) = rt.block_on(async {
             let ctx = session(&src, 1).unwrap();
-            let (df, _) = frame(&ctx, &src).await.unwrap();
+            let (df, _) = frame(&ctx, &src, Strings::Dictionaries).await.unwrap();
             let one = df.collect().await.unwrap();
-            let (df, footers) = frame(&ctx, &src).await.unwrap();
+            let (df, footers) = frame(&ctx, &src, Strings::Dictionaries).await.unwrap();
             let (stream, partitions) = in_file_order(df, footers.len() * 20, 2).await.unwrap();
             let many: Vec<RecordBatch> = stream.map(|b| b.unwrap()).collect().await;
             (one, (many, partitions))

@@ -9,7 +9,7 @@ use super::leaves::Leaves;
 use super::range::Samples;
 use crate::layout::reader::{
     all_match, all_within, columns, file_facts, filtered, frame, millis, rows, scan_error, schema_error, series_text,
-    session, ts_literal, Columns, Footer, Job, Pass,
+    session, ts_literal, Columns, Footer, Job, Pass, Strings,
 };
 pub use crate::layout::reader::{DataError, Source, Stats, MAX_MS, MIN_MS};
 use crate::layout::schema::NAME;
@@ -66,7 +66,7 @@ type Probe = (Option<(i64, i64)>, u64, u64);
 pub fn probe(src: &Source, leaves: &Leaves, rt: &tokio::runtime::Runtime) -> Result<Probe, Vec<DataError>> {
     rt.block_on(async {
         let ctx = session(src, 2).map_err(|e| vec![e])?;
-        let (df, footers) = frame(&ctx, src).await?;
+        let (df, footers) = frame(&ctx, src, Strings::Dictionaries).await?;
         let cols = columns(df.schema())?;
         let ts = ident(&cols.timestamp);
         // Rows outside the range: none when the statistics say so.
