@@ -1,8 +1,9 @@
 //! `slo synth` and `slo backtest` end to end through the binary: the report,
 //! determinism, the timeline, and every kind of bad input.
 
-use super::common::{catalogue_copies, heap_peak, repo, slo, slo_peak_rss, write_parquet as write};
+use super::common::{catalogue_copies, heap_peak, repo, retyped_strings, slo, slo_peak_rss, write_parquet as write};
 use datafusion::arrow::array::{Float64Array, Int64Array, StringArray};
+use datafusion::arrow::datatypes::DataType;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use std::path::Path;
 use std::sync::Arc;
@@ -514,7 +515,11 @@ fn the_engine_leaves_slo_half_of_the_limit() {
     let path = d.path().join("time_major.parquet");
     write_time_major(&path);
     let dicts = d.path().join("time_major_dictionaries.parquet");
-    with_dictionary_labels(&path, &dicts);
+    retyped_strings(
+        &path,
+        &dicts,
+        &datafusion::arrow::datatypes::DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+    );
     for (limit, mib) in [("16M", 16.0), ("32M", 32.0), ("64M", 64.0)] {
         let mut reports = Vec::new();
         for p in [&path, &dicts] {
@@ -529,41 +534,6 @@ fn the_engine_leaves_slo_half_of_the_limit() {
         }
         assert_eq!(reports[0], reports[1], "{limit}: dictionary labels changed the report");
     }
-}
-
-/// `from` rewritten to `to` with every string column typed
-/// `Dictionary(Int32, Utf8)`.
-fn with_dictionary_labels(from: &Path, to: &Path) {
-    use datafusion::arrow::datatypes::{DataType, Field, Schema};
-    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(from).unwrap()).unwrap().build().unwrap();
-    let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-    let mut writer = None;
-    for batch in reader {
-        let batch = batch.unwrap();
-        let cols: Vec<_> = batch
-            .columns()
-            .iter()
-            .map(|c| match c.data_type() {
-                DataType::Utf8 => datafusion::arrow::compute::cast(c, &dict).unwrap(),
-                _ => c.clone(),
-            })
-            .collect();
-        let schema = Arc::new(Schema::new(
-            batch
-                .schema()
-                .fields()
-                .iter()
-                .zip(&cols)
-                .map(|(f, c)| Field::new(f.name(), c.data_type().clone(), true))
-                .collect::<Vec<_>>(),
-        ));
-        let w = writer.get_or_insert_with(|| {
-            datafusion::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(to).unwrap(), schema.clone(), None)
-                .unwrap()
-        });
-        w.write(&datafusion::arrow::array::RecordBatch::try_new(schema, cols).unwrap()).unwrap();
-    }
-    writer.unwrap().close().unwrap();
 }
 
 /// At a server's schedule every group runs at its own phase, so groups

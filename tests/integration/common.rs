@@ -83,6 +83,43 @@ pub fn write_parquet(path: &Path, cols: Vec<(&str, datafusion::arrow::array::Arr
     w.close().unwrap();
 }
 
+/// `from` rewritten to `to` with every string column (plain or a
+/// dictionary of strings) typed `ty`, row groups and encodings the
+/// writer's defaults (dictionary-encoded pages).
+pub fn retyped_strings(from: &Path, to: &Path, ty: &datafusion::arrow::datatypes::DataType) {
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use std::sync::Arc;
+    let is_string = |t: &DataType| match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => matches!(**v, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View),
+        _ => false,
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(from).unwrap()).unwrap().build().unwrap();
+    let mut writer = None;
+    for batch in reader {
+        let batch = batch.unwrap();
+        let cols: Vec<_> = batch
+            .columns()
+            .iter()
+            .map(|c| match is_string(c.data_type()) {
+                true => datafusion::arrow::compute::cast(c, ty).unwrap(),
+                false => c.clone(),
+            })
+            .collect();
+        let old = batch.schema();
+        let fields = old.fields().iter().zip(&cols);
+        let fields = fields.map(|(f, c)| Field::new(f.name(), c.data_type().clone(), f.is_nullable()));
+        let schema = Arc::new(Schema::new(fields.collect::<Vec<_>>()));
+        let w = writer.get_or_insert_with(|| {
+            datafusion::parquet::arrow::ArrowWriter::try_new(std::fs::File::create(to).unwrap(), schema.clone(), None)
+                .unwrap()
+        });
+        w.write(&datafusion::arrow::array::RecordBatch::try_new(schema, cols).unwrap()).unwrap();
+    }
+    writer.unwrap().close().unwrap();
+}
+
 /// What a run under [`slo_capped`] did.
 pub struct Capped {
     /// The exit code, or `None` when the run was killed (time limit or signal).

@@ -4,7 +4,7 @@
 //! requests, not Parquet, a truncated file, nobody listening) is a coded
 //! I/O error, exit 2, never a hang or a panic.
 
-use super::common::{repo, slo, Nginx};
+use super::common::{repo, retyped_strings, slo, Nginx};
 use super::distributed::{RANGE, SHIPPED};
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,9 @@ fn served() -> Option<(tempfile::TempDir, Nginx)> {
     let d = tempfile::tempdir().unwrap();
     let shipped = repo().join("examples/data/platform.parquet");
     std::fs::copy(&shipped, d.path().join("platform.parquet")).unwrap();
+    // Its labels as plain strings (stored dictionary-encoded), which the
+    // scan reads as dictionaries by handing each file its own schema.
+    retyped_strings(&shipped, &d.path().join("strings.parquet"), &datafusion::arrow::datatypes::DataType::Utf8);
     let bytes = std::fs::read(&shipped).unwrap();
     std::fs::write(d.path().join("truncated.parquet"), &bytes[..bytes.len() / 2]).unwrap();
     std::fs::write(d.path().join("text.parquet"), "this is not a Parquet file, only text of some length\n").unwrap();
@@ -51,6 +54,9 @@ fn data_over_http_gives_the_report_of_the_local_file() {
     assert!(local.contains("\"slos\""), "{local}");
     assert_eq!(local, remote, "the report read over HTTP differs from the local one");
     assert!(std::fs::read(&tl_local).unwrap() == std::fs::read(&tl_remote).unwrap(), "the timelines differ");
+    let (code, strings, err) = backtest(&format!("{}/strings.parquet", server.base), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(local, strings, "the labels as plain strings over HTTP changed the report");
     // The other readers of the layout take URLs too.
     let (code, inspect_local, err) = slo(&["data", "inspect", "examples/data/platform.parquet", "--format", "json"]);
     assert_eq!(code, 0, "{err}");
