@@ -1090,18 +1090,31 @@ pub(crate) fn file_facts(footers: &[Footer]) -> FileFacts {
 async fn check_paths(src: &Source) -> Result<(Vec<String>, Arc<[Footer]>), DataError> {
     let mut out = Vec::new();
     for p in &src.paths {
-        if let Some(s) = super::remote::url_of(p) {
-            out.push(super::remote::parse(s)?.to_string());
-            continue;
-        }
-        let meta = std::fs::metadata(p).map_err(|e| io_error(std::slice::from_ref(p), e))?;
-        let mut s = p.display().to_string();
-        if meta.is_dir() && !s.ends_with('/') {
-            s.push('/');
-        }
-        out.push(s);
+        let dir = super::remote::url_of(p).is_none()
+            && std::fs::metadata(p).map_err(|e| io_error(std::slice::from_ref(p), e))?.is_dir();
+        out.push(engine_url(p, dir)?.to_string());
     }
     Ok((out, src.footers().await?))
+}
+
+/// The URL the engine reads an entry by: a URL as checked
+/// ([`super::remote::parse`]); a local file or directory (`dir`) by its
+/// absolute path, percent-encoded. Given as a path, the engine would read
+/// `*`, `?` and `[` in it as a glob, and a file named with them was not
+/// found.
+pub(crate) fn engine_url(p: &std::path::Path, dir: bool) -> Result<url::Url, DataError> {
+    if let Some(s) = super::remote::url_of(p) {
+        return super::remote::parse(s);
+    }
+    let bad = |why: &str| io_error(&[p.to_path_buf()], why);
+    let abs = std::path::absolute(p).map_err(|e| io_error(&[p.to_path_buf()], e))?;
+    let u = match dir {
+        true => url::Url::from_directory_path(&abs),
+        false => url::Url::from_file_path(&abs),
+    }
+    .map_err(|_| bad("the path cannot be written as a file URL"))?;
+    // Resolves `.` and `..` segments.
+    url::Url::parse(u.as_str()).map_err(|e| bad(&e.to_string()))
 }
 
 /// The files as one frame, with their footers (what [`all_within`] and

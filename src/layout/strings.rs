@@ -79,11 +79,17 @@ impl Strings {
                         && c.physical_type() == PhysicalType::BYTE_ARRAY
                         && c.max_rep_level() == 0
                 });
+                // Every data page dictionary-encoded, by the chunk's page
+                // encoding statistics: its list of encodings cannot tell,
+                // since the dictionary page itself is listed as PLAIN.
+                // Without statistics, the column is taken as not encoded.
                 let encoded = |i: usize| {
                     meta.row_groups().iter().all(|rg| {
                         let c = rg.column(i);
                         c.dictionary_page_offset().is_some()
-                            && c.encodings().any(|e| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY))
+                            && c.page_encoding_stats_mask().is_some_and(|m| {
+                                m.is_only(Encoding::RLE_DICTIONARY) || m.is_only(Encoding::PLAIN_DICTIONARY)
+                            })
                     })
                 };
                 let applies =
@@ -126,10 +132,11 @@ fn arrow_schema(meta: &datafusion::parquet::file::metadata::ParquetMetaData) -> 
     datafusion::parquet::arrow::parquet_to_arrow_schema(fm.schema_descr(), fm.key_value_metadata()).ok()
 }
 
-/// Where the engine finds a file: the path of its object-store location,
-/// as the listing names it.
-fn location(path: &str) -> Option<String> {
-    ListingTableUrl::parse(path).ok().map(|u| u.prefix().to_string())
+/// Where the engine finds a file (a footer's path): the path of its
+/// object-store location, as the listing names it.
+fn location(path: &std::path::Path) -> Option<String> {
+    let url = super::reader::engine_url(path, false).ok()?;
+    ListingTableUrl::try_new(url, None).ok().map(|u| u.prefix().to_string())
 }
 
 /// The listing table `df` was read from, with the string columns
@@ -152,7 +159,7 @@ pub(crate) fn read(
     let mut changed = table.as_ref() != df.schema().as_arrow();
     let mut files = HashMap::new();
     for (path, meta) in footers {
-        let (Some(key), Some(schema)) = (location(&path.display().to_string()), arrow_schema(meta)) else {
+        let (Some(key), Some(schema)) = (location(path), arrow_schema(meta)) else {
             continue;
         };
         let typed = strings.apply(&schema, &cols);
@@ -167,7 +174,9 @@ pub(crate) fn read(
     let urls = paths.iter().map(ListingTableUrl::parse).collect::<Result<Vec<_>>>()?;
     let listing = options.to_listing_options(&ctx.copied_config(), ctx.copied_table_options());
     let config = ListingTableConfig::new_with_multi_paths(urls).with_listing_options(listing).with_schema(table);
-    let inner = Arc::new(ListingTable::try_new(config)?);
+    // The file statistics cache, as the engine's own `read_parquet` has it.
+    let cache = ctx.runtime_env().cache_manager.get_file_statistic_cache();
+    let inner = Arc::new(ListingTable::try_new(config)?.with_cache(cache));
     ctx.read_table(Arc::new(Typed { inner, files }))
 }
 
@@ -212,9 +221,10 @@ impl TableProvider for Typed {
 
 impl Typed {
     /// The listing's scan with every file it knows given its schema. A file
-    /// it does not know (none: the listing and the footers walk the same
-    /// paths) would be read as the engine types it and cast to the table's
-    /// types: slower, the same values.
+    /// it does not know (the listing and the footers walk the same paths,
+    /// and [`location`] names them as the listing does) would be read as the
+    /// engine types it and cast to the table's types: slower, the same
+    /// values.
     fn typed(&self, plan: Arc<dyn ExecutionPlan>) -> Arc<dyn ExecutionPlan> {
         let Some(exec) = plan.downcast_ref::<DataSourceExec>() else { return plan };
         let Some(config) = exec.data_source().downcast_ref::<FileScanConfig>() else { return plan };
@@ -251,6 +261,20 @@ mod tests {
     /// strings all different (dictionary-encoded with `dict_code`), and
     /// `value` 0, 1, 2….
     fn write(path: &std::path::Path, n: usize, dict_type: bool, dict_code: bool) {
+        write_with(
+            path,
+            n,
+            dict_type,
+            WriterProperties::builder().set_column_dictionary_enabled("code".into(), dict_code),
+        );
+    }
+
+    fn write_with(
+        path: &std::path::Path,
+        n: usize,
+        dict_type: bool,
+        props: datafusion::parquet::file::properties::WriterPropertiesBuilder,
+    ) {
         let jobs = StringArray::from_iter((0..n).map(|i| Some(["api", "web"][i / (n / 2).max(1) % 2])));
         let job: ArrayRef = match dict_type {
             true => Arc::new(jobs.iter().collect::<DictionaryArray<Int32Type>>()),
@@ -264,10 +288,7 @@ mod tests {
         let code: ArrayRef = Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("c{i}"))));
         let value: ArrayRef = Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64)));
         let batch = RecordBatch::try_new(schema.clone(), vec![job, code, value]).unwrap();
-        let props = WriterProperties::builder()
-            .set_max_row_group_row_count(Some(n / 3 + 1))
-            .set_column_dictionary_enabled("code".into(), dict_code)
-            .build();
+        let props = props.set_max_row_group_row_count(Some(n / 3 + 1)).build();
         let mut w = ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, Some(props)).unwrap();
         w.write(&batch).unwrap();
         w.close().unwrap();
@@ -294,22 +315,42 @@ mod tests {
         assert_eq!(Strings::Dictionaries.columns(&both), set(&["job"]));
         assert_eq!(Strings::Dictionaries.columns(&footers_of(&[b])), set(&["code", "job"]));
         assert_eq!(Strings::Views.columns(&both), set(&["code", "job"]));
+        // A writer falls back to plain pages once the dictionary outgrows
+        // its limit: `code` then lists RLE_DICTIONARY among its encodings
+        // (and PLAIN, as every dictionary page does), but only the page
+        // statistics tell that some data pages are plain.
+        let c = dir.path().join("fallback.parquet");
+        let small = WriterProperties::builder()
+            .set_dictionary_page_size_limit(64)
+            .set_write_batch_size(16)
+            .set_data_page_row_count_limit(16);
+        write_with(&c, 600, false, small);
+        let foot = footers_of(&[c]);
+        let chunk = foot[0].1.row_group(0).column(1);
+        assert!(
+            chunk.encodings().any(|e| e == Encoding::RLE_DICTIONARY),
+            "{:?}",
+            chunk.encodings().collect::<Vec<_>>()
+        );
+        assert!(chunk.page_encoding_stats_mask().unwrap().is_set(Encoding::PLAIN));
+        assert_eq!(Strings::Dictionaries.columns(&foot), set(&["job"]));
     }
 
-    /// The scan of a directory (relative, with a space and a percent sign
-    /// in a file's name) and of a single file: every file the engine lists
-    /// comes with its schema, the columns come in the chosen types, and the
-    /// values are the ones written.
+    /// The scan of a directory (with a space in its name; a file's name with
+    /// a space, a percent sign and the glob characters `[`, `?`, `*`) and of
+    /// that single file: every file the engine lists comes with its schema,
+    /// the columns come in the chosen types, and the values are the ones
+    /// written.
     #[test]
     fn every_listed_file_is_read_in_the_chosen_types() {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("da ta");
         std::fs::create_dir(&sub).unwrap();
-        write(&sub.join("one 50%.parquet"), 600, true, true);
+        write(&sub.join("one [50%]?*.parquet"), 600, true, true);
         write(&sub.join("two.parquet"), 90, false, false);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         for strings in [Strings::Dictionaries, Strings::Views] {
-            for path in [sub.clone(), sub.join("one 50%.parquet")] {
+            for path in [sub.clone(), sub.join("one [50%]?*.parquet")] {
                 let src = Source::new(vec![path], 256 << 20);
                 let (single, batches) = rt.block_on(async {
                     let ctx = session(&src, 1).unwrap();

@@ -1109,3 +1109,24 @@ fn write_requests<L: AsRef<str>>(
     cols.push(("value", Arc::new(Float64Array::from(vals))));
     write(path, cols);
 }
+
+/// Data files named with the glob characters `[`, `?` and `*`, a space,
+/// `#` and `%` are read as named, alone and in a directory (itself named
+/// so), with the shipped report: the engine, given such a path, read it as
+/// a pattern and found no file. The labels are plain strings, which the
+/// scan reads as dictionaries by each file's name.
+#[test]
+fn data_files_named_with_glob_characters_are_read_as_named() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().join("da[ta] ?");
+    std::fs::create_dir(&dir).unwrap();
+    let odd = dir.join("plat*form [1]?#%41.parquet");
+    retyped_strings(&repo().join("examples/data/platform.parquet"), &odd, &DataType::Utf8);
+    let (code, want, err) = super::remote::backtest("examples/data/platform.parquet", &[]);
+    assert_eq!(code, 0, "{err}");
+    for p in [&odd, &dir] {
+        let (code, got, err) = super::remote::backtest(p.to_str().unwrap(), &[]);
+        assert_eq!(code, 0, "{}: {err}", p.display());
+        assert!(got == want, "{}: another report", p.display());
+    }
+}
