@@ -90,7 +90,7 @@ def main():
     bins = {"": a.bin}
     if a.baseline:
         bins["baseline "] = a.baseline
-    times, rss = {}, {}
+    times = {}
     for b in bins:
         times.update({f"{b}bare": [], f"{b}backtest": []})
     if duckdb:

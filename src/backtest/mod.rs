@@ -895,17 +895,14 @@ pub fn run(program: &ir::Program, sources: SourceMap, opts: &Options) -> Result<
         let budget = waves::budget(crate::memory::limit());
         let scans = waves::Scans { src: &src, specs: &planner.leaves, grids: &class_grids, range: (lo, to), rt: &rt };
         let bar = progress_bar(opts.progress, rows, "scan");
-        let (stats, mut lv) = match scans.first(budget, &bar) {
-            Ok((s, lv)) => (data::Stats { out_of_range, ..s }, lv),
+        let waves::First { stats, errors: leaf_errors, outs, waves } = match scans.first(&plan, budget, &bar) {
+            Ok(f) => f,
             Err(es) => return Err(data_failure(sources, es)),
         };
+        let stats = data::Stats { out_of_range, ..stats };
         bar.finish_and_clear();
         let t_scan = t0.elapsed();
-        let leaf_errors = std::mem::take(&mut lv.errors);
-        let complete = lv.complete();
-        let mut outs = lv.finish();
         let selector_problems = selector_problems(&planner.leaves, &outs);
-        let waves = plan.waves(&scans, &mut outs, &complete, budget);
         let mut first_outs = Some(outs);
         crate::memory::phase("evaluating the rules");
         let of = |what: &str, w: usize| match waves.waves {

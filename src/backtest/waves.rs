@@ -162,6 +162,16 @@ impl Plan {
     }
 }
 
+/// What the first scan leaves: the data's statistics, the leaves' errors,
+/// every leaf's outputs — the values of those the first wave reads, the
+/// selector facts and series counts of all — and the waves.
+pub struct First {
+    pub stats: Stats,
+    pub errors: Vec<String>,
+    pub outs: Vec<LeafOut>,
+    pub waves: Waves,
+}
+
 /// What a run's scans read: the data, the leaves (each on its class's grid
 /// in `grids`) and the range of sample times `[lo, hi]`.
 pub struct Scans<'a> {
@@ -173,14 +183,22 @@ pub struct Scans<'a> {
 }
 
 impl Scans<'_> {
-    /// The first scan: every leaf within `budget` (see the module's text).
-    /// Returns the data's statistics and the leaves, some perhaps deferred
-    /// ([`Leaves::complete`]).
-    pub fn first(&self, budget: usize, progress: &indicatif::ProgressBar) -> Result<(Stats, Leaves), Vec<DataError>> {
+    /// The first scan: every leaf within `budget` (see the module's text),
+    /// and the waves `plan`'s blocks take after it.
+    pub fn first(
+        &self,
+        plan: &Plan,
+        budget: usize,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<First, Vec<DataError>> {
         let gate = std::sync::Arc::new(Gate::new(self.specs, budget));
         let mut lv = Leaves::phased(self.specs.to_vec(), self.grids.to_vec()).gated(Some(gate));
         let stats = self.scan(&mut lv, progress)?;
-        Ok((stats, lv))
+        let errors = std::mem::take(&mut lv.errors);
+        let complete = lv.complete();
+        let mut outs = lv.finish();
+        let waves = plan.waves(self, &mut outs, &complete, budget);
+        Ok(First { stats, errors, outs, waves })
     }
 
     /// Wave `w`'s scan (`w` > 0): its leaves, each in its place among all

@@ -133,7 +133,7 @@ pub(crate) struct Columns {
     pub(crate) histograms: bool,
 }
 
-fn is_string(t: &DataType) -> bool {
+pub(crate) fn is_string(t: &DataType) -> bool {
     match t {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
         DataType::Dictionary(_, v) => is_string(v),
@@ -1090,31 +1090,30 @@ pub(crate) fn file_facts(footers: &[Footer]) -> FileFacts {
 async fn check_paths(src: &Source) -> Result<(Vec<String>, Arc<[Footer]>), DataError> {
     let mut out = Vec::new();
     for p in &src.paths {
-        let dir = super::remote::url_of(p).is_none()
-            && std::fs::metadata(p).map_err(|e| io_error(std::slice::from_ref(p), e))?.is_dir();
-        out.push(engine_url(p, dir)?.to_string());
+        out.push(engine_url(p)?.to_string());
     }
     Ok((out, src.footers().await?))
 }
 
 /// The URL the engine reads an entry by: a URL as checked
-/// ([`super::remote::parse`]); a local file or directory (`dir`) by its
-/// absolute path, percent-encoded. Given as a path, the engine would read
-/// `*`, `?` and `[` in it as a glob, and a file named with them was not
-/// found.
-pub(crate) fn engine_url(p: &std::path::Path, dir: bool) -> Result<url::Url, DataError> {
+/// ([`super::remote::parse`]); a local file or directory, which must exist,
+/// by its absolute path, percent-encoded. Given as a path, the engine would
+/// read `*`, `?` and `[` in it as a glob, and a file named with them was
+/// not found.
+pub(crate) fn engine_url(p: &std::path::Path) -> Result<url::Url, DataError> {
     if let Some(s) = super::remote::url_of(p) {
         return super::remote::parse(s);
     }
-    let bad = |why: &str| io_error(&[p.to_path_buf()], why);
-    let abs = std::path::absolute(p).map_err(|e| io_error(&[p.to_path_buf()], e))?;
+    let io = |e: &dyn std::fmt::Display| io_error(std::slice::from_ref(&p.to_path_buf()), e);
+    let dir = std::fs::metadata(p).map_err(|e| io(&e))?.is_dir();
+    let abs = std::path::absolute(p).map_err(|e| io(&e))?;
     let u = match dir {
         true => url::Url::from_directory_path(&abs),
         false => url::Url::from_file_path(&abs),
     }
-    .map_err(|_| bad("the path cannot be written as a file URL"))?;
+    .map_err(|_| io(&"the path cannot be written as a file URL"))?;
     // Resolves `.` and `..` segments.
-    url::Url::parse(u.as_str()).map_err(|e| bad(&e.to_string()))
+    url::Url::parse(u.as_str()).map_err(|e| io(&e))
 }
 
 /// The files as one frame, with their footers (what [`all_within`] and
@@ -1134,6 +1133,15 @@ pub(crate) async fn frame(
     Ok((df, footers))
 }
 
+/// A file's columns as the Parquet reader types them (from its footer and
+/// the Arrow schema stored in it).
+pub(crate) fn arrow_schema(
+    meta: &datafusion::parquet::file::metadata::ParquetMetaData,
+) -> datafusion::parquet::errors::Result<Schema> {
+    let fm = meta.file_metadata();
+    datafusion::parquet::arrow::parquet_to_arrow_schema(fm.schema_descr(), fm.key_value_metadata())
+}
+
 /// The union of the columns of every file, when there are several: the
 /// engine infers a multi-path scan's schema from the first path alone,
 /// which dropped the label columns only later files have (their series
@@ -1148,9 +1156,7 @@ fn union_schema(footers: &[Footer]) -> Result<Option<Schema>, Vec<DataError>> {
     let mut errors = Vec::new();
     let mut fields: Vec<(Field, PathBuf)> = Vec::new();
     for (f, meta) in footers {
-        let fm = meta.file_metadata();
-        let schema = datafusion::parquet::arrow::parquet_to_arrow_schema(fm.schema_descr(), fm.key_value_metadata())
-            .map_err(|e| vec![io_error(std::slice::from_ref(f), e)])?;
+        let schema = arrow_schema(meta).map_err(|e| vec![io_error(std::slice::from_ref(f), e)])?;
         for field in schema.fields() {
             let field = field.as_ref().clone().with_nullable(true);
             match fields.iter_mut().find(|(g, _)| g.name() == field.name()) {

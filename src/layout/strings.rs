@@ -26,7 +26,7 @@
 //!
 //! [`PartitionedFile::arrow_schema`]: datafusion::datasource::listing::PartitionedFile
 
-use super::reader::Footer;
+use super::reader::{arrow_schema, is_string, Footer};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::{Result, Statistics};
@@ -68,7 +68,7 @@ impl Strings {
         let mut yes = BTreeSet::new();
         let mut no = BTreeSet::new();
         for (_, meta) in footers {
-            let Some(schema) = arrow_schema(meta) else { return BTreeSet::new() };
+            let Ok(schema) = arrow_schema(meta) else { return BTreeSet::new() };
             let descr = meta.file_metadata().schema_descr();
             for field in schema.fields() {
                 let name = field.name();
@@ -118,24 +118,10 @@ impl Strings {
     }
 }
 
-fn is_string(t: &DataType) -> bool {
-    match t {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(_, v) => is_string(v),
-        _ => false,
-    }
-}
-
-/// The file's columns as the Parquet reader would type them.
-fn arrow_schema(meta: &datafusion::parquet::file::metadata::ParquetMetaData) -> Option<Schema> {
-    let fm = meta.file_metadata();
-    datafusion::parquet::arrow::parquet_to_arrow_schema(fm.schema_descr(), fm.key_value_metadata()).ok()
-}
-
 /// Where the engine finds a file (a footer's path): the path of its
 /// object-store location, as the listing names it.
 fn location(path: &std::path::Path) -> Option<String> {
-    let url = super::reader::engine_url(path, false).ok()?;
+    let url = super::reader::engine_url(path).ok()?;
     ListingTableUrl::try_new(url, None).ok().map(|u| u.prefix().to_string())
 }
 
@@ -159,7 +145,7 @@ pub(crate) fn read(
     let mut changed = table.as_ref() != df.schema().as_arrow();
     let mut files = HashMap::new();
     for (path, meta) in footers {
-        let (Some(key), Some(schema)) = (location(path), arrow_schema(meta)) else {
+        let (Some(key), Ok(schema)) = (location(path), arrow_schema(meta)) else {
             continue;
         };
         let typed = strings.apply(&schema, &cols);

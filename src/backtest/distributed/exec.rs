@@ -377,10 +377,7 @@ fn run_task(job: &Job, task: usize, tx: &tokio::sync::mpsc::Sender<Result<Record
         };
         let scans =
             waves::Scans { src: &src, specs: &planner.leaves, grids: &class_grids, range: (job.lo, job.hi), rt: &rt };
-        let (_, lv) = scans.first(budget, &hidden).map_err(failed_scan)?;
-        let complete = lv.complete();
-        let mut outs = lv.finish();
-        let waves = plan.waves(&scans, &mut outs, &complete, budget);
+        let waves::First { outs, waves, .. } = scans.first(&plan, budget, &hidden).map_err(failed_scan)?;
         wave_count = waves.waves;
         let mut first_outs = Some(outs);
         scan_s = t0.elapsed().as_secs_f64();
